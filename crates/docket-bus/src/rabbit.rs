@@ -1,0 +1,401 @@
+//! The RabbitMQ bus.
+//!
+//! Topology, declared idempotently by whoever connects first:
+//! - a durable topic exchange (`docket.events`) that every event is published to, its type as the
+//!   routing key;
+//! - per consuming service a durable quorum queue `docket.<consumer>` bound with the service's
+//!   patterns, with a delivery limit and a dead-letter exchange (`docket.events.dlx`) that routes
+//!   what exceeds it, or what a handler rejects, to `docket.<consumer>.dead`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use docket_platform::Shutdown;
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::Mutex;
+
+use crate::{Bus, BusError, BusMessage, Delivery, Handler, HandlerError, Subscription};
+
+#[derive(Debug, Clone)]
+pub struct RabbitConfig {
+    /// `amqp://user:password@host:5672/%2f`
+    pub url: String,
+    /// The topic exchange events are published to.
+    pub exchange: String,
+    /// Unacknowledged deliveries a consumer holds at once.
+    pub prefetch: u16,
+    /// Names the connections in the broker's management view.
+    pub connection_name: String,
+}
+
+impl RabbitConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            exchange: "docket.events".into(),
+            prefetch: 32,
+            connection_name: "docket".into(),
+        }
+    }
+
+    fn dead_letter_exchange(&self) -> String {
+        format!("{}.dlx", self.exchange)
+    }
+
+    /// The durable queue of a consuming service.
+    pub fn queue_name(&self, consumer: &str) -> String {
+        format!("docket.{consumer}")
+    }
+}
+
+pub struct RabbitBus {
+    config: RabbitConfig,
+    publisher: Mutex<Option<(Connection, Channel)>>,
+    connected: Arc<AtomicBool>,
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl RabbitBus {
+    /// Connects once to check the broker and declare the exchanges; later failures reconnect.
+    pub async fn connect(config: RabbitConfig) -> Result<Self, BusError> {
+        let bus = Self {
+            config,
+            publisher: Mutex::new(None),
+            connected: Arc::new(AtomicBool::new(false)),
+        };
+        let mut publisher = bus.publisher.lock().await;
+        *publisher = Some(bus.open_publisher().await?);
+        drop(publisher);
+        Ok(bus)
+    }
+
+    async fn open_connection(&self, role: &str) -> Result<Connection, BusError> {
+        let props = ConnectionProperties::default()
+            .with_connection_name(format!("{}-{role}", self.config.connection_name).into());
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&self.config.url, props))
+            .await
+            .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
+            .map_err(unavailable)?;
+        Ok(conn)
+    }
+
+    async fn open_publisher(&self) -> Result<(Connection, Channel), BusError> {
+        let conn = self.open_connection("publisher").await?;
+        let channel = conn.create_channel().await.map_err(unavailable)?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(unavailable)?;
+        declare_exchanges(&channel, &self.config).await?;
+        self.connected.store(true, Ordering::Relaxed);
+        tracing::info!(broker = %docket_store::redact(&self.config.url), "connected to the message broker");
+        Ok((conn, channel))
+    }
+
+    async fn try_publish(&self, channel: &Channel, message: &BusMessage) -> Result<(), BusError> {
+        let mut headers = FieldTable::default();
+        for (k, v) in &message.headers {
+            headers.insert(k.as_str().into(), AMQPValue::LongString(LongString::from(v.as_str())));
+        }
+        let props = BasicProperties::default()
+            .with_message_id(ShortString::from(message.event_id.as_str()))
+            .with_type(ShortString::from(message.routing_key.as_str()))
+            .with_content_type("application/x-protobuf".into())
+            .with_delivery_mode(2)
+            .with_headers(headers);
+        let confirm = channel
+            .basic_publish(
+                self.config.exchange.as_str().into(),
+                message.routing_key.as_str().into(),
+                BasicPublishOptions::default(),
+                &message.body,
+                props,
+            )
+            .await
+            .map_err(unavailable)?;
+        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+            .await
+            .map_err(|_| BusError::Unavailable("no publisher confirm from the broker".into()))?
+            .map_err(unavailable)?;
+        match confirmation {
+            Confirmation::Ack(_) => Ok(()),
+            Confirmation::Nack(_) | Confirmation::NotRequested => Err(BusError::Refused {
+                event_id: message.event_id.clone(),
+            }),
+        }
+    }
+}
+
+fn unavailable(e: lapin::Error) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+fn long_string(s: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(s))
+}
+
+async fn declare_exchanges(channel: &Channel, config: &RabbitConfig) -> Result<(), BusError> {
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(config.exchange.as_str().into(), ExchangeKind::Topic, durable, FieldTable::default())
+        .await
+        .map_err(unavailable)?;
+    channel
+        .exchange_declare(
+            config.dead_letter_exchange().as_str().into(),
+            ExchangeKind::Direct,
+            durable,
+            FieldTable::default(),
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Declares a consumer's queue, its dead-letter queue and its bindings.
+pub async fn declare_consumer_queue(
+    channel: &Channel,
+    config: &RabbitConfig,
+    subscription: &Subscription,
+) -> Result<String, BusError> {
+    declare_exchanges(channel, config).await?;
+    let queue = config.queue_name(&subscription.consumer);
+    let dead = format!("{queue}.dead");
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    let mut dead_args = FieldTable::default();
+    dead_args.insert("x-queue-type".into(), long_string("quorum"));
+    channel
+        .queue_declare(dead.as_str().into(), durable, dead_args)
+        .await
+        .map_err(unavailable)?;
+    channel
+        .queue_bind(
+            dead.as_str().into(),
+            config.dead_letter_exchange().as_str().into(),
+            subscription.consumer.as_str().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(unavailable)?;
+    let mut args = FieldTable::default();
+    args.insert("x-queue-type".into(), long_string("quorum"));
+    args.insert("x-dead-letter-exchange".into(), long_string(&config.dead_letter_exchange()));
+    args.insert("x-dead-letter-routing-key".into(), long_string(&subscription.consumer));
+    args.insert(
+        "x-delivery-limit".into(),
+        AMQPValue::LongInt(i32::try_from(subscription.max_deliveries.max(1)).unwrap_or(i32::MAX)),
+    );
+    channel
+        .queue_declare(queue.as_str().into(), durable, args)
+        .await
+        .map_err(unavailable)?;
+    for pattern in &subscription.patterns {
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                config.exchange.as_str().into(),
+                pattern.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(queue)
+}
+
+#[async_trait]
+impl Bus for RabbitBus {
+    async fn publish(&self, message: &BusMessage) -> Result<(), BusError> {
+        let mut publisher = self.publisher.lock().await;
+        let usable = matches!(&*publisher, Some((conn, ch)) if conn.status().connected() && ch.status().connected());
+        if !usable {
+            self.connected.store(false, Ordering::Relaxed);
+            *publisher = None;
+            *publisher = Some(self.open_publisher().await?);
+        }
+        let Some((_, channel)) = publisher.as_ref() else {
+            return Err(BusError::Unavailable("no broker connection".into()));
+        };
+        let result = self.try_publish(channel, message).await;
+        if let Err(BusError::Unavailable(_)) = &result {
+            // Reconnect on the next publish.
+            self.connected.store(false, Ordering::Relaxed);
+            *publisher = None;
+        }
+        result
+    }
+
+    async fn subscribe(
+        &self,
+        subscription: Subscription,
+        handler: Arc<dyn Handler>,
+        shutdown: Shutdown,
+    ) -> Result<tokio::task::JoinHandle<()>, BusError> {
+        // Declare once now so that events published from here on are kept for this consumer.
+        let conn = self.open_connection(&format!("{}-setup", subscription.consumer)).await?;
+        let channel = conn.create_channel().await.map_err(unavailable)?;
+        declare_consumer_queue(&channel, &self.config, &subscription).await?;
+        let _ = conn.close(200, "declared".into()).await;
+
+        let config = self.config.clone();
+        let this = Consumer {
+            config,
+            subscription,
+            handler,
+        };
+        Ok(tokio::spawn(async move { this.run(shutdown).await }))
+    }
+
+    fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+}
+
+struct Consumer {
+    config: RabbitConfig,
+    subscription: Subscription,
+    handler: Arc<dyn Handler>,
+}
+
+impl Consumer {
+    async fn run(self, shutdown: Shutdown) {
+        let mut backoff = Duration::from_millis(200);
+        while !shutdown.is_triggered() {
+            match self.consume(&shutdown).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(consumer = %self.subscription.consumer, error = %e, retry_in_ms = backoff.as_millis() as u64, "consumer lost the broker; reconnecting");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {},
+                        () = shutdown.cancelled() => break,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        tracing::debug!(consumer = %self.subscription.consumer, "consumer stopped");
+    }
+
+    /// Consumes until shutdown (Ok) or until the connection fails (Err).
+    async fn consume(&self, shutdown: &Shutdown) -> Result<(), BusError> {
+        let props = ConnectionProperties::default().with_connection_name(
+            format!("{}-{}", self.config.connection_name, self.subscription.consumer).into(),
+        );
+        let conn = tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&self.config.url, props))
+            .await
+            .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
+            .map_err(unavailable)?;
+        let channel = conn.create_channel().await.map_err(unavailable)?;
+        let queue = declare_consumer_queue(&channel, &self.config, &self.subscription).await?;
+        channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .await
+            .map_err(unavailable)?;
+        let mut deliveries = channel
+            .basic_consume(
+                queue.as_str().into(),
+                format!("{}-{}", self.subscription.consumer, uuid::Uuid::now_v7()).into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(unavailable)?;
+        tracing::info!(consumer = %self.subscription.consumer, queue = %queue, "consuming");
+        loop {
+            let next = tokio::select! {
+                next = deliveries.next() => next,
+                () = shutdown.cancelled() => {
+                    let _ = conn.close(200, "shutdown".into()).await;
+                    return Ok(());
+                }
+            };
+            let delivery = match next {
+                Some(Ok(d)) => d,
+                Some(Err(e)) => return Err(unavailable(e)),
+                None => return Err(BusError::Unavailable("the broker cancelled the consumer".into())),
+            };
+            self.process(delivery).await?;
+        }
+    }
+
+    async fn process(&self, delivery: lapin::message::Delivery) -> Result<(), BusError> {
+        let headers: std::collections::HashMap<String, String> = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .map(|t| {
+                t.inner()
+                    .iter()
+                    .filter_map(|(k, v)| match v {
+                        AMQPValue::LongString(s) => Some((k.to_string(), s.to_string())),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let attempt = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|t| t.inner().get("x-delivery-count").cloned())
+            .and_then(|v| match v {
+                AMQPValue::LongLongInt(n) => u32::try_from(n).ok(),
+                AMQPValue::LongInt(n) => u32::try_from(n).ok(),
+                _ => None,
+            })
+            .unwrap_or(0);
+        let message = BusMessage {
+            event_id: delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            routing_key: delivery.routing_key.to_string(),
+            body: delivery.data.clone(),
+            headers,
+        };
+        let outcome = match Delivery::decode(&message, attempt) {
+            Ok(d) => crate::handle_traced(self.handler.as_ref(), &self.subscription.consumer, &d).await,
+            Err(e) => Err(HandlerError::Reject(e.to_string())),
+        };
+        let acker = &delivery.acker;
+        match outcome {
+            Ok(()) => acker.ack(BasicAckOptions::default()).await.map_err(unavailable)?,
+            Err(HandlerError::Retry(e)) => {
+                tracing::warn!(consumer = %self.subscription.consumer, event_id = %message.event_id, attempt, error = %e, "event handling failed; redelivering");
+                tokio::time::sleep(Duration::from_millis(200) * (attempt + 1).min(25)).await;
+                acker
+                    .nack(BasicNackOptions { requeue: true, ..BasicNackOptions::default() })
+                    .await
+                    .map_err(unavailable)?
+            }
+            Err(HandlerError::Reject(e)) => {
+                tracing::error!(consumer = %self.subscription.consumer, event_id = %message.event_id, error = %e, "event rejected; dead-lettered");
+                acker
+                    .nack(BasicNackOptions { requeue: false, ..BasicNackOptions::default() })
+                    .await
+                    .map_err(unavailable)?
+            }
+        };
+        Ok(())
+    }
+}

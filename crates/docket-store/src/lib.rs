@@ -1,0 +1,328 @@
+//! A service's database: PostgreSQL in production, SQLite as the embedded default.
+//!
+//! Both sit behind one pool type ([`sqlx::AnyPool`]) so a repository is written once, with `$1`
+//! parameters that both engines accept. Values are kept to what both engines store alike: integers,
+//! text, bytes; times as microseconds since the epoch, ids as text. Where the engines truly differ
+//! (full-text search, row locking), code asks [`Db::backend`] and branches.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
+
+pub use sqlx::{Any, AnyPool as Pool, Row, Transaction};
+
+/// Which engine a database runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database url `{0}`: use postgres://… or sqlite:…")]
+    UnsupportedUrl(String),
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// The migrations of one service, one set per engine.
+pub struct Migrations {
+    pub postgres: &'static Migrator,
+    pub sqlite: &'static Migrator,
+}
+
+/// A connection pool to one service's database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// How large a pool to open.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSize {
+    pub max_connections: u32,
+}
+
+impl Default for PoolSize {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+        }
+    }
+}
+
+impl Db {
+    /// Opens a pool. A SQLite file (and its folder) is created when missing and runs in WAL mode.
+    pub async fn connect(url: &str, size: PoolSize) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let connect_err = |source| StoreError::Connect {
+            url: redact(url),
+            source,
+        };
+        let mut url = url.to_owned();
+        if backend == Backend::Sqlite {
+            url = sqlite_url_creating_file(&url);
+        }
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(connect_err)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = AnyPoolOptions::new()
+            .max_connections(size.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the service's migrations for this engine.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StoreError> {
+        self.migrate_with(match self.backend {
+            Backend::Postgres => migrations.postgres,
+            Backend::Sqlite => migrations.sqlite,
+        })
+        .await
+    }
+
+    /// Applies one migrator (e.g. a shared component's own migrations, with its own table).
+    pub async fn migrate_with(&self, migrator: &Migrator) -> Result<(), StoreError> {
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so concurrent writers wait for each other instead of failing with
+    /// SQLITE_BUSY when a read lock cannot be upgraded.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Whether an error is a unique-constraint violation, and of which constraint if the engine says.
+pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Some(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()))
+        }
+        _ => None,
+    }
+}
+
+fn sqlite_url_creating_file(url: &str) -> String {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if !path.is_empty() && path != ":memory:" {
+        if let Some(parent) = Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                if let Err(e) = std::fs::create_dir_all(parent) {
+                    tracing::warn!(path = %parent.display(), error = %e, "cannot create the data folder");
+                }
+            }
+        }
+    }
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// The url without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Creates a PostgreSQL database if it does not exist (for `docket migrate` and tests). A no-op
+/// for SQLite, whose file is created on connect.
+pub async fn create_database_if_missing(url: &str) -> Result<(), StoreError> {
+    if Backend::of_url(url)? != Backend::Postgres {
+        return Ok(());
+    }
+    let (server, name) = split_pg_database(url)?;
+    let connect_err = |source| StoreError::Connect {
+        url: redact(&server),
+        source,
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&server).await.map_err(connect_err)?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await?;
+    if exists.is_none() {
+        let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', ""));
+        if let Err(e) = conn.execute(sqlx::AssertSqlSafe(sql)).await {
+            // Another process may have created it at the same moment.
+            if unique_violation(&e).is_none() {
+                return Err(e.into());
+            }
+        }
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Splits `postgres://…/name?opts` into the server url (database `postgres`) and `name`.
+fn split_pg_database(url: &str) -> Result<(String, String), StoreError> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let slash = base
+        .rfind('/')
+        .filter(|i| *i > base.find("://").map_or(0, |s| s + 2))
+        .ok_or_else(|| StoreError::UnsupportedUrl(redact(url)))?;
+    let name = base[slash + 1..].to_owned();
+    if name.is_empty() {
+        return Err(StoreError::UnsupportedUrl(redact(url)));
+    }
+    let mut server = format!("{}/postgres", &base[..slash]);
+    if let Some(q) = query {
+        server.push('?');
+        server.push_str(q);
+    }
+    Ok((server, name))
+}
+
+/// Fresh, empty databases for tests: one per test, on either engine.
+pub mod testing {
+    use super::*;
+
+    /// The PostgreSQL server tests use; `DOCKET_TEST_POSTGRES` overrides it.
+    pub fn postgres_server() -> String {
+        std::env::var("DOCKET_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    }
+
+    /// The url of a new, empty database on `backend`. SQLite files go to the system temp folder.
+    pub async fn fresh_database_url(backend: Backend) -> Result<String, StoreError> {
+        let name = format!("docket_test_{}", uuid::Uuid::now_v7().simple());
+        match backend {
+            Backend::Postgres => {
+                let url = format!("{}/{name}", postgres_server());
+                create_database_if_missing(&url).await?;
+                Ok(url)
+            }
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join("docket-tests").join(format!("{name}.db"));
+                Ok(format!("sqlite:{}", path.display()))
+            }
+        }
+    }
+
+    /// A connected pool on a new, empty database.
+    pub async fn fresh_db(backend: Backend) -> Result<Db, StoreError> {
+        let url = fresh_database_url(backend).await?;
+        Db::connect(&url, PoolSize { max_connections: 8 }).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(Backend::of_url("postgres://x/y").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of_url("sqlite:data/t.db").unwrap(), Backend::Sqlite);
+        assert!(Backend::of_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn redact_hides_the_password_only() {
+        assert_eq!(redact("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("sqlite:data/t.db"), "sqlite:data/t.db");
+    }
+
+    #[test]
+    fn splits_the_database_name_off() {
+        let (server, name) = split_pg_database("postgres://u@h:5432/docket_ticket?sslmode=disable").unwrap();
+        assert_eq!(server, "postgres://u@h:5432/postgres?sslmode=disable");
+        assert_eq!(name, "docket_ticket");
+        assert!(split_pg_database("postgres://u@h:5432").is_err());
+    }
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        assert_eq!(sqlite_url_creating_file("sqlite::memory:"), "sqlite::memory:?mode=rwc");
+        assert_eq!(sqlite_url_creating_file("sqlite:x.db?mode=ro"), "sqlite:x.db?mode=ro");
+    }
+
+    #[tokio::test]
+    async fn both_engines_accept_dollar_parameters() {
+        for backend in [Backend::Postgres, Backend::Sqlite] {
+            let db = testing::fresh_db(backend).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT CAST($1 AS BIGINT) + $2")
+                .bind(40_i64)
+                .bind(2_i64)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            assert_eq!(n, 42, "{backend:?}");
+        }
+    }
+}
