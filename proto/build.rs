@@ -2,7 +2,10 @@
 //! needs nothing installed but the Rust toolchain.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["docket/ticket/v1/ticket.proto", "docket/events/v1/events.proto"];
+    let protos = [
+        "docket/ticket/v1/ticket.proto",
+        "docket/events/v1/events.proto",
+    ];
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     tonic_prost_build::configure()

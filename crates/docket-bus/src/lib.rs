@@ -25,8 +25,8 @@ pub mod rabbit;
 
 /// The bus's own tables (outbox, inbox), in every service database that publishes or consumes.
 pub fn migrations() -> docket_store::Migrations {
-    use std::sync::LazyLock;
     use sqlx::migrate::Migrator;
+    use std::sync::LazyLock;
     // Its own bookkeeping table, so the bus's migrations never collide with the service's.
     static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
         let mut m = sqlx::migrate!("./migrations/postgres");
@@ -86,7 +86,10 @@ impl Delivery {
     /// Decodes the payload as the event message `M`.
     pub fn payload<M: ProstMessage + Default>(&self) -> Result<M, HandlerError> {
         M::decode(self.envelope.payload.as_slice()).map_err(|e| {
-            HandlerError::Reject(format!("payload of {} is not valid: {e}", self.envelope.event_type))
+            HandlerError::Reject(format!(
+                "payload of {} is not valid: {e}",
+                self.envelope.event_type
+            ))
         })
     }
 }

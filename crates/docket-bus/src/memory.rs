@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use docket_platform::Shutdown;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Bus, BusError, BusMessage, Delivery, Handler, HandlerError, Subscription, topic_matches};
+use crate::{
+    Bus, BusError, BusMessage, Delivery, Handler, HandlerError, Subscription, topic_matches,
+};
 
 struct Subscriber {
     subscription: Subscription,
@@ -37,7 +39,10 @@ impl MemoryBus {
 
     /// Events that failed every delivery, with the consumer and the last error.
     pub fn dead_letters(&self) -> Vec<(String, BusMessage, String)> {
-        self.dead_letters.lock().map(|d| d.clone()).unwrap_or_default()
+        self.dead_letters
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -68,8 +73,9 @@ impl Bus for MemoryBus {
         }
         for ack in acks {
             // A consumer that stopped (shutdown) drops the sender: the event stays in the outbox.
-            ack.await
-                .map_err(|_| BusError::Unavailable("a consumer stopped before processing".into()))?;
+            ack.await.map_err(|_| {
+                BusError::Unavailable("a consumer stopped before processing".into())
+            })?;
         }
         Ok(())
     }

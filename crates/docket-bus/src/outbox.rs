@@ -185,7 +185,8 @@ impl Relay {
                 event_id: row.try_get("event_id")?,
                 routing_key: row.try_get("event_type")?,
                 body: row.try_get("envelope")?,
-                headers: serde_json::from_str::<HashMap<String, String>>(&trace).unwrap_or_default(),
+                headers: serde_json::from_str::<HashMap<String, String>>(&trace)
+                    .unwrap_or_default(),
             };
             match self.bus.publish(&message).await {
                 Ok(()) => published.push(seq),
@@ -197,7 +198,11 @@ impl Relay {
         }
         let now = docket_platform::time::now_micros();
         for chunk in published.chunks(100) {
-            let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE bus_outbox SET published_at = $1 WHERE seq IN ({list})"
             )))

@@ -19,7 +19,9 @@ use lapin::options::{
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
 use tokio::sync::Mutex;
 
 use crate::{Bus, BusError, BusMessage, Delivery, Handler, HandlerError, Subscription};
@@ -82,10 +84,13 @@ impl RabbitBus {
     async fn open_connection(&self, role: &str) -> Result<Connection, BusError> {
         let props = ConnectionProperties::default()
             .with_connection_name(format!("{}-{role}", self.config.connection_name).into());
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&self.config.url, props))
-            .await
-            .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
-            .map_err(unavailable)?;
+        let conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(&self.config.url, props),
+        )
+        .await
+        .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
+        .map_err(unavailable)?;
         Ok(conn)
     }
 
@@ -105,7 +110,10 @@ impl RabbitBus {
     async fn try_publish(&self, channel: &Channel, message: &BusMessage) -> Result<(), BusError> {
         let mut headers = FieldTable::default();
         for (k, v) in &message.headers {
-            headers.insert(k.as_str().into(), AMQPValue::LongString(LongString::from(v.as_str())));
+            headers.insert(
+                k.as_str().into(),
+                AMQPValue::LongString(LongString::from(v.as_str())),
+            );
         }
         let props = BasicProperties::default()
             .with_message_id(ShortString::from(message.event_id.as_str()))
@@ -150,7 +158,12 @@ async fn declare_exchanges(channel: &Channel, config: &RabbitConfig) -> Result<(
         ..ExchangeDeclareOptions::default()
     };
     channel
-        .exchange_declare(config.exchange.as_str().into(), ExchangeKind::Topic, durable, FieldTable::default())
+        .exchange_declare(
+            config.exchange.as_str().into(),
+            ExchangeKind::Topic,
+            durable,
+            FieldTable::default(),
+        )
         .await
         .map_err(unavailable)?;
     channel
@@ -196,8 +209,14 @@ pub async fn declare_consumer_queue(
         .map_err(unavailable)?;
     let mut args = FieldTable::default();
     args.insert("x-queue-type".into(), long_string("quorum"));
-    args.insert("x-dead-letter-exchange".into(), long_string(&config.dead_letter_exchange()));
-    args.insert("x-dead-letter-routing-key".into(), long_string(&subscription.consumer));
+    args.insert(
+        "x-dead-letter-exchange".into(),
+        long_string(&config.dead_letter_exchange()),
+    );
+    args.insert(
+        "x-dead-letter-routing-key".into(),
+        long_string(&subscription.consumer),
+    );
     args.insert(
         "x-delivery-limit".into(),
         AMQPValue::LongInt(i32::try_from(subscription.max_deliveries.max(1)).unwrap_or(i32::MAX)),
@@ -250,7 +269,9 @@ impl Bus for RabbitBus {
         shutdown: Shutdown,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
         // Declare once now so that events published from here on are kept for this consumer.
-        let conn = self.open_connection(&format!("{}-setup", subscription.consumer)).await?;
+        let conn = self
+            .open_connection(&format!("{}-setup", subscription.consumer))
+            .await?;
         let channel = conn.create_channel().await.map_err(unavailable)?;
         declare_consumer_queue(&channel, &self.config, &subscription).await?;
         let _ = conn.close(200, "declared".into()).await;
@@ -297,12 +318,19 @@ impl Consumer {
     /// Consumes until shutdown (Ok) or until the connection fails (Err).
     async fn consume(&self, shutdown: &Shutdown) -> Result<(), BusError> {
         let props = ConnectionProperties::default().with_connection_name(
-            format!("{}-{}", self.config.connection_name, self.subscription.consumer).into(),
+            format!(
+                "{}-{}",
+                self.config.connection_name, self.subscription.consumer
+            )
+            .into(),
         );
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&self.config.url, props))
-            .await
-            .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
-            .map_err(unavailable)?;
+        let conn = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(&self.config.url, props),
+        )
+        .await
+        .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
+        .map_err(unavailable)?;
         let channel = conn.create_channel().await.map_err(unavailable)?;
         let queue = declare_consumer_queue(&channel, &self.config, &self.subscription).await?;
         channel
@@ -330,7 +358,11 @@ impl Consumer {
             let delivery = match next {
                 Some(Ok(d)) => d,
                 Some(Err(e)) => return Err(unavailable(e)),
-                None => return Err(BusError::Unavailable("the broker cancelled the consumer".into())),
+                None => {
+                    return Err(BusError::Unavailable(
+                        "the broker cancelled the consumer".into(),
+                    ));
+                }
             };
             self.process(delivery).await?;
         }
@@ -374,24 +406,35 @@ impl Consumer {
             headers,
         };
         let outcome = match Delivery::decode(&message, attempt) {
-            Ok(d) => crate::handle_traced(self.handler.as_ref(), &self.subscription.consumer, &d).await,
+            Ok(d) => {
+                crate::handle_traced(self.handler.as_ref(), &self.subscription.consumer, &d).await
+            }
             Err(e) => Err(HandlerError::Reject(e.to_string())),
         };
         let acker = &delivery.acker;
         match outcome {
-            Ok(()) => acker.ack(BasicAckOptions::default()).await.map_err(unavailable)?,
+            Ok(()) => acker
+                .ack(BasicAckOptions::default())
+                .await
+                .map_err(unavailable)?,
             Err(HandlerError::Retry(e)) => {
                 tracing::warn!(consumer = %self.subscription.consumer, event_id = %message.event_id, attempt, error = %e, "event handling failed; redelivering");
                 tokio::time::sleep(Duration::from_millis(200) * (attempt + 1).min(25)).await;
                 acker
-                    .nack(BasicNackOptions { requeue: true, ..BasicNackOptions::default() })
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
                     .await
                     .map_err(unavailable)?
             }
             Err(HandlerError::Reject(e)) => {
                 tracing::error!(consumer = %self.subscription.consumer, event_id = %message.event_id, error = %e, "event rejected; dead-lettered");
                 acker
-                    .nack(BasicNackOptions { requeue: false, ..BasicNackOptions::default() })
+                    .nack(BasicNackOptions {
+                        requeue: false,
+                        ..BasicNackOptions::default()
+                    })
                     .await
                     .map_err(unavailable)?
             }

@@ -108,7 +108,10 @@ mod tests {
     #[test]
     fn missing_file_is_an_error_naming_it() {
         let err = load::<Settings>(Some(Path::new("/nonexistent/docket.toml"))).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/docket.toml"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/docket.toml"),
+            "{err}"
+        );
     }
 
     #[test]

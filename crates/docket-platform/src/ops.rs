@@ -31,7 +31,11 @@ impl Readiness {
 
     /// Whether every registered component is ready, and each one's state.
     pub fn report(&self) -> (bool, BTreeMap<String, bool>) {
-        let components = self.components.lock().map(|c| c.clone()).unwrap_or_default();
+        let components = self
+            .components
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
         let all = !components.is_empty() && components.values().all(|r| *r);
         (all, components)
     }
@@ -87,13 +91,19 @@ async fn ready(State(state): State<OpsState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, axum::Json(serde_json::json!({ "ready": all, "components": components })))
+    (
+        status,
+        axum::Json(serde_json::json!({ "ready": all, "components": components })),
+    )
         .into_response()
 }
 
 async fn metrics(State(state): State<OpsState>) -> Response {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         state.metrics.render(),
     )
         .into_response()

@@ -28,7 +28,12 @@ pub fn set_parent_from<E: Extractor>(span: &Span, headers: &E) {
 /// The trace id of the current span, as 32 hex digits (all zeros when there is none).
 pub fn current_trace_id() -> String {
     use opentelemetry::trace::TraceContextExt;
-    Span::current().context().span().span_context().trace_id().to_string()
+    Span::current()
+        .context()
+        .span()
+        .span_context()
+        .trace_id()
+        .to_string()
 }
 
 /// Reads trace context from HTTP (and so gRPC) headers.

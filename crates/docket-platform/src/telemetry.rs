@@ -67,12 +67,16 @@ impl TelemetryGuard {
 }
 
 /// Installs the global subscriber and propagator. Call once, first thing in `main`.
-pub fn init(config: &TelemetryConfig, service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(
+    config: &TelemetryConfig,
+    service_name: &str,
+) -> Result<TelemetryGuard, TelemetryError> {
     let provider = tracer_provider(config, service_name)?;
-    let filter = EnvFilter::try_new(&config.log_filter).map_err(|source| TelemetryError::Filter {
-        filter: config.log_filter.clone(),
-        source,
-    })?;
+    let filter =
+        EnvFilter::try_new(&config.log_filter).map_err(|source| TelemetryError::Filter {
+            filter: config.log_filter.clone(),
+            source,
+        })?;
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("docket"));
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     // A second init (tests spawning several suites) keeps the first subscriber.
@@ -92,7 +96,9 @@ pub fn tracer_provider(
     service_name: &str,
 ) -> Result<SdkTracerProvider, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let resource = Resource::builder().with_service_name(service_name.to_owned()).build();
+    let resource = Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
     if let Some(endpoint) = &config.otlp_endpoint {
         use opentelemetry_otlp::WithExportConfig;

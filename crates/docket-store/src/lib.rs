@@ -152,9 +152,11 @@ impl Db {
 /// Whether an error is a unique-constraint violation, and of which constraint if the engine says.
 pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
     match err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Some(db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned()))
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => Some(
+            db.constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().to_owned()),
+        ),
         _ => None,
     }
 }
@@ -208,7 +210,9 @@ pub async fn create_database_if_missing(url: &str) -> Result<(), StoreError> {
         source,
     };
     sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&server).await.map_err(connect_err)?;
+    let mut conn = sqlx::AnyConnection::connect(&server)
+        .await
+        .map_err(connect_err)?;
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
         .bind(&name)
         .fetch_optional(&mut conn)
@@ -268,7 +272,9 @@ pub mod testing {
                 Ok(url)
             }
             Backend::Sqlite => {
-                let path = std::env::temp_dir().join("docket-tests").join(format!("{name}.db"));
+                let path = std::env::temp_dir()
+                    .join("docket-tests")
+                    .join(format!("{name}.db"));
                 Ok(format!("sqlite:{}", path.display()))
             }
         }
@@ -287,20 +293,30 @@ mod tests {
 
     #[test]
     fn backend_from_url() {
-        assert_eq!(Backend::of_url("postgres://x/y").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::of_url("sqlite:data/t.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgres://x/y").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("sqlite:data/t.db").unwrap(),
+            Backend::Sqlite
+        );
         assert!(Backend::of_url("mysql://x").is_err());
     }
 
     #[test]
     fn redact_hides_the_password_only() {
-        assert_eq!(redact("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("sqlite:data/t.db"), "sqlite:data/t.db");
     }
 
     #[test]
     fn splits_the_database_name_off() {
-        let (server, name) = split_pg_database("postgres://u@h:5432/docket_ticket?sslmode=disable").unwrap();
+        let (server, name) =
+            split_pg_database("postgres://u@h:5432/docket_ticket?sslmode=disable").unwrap();
         assert_eq!(server, "postgres://u@h:5432/postgres?sslmode=disable");
         assert_eq!(name, "docket_ticket");
         assert!(split_pg_database("postgres://u@h:5432").is_err());
@@ -308,8 +324,14 @@ mod tests {
 
     #[test]
     fn sqlite_urls_create_their_file() {
-        assert_eq!(sqlite_url_creating_file("sqlite::memory:"), "sqlite::memory:?mode=rwc");
-        assert_eq!(sqlite_url_creating_file("sqlite:x.db?mode=ro"), "sqlite:x.db?mode=ro");
+        assert_eq!(
+            sqlite_url_creating_file("sqlite::memory:"),
+            "sqlite::memory:?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_creating_file("sqlite:x.db?mode=ro"),
+            "sqlite:x.db?mode=ro"
+        );
     }
 
     #[tokio::test]

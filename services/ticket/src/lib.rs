@@ -1,0 +1,153 @@
+//! Ticket core: tenants, queues, tickets, articles and their history, served over gRPC.
+//!
+//! - [`domain`]: the values, parsed once;
+//! - [`storage`]: the repository trait and its implementation on PostgreSQL and SQLite;
+//! - [`grpc`]: the `docket.ticket.v1.TicketService` edge;
+//! - [`TicketServer`]: startup — open the store, migrate, start the outbox relay, bind the port.
+
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod storage;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use docket_bus::Bus;
+use docket_bus::outbox::{OutboxSignal, Relay};
+use docket_platform::Shutdown;
+use docket_platform::config::Secret;
+use docket_platform::ops::Readiness;
+use docket_proto::ticket::v1::ticket_service_server::TicketServiceServer;
+use docket_store::{Db, PoolSize};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use error::TicketError;
+pub use storage::{SqlTicketStore, TicketStore};
+
+/// Settings of the ticket service (`[ticket]` in the configuration file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TicketConfig {
+    /// Where the gRPC server listens; port 0 picks a free one.
+    #[serde(deserialize_with = "docket_platform::config::socket_addr")]
+    pub listen: SocketAddr,
+    /// `postgres://…` or `sqlite:…`; unset: `sqlite:<data_dir>/ticket.db`.
+    pub database_url: Option<Secret>,
+    pub max_connections: u32,
+    /// Two digits inside every ticket number, telling installations apart.
+    pub system_id: u8,
+}
+
+impl Default for TicketConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            database_url: None,
+            max_connections: 16,
+            system_id: 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] docket_store::StoreError),
+    #[error(transparent)]
+    Ticket(#[from] TicketError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A started ticket service: its port is bound and its relay runs.
+pub struct TicketServer {
+    addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+    db: Db,
+}
+
+impl TicketServer {
+    /// Connects, migrates, creates the default tenant if there is none, starts the outbox relay and
+    /// serves gRPC until `shutdown`.
+    pub async fn start(
+        config: &TicketConfig,
+        database_url: &str,
+        bus: Arc<dyn Bus>,
+        readiness: Readiness,
+        shutdown: Shutdown,
+    ) -> Result<Self, StartError> {
+        readiness.set("ticket", false);
+        let system_id = domain::SystemId::new(config.system_id)?;
+        let db = Db::connect(
+            database_url,
+            PoolSize {
+                max_connections: config.max_connections,
+            },
+        )
+        .await?;
+        SqlTicketStore::migrate(&db).await?;
+        let signal = OutboxSignal::new();
+        let store = SqlTicketStore::new(db.clone(), signal.clone(), system_id);
+        store.ensure_default_tenant().await?;
+
+        let relay = Relay::new(db.clone(), bus, signal);
+        let relay_task = tokio::spawn(relay.run(shutdown.clone()));
+
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<TicketServiceServer<grpc::TicketGrpc>>()
+            .await;
+        let service = TicketServiceServer::new(grpc::TicketGrpc::new(Arc::new(store)));
+        let stop = shutdown.clone();
+        let server_task = tokio::spawn(async move {
+            let result = tonic::transport::Server::builder()
+                .trace_fn(docket_platform::propagation::grpc_request_span)
+                .add_service(health_service)
+                .add_service(service)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    stop.cancelled(),
+                )
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "ticket gRPC server failed");
+            }
+        });
+        readiness.set("ticket", true);
+        tracing::info!(%addr, "ticket service listening (gRPC)");
+        Ok(Self {
+            addr,
+            tasks: vec![server_task, relay_task],
+            db,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits for the server (in-flight requests drained) and the relay to stop, then closes the pool.
+    pub async fn stopped(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.db.close().await;
+    }
+}

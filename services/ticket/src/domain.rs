@@ -1,0 +1,505 @@
+//! The ticket domain: values parsed once and valid afterwards. Nothing here knows SQL, protobuf or
+//! HTTP; conversions live in `storage` and `grpc`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use docket_platform::typed_id;
+use serde::Serialize;
+
+use crate::error::TicketError;
+
+typed_id!(
+    /// A tenant: a logically separated client of the installation.
+    pub TenantId,
+    "tenant"
+);
+typed_id!(pub QueueId, "queue");
+typed_id!(pub TicketId, "ticket");
+typed_id!(pub ArticleId, "article");
+
+/// Microseconds since the Unix epoch.
+pub type Micros = i64;
+
+/// The human-readable ticket number: the UTC date, the installation's system id and that day's
+/// counter, e.g. `2026112210000017`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TicketNumber(String);
+
+impl TicketNumber {
+    /// Minimum digits of the daily counter; more when a day has more tickets.
+    pub const COUNTER_DIGITS: usize = 6;
+
+    pub fn compose(day: chrono::NaiveDate, system_id: SystemId, counter: u64) -> Self {
+        Self(format!(
+            "{}{:02}{:0width$}",
+            day.format("%Y%m%d"),
+            system_id.0,
+            counter,
+            width = Self::COUNTER_DIGITS
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TicketNumber {
+    type Err = TicketError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let digits = s.len() >= 8 + 2 + Self::COUNTER_DIGITS && s.len() <= 32;
+        if digits && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(TicketError::invalid(format!(
+                "`{}` is not a ticket number",
+                truncate(s, 40)
+            )))
+        }
+    }
+}
+
+impl fmt::Display for TicketNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The installation's two-digit system id inside ticket numbers (OTRS's `SystemID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemId(u8);
+
+impl SystemId {
+    pub fn new(id: u8) -> Result<Self, TicketError> {
+        if id <= 99 {
+            Ok(Self(id))
+        } else {
+            Err(TicketError::invalid(format!(
+                "system id {id} is not between 0 and 99"
+            )))
+        }
+    }
+}
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = TicketError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(TicketError::invalid(format!(
+                        concat!("`{}` is not a ", $what, " (one of: {})"),
+                        truncate(s, 40),
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// The state of a ticket. Further states (pending, merged, …) arrive with the full ticket model.
+    TicketState, "ticket state" { New = "new", Open = "open", Closed = "closed" }
+);
+text_enum!(
+    /// Who wrote an article.
+    SenderType, "sender type" { Customer = "customer", Agent = "agent", System = "system" }
+);
+text_enum!(
+    /// How an article arrived or was sent.
+    Channel, "channel" { Email = "email", Phone = "phone", Portal = "portal", Note = "note" }
+);
+
+/// Priority from 1 (very low) to 5 (very high).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Priority(u8);
+
+impl Priority {
+    pub const DEFAULT: Priority = Priority(3);
+
+    pub fn new(value: i64) -> Result<Self, TicketError> {
+        match u8::try_from(value) {
+            Ok(v @ 1..=5) => Ok(Self(v)),
+            _ => Err(TicketError::invalid(format!(
+                "priority {value} is not between 1 (very low) and 5 (very high)"
+            ))),
+        }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// Who made a change: an agent, a customer or the system. Set by the caller's authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Actor(String);
+
+impl Actor {
+    pub fn new(name: &str) -> Result<Self, TicketError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 {
+            return Err(TicketError::invalid("actor must be 1 to 200 characters"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn system() -> Self {
+        Self("system".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks a required, bounded, single-line text field and returns it trimmed.
+pub fn required_text(field: &str, value: &str, max_chars: usize) -> Result<String, TicketError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(TicketError::invalid(format!("{field} must not be empty")));
+    }
+    optional_text(field, v, max_chars)
+}
+
+/// Checks a bounded text field (may be empty) and returns it trimmed.
+pub fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<String, TicketError> {
+    let v = value.trim();
+    if v.chars().count() > max_chars {
+        return Err(TicketError::invalid(format!(
+            "{field} is longer than {max_chars} characters"
+        )));
+    }
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(TicketError::invalid(format!(
+            "{field} contains control characters"
+        )));
+    }
+    Ok(v.to_owned())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub slug: String,
+    pub name: String,
+    pub created_at: Micros,
+}
+
+/// A tenant to create; `slug` is its short, unique, URL-safe name.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+}
+
+impl NewTenant {
+    pub fn parse(slug: &str, name: &str) -> Result<Self, TicketError> {
+        let slug = slug.trim();
+        let valid = !slug.is_empty()
+            && slug.len() <= 63
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !slug.starts_with('-');
+        if !valid {
+            return Err(TicketError::invalid(format!(
+                "tenant slug `{}` must be 1 to 63 lowercase letters, digits or dashes",
+                truncate(slug, 70)
+            )));
+        }
+        Ok(Self {
+            slug: slug.to_owned(),
+            name: required_text("tenant name", name, 200)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Queue {
+    pub id: QueueId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub tenant_id: TenantId,
+    pub number: TicketNumber,
+    pub queue_id: QueueId,
+    pub title: String,
+    pub state: TicketState,
+    pub priority: Priority,
+    pub owner: Option<String>,
+    pub customer: Option<String>,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArticle {
+    pub sender: SenderType,
+    pub channel: Channel,
+    pub visible_to_customer: bool,
+    pub subject: String,
+    pub body: String,
+}
+
+impl NewArticle {
+    /// Largest article body accepted, in bytes.
+    pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+    pub fn parse(
+        sender: SenderType,
+        channel: Channel,
+        visible_to_customer: bool,
+        subject: &str,
+        body: &str,
+    ) -> Result<Self, TicketError> {
+        if body.len() > Self::MAX_BODY_BYTES {
+            return Err(TicketError::TooLarge(format!(
+                "article body is larger than {} bytes",
+                Self::MAX_BODY_BYTES
+            )));
+        }
+        if body.trim().is_empty() {
+            return Err(TicketError::invalid("article body must not be empty"));
+        }
+        if channel == Channel::Note && visible_to_customer && sender != SenderType::Customer {
+            // A note an agent marks visible is allowed (OTRS "note-external"); nothing to reject.
+        }
+        Ok(Self {
+            sender,
+            channel,
+            visible_to_customer,
+            subject: optional_text("subject", subject, 250)?,
+            body: body.to_owned(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Article {
+    pub id: ArticleId,
+    pub ticket_id: TicketId,
+    pub sender: SenderType,
+    pub channel: Channel,
+    pub visible_to_customer: bool,
+    pub subject: String,
+    pub body: String,
+    pub author: String,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub queue_id: QueueId,
+    pub title: String,
+    pub priority: Priority,
+    pub customer: Option<String>,
+    pub article: Option<NewArticle>,
+}
+
+impl NewTicket {
+    pub fn parse(
+        queue_id: QueueId,
+        title: &str,
+        priority: Option<Priority>,
+        customer: &str,
+        article: Option<NewArticle>,
+    ) -> Result<Self, TicketError> {
+        let customer = optional_text("customer", customer, 250)?;
+        Ok(Self {
+            queue_id,
+            title: required_text("title", title, 250)?,
+            priority: priority.unwrap_or(Priority::DEFAULT),
+            customer: (!customer.is_empty()).then_some(customer),
+            article,
+        })
+    }
+}
+
+/// A change to a ticket's fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TicketUpdate {
+    /// Apply only if the ticket is still at this version (optimistic concurrency).
+    pub expected_version: Option<u64>,
+    pub state: Option<TicketState>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` clears the owner.
+    pub owner: Option<Option<String>>,
+    pub queue_id: Option<QueueId>,
+}
+
+impl TicketUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.state.is_none()
+            && self.priority.is_none()
+            && self.owner.is_none()
+            && self.queue_id.is_none()
+    }
+}
+
+/// One entry of a ticket's append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub seq: u64,
+    pub kind: String,
+    pub actor: String,
+    pub occurred_at: Micros,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    Priority,
+}
+
+impl SortField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::Priority => "priority",
+        }
+    }
+}
+
+/// A page request for a queue's tickets.
+#[derive(Debug, Clone)]
+pub struct TicketListQuery {
+    pub queue_id: QueueId,
+    pub sort: SortField,
+    pub descending: bool,
+    pub page_size: u32,
+    pub page_token: Option<String>,
+}
+
+impl TicketListQuery {
+    pub const DEFAULT_PAGE_SIZE: u32 = 25;
+    pub const MAX_PAGE_SIZE: u32 = 500;
+
+    pub fn page_size(&self) -> Result<u32, TicketError> {
+        match self.page_size {
+            0 => Ok(Self::DEFAULT_PAGE_SIZE),
+            n if n <= Self::MAX_PAGE_SIZE => Ok(n),
+            n => Err(TicketError::invalid(format!(
+                "page size {n} is larger than {}",
+                Self::MAX_PAGE_SIZE
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ticket_numbers_look_like_otrs_date_numbers() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let n = TicketNumber::compose(day, SystemId::new(10).unwrap(), 17);
+        assert_eq!(n.as_str(), "2026112210000017");
+        assert_eq!(n.as_str().parse::<TicketNumber>().unwrap(), n);
+        let big = TicketNumber::compose(day, SystemId::new(10).unwrap(), 1_234_567);
+        assert_eq!(big.as_str(), "20261122101234567");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_ticket_number() {
+        for bad in ["", "2026", "20261122100000a7", "../../etc/passwd"] {
+            assert!(bad.parse::<TicketNumber>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn priorities_are_one_to_five() {
+        assert!(Priority::new(0).is_err());
+        assert!(Priority::new(6).is_err());
+        assert!(Priority::new(-1).is_err());
+        assert_eq!(Priority::new(5).unwrap().get(), 5);
+    }
+
+    #[test]
+    fn enums_round_trip_and_name_the_choices() {
+        for s in TicketState::ALL {
+            assert_eq!(s.as_str().parse::<TicketState>().unwrap(), *s);
+        }
+        let err = "pending".parse::<TicketState>().unwrap_err().to_string();
+        assert!(err.contains("new, open, closed"), "{err}");
+    }
+
+    #[test]
+    fn tenant_slugs_are_url_safe() {
+        assert!(NewTenant::parse("uni-it", "IT").is_ok());
+        for bad in ["", "Uni", "a b", "-x", "ä"] {
+            assert!(NewTenant::parse(bad, "x").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_fields_are_bounded_and_trimmed() {
+        assert_eq!(required_text("title", "  hi ", 10).unwrap(), "hi");
+        assert!(required_text("title", "   ", 10).is_err());
+        assert!(required_text("title", "x\u{0}y", 10).is_err());
+        assert!(required_text("title", &"x".repeat(11), 10).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn numbers_are_unique_per_day_and_counter(a in 1u64..10_000_000, b in 1u64..10_000_000) {
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
+            let sys = SystemId::new(10).unwrap();
+            let (na, nb) = (TicketNumber::compose(day, sys, a), TicketNumber::compose(day, sys, b));
+            prop_assert_eq!(na == nb, a == b);
+            prop_assert!(na.as_str().parse::<TicketNumber>().is_ok());
+        }
+    }
+}

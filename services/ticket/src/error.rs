@@ -1,0 +1,66 @@
+//! The ticket service's one error type.
+
+use docket_platform::ErrorCode;
+use docket_platform::error::ServiceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("event bus error: {0}")]
+    Bus(#[from] docket_bus::BusError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl TicketError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidArgument(message.into())
+    }
+
+    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl From<docket_platform::id::InvalidId> for TicketError {
+    fn from(e: docket_platform::id::InvalidId) -> Self {
+        Self::InvalidArgument(e.to_string())
+    }
+}
+
+impl ServiceError for TicketError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::TooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                ErrorCode::Unavailable
+            }
+            Self::Bus(_) => ErrorCode::Unavailable,
+            Self::Database(_) | Self::Corrupt(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<TicketError> for tonic::Status {
+    fn from(e: TicketError) -> Self {
+        e.into_status()
+    }
+}

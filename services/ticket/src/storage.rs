@@ -1,0 +1,931 @@
+//! Where tickets live: the repository trait and its one implementation over both stores.
+//!
+//! Every write runs in one transaction that changes the state, appends the history entry and
+//! appends the event to the outbox, so they commit or fail together.
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use docket_bus::outbox::{self, NewEvent, OutboxSignal};
+use docket_proto::events::v1 as ev;
+use docket_store::{Any, Db, Row, Transaction};
+use prost::Message as _;
+use sqlx::any::AnyRow;
+
+use crate::domain::*;
+use crate::error::TicketError;
+
+/// The operations of ticket core. One conformance suite (`tests/conformance.rs`) runs against
+/// every implementation and engine.
+#[async_trait]
+pub trait TicketStore: Send + Sync + 'static {
+    async fn create_tenant(&self, tenant: NewTenant, actor: &Actor) -> Result<Tenant, TicketError>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, TicketError>;
+    async fn create_queue(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        actor: &Actor,
+    ) -> Result<Queue, TicketError>;
+    async fn list_queues(&self, tenant_id: Option<TenantId>) -> Result<Vec<Queue>, TicketError>;
+    async fn create_ticket(&self, ticket: NewTicket, actor: &Actor) -> Result<Ticket, TicketError>;
+    async fn get_ticket(&self, id: TicketId) -> Result<Ticket, TicketError>;
+    async fn get_ticket_by_number(&self, number: &TicketNumber) -> Result<Ticket, TicketError>;
+    async fn list_tickets(&self, query: &TicketListQuery) -> Result<Page<Ticket>, TicketError>;
+    async fn add_article(
+        &self,
+        ticket_id: TicketId,
+        article: NewArticle,
+        actor: &Actor,
+    ) -> Result<Article, TicketError>;
+    async fn list_articles(&self, ticket_id: TicketId) -> Result<Vec<Article>, TicketError>;
+    async fn update_ticket(
+        &self,
+        id: TicketId,
+        update: TicketUpdate,
+        actor: &Actor,
+    ) -> Result<Ticket, TicketError>;
+    async fn history(&self, id: TicketId) -> Result<Vec<HistoryEntry>, TicketError>;
+}
+
+/// Ticket core on PostgreSQL or SQLite.
+#[derive(Clone)]
+pub struct SqlTicketStore {
+    db: Db,
+    signal: OutboxSignal,
+    system_id: SystemId,
+}
+
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, priority, owner, customer, created_at, updated_at, version";
+const ARTICLE_COLUMNS: &str =
+    "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
+
+impl SqlTicketStore {
+    pub fn new(db: Db, signal: OutboxSignal, system_id: SystemId) -> Self {
+        Self {
+            db,
+            signal,
+            system_id,
+        }
+    }
+
+    /// The service's schema plus the bus's outbox and inbox.
+    pub async fn migrate(db: &Db) -> Result<(), docket_store::StoreError> {
+        use std::sync::LazyLock;
+        static POSTGRES: LazyLock<sqlx::migrate::Migrator> =
+            LazyLock::new(|| sqlx::migrate!("./migrations/postgres"));
+        static SQLITE: LazyLock<sqlx::migrate::Migrator> =
+            LazyLock::new(|| sqlx::migrate!("./migrations/sqlite"));
+        db.migrate(&docket_bus::migrations()).await?;
+        db.migrate(&docket_store::Migrations {
+            postgres: &POSTGRES,
+            sqlite: &SQLITE,
+        })
+        .await
+    }
+
+    /// Creates the tenant `default` with the standard queues when the store has no tenant yet.
+    pub async fn ensure_default_tenant(&self) -> Result<(), TicketError> {
+        if !self.list_tenants().await?.is_empty() {
+            return Ok(());
+        }
+        let actor = Actor::system();
+        let tenant = match self
+            .create_tenant(NewTenant::parse("default", "Default")?, &actor)
+            .await
+        {
+            Ok(t) => t,
+            // Another replica created it at the same moment.
+            Err(TicketError::AlreadyExists(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for name in ["Postmaster", "Raw", "Junk", "Misc"] {
+            self.create_queue(tenant.id, name, &actor).await?;
+        }
+        tracing::info!(tenant_id = %tenant.id, "created the default tenant and queues");
+        Ok(())
+    }
+
+    async fn commit(&self, tx: Transaction<'static, Any>) -> Result<(), TicketError> {
+        tx.commit().await?;
+        self.signal.committed();
+        Ok(())
+    }
+
+    async fn fetch_ticket(
+        tx: &mut Transaction<'static, Any>,
+        id: TicketId,
+    ) -> Result<Ticket, TicketError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| TicketError::not_found("ticket", id))?;
+        ticket_from_row(&row)
+    }
+
+    async fn next_ticket_number(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        now: Micros,
+    ) -> Result<TicketNumber, TicketError> {
+        let day = chrono::DateTime::from_timestamp_micros(now)
+            .ok_or_else(|| TicketError::Corrupt(format!("clock out of range: {now}")))?
+            .date_naive();
+        // An upsert on the day's row: atomic in both engines, and the row lock (PostgreSQL) or the
+        // write lock (SQLite) makes concurrent creators, on any replica, take turns.
+        let counter: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_number_counters (day, value) VALUES ($1, 1) \
+             ON CONFLICT (day) DO UPDATE SET value = ticket_number_counters.value + 1 \
+             RETURNING value",
+        )
+        .bind(day.format("%Y%m%d").to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+        let counter = u64::try_from(counter)
+            .map_err(|_| TicketError::Corrupt(format!("negative ticket counter {counter}")))?;
+        Ok(TicketNumber::compose(day, self.system_id, counter))
+    }
+
+    async fn insert_article(
+        tx: &mut Transaction<'static, Any>,
+        ticket_id: TicketId,
+        article: &NewArticle,
+        actor: &Actor,
+        now: Micros,
+    ) -> Result<Article, TicketError> {
+        let stored = Article {
+            id: ArticleId::new(),
+            ticket_id,
+            sender: article.sender,
+            channel: article.channel,
+            visible_to_customer: article.visible_to_customer,
+            subject: article.subject.clone(),
+            body: article.body.clone(),
+            author: actor.as_str().to_owned(),
+            created_at: now,
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )))
+        .bind(stored.id)
+        .bind(stored.ticket_id)
+        .bind(stored.sender.as_str())
+        .bind(stored.channel.as_str())
+        .bind(i64::from(stored.visible_to_customer))
+        .bind(&stored.subject)
+        .bind(&stored.body)
+        .bind(&stored.author)
+        .bind(stored.created_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(stored)
+    }
+
+    async fn append_history(
+        tx: &mut Transaction<'static, Any>,
+        ticket: &Ticket,
+        kind: &str,
+        actor: &Actor,
+        details: serde_json::Value,
+    ) -> Result<(), TicketError> {
+        sqlx::query(
+            "INSERT INTO ticket_history (ticket_id, seq, kind, actor, occurred_at, details) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ticket.id)
+        .bind(version_i64(ticket.version)?)
+        .bind(kind)
+        .bind(actor.as_str())
+        .bind(ticket.updated_at)
+        .bind(details.to_string())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn ticket_event(
+        tx: &mut Transaction<'static, Any>,
+        ticket: &Ticket,
+        event_type: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), TicketError> {
+        outbox::append(
+            tx,
+            NewEvent {
+                event_type,
+                tenant_id: ticket.tenant_id.to_string(),
+                aggregate_type: "ticket",
+                aggregate_id: ticket.id.to_string(),
+                aggregate_version: ticket.version,
+                payload,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn queue_in_tenant(
+        tx: &mut Transaction<'static, Any>,
+        queue_id: QueueId,
+    ) -> Result<TenantId, TicketError> {
+        sqlx::query_scalar::<_, TenantId>("SELECT tenant_id FROM queues WHERE id = $1")
+            .bind(queue_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| TicketError::not_found("queue", queue_id))
+    }
+}
+
+fn version_i64(v: u64) -> Result<i64, TicketError> {
+    i64::try_from(v).map_err(|_| TicketError::Corrupt(format!("version {v} out of range")))
+}
+
+fn get<T>(row: &AnyRow, column: &str) -> Result<T, TicketError>
+where
+    T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    row.try_get(column)
+        .map_err(|e| TicketError::Corrupt(format!("column {column}: {e}")))
+}
+
+fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
+    let corrupt = |e: TicketError| TicketError::Corrupt(e.to_string());
+    Ok(Ticket {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        number: get::<String>(row, "number")?.parse().map_err(corrupt)?,
+        queue_id: get(row, "queue_id")?,
+        title: get(row, "title")?,
+        state: get::<String>(row, "state")?.parse().map_err(corrupt)?,
+        priority: Priority::new(get::<i64>(row, "priority")?).map_err(corrupt)?,
+        owner: get(row, "owner")?,
+        customer: get(row, "customer")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        version: u64::try_from(get::<i64>(row, "version")?)
+            .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+    })
+}
+
+fn article_from_row(row: &AnyRow) -> Result<Article, TicketError> {
+    let corrupt = |e: TicketError| TicketError::Corrupt(e.to_string());
+    Ok(Article {
+        id: get(row, "id")?,
+        ticket_id: get(row, "ticket_id")?,
+        sender: get::<String>(row, "sender")?.parse().map_err(corrupt)?,
+        channel: get::<String>(row, "channel")?.parse().map_err(corrupt)?,
+        visible_to_customer: get::<i64>(row, "visible_to_customer")? != 0,
+        subject: get(row, "subject")?,
+        body: get(row, "body")?,
+        author: get(row, "author")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn tenant_from_row(row: &AnyRow) -> Result<Tenant, TicketError> {
+    Ok(Tenant {
+        id: get(row, "id")?,
+        slug: get(row, "slug")?,
+        name: get(row, "name")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn queue_from_row(row: &AnyRow) -> Result<Queue, TicketError> {
+    Ok(Queue {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        name: get(row, "name")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+/// Where a page ends: the sort key and id of its last ticket, tied to the sort it was made for.
+#[derive(Debug, PartialEq, Eq)]
+struct Cursor {
+    sort: &'static str,
+    descending: bool,
+    key: i64,
+    id: TicketId,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        let raw = format!(
+            "{}|{}|{}|{}",
+            self.sort,
+            u8::from(self.descending),
+            self.key,
+            self.id
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    fn decode(token: &str, sort: SortField, descending: bool) -> Result<Self, TicketError> {
+        let bad = || TicketError::invalid("page token is not valid for this listing");
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.trim())
+            .map_err(|_| bad())?;
+        let raw = String::from_utf8(raw).map_err(|_| bad())?;
+        let mut parts = raw.split('|');
+        let (Some(s), Some(d), Some(k), Some(i), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(bad());
+        };
+        if s != sort.as_str() || d != if descending { "1" } else { "0" } {
+            return Err(bad());
+        }
+        Ok(Self {
+            sort: sort.as_str(),
+            descending,
+            key: k.parse().map_err(|_| bad())?,
+            id: i.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+fn sort_key(ticket: &Ticket, sort: SortField) -> i64 {
+    match sort {
+        SortField::CreatedAt => ticket.created_at,
+        SortField::UpdatedAt => ticket.updated_at,
+        SortField::Priority => i64::from(ticket.priority.get()),
+    }
+}
+
+fn is_unique_violation(e: &TicketError) -> bool {
+    matches!(e, TicketError::Database(db) if docket_store::unique_violation(db).is_some())
+}
+
+#[async_trait]
+impl TicketStore for SqlTicketStore {
+    async fn create_tenant(&self, tenant: NewTenant, actor: &Actor) -> Result<Tenant, TicketError> {
+        let stored = Tenant {
+            id: TenantId::new(),
+            slug: tenant.slug,
+            name: tenant.name,
+            created_at: docket_platform::time::now_micros(),
+        };
+        let mut tx = self.db.begin_write().await?;
+        let inserted =
+            sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(stored.id)
+                .bind(&stored.slug)
+                .bind(&stored.name)
+                .bind(stored.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(TicketError::from);
+        if let Err(e) = inserted {
+            return Err(if is_unique_violation(&e) {
+                TicketError::AlreadyExists(format!(
+                    "a tenant with slug `{}` exists already",
+                    stored.slug
+                ))
+            } else {
+                e
+            });
+        }
+        let payload = ev::TenantCreated {
+            tenant_id: stored.id.to_string(),
+            slug: stored.slug.clone(),
+            name: stored.name.clone(),
+        };
+        outbox::append(
+            &mut tx,
+            NewEvent {
+                event_type: "tenant.created",
+                tenant_id: stored.id.to_string(),
+                aggregate_type: "tenant",
+                aggregate_id: stored.id.to_string(),
+                aggregate_version: 1,
+                payload: payload.encode_to_vec(),
+            },
+        )
+        .await?;
+        self.commit(tx).await?;
+        tracing::info!(tenant_id = %stored.id, slug = %stored.slug, actor = %actor.as_str(), "tenant created");
+        Ok(stored)
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, TicketError> {
+        sqlx::query("SELECT id, slug, name, created_at FROM tenants ORDER BY slug")
+            .fetch_all(self.db.pool())
+            .await?
+            .iter()
+            .map(tenant_from_row)
+            .collect()
+    }
+
+    async fn create_queue(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        actor: &Actor,
+    ) -> Result<Queue, TicketError> {
+        let stored = Queue {
+            id: QueueId::new(),
+            tenant_id,
+            name: required_text("queue name", name, 200)?,
+            created_at: docket_platform::time::now_micros(),
+        };
+        let mut tx = self.db.begin_write().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(TicketError::not_found("tenant", tenant_id));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO queues (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(stored.id)
+        .bind(stored.tenant_id)
+        .bind(&stored.name)
+        .bind(stored.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(TicketError::from);
+        if let Err(e) = inserted {
+            return Err(if is_unique_violation(&e) {
+                TicketError::AlreadyExists(format!(
+                    "the tenant has a queue named `{}` already",
+                    stored.name
+                ))
+            } else {
+                e
+            });
+        }
+        let payload = ev::QueueCreated {
+            queue_id: stored.id.to_string(),
+            tenant_id: tenant_id.to_string(),
+            name: stored.name.clone(),
+        };
+        outbox::append(
+            &mut tx,
+            NewEvent {
+                event_type: "queue.created",
+                tenant_id: tenant_id.to_string(),
+                aggregate_type: "queue",
+                aggregate_id: stored.id.to_string(),
+                aggregate_version: 1,
+                payload: payload.encode_to_vec(),
+            },
+        )
+        .await?;
+        self.commit(tx).await?;
+        tracing::info!(queue_id = %stored.id, actor = %actor.as_str(), "queue created");
+        Ok(stored)
+    }
+
+    async fn list_queues(&self, tenant_id: Option<TenantId>) -> Result<Vec<Queue>, TicketError> {
+        let rows = match tenant_id {
+            Some(t) => {
+                sqlx::query("SELECT id, tenant_id, name, created_at FROM queues WHERE tenant_id = $1 ORDER BY name, id")
+                    .bind(t)
+                    .fetch_all(self.db.pool())
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT id, tenant_id, name, created_at FROM queues ORDER BY tenant_id, name, id")
+                    .fetch_all(self.db.pool())
+                    .await?
+            }
+        };
+        rows.iter().map(queue_from_row).collect()
+    }
+
+    async fn create_ticket(&self, new: NewTicket, actor: &Actor) -> Result<Ticket, TicketError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let tenant_id = Self::queue_in_tenant(&mut tx, new.queue_id).await?;
+        let number = self.next_ticket_number(&mut tx, now).await?;
+        let mut ticket = Ticket {
+            id: TicketId::new(),
+            tenant_id,
+            number,
+            queue_id: new.queue_id,
+            title: new.title,
+            state: TicketState::New,
+            priority: new.priority,
+            owner: None,
+            customer: new.customer,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        )))
+        .bind(ticket.id)
+        .bind(ticket.tenant_id)
+        .bind(ticket.number.as_str())
+        .bind(ticket.queue_id)
+        .bind(&ticket.title)
+        .bind(ticket.state.as_str())
+        .bind(i64::from(ticket.priority.get()))
+        .bind(ticket.owner.as_deref())
+        .bind(ticket.customer.as_deref())
+        .bind(ticket.created_at)
+        .bind(ticket.updated_at)
+        .bind(1_i64)
+        .execute(&mut *tx)
+        .await?;
+        Self::append_history(
+            &mut tx,
+            &ticket,
+            "created",
+            actor,
+            serde_json::json!({
+                "number": ticket.number, "queue_id": ticket.queue_id, "title": ticket.title,
+                "state": ticket.state, "priority": ticket.priority, "customer": ticket.customer,
+            }),
+        )
+        .await?;
+        let created = ev::TicketCreated {
+            ticket_id: ticket.id.to_string(),
+            number: ticket.number.to_string(),
+            queue_id: ticket.queue_id.to_string(),
+            title: ticket.title.clone(),
+            state: ticket.state.to_string(),
+            priority: u32::from(ticket.priority.get()),
+            customer: ticket.customer.clone().unwrap_or_default(),
+            actor: actor.as_str().to_owned(),
+        };
+        Self::ticket_event(&mut tx, &ticket, "ticket.created", created.encode_to_vec()).await?;
+        if let Some(article) = new.article {
+            ticket.version += 1;
+            self.article_in_tx(&mut tx, &ticket, &article, actor, now)
+                .await?;
+            sqlx::query("UPDATE tickets SET version = $1 WHERE id = $2")
+                .bind(version_i64(ticket.version)?)
+                .bind(ticket.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        self.commit(tx).await?;
+        tracing::info!(ticket_id = %ticket.id, number = %ticket.number, actor = %actor.as_str(), "ticket created");
+        Ok(ticket)
+    }
+
+    async fn get_ticket(&self, id: TicketId) -> Result<Ticket, TicketError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| TicketError::not_found("ticket", id))?;
+        ticket_from_row(&row)
+    }
+
+    async fn get_ticket_by_number(&self, number: &TicketNumber) -> Result<Ticket, TicketError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE number = $1"
+        )))
+        .bind(number.as_str())
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| TicketError::not_found("ticket", number))?;
+        ticket_from_row(&row)
+    }
+
+    async fn list_tickets(&self, query: &TicketListQuery) -> Result<Page<Ticket>, TicketError> {
+        let page_size = query.page_size()?;
+        let cursor = query
+            .page_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| Cursor::decode(t, query.sort, query.descending))
+            .transpose()?;
+        // Only fixed fragments go into the statement; values are bound.
+        let column = query.sort.as_str();
+        let (cmp, dir) = if query.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        let after = if cursor.is_some() {
+            format!("AND ({column} {cmp} $2 OR ({column} = $2 AND id {cmp} $3))")
+        } else {
+            String::new()
+        };
+        let limit = if cursor.is_some() { "$4" } else { "$2" };
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE queue_id = $1 {after} \
+             ORDER BY {column} {dir}, id {dir} LIMIT {limit}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(query.queue_id);
+        if let Some(c) = &cursor {
+            q = q.bind(c.key).bind(c.id);
+        }
+        let rows = q
+            .bind(i64::from(page_size) + 1)
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut items = rows
+            .iter()
+            .map(ticket_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = items.len() > page_size as usize;
+        items.truncate(page_size as usize);
+        let next_page_token = match (more, items.last()) {
+            (true, Some(last)) => Some(
+                Cursor {
+                    sort: query.sort.as_str(),
+                    descending: query.descending,
+                    key: sort_key(last, query.sort),
+                    id: last.id,
+                }
+                .encode(),
+            ),
+            _ => None,
+        };
+        if items.is_empty() && cursor.is_none() {
+            // An empty first page of a queue that does not exist is a 404, not an empty list.
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM queues WHERE id = $1")
+                .bind(query.queue_id)
+                .fetch_optional(self.db.pool())
+                .await?;
+            if exists.is_none() {
+                return Err(TicketError::not_found("queue", query.queue_id));
+            }
+        }
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn add_article(
+        &self,
+        ticket_id: TicketId,
+        article: NewArticle,
+        actor: &Actor,
+    ) -> Result<Article, TicketError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let mut ticket = Self::fetch_ticket(&mut tx, ticket_id).await?;
+        let previous = ticket.version;
+        ticket.version += 1;
+        ticket.updated_at = now;
+        let stored = self
+            .article_in_tx(&mut tx, &ticket, &article, actor, now)
+            .await?;
+        bump_version(&mut tx, &ticket, previous).await?;
+        self.commit(tx).await?;
+        Ok(stored)
+    }
+
+    async fn list_articles(&self, ticket_id: TicketId) -> Result<Vec<Article>, TicketError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE ticket_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(ticket_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        if rows.is_empty() {
+            self.get_ticket(ticket_id).await?;
+        }
+        rows.iter().map(article_from_row).collect()
+    }
+
+    async fn update_ticket(
+        &self,
+        id: TicketId,
+        update: TicketUpdate,
+        actor: &Actor,
+    ) -> Result<Ticket, TicketError> {
+        if update.is_empty() {
+            return Err(TicketError::invalid(
+                "the update changes nothing: give state, priority, owner or queue_id",
+            ));
+        }
+        let owner = match &update.owner {
+            Some(Some(o)) => {
+                let o = optional_text("owner", o, 200)?;
+                Some((!o.is_empty()).then_some(o))
+            }
+            other => other.clone(),
+        };
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let current = Self::fetch_ticket(&mut tx, id).await?;
+        if let Some(expected) = update.expected_version {
+            if expected != current.version {
+                return Err(TicketError::Conflict(format!(
+                    "ticket {id} is at version {}, not {expected}: it was changed meanwhile; reload and try again",
+                    current.version
+                )));
+            }
+        }
+        let mut next = current.clone();
+        let mut changes = Vec::new();
+        let mut change = |field: &str, old: String, new: String| {
+            if old != new {
+                changes.push(ev::FieldChange {
+                    field: field.to_owned(),
+                    old_value: old,
+                    new_value: new,
+                });
+            }
+        };
+        if let Some(state) = update.state {
+            change("state", current.state.to_string(), state.to_string());
+            next.state = state;
+        }
+        if let Some(priority) = update.priority {
+            change(
+                "priority",
+                current.priority.get().to_string(),
+                priority.get().to_string(),
+            );
+            next.priority = priority;
+        }
+        if let Some(owner) = owner {
+            change(
+                "owner",
+                current.owner.clone().unwrap_or_default(),
+                owner.clone().unwrap_or_default(),
+            );
+            next.owner = owner;
+        }
+        if let Some(queue_id) = update.queue_id {
+            let target_tenant = Self::queue_in_tenant(&mut tx, queue_id).await?;
+            if target_tenant != current.tenant_id {
+                // A queue of another tenant is invisible from here.
+                return Err(TicketError::not_found("queue", queue_id));
+            }
+            change(
+                "queue_id",
+                current.queue_id.to_string(),
+                queue_id.to_string(),
+            );
+            next.queue_id = queue_id;
+        }
+        if changes.is_empty() {
+            return Ok(current);
+        }
+        next.version = current.version + 1;
+        next.updated_at = now;
+        let updated = sqlx::query(
+            "UPDATE tickets SET state = $1, priority = $2, owner = $3, queue_id = $4, updated_at = $5, version = $6 \
+             WHERE id = $7 AND version = $8",
+        )
+        .bind(next.state.as_str())
+        .bind(i64::from(next.priority.get()))
+        .bind(next.owner.as_deref())
+        .bind(next.queue_id)
+        .bind(next.updated_at)
+        .bind(version_i64(next.version)?)
+        .bind(id)
+        .bind(version_i64(current.version)?)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(TicketError::Conflict(format!(
+                "ticket {id} was changed meanwhile; reload and try again"
+            )));
+        }
+        let details = serde_json::Value::Object(
+            changes
+                .iter()
+                .map(|c| {
+                    (
+                        c.field.clone(),
+                        serde_json::json!({ "old": c.old_value, "new": c.new_value }),
+                    )
+                })
+                .collect(),
+        );
+        Self::append_history(&mut tx, &next, "updated", actor, details).await?;
+        let event = ev::TicketUpdated {
+            ticket_id: id.to_string(),
+            actor: actor.as_str().to_owned(),
+            changes,
+        };
+        Self::ticket_event(&mut tx, &next, "ticket.updated", event.encode_to_vec()).await?;
+        self.commit(tx).await?;
+        Ok(next)
+    }
+
+    async fn history(&self, id: TicketId) -> Result<Vec<HistoryEntry>, TicketError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, actor, occurred_at, details FROM ticket_history WHERE ticket_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?;
+        if rows.is_empty() {
+            self.get_ticket(id).await?;
+        }
+        rows.iter()
+            .map(|row| {
+                let details: String = get(row, "details")?;
+                Ok(HistoryEntry {
+                    seq: u64::try_from(get::<i64>(row, "seq")?)
+                        .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+                    kind: get(row, "kind")?,
+                    actor: get(row, "actor")?,
+                    occurred_at: get(row, "occurred_at")?,
+                    details: serde_json::from_str(&details)
+                        .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl SqlTicketStore {
+    /// Inserts an article for `ticket` (already at its new version), with history and event.
+    async fn article_in_tx(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ticket: &Ticket,
+        article: &NewArticle,
+        actor: &Actor,
+        now: Micros,
+    ) -> Result<Article, TicketError> {
+        let stored = Self::insert_article(tx, ticket.id, article, actor, now).await?;
+        let mut at = ticket.clone();
+        at.updated_at = now;
+        Self::append_history(
+            tx,
+            &at,
+            "article_added",
+            actor,
+            serde_json::json!({
+                "article_id": stored.id, "sender": stored.sender, "channel": stored.channel,
+                "visible_to_customer": stored.visible_to_customer, "subject": stored.subject,
+            }),
+        )
+        .await?;
+        let event = ev::ArticleAdded {
+            ticket_id: ticket.id.to_string(),
+            article_id: stored.id.to_string(),
+            sender: stored.sender.to_string(),
+            channel: stored.channel.to_string(),
+            visible_to_customer: stored.visible_to_customer,
+            subject: stored.subject.clone(),
+            actor: actor.as_str().to_owned(),
+        };
+        Self::ticket_event(tx, &at, "ticket.article.added", event.encode_to_vec()).await?;
+        Ok(stored)
+    }
+}
+
+/// Moves a ticket from `previous` to its new version, or fails with a conflict if it moved.
+async fn bump_version(
+    tx: &mut Transaction<'static, Any>,
+    ticket: &Ticket,
+    previous: u64,
+) -> Result<(), TicketError> {
+    let updated = sqlx::query(
+        "UPDATE tickets SET version = $1, updated_at = $2 WHERE id = $3 AND version = $4",
+    )
+    .bind(version_i64(ticket.version)?)
+    .bind(ticket.updated_at)
+    .bind(ticket.id)
+    .bind(version_i64(previous)?)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(TicketError::Conflict(format!(
+            "ticket {} was changed meanwhile; try again",
+            ticket.id
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_are_tied_to_their_sort() {
+        let c = Cursor {
+            sort: "priority",
+            descending: true,
+            key: 4,
+            id: TicketId::new(),
+        };
+        let token = c.encode();
+        assert_eq!(
+            Cursor::decode(&token, SortField::Priority, true).unwrap(),
+            c
+        );
+        assert!(Cursor::decode(&token, SortField::Priority, false).is_err());
+        assert!(Cursor::decode(&token, SortField::CreatedAt, true).is_err());
+        assert!(Cursor::decode("garbage!", SortField::Priority, true).is_err());
+        assert!(Cursor::decode("", SortField::Priority, true).is_err());
+    }
+}
