@@ -1,1 +1,264 @@
+//! The API gateway: the REST JSON API under `/api/v1` (described by the OpenAPI document at
+//! `/api/v1/openapi.json`), calling the services over gRPC. Later it serves the customer portal and
+//! the agent desk too.
 
+pub mod api;
+pub mod auth;
+pub mod error;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use docket_platform::Shutdown;
+use docket_platform::ops::Readiness;
+use docket_proto::ticket::v1::ticket_service_client::TicketServiceClient;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tonic::transport::{Channel, Endpoint};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::error::problem_response;
+
+/// Settings of the gateway (`[gateway]` in the configuration file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    #[serde(deserialize_with = "docket_platform::config::socket_addr")]
+    pub listen: SocketAddr,
+    /// The ticket service's gRPC endpoint. Unset in `docket run`: the one started in-process.
+    pub ticket_endpoint: Option<String>,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Requests taking longer are answered 503.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            ticket_endpoint: None,
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ticket: TicketServiceClient<Channel>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Docket API", description = "The REST API of the Docket service desk."),
+    servers((url = "/api/v1")),
+    tags(
+        (name = "tenants", description = "Logically separated clients of one installation"),
+        (name = "queues", description = "Queues following the service catalogue"),
+        (name = "tickets", description = "Tickets, their articles and history"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document of the REST API, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(api::router())
+        .split_for_parts();
+    api
+}
+
+/// The whole HTTP router of the gateway.
+pub fn router(state: AppState, config: &GatewayConfig, readiness: Readiness) -> Router {
+    let (api, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::router())
+        .split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    let api = api
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
+        .with_state(state)
+        .fallback(|| async { not_found() })
+        .method_not_allowed_fallback(|| async {
+            problem_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "method not allowed on this resource".into(),
+            )
+        });
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(docket_platform::ops::health_router(readiness))
+        .fallback(|| async { not_found() })
+        .layer(middleware::from_fn(record_metrics))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(config.request_timeout_secs),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            problem_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into())
+        }))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let span = tracing::info_span!(
+                "http.request",
+                otel.kind = "server",
+                http.method = %request.method(),
+                http.route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or(""),
+                http.target = %request.uri().path(),
+            );
+            docket_platform::propagation::set_parent_from(
+                &span,
+                &docket_platform::propagation::HeaderExtractor(request.headers()),
+            );
+            span
+        }))
+}
+
+fn not_found() -> Response {
+    problem_response(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such resource".into(),
+    )
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("docket_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("docket_http_request_duration_seconds", "route" => route, "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    response.into_response()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid service endpoint `{endpoint}`: {source}")]
+    Endpoint {
+        endpoint: String,
+        source: tonic::transport::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A started gateway.
+pub struct GatewayServer {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl GatewayServer {
+    /// Binds the listener and serves until `shutdown`, then drains in-flight requests.
+    pub async fn start(
+        config: &GatewayConfig,
+        ticket_endpoint: &str,
+        readiness: Readiness,
+        shutdown: Shutdown,
+    ) -> Result<Self, StartError> {
+        readiness.set("gateway", false);
+        let endpoint_err = |source| StartError::Endpoint {
+            endpoint: ticket_endpoint.to_owned(),
+            source,
+        };
+        let channel = Endpoint::from_shared(ticket_endpoint.to_owned())
+            .map_err(endpoint_err)?
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        let state = AppState {
+            ticket: TicketServiceClient::new(channel),
+        };
+        let app = router(state, config, readiness.clone());
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "gateway server failed");
+            }
+        });
+        readiness.set("gateway", true);
+        tracing::info!(%addr, "gateway listening (HTTP)");
+        Ok(Self { addr, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_document_is_3_1_and_lists_every_operation() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        assert!(
+            doc["openapi"].as_str().unwrap().starts_with("3.1"),
+            "{}",
+            doc["openapi"]
+        );
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, method) in [
+            ("/tenants", "post"),
+            ("/tenants", "get"),
+            ("/queues", "post"),
+            ("/queues", "get"),
+            ("/queues/{queue_id}/tickets", "get"),
+            ("/tickets", "post"),
+            ("/tickets/{ticket_id}", "get"),
+            ("/tickets/{ticket_id}", "patch"),
+            ("/tickets/{ticket_id}/articles", "post"),
+            ("/tickets/{ticket_id}/articles", "get"),
+            ("/tickets/{ticket_id}/history", "get"),
+        ] {
+            assert!(
+                paths.get(path).and_then(|p| p.get(method)).is_some(),
+                "{method} {path} missing"
+            );
+        }
+        assert!(doc["components"]["schemas"]["Problem"].is_object());
+    }
+}

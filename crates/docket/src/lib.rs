@@ -1,1 +1,400 @@
+//! The suite: which services run in this process, in what order, against which store and bus.
+//!
+//! Every service is an entry of [`Service`]. `docket run` starts them all on the embedded default
+//! (SQLite files under `data_dir`, the in-process bus); `docket run --only ticket` starts one, as a
+//! Kubernetes Deployment does, against PostgreSQL and RabbitMQ. Services talk gRPC in both modes.
 
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use docket_bus::Bus;
+use docket_bus::memory::MemoryBus;
+use docket_bus::rabbit::{RabbitBus, RabbitConfig};
+use docket_gateway::{GatewayConfig, GatewayServer};
+use docket_platform::Shutdown;
+use docket_platform::config::Secret;
+use docket_platform::ops::Readiness;
+use docket_platform::telemetry::TelemetryConfig;
+use docket_ticket::{TicketConfig, TicketServer};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// A service of the suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    Ticket,
+    Gateway,
+}
+
+impl Service {
+    pub const ALL: [Service; 2] = [Service::Ticket, Service::Gateway];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ticket => "ticket",
+            Self::Gateway => "gateway",
+        }
+    }
+
+    /// The services this one calls; in one process they start first.
+    pub fn dependencies(self) -> &'static [Service] {
+        match self {
+            Self::Ticket => &[],
+            Self::Gateway => &[Service::Ticket],
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Service {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Service::ALL
+            .into_iter()
+            .find(|svc| svc.as_str() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<_> = Service::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown service `{s}` (one of: {})", names.join(", "))
+            })
+    }
+}
+
+/// The services to run, in start order (dependencies first).
+pub fn start_order(selected: &BTreeSet<Service>) -> Vec<Service> {
+    let mut order = Vec::new();
+    fn visit(s: Service, selected: &BTreeSet<Service>, order: &mut Vec<Service>) {
+        if order.contains(&s) {
+            return;
+        }
+        for dep in s.dependencies() {
+            if selected.contains(dep) {
+                visit(*dep, selected, order);
+            }
+        }
+        order.push(s);
+    }
+    for s in selected {
+        visit(*s, selected, &mut order);
+    }
+    order
+}
+
+/// Every setting of the suite; see `deploy/docket.example.toml` for each one and its default.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the embedded mode keeps its SQLite files.
+    pub data_dir: PathBuf,
+    pub bus: BusSettings,
+    pub ops: OpsSettings,
+    pub telemetry: TelemetryConfig,
+    pub ticket: TicketConfig,
+    pub gateway: GatewayConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusSettings {
+    /// `amqp://…` of RabbitMQ. Unset: the in-process bus (only with every service in one process).
+    pub amqp_url: Option<Secret>,
+    pub exchange: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpsSettings {
+    /// `/healthz`, `/readyz` and `/metrics`.
+    #[serde(deserialize_with = "docket_platform::config::socket_addr")]
+    pub listen: SocketAddr,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, SuiteError> {
+        let mut s: Settings = docket_platform::config::load(file)?;
+        if s.data_dir.as_os_str().is_empty() {
+            s.data_dir = PathBuf::from("data");
+        }
+        Ok(s)
+    }
+
+    /// The ticket service's database: configured, or a SQLite file under `data_dir`.
+    pub fn ticket_database_url(&self) -> String {
+        match &self.ticket.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite:{}", self.data_dir.join("ticket.db").display()),
+        }
+    }
+
+    /// Refuses combinations that cannot work, with a message that says what to change.
+    pub fn validate(&self, services: &BTreeSet<Service>) -> Result<(), SuiteError> {
+        let all: BTreeSet<_> = Service::ALL.into_iter().collect();
+        if self.bus.amqp_url.is_none() && services != &all {
+            return Err(SuiteError::Config(
+                "running only some services needs a message broker: set bus.amqp_url \
+                 (DOCKET__BUS__AMQP_URL=amqp://…); the in-process bus works only with every service in one process"
+                    .into(),
+            ));
+        }
+        if services.contains(&Service::Gateway)
+            && !services.contains(&Service::Ticket)
+            && self.gateway.ticket_endpoint.is_none()
+        {
+            return Err(SuiteError::Config(
+                "the gateway without the ticket service needs gateway.ticket_endpoint (e.g. http://ticket:50051)".into(),
+            ));
+        }
+        if self.ticket.system_id > 99 {
+            return Err(SuiteError::Config(format!(
+                "ticket.system_id {} is not between 0 and 99",
+                self.ticket.system_id
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error(transparent)]
+    Load(#[from] docket_platform::config::ConfigError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot reach the message broker: {0}")]
+    Bus(#[from] docket_bus::BusError),
+    #[error("ticket service: {0}")]
+    Ticket(#[from] docket_ticket::StartError),
+    #[error("gateway: {0}")]
+    Gateway(#[from] docket_gateway::StartError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] docket_store::StoreError),
+}
+
+/// The bus of this process: RabbitMQ when configured, otherwise in-process.
+pub async fn connect_bus(settings: &Settings) -> Result<Arc<dyn Bus>, SuiteError> {
+    Ok(match &settings.bus.amqp_url {
+        Some(url) => {
+            let mut config = RabbitConfig::new(url.expose());
+            if let Some(exchange) = &settings.bus.exchange {
+                config.exchange = exchange.clone();
+            }
+            Arc::new(RabbitBus::connect(config).await?)
+        }
+        None => Arc::new(MemoryBus::new()),
+    })
+}
+
+/// A running suite. Addresses are the bound ones (useful with port 0).
+pub struct Suite {
+    pub ops_addr: SocketAddr,
+    pub ticket_addr: Option<SocketAddr>,
+    pub gateway_addr: Option<SocketAddr>,
+    pub bus: Arc<dyn Bus>,
+    pub readiness: Readiness,
+    shutdown: Shutdown,
+    ticket: Option<TicketServer>,
+    gateway: Option<GatewayServer>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Suite {
+    /// Starts the selected services in dependency order. Returns once every one is listening.
+    pub async fn start(
+        settings: &Settings,
+        services: &BTreeSet<Service>,
+        shutdown: Shutdown,
+    ) -> Result<Self, SuiteError> {
+        settings.validate(services)?;
+        let readiness = Readiness::new();
+        let ops_listener = TcpListener::bind(settings.ops.listen)
+            .await
+            .map_err(|source| SuiteError::Bind {
+                addr: settings.ops.listen,
+                source,
+            })?;
+        let ops_addr = ops_listener
+            .local_addr()
+            .map_err(|source| SuiteError::Bind {
+                addr: settings.ops.listen,
+                source,
+            })?;
+        let ops_app = docket_platform::ops::router(readiness.clone());
+        let ops_stop = shutdown.clone();
+        let mut background = vec![tokio::spawn(async move {
+            let _ = axum::serve(ops_listener, ops_app)
+                .with_graceful_shutdown(async move { ops_stop.cancelled().await })
+                .await;
+        })];
+
+        let bus = connect_bus(settings).await?;
+        readiness.set("bus", bus.is_connected());
+        background.push(tokio::spawn(watch_bus(
+            bus.clone(),
+            readiness.clone(),
+            shutdown.clone(),
+        )));
+
+        let mut suite = Suite {
+            ops_addr,
+            ticket_addr: None,
+            gateway_addr: None,
+            bus: bus.clone(),
+            readiness: readiness.clone(),
+            shutdown: shutdown.clone(),
+            ticket: None,
+            gateway: None,
+            background,
+        };
+        for service in start_order(services) {
+            match service {
+                Service::Ticket => {
+                    let server = TicketServer::start(
+                        &settings.ticket,
+                        &settings.ticket_database_url(),
+                        bus.clone(),
+                        readiness.clone(),
+                        shutdown.clone(),
+                    )
+                    .await?;
+                    suite.ticket_addr = Some(server.addr());
+                    suite.ticket = Some(server);
+                }
+                Service::Gateway => {
+                    let endpoint = match (&settings.gateway.ticket_endpoint, suite.ticket_addr) {
+                        (Some(e), _) => e.clone(),
+                        (None, Some(addr)) => format!("http://{addr}"),
+                        (None, None) => format!("http://{}", settings.ticket.listen),
+                    };
+                    let server = GatewayServer::start(
+                        &settings.gateway,
+                        &endpoint,
+                        readiness.clone(),
+                        shutdown.clone(),
+                    )
+                    .await?;
+                    suite.gateway_addr = Some(server.addr());
+                    suite.gateway = Some(server);
+                }
+            }
+        }
+        Ok(suite)
+    }
+
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// Waits until the shutdown signal, then stops in order: the gateway stops taking requests and
+    /// drains them, then the services drain theirs and their relays stop, then the ops endpoints.
+    pub async fn wait(self) {
+        self.shutdown.cancelled().await;
+        self.readiness.set("shutdown", false);
+        if let Some(gateway) = self.gateway {
+            gateway.stopped().await;
+        }
+        if let Some(ticket) = self.ticket {
+            ticket.stopped().await;
+        }
+        for task in self.background {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn watch_bus(bus: Arc<dyn Bus>, readiness: Readiness, shutdown: Shutdown) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(2)) => readiness.set("bus", bus.is_connected()),
+            () = shutdown.cancelled() => break,
+        }
+    }
+}
+
+/// Applies every selected service's migrations (creating PostgreSQL databases when missing).
+pub async fn migrate(settings: &Settings, services: &BTreeSet<Service>) -> Result<(), SuiteError> {
+    for service in start_order(services) {
+        if service == Service::Ticket {
+            let url = settings.ticket_database_url();
+            docket_store::create_database_if_missing(&url).await?;
+            let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 })
+                .await?;
+            docket_ticket::SqlTicketStore::migrate(&db).await?;
+            db.close().await;
+            tracing::info!(service = %service, database = %docket_store::redact(&url), "migrated");
+        }
+    }
+    Ok(())
+}
+
+/// Parses `--only a,b`; empty means every service.
+pub fn parse_services(only: Option<&str>) -> Result<BTreeSet<Service>, String> {
+    match only {
+        None => Ok(Service::ALL.into_iter().collect()),
+        Some(list) => {
+            let set = list
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(str::parse)
+                .collect::<Result<BTreeSet<_>, _>>()?;
+            if set.is_empty() {
+                Err("--only needs at least one service".into())
+            } else {
+                Ok(set)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_start_first() {
+        let all = parse_services(None).unwrap();
+        assert_eq!(start_order(&all), vec![Service::Ticket, Service::Gateway]);
+        let gw: BTreeSet<_> = [Service::Gateway].into();
+        assert_eq!(start_order(&gw), vec![Service::Gateway]);
+    }
+
+    #[test]
+    fn only_names_known_services() {
+        assert!(parse_services(Some("ticket,gateway")).is_ok());
+        let err = parse_services(Some("tickets")).unwrap_err();
+        assert!(err.contains("one of: ticket, gateway"), "{err}");
+        assert!(parse_services(Some(",")).is_err());
+    }
+
+    #[test]
+    fn a_subset_needs_a_broker() {
+        let settings = Settings::default();
+        let only: BTreeSet<_> = [Service::Ticket].into();
+        let err = settings.validate(&only).unwrap_err().to_string();
+        assert!(err.contains("bus.amqp_url"), "{err}");
+        assert!(settings.validate(&parse_services(None).unwrap()).is_ok());
+    }
+}

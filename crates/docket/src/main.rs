@@ -1,0 +1,101 @@
+//! `docket`: the one binary of the Docket service desk.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use docket::{Settings, Suite, parse_services};
+use docket_platform::Shutdown;
+
+#[derive(Parser)]
+#[command(
+    name = "docket",
+    version,
+    about = "Docket, an open-source service desk"
+)]
+struct Cli {
+    /// A TOML configuration file; `DOCKET__…` environment variables override it.
+    #[arg(long, short, global = true, env = "DOCKET_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Starts the services: all of them on the embedded default, or those named by --only.
+    Run {
+        /// Comma-separated services to run (ticket, gateway); default: all.
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Applies the database migrations of the services (all, or those named by --only).
+    Migrate {
+        #[arg(long)]
+        only: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("docket: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("docket: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    let telemetry = docket_platform::telemetry::init(&settings.telemetry, "docket")?;
+    let result = match cli.command {
+        Command::Run { only } => {
+            let services = parse_services(only.as_deref()).map_err(anyhow::Error::msg)?;
+            let shutdown = Shutdown::new();
+            shutdown.trigger_on_signals();
+            let suite = Suite::start(&settings, &services, shutdown).await?;
+            let names: Vec<_> = services.iter().map(|s| s.as_str()).collect();
+            println!("docket is running: {}", names.join(", "));
+            if let Some(addr) = suite.gateway_addr {
+                println!(
+                    "  REST API      http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)"
+                );
+            }
+            if let Some(addr) = suite.ticket_addr {
+                println!("  ticket gRPC   {addr}");
+            }
+            println!(
+                "  health        http://{}/healthz  /readyz  /metrics",
+                suite.ops_addr
+            );
+            if settings.bus.amqp_url.is_none() {
+                println!(
+                    "  data          {} (SQLite), in-process bus",
+                    settings.data_dir.display()
+                );
+            }
+            suite.wait().await;
+            Ok(())
+        }
+        Command::Migrate { only } => {
+            let services = parse_services(only.as_deref()).map_err(anyhow::Error::msg)?;
+            docket::migrate(&settings, &services).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+    };
+    telemetry.shutdown();
+    result
+}

@@ -1,0 +1,625 @@
+//! The REST resources under `/api/v1`: tenants, queues, tickets, articles, history.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use docket_proto::ticket::v1 as pb;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::{Principal, grpc_request};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_tenant, list_tenants))
+        .routes(routes!(create_queue, list_queues))
+        .routes(routes!(list_queue_tickets))
+        .routes(routes!(create_ticket))
+        .routes(routes!(get_ticket, update_ticket))
+        .routes(routes!(add_article, list_articles))
+        .routes(routes!(get_history))
+}
+
+fn time(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+/// A list of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tenant {
+    pub id: String,
+    /// Short, unique, URL-safe name.
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<pb::Tenant> for Tenant {
+    fn from(t: pb::Tenant) -> Self {
+        Self {
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+            created_at: time(t.created_at_us),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// 1 to 63 lowercase letters, digits or dashes.
+    #[schema(example = "it-centre")]
+    pub slug: String,
+    #[schema(example = "IT Centre")]
+    pub name: String,
+}
+
+/// Creates a tenant.
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = CreateTenant,
+    responses((status = 201, body = Tenant), (status = 409, description = "slug taken", body = Problem),
+              (status = 422, body = Problem)))]
+async fn create_tenant(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateTenant>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::CreateTenantRequest {
+        slug: body.slug,
+        name: body.name,
+    };
+    let tenant = state
+        .ticket
+        .clone()
+        .create_tenant(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(Tenant::from(tenant))))
+}
+
+/// Lists tenants.
+#[utoipa::path(get, path = "/tenants", tag = "tenants", responses((status = 200, body = Items<Tenant>)))]
+async fn list_tenants(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<axum::Json<Items<Tenant>>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .list_tenants(grpc_request(pb::ListTenantsRequest {}, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.tenants.into_iter().map(Tenant::from).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Queue {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<pb::Queue> for Queue {
+    fn from(q: pb::Queue) -> Self {
+        Self {
+            id: q.id,
+            tenant_id: q.tenant_id,
+            name: q.name,
+            created_at: time(q.created_at_us),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateQueue {
+    pub tenant_id: String,
+    #[schema(example = "2nd Level::Mail")]
+    pub name: String,
+}
+
+/// Creates a queue in a tenant.
+#[utoipa::path(post, path = "/queues", tag = "queues", request_body = CreateQueue,
+    responses((status = 201, body = Queue), (status = 404, description = "unknown tenant", body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateQueue>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::CreateQueueRequest {
+        tenant_id: body.tenant_id,
+        name: body.name,
+    };
+    let queue = state
+        .ticket
+        .clone()
+        .create_queue(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(Queue::from(queue))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueFilter {
+    /// Only this tenant's queues.
+    pub tenant_id: Option<String>,
+}
+
+/// Lists queues.
+#[utoipa::path(get, path = "/queues", tag = "queues", params(QueueFilter),
+    responses((status = 200, body = Items<Queue>), (status = 422, body = Problem)))]
+async fn list_queues(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(filter): ApiQuery<QueueFilter>,
+) -> Result<axum::Json<Items<Queue>>, ApiError> {
+    let req = pb::ListQueuesRequest {
+        tenant_id: filter.tenant_id.unwrap_or_default(),
+    };
+    let r = state
+        .ticket
+        .clone()
+        .list_queues(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.queues.into_iter().map(Queue::from).collect(),
+    }))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    New,
+    Open,
+    Closed,
+}
+
+impl TicketState {
+    fn from_pb(v: i32) -> Option<Self> {
+        match pb::TicketState::try_from(v).ok()? {
+            pb::TicketState::New => Some(Self::New),
+            pb::TicketState::Open => Some(Self::Open),
+            pb::TicketState::Closed => Some(Self::Closed),
+            pb::TicketState::Unspecified => None,
+        }
+    }
+
+    fn to_pb(self) -> pb::TicketState {
+        match self {
+            Self::New => pb::TicketState::New,
+            Self::Open => pb::TicketState::Open,
+            Self::Closed => pb::TicketState::Closed,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ticket {
+    pub id: String,
+    pub tenant_id: String,
+    /// The human-readable ticket number, e.g. `2026112210000017`.
+    pub number: String,
+    pub queue_id: String,
+    pub title: String,
+    pub state: Option<TicketState>,
+    /// 1 (very low) to 5 (very high).
+    pub priority: u32,
+    pub owner: Option<String>,
+    pub customer: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Changes with every update; send it back as `expected_version` to avoid lost updates.
+    pub version: u64,
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl From<pb::Ticket> for Ticket {
+    fn from(t: pb::Ticket) -> Self {
+        Self {
+            state: TicketState::from_pb(t.state),
+            id: t.id,
+            tenant_id: t.tenant_id,
+            number: t.number,
+            queue_id: t.queue_id,
+            title: t.title,
+            priority: t.priority,
+            owner: non_empty(t.owner),
+            customer: non_empty(t.customer),
+            created_at: time(t.created_at_us),
+            updated_at: time(t.updated_at_us),
+            version: t.version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    Customer,
+    Agent,
+    System,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Phone,
+    Portal,
+    Note,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewArticle {
+    pub sender: Sender,
+    pub channel: Channel,
+    /// Whether the customer sees it; internal notes are not visible.
+    #[serde(default)]
+    pub visible_to_customer: bool,
+    #[serde(default)]
+    pub subject: String,
+    pub body: String,
+}
+
+impl NewArticle {
+    fn into_pb(self) -> pb::NewArticle {
+        pb::NewArticle {
+            sender: match self.sender {
+                Sender::Customer => pb::SenderType::Customer,
+                Sender::Agent => pb::SenderType::Agent,
+                Sender::System => pb::SenderType::System,
+            }
+            .into(),
+            channel: match self.channel {
+                Channel::Email => pb::Channel::Email,
+                Channel::Phone => pb::Channel::Phone,
+                Channel::Portal => pb::Channel::Portal,
+                Channel::Note => pb::Channel::Note,
+            }
+            .into(),
+            visible_to_customer: self.visible_to_customer,
+            subject: self.subject,
+            body: self.body,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Article {
+    pub id: String,
+    pub ticket_id: String,
+    pub sender: Option<Sender>,
+    pub channel: Option<Channel>,
+    pub visible_to_customer: bool,
+    pub subject: String,
+    pub body: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<pb::Article> for Article {
+    fn from(a: pb::Article) -> Self {
+        Self {
+            sender: match pb::SenderType::try_from(a.sender) {
+                Ok(pb::SenderType::Customer) => Some(Sender::Customer),
+                Ok(pb::SenderType::Agent) => Some(Sender::Agent),
+                Ok(pb::SenderType::System) => Some(Sender::System),
+                _ => None,
+            },
+            channel: match pb::Channel::try_from(a.channel) {
+                Ok(pb::Channel::Email) => Some(Channel::Email),
+                Ok(pb::Channel::Phone) => Some(Channel::Phone),
+                Ok(pb::Channel::Portal) => Some(Channel::Portal),
+                Ok(pb::Channel::Note) => Some(Channel::Note),
+                _ => None,
+            },
+            id: a.id,
+            ticket_id: a.ticket_id,
+            visible_to_customer: a.visible_to_customer,
+            subject: a.subject,
+            body: a.body,
+            author: a.author,
+            created_at: time(a.created_at_us),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    pub queue_id: String,
+    #[schema(example = "VPN does not connect")]
+    pub title: String,
+    /// 1 (very low) to 5 (very high); default 3.
+    pub priority: Option<u32>,
+    /// The customer the ticket is for (login or email address).
+    pub customer: Option<String>,
+    /// The first article, usually the customer's description.
+    pub article: Option<NewArticle>,
+}
+
+/// Creates a ticket; it gets its number and the state `new`.
+#[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = CreateTicket,
+    responses((status = 201, body = Ticket, headers(("Location" = String, description = "the ticket's URL"))),
+              (status = 400, body = Problem), (status = 404, description = "unknown queue", body = Problem),
+              (status = 413, body = Problem), (status = 422, body = Problem)))]
+async fn create_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateTicket>,
+) -> Result<impl IntoResponse, ApiError> {
+    if body.priority == Some(0) {
+        return Err(ApiError::BadRequest {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: "priority 0 is not between 1 (very low) and 5 (very high)".into(),
+        });
+    }
+    let req = pb::CreateTicketRequest {
+        queue_id: body.queue_id,
+        title: body.title,
+        priority: body.priority.unwrap_or(0),
+        customer: body.customer.unwrap_or_default(),
+        article: body.article.map(NewArticle::into_pb),
+    };
+    let ticket = state
+        .ticket
+        .clone()
+        .create_ticket(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    let location = format!("/api/v1/tickets/{}", ticket.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(Ticket::from(ticket)),
+    ))
+}
+
+/// Reads a ticket by its id or its number.
+#[utoipa::path(get, path = "/tickets/{ticket_id}", tag = "tickets",
+    params(("ticket_id" = String, Path, description = "the ticket's id or its number")),
+    responses((status = 200, body = Ticket), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn get_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket): ApiPath<String>,
+) -> Result<axum::Json<Ticket>, ApiError> {
+    let t = state
+        .ticket
+        .clone()
+        .get_ticket(grpc_request(pb::GetTicketRequest { ticket }, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Ticket::from(t)))
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicket {
+    /// Apply only if the ticket is still at this version; otherwise 409.
+    pub expected_version: Option<u64>,
+    pub state: Option<TicketState>,
+    pub priority: Option<u32>,
+    /// The owning agent; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub owner: Option<Option<String>>,
+    /// Moves the ticket to this queue of the same tenant.
+    pub queue_id: Option<String>,
+}
+
+/// Changes a ticket's state, priority, owner or queue.
+#[utoipa::path(patch, path = "/tickets/{ticket_id}", tag = "tickets", request_body = UpdateTicket,
+    params(("ticket_id" = String, Path)),
+    responses((status = 200, body = Ticket), (status = 404, body = Problem),
+              (status = 409, description = "changed meanwhile", body = Problem), (status = 422, body = Problem)))]
+async fn update_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateTicket>,
+) -> Result<axum::Json<Ticket>, ApiError> {
+    let req = pb::UpdateTicketRequest {
+        ticket_id,
+        expected_version: body.expected_version.unwrap_or(0),
+        state: body.state.map(|s| s.to_pb().into()),
+        priority: body.priority,
+        owner: body.owner.map(Option::unwrap_or_default),
+        queue_id: body.queue_id,
+    };
+    let t = state
+        .ticket
+        .clone()
+        .update_ticket(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Ticket::from(t)))
+}
+
+/// Adds an article (a reply, a note, a phone call) to a ticket.
+#[utoipa::path(post, path = "/tickets/{ticket_id}/articles", tag = "tickets", request_body = NewArticle,
+    params(("ticket_id" = String, Path)),
+    responses((status = 201, body = Article), (status = 404, body = Problem), (status = 413, body = Problem),
+              (status = 422, body = Problem)))]
+async fn add_article(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewArticle>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::AddArticleRequest {
+        ticket_id,
+        article: Some(body.into_pb()),
+    };
+    let a = state
+        .ticket
+        .clone()
+        .add_article(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(Article::from(a))))
+}
+
+/// Lists a ticket's articles, oldest first.
+#[utoipa::path(get, path = "/tickets/{ticket_id}/articles", tag = "tickets", params(("ticket_id" = String, Path)),
+    responses((status = 200, body = Items<Article>), (status = 404, body = Problem)))]
+async fn list_articles(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+) -> Result<axum::Json<Items<Article>>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .list_articles(grpc_request(
+            pb::ListArticlesRequest { ticket_id },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.articles.into_iter().map(Article::from).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// The ticket's version after this change.
+    pub seq: u64,
+    /// `created`, `article_added`, `updated`, …
+    pub kind: String,
+    pub actor: String,
+    pub occurred_at: DateTime<Utc>,
+    /// What changed (old and new values).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+/// The ticket's append-only history: every change with who and when.
+#[utoipa::path(get, path = "/tickets/{ticket_id}/history", tag = "tickets", params(("ticket_id" = String, Path)),
+    responses((status = 200, body = Items<HistoryEntry>), (status = 404, body = Problem)))]
+async fn get_history(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+) -> Result<axum::Json<Items<HistoryEntry>>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .get_history(grpc_request(
+            pb::GetHistoryRequest { ticket_id },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r
+            .entries
+            .into_iter()
+            .map(|e| HistoryEntry {
+                seq: e.seq,
+                kind: e.kind,
+                actor: e.actor,
+                occurred_at: time(e.occurred_at_us),
+                details: serde_json::from_str(&e.details_json).unwrap_or(serde_json::Value::Null),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    Priority,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    #[default]
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPage {
+    /// Sort key; ties are broken by id.
+    pub sort: Option<SortBy>,
+    pub order: Option<Order>,
+    /// 1 to 500; default 25.
+    pub page_size: Option<u32>,
+    /// `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketList {
+    pub items: Vec<Ticket>,
+    /// Pass as `page_token` for the next page; absent on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// Lists a queue's tickets, a page at a time (oldest first by default).
+#[utoipa::path(get, path = "/queues/{queue_id}/tickets", tag = "queues", params(("queue_id" = String, Path), TicketPage),
+    responses((status = 200, body = TicketList), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn list_queue_tickets(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(queue_id): ApiPath<String>,
+    ApiQuery(page): ApiQuery<TicketPage>,
+) -> Result<axum::Json<TicketList>, ApiError> {
+    let req = pb::ListTicketsRequest {
+        queue_id,
+        sort: match page.sort.unwrap_or_default() {
+            SortBy::CreatedAt => pb::SortField::CreatedAt,
+            SortBy::UpdatedAt => pb::SortField::UpdatedAt,
+            SortBy::Priority => pb::SortField::Priority,
+        }
+        .into(),
+        descending: matches!(page.order, Some(Order::Desc)),
+        page_size: page.page_size.unwrap_or(0),
+        page_token: page.page_token.unwrap_or_default(),
+    };
+    let r = state
+        .ticket
+        .clone()
+        .list_tickets(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(TicketList {
+        items: r.tickets.into_iter().map(Ticket::from).collect(),
+        next_page_token: non_empty(r.next_page_token),
+    }))
+}

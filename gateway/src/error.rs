@@ -1,0 +1,155 @@
+//! The gateway's one error type, answered as `application/problem+json` (RFC 9457).
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use docket_platform::ErrorCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem detail, as every error of the API is answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `https://docket.dev/problems/not-found`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    pub status: u16,
+    /// What exactly is wrong with this request.
+    pub detail: String,
+    /// The trace id to quote when reporting the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request could not be read (malformed JSON, wrong content type, body too large, bad
+    /// query string).
+    #[error("{detail}")]
+    BadRequest { status: StatusCode, detail: String },
+    /// A service answered with an error.
+    #[error("{}", .0.message())]
+    Upstream(tonic::Status),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest { status, .. } => (*status, problem_slug(*status)),
+            Self::Upstream(s) => {
+                let code = ErrorCode::from_grpc_code(s.code());
+                (code.http_status(), code.as_str())
+            }
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound.as_str()),
+        }
+    }
+}
+
+fn problem_slug(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge.as_str(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidArgument.as_str(),
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::NOT_FOUND => ErrorCode::NotFound.as_str(),
+        _ => "bad-request",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug) = self.status_and_code();
+        let detail = match &self {
+            Self::Upstream(s) => {
+                let code = ErrorCode::from_grpc_code(s.code());
+                if matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) {
+                    tracing::error!(grpc.code = ?s.code(), message = %s.message(), "upstream service failed");
+                }
+                match code {
+                    ErrorCode::Internal => "internal error".to_owned(),
+                    ErrorCode::Unavailable => {
+                        "a service is temporarily unavailable; try again".to_owned()
+                    }
+                    _ => s.message().to_owned(),
+                }
+            }
+            other => other.to_string(),
+        };
+        problem_response(status, slug, detail)
+    }
+}
+
+/// Builds a problem+json response.
+pub fn problem_response(status: StatusCode, slug: &str, detail: String) -> Response {
+    let trace_id = docket_platform::propagation::current_trace_id();
+    let problem = Problem {
+        kind: format!("https://docket.dev/problems/{slug}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        trace_id: (trace_id.chars().any(|c| c != '0')).then_some(trace_id),
+    };
+    let mut response = (status, axum::Json(problem)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+impl From<tonic::Status> for ApiError {
+    fn from(s: tonic::Status) -> Self {
+        Self::Upstream(s)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = match &r {
+            // Valid JSON of the wrong shape: a missing field, a wrong type.
+            JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => r.status(),
+        };
+        Self::BadRequest {
+            status,
+            detail: r.body_text(),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            detail: r.body_text(),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        Self::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            detail: r.body_text(),
+        }
+    }
+}
+
+/// `Json` whose rejections are problem+json.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// `Query` whose rejections are problem+json.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `Path` whose rejections are problem+json.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
