@@ -1,1 +1,334 @@
+//! Helpers of the end-to-end tests: spawn the suite on free ports in either mode, observe the
+//! broker, cut the network to it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use docket::{Service, Settings, Suite};
+use docket_platform::Shutdown;
+use docket_platform::config::Secret;
+use docket_store::Backend;
+use futures::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use tokio::net::{TcpListener, TcpStream};
+
+/// The RabbitMQ the tests use; `DOCKET_TEST_AMQP` overrides it.
+pub fn amqp_url() -> String {
+    std::env::var("DOCKET_TEST_AMQP")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// SQLite files and the in-process bus, as `docket run`.
+    Embedded,
+    /// PostgreSQL and RabbitMQ, as in Kubernetes.
+    Production,
+}
+
+pub struct TestApp {
+    pub api: String,
+    pub ops: String,
+    pub client: reqwest::Client,
+    /// The exchange events go to (production mode).
+    pub exchange: String,
+    pub bus: Arc<dyn docket_bus::Bus>,
+    pub shutdown: Shutdown,
+    stopped: Option<tokio::task::JoinHandle<()>>,
+    _data: tempfile::TempDir,
+}
+
+/// Quiet by default; `TEST_LOG=1` prints the suite's logs.
+pub fn init_telemetry() {
+    let filter = if std::env::var_os("TEST_LOG").is_some() {
+        "info"
+    } else {
+        "off"
+    };
+    let config = docket_platform::telemetry::TelemetryConfig {
+        log_filter: filter.into(),
+        ..Default::default()
+    };
+    // The guard only flushes an exporter, which tests do not configure.
+    std::mem::forget(docket_platform::telemetry::init(&config, "docket-tests").unwrap());
+}
+
+/// Settings for a test: free ports, a fresh database, a unique exchange.
+pub async fn test_settings(mode: Mode, data: &std::path::Path) -> Settings {
+    let mut s = Settings::default();
+    s.data_dir = data.to_path_buf();
+    s.ops.listen = "127.0.0.1:0".parse().unwrap();
+    s.ticket.listen = "127.0.0.1:0".parse().unwrap();
+    s.gateway.listen = "127.0.0.1:0".parse().unwrap();
+    if mode == Mode::Production {
+        let url = docket_store::testing::fresh_database_url(Backend::Postgres)
+            .await
+            .unwrap();
+        s.ticket.database_url = Some(Secret::new(url));
+        s.bus.amqp_url = Some(Secret::new(amqp_url()));
+        s.bus.exchange = Some(format!("docket.test.{}", uuid::Uuid::now_v7().simple()));
+    }
+    s
+}
+
+impl TestApp {
+    pub async fn spawn(mode: Mode) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let settings = test_settings(mode, data.path()).await;
+        Self::spawn_with(settings, data, None).await
+    }
+
+    pub async fn spawn_with(
+        settings: Settings,
+        data: tempfile::TempDir,
+        services: Option<BTreeSet<Service>>,
+    ) -> Self {
+        init_telemetry();
+        let services = services.unwrap_or_else(|| Service::ALL.into_iter().collect());
+        let shutdown = Shutdown::new();
+        let suite = Suite::start(&settings, &services, shutdown.clone())
+            .await
+            .unwrap();
+        let api = suite
+            .gateway_addr
+            .map(|a| format!("http://{a}/api/v1"))
+            .unwrap_or_default();
+        let ops = format!("http://{}", suite.ops_addr);
+        let bus = suite.bus.clone();
+        let stopped = tokio::spawn(suite.wait());
+        Self {
+            api,
+            ops,
+            client: reqwest::Client::new(),
+            exchange: settings
+                .bus
+                .exchange
+                .clone()
+                .unwrap_or_else(|| "docket.events".into()),
+            bus,
+            shutdown,
+            stopped: Some(stopped),
+            _data: data,
+        }
+    }
+
+    /// The id of the default tenant's queue named `name`.
+    pub async fn queue_id(&self, name: &str) -> String {
+        let queues: serde_json::Value = self
+            .client
+            .get(format!("{}/queues", self.api))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        queues["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == name)
+            .unwrap_or_else(|| panic!("no queue {name} in {queues}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.api))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.api))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    /// Stops the suite in order and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown.trigger();
+        if let Some(s) = self.stopped.take() {
+            tokio::time::timeout(Duration::from_secs(30), s)
+                .await
+                .expect("suite stops in time")
+                .unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}
+
+/// Waits until `check` holds, polling; fails the test after `deadline`.
+pub async fn eventually<F, Fut>(what: &str, deadline: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = tokio::time::Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A message a probe saw on the broker.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub routing_key: String,
+    pub envelope: docket_bus::Envelope,
+    pub headers: std::collections::HashMap<String, String>,
+}
+
+/// A temporary queue bound to `exchange` that records every event matching `pattern`.
+pub async fn probe(exchange: &str, pattern: &str) -> Arc<Mutex<Vec<Seen>>> {
+    let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .exchange_declare(
+            exchange.into(),
+            lapin::ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let queue = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_bind(
+            queue.name().clone(),
+            exchange.into(),
+            pattern.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let mut consumer = channel
+        .basic_consume(
+            queue.name().clone(),
+            "probe".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        let _keep = conn;
+        while let Some(Ok(d)) = consumer.next().await {
+            use prost::Message as _;
+            let headers = d
+                .properties
+                .headers()
+                .as_ref()
+                .map(|t| {
+                    t.inner()
+                        .iter()
+                        .filter_map(|(k, v)| match v {
+                            lapin::types::AMQPValue::LongString(s) => {
+                                Some((k.to_string(), s.to_string()))
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Ok(envelope) = docket_bus::Envelope::decode(d.data.as_slice()) {
+                sink.lock().unwrap().push(Seen {
+                    routing_key: d.routing_key.to_string(),
+                    envelope,
+                    headers,
+                });
+            }
+            let _ = d.acker.ack(BasicAckOptions::default()).await;
+        }
+    });
+    seen
+}
+
+/// A TCP proxy in front of a server whose connections the test can cut.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let down = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let (d, c) = (down.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if d.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                c.lock().unwrap().push(task);
+            }
+        });
+        Self {
+            addr,
+            down,
+            connections,
+        }
+    }
+
+    /// Drops every open connection and refuses new ones until [`Proxy::restore`].
+    pub fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}

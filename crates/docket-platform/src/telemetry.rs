@@ -7,6 +7,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -77,13 +78,24 @@ pub fn init(
             filter: config.log_filter.clone(),
             source,
         })?;
-    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("docket"));
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    // Spans reach OpenTelemetry whatever the log filter says, so traces stay whole when logs are
+    // quiet; the filter applies to what is printed.
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("docket"))
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    let registry = tracing_subscriber::registry().with(otel);
     // A second init (tests spawning several suites) keeps the first subscriber.
     let _ = match config.log_format {
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_filter(filter))
+            .try_init(),
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_filter(filter),
+            )
             .try_init(),
     };
     Ok(TelemetryGuard { provider })
