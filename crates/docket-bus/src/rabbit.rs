@@ -286,7 +286,13 @@ impl Bus for RabbitBus {
     }
 
     fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::Relaxed)
+        match self.publisher.try_lock() {
+            Ok(publisher) => publisher
+                .as_ref()
+                .is_some_and(|(conn, ch)| conn.status().connected() && ch.status().connected()),
+            // Publishing right now: the last known state.
+            Err(_) => self.connected.load(Ordering::Relaxed),
+        }
     }
 }
 
