@@ -1,0 +1,39 @@
+# Docket — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+# Cargo's build output lives outside the clone so fresh clones (CI) build incrementally.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/docket/target
+CARGO ?= cargo
+BENCH_TICKETS ?= 5000
+BENCH_CONCURRENCY ?= 16
+
+.PHONY: help run test services lint fix bench clean-test-databases
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
+
+run: ## Start the whole suite on the embedded default (SQLite under ./data, in-process bus)
+	$(CARGO) run -p docket -- run
+
+test: services clean-test-databases ## Unit tests, storage conformance on PostgreSQL and SQLite, integration tests
+	$(CARGO) test --workspace --locked
+
+services: ## Install/start PostgreSQL and RabbitMQ for the tests where needed
+	@deploy/dev/services.sh
+
+clean-test-databases: ## Drop the databases earlier test runs left behind
+	@deploy/dev/drop-test-databases.sh
+
+lint: ## cargo fmt --check and clippy -D warnings
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fix: ## Format and apply clippy's suggestions
+	$(CARGO) fmt --all
+	$(CARGO) clippy --workspace --all-targets --fix --allow-dirty --allow-staged
+
+bench: services ## Load benchmark in both modes; writes bench-results/*.json
+	$(CARGO) build --release --locked -p docket -p docket-integration-tests --bin docket-bench
+	$(CARGO_TARGET_DIR)/release/docket-bench --docket $(CARGO_TARGET_DIR)/release/docket \
+		--tickets $(BENCH_TICKETS) --concurrency $(BENCH_CONCURRENCY) --out bench-results/ticket-create.json

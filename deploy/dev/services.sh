@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Makes sure the servers the tests talk to run on this machine: PostgreSQL on 127.0.0.1:5432
+# (user postgres, trust auth) and RabbitMQ on 127.0.0.1:5672 (guest/guest).
+# Installs them from Debian's packages where missing, starts them where not running, waits until
+# they accept connections, and fails loudly when they can't be reached.
+set -euo pipefail
+
+PG_PORT=5432
+AMQP_PORT=5672
+apt_updated=""
+
+say() { printf 'services: %s\n' "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+apt_install() {
+  command -v apt-get >/dev/null || die "$* missing and no apt-get to install it; install it by hand"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  if [[ -z $apt_updated ]]; then
+    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt_updated=1
+  fi
+  say "installing $* from Debian's packages"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # what seconds command...
+  local what=$1 seconds=$2
+  shift 2
+  for ((i = 0; i < seconds * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  die "$what did not become ready within ${seconds}s"
+}
+
+pg_query() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc "$1"; }
+
+ensure_postgres() {
+  local installed_now=""
+  if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+    apt_install postgresql postgresql-client
+    installed_now=1
+  fi
+  command -v psql >/dev/null || apt_install postgresql-client
+  if ! pg_isready -h 127.0.0.1 -p "$PG_PORT" -q; then
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    [[ -n $version ]] || die "PostgreSQL is installed but has no cluster under /etc/postgresql"
+    say "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || die "cannot start PostgreSQL $version"
+  fi
+  wait_for "PostgreSQL on 127.0.0.1:$PG_PORT" 60 pg_isready -h 127.0.0.1 -p "$PG_PORT" -q
+  if ! pg_query 'SELECT 1' >/dev/null 2>&1 && [[ -n $installed_now ]]; then
+    # A cluster installed just now asks for passwords on TCP; the tests use trust auth locally.
+    local hba
+    hba=$(ls /etc/postgresql/*/main/pg_hba.conf | sort -V | tail -n 1)
+    say "allowing trust auth from 127.0.0.1 in $hba"
+    sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main reload
+  fi
+  pg_query 'SELECT 1' >/dev/null || die "PostgreSQL at 127.0.0.1:$PG_PORT refuses user postgres without a password"
+  say "PostgreSQL ready on 127.0.0.1:$PG_PORT"
+}
+
+amqp_handshake() {
+  # The broker answers the protocol header with connection.start (a method frame, type 1).
+  exec 3<>"/dev/tcp/127.0.0.1/$AMQP_PORT" || return 1
+  printf 'AMQP\x00\x00\x09\x01' >&3
+  local first
+  first=$(timeout 3 head -c 1 <&3 | od -An -tx1 | tr -d ' \n')
+  exec 3>&-
+  [[ $first == "01" ]]
+}
+
+ensure_rabbitmq() {
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  if ! port_open "$AMQP_PORT"; then
+    say "starting RabbitMQ"
+    rabbitmq-server -detached || die "cannot start RabbitMQ"
+  fi
+  wait_for "RabbitMQ on 127.0.0.1:$AMQP_PORT" 120 amqp_handshake
+  say "RabbitMQ ready on 127.0.0.1:$AMQP_PORT"
+}
+
+ensure_postgres
+ensure_rabbitmq
