@@ -398,3 +398,38 @@ mod tests {
         assert!(settings.validate(&parse_services(None).unwrap()).is_ok());
     }
 }
+
+#[cfg(test)]
+mod example_config {
+    use super::*;
+
+    /// The documented example lists every setting with its default; it must load and agree.
+    #[test]
+    fn example_file_loads_with_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/docket.example.toml");
+        let s: Settings = docket_platform::config::load(Some(&path)).unwrap();
+        let d = Settings::default();
+        assert_eq!(s.ticket.listen, d.ticket.listen);
+        assert_eq!(s.ticket.system_id, d.ticket.system_id);
+        assert_eq!(s.ticket.max_connections, d.ticket.max_connections);
+        assert_eq!(s.gateway.listen, d.gateway.listen);
+        assert_eq!(s.gateway.max_body_bytes, d.gateway.max_body_bytes);
+        assert_eq!(s.gateway.request_timeout_secs, d.gateway.request_timeout_secs);
+        assert_eq!(s.ops.listen, d.ops.listen);
+        assert_eq!(s.telemetry.log_filter, d.telemetry.log_filter);
+        assert_eq!(s.data_dir, std::path::PathBuf::from("data"));
+    }
+
+    #[test]
+    fn a_bad_value_is_named() {
+        let dir = std::env::temp_dir().join(format!("docket-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "[gateway]\nlisten = \"not an address\"\n").unwrap();
+        let err = Settings::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("not an address"), "{err}");
+        std::fs::write(&path, "[gatway]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        let err = Settings::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("gatway"), "{err}");
+    }
+}
