@@ -63,8 +63,10 @@ pub fn init_telemetry() {
 
 /// Settings for a test: free ports, a fresh database, a unique exchange.
 pub async fn test_settings(mode: Mode, data: &std::path::Path) -> Settings {
-    let mut s = Settings::default();
-    s.data_dir = data.to_path_buf();
+    let mut s = Settings {
+        data_dir: data.to_path_buf(),
+        ..Settings::default()
+    };
     s.ops.listen = "127.0.0.1:0".parse().unwrap();
     s.ticket.listen = "127.0.0.1:0".parse().unwrap();
     s.gateway.listen = "127.0.0.1:0".parse().unwrap();

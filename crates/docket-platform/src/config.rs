@@ -14,11 +14,8 @@ pub const ENV_PREFIX: &str = "DOCKET";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configuration file {path}: {source}")]
-    File {
-        path: String,
-        source: config::ConfigError,
-    },
+    #[error("configuration file {path}: {message}")]
+    File { path: String, message: String },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -35,9 +32,9 @@ pub fn load<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, ConfigError> 
             .separator("__")
             .try_parsing(true),
     );
-    let source_err = |source| ConfigError::File {
+    let source_err = |e: config::ConfigError| ConfigError::File {
         path: file.map(|p| p.display().to_string()).unwrap_or_default(),
-        source,
+        message: e.to_string(),
     };
     let built = builder.build().map_err(source_err)?;
     built

@@ -132,9 +132,10 @@ mod tests {
     }
 
     #[test]
-    fn new_ids_sort_by_creation() {
+    fn new_ids_are_v7_and_sort_by_creation() {
         let a = ExampleId::new();
         let b = ExampleId::new();
+        assert_eq!(a.as_uuid().get_version_num(), 7);
         assert!(a < b);
     }
 }

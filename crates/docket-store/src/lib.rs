@@ -168,14 +168,13 @@ fn sqlite_url_creating_file(url: &str) -> String {
         .split('?')
         .next()
         .unwrap_or_default();
-    if !path.is_empty() && path != ":memory:" {
-        if let Some(parent) = Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                if let Err(e) = std::fs::create_dir_all(parent) {
-                    tracing::warn!(path = %parent.display(), error = %e, "cannot create the data folder");
-                }
-            }
-        }
+    let parent = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    if let (false, Some(parent)) = (path.is_empty() || path == ":memory:", parent)
+        && let Err(e) = std::fs::create_dir_all(parent)
+    {
+        tracing::warn!(path = %parent.display(), error = %e, "cannot create the data folder");
     }
     if url.contains("mode=") {
         url.to_owned()

@@ -406,7 +406,8 @@ mod example_config {
     /// The documented example lists every setting with its default; it must load and agree.
     #[test]
     fn example_file_loads_with_the_defaults() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/docket.example.toml");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/docket.example.toml");
         let s: Settings = docket_platform::config::load(Some(&path)).unwrap();
         let d = Settings::default();
         assert_eq!(s.ticket.listen, d.ticket.listen);
@@ -414,7 +415,10 @@ mod example_config {
         assert_eq!(s.ticket.max_connections, d.ticket.max_connections);
         assert_eq!(s.gateway.listen, d.gateway.listen);
         assert_eq!(s.gateway.max_body_bytes, d.gateway.max_body_bytes);
-        assert_eq!(s.gateway.request_timeout_secs, d.gateway.request_timeout_secs);
+        assert_eq!(
+            s.gateway.request_timeout_secs,
+            d.gateway.request_timeout_secs
+        );
         assert_eq!(s.ops.listen, d.ops.listen);
         assert_eq!(s.telemetry.log_filter, d.telemetry.log_filter);
         assert_eq!(s.data_dir, std::path::PathBuf::from("data"));

@@ -163,10 +163,10 @@ async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> 
     let client = reqwest::Client::new();
     let ready_by = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(r) = client.get(format!("{}/readyz", suite.ops)).send().await {
-            if r.status().is_success() {
-                break;
-            }
+        if let Ok(r) = client.get(format!("{}/readyz", suite.ops)).send().await
+            && r.status().is_success()
+        {
+            break;
         }
         if Instant::now() > ready_by {
             return Err(format!("{mode}: the suite did not become ready"));

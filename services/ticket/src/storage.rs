@@ -718,13 +718,13 @@ impl TicketStore for SqlTicketStore {
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
         let current = Self::fetch_ticket(&mut tx, id).await?;
-        if let Some(expected) = update.expected_version {
-            if expected != current.version {
-                return Err(TicketError::Conflict(format!(
-                    "ticket {id} is at version {}, not {expected}: it was changed meanwhile; reload and try again",
-                    current.version
-                )));
-            }
+        if let Some(expected) = update.expected_version
+            && expected != current.version
+        {
+            return Err(TicketError::Conflict(format!(
+                "ticket {id} is at version {}, not {expected}: it was changed meanwhile; reload and try again",
+                current.version
+            )));
         }
         let mut next = current.clone();
         let mut changes = Vec::new();
