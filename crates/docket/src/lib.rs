@@ -216,6 +216,10 @@ pub struct Suite {
     pub bus: Arc<dyn Bus>,
     pub readiness: Readiness,
     shutdown: Shutdown,
+    /// Stops the edge (the gateway) first, so its in-flight requests still reach the services.
+    edge: Shutdown,
+    /// Then the services, their relays and the ops endpoints.
+    core: Shutdown,
     ticket: Option<TicketServer>,
     gateway: Option<GatewayServer>,
     background: Vec<JoinHandle<()>>,
@@ -229,6 +233,7 @@ impl Suite {
         shutdown: Shutdown,
     ) -> Result<Self, SuiteError> {
         settings.validate(services)?;
+        let (edge, core) = (Shutdown::new(), Shutdown::new());
         let readiness = Readiness::new();
         let ops_listener = TcpListener::bind(settings.ops.listen)
             .await
@@ -243,7 +248,7 @@ impl Suite {
                 source,
             })?;
         let ops_app = docket_platform::ops::router(readiness.clone());
-        let ops_stop = shutdown.clone();
+        let ops_stop = core.clone();
         let mut background = vec![tokio::spawn(async move {
             let _ = axum::serve(ops_listener, ops_app)
                 .with_graceful_shutdown(async move { ops_stop.cancelled().await })
@@ -255,7 +260,7 @@ impl Suite {
         background.push(tokio::spawn(watch_bus(
             bus.clone(),
             readiness.clone(),
-            shutdown.clone(),
+            core.clone(),
         )));
 
         let mut suite = Suite {
@@ -265,6 +270,8 @@ impl Suite {
             bus: bus.clone(),
             readiness: readiness.clone(),
             shutdown: shutdown.clone(),
+            edge: edge.clone(),
+            core: core.clone(),
             ticket: None,
             gateway: None,
             background,
@@ -277,7 +284,7 @@ impl Suite {
                         &settings.ticket_database_url(),
                         bus.clone(),
                         readiness.clone(),
-                        shutdown.clone(),
+                        core.clone(),
                     )
                     .await?;
                     suite.ticket_addr = Some(server.addr());
@@ -293,7 +300,7 @@ impl Suite {
                         &settings.gateway,
                         &endpoint,
                         readiness.clone(),
-                        shutdown.clone(),
+                        edge.clone(),
                     )
                     .await?;
                     suite.gateway_addr = Some(server.addr());
@@ -313,9 +320,11 @@ impl Suite {
     pub async fn wait(self) {
         self.shutdown.cancelled().await;
         self.readiness.set("shutdown", false);
+        self.edge.trigger();
         if let Some(gateway) = self.gateway {
             gateway.stopped().await;
         }
+        self.core.trigger();
         if let Some(ticket) = self.ticket {
             ticket.stopped().await;
         }

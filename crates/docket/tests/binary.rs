@@ -1,0 +1,128 @@
+//! The `docket` binary as an operator meets it: it says where it listens, answers health checks
+//! (HTTP and gRPC), stops cleanly on SIGTERM, and refuses a bad configuration with a clear message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn docket() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docket"));
+    cmd.env_remove("DOCKET_CONFIG")
+        .env("DOCKET__TELEMETRY__LOG_FILTER", "warn")
+        .env("DOCKET__GATEWAY__LISTEN", "127.0.0.1:0")
+        .env("DOCKET__TICKET__LISTEN", "127.0.0.1:0")
+        .env("DOCKET__OPS__LISTEN", "127.0.0.1:0");
+    cmd
+}
+
+/// The first `http://…` or address after `label` in the startup lines.
+fn address_after(lines: &[String], label: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no {label} in {lines:?}"));
+    line.trim_start()[label.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn runs_answers_health_checks_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = docket()
+        .arg("run")
+        .env("DOCKET__DATA_DIR", data.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take(4)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    assert!(
+        lines[0].starts_with("docket is running: ticket, gateway"),
+        "{lines:?}"
+    );
+    let api = address_after(&lines, "REST API");
+    let grpc = address_after(&lines, "ticket gRPC");
+    let health = address_after(&lines, "health");
+
+    let ready = reqwest::get(health.replace("/healthz", "/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let queues = reqwest::get(format!("{api}/queues")).await.unwrap();
+    assert_eq!(queues.status(), 200);
+
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+    let status = client
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "docket.ticket.v1.TicketService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "docket did not stop within 20s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+    assert!(
+        data.path().join("ticket.db").exists(),
+        "the embedded store lives under data_dir"
+    );
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_a_clear_message() {
+    let out = docket()
+        .arg("run")
+        .env("DOCKET__GATEWAY__LISTEN", "eighty")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`eighty` is not a socket address"), "{err}");
+
+    let out = docket().args(["run", "--only", "ticket"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bus.amqp_url"), "{err}");
+
+    let out = docket().args(["run", "--only", "mail"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service `mail`"));
+}
