@@ -1,6 +1,6 @@
 //! The inbox: consumers process each event once, even when the bus delivers it twice.
 //!
-//! ```ignore
+//! ```text
 //! let mut tx = db.begin_write().await?;
 //! if !inbox::claim(&mut tx, "reporting", &delivery.envelope.event_id).await? {
 //!     return Ok(()); // processed before

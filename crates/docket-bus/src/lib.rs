@@ -24,24 +24,22 @@ pub mod outbox;
 pub mod rabbit;
 
 /// The bus's own tables (outbox, inbox), in every service database that publishes or consumes.
-pub fn migrations() -> docket_store::Migrations {
-    use sqlx::migrate::Migrator;
-    use std::sync::LazyLock;
-    // Its own bookkeeping table, so the bus's migrations never collide with the service's.
-    static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
-        let mut m = sqlx::migrate!("./migrations/postgres");
-        m.dangerous_set_table_name("_docket_bus_migrations");
-        m
-    });
-    static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
-        let mut m = sqlx::migrate!("./migrations/sqlite");
-        m.dangerous_set_table_name("_docket_bus_migrations");
-        m
-    });
-    docket_store::Migrations {
-        postgres: &POSTGRES,
-        sqlite: &SQLITE,
-    }
+/// They keep their own bookkeeping table, so they never collide with the service's migrations.
+pub fn migrations() -> &'static docket_store::Migrations {
+    static MIGRATIONS: std::sync::LazyLock<docket_store::Migrations> =
+        std::sync::LazyLock::new(|| {
+            docket_store::Migrations::new(
+                "_docket_bus_migrations",
+                &[docket_store::MigrationSql {
+                    version: 1,
+                    description: "outbox and inbox",
+                    portable: include_str!("../migrations/0001_bus.sql"),
+                    postgres: include_str!("../migrations/0001_bus.postgres.sql"),
+                    sqlite: include_str!("../migrations/0001_bus.sqlite.sql"),
+                }],
+            )
+        });
+    &MIGRATIONS
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -46,10 +46,51 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
 }
 
-/// The migrations of one service, one set per engine.
+/// One schema change, written once: the portable SQL both engines run, then what each engine needs
+/// of its own (column types, triggers).
+pub struct MigrationSql {
+    pub version: i64,
+    pub description: &'static str,
+    pub portable: &'static str,
+    pub postgres: &'static str,
+    pub sqlite: &'static str,
+}
+
+/// The migrations of one component, one migrator per engine.
 pub struct Migrations {
-    pub postgres: &'static Migrator,
-    pub sqlite: &'static Migrator,
+    postgres: Migrator,
+    sqlite: Migrator,
+}
+
+impl Migrations {
+    /// `table` records what was applied; components sharing a database need their own.
+    pub fn new(table: &'static str, steps: &[MigrationSql]) -> Self {
+        let build = |engine: fn(&MigrationSql) -> &'static str| {
+            let migrations = steps
+                .iter()
+                .map(|step| {
+                    sqlx::migrate::Migration::new(
+                        step.version,
+                        step.description.into(),
+                        sqlx::migrate::MigrationType::Simple,
+                        sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(format!(
+                            "{}\n{}",
+                            step.portable,
+                            engine(step)
+                        ))),
+                        false,
+                    )
+                })
+                .collect();
+            let mut migrator = Migrator::with_migrations(migrations);
+            migrator.dangerous_set_table_name(table);
+            migrator
+        };
+        Self {
+            postgres: build(|s| s.postgres),
+            sqlite: build(|s| s.sqlite),
+        }
+    }
 }
 
 /// A connection pool to one service's database.
@@ -121,15 +162,10 @@ impl Db {
 
     /// Applies the service's migrations for this engine.
     pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StoreError> {
-        self.migrate_with(match self.backend {
-            Backend::Postgres => migrations.postgres,
-            Backend::Sqlite => migrations.sqlite,
-        })
-        .await
-    }
-
-    /// Applies one migrator (e.g. a shared component's own migrations, with its own table).
-    pub async fn migrate_with(&self, migrator: &Migrator) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Postgres => &migrations.postgres,
+            Backend::Sqlite => &migrations.sqlite,
+        };
         migrator.run(&self.pool).await?;
         Ok(())
     }

@@ -70,17 +70,21 @@ impl SqlTicketStore {
 
     /// The service's schema plus the bus's outbox and inbox.
     pub async fn migrate(db: &Db) -> Result<(), docket_store::StoreError> {
-        use std::sync::LazyLock;
-        static POSTGRES: LazyLock<sqlx::migrate::Migrator> =
-            LazyLock::new(|| sqlx::migrate!("./migrations/postgres"));
-        static SQLITE: LazyLock<sqlx::migrate::Migrator> =
-            LazyLock::new(|| sqlx::migrate!("./migrations/sqlite"));
-        db.migrate(&docket_bus::migrations()).await?;
-        db.migrate(&docket_store::Migrations {
-            postgres: &POSTGRES,
-            sqlite: &SQLITE,
-        })
-        .await
+        static MIGRATIONS: std::sync::LazyLock<docket_store::Migrations> =
+            std::sync::LazyLock::new(|| {
+                docket_store::Migrations::new(
+                    "_sqlx_migrations",
+                    &[docket_store::MigrationSql {
+                        version: 1,
+                        description: "tenants, queues, tickets, articles, history",
+                        portable: include_str!("../migrations/0001_ticket.sql"),
+                        postgres: include_str!("../migrations/0001_ticket.postgres.sql"),
+                        sqlite: include_str!("../migrations/0001_ticket.sqlite.sql"),
+                    }],
+                )
+            });
+        db.migrate(docket_bus::migrations()).await?;
+        db.migrate(&MIGRATIONS).await
     }
 
     /// Creates the tenant `default` with the standard queues when the store has no tenant yet.

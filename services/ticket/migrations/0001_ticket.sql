@@ -60,13 +60,3 @@ CREATE TABLE ticket_history (
     details TEXT NOT NULL,
     PRIMARY KEY (ticket_id, seq)
 );
-
-CREATE TRIGGER ticket_history_no_update BEFORE UPDATE ON ticket_history
-BEGIN
-    SELECT RAISE(ABORT, 'ticket_history is append-only');
-END;
-
-CREATE TRIGGER ticket_history_no_delete BEFORE DELETE ON ticket_history
-BEGIN
-    SELECT RAISE(ABORT, 'ticket_history is append-only');
-END;
