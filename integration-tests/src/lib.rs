@@ -258,22 +258,7 @@ pub async fn probe(exchange: &str, pattern: &str) -> Arc<Mutex<Vec<Seen>>> {
         let _keep = conn;
         while let Some(Ok(d)) = consumer.next().await {
             use prost::Message as _;
-            let headers = d
-                .properties
-                .headers()
-                .as_ref()
-                .map(|t| {
-                    t.inner()
-                        .iter()
-                        .filter_map(|(k, v)| match v {
-                            lapin::types::AMQPValue::LongString(s) => {
-                                Some((k.to_string(), s.to_string()))
-                            }
-                            _ => None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let headers = docket_bus::rabbit::headers_of(&d.properties);
             if let Ok(envelope) = docket_bus::Envelope::decode(d.data.as_slice()) {
                 sink.lock().unwrap().push(Seen {
                     routing_key: d.routing_key.to_string(),

@@ -64,10 +64,7 @@ async fn broker_outage_loses_and_duplicates_nothing() {
     let consumer_db = docket_store::testing::fresh_db(Backend::Postgres)
         .await
         .unwrap();
-    consumer_db
-        .migrate(&docket_bus::migrations())
-        .await
-        .unwrap();
+    consumer_db.migrate(docket_bus::migrations()).await.unwrap();
     sqlx::query("CREATE TABLE effects (ticket_id TEXT PRIMARY KEY)")
         .execute(consumer_db.pool())
         .await

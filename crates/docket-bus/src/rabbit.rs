@@ -7,6 +7,7 @@
 //!   patterns, with a delivery limit and a dead-letter exchange (`docket.events.dlx`) that routes
 //!   what exceeds it, or what a handler rejects, to `docket.<consumer>.dead`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -82,16 +83,7 @@ impl RabbitBus {
     }
 
     async fn open_connection(&self, role: &str) -> Result<Connection, BusError> {
-        let props = ConnectionProperties::default()
-            .with_connection_name(format!("{}-{role}", self.config.connection_name).into());
-        let conn = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            Connection::connect(&self.config.url, props),
-        )
-        .await
-        .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
-        .map_err(unavailable)?;
-        Ok(conn)
+        connect(&self.config, role).await
     }
 
     async fn open_publisher(&self) -> Result<(Connection, Channel), BusError> {
@@ -142,6 +134,33 @@ impl RabbitBus {
             }),
         }
     }
+}
+
+/// Opens a connection named `<connection_name>-<role>` in the broker's management view.
+async fn connect(config: &RabbitConfig, role: &str) -> Result<Connection, BusError> {
+    let props = ConnectionProperties::default()
+        .with_connection_name(format!("{}-{role}", config.connection_name).into());
+    tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&config.url, props))
+        .await
+        .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
+        .map_err(unavailable)
+}
+
+/// The text headers of a message (trace context and our own).
+pub fn headers_of(properties: &BasicProperties) -> HashMap<String, String> {
+    properties
+        .headers()
+        .as_ref()
+        .map(|t| {
+            t.inner()
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    AMQPValue::LongString(s) => Some((k.to_string(), s.to_string())),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn unavailable(e: lapin::Error) -> BusError {
@@ -217,9 +236,13 @@ pub async fn declare_consumer_queue(
         "x-dead-letter-routing-key".into(),
         long_string(&subscription.consumer),
     );
+    // The broker dead-letters a message once it was returned *more* than this many times, so a
+    // limit of `max_deliveries - 1` delivers it `max_deliveries` times in all, as the memory bus does.
     args.insert(
         "x-delivery-limit".into(),
-        AMQPValue::LongInt(i32::try_from(subscription.max_deliveries.max(1)).unwrap_or(i32::MAX)),
+        AMQPValue::LongInt(
+            i32::try_from(subscription.max_deliveries.max(1) - 1).unwrap_or(i32::MAX),
+        ),
     );
     channel
         .queue_declare(queue.as_str().into(), durable, args)
@@ -323,20 +346,7 @@ impl Consumer {
 
     /// Consumes until shutdown (Ok) or until the connection fails (Err).
     async fn consume(&self, shutdown: &Shutdown) -> Result<(), BusError> {
-        let props = ConnectionProperties::default().with_connection_name(
-            format!(
-                "{}-{}",
-                self.config.connection_name, self.subscription.consumer
-            )
-            .into(),
-        );
-        let conn = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            Connection::connect(&self.config.url, props),
-        )
-        .await
-        .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
-        .map_err(unavailable)?;
+        let conn = connect(&self.config, &self.subscription.consumer).await?;
         let channel = conn.create_channel().await.map_err(unavailable)?;
         let queue = declare_consumer_queue(&channel, &self.config, &self.subscription).await?;
         channel
@@ -375,20 +385,7 @@ impl Consumer {
     }
 
     async fn process(&self, delivery: lapin::message::Delivery) -> Result<(), BusError> {
-        let headers: std::collections::HashMap<String, String> = delivery
-            .properties
-            .headers()
-            .as_ref()
-            .map(|t| {
-                t.inner()
-                    .iter()
-                    .filter_map(|(k, v)| match v {
-                        AMQPValue::LongString(s) => Some((k.to_string(), s.to_string())),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = headers_of(&delivery.properties);
         let attempt = delivery
             .properties
             .headers()

@@ -209,25 +209,37 @@ impl SqlTicketStore {
         Ok(())
     }
 
-    async fn ticket_event(
+    /// Appends an event about `(aggregate type, id, version after the change)` to the outbox.
+    async fn append_event(
         tx: &mut Transaction<'static, Any>,
-        ticket: &Ticket,
         event_type: &str,
+        tenant_id: TenantId,
+        (aggregate_type, aggregate_id, aggregate_version): (&str, String, u64),
         payload: Vec<u8>,
     ) -> Result<(), TicketError> {
         outbox::append(
             tx,
             NewEvent {
                 event_type,
-                tenant_id: ticket.tenant_id.to_string(),
-                aggregate_type: "ticket",
-                aggregate_id: ticket.id.to_string(),
-                aggregate_version: ticket.version,
+                tenant_id: tenant_id.to_string(),
+                aggregate_type,
+                aggregate_id,
+                aggregate_version,
                 payload,
             },
         )
         .await?;
         Ok(())
+    }
+
+    async fn ticket_event(
+        tx: &mut Transaction<'static, Any>,
+        ticket: &Ticket,
+        event_type: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), TicketError> {
+        let aggregate = ("ticket", ticket.id.to_string(), ticket.version);
+        Self::append_event(tx, event_type, ticket.tenant_id, aggregate, payload).await
     }
 
     async fn queue_in_tenant(
@@ -363,8 +375,12 @@ fn sort_key(ticket: &Ticket, sort: SortField) -> i64 {
     }
 }
 
-fn is_unique_violation(e: &TicketError) -> bool {
-    matches!(e, TicketError::Database(db) if docket_store::unique_violation(db).is_some())
+/// Maps a unique-constraint violation to `AlreadyExists` with `message`; other errors pass.
+fn exists_already(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> TicketError {
+    move |e| match docket_store::unique_violation(&e) {
+        Some(_) => TicketError::AlreadyExists(message()),
+        None => e.into(),
+    }
 }
 
 #[async_trait]
@@ -377,40 +393,28 @@ impl TicketStore for SqlTicketStore {
             created_at: docket_platform::time::now_micros(),
         };
         let mut tx = self.db.begin_write().await?;
-        let inserted =
-            sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(stored.id)
-                .bind(&stored.slug)
-                .bind(&stored.name)
-                .bind(stored.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(TicketError::from);
-        if let Err(e) = inserted {
-            return Err(if is_unique_violation(&e) {
-                TicketError::AlreadyExists(format!(
-                    "a tenant with slug `{}` exists already",
-                    stored.slug
-                ))
-            } else {
-                e
-            });
-        }
+        sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(stored.id)
+            .bind(&stored.slug)
+            .bind(&stored.name)
+            .bind(stored.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(exists_already(|| {
+                format!("a tenant with slug `{}` exists already", stored.slug)
+            }))?;
         let payload = ev::TenantCreated {
             tenant_id: stored.id.to_string(),
             slug: stored.slug.clone(),
             name: stored.name.clone(),
         };
-        outbox::append(
+        let aggregate = ("tenant", stored.id.to_string(), 1);
+        Self::append_event(
             &mut tx,
-            NewEvent {
-                event_type: "tenant.created",
-                tenant_id: stored.id.to_string(),
-                aggregate_type: "tenant",
-                aggregate_id: stored.id.to_string(),
-                aggregate_version: 1,
-                payload: payload.encode_to_vec(),
-            },
+            "tenant.created",
+            stored.id,
+            aggregate,
+            payload.encode_to_vec(),
         )
         .await?;
         self.commit(tx).await?;
@@ -447,41 +451,28 @@ impl TicketStore for SqlTicketStore {
         if exists.is_none() {
             return Err(TicketError::not_found("tenant", tenant_id));
         }
-        let inserted = sqlx::query(
-            "INSERT INTO queues (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(stored.id)
-        .bind(stored.tenant_id)
-        .bind(&stored.name)
-        .bind(stored.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(TicketError::from);
-        if let Err(e) = inserted {
-            return Err(if is_unique_violation(&e) {
-                TicketError::AlreadyExists(format!(
-                    "the tenant has a queue named `{}` already",
-                    stored.name
-                ))
-            } else {
-                e
-            });
-        }
+        sqlx::query("INSERT INTO queues (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(stored.id)
+            .bind(stored.tenant_id)
+            .bind(&stored.name)
+            .bind(stored.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(exists_already(|| {
+                format!("the tenant has a queue named `{}` already", stored.name)
+            }))?;
         let payload = ev::QueueCreated {
             queue_id: stored.id.to_string(),
             tenant_id: tenant_id.to_string(),
             name: stored.name.clone(),
         };
-        outbox::append(
+        let aggregate = ("queue", stored.id.to_string(), 1);
+        Self::append_event(
             &mut tx,
-            NewEvent {
-                event_type: "queue.created",
-                tenant_id: tenant_id.to_string(),
-                aggregate_type: "queue",
-                aggregate_id: stored.id.to_string(),
-                aggregate_version: 1,
-                payload: payload.encode_to_vec(),
-            },
+            "queue.created",
+            tenant_id,
+            aggregate,
+            payload.encode_to_vec(),
         )
         .await?;
         self.commit(tx).await?;
