@@ -126,3 +126,44 @@ fn a_bad_configuration_is_refused_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service `mail`"));
 }
+
+#[tokio::test]
+async fn migrate_creates_the_postgres_database_and_its_tables() {
+    let server = docket_store::testing::postgres_server();
+    let url = format!("{server}/docket_test_migrate_{}", std::process::id());
+    let out = docket()
+        .arg("migrate")
+        .env("DOCKET__TICKET__DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 1 })
+        .await
+        .unwrap();
+    for table in [
+        "tickets",
+        "articles",
+        "ticket_history",
+        "bus_outbox",
+        "bus_inbox",
+    ] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+    db.close().await;
+    // Running it again changes nothing and succeeds.
+    let again = docket()
+        .arg("migrate")
+        .env("DOCKET__TICKET__DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+}
