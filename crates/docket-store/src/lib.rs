@@ -315,6 +315,48 @@ pub mod testing {
         }
     }
 
+    /// Drops a test's database (PostgreSQL) or deletes its files (SQLite). Call it after a passing
+    /// test; a failing one leaves its database for inspection.
+    pub async fn discard(db: Db) -> Result<(), StoreError> {
+        match db.backend() {
+            Backend::Postgres => {
+                let name: String = sqlx::query_scalar("SELECT CAST(current_database() AS TEXT)")
+                    .fetch_one(db.pool())
+                    .await?;
+                db.close().await;
+                let server = format!("{}/postgres", postgres_server());
+                let mut conn = sqlx::AnyConnection::connect(&server)
+                    .await
+                    .map_err(|source| StoreError::Connect {
+                        url: redact(&server),
+                        source,
+                    })?;
+                let drop = format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    name.replace('"', "")
+                );
+                conn.execute(sqlx::AssertSqlSafe(drop)).await?;
+                conn.close().await?;
+            }
+            Backend::Sqlite => {
+                let rows = sqlx::query("PRAGMA database_list")
+                    .fetch_all(db.pool())
+                    .await?;
+                let file = rows
+                    .iter()
+                    .find(|r| r.try_get::<String, _>("name").is_ok_and(|n| n == "main"))
+                    .and_then(|r| r.try_get::<String, _>("file").ok());
+                db.close().await;
+                for suffix in ["", "-wal", "-shm"] {
+                    if let Some(file) = file.as_deref().filter(|f| !f.is_empty()) {
+                        let _ = std::fs::remove_file(format!("{file}{suffix}"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A connected pool on a new, empty database.
     pub async fn fresh_db(backend: Backend) -> Result<Db, StoreError> {
         let url = fresh_database_url(backend).await?;

@@ -1,0 +1,1335 @@
+//! The storage conformance suite of [`TicketStore`]: every case runs unchanged against PostgreSQL
+//! and SQLite, each on a fresh database.
+//!
+//! The servers are required: a test fails (it is never skipped) when PostgreSQL is not reachable at
+//! `DOCKET_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashSet};
+
+use docket_bus::outbox::OutboxSignal;
+use docket_proto::events::v1 as ev;
+use docket_store::{Backend, Db};
+use docket_ticket::domain::*;
+use docket_ticket::{SqlTicketStore, TicketError, TicketStore};
+use prost::Message as _;
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+/// A migrated, empty store on a fresh database of `backend`.
+async fn setup(backend: Backend) -> (SqlTicketStore, Db) {
+    let db = docket_store::testing::fresh_db(backend)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot open a fresh {backend:?} database (is it running?): {e}")
+        });
+    SqlTicketStore::migrate(&db)
+        .await
+        .unwrap_or_else(|e| panic!("migrating the {backend:?} database failed: {e}"));
+    let store = SqlTicketStore::new(db.clone(), OutboxSignal::new(), SystemId::new(10).unwrap());
+    (store, db)
+}
+
+/// Drops the test's database (after a passing test; a failing one leaves it for inspection).
+async fn teardown(db: Db) {
+    docket_store::testing::discard(db).await.unwrap();
+}
+
+/// One `#[tokio::test]` per engine for each case: `mod case { fn postgres; fn sqlite }`.
+macro_rules! conformance {
+    ($($case:ident),+ $(,)?) => {
+        $(
+            mod $case {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    let (store, db) = super::setup(docket_store::Backend::Postgres).await;
+                    super::$case(&store, &db).await;
+                    super::teardown(db).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    let (store, db) = super::setup(docket_store::Backend::Sqlite).await;
+                    super::$case(&store, &db).await;
+                    super::teardown(db).await;
+                }
+            }
+        )+
+    };
+}
+
+conformance!(
+    case_tenants,
+    case_queues,
+    case_default_tenant,
+    case_default_tenant_not_created_beside_others,
+    case_create_ticket,
+    case_create_ticket_with_article,
+    case_get_ticket,
+    case_ticket_numbers_unique_under_concurrency,
+    case_list_tickets_pages_every_sort,
+    case_list_tickets_rejects_bad_requests,
+    case_articles,
+    case_update_ticket,
+    case_update_ticket_rejections,
+    case_history,
+    case_history_is_append_only,
+    case_outbox_one_row_per_event,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+fn agent() -> Actor {
+    Actor::new("agent-smith").unwrap()
+}
+
+async fn tenant(store: &SqlTicketStore, slug: &str) -> Tenant {
+    store
+        .create_tenant(
+            NewTenant::parse(slug, &format!("Tenant {slug}")).unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap()
+}
+
+async fn queue(store: &SqlTicketStore, tenant: &Tenant, name: &str) -> Queue {
+    store.create_queue(tenant.id, name, &agent()).await.unwrap()
+}
+
+/// A tenant with one queue.
+async fn tenant_and_queue(store: &SqlTicketStore) -> (Tenant, Queue) {
+    let t = tenant(store, "acme").await;
+    let q = queue(store, &t, "Support").await;
+    (t, q)
+}
+
+fn new_ticket(queue: &Queue, title: &str, priority: Option<u8>) -> NewTicket {
+    NewTicket::parse(
+        queue.id,
+        title,
+        priority.map(|p| Priority::new(i64::from(p)).unwrap()),
+        "customer@example.com",
+        None,
+    )
+    .unwrap()
+}
+
+fn article(sender: SenderType, channel: Channel, visible: bool, body: &str) -> NewArticle {
+    NewArticle::parse(sender, channel, visible, &format!("re: {body}"), body).unwrap()
+}
+
+async fn ticket(store: &SqlTicketStore, queue: &Queue, title: &str) -> Ticket {
+    store
+        .create_ticket(new_ticket(queue, title, None), &agent())
+        .await
+        .unwrap()
+}
+
+async fn outbox_counts(db: &Db) -> BTreeMap<String, i64> {
+    let rows = sqlx::query("SELECT event_type, COUNT(*) AS n FROM bus_outbox GROUP BY event_type")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                docket_store::Row::get::<String, _>(r, "event_type"),
+                docket_store::Row::get::<i64, _>(r, "n"),
+            )
+        })
+        .collect()
+}
+
+fn counts(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+    pairs
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| ((*k).to_owned(), *n))
+        .collect()
+}
+
+#[track_caller]
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, TicketError>, kind: &str) {
+    match result {
+        Err(TicketError::NotFound { kind: k, .. }) => assert_eq!(k, kind, "not-found kind"),
+        other => panic!("expected NotFound {kind}, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, TicketError>) {
+    assert!(
+        matches!(result, Err(TicketError::InvalidArgument(_))),
+        "expected InvalidArgument, got {result:?}"
+    );
+}
+
+/// The parts of a ticket number: (UTC date `YYYYMMDD`, system id, daily counter).
+fn number_parts(number: &TicketNumber) -> (String, String, u64) {
+    let s = number.as_str();
+    assert!(
+        s.len() >= 16 && s.bytes().all(|b| b.is_ascii_digit()),
+        "ticket number `{s}` is not 8 date digits + 2 system digits + 6 or more counter digits"
+    );
+    (
+        s[..8].to_owned(),
+        s[8..10].to_owned(),
+        s[10..].parse().unwrap(),
+    )
+}
+
+fn utc_day(micros: Micros) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap()
+        .format("%Y%m%d")
+        .to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenants and queues
+// ---------------------------------------------------------------------------------------------
+
+async fn case_tenants(store: &SqlTicketStore, db: &Db) {
+    assert!(store.list_tenants().await.unwrap().is_empty());
+
+    let beta = tenant(store, "beta").await;
+    assert_eq!(beta.slug, "beta");
+    assert_eq!(beta.name, "Tenant beta");
+    assert!(beta.created_at > 0);
+    let alpha = tenant(store, "alpha").await;
+    assert_ne!(alpha.id, beta.id);
+
+    // Listed by slug, with every field as created.
+    assert_eq!(
+        store.list_tenants().await.unwrap(),
+        vec![alpha.clone(), beta.clone()]
+    );
+
+    let dup = store
+        .create_tenant(NewTenant::parse("alpha", "Another").unwrap(), &agent())
+        .await;
+    assert!(
+        matches!(dup, Err(TicketError::AlreadyExists(_))),
+        "duplicate slug: {dup:?}"
+    );
+    // The failed create left nothing behind: no tenant, no event.
+    assert_eq!(store.list_tenants().await.unwrap(), vec![alpha, beta]);
+    assert_eq!(outbox_counts(db).await, counts(&[("tenant.created", 2)]));
+}
+
+async fn case_queues(store: &SqlTicketStore, db: &Db) {
+    let a = tenant(store, "a").await;
+    let b = tenant(store, "b").await;
+    assert!(store.list_queues(Some(a.id)).await.unwrap().is_empty());
+
+    let a_zulu = queue(store, &a, "Zulu").await;
+    let a_alpha = queue(store, &a, "Alpha").await;
+    assert_eq!(a_alpha.tenant_id, a.id);
+    assert_eq!(a_alpha.name, "Alpha");
+    assert!(a_alpha.created_at > 0);
+
+    assert_not_found(
+        store
+            .create_queue(TenantId::new(), "Orphan", &agent())
+            .await,
+        "tenant",
+    );
+    let dup = store.create_queue(a.id, "Zulu", &agent()).await;
+    assert!(
+        matches!(dup, Err(TicketError::AlreadyExists(_))),
+        "duplicate queue name: {dup:?}"
+    );
+    // The same name in another tenant is fine.
+    let b_zulu = queue(store, &b, "Zulu").await;
+    assert_eq!(b_zulu.tenant_id, b.id);
+
+    // Filtered by tenant, ordered by name.
+    assert_eq!(
+        store.list_queues(Some(a.id)).await.unwrap(),
+        vec![a_alpha.clone(), a_zulu.clone()]
+    );
+    assert_eq!(
+        store.list_queues(Some(b.id)).await.unwrap(),
+        vec![b_zulu.clone()]
+    );
+    assert!(
+        store
+            .list_queues(Some(TenantId::new()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all: HashSet<_> = store
+        .list_queues(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(all, HashSet::from([a_alpha.id, a_zulu.id, b_zulu.id]));
+
+    assert_eq!(
+        outbox_counts(db).await,
+        counts(&[("tenant.created", 2), ("queue.created", 3)])
+    );
+}
+
+async fn case_default_tenant(store: &SqlTicketStore, db: &Db) {
+    store.ensure_default_tenant().await.unwrap();
+    let check = || async {
+        let tenants = store.list_tenants().await.unwrap();
+        assert_eq!(tenants.len(), 1, "{tenants:?}");
+        assert_eq!(tenants[0].slug, "default");
+        let names: Vec<String> = store
+            .list_queues(Some(tenants[0].id))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|q| q.name)
+            .collect();
+        assert_eq!(names, ["Junk", "Misc", "Postmaster", "Raw"]);
+        assert_eq!(store.list_queues(None).await.unwrap().len(), 4);
+        tenants[0].clone()
+    };
+    let first = check().await;
+    // Idempotent: a second call changes nothing.
+    store.ensure_default_tenant().await.unwrap();
+    let second = check().await;
+    assert_eq!(first, second);
+    assert_eq!(
+        outbox_counts(db).await,
+        counts(&[("tenant.created", 1), ("queue.created", 4)])
+    );
+}
+
+async fn case_default_tenant_not_created_beside_others(store: &SqlTicketStore, db: &Db) {
+    let existing = tenant(store, "existing").await;
+    store.ensure_default_tenant().await.unwrap();
+    assert_eq!(store.list_tenants().await.unwrap(), vec![existing]);
+    assert!(store.list_queues(None).await.unwrap().is_empty());
+    assert_eq!(outbox_counts(db).await, counts(&[("tenant.created", 1)]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tickets
+// ---------------------------------------------------------------------------------------------
+
+async fn case_create_ticket(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let before = docket_platform::time::now_micros();
+    let first = store
+        .create_ticket(new_ticket(&q, "  Printer on fire  ", None), &agent())
+        .await
+        .unwrap();
+    assert_eq!(first.tenant_id, t.id);
+    assert_eq!(first.queue_id, q.id);
+    assert_eq!(first.title, "Printer on fire");
+    assert_eq!(first.state, TicketState::New);
+    assert_eq!(first.priority, Priority::DEFAULT);
+    assert_eq!(first.priority.get(), 3);
+    assert_eq!(first.owner, None);
+    assert_eq!(first.customer.as_deref(), Some("customer@example.com"));
+    assert_eq!(first.version, 1);
+    assert!(first.created_at >= before);
+    assert_eq!(first.created_at, first.updated_at);
+    // No article given: none stored.
+    assert!(store.list_articles(first.id).await.unwrap().is_empty());
+
+    let (day, system, counter) = number_parts(&first.number);
+    assert_eq!(
+        day,
+        utc_day(first.created_at),
+        "the number starts with the UTC date"
+    );
+    assert_eq!(system, "10", "the system id follows the date");
+    assert_eq!(first.number.as_str().len(), 16, "six counter digits");
+    assert!(counter >= 1);
+
+    let mut previous = first.number.as_str().parse::<u64>().unwrap();
+    for i in 0..4 {
+        let next = store
+            .create_ticket(new_ticket(&q, &format!("t{i}"), Some(5)), &agent())
+            .await
+            .unwrap();
+        assert_eq!(next.priority.get(), 5);
+        let (_, system, _) = number_parts(&next.number);
+        assert_eq!(system, "10");
+        let n = next.number.as_str().parse::<u64>().unwrap();
+        assert!(
+            n > previous,
+            "numbers strictly increase: {n} after {previous}"
+        );
+        previous = n;
+    }
+
+    // A ticket without customer stores none.
+    let anonymous = store
+        .create_ticket(
+            NewTicket::parse(q.id, "No customer", None, "  ", None).unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(anonymous.customer, None);
+    assert_eq!(store.get_ticket(anonymous.id).await.unwrap(), anonymous);
+
+    assert_not_found(
+        store
+            .create_ticket(
+                NewTicket::parse(QueueId::new(), "Lost", None, "", None).unwrap(),
+                &agent(),
+            )
+            .await,
+        "queue",
+    );
+}
+
+async fn case_create_ticket_with_article(store: &SqlTicketStore, db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let first_article = article(SenderType::Customer, Channel::Email, true, "It broke.");
+    let created = store
+        .create_ticket(
+            NewTicket::parse(
+                q.id,
+                "Broken",
+                Some(Priority::new(4).unwrap()),
+                "c@example.com",
+                Some(first_article.clone()),
+            )
+            .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        created.version, 2,
+        "creation and first article are two changes"
+    );
+    assert_eq!(created.priority.get(), 4);
+    assert_eq!(store.get_ticket(created.id).await.unwrap(), created);
+
+    let articles = store.list_articles(created.id).await.unwrap();
+    assert_eq!(articles.len(), 1);
+    let a = &articles[0];
+    assert_eq!(a.ticket_id, created.id);
+    assert_eq!(a.sender, SenderType::Customer);
+    assert_eq!(a.channel, Channel::Email);
+    assert!(a.visible_to_customer);
+    assert_eq!(a.subject, first_article.subject);
+    assert_eq!(a.body, "It broke.");
+    assert_eq!(a.author, "agent-smith");
+
+    assert_eq!(
+        outbox_counts(db).await,
+        counts(&[
+            ("tenant.created", 1),
+            ("queue.created", 1),
+            ("ticket.created", 1),
+            ("ticket.article.added", 1),
+        ])
+    );
+}
+
+async fn case_get_ticket(store: &SqlTicketStore, _db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let one = ticket(store, &q, "one").await;
+    let two = ticket(store, &q, "two").await;
+
+    assert_eq!(store.get_ticket(one.id).await.unwrap(), one);
+    assert_eq!(store.get_ticket(two.id).await.unwrap(), two);
+    assert_eq!(store.get_ticket_by_number(&one.number).await.unwrap(), one);
+    assert_eq!(store.get_ticket_by_number(&two.number).await.unwrap(), two);
+
+    assert_not_found(store.get_ticket(TicketId::new()).await, "ticket");
+    let unknown: TicketNumber = "2000010110999999".parse().unwrap();
+    assert_not_found(store.get_ticket_by_number(&unknown).await, "ticket");
+}
+
+async fn case_ticket_numbers_unique_under_concurrency(store: &SqlTicketStore, db: &Db) {
+    const N: usize = 20;
+    let (_, q) = tenant_and_queue(store).await;
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let store = store.clone();
+            let new = new_ticket(&q, &format!("concurrent {i}"), None);
+            tokio::spawn(async move { store.create_ticket(new, &agent()).await })
+        })
+        .collect();
+    let mut tickets = Vec::with_capacity(N);
+    for task in futures::future::join_all(tasks).await {
+        tickets.push(task.unwrap().expect("a concurrent create_ticket failed"));
+    }
+    let numbers: HashSet<_> = tickets.iter().map(|t| t.number.clone()).collect();
+    assert_eq!(numbers.len(), N, "duplicate ticket numbers: {tickets:#?}");
+    let ids: HashSet<_> = tickets.iter().map(|t| t.id).collect();
+    assert_eq!(ids.len(), N);
+
+    // Each one is stored under its number.
+    for t in &tickets {
+        assert_eq!(
+            store.get_ticket_by_number(&t.number).await.unwrap().id,
+            t.id
+        );
+    }
+    // On a fresh database and a single day, the counters are exactly 1..=N.
+    let days: HashSet<_> = tickets.iter().map(|t| number_parts(&t.number).0).collect();
+    if days.len() == 1 {
+        let mut counters: Vec<u64> = tickets.iter().map(|t| number_parts(&t.number).2).collect();
+        counters.sort_unstable();
+        assert_eq!(counters, (1..=N as u64).collect::<Vec<_>>());
+    }
+    assert_eq!(
+        outbox_counts(db).await.get("ticket.created").copied(),
+        Some(N as i64)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing
+// ---------------------------------------------------------------------------------------------
+
+fn query(queue: &Queue, sort: SortField, descending: bool, page_size: u32) -> TicketListQuery {
+    TicketListQuery {
+        queue_id: queue.id,
+        sort,
+        descending,
+        page_size,
+        page_token: None,
+    }
+}
+
+fn key_of(t: &Ticket, sort: SortField) -> i64 {
+    match sort {
+        SortField::CreatedAt => t.created_at,
+        SortField::UpdatedAt => t.updated_at,
+        SortField::Priority => i64::from(t.priority.get()),
+    }
+}
+
+async fn case_list_tickets_pages_every_sort(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let other = queue(store, &t, "Other").await;
+    // Priorities with ties, so the id breaks them.
+    let priorities = [3, 1, 5, 3, 2, 5, 3];
+    let mut ids = Vec::new();
+    for (i, p) in priorities.iter().enumerate() {
+        let created = store
+            .create_ticket(new_ticket(&q, &format!("ticket {i}"), Some(*p)), &agent())
+            .await
+            .unwrap();
+        ids.push(created.id);
+    }
+    // A ticket in another queue never shows up.
+    let elsewhere = ticket(store, &other, "elsewhere").await;
+    // Touch some tickets so the update order differs from the creation order.
+    for i in [4, 0, 2] {
+        store
+            .update_ticket(
+                ids[i],
+                TicketUpdate {
+                    state: Some(TicketState::Open),
+                    ..TicketUpdate::default()
+                },
+                &agent(),
+            )
+            .await
+            .unwrap();
+    }
+    let mut all = Vec::new();
+    for id in &ids {
+        all.push(store.get_ticket(*id).await.unwrap());
+    }
+
+    for sort in [
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+        SortField::Priority,
+    ] {
+        for descending in [false, true] {
+            let mut expected = all.clone();
+            expected.sort_by_key(|t| (key_of(t, sort), t.id));
+            if descending {
+                expected.reverse();
+            }
+
+            let mut q3 = query(&q, sort, descending, 3);
+            let mut seen = Vec::new();
+            let mut sizes = Vec::new();
+            loop {
+                let page = store.list_tickets(&q3).await.unwrap();
+                sizes.push(page.items.len());
+                seen.extend(page.items);
+                match page.next_page_token {
+                    Some(token) => {
+                        assert!(sizes.len() < 10, "paging does not end");
+                        q3.page_token = Some(token);
+                    }
+                    None => break,
+                }
+            }
+            assert_eq!(sizes, [3, 3, 1], "{sort:?} desc={descending}");
+            let seen_ids: Vec<_> = seen.iter().map(|t| t.id).collect();
+            let expected_ids: Vec<_> = expected.iter().map(|t| t.id).collect();
+            assert_eq!(
+                seen_ids, expected_ids,
+                "{sort:?} desc={descending}: complete, no duplicates, in order"
+            );
+            assert!(!seen_ids.contains(&elsewhere.id));
+            // The listed tickets are the stored ones.
+            assert_eq!(seen, expected);
+
+            // One page of the default size holds them all, without a token.
+            let whole = store
+                .list_tickets(&query(&q, sort, descending, 0))
+                .await
+                .unwrap();
+            assert_eq!(whole.items, expected);
+            assert_eq!(whole.next_page_token, None);
+        }
+    }
+
+    // An exact multiple of the page size ends without a dangling token.
+    let page = store
+        .list_tickets(&query(&q, SortField::CreatedAt, false, 7))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 7);
+    assert_eq!(page.next_page_token, None);
+
+    // An existing, empty queue lists nothing.
+    let empty = queue(store, &t, "Empty").await;
+    let page = store
+        .list_tickets(&query(&empty, SortField::CreatedAt, false, 3))
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(page.next_page_token, None);
+}
+
+async fn case_list_tickets_rejects_bad_requests(store: &SqlTicketStore, _db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    for i in 0..4 {
+        ticket(store, &q, &format!("t{i}")).await;
+    }
+    let first = store
+        .list_tickets(&query(&q, SortField::CreatedAt, false, 2))
+        .await
+        .unwrap();
+    let token = first.next_page_token.expect("a second page");
+
+    // A token is bound to its sort field and direction.
+    for (sort, descending) in [
+        (SortField::UpdatedAt, false),
+        (SortField::Priority, false),
+        (SortField::CreatedAt, true),
+    ] {
+        let mut other = query(&q, sort, descending, 2);
+        other.page_token = Some(token.clone());
+        assert_invalid(store.list_tickets(&other).await);
+    }
+    // Garbage is no token.
+    let mut garbage = query(&q, SortField::CreatedAt, false, 2);
+    garbage.page_token = Some("not-a-token!".to_owned());
+    assert_invalid(store.list_tickets(&garbage).await);
+    // The right sort accepts it.
+    let mut right = query(&q, SortField::CreatedAt, false, 2);
+    right.page_token = Some(token);
+    assert_eq!(store.list_tickets(&right).await.unwrap().items.len(), 2);
+
+    assert_invalid(
+        store
+            .list_tickets(&query(&q, SortField::CreatedAt, false, 501))
+            .await,
+    );
+    assert_eq!(
+        store
+            .list_tickets(&query(&q, SortField::CreatedAt, false, 500))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        4
+    );
+
+    let mut unknown = query(&q, SortField::CreatedAt, false, 3);
+    unknown.queue_id = QueueId::new();
+    assert_not_found(store.list_tickets(&unknown).await, "queue");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Articles
+// ---------------------------------------------------------------------------------------------
+
+async fn case_articles(store: &SqlTicketStore, db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let created = ticket(store, &q, "Questions").await;
+    assert!(store.list_articles(created.id).await.unwrap().is_empty());
+
+    let customer = store
+        .add_article(
+            created.id,
+            article(SenderType::Customer, Channel::Portal, true, "How do I?"),
+            &Actor::new("carla").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(customer.ticket_id, created.id);
+    assert_eq!(customer.sender, SenderType::Customer);
+    assert_eq!(customer.channel, Channel::Portal);
+    assert!(customer.visible_to_customer);
+    assert_eq!(customer.subject, "re: How do I?");
+    assert_eq!(customer.body, "How do I?");
+    assert_eq!(customer.author, "carla");
+    let after_one = store.get_ticket(created.id).await.unwrap();
+    assert_eq!(after_one.version, 2);
+    assert!(after_one.updated_at >= created.updated_at);
+
+    let note = store
+        .add_article(
+            created.id,
+            NewArticle::parse(
+                SenderType::Agent,
+                Channel::Note,
+                false,
+                "",
+                "internal: customer is on the old plan\nline two",
+            )
+            .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert!(!note.visible_to_customer);
+    assert_eq!(note.subject, "");
+    let after_two = store.get_ticket(created.id).await.unwrap();
+    assert_eq!(after_two.version, 3);
+    assert!(after_two.updated_at >= after_one.updated_at);
+    // Other fields are untouched by an article.
+    assert_eq!(after_two.state, created.state);
+    assert_eq!(after_two.number, created.number);
+
+    // Every field round-trips, in the order written.
+    assert_eq!(
+        store.list_articles(created.id).await.unwrap(),
+        vec![customer, note]
+    );
+
+    // Every sender and channel round-trips.
+    let mut written = Vec::new();
+    for sender in SenderType::ALL {
+        for channel in Channel::ALL {
+            let a = store
+                .add_article(
+                    created.id,
+                    article(*sender, *channel, *sender == SenderType::Customer, "x"),
+                    &agent(),
+                )
+                .await
+                .unwrap();
+            written.push((a.id, *sender, *channel, *sender == SenderType::Customer));
+        }
+    }
+    let listed = store.list_articles(created.id).await.unwrap();
+    assert_eq!(listed.len(), 2 + written.len());
+    for (id, sender, channel, visible) in written {
+        let a = listed.iter().find(|a| a.id == id).expect("listed");
+        assert_eq!(
+            (a.sender, a.channel, a.visible_to_customer),
+            (sender, channel, visible)
+        );
+    }
+    let expected_version = 3 + (SenderType::ALL.len() * Channel::ALL.len()) as u64;
+    assert_eq!(
+        store.get_ticket(created.id).await.unwrap().version,
+        expected_version
+    );
+
+    assert_not_found(
+        store
+            .add_article(
+                TicketId::new(),
+                article(SenderType::Agent, Channel::Note, false, "nobody"),
+                &agent(),
+            )
+            .await,
+        "ticket",
+    );
+    assert_not_found(store.list_articles(TicketId::new()).await, "ticket");
+
+    assert_eq!(
+        outbox_counts(db).await.get("ticket.article.added").copied(),
+        Some(2 + (SenderType::ALL.len() * Channel::ALL.len()) as i64)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Updates
+// ---------------------------------------------------------------------------------------------
+
+fn update() -> TicketUpdate {
+    TicketUpdate::default()
+}
+
+async fn case_update_ticket(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let second_queue = queue(store, &t, "Second").await;
+    let created = ticket(store, &q, "Update me").await;
+
+    let opened = store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened.state, TicketState::Open);
+    assert_eq!(opened.version, 2);
+    assert!(opened.updated_at >= created.updated_at);
+    assert_eq!(opened.created_at, created.created_at);
+    assert_eq!(store.get_ticket(created.id).await.unwrap(), opened);
+
+    let several = store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                expected_version: Some(2),
+                priority: Some(Priority::new(5).unwrap()),
+                owner: Some(Some("alice".to_owned())),
+                queue_id: Some(second_queue.id),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(several.version, 3, "one update, one version");
+    assert_eq!(several.priority.get(), 5);
+    assert_eq!(several.owner.as_deref(), Some("alice"));
+    assert_eq!(several.queue_id, second_queue.id);
+    assert_eq!(several.state, TicketState::Open);
+    assert_eq!(store.get_ticket(created.id).await.unwrap(), several);
+    // It moved: listed in its new queue, no longer in the old one.
+    let listed = |queue: QueueId| async move {
+        store
+            .list_tickets(&TicketListQuery {
+                queue_id: queue,
+                sort: SortField::CreatedAt,
+                descending: false,
+                page_size: 10,
+                page_token: None,
+            })
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(second_queue.id).await, vec![created.id]);
+    assert!(listed(q.id).await.is_empty());
+
+    let cleared = store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                owner: Some(None),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.owner, None);
+    assert_eq!(cleared.version, 4);
+    assert_eq!(store.get_ticket(created.id).await.unwrap().owner, None);
+
+    // A no-op update (the values it already has) returns the ticket unchanged.
+    let same = store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                priority: Some(Priority::new(5).unwrap()),
+                owner: Some(None),
+                queue_id: Some(second_queue.id),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(same, cleared);
+    assert_eq!(store.get_ticket(created.id).await.unwrap().version, 4);
+
+    let closed = store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                expected_version: Some(4),
+                state: Some(TicketState::Closed),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.state, TicketState::Closed);
+    assert_eq!(closed.version, 5);
+}
+
+async fn case_update_ticket_rejections(store: &SqlTicketStore, db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let other_tenant = tenant(store, "other").await;
+    let foreign_queue = queue(store, &other_tenant, "Foreign").await;
+    let created = ticket(store, &q, "Stable").await;
+    let events_before = outbox_counts(db).await;
+
+    let stale = store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                expected_version: Some(7),
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &agent(),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(TicketError::Conflict(_))),
+        "stale version: {stale:?}"
+    );
+
+    assert_invalid(store.update_ticket(created.id, update(), &agent()).await);
+    assert_invalid(
+        store
+            .update_ticket(
+                created.id,
+                TicketUpdate {
+                    expected_version: Some(1),
+                    ..update()
+                },
+                &agent(),
+            )
+            .await,
+    );
+
+    assert_not_found(
+        store
+            .update_ticket(
+                created.id,
+                TicketUpdate {
+                    queue_id: Some(foreign_queue.id),
+                    ..update()
+                },
+                &agent(),
+            )
+            .await,
+        "queue",
+    );
+    assert_not_found(
+        store
+            .update_ticket(
+                created.id,
+                TicketUpdate {
+                    queue_id: Some(QueueId::new()),
+                    ..update()
+                },
+                &agent(),
+            )
+            .await,
+        "queue",
+    );
+    assert_not_found(
+        store
+            .update_ticket(
+                TicketId::new(),
+                TicketUpdate {
+                    state: Some(TicketState::Open),
+                    ..update()
+                },
+                &agent(),
+            )
+            .await,
+        "ticket",
+    );
+
+    // Nothing of it changed the ticket, its history or the outbox.
+    assert_eq!(store.get_ticket(created.id).await.unwrap(), created);
+    assert_eq!(store.history(created.id).await.unwrap().len(), 1);
+    assert_eq!(outbox_counts(db).await, events_before);
+
+    // With the right version it goes through.
+    let ok = store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                expected_version: Some(1),
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.version, 2);
+    // And now the old version is stale.
+    let stale = store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                expected_version: Some(1),
+                state: Some(TicketState::Closed),
+                ..update()
+            },
+            &agent(),
+        )
+        .await;
+    assert!(matches!(stale, Err(TicketError::Conflict(_))), "{stale:?}");
+    assert_eq!(
+        store.get_ticket(created.id).await.unwrap().state,
+        TicketState::Open
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// History
+// ---------------------------------------------------------------------------------------------
+
+async fn case_history(store: &SqlTicketStore, _db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let creator = Actor::new("creator").unwrap();
+    let writer = Actor::new("writer").unwrap();
+    let editor = Actor::new("editor").unwrap();
+
+    let created = store
+        .create_ticket(
+            NewTicket::parse(
+                q.id,
+                "Has a past",
+                None,
+                "c@example.com",
+                Some(article(SenderType::Customer, Channel::Email, true, "first")),
+            )
+            .unwrap(),
+            &creator,
+        )
+        .await
+        .unwrap();
+    let second = store
+        .add_article(
+            created.id,
+            article(SenderType::Agent, Channel::Phone, false, "second"),
+            &writer,
+        )
+        .await
+        .unwrap();
+    store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                priority: Some(Priority::new(4).unwrap()),
+                ..update()
+            },
+            &editor,
+        )
+        .await
+        .unwrap();
+    store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                owner: Some(Some("bob".to_owned())),
+                ..update()
+            },
+            &editor,
+        )
+        .await
+        .unwrap();
+    store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                owner: Some(None),
+                ..update()
+            },
+            &writer,
+        )
+        .await
+        .unwrap();
+    // A no-op update writes no history.
+    store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &editor,
+        )
+        .await
+        .unwrap();
+
+    let history = store.history(created.id).await.unwrap();
+    let summary: Vec<(u64, &str, &str)> = history
+        .iter()
+        .map(|h| (h.seq, h.kind.as_str(), h.actor.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, "created", "creator"),
+            (2, "article_added", "creator"),
+            (3, "article_added", "writer"),
+            (4, "updated", "editor"),
+            (5, "updated", "editor"),
+            (6, "updated", "writer"),
+        ]
+    );
+    let current = store.get_ticket(created.id).await.unwrap();
+    assert_eq!(current.version, 6, "seq is the version after the change");
+    assert!(
+        history
+            .windows(2)
+            .all(|w| w[0].occurred_at <= w[1].occurred_at),
+        "in time order"
+    );
+    assert!(history[0].occurred_at >= created.created_at);
+
+    let created_details = &history[0].details;
+    assert_eq!(created_details["number"], created.number.as_str());
+    assert_eq!(created_details["title"], "Has a past");
+    assert_eq!(created_details["state"], "new");
+    assert_eq!(created_details["queue_id"], q.id.to_string());
+    assert_eq!(
+        history[2].details["article_id"],
+        second.id.to_string(),
+        "the article entry names its article"
+    );
+    assert_eq!(history[2].details["channel"], "phone");
+    assert_eq!(history[2].details["visible_to_customer"], false);
+    assert_eq!(
+        history[3].details,
+        serde_json::json!({
+            "state": { "old": "new", "new": "open" },
+            "priority": { "old": "3", "new": "4" },
+        })
+    );
+    assert_eq!(
+        history[4].details,
+        serde_json::json!({ "owner": { "old": "", "new": "bob" } })
+    );
+    assert_eq!(
+        history[5].details,
+        serde_json::json!({ "owner": { "old": "bob", "new": "" } })
+    );
+
+    // Histories are per ticket.
+    let other = ticket(store, &q, "Other").await;
+    let other_history = store.history(other.id).await.unwrap();
+    assert_eq!(other_history.len(), 1);
+    assert_eq!(other_history[0].seq, 1);
+    assert_eq!(other_history[0].kind, "created");
+
+    assert_not_found(store.history(TicketId::new()).await, "ticket");
+}
+
+async fn case_history_is_append_only(store: &SqlTicketStore, db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let created = ticket(store, &q, "Immutable past").await;
+    let before = store.history(created.id).await.unwrap();
+    assert_eq!(before.len(), 1);
+
+    let update = sqlx::query("UPDATE ticket_history SET actor = 'x'")
+        .execute(db.pool())
+        .await;
+    assert!(update.is_err(), "UPDATE on ticket_history must fail");
+    let update_one = sqlx::query("UPDATE ticket_history SET kind = 'forged' WHERE ticket_id = $1")
+        .bind(created.id.to_string())
+        .execute(db.pool())
+        .await;
+    assert!(update_one.is_err(), "UPDATE of one entry must fail");
+    let delete = sqlx::query("DELETE FROM ticket_history")
+        .execute(db.pool())
+        .await;
+    assert!(delete.is_err(), "DELETE on ticket_history must fail");
+
+    assert_eq!(store.history(created.id).await.unwrap(), before);
+    // Appending still works.
+    store
+        .update_ticket(
+            created.id,
+            TicketUpdate {
+                state: Some(TicketState::Closed),
+                ..TicketUpdate::default()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.history(created.id).await.unwrap().len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox
+// ---------------------------------------------------------------------------------------------
+
+/// The decoded envelopes in the outbox, in append order.
+async fn envelopes(db: &Db) -> Vec<ev::Envelope> {
+    let rows = sqlx::query("SELECT envelope FROM bus_outbox ORDER BY seq")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            let bytes: Vec<u8> = docket_store::Row::get(r, "envelope");
+            ev::Envelope::decode(bytes.as_slice()).unwrap()
+        })
+        .collect()
+}
+
+async fn case_outbox_one_row_per_event(store: &SqlTicketStore, db: &Db) {
+    assert!(outbox_counts(db).await.is_empty());
+
+    let t = tenant(store, "acme").await;
+    assert_eq!(outbox_counts(db).await, counts(&[("tenant.created", 1)]));
+
+    let q = queue(store, &t, "One").await;
+    queue(store, &t, "Two").await;
+    let mut expected = vec![("tenant.created", 1), ("queue.created", 2)];
+    assert_eq!(outbox_counts(db).await, counts(&expected));
+
+    let plain = ticket(store, &q, "plain").await;
+    expected.push(("ticket.created", 1));
+    assert_eq!(outbox_counts(db).await, counts(&expected));
+
+    let with_article = store
+        .create_ticket(
+            NewTicket::parse(
+                q.id,
+                "with article",
+                None,
+                "",
+                Some(article(SenderType::Customer, Channel::Email, true, "hi")),
+            )
+            .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    expected = vec![
+        ("tenant.created", 1),
+        ("queue.created", 2),
+        ("ticket.created", 2),
+        ("ticket.article.added", 1),
+    ];
+    assert_eq!(outbox_counts(db).await, counts(&expected));
+
+    store
+        .add_article(
+            plain.id,
+            article(SenderType::Agent, Channel::Note, false, "note"),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    expected[3].1 = 2;
+    assert_eq!(outbox_counts(db).await, counts(&expected));
+
+    store
+        .update_ticket(
+            plain.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                priority: Some(Priority::new(1).unwrap()),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    expected.push(("ticket.updated", 1));
+    assert_eq!(outbox_counts(db).await, counts(&expected));
+
+    // Failed and no-op writes append nothing.
+    let _ = store
+        .create_tenant(NewTenant::parse("acme", "dup").unwrap(), &agent())
+        .await
+        .unwrap_err();
+    let _ = store.create_queue(t.id, "One", &agent()).await.unwrap_err();
+    let _ = store
+        .update_ticket(
+            plain.id,
+            TicketUpdate {
+                expected_version: Some(1),
+                state: Some(TicketState::Closed),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap_err();
+    store
+        .update_ticket(
+            plain.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outbox_counts(db).await, counts(&expected));
+
+    // The envelopes name their aggregate and its version after the change, in order.
+    let envs = envelopes(db).await;
+    let ids: HashSet<_> = envs.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(ids.len(), envs.len(), "event ids are unique");
+    let of_ticket = |id: TicketId| {
+        envs.iter()
+            .filter(|e| e.aggregate_type == "ticket" && e.aggregate_id == id.to_string())
+            .map(|e| (e.event_type.as_str(), e.aggregate_version))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of_ticket(plain.id),
+        [
+            ("ticket.created", 1),
+            ("ticket.article.added", 2),
+            ("ticket.updated", 3),
+        ]
+    );
+    assert_eq!(
+        of_ticket(with_article.id),
+        [("ticket.created", 1), ("ticket.article.added", 2)]
+    );
+    assert!(
+        envs.iter().all(|e| e.tenant_id == t.id.to_string()),
+        "every event carries its tenant"
+    );
+    let updated = envs
+        .iter()
+        .find(|e| e.event_type == "ticket.updated")
+        .unwrap();
+    let payload = ev::TicketUpdated::decode(updated.payload.as_slice()).unwrap();
+    assert_eq!(payload.ticket_id, plain.id.to_string());
+    let mut changes: Vec<_> = payload
+        .changes
+        .iter()
+        .map(|c| (c.field.as_str(), c.old_value.as_str(), c.new_value.as_str()))
+        .collect();
+    changes.sort_unstable();
+    assert_eq!(changes, [("priority", "3", "1"), ("state", "new", "open")]);
+}
