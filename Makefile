@@ -34,6 +34,6 @@ fix: ## Format and apply clippy's suggestions
 	$(CARGO) clippy --workspace --all-targets --fix --allow-dirty --allow-staged
 
 bench: services ## Load benchmark in both modes; writes bench-results/*.json
-	$(CARGO) build --release --locked -p docket -p docket-integration-tests --bin docket-bench
+	$(CARGO) build --release --locked --workspace --bin docket --bin docket-bench
 	$(CARGO_TARGET_DIR)/release/docket-bench --docket $(CARGO_TARGET_DIR)/release/docket \
 		--tickets $(BENCH_TICKETS) --concurrency $(BENCH_CONCURRENCY) --out bench-results/ticket-create.json

@@ -9,16 +9,12 @@
 //! tx.commit().await?;
 //! ```
 
-use docket_store::{Any, Transaction};
+use docket_store::WriteTx;
 
 /// Records that `consumer` processes `event_id` in the caller's transaction. Returns false when
 /// it was processed before: the caller then skips the event. The claim and the event's effects
 /// commit (or roll back) together.
-pub async fn claim(
-    tx: &mut Transaction<'static, Any>,
-    consumer: &str,
-    event_id: &str,
-) -> Result<bool, sqlx::Error> {
+pub async fn claim(tx: &mut WriteTx, consumer: &str, event_id: &str) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "INSERT INTO bus_inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
          ON CONFLICT (consumer, event_id) DO NOTHING",

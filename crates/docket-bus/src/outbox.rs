@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use docket_platform::Shutdown;
-use docket_store::{Any, Backend, Db, Row, Transaction};
+use docket_store::{Backend, Db, Row, WriteTx};
 use prost::Message as _;
 use tokio::sync::Notify;
 
@@ -24,10 +24,7 @@ pub struct NewEvent<'a> {
 
 /// Appends an event to the outbox inside the caller's transaction. It is published only if the
 /// transaction commits. The current span's trace context travels with it.
-pub async fn append(
-    tx: &mut Transaction<'static, Any>,
-    event: NewEvent<'_>,
-) -> Result<Envelope, sqlx::Error> {
+pub async fn append(tx: &mut WriteTx, event: NewEvent<'_>) -> Result<Envelope, sqlx::Error> {
     let now = docket_platform::time::now_micros();
     let envelope = Envelope {
         event_id: uuid::Uuid::now_v7().to_string(),
@@ -147,37 +144,47 @@ impl Relay {
                  WHERE published_at IS NULL ORDER BY seq LIMIT $1"
             }
         };
-        let published = match self.db.backend() {
+        let (published, failure) = match self.db.backend() {
             Backend::Postgres => {
                 let mut tx = self.db.pool().begin().await?;
-                let outcome = self.publish_rows(&mut tx, select).await;
+                let (published, failure) = self.publish_rows(&mut tx, select).await?;
+                mark_published(&mut tx, &published).await?;
                 tx.commit().await?;
-                outcome
+                (published, failure)
             }
             Backend::Sqlite => {
                 // No transaction around publishing: the in-process bus runs consumers inside
-                // `publish`, and they must be free to write.
+                // `publish`, and they must be free to write. Marking takes a writer's turn.
                 let mut conn = self.db.pool().acquire().await?;
-                self.publish_rows(&mut conn, select).await
+                let (published, failure) = self.publish_rows(&mut conn, select).await?;
+                drop(conn);
+                if !published.is_empty() {
+                    let mut tx = self.db.begin_write().await?;
+                    mark_published(&mut tx, &published).await?;
+                    tx.commit().await?;
+                }
+                (published, failure)
             }
-        }?;
-        metrics::counter!("docket_outbox_published_total").increment(published as u64);
-        Ok(published)
+        };
+        metrics::counter!("docket_outbox_published_total").increment(published.len() as u64);
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(published.len()),
+        }
     }
 
-    /// Publishes the selected rows in order, stopping at the first failure, and marks the
-    /// published ones. Returns how many were published, or the failure after marking.
+    /// Publishes the selected rows in order, stopping at the first failure. Returns the sequence
+    /// numbers published and the failure, if any.
     async fn publish_rows(
         &self,
         conn: &mut sqlx::AnyConnection,
         select: &'static str,
-    ) -> Result<usize, BusError> {
+    ) -> Result<(Vec<i64>, Option<BusError>), BusError> {
         let rows = sqlx::query(select)
             .bind(self.batch_size)
             .fetch_all(&mut *conn)
             .await?;
         let mut published = Vec::with_capacity(rows.len());
-        let mut failure = None;
         for row in &rows {
             let seq: i64 = row.try_get("seq")?;
             let trace: String = row.try_get("trace_context")?;
@@ -188,32 +195,12 @@ impl Relay {
                 headers: serde_json::from_str::<HashMap<String, String>>(&trace)
                     .unwrap_or_default(),
             };
-            match self.bus.publish(&message).await {
-                Ok(()) => published.push(seq),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
+            if let Err(e) = self.bus.publish(&message).await {
+                return Ok((published, Some(e)));
             }
+            published.push(seq);
         }
-        let now = docket_platform::time::now_micros();
-        for chunk in published.chunks(100) {
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE bus_outbox SET published_at = $1 WHERE seq IN ({list})"
-            )))
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(published.len()),
-        }
+        Ok((published, None))
     }
 
     /// Number of events not yet published.
@@ -232,4 +219,24 @@ impl Relay {
             .await?;
         Ok(())
     }
+}
+
+/// Marks outbox rows as published.
+async fn mark_published(conn: &mut sqlx::AnyConnection, seqs: &[i64]) -> Result<(), sqlx::Error> {
+    let now = docket_platform::time::now_micros();
+    for chunk in seqs.chunks(100) {
+        // Only integers go into the list.
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE bus_outbox SET published_at = $1 WHERE seq IN ({list})"
+        )))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

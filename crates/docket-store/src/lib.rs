@@ -15,6 +15,9 @@ use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use sqlx::{Any, AnyPool as Pool, Row, Transaction};
 
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
 /// Which engine a database runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -98,6 +101,39 @@ impl Migrations {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer: writers of this process queue here, in order, instead of polling
+    /// the file lock in SQLite's busy handler (which sleeps and makes a long latency tail).
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction; on SQLite it also holds this process's writer turn until it ends.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 /// How large a pool to open.
@@ -149,7 +185,12 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        Ok(Self { pool, backend })
+        let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            pool,
+            backend,
+            writer,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -170,14 +211,19 @@ impl Db {
         Ok(())
     }
 
-    /// Begins a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so concurrent writers wait for each other instead of failing with
-    /// SQLITE_BUSY when a read lock cannot be upgraded.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Postgres => self.pool.begin().await,
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-        }
+    /// Begins a transaction that will write. On SQLite it waits for this process's writer turn and
+    /// takes the write lock at once (`BEGIN IMMEDIATE`), so concurrent writers queue instead of
+    /// failing with SQLITE_BUSY when a read lock cannot be upgraded.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = match &self.writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
+            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     pub async fn close(&self) {

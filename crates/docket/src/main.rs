@@ -66,36 +66,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let shutdown = Shutdown::new();
             shutdown.trigger_on_signals();
             let suite = Suite::start(&settings, &services, shutdown).await?;
-            let names: Vec<_> = services.iter().map(|s| s.as_str()).collect();
-            println!("docket is running: {}", names.join(", "));
-            if let Some(addr) = suite.gateway_addr {
-                println!(
-                    "  REST API      http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)"
-                );
-            }
-            if let Some(addr) = suite.ticket_addr {
-                println!("  ticket gRPC   {addr}");
-            }
-            println!(
-                "  health        http://{}/healthz  /readyz  /metrics",
-                suite.ops_addr
-            );
-            if settings.bus.amqp_url.is_none() {
-                println!(
-                    "  data          {} (SQLite), in-process bus",
-                    settings.data_dir.display()
-                );
-            }
+            print_banner(&settings, &services, &suite);
             suite.wait().await;
             Ok(())
         }
         Command::Migrate { only } => {
             let services = parse_services(only.as_deref()).map_err(anyhow::Error::msg)?;
             docket::migrate(&settings, &services).await?;
-            println!("migrations applied");
+            say(format_args!("migrations applied"));
             Ok(())
         }
     };
     telemetry.shutdown();
     result
+}
+
+/// Prints a line to stdout; a closed stdout (a pipe whose reader left) is not a reason to stop.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// Where the suite listens, for the operator.
+fn print_banner(
+    settings: &Settings,
+    services: &std::collections::BTreeSet<docket::Service>,
+    suite: &Suite,
+) {
+    let names: Vec<_> = services.iter().map(|s| s.as_str()).collect();
+    say(format_args!("docket is running: {}", names.join(", ")));
+    if let Some(addr) = suite.gateway_addr {
+        say(format_args!(
+            "  REST API      http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)"
+        ));
+    }
+    if let Some(addr) = suite.ticket_addr {
+        say(format_args!("  ticket gRPC   {addr}"));
+    }
+    say(format_args!(
+        "  health        http://{}/healthz  /readyz  /metrics",
+        suite.ops_addr
+    ));
+    if settings.bus.amqp_url.is_none() {
+        say(format_args!(
+            "  data          {} (SQLite), in-process bus",
+            settings.data_dir.display()
+        ));
+    }
 }

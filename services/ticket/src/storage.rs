@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use docket_bus::outbox::{self, NewEvent, OutboxSignal};
 use docket_proto::events::v1 as ev;
-use docket_store::{Any, Db, Row, Transaction};
+use docket_store::{Any, Db, Row, WriteTx};
 use prost::Message as _;
 use sqlx::any::AnyRow;
 
@@ -109,16 +109,13 @@ impl SqlTicketStore {
         Ok(())
     }
 
-    async fn commit(&self, tx: Transaction<'static, Any>) -> Result<(), TicketError> {
+    async fn commit(&self, tx: WriteTx) -> Result<(), TicketError> {
         tx.commit().await?;
         self.signal.committed();
         Ok(())
     }
 
-    async fn fetch_ticket(
-        tx: &mut Transaction<'static, Any>,
-        id: TicketId,
-    ) -> Result<Ticket, TicketError> {
+    async fn fetch_ticket(tx: &mut WriteTx, id: TicketId) -> Result<Ticket, TicketError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
         )))
@@ -131,7 +128,7 @@ impl SqlTicketStore {
 
     async fn next_ticket_number(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         now: Micros,
     ) -> Result<TicketNumber, TicketError> {
         let day = chrono::DateTime::from_timestamp_micros(now)
@@ -153,7 +150,7 @@ impl SqlTicketStore {
     }
 
     async fn insert_article(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         ticket_id: TicketId,
         article: &NewArticle,
         actor: &Actor,
@@ -188,7 +185,7 @@ impl SqlTicketStore {
     }
 
     async fn append_history(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         ticket: &Ticket,
         kind: &str,
         actor: &Actor,
@@ -211,7 +208,7 @@ impl SqlTicketStore {
 
     /// Appends an event about `(aggregate type, id, version after the change)` to the outbox.
     async fn append_event(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         event_type: &str,
         tenant_id: TenantId,
         (aggregate_type, aggregate_id, aggregate_version): (&str, String, u64),
@@ -233,7 +230,7 @@ impl SqlTicketStore {
     }
 
     async fn ticket_event(
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         ticket: &Ticket,
         event_type: &str,
         payload: Vec<u8>,
@@ -242,10 +239,7 @@ impl SqlTicketStore {
         Self::append_event(tx, event_type, ticket.tenant_id, aggregate, payload).await
     }
 
-    async fn queue_in_tenant(
-        tx: &mut Transaction<'static, Any>,
-        queue_id: QueueId,
-    ) -> Result<TenantId, TicketError> {
+    async fn queue_in_tenant(tx: &mut WriteTx, queue_id: QueueId) -> Result<TenantId, TicketError> {
         sqlx::query_scalar::<_, TenantId>("SELECT tenant_id FROM queues WHERE id = $1")
             .bind(queue_id)
             .fetch_optional(&mut **tx)
@@ -842,7 +836,7 @@ impl SqlTicketStore {
     /// Inserts an article for `ticket` (already at its new version), with history and event.
     async fn article_in_tx(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         ticket: &Ticket,
         article: &NewArticle,
         actor: &Actor,
@@ -877,11 +871,7 @@ impl SqlTicketStore {
 }
 
 /// Moves a ticket from `previous` to its new version, or fails with a conflict if it moved.
-async fn bump_version(
-    tx: &mut Transaction<'static, Any>,
-    ticket: &Ticket,
-    previous: u64,
-) -> Result<(), TicketError> {
+async fn bump_version(tx: &mut WriteTx, ticket: &Ticket, previous: u64) -> Result<(), TicketError> {
     let updated = sqlx::query(
         "UPDATE tickets SET version = $1, updated_at = $2 WHERE id = $3 AND version = $4",
     )
