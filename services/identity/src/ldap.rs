@@ -1,0 +1,1 @@
+//! LDAP / Active Directory authentication.
