@@ -1,4 +1,17 @@
 //! Identity and access: who may log in, how, and what each agent and customer may see and do.
+//!
+//! - [`domain`]: tenants, groups, roles, agents, customers, sessions, the audit log;
+//! - [`storage`]: the repository trait and its implementation on PostgreSQL and SQLite;
+//! - [`password`]: argon2id hashing of local passwords;
+//! - [`ldap`]: LDAP / Active Directory authentication;
+//! - [`totp`]: the optional second factor of agents.
 
+pub mod domain;
+pub mod error;
 pub mod ldap;
+pub mod password;
+pub mod storage;
 pub mod totp;
+
+pub use error::IdentityError;
+pub use storage::{IdentityStore, SqlIdentityStore};

@@ -1,0 +1,1556 @@
+//! Where identity lives: the repository trait and its implementation over both stores.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use docket_auth::{AgentGrants, PermSet, TenantGrants};
+use docket_bus::outbox::{self, NewEvent, OutboxSignal};
+use docket_store::{Db, Row, WriteTx};
+use sqlx::any::AnyRow;
+
+use crate::domain::*;
+use crate::error::IdentityError;
+
+/// How many failed logins within [`Throttle::WINDOW`] lock an account, and for how long.
+pub struct Throttle;
+
+impl Throttle {
+    pub const MAX_FAILURES: i64 = 5;
+    pub const WINDOW: Micros = 15 * 60 * 1_000_000;
+    pub const LOCKOUT: Micros = 15 * 60 * 1_000_000;
+}
+
+/// The operations of the identity service. One conformance suite runs against both engines.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    /// Creates a tenant with its default groups and the built-in roles.
+    async fn create_tenant(&self, tenant: NewTenant, actor: &str) -> Result<Tenant, IdentityError>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, IdentityError>;
+    async fn get_tenant(&self, id: TenantId) -> Result<Tenant, IdentityError>;
+
+    async fn create_group(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        actor: &str,
+    ) -> Result<Group, IdentityError>;
+    async fn list_groups(&self, tenant_id: TenantId) -> Result<Vec<Group>, IdentityError>;
+
+    async fn create_role(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        tenant_admin: bool,
+        actor: &str,
+    ) -> Result<Role, IdentityError>;
+    /// Sets (or, with an empty set, removes) a role's permissions on a group of its tenant.
+    async fn set_role_permissions(
+        &self,
+        role_id: RoleId,
+        group_id: GroupId,
+        perms: PermSet,
+        actor: &str,
+    ) -> Result<Role, IdentityError>;
+    async fn list_roles(&self, tenant_id: TenantId) -> Result<Vec<Role>, IdentityError>;
+
+    async fn create_agent(
+        &self,
+        agent: NewAgent,
+        source: Source,
+        actor: &str,
+    ) -> Result<Agent, IdentityError>;
+    async fn get_agent(&self, id: AgentId) -> Result<Agent, IdentityError>;
+    async fn agent_credentials(
+        &self,
+        login: &Login,
+    ) -> Result<Option<AgentCredentials>, IdentityError>;
+    async fn add_agent_to_tenant(
+        &self,
+        agent_id: AgentId,
+        tenant_id: TenantId,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    async fn assign_role(
+        &self,
+        agent_id: AgentId,
+        role_id: RoleId,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    async fn revoke_role(
+        &self,
+        agent_id: AgentId,
+        role_id: RoleId,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    /// Sets (or, with an empty set, removes) an agent's own permissions on a group.
+    async fn set_agent_permissions(
+        &self,
+        agent_id: AgentId,
+        group_id: GroupId,
+        perms: PermSet,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    async fn set_agent_password(
+        &self,
+        agent_id: AgentId,
+        password_hash: &str,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    async fn set_agent_totp(
+        &self,
+        agent_id: AgentId,
+        secret: Option<&str>,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    /// Records the TOTP step just used, refusing one not newer than the last (replay).
+    async fn use_totp_step(&self, agent_id: AgentId, step: u64) -> Result<bool, IdentityError>;
+    async fn set_agent_active(
+        &self,
+        agent_id: AgentId,
+        active: bool,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    /// What the agent may do now, per tenant: merged group permissions, admin, substitutions.
+    async fn agent_grants(
+        &self,
+        agent_id: AgentId,
+        now: Micros,
+    ) -> Result<AgentGrants, IdentityError>;
+
+    async fn add_absence(
+        &self,
+        agent_id: AgentId,
+        substitute_id: AgentId,
+        starts_at: Micros,
+        ends_at: Micros,
+        actor: &str,
+    ) -> Result<Absence, IdentityError>;
+
+    async fn create_company(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        actor: &str,
+    ) -> Result<Company, IdentityError>;
+    async fn create_customer(
+        &self,
+        customer: NewCustomer,
+        source: Source,
+        actor: &str,
+    ) -> Result<Customer, IdentityError>;
+    async fn get_customer(&self, id: CustomerId) -> Result<Customer, IdentityError>;
+    async fn customer_credentials(
+        &self,
+        tenant_id: TenantId,
+        login: &Login,
+    ) -> Result<Option<CustomerCredentials>, IdentityError>;
+
+    /// Counts a failed login for `key`; returns the lock's end if this failure locked it.
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        now: Micros,
+    ) -> Result<Option<Micros>, IdentityError>;
+    /// The end of the lock on `key`, if it is locked at `now`.
+    async fn locked_until(&self, key: &str, now: Micros) -> Result<Option<Micros>, IdentityError>;
+    async fn clear_login_failures(&self, key: &str) -> Result<(), IdentityError>;
+
+    async fn create_session(&self, session: &Session) -> Result<(), IdentityError>;
+    async fn get_session(&self, id: &str) -> Result<Option<Session>, IdentityError>;
+    async fn revoke_session(&self, id: &str, now: Micros) -> Result<(), IdentityError>;
+
+    async fn create_api_token(&self, token: &ApiToken, actor: &str) -> Result<(), IdentityError>;
+    async fn get_api_token(&self, id: &str) -> Result<Option<ApiToken>, IdentityError>;
+    async fn list_api_tokens(&self, agent_id: AgentId) -> Result<Vec<ApiToken>, IdentityError>;
+    async fn revoke_api_token(
+        &self,
+        id: &str,
+        now: Micros,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+
+    /// Signing keys not retired at `now`, newest first, as (kid, PKCS#8 base64, created_at).
+    async fn signing_keys(
+        &self,
+        now: Micros,
+    ) -> Result<Vec<(String, String, Micros)>, IdentityError>;
+    async fn add_signing_key(
+        &self,
+        kid: &str,
+        pkcs8_b64: &str,
+        created_at: Micros,
+        retire_at: Micros,
+    ) -> Result<(), IdentityError>;
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), IdentityError>;
+    async fn audit_log(
+        &self,
+        tenant_id: Option<TenantId>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, IdentityError>;
+}
+
+/// Identity on PostgreSQL or SQLite.
+#[derive(Clone)]
+pub struct SqlIdentityStore {
+    db: Db,
+    signal: OutboxSignal,
+}
+
+fn get<T>(row: &AnyRow, column: &str) -> Result<T, IdentityError>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(column)
+        .map_err(|e| IdentityError::Corrupt(format!("column {column}: {e}")))
+}
+
+fn flag(row: &AnyRow, column: &str) -> Result<bool, IdentityError> {
+    Ok(get::<i64>(row, column)? != 0)
+}
+
+/// Maps a unique-constraint violation to `AlreadyExists` with `message`; other errors pass.
+fn exists_already(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> IdentityError {
+    move |e| match docket_store::unique_violation(&e) {
+        Some(_) => IdentityError::AlreadyExists(message()),
+        None => e.into(),
+    }
+}
+
+fn now() -> Micros {
+    docket_platform::time::now_micros()
+}
+
+fn agent_from_row(row: &AnyRow) -> Result<Agent, IdentityError> {
+    Ok(Agent {
+        id: get(row, "id")?,
+        login: Login::parse(&get::<String>(row, "login")?)?,
+        name: get(row, "name")?,
+        email: get(row, "email")?,
+        source: Source::parse(&get::<String>(row, "source")?)?,
+        active: flag(row, "active")?,
+        totp_enabled: get::<Option<String>>(row, "totp_secret")?.is_some(),
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn customer_from_row(row: &AnyRow) -> Result<Customer, IdentityError> {
+    Ok(Customer {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        login: Login::parse(&get::<String>(row, "login")?)?,
+        name: get(row, "name")?,
+        email: get(row, "email")?,
+        phone: get(row, "phone")?,
+        company_id: get(row, "company_id")?,
+        company_tickets: flag(row, "company_tickets")?,
+        source: Source::parse(&get::<String>(row, "source")?)?,
+        language: get(row, "language")?,
+        active: flag(row, "active")?,
+    })
+}
+
+fn session_from_row(row: &AnyRow) -> Result<Session, IdentityError> {
+    Ok(Session {
+        id: get(row, "id")?,
+        kind: PrincipalKind::parse(&get::<String>(row, "kind")?)?,
+        principal_id: get(row, "principal_id")?,
+        secret_hash: get(row, "secret_hash")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        revoked_at: get(row, "revoked_at")?,
+    })
+}
+
+fn api_token_from_row(row: &AnyRow) -> Result<ApiToken, IdentityError> {
+    let scopes: String = get(row, "scopes")?;
+    Ok(ApiToken {
+        id: get(row, "id")?,
+        agent_id: get(row, "agent_id")?,
+        name: get(row, "name")?,
+        secret_hash: get(row, "secret_hash")?,
+        scopes: scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        revoked_at: get(row, "revoked_at")?,
+    })
+}
+
+const AGENT_COLUMNS: &str = "id, login, name, email, source, active, totp_secret, created_at";
+const CUSTOMER_COLUMNS: &str = "id, tenant_id, login, name, email, phone, company_id, company_tickets, source, language, active";
+
+impl SqlIdentityStore {
+    pub fn new(db: Db, signal: OutboxSignal) -> Self {
+        Self { db, signal }
+    }
+
+    /// The service's schema plus the bus's outbox and inbox.
+    pub async fn migrate(db: &Db) -> Result<(), docket_store::StoreError> {
+        static MIGRATIONS: std::sync::LazyLock<docket_store::Migrations> = std::sync::LazyLock::new(
+            || {
+                docket_store::Migrations::new(
+                    "_sqlx_migrations",
+                    &[docket_store::MigrationSql {
+                        version: 1,
+                        description: "tenants, groups, roles, agents, customers, sessions, tokens, audit",
+                        portable: include_str!("../migrations/0001_identity.sql"),
+                        postgres: include_str!("../migrations/0001_identity.postgres.sql"),
+                        sqlite: include_str!("../migrations/0001_identity.sqlite.sql"),
+                    }],
+                )
+            },
+        );
+        db.migrate(docket_bus::migrations()).await?;
+        db.migrate(&MIGRATIONS).await
+    }
+
+    async fn commit(&self, tx: WriteTx) -> Result<(), IdentityError> {
+        tx.commit().await?;
+        self.signal.committed();
+        Ok(())
+    }
+
+    async fn audit_in(tx: &mut WriteTx, entry: &AuditEntry) -> Result<(), IdentityError> {
+        sqlx::query(
+            "INSERT INTO audit_log (id, occurred_at, tenant_id, actor, action, target, outcome, details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(uuid_v7())
+        .bind(entry.occurred_at)
+        .bind(entry.tenant_id)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(entry.target.as_deref())
+        .bind(&entry.outcome)
+        .bind(entry.details.to_string())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a change of access rights in the audit log, within the change's transaction.
+    async fn audit_change(
+        tx: &mut WriteTx,
+        tenant_id: Option<TenantId>,
+        actor: &str,
+        action: &str,
+        target: String,
+        details: serde_json::Value,
+    ) -> Result<(), IdentityError> {
+        let entry = AuditEntry {
+            occurred_at: now(),
+            tenant_id,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: Some(target),
+            outcome: "ok".to_owned(),
+            details,
+        };
+        Self::audit_in(tx, &entry).await
+    }
+
+    async fn event(
+        tx: &mut WriteTx,
+        event_type: &str,
+        tenant_id: TenantId,
+        (aggregate_type, aggregate_id): (&str, String),
+        payload: serde_json::Value,
+    ) -> Result<(), IdentityError> {
+        outbox::append(
+            tx,
+            NewEvent {
+                event_type,
+                tenant_id: tenant_id.to_string(),
+                aggregate_type,
+                aggregate_id,
+                aggregate_version: 1,
+                payload: payload.to_string().into_bytes(),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn tenant_of_group(
+        tx: &mut WriteTx,
+        group_id: GroupId,
+    ) -> Result<TenantId, IdentityError> {
+        sqlx::query_scalar::<_, TenantId>("SELECT tenant_id FROM groups WHERE id = $1")
+            .bind(group_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("group", group_id))
+    }
+
+    async fn tenant_of_role(tx: &mut WriteTx, role_id: RoleId) -> Result<TenantId, IdentityError> {
+        sqlx::query_scalar::<_, TenantId>("SELECT tenant_id FROM roles WHERE id = $1")
+            .bind(role_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("role", role_id))
+    }
+
+    async fn require_agent(tx: &mut WriteTx, agent_id: AgentId) -> Result<(), IdentityError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM agents WHERE id = $1")
+            .bind(agent_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| IdentityError::not_found("agent", agent_id))
+    }
+
+    async fn require_membership(
+        tx: &mut WriteTx,
+        agent_id: AgentId,
+        tenant_id: TenantId,
+    ) -> Result<(), IdentityError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM agent_tenants WHERE agent_id = $1 AND tenant_id = $2",
+        )
+        .bind(agent_id)
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        found.map(|_| ()).ok_or_else(|| {
+            IdentityError::invalid(format!(
+                "agent {agent_id} is not a member of tenant {tenant_id}"
+            ))
+        })
+    }
+
+    async fn role_in(tx: &mut WriteTx, role_id: RoleId) -> Result<Role, IdentityError> {
+        let row = sqlx::query("SELECT id, tenant_id, name, tenant_admin FROM roles WHERE id = $1")
+            .bind(role_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("role", role_id))?;
+        let perms =
+            sqlx::query("SELECT group_id, permissions FROM role_permissions WHERE role_id = $1")
+                .bind(role_id)
+                .fetch_all(&mut **tx)
+                .await?;
+        role_from_rows(&row, &perms)
+    }
+
+    async fn insert_group(
+        tx: &mut WriteTx,
+        tenant_id: TenantId,
+        name: &str,
+    ) -> Result<Group, IdentityError> {
+        let group = Group {
+            id: GroupId::new(),
+            tenant_id,
+            name: crate::domain::name("group name", name, 100)?,
+        };
+        sqlx::query("INSERT INTO groups (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(group.id)
+            .bind(tenant_id)
+            .bind(&group.name)
+            .bind(now())
+            .execute(&mut **tx)
+            .await
+            .map_err(exists_already(|| {
+                format!("the tenant has a group named `{}` already", group.name)
+            }))?;
+        Ok(group)
+    }
+
+    async fn insert_role(
+        tx: &mut WriteTx,
+        tenant_id: TenantId,
+        name: &str,
+        tenant_admin: bool,
+    ) -> Result<Role, IdentityError> {
+        let role = Role {
+            id: RoleId::new(),
+            tenant_id,
+            name: crate::domain::name("role name", name, 100)?,
+            tenant_admin,
+            permissions: BTreeMap::new(),
+        };
+        sqlx::query("INSERT INTO roles (id, tenant_id, name, tenant_admin, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(role.id)
+            .bind(tenant_id)
+            .bind(&role.name)
+            .bind(i64::from(tenant_admin))
+            .bind(now())
+            .execute(&mut **tx)
+            .await
+            .map_err(exists_already(|| format!("the tenant has a role named `{}` already", role.name)))?;
+        Ok(role)
+    }
+
+    async fn put_permissions(
+        tx: &mut WriteTx,
+        table: &'static str,
+        owner_column: &'static str,
+        owner: String,
+        group_id: GroupId,
+        perms: PermSet,
+    ) -> Result<(), IdentityError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE {owner_column} = $1 AND group_id = $2"
+        )))
+        .bind(&owner)
+        .bind(group_id)
+        .execute(&mut **tx)
+        .await?;
+        if !perms.is_empty() {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} ({owner_column}, group_id, permissions) VALUES ($1, $2, $3)"
+            )))
+            .bind(&owner)
+            .bind(group_id)
+            .bind(format_permissions(perms))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn uuid_v7() -> String {
+    // Ids of log rows: time-ordered like every other id.
+    AbsenceId::new().to_string()
+}
+
+fn role_from_rows(row: &AnyRow, perms: &[AnyRow]) -> Result<Role, IdentityError> {
+    let mut permissions = BTreeMap::new();
+    for p in perms {
+        permissions.insert(
+            get::<GroupId>(p, "group_id")?,
+            parse_permissions(&get::<String>(p, "permissions")?)?,
+        );
+    }
+    Ok(Role {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        name: get(row, "name")?,
+        tenant_admin: flag(row, "tenant_admin")?,
+        permissions,
+    })
+}
+
+#[async_trait]
+impl IdentityStore for SqlIdentityStore {
+    async fn create_tenant(&self, tenant: NewTenant, actor: &str) -> Result<Tenant, IdentityError> {
+        let stored = Tenant {
+            id: TenantId::new(),
+            slug: tenant.slug,
+            name: tenant.name,
+            created_at: now(),
+        };
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(stored.id)
+            .bind(&stored.slug)
+            .bind(&stored.name)
+            .bind(stored.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(exists_already(|| {
+                format!("a tenant with slug `{}` exists already", stored.slug)
+            }))?;
+        let mut groups = BTreeMap::new();
+        for name in DEFAULT_GROUPS {
+            let g = Self::insert_group(&mut tx, stored.id, name).await?;
+            groups.insert(name, g.id);
+        }
+        for template in &ROLE_TEMPLATES {
+            let role =
+                Self::insert_role(&mut tx, stored.id, template.name, template.tenant_admin).await?;
+            for (group, perms) in template.grants {
+                let group_id = *groups
+                    .get(group)
+                    .ok_or_else(|| IdentityError::Corrupt(format!("template group {group}")))?;
+                Self::put_permissions(
+                    &mut tx,
+                    "role_permissions",
+                    "role_id",
+                    role.id.to_string(),
+                    group_id,
+                    PermSet::of(perms),
+                )
+                .await?;
+            }
+        }
+        let details = serde_json::json!({ "slug": stored.slug, "name": stored.name });
+        Self::audit_change(
+            &mut tx,
+            Some(stored.id),
+            actor,
+            "tenant_created",
+            stored.id.to_string(),
+            details.clone(),
+        )
+        .await?;
+        Self::event(
+            &mut tx,
+            "tenant.created",
+            stored.id,
+            ("tenant", stored.id.to_string()),
+            details,
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(stored)
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, IdentityError> {
+        let rows = sqlx::query("SELECT id, slug, name, created_at FROM tenants ORDER BY slug")
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Tenant {
+                    id: get(r, "id")?,
+                    slug: get(r, "slug")?,
+                    name: get(r, "name")?,
+                    created_at: get(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn get_tenant(&self, id: TenantId) -> Result<Tenant, IdentityError> {
+        self.list_tenants()
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| IdentityError::not_found("tenant", id))
+    }
+
+    async fn create_group(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        actor: &str,
+    ) -> Result<Group, IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(IdentityError::not_found("tenant", tenant_id));
+        }
+        let group = Self::insert_group(&mut tx, tenant_id, name).await?;
+        Self::audit_change(
+            &mut tx,
+            Some(tenant_id),
+            actor,
+            "group_created",
+            group.id.to_string(),
+            serde_json::json!({ "name": group.name }),
+        )
+        .await?;
+        Self::event(
+            &mut tx,
+            "group.created",
+            tenant_id,
+            ("group", group.id.to_string()),
+            serde_json::json!({ "group_id": group.id, "name": group.name }),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(group)
+    }
+
+    async fn list_groups(&self, tenant_id: TenantId) -> Result<Vec<Group>, IdentityError> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name FROM groups WHERE tenant_id = $1 ORDER BY name",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Group {
+                    id: get(r, "id")?,
+                    tenant_id: get(r, "tenant_id")?,
+                    name: get(r, "name")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_role(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        tenant_admin: bool,
+        actor: &str,
+    ) -> Result<Role, IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(IdentityError::not_found("tenant", tenant_id));
+        }
+        let role = Self::insert_role(&mut tx, tenant_id, name, tenant_admin).await?;
+        Self::audit_change(
+            &mut tx,
+            Some(tenant_id),
+            actor,
+            "role_created",
+            role.id.to_string(),
+            serde_json::json!({ "name": role.name, "tenant_admin": tenant_admin }),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(role)
+    }
+
+    async fn set_role_permissions(
+        &self,
+        role_id: RoleId,
+        group_id: GroupId,
+        perms: PermSet,
+        actor: &str,
+    ) -> Result<Role, IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let role_tenant = Self::tenant_of_role(&mut tx, role_id).await?;
+        if Self::tenant_of_group(&mut tx, group_id).await? != role_tenant {
+            return Err(IdentityError::not_found("group", group_id));
+        }
+        Self::put_permissions(
+            &mut tx,
+            "role_permissions",
+            "role_id",
+            role_id.to_string(),
+            group_id,
+            perms,
+        )
+        .await?;
+        Self::audit_change(
+            &mut tx,
+            Some(role_tenant),
+            actor,
+            "permission_changed",
+            role_id.to_string(),
+            serde_json::json!({ "role_id": role_id, "group_id": group_id, "permissions": perms }),
+        )
+        .await?;
+        let role = Self::role_in(&mut tx, role_id).await?;
+        self.commit(tx).await?;
+        Ok(role)
+    }
+
+    async fn list_roles(&self, tenant_id: TenantId) -> Result<Vec<Role>, IdentityError> {
+        let rows = sqlx::query("SELECT id, tenant_id, name, tenant_admin FROM roles WHERE tenant_id = $1 ORDER BY name")
+            .bind(tenant_id)
+            .fetch_all(self.db.pool())
+            .await?;
+        let perms = sqlx::query(
+            "SELECT rp.role_id, rp.group_id, rp.permissions FROM role_permissions rp \
+             JOIN roles r ON r.id = rp.role_id WHERE r.tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: RoleId = get(row, "id")?;
+                let mine: Vec<AnyRow> = perms
+                    .iter()
+                    .filter(|p| get::<RoleId>(p, "role_id").is_ok_and(|r| r == id))
+                    .cloned()
+                    .collect();
+                role_from_rows(row, &mine)
+            })
+            .collect()
+    }
+
+    async fn create_agent(
+        &self,
+        agent: NewAgent,
+        source: Source,
+        actor: &str,
+    ) -> Result<Agent, IdentityError> {
+        let password_hash = agent
+            .password
+            .as_ref()
+            .map(crate::password::hash)
+            .transpose()?;
+        if source == Source::Local && password_hash.is_none() {
+            return Err(IdentityError::invalid("a local agent needs a password"));
+        }
+        let stored = Agent {
+            id: AgentId::new(),
+            login: agent.login,
+            name: crate::domain::name("name", &agent.name, 200)?,
+            email: agent.email,
+            source,
+            active: true,
+            totp_enabled: false,
+            created_at: now(),
+        };
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO agents (id, login, name, email, source, password_hash, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+        )
+        .bind(stored.id)
+        .bind(stored.login.as_str())
+        .bind(&stored.name)
+        .bind(stored.email.as_deref())
+        .bind(source.as_str())
+        .bind(password_hash)
+        .bind(stored.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(exists_already(|| format!("an agent with login `{}` exists already", stored.login.as_str())))?;
+        Self::audit_change(
+            &mut tx,
+            None,
+            actor,
+            "agent_created",
+            stored.id.to_string(),
+            serde_json::json!({ "login": stored.login, "source": source }),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(stored)
+    }
+
+    async fn get_agent(&self, id: AgentId) -> Result<Agent, IdentityError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| IdentityError::not_found("agent", id))?;
+        agent_from_row(&row)
+    }
+
+    async fn agent_credentials(
+        &self,
+        login: &Login,
+    ) -> Result<Option<AgentCredentials>, IdentityError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {AGENT_COLUMNS}, password_hash, totp_last_step FROM agents WHERE login = $1"
+        )))
+        .bind(login.as_str())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|row| {
+            Ok(AgentCredentials {
+                agent: agent_from_row(&row)?,
+                password_hash: get(&row, "password_hash")?,
+                totp_secret: get(&row, "totp_secret")?,
+                totp_last_step: get::<Option<i64>>(&row, "totp_last_step")?
+                    .and_then(|s| u64::try_from(s).ok()),
+            })
+        })
+        .transpose()
+    }
+
+    async fn add_agent_to_tenant(
+        &self,
+        agent_id: AgentId,
+        tenant_id: TenantId,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        Self::require_agent(&mut tx, agent_id).await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(IdentityError::not_found("tenant", tenant_id));
+        }
+        sqlx::query("INSERT INTO agent_tenants (agent_id, tenant_id) VALUES ($1, $2) ON CONFLICT (agent_id, tenant_id) DO NOTHING")
+            .bind(agent_id)
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        Self::audit_change(
+            &mut tx,
+            Some(tenant_id),
+            actor,
+            "permission_changed",
+            agent_id.to_string(),
+            serde_json::json!({ "member_of": tenant_id }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn assign_role(
+        &self,
+        agent_id: AgentId,
+        role_id: RoleId,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        Self::require_agent(&mut tx, agent_id).await?;
+        let tenant = Self::tenant_of_role(&mut tx, role_id).await?;
+        Self::require_membership(&mut tx, agent_id, tenant).await?;
+        sqlx::query("INSERT INTO agent_roles (agent_id, role_id) VALUES ($1, $2) ON CONFLICT (agent_id, role_id) DO NOTHING")
+            .bind(agent_id)
+            .bind(role_id)
+            .execute(&mut *tx)
+            .await?;
+        Self::audit_change(
+            &mut tx,
+            Some(tenant),
+            actor,
+            "permission_changed",
+            agent_id.to_string(),
+            serde_json::json!({ "role_assigned": role_id }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn revoke_role(
+        &self,
+        agent_id: AgentId,
+        role_id: RoleId,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let tenant = Self::tenant_of_role(&mut tx, role_id).await?;
+        sqlx::query("DELETE FROM agent_roles WHERE agent_id = $1 AND role_id = $2")
+            .bind(agent_id)
+            .bind(role_id)
+            .execute(&mut *tx)
+            .await?;
+        Self::audit_change(
+            &mut tx,
+            Some(tenant),
+            actor,
+            "permission_changed",
+            agent_id.to_string(),
+            serde_json::json!({ "role_revoked": role_id }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn set_agent_permissions(
+        &self,
+        agent_id: AgentId,
+        group_id: GroupId,
+        perms: PermSet,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        Self::require_agent(&mut tx, agent_id).await?;
+        let tenant = Self::tenant_of_group(&mut tx, group_id).await?;
+        Self::require_membership(&mut tx, agent_id, tenant).await?;
+        Self::put_permissions(
+            &mut tx,
+            "agent_permissions",
+            "agent_id",
+            agent_id.to_string(),
+            group_id,
+            perms,
+        )
+        .await?;
+        Self::audit_change(
+            &mut tx,
+            Some(tenant),
+            actor,
+            "permission_changed",
+            agent_id.to_string(),
+            serde_json::json!({ "group_id": group_id, "permissions": perms }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn set_agent_password(
+        &self,
+        agent_id: AgentId,
+        password_hash: &str,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query("UPDATE agents SET password_hash = $1, updated_at = $2 WHERE id = $3 AND source = 'local'")
+            .bind(password_hash)
+            .bind(now())
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        if changed.rows_affected() != 1 {
+            return Err(IdentityError::not_found("local agent", agent_id));
+        }
+        Self::audit_change(
+            &mut tx,
+            None,
+            actor,
+            "password_changed",
+            agent_id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn set_agent_totp(
+        &self,
+        agent_id: AgentId,
+        secret: Option<&str>,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query("UPDATE agents SET totp_secret = $1, totp_last_step = NULL, updated_at = $2 WHERE id = $3")
+            .bind(secret)
+            .bind(now())
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        if changed.rows_affected() != 1 {
+            return Err(IdentityError::not_found("agent", agent_id));
+        }
+        Self::audit_change(
+            &mut tx,
+            None,
+            actor,
+            "second_factor_changed",
+            agent_id.to_string(),
+            serde_json::json!({ "enabled": secret.is_some() }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn use_totp_step(&self, agent_id: AgentId, step: u64) -> Result<bool, IdentityError> {
+        let step = i64::try_from(step).map_err(|_| IdentityError::invalid("step out of range"))?;
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE agents SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(agent_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    async fn set_agent_active(
+        &self,
+        agent_id: AgentId,
+        active: bool,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query("UPDATE agents SET active = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(active))
+            .bind(now())
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        if changed.rows_affected() != 1 {
+            return Err(IdentityError::not_found("agent", agent_id));
+        }
+        Self::audit_change(
+            &mut tx,
+            None,
+            actor,
+            "agent_activation",
+            agent_id.to_string(),
+            serde_json::json!({ "active": active }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn agent_grants(
+        &self,
+        agent_id: AgentId,
+        at: Micros,
+    ) -> Result<AgentGrants, IdentityError> {
+        let tenants: Vec<TenantId> =
+            sqlx::query_scalar("SELECT tenant_id FROM agent_tenants WHERE agent_id = $1")
+                .bind(agent_id)
+                .fetch_all(self.db.pool())
+                .await?;
+        let mut grants = AgentGrants::default();
+        for t in &tenants {
+            grants
+                .tenants
+                .insert(t.to_string(), TenantGrants::default());
+        }
+        // Permissions through roles, and the agent's own; only in tenants it belongs to.
+        let rows = sqlx::query(
+            "SELECT g.tenant_id, rp.group_id, rp.permissions, r.tenant_admin \
+               FROM agent_roles ar JOIN roles r ON r.id = ar.role_id \
+               LEFT JOIN role_permissions rp ON rp.role_id = r.id \
+               LEFT JOIN groups g ON g.id = rp.group_id \
+              WHERE ar.agent_id = $1 \
+             UNION ALL \
+             SELECT g.tenant_id, ap.group_id, ap.permissions, 0 \
+               FROM agent_permissions ap JOIN groups g ON g.id = ap.group_id \
+              WHERE ap.agent_id = $1",
+        )
+        .bind(agent_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        let admin_roles = sqlx::query_scalar::<_, TenantId>(
+            "SELECT r.tenant_id FROM agent_roles ar JOIN roles r ON r.id = ar.role_id \
+             WHERE ar.agent_id = $1 AND r.tenant_admin = 1",
+        )
+        .bind(agent_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        for tenant in admin_roles {
+            if let Some(t) = grants.tenants.get_mut(&tenant.to_string()) {
+                t.admin = true;
+            }
+        }
+        for row in &rows {
+            let (Some(tenant), Some(group), Some(perms)) = (
+                get::<Option<TenantId>>(row, "tenant_id")?,
+                get::<Option<GroupId>>(row, "group_id")?,
+                get::<Option<String>>(row, "permissions")?,
+            ) else {
+                continue;
+            };
+            if let Some(t) = grants.tenants.get_mut(&tenant.to_string()) {
+                let entry = t.groups.entry(group.to_string()).or_default();
+                *entry = entry.union(parse_permissions(&perms)?);
+            }
+        }
+        // Substitutions: absent agents of a shared tenant whom this agent stands in for now.
+        let subs = sqlx::query(
+            "SELECT a.agent_id, at.tenant_id FROM agent_absences a \
+               JOIN agent_tenants at ON at.agent_id = a.agent_id \
+              WHERE a.substitute_id = $1 AND a.starts_at <= $2 AND a.ends_at > $2",
+        )
+        .bind(agent_id)
+        .bind(at)
+        .fetch_all(self.db.pool())
+        .await?;
+        for row in &subs {
+            let absent: AgentId = get(row, "agent_id")?;
+            let tenant: TenantId = get(row, "tenant_id")?;
+            if let Some(t) = grants.tenants.get_mut(&tenant.to_string())
+                && !t.substitute_for.contains(&absent.to_string())
+            {
+                t.substitute_for.push(absent.to_string());
+            }
+        }
+        Ok(grants)
+    }
+
+    async fn add_absence(
+        &self,
+        agent_id: AgentId,
+        substitute_id: AgentId,
+        starts_at: Micros,
+        ends_at: Micros,
+        actor: &str,
+    ) -> Result<Absence, IdentityError> {
+        if ends_at <= starts_at {
+            return Err(IdentityError::invalid(
+                "an absence must end after it starts",
+            ));
+        }
+        if agent_id == substitute_id {
+            return Err(IdentityError::invalid(
+                "an agent cannot substitute themselves",
+            ));
+        }
+        let mut tx = self.db.begin_write().await?;
+        Self::require_agent(&mut tx, agent_id).await?;
+        Self::require_agent(&mut tx, substitute_id).await?;
+        let absence = Absence {
+            id: AbsenceId::new(),
+            agent_id,
+            substitute_id,
+            starts_at,
+            ends_at,
+        };
+        sqlx::query("INSERT INTO agent_absences (id, agent_id, substitute_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(absence.id)
+            .bind(agent_id)
+            .bind(substitute_id)
+            .bind(starts_at)
+            .bind(ends_at)
+            .execute(&mut *tx)
+            .await?;
+        Self::audit_change(&mut tx, None, actor, "absence_set", agent_id.to_string(), serde_json::json!({ "substitute_id": substitute_id, "starts_at": starts_at, "ends_at": ends_at })).await?;
+        self.commit(tx).await?;
+        Ok(absence)
+    }
+
+    async fn create_company(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        actor: &str,
+    ) -> Result<Company, IdentityError> {
+        let company = Company {
+            id: CompanyId::new(),
+            tenant_id,
+            name: crate::domain::name("company name", name, 200)?,
+        };
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("INSERT INTO customer_companies (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(company.id)
+            .bind(tenant_id)
+            .bind(&company.name)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(exists_already(|| format!("the tenant has a company named `{}` already", company.name)))?;
+        Self::audit_change(
+            &mut tx,
+            Some(tenant_id),
+            actor,
+            "company_created",
+            company.id.to_string(),
+            serde_json::json!({ "name": company.name }),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(company)
+    }
+
+    async fn create_customer(
+        &self,
+        c: NewCustomer,
+        source: Source,
+        actor: &str,
+    ) -> Result<Customer, IdentityError> {
+        let password_hash = c.password.as_ref().map(crate::password::hash).transpose()?;
+        let mut tx = self.db.begin_write().await?;
+        if let Some(company) = c.company_id {
+            let same_tenant: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM customer_companies WHERE id = $1 AND tenant_id = $2",
+            )
+            .bind(company)
+            .bind(c.tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if same_tenant.is_none() {
+                return Err(IdentityError::not_found("company", company));
+            }
+        }
+        let customer = Customer {
+            id: CustomerId::new(),
+            tenant_id: c.tenant_id,
+            login: c.login,
+            name: crate::domain::name("name", &c.name, 200)?,
+            email: c.email,
+            phone: c.phone,
+            company_id: c.company_id,
+            company_tickets: c.company_tickets,
+            source,
+            language: c.language,
+            active: true,
+        };
+        let t = now();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO customer_users ({CUSTOMER_COLUMNS}, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12)"
+        )))
+        .bind(customer.id)
+        .bind(customer.tenant_id)
+        .bind(customer.login.as_str())
+        .bind(&customer.name)
+        .bind(customer.email.as_deref())
+        .bind(customer.phone.as_deref())
+        .bind(customer.company_id)
+        .bind(i64::from(customer.company_tickets))
+        .bind(source.as_str())
+        .bind(customer.language.as_deref())
+        .bind(password_hash)
+        .bind(t)
+        .execute(&mut *tx)
+        .await
+        .map_err(exists_already(|| format!("the tenant has a customer with login `{}` already", customer.login.as_str())))?;
+        Self::audit_change(
+            &mut tx,
+            Some(customer.tenant_id),
+            actor,
+            "customer_created",
+            customer.id.to_string(),
+            serde_json::json!({ "login": customer.login }),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(customer)
+    }
+
+    async fn get_customer(&self, id: CustomerId) -> Result<Customer, IdentityError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customer_users WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| IdentityError::not_found("customer", id))?;
+        customer_from_row(&row)
+    }
+
+    async fn customer_credentials(
+        &self,
+        tenant_id: TenantId,
+        login: &Login,
+    ) -> Result<Option<CustomerCredentials>, IdentityError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS}, password_hash FROM customer_users WHERE tenant_id = $1 AND login = $2"
+        )))
+        .bind(tenant_id)
+        .bind(login.as_str())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|row| {
+            Ok(CustomerCredentials {
+                customer: customer_from_row(&row)?,
+                password_hash: get(&row, "password_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        at: Micros,
+    ) -> Result<Option<Micros>, IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let row = sqlx::query("SELECT failures, window_started_at, locked_until FROM login_throttle WHERE login_key = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(r) = &row
+            && get::<Option<i64>>(r, "locked_until")?.is_some_and(|until| until > at)
+        {
+            // Already locked: failures during the lockout neither extend nor lift it.
+            return Ok(None);
+        }
+        let (failures, window) = match row {
+            Some(r) if at - get::<i64>(&r, "window_started_at")? < Throttle::WINDOW => (
+                get::<i64>(&r, "failures")? + 1,
+                get::<i64>(&r, "window_started_at")?,
+            ),
+            _ => (1, at),
+        };
+        let locked_until = (failures >= Throttle::MAX_FAILURES).then_some(at + Throttle::LOCKOUT);
+        sqlx::query(
+            "INSERT INTO login_throttle (login_key, failures, window_started_at, locked_until) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (login_key) DO UPDATE SET failures = $2, window_started_at = $3, locked_until = $4",
+        )
+        .bind(key)
+        .bind(if locked_until.is_some() { 0 } else { failures })
+        .bind(if locked_until.is_some() { at } else { window })
+        .bind(locked_until)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(locked_until)
+    }
+
+    async fn locked_until(&self, key: &str, at: Micros) -> Result<Option<Micros>, IdentityError> {
+        let until: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE login_key = $1")
+                .bind(key)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(until.flatten().filter(|u| *u > at))
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("DELETE FROM login_throttle WHERE login_key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, s: &Session) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, kind, principal_id, secret_hash, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        )
+        .bind(&s.id)
+        .bind(s.kind.as_str())
+        .bind(&s.principal_id)
+        .bind(&s.secret_hash)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id: &str) -> Result<Option<Session>, IdentityError> {
+        let row = sqlx::query("SELECT id, kind, principal_id, secret_hash, created_at, expires_at, revoked_at FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn revoke_session(&self, id: &str, at: Micros) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_api_token(&self, t: &ApiToken, actor: &str) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        Self::require_agent(&mut tx, t.agent_id).await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, agent_id, name, secret_hash, scopes, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&t.id)
+        .bind(t.agent_id)
+        .bind(&t.name)
+        .bind(&t.secret_hash)
+        .bind(t.scopes.join(" "))
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        Self::audit_change(&mut tx, None, actor, "token_issued", t.agent_id.to_string(), serde_json::json!({ "api_token": t.id, "name": t.name, "scopes": t.scopes, "expires_at": t.expires_at })).await?;
+        self.commit(tx).await
+    }
+
+    async fn get_api_token(&self, id: &str) -> Result<Option<ApiToken>, IdentityError> {
+        let row = sqlx::query("SELECT id, agent_id, name, secret_hash, scopes, created_at, expires_at, revoked_at FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.as_ref().map(api_token_from_row).transpose()
+    }
+
+    async fn list_api_tokens(&self, agent_id: AgentId) -> Result<Vec<ApiToken>, IdentityError> {
+        let rows = sqlx::query("SELECT id, agent_id, name, secret_hash, scopes, created_at, expires_at, revoked_at FROM api_tokens WHERE agent_id = $1 ORDER BY created_at, id")
+            .bind(agent_id)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(api_token_from_row).collect()
+    }
+
+    async fn revoke_api_token(
+        &self,
+        id: &str,
+        at: Micros,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Err(IdentityError::not_found("api token", id));
+        }
+        Self::audit_change(
+            &mut tx,
+            None,
+            actor,
+            "token_revoked",
+            id.to_owned(),
+            serde_json::json!({}),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn signing_keys(
+        &self,
+        at: Micros,
+    ) -> Result<Vec<(String, String, Micros)>, IdentityError> {
+        let rows = sqlx::query("SELECT kid, private_key, created_at FROM signing_keys WHERE retire_at > $1 ORDER BY created_at DESC, kid DESC")
+            .bind(at)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    get(r, "kid")?,
+                    get(r, "private_key")?,
+                    get(r, "created_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn add_signing_key(
+        &self,
+        kid: &str,
+        pkcs8_b64: &str,
+        created_at: Micros,
+        retire_at: Micros,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at, retire_at) VALUES ($1, $2, $3, $4)")
+            .bind(kid)
+            .bind(pkcs8_b64)
+            .bind(created_at)
+            .bind(retire_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        Self::audit_in(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_log(
+        &self,
+        tenant_id: Option<TenantId>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, IdentityError> {
+        let rows = match tenant_id {
+            Some(t) => sqlx::query("SELECT occurred_at, tenant_id, actor, action, target, outcome, details FROM audit_log WHERE tenant_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2")
+                .bind(t)
+                .bind(limit)
+                .fetch_all(self.db.pool())
+                .await?,
+            None => sqlx::query("SELECT occurred_at, tenant_id, actor, action, target, outcome, details FROM audit_log ORDER BY occurred_at DESC, id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(self.db.pool())
+                .await?,
+        };
+        rows.iter()
+            .map(|r| {
+                let details: String = get(r, "details")?;
+                Ok(AuditEntry {
+                    occurred_at: get(r, "occurred_at")?,
+                    tenant_id: get(r, "tenant_id")?,
+                    actor: get(r, "actor")?,
+                    action: get(r, "action")?,
+                    target: get(r, "target")?,
+                    outcome: get(r, "outcome")?,
+                    details: serde_json::from_str(&details)
+                        .map_err(|e| IdentityError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+}
