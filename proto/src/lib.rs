@@ -6,6 +6,12 @@ pub mod ticket {
     }
 }
 
+pub mod identity {
+    pub mod v1 {
+        tonic::include_proto!("docket.identity.v1");
+    }
+}
+
 pub mod events {
     pub mod v1 {
         tonic::include_proto!("docket.events.v1");
