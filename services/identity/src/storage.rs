@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use docket_auth::{AgentGrants, PermSet, TenantGrants};
 use docket_bus::outbox::{self, NewEvent, OutboxSignal};
+use docket_proto::events::v1 as ev;
 use docket_store::{Db, Row, WriteTx};
+use prost::Message as _;
 use sqlx::any::AnyRow;
 
 use crate::domain::*;
@@ -358,7 +360,7 @@ impl SqlIdentityStore {
         event_type: &str,
         tenant_id: TenantId,
         (aggregate_type, aggregate_id): (&str, String),
-        payload: serde_json::Value,
+        payload: Vec<u8>,
     ) -> Result<(), IdentityError> {
         outbox::append(
             tx,
@@ -368,7 +370,7 @@ impl SqlIdentityStore {
                 aggregate_type,
                 aggregate_id,
                 aggregate_version: 1,
-                payload: payload.to_string().into_bytes(),
+                payload,
             },
         )
         .await?;
@@ -586,7 +588,7 @@ impl IdentityStore for SqlIdentityStore {
             actor,
             "tenant_created",
             stored.id.to_string(),
-            details.clone(),
+            details,
         )
         .await?;
         Self::event(
@@ -594,7 +596,12 @@ impl IdentityStore for SqlIdentityStore {
             "tenant.created",
             stored.id,
             ("tenant", stored.id.to_string()),
-            details,
+            ev::TenantCreated {
+                tenant_id: stored.id.to_string(),
+                slug: stored.slug.clone(),
+                name: stored.name.clone(),
+            }
+            .encode_to_vec(),
         )
         .await?;
         self.commit(tx).await?;
@@ -654,7 +661,12 @@ impl IdentityStore for SqlIdentityStore {
             "group.created",
             tenant_id,
             ("group", group.id.to_string()),
-            serde_json::json!({ "group_id": group.id, "name": group.name }),
+            ev::GroupCreated {
+                group_id: group.id.to_string(),
+                tenant_id: tenant_id.to_string(),
+                name: group.name.clone(),
+            }
+            .encode_to_vec(),
         )
         .await?;
         self.commit(tx).await?;
