@@ -6,10 +6,13 @@
 //! - [`ldap`]: LDAP / Active Directory authentication;
 //! - [`totp`]: the optional second factor of agents.
 
+pub mod authority;
 pub mod domain;
 pub mod error;
+pub mod grpc;
 pub mod ldap;
 pub mod password;
+pub mod server;
 pub mod storage;
 pub mod totp;
 

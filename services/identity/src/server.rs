@@ -1,0 +1,184 @@
+//! Startup of the identity service, and the first administrator.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use docket_bus::Bus;
+use docket_bus::outbox::{OutboxSignal, Relay};
+use docket_platform::Shutdown;
+use docket_platform::config::Secret;
+use docket_platform::ops::Readiness;
+use docket_proto::identity::v1::identity_service_server::IdentityServiceServer;
+use docket_store::{Db, PoolSize};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::authority::{AuthSettings, Authority};
+use crate::domain::*;
+use crate::error::IdentityError;
+use crate::storage::{IdentityStore, SqlIdentityStore};
+
+/// Settings of the identity service (`[identity]` in the configuration file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConfig {
+    #[serde(deserialize_with = "docket_platform::config::socket_addr")]
+    pub listen: SocketAddr,
+    /// `postgres://…` or `sqlite:…`; unset: `sqlite:<data_dir>/identity.db`.
+    pub database_url: Option<Secret>,
+    pub max_connections: u32,
+    pub auth: AuthSettings,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            database_url: None,
+            max_connections: 16,
+            auth: AuthSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] docket_store::StoreError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A started identity service.
+pub struct IdentityServer {
+    addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+    db: Db,
+}
+
+impl IdentityServer {
+    pub async fn start(
+        config: &IdentityConfig,
+        database_url: &str,
+        bus: Arc<dyn Bus>,
+        readiness: Readiness,
+        shutdown: Shutdown,
+    ) -> Result<Self, StartError> {
+        readiness.set("identity", false);
+        let db = Db::connect(
+            database_url,
+            PoolSize {
+                max_connections: config.max_connections,
+            },
+        )
+        .await?;
+        SqlIdentityStore::migrate(&db).await?;
+        let signal = OutboxSignal::new();
+        let store = Arc::new(SqlIdentityStore::new(db.clone(), signal.clone()));
+        let authority = Arc::new(Authority::new(store, config.auth.clone()));
+        // Make sure a signing key exists before the first login.
+        authority.jwks(docket_platform::time::now_micros()).await?;
+
+        let relay_task = tokio::spawn(Relay::new(db.clone(), bus, signal).run(shutdown.clone()));
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<IdentityServiceServer<crate::grpc::IdentityGrpc>>()
+            .await;
+        let service = IdentityServiceServer::new(crate::grpc::IdentityGrpc::new(authority));
+        let stop = shutdown.clone();
+        let server_task = tokio::spawn(async move {
+            let served = tonic::transport::Server::builder()
+                .trace_fn(docket_platform::propagation::grpc_request_span)
+                .add_service(health_service)
+                .add_service(service)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    stop.cancelled(),
+                )
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "identity gRPC server failed");
+            }
+        });
+        readiness.set("identity", true);
+        tracing::info!(%addr, "identity service listening (gRPC)");
+        Ok(Self {
+            addr,
+            tasks: vec![server_task, relay_task],
+            db,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn stopped(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.db.close().await;
+    }
+}
+
+/// Creates the first tenant (unless it exists) and a local administrator in it.
+pub async fn bootstrap(
+    store: &dyn IdentityStore,
+    tenant: NewTenant,
+    login: Login,
+    name: &str,
+    password: NewPassword,
+) -> Result<(Tenant, Agent), IdentityError> {
+    let actor = "bootstrap";
+    let existing = store
+        .list_tenants()
+        .await?
+        .into_iter()
+        .find(|t| t.slug == tenant.slug);
+    let tenant = match existing {
+        Some(t) => t,
+        None => store.create_tenant(tenant, actor).await?,
+    };
+    let agent = store
+        .create_agent(
+            NewAgent {
+                login,
+                name: name.to_owned(),
+                email: None,
+                password: Some(password),
+            },
+            Source::Local,
+            actor,
+        )
+        .await?;
+    store
+        .add_agent_to_tenant(agent.id, tenant.id, actor)
+        .await?;
+    let admin_role = store
+        .list_roles(tenant.id)
+        .await?
+        .into_iter()
+        .find(|r| r.tenant_admin)
+        .ok_or_else(|| {
+            IdentityError::Corrupt(format!("tenant {} has no administrator role", tenant.slug))
+        })?;
+    store.assign_role(agent.id, admin_role.id, actor).await?;
+    Ok((tenant, agent))
+}
