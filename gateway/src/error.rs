@@ -34,6 +34,14 @@ pub enum ApiError {
     Upstream(tonic::Status),
     #[error("{0}")]
     NotFound(String),
+    /// No or invalid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The password was right; the second factor is missing.
+    #[error("a second factor is required: repeat the login with totp_code")]
+    SecondFactorRequired,
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl ApiError {
@@ -45,6 +53,12 @@ impl ApiError {
                 (code.http_status(), code.as_str())
             }
             Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound.as_str()),
+            Self::Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated.as_str(),
+            ),
+            Self::SecondFactorRequired => (StatusCode::UNAUTHORIZED, "second-factor-required"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::PermissionDenied.as_str()),
         }
     }
 }
@@ -79,7 +93,14 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        problem_response(status, slug, detail)
+        let mut response = problem_response(status, slug, detail);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"docket\""),
+            );
+        }
+        response
     }
 }
 

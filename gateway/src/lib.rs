@@ -16,6 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use docket_platform::Shutdown;
 use docket_platform::ops::Readiness;
+use docket_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use docket_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -35,6 +36,8 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// The ticket service's gRPC endpoint. Unset in `docket run`: the one started in-process.
     pub ticket_endpoint: Option<String>,
+    /// The identity service's gRPC endpoint. Unset in `docket run`: the one started in-process.
+    pub identity_endpoint: Option<String>,
     /// Largest request body accepted, in bytes; larger ones get 413.
     pub max_body_bytes: usize,
     /// Requests taking longer are answered 503.
@@ -46,6 +49,7 @@ impl Default for GatewayConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ticket_endpoint: None,
+            identity_endpoint: None,
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
         }
@@ -55,13 +59,18 @@ impl Default for GatewayConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub ticket: TicketServiceClient<Channel>,
+    pub identity: IdentityServiceClient<Channel>,
+    pub auth: std::sync::Arc<auth::Authenticator>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Docket API", description = "The REST API of the Docket service desk."),
     servers((url = "/api/v1")),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
     tags(
+        (name = "auth", description = "Logging in: sessions for browsers, access tokens for scripts"),
         (name = "tenants", description = "Logically separated clients of one installation"),
         (name = "queues", description = "Queues following the service catalogue"),
         (name = "tickets", description = "Tickets, their articles and history"),
@@ -69,10 +78,31 @@ pub struct AppState {
 )]
 struct ApiDoc;
 
+/// Every operation needs `Authorization: Bearer <token>` (or a browser session) unless it says
+/// otherwise.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or dkt_ API token")
+                    .build(),
+            ),
+        );
+    }
+}
+
 /// The OpenAPI document of the REST API, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .merge(api::router())
+        .merge(auth::router())
         .split_for_parts();
     api
 }
@@ -81,12 +111,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState, config: &GatewayConfig, readiness: Readiness) -> Router {
     let (api, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
+        .merge(auth::router())
         .split_for_parts();
     let doc = std::sync::Arc::new(doc);
     let api = api
         .route(
             "/openapi.json",
-            axum::routing::get(move || {
+            // Callers must be authenticated, like for every other route of the API.
+            axum::routing::get(move |_: auth::Principal| {
                 let doc = doc.clone();
                 async move { axum::Json((*doc).clone()) }
             }),
@@ -167,6 +199,25 @@ pub enum StartError {
     },
 }
 
+/// Where the services the gateway calls listen.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub identity: String,
+    pub ticket: String,
+}
+
+/// A lazily connecting channel: the gateway starts even while a service is still starting.
+fn channel(endpoint: &str) -> Result<Channel, StartError> {
+    Ok(Endpoint::from_shared(endpoint.to_owned())
+        .map_err(|source| StartError::Endpoint {
+            endpoint: endpoint.to_owned(),
+            source,
+        })?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
 /// A started gateway.
 pub struct GatewayServer {
     addr: SocketAddr,
@@ -177,22 +228,16 @@ impl GatewayServer {
     /// Binds the listener and serves until `shutdown`, then drains in-flight requests.
     pub async fn start(
         config: &GatewayConfig,
-        ticket_endpoint: &str,
+        endpoints: &Endpoints,
         readiness: Readiness,
         shutdown: Shutdown,
     ) -> Result<Self, StartError> {
         readiness.set("gateway", false);
-        let endpoint_err = |source| StartError::Endpoint {
-            endpoint: ticket_endpoint.to_owned(),
-            source,
-        };
-        let channel = Endpoint::from_shared(ticket_endpoint.to_owned())
-            .map_err(endpoint_err)?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .connect_lazy();
+        let identity = IdentityServiceClient::new(channel(&endpoints.identity)?);
         let state = AppState {
-            ticket: TicketServiceClient::new(channel),
+            ticket: TicketServiceClient::new(channel(&endpoints.ticket)?),
+            auth: std::sync::Arc::new(auth::Authenticator::new(identity.clone())),
+            identity,
         };
         let app = router(state, config, readiness.clone());
         let listener =
