@@ -46,6 +46,42 @@ pub struct TestApp {
     _data: tempfile::TempDir,
 }
 
+/// The administrator every test suite is bootstrapped with.
+pub const ADMIN_TENANT: &str = "it-centre";
+pub const ADMIN_LOGIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "a test password, long enough";
+
+/// Logs in as `login` and returns a client that sends the access token with every request.
+pub async fn login_client(
+    api: &str,
+    login: &str,
+    password: &str,
+) -> Result<reqwest::Client, reqwest::StatusCode> {
+    let response = reqwest::Client::new()
+        .post(format!("{api}/auth/login"))
+        .json(&serde_json::json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    if !response.status().is_success() {
+        return Err(response.status());
+    }
+    let token: serde_json::Value = response.json().await.unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap())
+}
+
+async fn logged_in_client(api: &str) -> reqwest::Client {
+    login_client(api, ADMIN_LOGIN, ADMIN_PASSWORD)
+        .await
+        .expect("the bootstrapped administrator logs in")
+}
+
 /// Quiet by default; `TEST_LOG=1` prints the suite's logs.
 pub fn init_telemetry() {
     let filter = if std::env::var_os("TEST_LOG").is_some() {
@@ -70,11 +106,16 @@ pub async fn test_settings(mode: Mode, data: &std::path::Path) -> Settings {
     s.ops.listen = "127.0.0.1:0".parse().unwrap();
     s.ticket.listen = "127.0.0.1:0".parse().unwrap();
     s.gateway.listen = "127.0.0.1:0".parse().unwrap();
+    s.identity.listen = "127.0.0.1:0".parse().unwrap();
     if mode == Mode::Production {
         let url = docket_store::testing::fresh_database_url(Backend::Postgres)
             .await
             .unwrap();
         s.ticket.database_url = Some(Secret::new(url));
+        let url = docket_store::testing::fresh_database_url(Backend::Postgres)
+            .await
+            .unwrap();
+        s.identity.database_url = Some(Secret::new(url));
         s.bus.amqp_url = Some(Secret::new(amqp_url()));
         s.bus.exchange = Some(format!("docket.test.{}", uuid::Uuid::now_v7().simple()));
     }
@@ -95,6 +136,18 @@ impl TestApp {
     ) -> Self {
         init_telemetry();
         let services = services.unwrap_or_else(|| Service::ALL.into_iter().collect());
+        if services.contains(&Service::Identity) {
+            docket::bootstrap_admin(
+                &settings,
+                ADMIN_TENANT,
+                "IT Centre",
+                ADMIN_LOGIN,
+                "Test Admin",
+                ADMIN_PASSWORD,
+            )
+            .await
+            .unwrap();
+        }
         let shutdown = Shutdown::new();
         let suite = Suite::start(&settings, &services, shutdown.clone())
             .await
@@ -106,10 +159,15 @@ impl TestApp {
         let ops = format!("http://{}", suite.ops_addr);
         let bus = suite.bus.clone();
         let stopped = tokio::spawn(suite.wait());
+        let client = if api.is_empty() {
+            reqwest::Client::new()
+        } else {
+            logged_in_client(&api).await
+        };
         Self {
             api,
             ops,
-            client: reqwest::Client::new(),
+            client,
             exchange: settings
                 .bus
                 .exchange

@@ -130,7 +130,7 @@ async fn walk_the_scenario(app: &TestApp) -> (String, String) {
         ]
     );
     let last = &history["items"][4];
-    assert_eq!(last["actor"], "anonymous");
+    assert_eq!(last["actor"], "admin");
     assert_eq!(last["details"]["state"]["old"], "new");
     assert_eq!(last["details"]["state"]["new"], "open");
     assert!(last["occurred_at"].as_str().unwrap().starts_with("20"));
@@ -234,13 +234,24 @@ async fn ticket_scenario_on_the_embedded_default() {
 async fn services_run_apart_with_only() {
     let data = tempfile::tempdir().unwrap();
     let settings = test_settings(Mode::Production, data.path()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (identity_port, ticket_port) = (free_port(), free_port());
+    let mut identity_settings = settings.clone();
+    identity_settings.identity.listen = format!("127.0.0.1:{identity_port}").parse().unwrap();
+    let identity = TestApp::spawn_with(
+        identity_settings,
+        tempfile::tempdir().unwrap(),
+        Some([Service::Identity].into()),
+    )
+    .await;
     let mut ticket_settings = settings.clone();
-    ticket_settings.ticket.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    ticket_settings.ticket.listen = format!("127.0.0.1:{ticket_port}").parse().unwrap();
     let ticket = TestApp::spawn_with(
         ticket_settings,
         tempfile::tempdir().unwrap(),
@@ -249,7 +260,8 @@ async fn services_run_apart_with_only() {
     .await;
     assert!(ticket.api.is_empty(), "no gateway in the ticket-only suite");
     let mut gateway_settings = settings.clone();
-    gateway_settings.gateway.ticket_endpoint = Some(format!("http://127.0.0.1:{port}"));
+    gateway_settings.gateway.ticket_endpoint = Some(format!("http://127.0.0.1:{ticket_port}"));
+    gateway_settings.gateway.identity_endpoint = Some(format!("http://127.0.0.1:{identity_port}"));
     let gateway =
         TestApp::spawn_with(gateway_settings, data, Some([Service::Gateway].into())).await;
 
@@ -290,6 +302,7 @@ async fn services_run_apart_with_only() {
     assert_eq!(ready["ready"], true, "{ready}");
     gateway.stop().await;
     ticket.stop().await;
+    identity.stop().await;
 }
 
 #[tokio::test]

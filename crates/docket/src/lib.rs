@@ -16,6 +16,7 @@ use docket_bus::Bus;
 use docket_bus::memory::MemoryBus;
 use docket_bus::rabbit::{RabbitBus, RabbitConfig};
 use docket_gateway::{GatewayConfig, GatewayServer};
+use docket_identity::server::{IdentityConfig, IdentityServer};
 use docket_platform::Shutdown;
 use docket_platform::config::Secret;
 use docket_platform::ops::Readiness;
@@ -28,15 +29,17 @@ use tokio::task::JoinHandle;
 /// A service of the suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Service {
+    Identity,
     Ticket,
     Gateway,
 }
 
 impl Service {
-    pub const ALL: [Service; 2] = [Service::Ticket, Service::Gateway];
+    pub const ALL: [Service; 3] = [Service::Identity, Service::Ticket, Service::Gateway];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Identity => "identity",
             Self::Ticket => "ticket",
             Self::Gateway => "gateway",
         }
@@ -45,8 +48,9 @@ impl Service {
     /// The services this one calls; in one process they start first.
     pub fn dependencies(self) -> &'static [Service] {
         match self {
+            Self::Identity => &[],
             Self::Ticket => &[],
-            Self::Gateway => &[Service::Ticket],
+            Self::Gateway => &[Service::Identity, Service::Ticket],
         }
     }
 }
@@ -100,6 +104,7 @@ pub struct Settings {
     pub bus: BusSettings,
     pub ops: OpsSettings,
     pub telemetry: TelemetryConfig,
+    pub identity: IdentityConfig,
     pub ticket: TicketConfig,
     pub gateway: GatewayConfig,
 }
@@ -139,9 +144,21 @@ impl Settings {
 
     /// The ticket service's database: configured, or a SQLite file under `data_dir`.
     pub fn ticket_database_url(&self) -> String {
-        match &self.ticket.database_url {
+        self.database_url(self.ticket.database_url.as_ref(), "ticket")
+    }
+
+    /// The identity service's database: configured, or a SQLite file under `data_dir`.
+    pub fn identity_database_url(&self) -> String {
+        self.database_url(self.identity.database_url.as_ref(), "identity")
+    }
+
+    fn database_url(&self, configured: Option<&Secret>, service: &str) -> String {
+        match configured {
             Some(url) => url.expose().to_owned(),
-            None => format!("sqlite:{}", self.data_dir.join("ticket.db").display()),
+            None => format!(
+                "sqlite:{}",
+                self.data_dir.join(format!("{service}.db")).display()
+            ),
         }
     }
 
@@ -153,6 +170,14 @@ impl Settings {
                 "running only some services needs a message broker: set bus.amqp_url \
                  (DOCKET__BUS__AMQP_URL=amqp://…); the in-process bus works only with every service in one process"
                     .into(),
+            ));
+        }
+        if services.contains(&Service::Gateway)
+            && !services.contains(&Service::Identity)
+            && self.gateway.identity_endpoint.is_none()
+        {
+            return Err(SuiteError::Config(
+                "the gateway without the identity service needs gateway.identity_endpoint (e.g. http://identity:50052)".into(),
             ));
         }
         if services.contains(&Service::Gateway)
@@ -183,6 +208,10 @@ pub enum SuiteError {
     Bus(#[from] docket_bus::BusError),
     #[error("ticket service: {0}")]
     Ticket(#[from] docket_ticket::StartError),
+    #[error("identity service: {0}")]
+    Identity(#[from] docket_identity::server::StartError),
+    #[error("identity: {0}")]
+    IdentityStore(#[from] docket_identity::IdentityError),
     #[error("gateway: {0}")]
     Gateway(#[from] docket_gateway::StartError),
     #[error("cannot listen on {addr}: {source}")]
@@ -211,6 +240,7 @@ pub async fn connect_bus(settings: &Settings) -> Result<Arc<dyn Bus>, SuiteError
 /// A running suite. Addresses are the bound ones (useful with port 0).
 pub struct Suite {
     pub ops_addr: SocketAddr,
+    pub identity_addr: Option<SocketAddr>,
     pub ticket_addr: Option<SocketAddr>,
     pub gateway_addr: Option<SocketAddr>,
     pub bus: Arc<dyn Bus>,
@@ -220,6 +250,7 @@ pub struct Suite {
     edge: Shutdown,
     /// Then the services, their relays and the ops endpoints.
     core: Shutdown,
+    identity: Option<IdentityServer>,
     ticket: Option<TicketServer>,
     gateway: Option<GatewayServer>,
     background: Vec<JoinHandle<()>>,
@@ -265,6 +296,7 @@ impl Suite {
 
         let mut suite = Suite {
             ops_addr,
+            identity_addr: None,
             ticket_addr: None,
             gateway_addr: None,
             bus: bus.clone(),
@@ -272,12 +304,25 @@ impl Suite {
             shutdown: shutdown.clone(),
             edge: edge.clone(),
             core: core.clone(),
+            identity: None,
             ticket: None,
             gateway: None,
             background,
         };
         for service in start_order(services) {
             match service {
+                Service::Identity => {
+                    let server = IdentityServer::start(
+                        &settings.identity,
+                        &settings.identity_database_url(),
+                        bus.clone(),
+                        readiness.clone(),
+                        core.clone(),
+                    )
+                    .await?;
+                    suite.identity_addr = Some(server.addr());
+                    suite.identity = Some(server);
+                }
                 Service::Ticket => {
                     let server = TicketServer::start(
                         &settings.ticket,
@@ -291,14 +336,21 @@ impl Suite {
                     suite.ticket = Some(server);
                 }
                 Service::Gateway => {
-                    let endpoint = match (&settings.gateway.ticket_endpoint, suite.ticket_addr) {
-                        (Some(e), _) => e.clone(),
-                        (None, Some(addr)) => format!("http://{addr}"),
-                        (None, None) => format!("http://{}", settings.ticket.listen),
+                    let endpoints = docket_gateway::Endpoints {
+                        identity: endpoint(
+                            &settings.gateway.identity_endpoint,
+                            suite.identity_addr,
+                            settings.identity.listen,
+                        ),
+                        ticket: endpoint(
+                            &settings.gateway.ticket_endpoint,
+                            suite.ticket_addr,
+                            settings.ticket.listen,
+                        ),
                     };
                     let server = GatewayServer::start(
                         &settings.gateway,
-                        &endpoint,
+                        &endpoints,
                         readiness.clone(),
                         edge.clone(),
                     )
@@ -328,9 +380,25 @@ impl Suite {
         if let Some(ticket) = self.ticket {
             ticket.stopped().await;
         }
+        if let Some(identity) = self.identity {
+            identity.stopped().await;
+        }
         for task in self.background {
             let _ = task.await;
         }
+    }
+}
+
+/// A service's endpoint: configured, else the one started in this process, else its default port.
+fn endpoint(
+    configured: &Option<String>,
+    started: Option<SocketAddr>,
+    default: SocketAddr,
+) -> String {
+    match (configured, started) {
+        (Some(e), _) => e.clone(),
+        (None, Some(addr)) => format!("http://{addr}"),
+        (None, None) => format!("http://{default}"),
     }
 }
 
@@ -346,17 +414,54 @@ async fn watch_bus(bus: Arc<dyn Bus>, readiness: Readiness, shutdown: Shutdown) 
 /// Applies every selected service's migrations (creating PostgreSQL databases when missing).
 pub async fn migrate(settings: &Settings, services: &BTreeSet<Service>) -> Result<(), SuiteError> {
     for service in start_order(services) {
-        if service == Service::Ticket {
-            let url = settings.ticket_database_url();
-            docket_store::create_database_if_missing(&url).await?;
-            let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 })
-                .await?;
-            docket_ticket::SqlTicketStore::migrate(&db).await?;
-            db.close().await;
-            tracing::info!(service = %service, database = %docket_store::redact(&url), "migrated");
+        let url = match service {
+            Service::Identity => settings.identity_database_url(),
+            Service::Ticket => settings.ticket_database_url(),
+            Service::Gateway => continue,
+        };
+        docket_store::create_database_if_missing(&url).await?;
+        let db =
+            docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 }).await?;
+        match service {
+            Service::Identity => docket_identity::SqlIdentityStore::migrate(&db).await?,
+            Service::Ticket => docket_ticket::SqlTicketStore::migrate(&db).await?,
+            Service::Gateway => {}
         }
+        db.close().await;
+        tracing::info!(service = %service, database = %docket_store::redact(&url), "migrated");
     }
     Ok(())
+}
+
+/// Creates the first tenant (unless it exists) and a local administrator in it, directly in the
+/// identity service's database (`docket admin bootstrap`).
+pub async fn bootstrap_admin(
+    settings: &Settings,
+    tenant_slug: &str,
+    tenant_name: &str,
+    login: &str,
+    name: &str,
+    password: &str,
+) -> Result<
+    (
+        docket_identity::domain::Tenant,
+        docket_identity::domain::Agent,
+    ),
+    SuiteError,
+> {
+    use docket_identity::domain::{Login, NewPassword, NewTenant};
+    let tenant = NewTenant::parse(tenant_slug, tenant_name)?;
+    let login = Login::parse(login)?;
+    let password = NewPassword::parse(password)?;
+    let url = settings.identity_database_url();
+    docket_store::create_database_if_missing(&url).await?;
+    let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 }).await?;
+    docket_identity::SqlIdentityStore::migrate(&db).await?;
+    let store =
+        docket_identity::SqlIdentityStore::new(db.clone(), docket_bus::outbox::OutboxSignal::new());
+    let created = docket_identity::server::bootstrap(&store, tenant, login, name, password).await;
+    db.close().await;
+    Ok(created?)
 }
 
 /// Parses `--only a,b`; empty means every service.
@@ -385,7 +490,10 @@ mod tests {
     #[test]
     fn dependencies_start_first() {
         let all = parse_services(None).unwrap();
-        assert_eq!(start_order(&all), vec![Service::Ticket, Service::Gateway]);
+        assert_eq!(
+            start_order(&all),
+            vec![Service::Identity, Service::Ticket, Service::Gateway]
+        );
         let gw: BTreeSet<_> = [Service::Gateway].into();
         assert_eq!(start_order(&gw), vec![Service::Gateway]);
     }
@@ -394,7 +502,7 @@ mod tests {
     fn only_names_known_services() {
         assert!(parse_services(Some("ticket,gateway")).is_ok());
         let err = parse_services(Some("tickets")).unwrap_err();
-        assert!(err.contains("one of: ticket, gateway"), "{err}");
+        assert!(err.contains("one of: identity, ticket, gateway"), "{err}");
         assert!(parse_services(Some(",")).is_err());
     }
 

@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Starts the services: all of them on the embedded default, or those named by --only.
     Run {
-        /// Comma-separated services to run (ticket, gateway); default: all.
+        /// Comma-separated services to run (identity, ticket, gateway); default: all.
         #[arg(long)]
         only: Option<String>,
     },
@@ -33,6 +33,31 @@ enum Command {
     Migrate {
         #[arg(long)]
         only: Option<String>,
+    },
+    /// Administration from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Creates the first tenant and its administrator (a local account). The password comes from
+    /// DOCKET_BOOTSTRAP_PASSWORD or, if unset, the first line of standard input.
+    Bootstrap {
+        /// The tenant's short name (lowercase letters, digits, dashes).
+        #[arg(long)]
+        tenant: String,
+        /// The tenant's display name (default: the slug).
+        #[arg(long)]
+        tenant_name: Option<String>,
+        /// The administrator's login.
+        #[arg(long)]
+        login: String,
+        /// The administrator's full name (default: the login).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -70,6 +95,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             suite.wait().await;
             Ok(())
         }
+        Command::Admin {
+            command:
+                AdminCommand::Bootstrap {
+                    tenant,
+                    tenant_name,
+                    login,
+                    name,
+                },
+        } => {
+            let password = match std::env::var("DOCKET_BOOTSTRAP_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let (tenant, agent) = docket::bootstrap_admin(
+                &settings,
+                &tenant,
+                tenant_name.as_deref().unwrap_or(&tenant),
+                &login,
+                name.as_deref().unwrap_or(&login),
+                &password,
+            )
+            .await?;
+            say(format_args!(
+                "tenant `{}` ({}) has the administrator `{}` ({})",
+                tenant.slug,
+                tenant.id,
+                agent.login.as_str(),
+                agent.id
+            ));
+            Ok(())
+        }
         Command::Migrate { only } => {
             let services = parse_services(only.as_deref()).map_err(anyhow::Error::msg)?;
             docket::migrate(&settings, &services).await?;
@@ -99,6 +159,9 @@ fn print_banner(
         say(format_args!(
             "  REST API      http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)"
         ));
+    }
+    if let Some(addr) = suite.identity_addr {
+        say(format_args!("  identity gRPC {addr}"));
     }
     if let Some(addr) = suite.ticket_addr {
         say(format_args!("  ticket gRPC   {addr}"));

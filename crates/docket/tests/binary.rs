@@ -6,12 +6,23 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Ends the child process when a test fails before it could stop it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn docket() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_docket"));
     cmd.env_remove("DOCKET_CONFIG")
         .env("DOCKET__TELEMETRY__LOG_FILTER", "warn")
         .env("DOCKET__GATEWAY__LISTEN", "127.0.0.1:0")
         .env("DOCKET__TICKET__LISTEN", "127.0.0.1:0")
+        .env("DOCKET__IDENTITY__LISTEN", "127.0.0.1:0")
         .env("DOCKET__OPS__LISTEN", "127.0.0.1:0");
     cmd
 }
@@ -39,17 +50,22 @@ async fn runs_answers_health_checks_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(child);
     let lines = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .take(4)
-            .collect::<Vec<_>>()
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let done = line.trim_start().starts_with("health");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
     })
     .await
     .unwrap();
     assert!(
-        lines[0].starts_with("docket is running: ticket, gateway"),
+        lines[0].starts_with("docket is running: identity, ticket, gateway"),
         "{lines:?}"
     );
     let api = address_after(&lines, "REST API");
@@ -60,8 +76,9 @@ async fn runs_answers_health_checks_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
+    // Nobody is logged in: the API refuses, health answers.
     let queues = reqwest::get(format!("{api}/queues")).await.unwrap();
-    assert_eq!(queues.status(), 200);
+    assert_eq!(queues.status(), 401);
 
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
         .unwrap()
@@ -84,13 +101,13 @@ async fn runs_answers_health_checks_and_stops_on_sigterm() {
 
     let killed = Command::new("kill")
         .arg("-TERM")
-        .arg(child.id().to_string())
+        .arg(child.0.id().to_string())
         .status()
         .unwrap();
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let exit = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -132,7 +149,7 @@ async fn migrate_creates_the_postgres_database_and_its_tables() {
     let server = docket_store::testing::postgres_server();
     let url = format!("{server}/docket_test_migrate_{}", std::process::id());
     let out = docket()
-        .arg("migrate")
+        .args(["migrate", "--only", "ticket"])
         .env("DOCKET__TICKET__DATABASE_URL", &url)
         .output()
         .unwrap();
@@ -161,9 +178,67 @@ async fn migrate_creates_the_postgres_database_and_its_tables() {
     db.close().await;
     // Running it again changes nothing and succeeds.
     let again = docket()
-        .arg("migrate")
+        .args(["migrate", "--only", "ticket"])
         .env("DOCKET__TICKET__DATABASE_URL", &url)
         .output()
         .unwrap();
     assert!(again.status.success());
+}
+
+#[tokio::test]
+async fn bootstrap_creates_an_administrator_who_can_log_in() {
+    let data = tempfile::tempdir().unwrap();
+    let out = docket()
+        .args([
+            "admin",
+            "bootstrap",
+            "--tenant",
+            "it-centre",
+            "--tenant-name",
+            "IT Centre",
+            "--login",
+            "root",
+        ])
+        .env("DOCKET__DATA_DIR", data.path())
+        .env("DOCKET_BOOTSTRAP_PASSWORD", "the first admin password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tenant `it-centre`"));
+    // Too short a password is refused with the policy named.
+    let weak = docket()
+        .args([
+            "admin",
+            "bootstrap",
+            "--tenant",
+            "it-centre",
+            "--login",
+            "root2",
+        ])
+        .env("DOCKET__DATA_DIR", data.path())
+        .env("DOCKET_BOOTSTRAP_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 10 characters"));
+    // The same login twice is refused.
+    let again = docket()
+        .args([
+            "admin",
+            "bootstrap",
+            "--tenant",
+            "it-centre",
+            "--login",
+            "root",
+        ])
+        .env("DOCKET__DATA_DIR", data.path())
+        .env("DOCKET_BOOTSTRAP_PASSWORD", "the first admin password")
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }

@@ -1,0 +1,220 @@
+//! Authentication at the gateway: every route but health and login refuses an unauthenticated
+//! request; sessions, CSRF and bearer tokens behave.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, Mode, TestApp};
+use serde_json::json;
+
+/// Routes anyone may call: logging in, and refreshing a session (which itself is the credential).
+const PUBLIC: &[(&str, &str)] = &[("post", "/auth/login"), ("post", "/auth/refresh")];
+
+#[tokio::test]
+async fn every_route_refuses_an_unauthenticated_request() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let doc = app.get_json("/openapi.json").await;
+    let anonymous = reqwest::Client::new();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if PUBLIC.contains(&(method.as_str(), path.as_str())) {
+                continue;
+            }
+            let concrete = path
+                .split('/')
+                .map(|seg| {
+                    if seg.starts_with('{') {
+                        "01a20000-0000-7000-8000-000000000000"
+                    } else {
+                        seg
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let url = format!("{}{concrete}", app.api);
+            let request = match method.as_str() {
+                "get" => anonymous.get(&url),
+                "post" => anonymous.post(&url).json(&json!({})),
+                "patch" => anonymous.patch(&url).json(&json!({})),
+                "put" => anonymous.put(&url).json(&json!({})),
+                "delete" => anonymous.delete(&url),
+                other => panic!("unexpected method {other} on {path}"),
+            };
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                401,
+                "{method} {path} must refuse an anonymous caller"
+            );
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 11, "only {checked} routes checked");
+    // Routes outside the document: the document itself needs authentication too; health does not.
+    let doc_anon = anonymous
+        .get(format!("{}/openapi.json", app.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc_anon.status(), 401);
+    let health_url = app.api.replace("/api/v1", "/healthz");
+    assert_eq!(
+        anonymous.get(health_url).send().await.unwrap().status(),
+        200
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_credentials_get_one_non_revealing_answer() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let anonymous = reqwest::Client::new();
+    let mut details = Vec::new();
+    for (login, password) in [
+        (ADMIN_LOGIN, "wrong password"),
+        ("nobody", ADMIN_PASSWORD),
+        ("", ""),
+    ] {
+        let r = anonymous
+            .post(format!("{}/auth/login", app.api))
+            .json(&json!({ "login": login, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{login}");
+        let problem: serde_json::Value = r.json().await.unwrap();
+        details.push(problem["detail"].as_str().unwrap().to_owned());
+    }
+    assert!(details.windows(2).all(|w| w[0] == w[1]), "{details:?}");
+    for bad in [
+        "Bearer not-a-token",
+        "Bearer a.b.c",
+        "Basic YWRtaW46eA==",
+        "Bearer dkt_x_y",
+    ] {
+        let r = anonymous
+            .get(format!("{}/queues", app.api))
+            .header("authorization", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{bad}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn browser_sessions_need_the_csrf_token_for_changes_and_end_at_logout() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = browser
+        .post(format!("{}/auth/login", app.api))
+        .json(&json!({ "login": ADMIN_LOGIN, "password": ADMIN_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookies: Vec<String> = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("docket_session="))
+        .unwrap();
+    let session_value = session.split(';').next().unwrap().to_owned();
+    assert!(
+        session.contains("HttpOnly")
+            && session.contains("Secure")
+            && session.contains("SameSite=Lax")
+    );
+    let body: serde_json::Value = login.json().await.unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+
+    // Reading with the cookie works.
+    let queues: serde_json::Value = browser
+        .get(format!("{}/queues", app.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let queue = queues["items"][0]["id"].as_str().unwrap().to_owned();
+    // A change without the CSRF header is refused.
+    let ticket = json!({ "queue_id": queue, "title": "From the browser" });
+    let forged = browser
+        .post(format!("{}/tickets", app.api))
+        .json(&ticket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let wrong = browser
+        .post(format!("{}/tickets", app.api))
+        .header("x-csrf-token", "guessed")
+        .json(&ticket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+    let ok = browser
+        .post(format!("{}/tickets", app.api))
+        .header("x-csrf-token", &csrf)
+        .json(&ticket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 201);
+    let created: serde_json::Value = ok.json().await.unwrap();
+    let history = browser
+        .get(format!(
+            "{}/tickets/{}/history",
+            app.api,
+            created["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        history["items"][0]["actor"], ADMIN_LOGIN,
+        "the session's user is the actor"
+    );
+
+    let logout = browser
+        .post(format!("{}/auth/logout", app.api))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let after = browser
+        .get(format!("{}/queues", app.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401, "the cookie is gone");
+    let replayed = reqwest::Client::new()
+        .get(format!("{}/queues", app.api))
+        .header("cookie", &session_value)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.status(),
+        401,
+        "the session is revoked, not only forgotten by the browser"
+    );
+    app.stop().await;
+}
