@@ -70,6 +70,9 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+const BENCH_LOGIN: &str = "bench";
+const BENCH_PASSWORD: &str = "benchmark password";
+
 struct Suite {
     child: Child,
     api: String,
@@ -94,7 +97,7 @@ impl Drop for Suite {
 }
 
 fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<Suite, String> {
-    let (gw, ticket, ops) = (free_port()?, free_port()?, free_port()?);
+    let (gw, ticket, identity, ops) = (free_port()?, free_port()?, free_port()?, free_port()?);
     let mut env = vec![
         ("DOCKET__DATA_DIR".to_owned(), data.display().to_string()),
         (
@@ -104,6 +107,10 @@ fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<S
         (
             "DOCKET__TICKET__LISTEN".to_owned(),
             format!("127.0.0.1:{ticket}"),
+        ),
+        (
+            "DOCKET__IDENTITY__LISTEN".to_owned(),
+            format!("127.0.0.1:{identity}"),
         ),
         ("DOCKET__OPS__LISTEN".to_owned(), format!("127.0.0.1:{ops}")),
         (
@@ -116,6 +123,10 @@ fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<S
         env.push((
             "DOCKET__TICKET__DATABASE_URL".to_owned(),
             format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        ));
+        env.push((
+            "DOCKET__IDENTITY__DATABASE_URL".to_owned(),
+            format!("postgres://postgres@127.0.0.1:5432/{db}_identity"),
         ));
         env.push((
             "DOCKET__BUS__AMQP_URL".to_owned(),
@@ -135,6 +146,23 @@ fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<S
         }
     } else if mode != "embedded" {
         return Err(format!("unknown mode {mode}: embedded or production"));
+    }
+    let bootstrapped = Command::new(docket)
+        .args([
+            "admin",
+            "bootstrap",
+            "--tenant",
+            "bench",
+            "--login",
+            BENCH_LOGIN,
+        ])
+        .env("DOCKET_BOOTSTRAP_PASSWORD", BENCH_PASSWORD)
+        .envs(env.clone())
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !bootstrapped.success() {
+        return Err("docket admin bootstrap failed".into());
     }
     let child = Command::new(docket)
         .arg("run")
@@ -173,6 +201,24 @@ async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let login: serde_json::Value = client
+        .post(format!("{}/auth/login", suite.api))
+        .json(&json!({"login": BENCH_LOGIN, "password": BENCH_PASSWORD}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = login["access_token"].as_str().ok_or("login failed")?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {token}").parse().map_err(|_| "bad token")?;
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
+    // Access tokens live 5 minutes: longer runs than that need a larger BENCH window.
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .map_err(|e| e.to_string())?;
     let queues: serde_json::Value = client
         .get(format!("{}/queues", suite.api))
         .send()
