@@ -10,18 +10,17 @@
 //! metadata; no service trusts a bare user id.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use docket_auth::{Claims, Verifier};
+use docket_auth::Claims;
 use docket_proto::identity::v1 as pb;
 use docket_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::Mutex;
 use tonic::transport::Channel;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -52,7 +51,7 @@ impl Principal {
 /// Verifies and obtains access tokens; caches what it learned from the identity service.
 pub struct Authenticator {
     identity: IdentityServiceClient<Channel>,
-    verifier: RwLock<(Verifier, Option<Instant>)>,
+    verifier: docket_auth::remote::RemoteVerifier,
     /// Access tokens by the SHA-256 of the session or API token secret they were issued for.
     exchanged: Mutex<HashMap<[u8; 32], (String, Claims)>>,
 }
@@ -60,49 +59,18 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(identity: IdentityServiceClient<Channel>) -> Self {
         Self {
+            verifier: docket_auth::remote::RemoteVerifier::new(identity.clone()),
             identity,
-            verifier: RwLock::new((Verifier::default(), None)),
             exchanged: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The claims of a valid access token; fetches the keys again when a token names a key we do
-    /// not know yet (at most every few seconds).
+    /// The claims of a valid access token.
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let first = self.verifier.read().await.0.verify(token);
-        match first {
-            Ok(c) => Ok(c),
-            Err(docket_auth::AuthError::UnknownKey(_)) => {
-                self.refresh_keys().await?;
-                self.verifier
-                    .read()
-                    .await
-                    .0
-                    .verify(token)
-                    .map_err(|_| unauthenticated())
-            }
-            Err(_) => Err(unauthenticated()),
-        }
-    }
-
-    async fn refresh_keys(&self) -> Result<(), ApiError> {
-        let mut guard = self.verifier.write().await;
-        if guard
-            .1
-            .is_some_and(|at| at.elapsed() < Duration::from_secs(5))
-        {
-            return Ok(());
-        }
-        let response = self
-            .identity
-            .clone()
-            .get_jwks(pb::GetJwksRequest {})
-            .await?
-            .into_inner();
-        let set: docket_auth::token::JwkSet = serde_json::from_str(&response.jwks_json)
-            .map_err(|e| ApiError::Upstream(tonic::Status::internal(format!("bad JWKS: {e}"))))?;
-        *guard = (Verifier::from_jwks(&set), Some(Instant::now()));
-        Ok(())
+        self.verifier.verify(token).await.map_err(|e| match e {
+            docket_auth::remote::RemoteError::Auth(_) => unauthenticated(),
+            other => ApiError::Upstream(other.into()),
+        })
     }
 
     /// An access token for a session or API token secret, cached until shortly before it expires.
@@ -224,9 +192,6 @@ pub fn grpc_request<T>(message: T, principal: &Principal) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     docket_platform::propagation::inject_into_metadata(request.metadata_mut());
     docket_auth::with_bearer(request.metadata_mut(), &principal.token);
-    if let Ok(actor) = principal.actor().parse() {
-        request.metadata_mut().insert("x-docket-actor", actor);
-    }
     request
 }
 

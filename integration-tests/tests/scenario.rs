@@ -252,6 +252,7 @@ async fn services_run_apart_with_only() {
     .await;
     let mut ticket_settings = settings.clone();
     ticket_settings.ticket.listen = format!("127.0.0.1:{ticket_port}").parse().unwrap();
+    ticket_settings.ticket.identity_endpoint = Some(format!("http://127.0.0.1:{identity_port}"));
     let ticket = TestApp::spawn_with(
         ticket_settings,
         tempfile::tempdir().unwrap(),

@@ -5,12 +5,14 @@
 //! - [`token`]: short-lived access tokens, EdDSA-signed JWTs carrying the caller's grants; key
 //!   pairs, JWKS, and a verifier every service uses;
 //! - [`secret`]: opaque secrets (session and API tokens) and their stored hashes;
-//! - [`caller`]: reading the caller's token from gRPC metadata.
+//! - [`caller`]: reading the caller's token from gRPC metadata;
+//! - [`remote`]: a service's verifier, with the identity service's keys fetched and cached.
 //!
 //! No service trusts a bare user id: a caller is whoever a valid token says.
 
 pub mod caller;
 pub mod perm;
+pub mod remote;
 pub mod secret;
 pub mod token;
 

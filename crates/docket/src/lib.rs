@@ -49,7 +49,7 @@ impl Service {
     pub fn dependencies(self) -> &'static [Service] {
         match self {
             Self::Identity => &[],
-            Self::Ticket => &[],
+            Self::Ticket => &[Service::Identity],
             Self::Gateway => &[Service::Identity, Service::Ticket],
         }
     }
@@ -186,6 +186,14 @@ impl Settings {
         {
             return Err(SuiteError::Config(
                 "the gateway without the ticket service needs gateway.ticket_endpoint (e.g. http://ticket:50051)".into(),
+            ));
+        }
+        if services.contains(&Service::Ticket)
+            && !services.contains(&Service::Identity)
+            && self.ticket.identity_endpoint.is_none()
+        {
+            return Err(SuiteError::Config(
+                "the ticket service without the identity service needs ticket.identity_endpoint (e.g. http://identity:50052)".into(),
             ));
         }
         if self.ticket.system_id > 99 {
@@ -327,6 +335,11 @@ impl Suite {
                     let server = TicketServer::start(
                         &settings.ticket,
                         &settings.ticket_database_url(),
+                        &endpoint(
+                            &settings.ticket.identity_endpoint,
+                            suite.identity_addr,
+                            settings.identity.listen,
+                        ),
                         bus.clone(),
                         readiness.clone(),
                         core.clone(),

@@ -99,6 +99,32 @@ async fn runs_answers_health_checks_and_stops_on_sigterm() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 
+    // The ticket service itself refuses a caller without a token: no service trusts the network.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut tickets =
+        docket_proto::ticket::v1::ticket_service_client::TicketServiceClient::new(channel);
+    let anonymous = tickets
+        .list_tenants(docket_proto::ticket::v1::ListTenantsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+    let mut forged = tonic::Request::new(docket_proto::ticket::v1::ListTenantsRequest {});
+    forged.metadata_mut().insert(
+        "authorization",
+        "Bearer eyJhbGciOiJub25lIn0.e30.".parse().unwrap(),
+    );
+    forged
+        .metadata_mut()
+        .insert("x-docket-actor", "admin".parse().unwrap());
+    assert_eq!(
+        tickets.list_tenants(forged).await.unwrap_err().code(),
+        tonic::Code::Unauthenticated
+    );
+
     let killed = Command::new("kill")
         .arg("-TERM")
         .arg(child.0.id().to_string())

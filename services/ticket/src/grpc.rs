@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use docket_auth::Claims;
+use docket_auth::remote::RemoteVerifier;
 use docket_proto::ticket::v1 as pb;
 use docket_proto::ticket::v1::ticket_service_server::TicketService;
 use tonic::{Request, Response, Status};
@@ -10,27 +12,26 @@ use crate::domain::*;
 use crate::error::TicketError;
 use crate::storage::TicketStore;
 
-/// Metadata key naming who acts. Until the identity service verifies callers' tokens this is set by
-/// the gateway from its authenticated principal; it is the seam the identity work replaces.
-pub const ACTOR_METADATA: &str = "x-docket-actor";
-
+/// The ticket service's gRPC edge. Every call must carry the caller's access token; the actor of
+/// every change is the login it names.
 pub struct TicketGrpc {
     store: Arc<dyn TicketStore>,
+    auth: Arc<RemoteVerifier>,
 }
 
 impl TicketGrpc {
-    pub fn new(store: Arc<dyn TicketStore>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn TicketStore>, auth: Arc<RemoteVerifier>) -> Self {
+        Self { store, auth }
     }
-}
 
-fn actor<T>(request: &Request<T>) -> Result<Actor, TicketError> {
-    match request.metadata().get(ACTOR_METADATA) {
-        Some(v) => Actor::new(
-            v.to_str()
-                .map_err(|_| TicketError::invalid("actor metadata is not text"))?,
-        ),
-        None => Ok(Actor::system()),
+    /// The verified caller of a request, or UNAUTHENTICATED.
+    async fn caller<T>(&self, request: &Request<T>) -> Result<Claims, Status> {
+        Ok(self.auth.caller(request.metadata()).await?)
+    }
+
+    async fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
+        let claims = self.caller(request).await?;
+        Ok(Actor::new(&claims.login)?)
     }
 }
 
@@ -172,7 +173,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::CreateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let actor = actor(&request)?;
+        let actor = self.actor(&request).await?;
         let r = request.into_inner();
         let tenant = self
             .store
@@ -183,8 +184,9 @@ impl TicketService for TicketGrpc {
 
     async fn list_tenants(
         &self,
-        _: Request<pb::ListTenantsRequest>,
+        request: Request<pb::ListTenantsRequest>,
     ) -> Result<Response<pb::ListTenantsResponse>, Status> {
+        self.caller(&request).await?;
         let tenants = self.store.list_tenants().await?;
         Ok(Response::new(pb::ListTenantsResponse {
             tenants: tenants.into_iter().map(tenant_to_pb).collect(),
@@ -195,7 +197,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::CreateQueueRequest>,
     ) -> Result<Response<pb::Queue>, Status> {
-        let actor = actor(&request)?;
+        let actor = self.actor(&request).await?;
         let r = request.into_inner();
         let queue = self
             .store
@@ -208,6 +210,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListQueuesRequest>,
     ) -> Result<Response<pb::ListQueuesResponse>, Status> {
+        self.caller(&request).await?;
         let r = request.into_inner();
         let tenant = if r.tenant_id.is_empty() {
             None
@@ -224,7 +227,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::CreateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        let actor = actor(&request)?;
+        let actor = self.actor(&request).await?;
         let r = request.into_inner();
         let article = r.article.as_ref().map(new_article_from_pb).transpose()?;
         let new = NewTicket::parse(
@@ -242,6 +245,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
+        self.caller(&request).await?;
         let key = request.into_inner().ticket;
         let ticket = match key.parse::<TicketId>() {
             Ok(id) => self.store.get_ticket(id).await?,
@@ -263,6 +267,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListTicketsRequest>,
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
+        self.caller(&request).await?;
         let r = request.into_inner();
         let sort = match pb::SortField::try_from(r.sort) {
             Ok(pb::SortField::Unspecified | pb::SortField::CreatedAt) => SortField::CreatedAt,
@@ -288,7 +293,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::AddArticleRequest>,
     ) -> Result<Response<pb::Article>, Status> {
-        let actor = actor(&request)?;
+        let actor = self.actor(&request).await?;
         let r = request.into_inner();
         let article = r
             .article
@@ -309,6 +314,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListArticlesRequest>,
     ) -> Result<Response<pb::ListArticlesResponse>, Status> {
+        self.caller(&request).await?;
         let id = parse_id(&request.into_inner().ticket_id)?;
         let articles = self.store.list_articles(id).await?;
         Ok(Response::new(pb::ListArticlesResponse {
@@ -320,7 +326,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::UpdateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        let actor = actor(&request)?;
+        let actor = self.actor(&request).await?;
         let r = request.into_inner();
         let update = TicketUpdate {
             expected_version: (r.expected_version != 0).then_some(r.expected_version),
@@ -343,6 +349,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::GetHistoryRequest>,
     ) -> Result<Response<pb::GetHistoryResponse>, Status> {
+        self.caller(&request).await?;
         let id = parse_id(&request.into_inner().ticket_id)?;
         let entries = self.store.history(id).await?;
         Ok(Response::new(pb::GetHistoryResponse {

@@ -39,6 +39,9 @@ pub struct TicketConfig {
     pub max_connections: u32,
     /// Two digits inside every ticket number, telling installations apart.
     pub system_id: u8,
+    /// The identity service, whose keys verify callers' tokens. Unset in `docket run`: the one
+    /// started in-process.
+    pub identity_endpoint: Option<String>,
 }
 
 impl Default for TicketConfig {
@@ -48,6 +51,7 @@ impl Default for TicketConfig {
             database_url: None,
             max_connections: 16,
             system_id: 10,
+            identity_endpoint: None,
         }
     }
 }
@@ -63,6 +67,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Identity(String),
 }
 
 /// A started ticket service: its port is bound and its relay runs.
@@ -78,6 +84,7 @@ impl TicketServer {
     pub async fn start(
         config: &TicketConfig,
         database_url: &str,
+        identity_endpoint: &str,
         bus: Arc<dyn Bus>,
         readiness: Readiness,
         shutdown: Shutdown,
@@ -114,7 +121,14 @@ impl TicketServer {
         health_reporter
             .set_serving::<TicketServiceServer<grpc::TicketGrpc>>()
             .await;
-        let service = TicketServiceServer::new(grpc::TicketGrpc::new(Arc::new(store)));
+        let verifier = docket_auth::remote::RemoteVerifier::connect_lazy(identity_endpoint)
+            .map_err(|e| {
+                StartError::Identity(format!(
+                    "invalid identity endpoint `{identity_endpoint}`: {e}"
+                ))
+            })?;
+        let service =
+            TicketServiceServer::new(grpc::TicketGrpc::new(Arc::new(store), Arc::new(verifier)));
         let stop = shutdown.clone();
         let server_task = tokio::spawn(async move {
             let result = tonic::transport::Server::builder()

@@ -1,0 +1,100 @@
+//! Verifying access tokens in a service: the identity service's public keys, fetched over gRPC
+//! and cached; fetched again when a token names a key not seen yet (keys rotate).
+
+use std::time::{Duration, Instant};
+
+use docket_proto::identity::v1 as pb;
+use docket_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use tokio::sync::RwLock;
+use tonic::transport::Channel;
+
+use crate::token::JwkSet;
+use crate::{AuthError, Claims, Verifier};
+
+/// Verifies access tokens with the keys the identity service publishes.
+pub struct RemoteVerifier {
+    identity: IdentityServiceClient<Channel>,
+    state: RwLock<(Verifier, Option<Instant>)>,
+}
+
+/// How often the keys may be fetched again at most.
+const REFETCH_AFTER: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("the identity service is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RemoteError> for tonic::Status {
+    fn from(e: RemoteError) -> Self {
+        match e {
+            RemoteError::Auth(a) => a.into(),
+            RemoteError::Unavailable(m) => {
+                tracing::warn!(error = %m, "cannot fetch token keys");
+                tonic::Status::unavailable("authentication temporarily unavailable")
+            }
+        }
+    }
+}
+
+impl RemoteVerifier {
+    pub fn new(identity: IdentityServiceClient<Channel>) -> Self {
+        Self {
+            identity,
+            state: RwLock::new((Verifier::default(), None)),
+        }
+    }
+
+    /// A verifier over a lazily connecting channel to `endpoint`.
+    pub fn connect_lazy(endpoint: &str) -> Result<Self, tonic::transport::Error> {
+        let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())?
+            .connect_timeout(Duration::from_secs(5))
+            .connect_lazy();
+        Ok(Self::new(IdentityServiceClient::new(channel)))
+    }
+
+    pub fn identity(&self) -> &IdentityServiceClient<Channel> {
+        &self.identity
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Claims, RemoteError> {
+        let first = self.state.read().await.0.verify(token);
+        match first {
+            Err(AuthError::UnknownKey(_)) => {
+                self.refetch().await?;
+                Ok(self.state.read().await.0.verify(token)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The caller of a gRPC request, from its bearer token.
+    pub async fn caller(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<Claims, RemoteError> {
+        let token = crate::bearer_token(metadata).ok_or(AuthError::Missing)?;
+        self.verify(token).await
+    }
+
+    async fn refetch(&self) -> Result<(), RemoteError> {
+        let mut state = self.state.write().await;
+        if state.1.is_some_and(|at| at.elapsed() < REFETCH_AFTER) {
+            return Ok(());
+        }
+        let response = self
+            .identity
+            .clone()
+            .get_jwks(pb::GetJwksRequest {})
+            .await
+            .map_err(|s| RemoteError::Unavailable(s.message().to_owned()))?
+            .into_inner();
+        let set: JwkSet = serde_json::from_str(&response.jwks_json)
+            .map_err(|e| RemoteError::Unavailable(format!("malformed JWKS: {e}")))?;
+        *state = (Verifier::from_jwks(&set), Some(Instant::now()));
+        Ok(())
+    }
+}
