@@ -19,8 +19,9 @@ run: ## Start the whole suite on the embedded default (SQLite under ./data, in-p
 test: services clean-test-databases ## Unit tests, storage conformance on PostgreSQL and SQLite, integration tests
 	$(CARGO) test --workspace --locked
 
-services: ## Install/start PostgreSQL and RabbitMQ for the tests where needed
+services: ## Install/start PostgreSQL, RabbitMQ and the test OpenLDAP directory where needed
 	@deploy/dev/services.sh
+	@deploy/dev/slapd.sh
 
 clean-test-databases: ## Drop the databases earlier test runs left behind
 	@deploy/dev/drop-test-databases.sh

@@ -65,22 +65,26 @@ impl TotpSecret {
         format!("{code:0width$}", width = digits as usize)
     }
 
-    /// Checks `code` against the current step and one step either side. A step not newer than
-    /// `last_used_step` is refused (replay). Returns the matching step, to be remembered.
+    /// Checks `code` against the current step and one step either side (clock drift). A step not
+    /// newer than `last_used_step` is refused (replay). Returns the matching step, to be stored
+    /// as the new `last_used_step`. Spaces are ignored ("123 456", as apps show codes).
     pub fn verify(&self, code: &str, unix_secs: u64, last_used_step: Option<u64>) -> Option<u64> {
-        let code = code.trim();
+        let code: String = code.chars().filter(|c| *c != ' ').collect();
         if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         let current = unix_secs / STEP_SECS;
         let mut found = None;
-        for step in current.saturating_sub(DRIFT)..=current + DRIFT {
-            // Compare every candidate, in constant time, so timing says nothing.
-            if constant_time_eq(&self.code_for_step(step, DIGITS), code) {
+        for step in current.saturating_sub(DRIFT)..=current.saturating_add(DRIFT) {
+            // Every candidate is compared, in constant time, so timing tells nothing; the
+            // newest step that matches and was not used yet wins.
+            let matches = constant_time_eq(&self.code_for_step(step, DIGITS), &code);
+            let fresh = last_used_step.is_none_or(|last| step > last);
+            if matches && fresh {
                 found = Some(step);
             }
         }
-        found.filter(|step| last_used_step.is_none_or(|last| *step > last))
+        found
     }
 }
 
@@ -163,43 +167,162 @@ mod tests {
     }
 
     #[test]
-    fn accepts_one_step_of_drift_and_refuses_replays() {
+    fn codes_have_six_digits_and_change_every_thirty_seconds() {
+        let secret = TotpSecret(b"12345678901234567890".to_vec());
+        // RFC 6238's vector for t=59 is 94287082 with 8 digits; 6 digits keep the last six.
+        assert_eq!(secret.code_at(59), "287082");
+        assert_eq!(secret.code_at(30), secret.code_at(59), "same step");
+        assert_ne!(secret.code_at(59), secret.code_at(60), "next step");
+        let code = TotpSecret::generate().code_at(1_700_000_000);
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+    }
+
+    #[test]
+    fn accepts_one_step_of_drift_either_way() {
         let secret = TotpSecret::generate();
-        let t = 1_700_000_000;
+        let t = 1_700_000_010; // 10 s into its step
+        let step = t / STEP_SECS;
         let code = secret.code_at(t);
-        let step = secret.verify(&code, t, None).unwrap();
-        assert_eq!(step, t / STEP_SECS);
+        assert_eq!(secret.verify(&code, t, None), Some(step));
         assert_eq!(
-            secret.verify(&code, t + STEP_SECS, None),
+            secret.verify(&code, t + 29, None),
             Some(step),
             "one step late"
         );
         assert_eq!(
-            secret.verify(&code, t + 3 * STEP_SECS, None),
-            None,
-            "too late"
+            secret.verify(&code, t - 30, None),
+            Some(step),
+            "one step early"
         );
-        assert_eq!(secret.verify(&code, t, Some(step)), None, "replay");
-        assert_eq!(secret.verify("12345a", t, None), None);
-        assert_eq!(secret.verify("1234567", t, None), None);
+        assert_eq!(secret.verify(&code, t + 60, None), None, "two steps late");
+        assert_eq!(secret.verify(&code, t - 60, None), None, "two steps early");
+        assert_eq!(secret.verify(&code, 0, None), None);
+        assert_eq!(
+            secret.verify(&secret.code_at(0), 0, None),
+            Some(0),
+            "the first step has no earlier neighbour"
+        );
+        assert_eq!(secret.verify(&code[..3], t, None), None);
+        let spaced = format!("{} {}", &code[..3], &code[3..]);
+        assert_eq!(secret.verify(&spaced, t, None), Some(step));
+    }
+
+    #[test]
+    fn codes_belong_to_their_secret() {
+        let (a, b) = (
+            TotpSecret(b"12345678901234567890".to_vec()),
+            TotpSecret(b"09876543210987654321".to_vec()),
+        );
+        let t = 1_111_111_111;
+        assert_eq!(a.verify(&a.code_at(t), t, None), Some(t / STEP_SECS));
+        assert_eq!(b.verify(&a.code_at(t), t, None), None);
+        assert_eq!(a.verify(&b.code_at(t), t, None), None);
+    }
+
+    #[test]
+    fn refuses_replays() {
+        let secret = TotpSecret::generate();
+        let t = 1_700_000_000;
+        let step = t / STEP_SECS;
+        let code = secret.code_at(t);
+        assert_eq!(
+            secret.verify(&code, t, Some(step)),
+            None,
+            "the same code again"
+        );
+        assert_eq!(
+            secret.verify(&code, t + 30, Some(step)),
+            None,
+            "later, still used"
+        );
+        assert_eq!(
+            secret.verify(&code, t, Some(step + 1)),
+            None,
+            "older than the last"
+        );
+        assert_eq!(secret.verify(&code, t, Some(step - 1)), Some(step));
+        let next = secret.code_at(t + 30);
+        assert_eq!(secret.verify(&next, t + 30, Some(step)), Some(step + 1));
+    }
+
+    #[test]
+    fn refuses_anything_but_six_ascii_digits() {
+        let secret = TotpSecret(b"12345678901234567890".to_vec());
+        let t = 59;
+        assert_eq!(secret.verify("287082", t, None), Some(1));
+        for bad in [
+            "",
+            "28708",
+            "2870820",
+            "28708a",
+            "+87082",
+            "-87082",
+            "28708\u{0}",
+            "２８７０８２", // fullwidth digits
+            "٢٨٧٠٨٢",       // Arabic-Indic digits
+            "94287082",     // the 8-digit code
+            "287082\n",
+        ] {
+            assert_eq!(secret.verify(bad, t, None), None, "{bad:?}");
+        }
     }
 
     #[test]
     fn base32_round_trip_and_uri() {
         let secret = TotpSecret::generate();
+        assert_eq!(secret.0.len(), 20);
+        assert_ne!(secret, TotpSecret::generate());
         let text = secret.to_base32();
         assert_eq!(text.len(), 32);
+        assert!(!text.contains('='));
         assert_eq!(
             TotpSecret::from_base32(&text.to_lowercase()),
             Some(secret.clone())
         );
+        assert_eq!(TotpSecret::from_base32(&text), Some(secret.clone()));
+        // RFC 4648 test vectors, without padding.
+        assert_eq!(base32_encode(b""), "");
+        assert_eq!(base32_encode(b"f"), "MY");
+        assert_eq!(base32_encode(b"fo"), "MZXQ");
+        assert_eq!(base32_encode(b"foo"), "MZXW6");
+        assert_eq!(base32_encode(b"foob"), "MZXW6YQ");
+        assert_eq!(base32_encode(b"fooba"), "MZXW6YTB");
         assert_eq!(base32_encode(b"foobar"), "MZXW6YTBOI");
-        assert!(TotpSecret::from_base32("not base32!").is_none());
-        let uri = secret.provisioning_uri("Docket IT", "jane@uni.example");
-        assert!(
-            uri.starts_with("otpauth://totp/Docket%20IT:jane%40uni.example?secret="),
-            "{uri}"
+        assert_eq!(
+            base32_decode("MZXW6YTBOI======").as_deref(),
+            Some(&b"foobar"[..])
         );
-        assert_eq!(format!("{secret:?}"), "TotpSecret(***)");
+        assert_eq!(
+            base32_encode(b"12345678901234567890"),
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        );
+        assert!(TotpSecret::from_base32("not base32!").is_none());
+        assert!(
+            TotpSecret::from_base32("MZXW6YTBOI").is_none(),
+            "too short a secret"
+        );
+
+        let uri = secret.provisioning_uri("Docket IT", "jane@uni.example");
+        assert_eq!(
+            uri,
+            format!(
+                "otpauth://totp/Docket%20IT:jane%40uni.example?secret={text}&issuer=Docket%20IT\
+                 &algorithm=SHA1&digits=6&period=30"
+            )
+        );
+        let odd = secret.provisioning_uri("Uni: IT & Co", "o'brien?x=1");
+        assert!(
+            odd.starts_with("otpauth://totp/Uni%3A%20IT%20%26%20Co:o%27brien%3Fx%3D1?"),
+            "{odd}"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let secret = TotpSecret::generate();
+        let shown = format!("{secret:?}");
+        assert_eq!(shown, "TotpSecret(***)");
+        assert!(!shown.contains(&secret.to_base32()));
     }
 }
