@@ -142,7 +142,12 @@ impl Subscription {
 pub trait Bus: Send + Sync + 'static {
     async fn publish(&self, message: &BusMessage) -> Result<(), BusError>;
 
-    /// Starts consuming; the consumer runs until `shutdown` and then finishes its current event.
+    /// Makes sure the consumer's queue exists and keeps every matching event published from now
+    /// on, before the consumer runs: declared at startup for every consumer of the suite, so a
+    /// producer that starts first loses nothing. Idempotent.
+    async fn declare(&self, subscription: &Subscription) -> Result<(), BusError>;
+
+    /// Starts consuming (declaring the queue first if needed); the consumer runs until `shutdown` and then finishes its current event.
     async fn subscribe(
         &self,
         subscription: Subscription,

@@ -21,10 +21,15 @@ struct Subscriber {
     queue: mpsc::Sender<(BusMessage, oneshot::Sender<()>)>,
 }
 
+type Inbound = mpsc::Receiver<(BusMessage, oneshot::Sender<()>)>;
+
 /// An in-process bus; clones share the same subscribers.
 #[derive(Clone, Default)]
 pub struct MemoryBus {
     subscribers: Arc<Mutex<Vec<Subscriber>>>,
+    /// Queues declared but not consumed yet: their events wait here (and their publishers with
+    /// them) until the consumer starts.
+    declared: Arc<Mutex<std::collections::HashMap<String, Inbound>>>,
     dead_letters: Arc<Mutex<Vec<(String, BusMessage, String)>>>,
     retry_delay: Duration,
 }
@@ -80,22 +85,47 @@ impl Bus for MemoryBus {
         Ok(())
     }
 
+    async fn declare(&self, subscription: &Subscription) -> Result<(), BusError> {
+        let poisoned = || BusError::Unavailable("in-process bus poisoned".into());
+        let mut subscribers = self.subscribers.lock().map_err(|_| poisoned())?;
+        if subscribers
+            .iter()
+            .any(|s| s.subscription.consumer == subscription.consumer)
+        {
+            return Ok(());
+        }
+        let (tx, rx) = mpsc::channel(64);
+        subscribers.push(Subscriber {
+            subscription: subscription.clone(),
+            queue: tx,
+        });
+        self.declared
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(subscription.consumer.clone(), rx);
+        Ok(())
+    }
+
     async fn subscribe(
         &self,
         subscription: Subscription,
         handler: Arc<dyn Handler>,
         shutdown: Shutdown,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
-        let (tx, mut rx) = mpsc::channel::<(BusMessage, oneshot::Sender<()>)>(64);
-        let consumer = subscription.consumer.clone();
-        let max = subscription.max_deliveries.max(1);
-        self.subscribers
+        self.declare(&subscription).await?;
+        let mut rx = self
+            .declared
             .lock()
             .map_err(|_| BusError::Unavailable("in-process bus poisoned".into()))?
-            .push(Subscriber {
-                subscription,
-                queue: tx,
-            });
+            .remove(&subscription.consumer)
+            .ok_or_else(|| {
+                BusError::Unavailable(format!(
+                    "consumer `{}` is running already",
+                    subscription.consumer
+                ))
+            })?;
+        let consumer = subscription.consumer.clone();
+        let max = subscription.max_deliveries.max(1);
         let dead_letters = self.dead_letters.clone();
         let retry_delay = self.retry_delay;
         Ok(tokio::spawn(async move {

@@ -285,6 +285,16 @@ impl Bus for RabbitBus {
         result
     }
 
+    async fn declare(&self, subscription: &Subscription) -> Result<(), BusError> {
+        let conn = self
+            .open_connection(&format!("{}-setup", subscription.consumer))
+            .await?;
+        let channel = conn.create_channel().await.map_err(unavailable)?;
+        declare_consumer_queue(&channel, &self.config, subscription).await?;
+        let _ = conn.close(200, "declared".into()).await;
+        Ok(())
+    }
+
     async fn subscribe(
         &self,
         subscription: Subscription,
@@ -292,12 +302,7 @@ impl Bus for RabbitBus {
         shutdown: Shutdown,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
         // Declare once now so that events published from here on are kept for this consumer.
-        let conn = self
-            .open_connection(&format!("{}-setup", subscription.consumer))
-            .await?;
-        let channel = conn.create_channel().await.map_err(unavailable)?;
-        declare_consumer_queue(&channel, &self.config, &subscription).await?;
-        let _ = conn.close(200, "declared".into()).await;
+        self.declare(&subscription).await?;
 
         let config = self.config.clone();
         let this = Consumer {

@@ -272,6 +272,10 @@ impl Bus for FailingBus {
         self.inner.publish(message).await
     }
 
+    async fn declare(&self, subscription: &Subscription) -> Result<(), BusError> {
+        self.inner.declare(subscription).await
+    }
+
     async fn subscribe(
         &self,
         subscription: Subscription,
@@ -694,6 +698,49 @@ async fn memory_bus_routes_by_topic_pattern() {
 }
 
 #[tokio::test]
+async fn memory_bus_keeps_events_for_a_declared_consumer_until_it_starts() {
+    let shutdown = Shutdown::new();
+    let bus = MemoryBus::new();
+    bus.declare(&Subscription::new("late", &["tenant.*"]))
+        .await
+        .unwrap();
+    // Declaring twice changes nothing.
+    bus.declare(&Subscription::new("late", &["tenant.*"]))
+        .await
+        .unwrap();
+    let early = message("tenant.created");
+    // The publisher waits until the consumer has processed the event, as always.
+    let publisher = {
+        let bus = bus.clone();
+        let early = early.clone();
+        tokio::spawn(async move { bus.publish(&early).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!publisher.is_finished(), "nobody has processed it yet");
+    let recorder = Recorder::default();
+    bus.subscribe(
+        Subscription::new("late", &["tenant.*"]),
+        recorder.accepting(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    publisher.await.unwrap().unwrap();
+    assert_eq!(recorder.event_ids(), [early.event_id]);
+    // A second consumer under the same name is refused, not silently starved.
+    assert!(
+        bus.subscribe(
+            Subscription::new("late", &["tenant.*"]),
+            Recorder::default().accepting(),
+            shutdown.clone(),
+        )
+        .await
+        .is_err()
+    );
+    shutdown.trigger();
+}
+
+#[tokio::test]
 async fn memory_bus_retries_then_dead_letters() {
     let shutdown = Shutdown::new();
     let bus = MemoryBus::new();
@@ -1049,6 +1096,28 @@ async fn rabbit_delivers_every_message_by_pattern() {
     assert_eq!(queue_depth(&channel, &scope.dead_queue(&consumer)).await, 0);
     assert_eq!(recorder.len(), N, "no unmatched or duplicate delivery");
     let _ = conn.close(200, "done".into()).await;
+    scope.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rabbit_keeps_events_for_a_declared_consumer_until_it_starts() {
+    let mut scope = RabbitScope::new();
+    let bus = scope.bus().await;
+    let consumer = scope.consumer("late");
+    let subscription = Subscription::new(&consumer, &["tenant.*"]);
+    bus.declare(&subscription).await.unwrap();
+    bus.declare(&subscription).await.unwrap();
+    let early = message("tenant.created");
+    bus.publish(&early).await.unwrap();
+    let recorder = Recorder::default();
+    scope
+        .subscribe(&bus, subscription, recorder.accepting())
+        .await;
+    wait_until("the early event to be handled", DEADLINE, || async {
+        recorder.len() >= 1
+    })
+    .await;
+    assert_eq!(recorder.event_ids(), [early.event_id]);
     scope.finish().await;
 }
 
