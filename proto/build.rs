@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "docket/ticket/v1/ticket.proto",
         "docket/identity/v1/identity.proto",
+        "docket/identity/v1/admin.proto",
         "docket/events/v1/events.proto",
     ];
     let mut config = tonic_prost_build::Config::new();

@@ -113,6 +113,15 @@ impl Authenticator {
         Ok(Principal { claims, token })
     }
 
+    /// Drops the cached access tokens of a session or API token by its id (the token's `sid`),
+    /// e.g. when it is revoked: the next request with it asks the identity service again.
+    pub async fn forget_sid(&self, sid: &str) {
+        self.exchanged
+            .lock()
+            .await
+            .retain(|_, (_, c)| c.sid.as_deref() != Some(sid));
+    }
+
     fn forget(&self, secret: &str) -> impl std::future::Future<Output = ()> + '_ {
         let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         async move {

@@ -51,6 +51,9 @@ pub struct TenantGrants {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AgentGrants {
     pub tenants: BTreeMap<String, TenantGrants>,
+    /// Administers the installation: creates tenants and administers every one of them.
+    #[serde(default)]
+    pub installation_admin: bool,
 }
 
 /// A customer user's scope.
@@ -105,6 +108,16 @@ impl Claims {
 
     pub fn is_admin_of(&self, tenant_id: &str) -> bool {
         self.tenant(tenant_id).is_some_and(|t| t.admin)
+    }
+
+    /// Whether the caller is an agent administering the whole installation.
+    pub fn is_installation_admin(&self) -> bool {
+        self.kind == Kind::Agent && self.agent.as_ref().is_some_and(|a| a.installation_admin)
+    }
+
+    /// Whether the caller may administer `tenant_id`: its administrator, or the installation's.
+    pub fn may_administer(&self, tenant_id: &str) -> bool {
+        self.kind == Kind::Agent && (self.is_admin_of(tenant_id) || self.is_installation_admin())
     }
 
     /// Whether an API token's scopes (if any) include `scope`.
@@ -268,7 +281,10 @@ mod tests {
             sid: None,
             kind: Kind::Agent,
             login: "agent1".into(),
-            agent: Some(AgentGrants { tenants }),
+            agent: Some(AgentGrants {
+                tenants,
+                ..Default::default()
+            }),
             customer: None,
             scopes: None,
         }
@@ -356,6 +372,31 @@ mod tests {
         assert!(both.verify(&new.sign(&claims(60)).unwrap()).is_ok());
         let only_new = verifier(&[&new]);
         assert!(only_new.verify(&old.sign(&claims(60)).unwrap()).is_err());
+    }
+
+    #[test]
+    fn installation_administrators_administer_every_tenant() {
+        let mut c = claims(60);
+        assert!(!c.is_installation_admin());
+        assert!(!c.may_administer("t1") && !c.may_administer("t2"));
+        c.agent
+            .as_mut()
+            .unwrap()
+            .tenants
+            .get_mut("t1")
+            .unwrap()
+            .admin = true;
+        assert!(c.may_administer("t1") && !c.may_administer("t2"));
+        c.agent.as_mut().unwrap().installation_admin = true;
+        assert!(c.is_installation_admin());
+        assert!(c.may_administer("t2"));
+        // A customer token never administers, whatever it claims.
+        c.kind = Kind::Customer;
+        assert!(!c.is_installation_admin() && !c.may_administer("t1"));
+        // Tokens issued before the flag existed still verify, without it.
+        let old = r#"{"tenants":{}}"#;
+        let grants: AgentGrants = serde_json::from_str(old).unwrap();
+        assert!(!grants.installation_admin);
     }
 
     #[test]

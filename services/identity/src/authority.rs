@@ -319,13 +319,28 @@ impl Authority {
             Err(LdapError::Unavailable(e)) => return Err(IdentityError::Directory(e)),
         };
         let actor = "ldap";
+        // The directory's uid is the account's login, whether the user typed it or their mail:
+        // logging in either way reaches the same account.
+        let canonical = Login::parse(&user.login).unwrap_or_else(|_| login.clone());
+        let known = match known {
+            Some(agent) => Some(agent),
+            None if canonical != *login => {
+                match self.store.agent_credentials(&canonical).await? {
+                    Some(c) if c.agent.source == Source::Ldap => Some(c.agent),
+                    // A local account owns that login: the directory does not take it over.
+                    Some(_) => return Ok(None),
+                    None => None,
+                }
+            }
+            None => None,
+        };
         let agent = match known {
             Some(agent) => agent,
             None => {
                 let new = NewAgent {
-                    login: login.clone(),
+                    login: canonical.clone(),
                     name: if user.name.trim().is_empty() {
-                        login.as_str().to_owned()
+                        canonical.as_str().to_owned()
                     } else {
                         user.name.clone()
                     },
@@ -563,7 +578,9 @@ impl Authority {
             sid,
             now,
         );
-        claims.agent = Some(self.store.agent_grants(agent.id, now).await?);
+        let mut grants = self.store.agent_grants(agent.id, now).await?;
+        grants.installation_admin = agent.installation_admin;
+        claims.agent = Some(grants);
         Ok(claims)
     }
 

@@ -221,7 +221,17 @@ pub struct Agent {
     pub source: Source,
     pub active: bool,
     pub totp_enabled: bool,
+    /// Administers the installation: creates tenants, administers every tenant.
+    pub installation_admin: bool,
     pub created_at: Micros,
+}
+
+/// An agent's place in one tenant: its roles there and its own permissions on the tenant's groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    pub tenant_id: TenantId,
+    pub role_ids: Vec<RoleId>,
+    pub permissions: BTreeMap<GroupId, PermSet>,
 }
 
 #[derive(Debug, Clone)]
@@ -357,6 +367,92 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+/// Where a page of the audit log ends: the next page holds the entries older than it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCursor {
+    pub occurred_at: Micros,
+    pub id: String,
+}
+
+impl AuditCursor {
+    /// The opaque page token a client sends back.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.occurred_at, self.id)
+    }
+
+    pub fn parse(token: &str) -> Result<Self, IdentityError> {
+        let bad = || IdentityError::invalid("page_token is not one this API handed out");
+        let (at, id) = token.trim().split_once('.').ok_or_else(bad)?;
+        let occurred_at = at.parse::<Micros>().map_err(|_| bad())?;
+        let valid_id = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        if !valid_id {
+            return Err(bad());
+        }
+        Ok(Self {
+            occurred_at,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// One page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Set when older entries follow.
+    pub next: Option<AuditCursor>,
+}
+
+/// Checks an optional free-text field (email, phone, language): trimmed, empty is `None`.
+pub fn optional_text(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> Result<Option<String>, IdentityError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.chars().count() > max_chars || v.chars().any(char::is_control) {
+        return Err(IdentityError::invalid(format!(
+            "{field} must be at most {max_chars} characters without control characters"
+        )));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// Checks an optional email address: something@something, no spaces.
+pub fn optional_email(value: &str) -> Result<Option<String>, IdentityError> {
+    let Some(v) = optional_text("email", value, 254)? else {
+        return Ok(None);
+    };
+    let valid = v.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    }) && !v.contains(char::is_whitespace);
+    if valid {
+        Ok(Some(v))
+    } else {
+        Err(IdentityError::invalid(format!(
+            "`{v}` is not an email address"
+        )))
+    }
+}
+
+/// Parses permission names as a client sends them (`ro`, `rw`, …).
+pub fn permissions_from_names(names: &[String]) -> Result<PermSet, IdentityError> {
+    let mut set = PermSet::NONE;
+    for name in names {
+        set.insert(
+            name.trim()
+                .parse()
+                .map_err(IdentityError::InvalidArgument)?,
+        );
+    }
+    Ok(set)
+}
+
 /// Parses a comma-separated permission list as stored.
 pub fn parse_permissions(stored: &str) -> Result<PermSet, IdentityError> {
     let mut set = PermSet::NONE;
@@ -400,6 +496,42 @@ mod tests {
         assert_eq!(parse_permissions(&format_permissions(set)).unwrap(), set);
         assert!(parse_permissions("ro,sudo").is_err());
         assert_eq!(parse_permissions("").unwrap(), PermSet::NONE);
+    }
+
+    #[test]
+    fn audit_cursors_round_trip_and_refuse_garbage() {
+        let c = AuditCursor {
+            occurred_at: 1_700_000_000_000_000,
+            id: AbsenceId::new().to_string(),
+        };
+        assert_eq!(AuditCursor::parse(&c.encode()).unwrap(), c);
+        for bad in ["", "x", "12", "12.", "a.b", "12.x y", "12.';--"] {
+            assert!(AuditCursor::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn optional_fields_and_permission_names() {
+        assert_eq!(optional_email(" ").unwrap(), None);
+        assert_eq!(
+            optional_email(" jane@uni.example ").unwrap().as_deref(),
+            Some("jane@uni.example")
+        );
+        for bad in ["jane", "@uni", "jane@", "ja ne@uni", "a@b@c"] {
+            assert!(optional_email(bad).is_err(), "{bad:?}");
+        }
+        assert!(optional_text("phone", &"1".repeat(41), 40).is_err());
+        let names = vec!["ro".to_owned(), " note ".to_owned()];
+        assert_eq!(
+            permissions_from_names(&names).unwrap(),
+            PermSet::of(&[Permission::Ro, Permission::Note])
+        );
+        let err = permissions_from_names(&["sudo".to_owned()]).unwrap_err();
+        assert!(
+            err.to_string().contains("`sudo` is not a permission"),
+            "{err}"
+        );
+        assert_eq!(permissions_from_names(&[]).unwrap(), PermSet::NONE);
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub enum IdentityError {
     NotFound { kind: &'static str, id: String },
     #[error("{0}")]
     AlreadyExists(String),
+    /// The target is in a state that forbids the operation.
+    #[error("{0}")]
+    Conflict(String),
     /// Wrong password, unknown user, or a locked or disabled account: one answer for all, so a
     /// client learns nothing about which.
     #[error("login failed: wrong login or password, or the account is locked")]
@@ -56,6 +59,7 @@ impl ServiceError for IdentityError {
             Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            Self::Conflict(_) => ErrorCode::Conflict,
             Self::LoginFailed | Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
             Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {

@@ -4,8 +4,11 @@
 //! - [`storage`]: the repository trait and its implementation on PostgreSQL and SQLite;
 //! - [`password`]: argon2id hashing of local passwords;
 //! - [`ldap`]: LDAP / Active Directory authentication;
-//! - [`totp`]: the optional second factor of agents.
+//! - [`totp`]: the optional second factor of agents;
+//! - [`grpc`]: logging in and tokens over gRPC; [`admin`]: the administration API and each
+//!   agent's self-service, authorised from the caller's access token.
 
+pub mod admin;
 pub mod authority;
 pub mod domain;
 pub mod error;

@@ -8,6 +8,7 @@ use docket_bus::outbox::{OutboxSignal, Relay};
 use docket_platform::Shutdown;
 use docket_platform::config::Secret;
 use docket_platform::ops::Readiness;
+use docket_proto::identity::v1::identity_admin_service_server::IdentityAdminServiceServer;
 use docket_proto::identity::v1::identity_service_server::IdentityServiceServer;
 use docket_store::{Db, PoolSize};
 use serde::Deserialize;
@@ -101,13 +102,18 @@ impl IdentityServer {
         health
             .set_serving::<IdentityServiceServer<crate::grpc::IdentityGrpc>>()
             .await;
-        let service = IdentityServiceServer::new(crate::grpc::IdentityGrpc::new(authority));
+        health
+            .set_serving::<IdentityAdminServiceServer<crate::admin::AdminGrpc>>()
+            .await;
+        let service = IdentityServiceServer::new(crate::grpc::IdentityGrpc::new(authority.clone()));
+        let admin = IdentityAdminServiceServer::new(crate::admin::AdminGrpc::new(authority));
         let stop = shutdown.clone();
         let server_task = tokio::spawn(async move {
             let served = tonic::transport::Server::builder()
                 .trace_fn(docket_platform::propagation::grpc_request_span)
                 .add_service(health_service)
                 .add_service(service)
+                .add_service(admin)
                 .serve_with_incoming_shutdown(
                     tokio_stream::wrappers::TcpListenerStream::new(listener),
                     stop.cancelled(),
@@ -138,7 +144,8 @@ impl IdentityServer {
     }
 }
 
-/// Creates the first tenant (unless it exists) and a local administrator in it.
+/// Creates the first tenant (unless it exists) and a local administrator in it, who is also an
+/// installation administrator.
 pub async fn bootstrap(
     store: &dyn IdentityStore,
     tenant: NewTenant,
@@ -180,5 +187,8 @@ pub async fn bootstrap(
             IdentityError::Corrupt(format!("tenant {} has no administrator role", tenant.slug))
         })?;
     store.assign_role(agent.id, admin_role.id, actor).await?;
+    // The first administrator administers the installation: creates tenants, manages them all.
+    store.set_installation_admin(agent.id, true, actor).await?;
+    let agent = store.get_agent(agent.id).await?;
     Ok((tenant, agent))
 }

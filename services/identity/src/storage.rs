@@ -190,6 +190,51 @@ pub trait IdentityStore: Send + Sync + 'static {
         tenant_id: Option<TenantId>,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, IdentityError>;
+
+    // -- What the administration needs besides the above ------------------------------------
+
+    async fn get_group(&self, id: GroupId) -> Result<Group, IdentityError>;
+    async fn get_role(&self, id: RoleId) -> Result<Role, IdentityError>;
+    /// The members of a tenant, by login.
+    async fn list_agents(&self, tenant_id: TenantId) -> Result<Vec<Agent>, IdentityError>;
+    /// The tenants the agent is a member of, with its roles and own permissions in each.
+    async fn agent_memberships(&self, agent_id: AgentId) -> Result<Vec<Membership>, IdentityError>;
+    async fn set_installation_admin(
+        &self,
+        agent_id: AgentId,
+        installation_admin: bool,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    /// Keeps (or, with `None`, discards) a second factor being enrolled; the active one, if any,
+    /// stays in force until [`IdentityStore::confirm_totp`].
+    async fn set_pending_totp(
+        &self,
+        agent_id: AgentId,
+        secret: Option<&str>,
+    ) -> Result<(), IdentityError>;
+    async fn pending_totp(&self, agent_id: AgentId) -> Result<Option<String>, IdentityError>;
+    /// Makes the pending secret the agent's second factor, if it still is `secret`; `step` is the
+    /// step of the code that confirmed it (so that code cannot log in again).
+    async fn confirm_totp(
+        &self,
+        agent_id: AgentId,
+        secret: &str,
+        step: u64,
+        actor: &str,
+    ) -> Result<(), IdentityError>;
+    /// The absences of the tenant's members, by start.
+    async fn list_absences(&self, tenant_id: TenantId) -> Result<Vec<Absence>, IdentityError>;
+    async fn list_companies(&self, tenant_id: TenantId) -> Result<Vec<Company>, IdentityError>;
+    /// The tenant's customer users, by login.
+    async fn list_customers(&self, tenant_id: TenantId) -> Result<Vec<Customer>, IdentityError>;
+    /// A tenant's audit log, newest first, `limit` entries older than `after`: the tenant's own
+    /// entries, and those without a tenant (logins, tokens, passwords) by or about its members.
+    async fn audit_page(
+        &self,
+        tenant_id: TenantId,
+        after: Option<&AuditCursor>,
+        limit: i64,
+    ) -> Result<AuditPage, IdentityError>;
 }
 
 /// Identity on PostgreSQL or SQLite.
@@ -232,6 +277,7 @@ fn agent_from_row(row: &AnyRow) -> Result<Agent, IdentityError> {
         source: Source::parse(&get::<String>(row, "source")?)?,
         active: flag(row, "active")?,
         totp_enabled: get::<Option<String>>(row, "totp_secret")?.is_some(),
+        installation_admin: flag(row, "installation_admin")?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -264,6 +310,38 @@ fn session_from_row(row: &AnyRow) -> Result<Session, IdentityError> {
     })
 }
 
+fn audit_from_row(r: &AnyRow) -> Result<AuditEntry, IdentityError> {
+    let details: String = get(r, "details")?;
+    Ok(AuditEntry {
+        occurred_at: get(r, "occurred_at")?,
+        tenant_id: get(r, "tenant_id")?,
+        actor: get(r, "actor")?,
+        action: get(r, "action")?,
+        target: get(r, "target")?,
+        outcome: get(r, "outcome")?,
+        details: serde_json::from_str(&details)
+            .map_err(|e| IdentityError::Corrupt(e.to_string()))?,
+    })
+}
+
+fn company_from_row(r: &AnyRow) -> Result<Company, IdentityError> {
+    Ok(Company {
+        id: get(r, "id")?,
+        tenant_id: get(r, "tenant_id")?,
+        name: get(r, "name")?,
+    })
+}
+
+fn absence_from_row(r: &AnyRow) -> Result<Absence, IdentityError> {
+    Ok(Absence {
+        id: get(r, "id")?,
+        agent_id: get(r, "agent_id")?,
+        substitute_id: get(r, "substitute_id")?,
+        starts_at: get(r, "starts_at")?,
+        ends_at: get(r, "ends_at")?,
+    })
+}
+
 fn api_token_from_row(row: &AnyRow) -> Result<ApiToken, IdentityError> {
     let scopes: String = get(row, "scopes")?;
     Ok(ApiToken {
@@ -282,7 +360,8 @@ fn api_token_from_row(row: &AnyRow) -> Result<ApiToken, IdentityError> {
     })
 }
 
-const AGENT_COLUMNS: &str = "id, login, name, email, source, active, totp_secret, created_at";
+const AGENT_COLUMNS: &str =
+    "id, login, name, email, source, active, totp_secret, installation_admin, created_at";
 const CUSTOMER_COLUMNS: &str = "id, tenant_id, login, name, email, phone, company_id, company_tickets, source, language, active";
 
 impl SqlIdentityStore {
@@ -296,13 +375,22 @@ impl SqlIdentityStore {
             || {
                 docket_store::Migrations::new(
                     "_sqlx_migrations",
-                    &[docket_store::MigrationSql {
-                        version: 1,
-                        description: "tenants, groups, roles, agents, customers, sessions, tokens, audit",
-                        portable: include_str!("../migrations/0001_identity.sql"),
-                        postgres: include_str!("../migrations/0001_identity.postgres.sql"),
-                        sqlite: include_str!("../migrations/0001_identity.sqlite.sql"),
-                    }],
+                    &[
+                        docket_store::MigrationSql {
+                            version: 1,
+                            description: "tenants, groups, roles, agents, customers, sessions, tokens, audit",
+                            portable: include_str!("../migrations/0001_identity.sql"),
+                            postgres: include_str!("../migrations/0001_identity.postgres.sql"),
+                            sqlite: include_str!("../migrations/0001_identity.sqlite.sql"),
+                        },
+                        docket_store::MigrationSql {
+                            version: 2,
+                            description: "installation administrators, second factor enrolment, admin indexes",
+                            portable: include_str!("../migrations/0002_admin.sql"),
+                            postgres: "",
+                            sqlite: "",
+                        },
+                    ],
                 )
             },
         );
@@ -559,9 +647,15 @@ impl IdentityStore for SqlIdentityStore {
                 format!("a tenant with slug `{}` exists already", stored.slug)
             }))?;
         let mut groups = BTreeMap::new();
+        let mut created_groups = Vec::with_capacity(DEFAULT_GROUPS.len());
         for name in DEFAULT_GROUPS {
             let g = Self::insert_group(&mut tx, stored.id, name).await?;
             groups.insert(name, g.id);
+            created_groups.push(ev::GroupCreated {
+                group_id: g.id.to_string(),
+                tenant_id: stored.id.to_string(),
+                name: g.name,
+            });
         }
         for template in &ROLE_TEMPLATES {
             let role =
@@ -600,6 +694,7 @@ impl IdentityStore for SqlIdentityStore {
                 tenant_id: stored.id.to_string(),
                 slug: stored.slug.clone(),
                 name: stored.name.clone(),
+                groups: created_groups,
             }
             .encode_to_vec(),
         )
@@ -802,6 +897,7 @@ impl IdentityStore for SqlIdentityStore {
             source,
             active: true,
             totp_enabled: false,
+            installation_admin: false,
             created_at: now(),
         };
         let mut tx = self.db.begin_write().await?;
@@ -1210,6 +1306,13 @@ impl IdentityStore for SqlIdentityStore {
             name: crate::domain::name("company name", name, 200)?,
         };
         let mut tx = self.db.begin_write().await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(IdentityError::not_found("tenant", tenant_id));
+        }
         sqlx::query("INSERT INTO customer_companies (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
             .bind(company.id)
             .bind(tenant_id)
@@ -1239,6 +1342,13 @@ impl IdentityStore for SqlIdentityStore {
     ) -> Result<Customer, IdentityError> {
         let password_hash = c.password.as_ref().map(crate::password::hash).transpose()?;
         let mut tx = self.db.begin_write().await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(c.tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(IdentityError::not_found("tenant", c.tenant_id));
+        }
         if let Some(company) = c.company_id {
             let same_tenant: Option<i64> = sqlx::query_scalar(
                 "SELECT 1 FROM customer_companies WHERE id = $1 AND tenant_id = $2",
@@ -1549,20 +1659,258 @@ impl IdentityStore for SqlIdentityStore {
                 .fetch_all(self.db.pool())
                 .await?,
         };
-        rows.iter()
-            .map(|r| {
-                let details: String = get(r, "details")?;
-                Ok(AuditEntry {
-                    occurred_at: get(r, "occurred_at")?,
-                    tenant_id: get(r, "tenant_id")?,
-                    actor: get(r, "actor")?,
-                    action: get(r, "action")?,
-                    target: get(r, "target")?,
-                    outcome: get(r, "outcome")?,
-                    details: serde_json::from_str(&details)
-                        .map_err(|e| IdentityError::Corrupt(e.to_string()))?,
-                })
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn get_group(&self, id: GroupId) -> Result<Group, IdentityError> {
+        let row = sqlx::query("SELECT id, tenant_id, name FROM groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or_else(|| IdentityError::not_found("group", id))?;
+        Ok(Group {
+            id: get(&row, "id")?,
+            tenant_id: get(&row, "tenant_id")?,
+            name: get(&row, "name")?,
+        })
+    }
+
+    async fn get_role(&self, id: RoleId) -> Result<Role, IdentityError> {
+        let row = sqlx::query("SELECT id, tenant_id, name, tenant_admin FROM roles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or_else(|| IdentityError::not_found("role", id))?;
+        let perms =
+            sqlx::query("SELECT group_id, permissions FROM role_permissions WHERE role_id = $1")
+                .bind(id)
+                .fetch_all(self.db.pool())
+                .await?;
+        role_from_rows(&row, &perms)
+    }
+
+    async fn list_agents(&self, tenant_id: TenantId) -> Result<Vec<Agent>, IdentityError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {AGENT_COLUMNS} FROM agents \
+             WHERE id IN (SELECT agent_id FROM agent_tenants WHERE tenant_id = $1) ORDER BY login"
+        )))
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(agent_from_row).collect()
+    }
+
+    async fn agent_memberships(&self, agent_id: AgentId) -> Result<Vec<Membership>, IdentityError> {
+        let tenants: Vec<TenantId> = sqlx::query_scalar(
+            "SELECT tenant_id FROM agent_tenants WHERE agent_id = $1 ORDER BY tenant_id",
+        )
+        .bind(agent_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut memberships: Vec<Membership> = tenants
+            .into_iter()
+            .map(|tenant_id| Membership {
+                tenant_id,
+                role_ids: Vec::new(),
+                permissions: BTreeMap::new(),
             })
-            .collect()
+            .collect();
+        let roles = sqlx::query(
+            "SELECT r.tenant_id, ar.role_id FROM agent_roles ar JOIN roles r ON r.id = ar.role_id \
+             WHERE ar.agent_id = $1 ORDER BY ar.role_id",
+        )
+        .bind(agent_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        for row in &roles {
+            let tenant: TenantId = get(row, "tenant_id")?;
+            if let Some(m) = memberships.iter_mut().find(|m| m.tenant_id == tenant) {
+                m.role_ids.push(get(row, "role_id")?);
+            }
+        }
+        let perms = sqlx::query(
+            "SELECT g.tenant_id, ap.group_id, ap.permissions FROM agent_permissions ap \
+             JOIN groups g ON g.id = ap.group_id WHERE ap.agent_id = $1",
+        )
+        .bind(agent_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        for row in &perms {
+            let tenant: TenantId = get(row, "tenant_id")?;
+            if let Some(m) = memberships.iter_mut().find(|m| m.tenant_id == tenant) {
+                m.permissions.insert(
+                    get(row, "group_id")?,
+                    parse_permissions(&get::<String>(row, "permissions")?)?,
+                );
+            }
+        }
+        Ok(memberships)
+    }
+
+    async fn set_installation_admin(
+        &self,
+        agent_id: AgentId,
+        installation_admin: bool,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let changed =
+            sqlx::query("UPDATE agents SET installation_admin = $1, updated_at = $2 WHERE id = $3")
+                .bind(i64::from(installation_admin))
+                .bind(now())
+                .bind(agent_id)
+                .execute(&mut *tx)
+                .await?;
+        if changed.rows_affected() != 1 {
+            return Err(IdentityError::not_found("agent", agent_id));
+        }
+        Self::audit_change(
+            &mut tx,
+            None,
+            actor,
+            "permission_changed",
+            agent_id.to_string(),
+            serde_json::json!({ "installation_admin": installation_admin }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn set_pending_totp(
+        &self,
+        agent_id: AgentId,
+        secret: Option<&str>,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE agents SET totp_pending_secret = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(secret)
+        .bind(now())
+        .bind(agent_id)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Err(IdentityError::not_found("agent", agent_id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pending_totp(&self, agent_id: AgentId) -> Result<Option<String>, IdentityError> {
+        let pending: Option<Option<String>> =
+            sqlx::query_scalar("SELECT totp_pending_secret FROM agents WHERE id = $1")
+                .bind(agent_id)
+                .fetch_optional(self.db.pool())
+                .await?;
+        pending.ok_or_else(|| IdentityError::not_found("agent", agent_id))
+    }
+
+    async fn confirm_totp(
+        &self,
+        agent_id: AgentId,
+        secret: &str,
+        step: u64,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let step = i64::try_from(step).map_err(|_| IdentityError::invalid("step out of range"))?;
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE agents SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
+             totp_last_step = $1, updated_at = $2 WHERE id = $3 AND totp_pending_secret = $4",
+        )
+        .bind(step)
+        .bind(now())
+        .bind(agent_id)
+        .bind(secret)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Err(IdentityError::Conflict(
+                "no second factor is being enrolled (or another enrolment started meanwhile); start again".into(),
+            ));
+        }
+        Self::audit_change(
+            &mut tx,
+            None,
+            actor,
+            "second_factor_changed",
+            agent_id.to_string(),
+            serde_json::json!({ "enabled": true }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
+    async fn list_absences(&self, tenant_id: TenantId) -> Result<Vec<Absence>, IdentityError> {
+        let rows = sqlx::query(
+            "SELECT id, agent_id, substitute_id, starts_at, ends_at FROM agent_absences \
+             WHERE agent_id IN (SELECT agent_id FROM agent_tenants WHERE tenant_id = $1) \
+             ORDER BY starts_at, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(absence_from_row).collect()
+    }
+
+    async fn list_companies(&self, tenant_id: TenantId) -> Result<Vec<Company>, IdentityError> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name FROM customer_companies WHERE tenant_id = $1 ORDER BY name, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(company_from_row).collect()
+    }
+
+    async fn list_customers(&self, tenant_id: TenantId) -> Result<Vec<Customer>, IdentityError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customer_users WHERE tenant_id = $1 ORDER BY login"
+        )))
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(customer_from_row).collect()
+    }
+
+    async fn audit_page(
+        &self,
+        tenant_id: TenantId,
+        after: Option<&AuditCursor>,
+        limit: i64,
+    ) -> Result<AuditPage, IdentityError> {
+        let limit = limit.clamp(1, 1000);
+        // The first page starts after the end of time.
+        let (before_at, before_id) = after.map_or((i64::MAX, ""), |c| (c.occurred_at, &c.id));
+        let rows = sqlx::query(
+            "SELECT id, occurred_at, tenant_id, actor, action, target, outcome, details FROM audit_log \
+             WHERE (tenant_id = $1 OR (tenant_id IS NULL AND ( \
+                    target IN (SELECT agent_id FROM agent_tenants WHERE tenant_id = $1) \
+                    OR actor IN (SELECT a.login FROM agents a \
+                                 JOIN agent_tenants at ON at.agent_id = a.id WHERE at.tenant_id = $1)))) \
+               AND (occurred_at < $2 OR (occurred_at = $2 AND id < $3)) \
+             ORDER BY occurred_at DESC, id DESC LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(before_at)
+        .bind(before_id)
+        .bind(limit + 1)
+        .fetch_all(self.db.pool())
+        .await?;
+        let limit = usize::try_from(limit).unwrap_or(1000);
+        let more = rows.len() > limit;
+        let page = &rows[..rows.len().min(limit)];
+        let next = match page.last() {
+            Some(last) if more => Some(AuditCursor {
+                occurred_at: get(last, "occurred_at")?,
+                id: get(last, "id")?,
+            }),
+            _ => None,
+        };
+        Ok(AuditPage {
+            entries: page.iter().map(audit_from_row).collect::<Result<_, _>>()?,
+            next,
+        })
     }
 }

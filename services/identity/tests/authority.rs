@@ -108,6 +108,12 @@ async fn bootstrap_admin_logs_in_with_admin_grants(f: &Fixture) {
     assert_eq!(claims.login, "admin");
     let tenant = f.tenant.id.to_string();
     assert!(claims.is_admin_of(&tenant));
+    assert!(
+        f.admin.installation_admin,
+        "bootstrap makes an installation administrator"
+    );
+    assert!(claims.is_installation_admin());
+    assert!(claims.may_administer("another-tenant"));
     let groups = f.store.list_groups(f.tenant.id).await.unwrap();
     let users = groups.iter().find(|g| g.name == "users").unwrap();
     assert!(claims.allows(&tenant, &users.id.to_string(), Permission::Rw));
