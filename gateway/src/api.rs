@@ -1,4 +1,5 @@
-//! The REST resources under `/api/v1`: tenants, queues, tickets, articles, history.
+//! The REST resources under `/api/v1`: the caller's tenants, queues, tickets, articles, history.
+//! Ticket core decides what the caller sees and may change; this edge only translates.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -16,10 +17,10 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_tenant, list_tenants))
+        .routes(routes!(list_tenants))
         .routes(routes!(create_queue, list_queues))
         .routes(routes!(list_queue_tickets))
-        .routes(routes!(create_ticket))
+        .routes(routes!(create_ticket, list_tickets))
         .routes(routes!(get_ticket, update_ticket))
         .routes(routes!(add_article, list_articles))
         .routes(routes!(get_history))
@@ -55,39 +56,7 @@ impl From<pb::Tenant> for Tenant {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTenant {
-    /// 1 to 63 lowercase letters, digits or dashes.
-    #[schema(example = "it-centre")]
-    pub slug: String,
-    #[schema(example = "IT Centre")]
-    pub name: String,
-}
-
-/// Creates a tenant.
-#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = CreateTenant,
-    responses((status = 201, body = Tenant), (status = 409, description = "slug taken", body = Problem),
-              (status = 422, body = Problem)))]
-async fn create_tenant(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiJson(body): ApiJson<CreateTenant>,
-) -> Result<impl IntoResponse, ApiError> {
-    let req = pb::CreateTenantRequest {
-        slug: body.slug,
-        name: body.name,
-    };
-    let tenant = state
-        .ticket
-        .clone()
-        .create_tenant(grpc_request(req, &principal))
-        .await?
-        .into_inner();
-    Ok((StatusCode::CREATED, axum::Json(Tenant::from(tenant))))
-}
-
-/// Lists tenants.
+/// Lists the tenants the caller works in (administration: `/admin/tenants`).
 #[utoipa::path(get, path = "/tenants", tag = "tenants", responses((status = 200, body = Items<Tenant>)))]
 async fn list_tenants(
     State(state): State<AppState>,
@@ -109,6 +78,10 @@ pub struct Queue {
     pub id: String,
     pub tenant_id: String,
     pub name: String,
+    /// The group whose permissions govern the queue.
+    pub group_id: Option<String>,
+    /// Customers may open tickets in it from the portal.
+    pub portal: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -118,6 +91,8 @@ impl From<pb::Queue> for Queue {
             id: q.id,
             tenant_id: q.tenant_id,
             name: q.name,
+            group_id: non_empty(q.group_id),
+            portal: q.portal,
             created_at: time(q.created_at_us),
         }
     }
@@ -129,11 +104,17 @@ pub struct CreateQueue {
     pub tenant_id: String,
     #[schema(example = "2nd Level::Mail")]
     pub name: String,
+    /// The group of the tenant whose permissions govern the queue.
+    pub group_id: String,
+    /// Whether customers may open tickets in it from the portal (default: no).
+    #[serde(default)]
+    pub portal: bool,
 }
 
-/// Creates a queue in a tenant.
+/// Creates a queue in a tenant (the tenant's administrators).
 #[utoipa::path(post, path = "/queues", tag = "queues", request_body = CreateQueue,
-    responses((status = 201, body = Queue), (status = 404, description = "unknown tenant", body = Problem),
+    responses((status = 201, body = Queue), (status = 403, description = "not an administrator of the tenant", body = Problem),
+              (status = 404, description = "unknown tenant or group", body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_queue(
     State(state): State<AppState>,
@@ -143,6 +124,8 @@ async fn create_queue(
     let req = pb::CreateQueueRequest {
         tenant_id: body.tenant_id,
         name: body.name,
+        group_id: body.group_id,
+        portal: body.portal,
     };
     let queue = state
         .ticket
@@ -160,7 +143,8 @@ pub struct QueueFilter {
     pub tenant_id: Option<String>,
 }
 
-/// Lists queues.
+/// Lists the queues the caller sees: those of groups they hold a permission on (all of a tenant
+/// for its administrators); portal queues for customers.
 #[utoipa::path(get, path = "/queues", tag = "queues", params(QueueFilter),
     responses((status = 200, body = Items<Queue>), (status = 422, body = Problem)))]
 async fn list_queues(
@@ -220,8 +204,14 @@ pub struct Ticket {
     pub state: Option<TicketState>,
     /// 1 (very low) to 5 (very high).
     pub priority: u32,
-    pub owner: Option<String>,
+    /// The owning agent's id; never shown to customers.
+    pub owner_id: Option<String>,
+    /// How the customer was named when the ticket arrived (an address, a name).
     pub customer: Option<String>,
+    /// The customer user the ticket is for.
+    pub customer_id: Option<String>,
+    /// The customer's company when the ticket was opened.
+    pub company_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Changes with every update; send it back as `expected_version` to avoid lost updates.
@@ -242,8 +232,10 @@ impl From<pb::Ticket> for Ticket {
             queue_id: t.queue_id,
             title: t.title,
             priority: t.priority,
-            owner: non_empty(t.owner),
+            owner_id: non_empty(t.owner_id),
             customer: non_empty(t.customer),
+            customer_id: non_empty(t.customer_id),
+            company_id: non_empty(t.company_id),
             created_at: time(t.created_at_us),
             updated_at: time(t.updated_at_us),
             version: t.version,
@@ -352,16 +344,21 @@ pub struct CreateTicket {
     pub title: String,
     /// 1 (very low) to 5 (very high); default 3.
     pub priority: Option<u32>,
-    /// The customer the ticket is for (login or email address).
+    /// How the customer is named (an address, a name), as free text.
     pub customer: Option<String>,
+    /// The customer user the ticket is for: they (and their company, if allowed) see it.
+    pub customer_id: Option<String>,
     /// The first article, usually the customer's description.
     pub article: Option<NewArticle>,
 }
 
-/// Creates a ticket; it gets its number and the state `new`.
+/// Creates a ticket; it gets its number and the state `new`. Agents need the `create`
+/// permission on the queue; customers open tickets for themselves in portal queues (priority,
+/// customer and the article's sender, channel and visibility are then set for them).
 #[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = CreateTicket,
     responses((status = 201, body = Ticket, headers(("Location" = String, description = "the ticket's URL"))),
-              (status = 400, body = Problem), (status = 404, description = "unknown queue", body = Problem),
+              (status = 400, body = Problem), (status = 403, body = Problem),
+              (status = 404, description = "unknown queue or customer", body = Problem),
               (status = 413, body = Problem), (status = 422, body = Problem)))]
 async fn create_ticket(
     State(state): State<AppState>,
@@ -380,6 +377,7 @@ async fn create_ticket(
         priority: body.priority.unwrap_or(0),
         customer: body.customer.unwrap_or_default(),
         article: body.article.map(NewArticle::into_pb),
+        customer_id: body.customer_id.unwrap_or_default(),
     };
     let ticket = state
         .ticket
@@ -427,18 +425,20 @@ pub struct UpdateTicket {
     pub expected_version: Option<u64>,
     pub state: Option<TicketState>,
     pub priority: Option<u32>,
-    /// The owning agent; `null` clears it.
+    /// The owning agent's id; `null` clears it. Taking a ticket yourself needs the `owner`
+    /// permission, giving it to another agent or releasing it `rw`.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
-    pub owner: Option<Option<String>>,
+    pub owner_id: Option<Option<String>>,
     /// Moves the ticket to this queue of the same tenant.
     pub queue_id: Option<String>,
 }
 
-/// Changes a ticket's state, priority, owner or queue.
+/// Changes a ticket's state (`rw`), priority (`priority`), owner or queue (`rw`, and `move_into`
+/// on the target).
 #[utoipa::path(patch, path = "/tickets/{ticket_id}", tag = "tickets", request_body = UpdateTicket,
     params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Ticket), (status = 404, body = Problem),
+    responses((status = 200, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "changed meanwhile", body = Problem), (status = 422, body = Problem)))]
 async fn update_ticket(
     State(state): State<AppState>,
@@ -451,7 +451,7 @@ async fn update_ticket(
         expected_version: body.expected_version.unwrap_or(0),
         state: body.state.map(|s| s.to_pb().into()),
         priority: body.priority,
-        owner: body.owner.map(Option::unwrap_or_default),
+        owner_id: body.owner_id.map(Option::unwrap_or_default),
         queue_id: body.queue_id,
     };
     let t = state
@@ -463,10 +463,12 @@ async fn update_ticket(
     Ok(axum::Json(Ticket::from(t)))
 }
 
-/// Adds an article (a reply, a note, a phone call) to a ticket.
+/// Adds an article (a reply, a note, a phone call) to a ticket. An internal note needs the
+/// `note` permission, an article the customer sees `rw`; a customer's article is always theirs
+/// and visible to them.
 #[utoipa::path(post, path = "/tickets/{ticket_id}/articles", tag = "tickets", request_body = NewArticle,
     params(("ticket_id" = String, Path)),
-    responses((status = 201, body = Article), (status = 404, body = Problem), (status = 413, body = Problem),
+    responses((status = 201, body = Article), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem),
               (status = 422, body = Problem)))]
 async fn add_article(
     State(state): State<AppState>,
@@ -487,7 +489,7 @@ async fn add_article(
     Ok((StatusCode::CREATED, axum::Json(Article::from(a))))
 }
 
-/// Lists a ticket's articles, oldest first.
+/// Lists a ticket's articles, oldest first (customers: only those visible to them).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/articles", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<Article>), (status = 404, body = Problem)))]
 async fn list_articles(
@@ -522,9 +524,9 @@ pub struct HistoryEntry {
     pub details: serde_json::Value,
 }
 
-/// The ticket's append-only history: every change with who and when.
+/// The ticket's append-only history: every change with who and when (agents only).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/history", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Items<HistoryEntry>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<HistoryEntry>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn get_history(
     State(state): State<AppState>,
     principal: Principal,
@@ -600,6 +602,31 @@ async fn list_queue_tickets(
     ApiPath(queue_id): ApiPath<String>,
     ApiQuery(page): ApiQuery<TicketPage>,
 ) -> Result<axum::Json<TicketList>, ApiError> {
+    ticket_page(&state, &principal, queue_id, page)
+        .await
+        .map(axum::Json)
+}
+
+/// Lists every ticket the caller sees, a page at a time: a customer's own (and their company's,
+/// if allowed), an agent's queues, own tickets and those of absent agents they stand in for.
+#[utoipa::path(get, path = "/tickets", tag = "tickets", params(TicketPage),
+    responses((status = 200, body = TicketList), (status = 400, body = Problem), (status = 422, body = Problem)))]
+async fn list_tickets(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(page): ApiQuery<TicketPage>,
+) -> Result<axum::Json<TicketList>, ApiError> {
+    ticket_page(&state, &principal, String::new(), page)
+        .await
+        .map(axum::Json)
+}
+
+async fn ticket_page(
+    state: &AppState,
+    principal: &Principal,
+    queue_id: String,
+    page: TicketPage,
+) -> Result<TicketList, ApiError> {
     let req = pb::ListTicketsRequest {
         queue_id,
         sort: match page.sort.unwrap_or_default() {
@@ -615,11 +642,11 @@ async fn list_queue_tickets(
     let r = state
         .ticket
         .clone()
-        .list_tickets(grpc_request(req, &principal))
+        .list_tickets(grpc_request(req, principal))
         .await?
         .into_inner();
-    Ok(axum::Json(TicketList {
+    Ok(TicketList {
         items: r.tickets.into_iter().map(Ticket::from).collect(),
         next_page_token: non_empty(r.next_page_token),
-    }))
+    })
 }

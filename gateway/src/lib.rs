@@ -2,6 +2,7 @@
 //! `/api/v1/openapi.json`), calling the services over gRPC. Later it serves the customer portal and
 //! the agent desk too.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -16,6 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use docket_platform::Shutdown;
 use docket_platform::ops::Readiness;
+use docket_proto::identity::v1::identity_admin_service_client::IdentityAdminServiceClient;
 use docket_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use docket_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use serde::Deserialize;
@@ -60,6 +62,7 @@ impl Default for GatewayConfig {
 pub struct AppState {
     pub ticket: TicketServiceClient<Channel>,
     pub identity: IdentityServiceClient<Channel>,
+    pub identity_admin: IdentityAdminServiceClient<Channel>,
     pub auth: std::sync::Arc<auth::Authenticator>,
 }
 
@@ -74,6 +77,8 @@ pub struct AppState {
         (name = "tenants", description = "Logically separated clients of one installation"),
         (name = "queues", description = "Queues following the service catalogue"),
         (name = "tickets", description = "Tickets, their articles and history"),
+        (name = "admin", description = "Administration: tenants, groups, roles, agents, absences, customers, the audit log"),
+        (name = "me", description = "The caller's own account: its grants, API tokens and second factor"),
     )
 )]
 struct ApiDoc;
@@ -103,6 +108,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .merge(auth::router())
+        .merge(admin::router())
         .split_for_parts();
     api
 }
@@ -112,6 +118,7 @@ pub fn router(state: AppState, config: &GatewayConfig, readiness: Readiness) -> 
     let (api, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .merge(auth::router())
+        .merge(admin::router())
         .split_for_parts();
     let doc = std::sync::Arc::new(doc);
     let api = api
@@ -233,8 +240,10 @@ impl GatewayServer {
         shutdown: Shutdown,
     ) -> Result<Self, StartError> {
         readiness.set("gateway", false);
-        let identity = IdentityServiceClient::new(channel(&endpoints.identity)?);
+        let identity_channel = channel(&endpoints.identity)?;
+        let identity = IdentityServiceClient::new(identity_channel.clone());
         let state = AppState {
+            identity_admin: IdentityAdminServiceClient::new(identity_channel),
             ticket: TicketServiceClient::new(channel(&endpoints.ticket)?),
             auth: std::sync::Arc::new(auth::Authenticator::new(identity.clone())),
             identity,
@@ -287,12 +296,13 @@ mod tests {
         );
         let paths = doc["paths"].as_object().unwrap();
         for (path, method) in [
-            ("/tenants", "post"),
             ("/tenants", "get"),
+            ("/admin/tenants", "post"),
             ("/queues", "post"),
             ("/queues", "get"),
             ("/queues/{queue_id}/tickets", "get"),
             ("/tickets", "post"),
+            ("/tickets", "get"),
             ("/tickets/{ticket_id}", "get"),
             ("/tickets/{ticket_id}", "patch"),
             ("/tickets/{ticket_id}/articles", "post"),

@@ -37,7 +37,11 @@ pub enum Mode {
 pub struct TestApp {
     pub api: String,
     pub ops: String,
+    /// Logged in as the bootstrapped administrator.
     pub client: reqwest::Client,
+    /// The administrator's agent id and tenant id (empty without a gateway).
+    pub admin_id: String,
+    pub tenant_id: String,
     /// The exchange events go to (production mode).
     pub exchange: String,
     pub bus: Arc<dyn docket_bus::Bus>,
@@ -57,6 +61,17 @@ pub async fn login_client(
     login: &str,
     password: &str,
 ) -> Result<reqwest::Client, reqwest::StatusCode> {
+    login_with_claims(api, login, password)
+        .await
+        .map(|(client, _)| client)
+}
+
+/// Logs in as `login`: a client sending the access token, and the token's claims.
+pub async fn login_with_claims(
+    api: &str,
+    login: &str,
+    password: &str,
+) -> Result<(reqwest::Client, serde_json::Value), reqwest::StatusCode> {
     let response = reqwest::Client::new()
         .post(format!("{api}/auth/login"))
         .json(&serde_json::json!({ "login": login, "password": password }))
@@ -67,19 +82,29 @@ pub async fn login_client(
         return Err(response.status());
     }
     let token: serde_json::Value = response.json().await.unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
-    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
-    Ok(reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap())
+    let token = token["access_token"].as_str().unwrap();
+    Ok((bearer_client(token), claims_of(token)))
 }
 
-async fn logged_in_client(api: &str) -> reqwest::Client {
-    login_client(api, ADMIN_LOGIN, ADMIN_PASSWORD)
-        .await
-        .expect("the bootstrapped administrator logs in")
+/// A client that sends `token` as its bearer token with every request.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {token}");
+    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// The claims of a JWT, read without verifying it (the services verify it).
+pub fn claims_of(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 /// Quiet by default; `TEST_LOG=1` prints the suite's logs.
@@ -159,15 +184,24 @@ impl TestApp {
         let ops = format!("http://{}", suite.ops_addr);
         let bus = suite.bus.clone();
         let stopped = tokio::spawn(suite.wait());
-        let client = if api.is_empty() {
-            reqwest::Client::new()
+        let (client, claims) = if api.is_empty() {
+            (reqwest::Client::new(), serde_json::Value::Null)
         } else {
-            logged_in_client(&api).await
+            login_with_claims(&api, ADMIN_LOGIN, ADMIN_PASSWORD)
+                .await
+                .expect("the bootstrapped administrator logs in")
         };
+        let admin_id = claims["sub"].as_str().unwrap_or_default().to_owned();
+        let tenant_id = claims["agent"]["tenants"]
+            .as_object()
+            .and_then(|t| t.keys().next().cloned())
+            .unwrap_or_default();
         Self {
             api,
             ops,
             client,
+            admin_id,
+            tenant_id,
             exchange: settings
                 .bus
                 .exchange
@@ -180,26 +214,34 @@ impl TestApp {
         }
     }
 
-    /// The id of the default tenant's queue named `name`.
+    /// The id of the administrator's tenant's default queue named `name`. Ticket core creates
+    /// the default queues when the identity service's `tenant.created` reaches it: waits for that.
     pub async fn queue_id(&self, name: &str) -> String {
-        let queues: serde_json::Value = self
-            .client
-            .get(format!("{}/queues", self.api))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        queues["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|q| q["name"] == name)
-            .unwrap_or_else(|| panic!("no queue {name} in {queues}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let queues: serde_json::Value = self
+                .client
+                .get(format!("{}/queues", self.api))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let found = queues["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|q| q["name"] == name)
+                .map(|q| q["id"].as_str().unwrap().to_owned());
+            match found {
+                Some(id) => return id,
+                None if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                None => panic!("no queue {name} in {queues}"),
+            }
+        }
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {

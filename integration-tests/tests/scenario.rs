@@ -69,7 +69,7 @@ async fn walk_the_scenario(app: &TestApp) -> (String, String) {
     let updated = app
         .client
         .patch(format!("{}/tickets/{id}", app.api))
-        .json(&json!({"state": "open", "owner": "agent.smith", "expected_version": 4}))
+        .json(&json!({"state": "open", "owner_id": app.admin_id, "expected_version": 4}))
         .send()
         .await
         .unwrap();
@@ -428,17 +428,24 @@ async fn bad_requests_get_problem_json_never_500() {
             422,
         ),
         (
-            "duplicate tenant",
-            app.client
-                .post(format!("{}/tenants", app.api))
-                .json(&json!({"slug": "default", "name": "Again"})),
-            409,
+            "queue in an unknown group",
+            app.client.post(format!("{}/queues", app.api)).json(
+                &json!({"tenant_id": app.tenant_id, "name": "Nowhere", "group_id": uuid::Uuid::now_v7()}),
+            ),
+            404,
         ),
         (
-            "bad slug",
+            "ticket for an unknown customer",
+            app.client.post(format!("{}/tickets", app.api)).json(
+                &json!({"queue_id": queue, "title": "x", "customer_id": uuid::Uuid::now_v7()}),
+            ),
+            404,
+        ),
+        (
+            "malformed owner id",
             app.client
-                .post(format!("{}/tenants", app.api))
-                .json(&json!({"slug": "Not OK", "name": "x"})),
+                .patch(format!("{}/tickets/{}", app.api, uuid::Uuid::now_v7()))
+                .json(&json!({"owner_id": "agent.smith"})),
             422,
         ),
         (

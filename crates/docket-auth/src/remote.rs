@@ -98,3 +98,35 @@ impl RemoteVerifier {
         Ok(())
     }
 }
+
+/// How a service learns the verified caller of a gRPC request.
+#[tonic::async_trait]
+pub trait Authenticate: Send + Sync + 'static {
+    /// The caller's claims, or UNAUTHENTICATED (UNAVAILABLE when the keys cannot be fetched).
+    async fn caller(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<Claims, tonic::Status>;
+}
+
+#[tonic::async_trait]
+impl Authenticate for RemoteVerifier {
+    async fn caller(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<Claims, tonic::Status> {
+        Ok(RemoteVerifier::caller(self, metadata).await?)
+    }
+}
+
+/// A fixed key set: for a service that holds the keys itself (tests, the identity service).
+#[tonic::async_trait]
+impl Authenticate for Verifier {
+    async fn caller(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<Claims, tonic::Status> {
+        let token = crate::bearer_token(metadata).ok_or(AuthError::Missing)?;
+        Ok(self.verify(token)?)
+    }
+}

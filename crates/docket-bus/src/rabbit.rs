@@ -3,9 +3,9 @@
 //! Topology, declared idempotently by whoever connects first:
 //! - a durable topic exchange (`docket.events`) that every event is published to, its type as the
 //!   routing key;
-//! - per consuming service a durable quorum queue `docket.<consumer>` bound with the service's
+//! - per consuming service a durable quorum queue `<exchange>.<consumer>` (e.g. `docket.events.ticket`) bound with the service's
 //!   patterns, with a delivery limit and a dead-letter exchange (`docket.events.dlx`) that routes
-//!   what exceeds it, or what a handler rejects, to `docket.<consumer>.dead`.
+//!   what exceeds it, or what a handler rejects, to `<exchange>.<consumer>.dead`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,9 +53,11 @@ impl RabbitConfig {
         format!("{}.dlx", self.exchange)
     }
 
-    /// The durable queue of a consuming service.
+    /// The durable queue of a consuming service, named after the exchange it is bound to, so
+    /// installations sharing a broker with their own exchanges never share a queue
+    /// (`docket.events` → `docket.events.ticket`).
     pub fn queue_name(&self, consumer: &str) -> String {
-        format!("docket.{consumer}")
+        format!("{}.{consumer}", self.exchange)
     }
 }
 

@@ -295,6 +295,11 @@ impl Suite {
         })];
 
         let bus = connect_bus(settings).await?;
+        // Every consumer's queue exists before any producer starts, whichever services this
+        // process runs: nothing published before its consumer runs is lost.
+        for subscription in consumers() {
+            bus.declare(&subscription).await?;
+        }
         readiness.set("bus", bus.is_connected());
         background.push(tokio::spawn(watch_bus(
             bus.clone(),
@@ -400,6 +405,11 @@ impl Suite {
             let _ = task.await;
         }
     }
+}
+
+/// The bus consumers of the whole suite.
+pub fn consumers() -> Vec<docket_bus::Subscription> {
+    vec![docket_ticket::subscription()]
 }
 
 /// A service's endpoint: configured, else the one started in this process, else its default port.

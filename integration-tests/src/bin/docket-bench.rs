@@ -219,18 +219,25 @@ async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> 
         .default_headers(headers)
         .build()
         .map_err(|e| e.to_string())?;
-    let queues: serde_json::Value = client
-        .get(format!("{}/queues", suite.api))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let queue = queues["items"][0]["id"]
-        .as_str()
-        .ok_or("no queue")?
-        .to_owned();
+    // The tenant's default queues appear once ticket core has its `tenant.created` event.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let queue = loop {
+        let queues: serde_json::Value = client
+            .get(format!("{}/queues", suite.api))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        match queues["items"][0]["id"].as_str() {
+            Some(id) => break id.to_owned(),
+            None if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            None => return Err("no queue appeared within 30 s".into()),
+        }
+    };
 
     let create = |client: reqwest::Client, api: String, queue: String, i: usize| async move {
         let started = Instant::now();

@@ -17,6 +17,15 @@ typed_id!(
 typed_id!(pub QueueId, "queue");
 typed_id!(pub TicketId, "ticket");
 typed_id!(pub ArticleId, "article");
+// Owned by the identity service; ticket core keeps the ones it needs from its events.
+typed_id!(
+    /// A group of agents' permissions; every queue belongs to one.
+    pub GroupId,
+    "group"
+);
+typed_id!(pub AgentId, "agent");
+typed_id!(pub CustomerId, "customer");
+typed_id!(pub CompanyId, "company");
 
 /// Microseconds since the Unix epoch.
 pub type Micros = i64;
@@ -220,33 +229,20 @@ pub struct Tenant {
     pub created_at: Micros,
 }
 
-/// A tenant to create; `slug` is its short, unique, URL-safe name.
-#[derive(Debug, Clone)]
-pub struct NewTenant {
-    pub slug: String,
+/// A group, as the identity service announced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub tenant_id: TenantId,
     pub name: String,
 }
 
-impl NewTenant {
-    pub fn parse(slug: &str, name: &str) -> Result<Self, TicketError> {
-        let slug = slug.trim();
-        let valid = !slug.is_empty()
-            && slug.len() <= 63
-            && slug
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !slug.starts_with('-');
-        if !valid {
-            return Err(TicketError::invalid(format!(
-                "tenant slug `{}` must be 1 to 63 lowercase letters, digits or dashes",
-                truncate(slug, 70)
-            )));
-        }
-        Ok(Self {
-            slug: slug.to_owned(),
-            name: required_text("tenant name", name, 200)?,
-        })
-    }
+/// A customer user, as the identity service announced them: enough to file their tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerRecord {
+    pub id: CustomerId,
+    pub tenant_id: TenantId,
+    pub company_id: Option<CompanyId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -254,8 +250,50 @@ pub struct Queue {
     pub id: QueueId,
     pub tenant_id: TenantId,
     pub name: String,
+    /// Permissions on this group are permissions on the queue. `None` only for queues made before
+    /// queues had groups: no agent sees them until an administrator assigns one.
+    pub group_id: Option<GroupId>,
+    /// Customers may open tickets in it from the portal.
+    pub portal: bool,
     pub created_at: Micros,
 }
+
+/// A queue to create.
+#[derive(Debug, Clone)]
+pub struct NewQueue {
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub group_id: GroupId,
+    pub portal: bool,
+}
+
+impl NewQueue {
+    pub fn parse(
+        tenant_id: TenantId,
+        name: &str,
+        group_id: GroupId,
+        portal: bool,
+    ) -> Result<Self, TicketError> {
+        Ok(Self {
+            tenant_id,
+            name: required_text("queue name", name, 200)?,
+            group_id,
+            portal,
+        })
+    }
+}
+
+/// The queues every tenant starts with, in its `users` group (as in Znuny); customers open
+/// tickets from the portal in `Misc`.
+pub const DEFAULT_QUEUES: [(&str, bool); 4] = [
+    ("Postmaster", false),
+    ("Raw", false),
+    ("Junk", false),
+    ("Misc", true),
+];
+
+/// The group whose queues a new tenant's default queues join.
+pub const DEFAULT_QUEUE_GROUP: &str = "users";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ticket {
@@ -266,8 +304,14 @@ pub struct Ticket {
     pub title: String,
     pub state: TicketState,
     pub priority: Priority,
-    pub owner: Option<String>,
+    /// The agent responsible.
+    pub owner_id: Option<AgentId>,
+    /// How the customer was named when the ticket arrived (an address, a name); free text.
     pub customer: Option<String>,
+    /// The customer user the ticket is for: they (and, if allowed, their company) see it.
+    pub customer_id: Option<CustomerId>,
+    /// The customer's company when the ticket was opened.
+    pub company_id: Option<CompanyId>,
     pub created_at: Micros,
     pub updated_at: Micros,
     pub version: u64,
@@ -334,6 +378,8 @@ pub struct NewTicket {
     pub title: String,
     pub priority: Priority,
     pub customer: Option<String>,
+    /// The customer user; their company is looked up when the ticket is stored.
+    pub customer_id: Option<CustomerId>,
     pub article: Option<NewArticle>,
 }
 
@@ -343,6 +389,7 @@ impl NewTicket {
         title: &str,
         priority: Option<Priority>,
         customer: &str,
+        customer_id: Option<CustomerId>,
         article: Option<NewArticle>,
     ) -> Result<Self, TicketError> {
         let customer = optional_text("customer", customer, 250)?;
@@ -351,6 +398,7 @@ impl NewTicket {
             title: required_text("title", title, 250)?,
             priority: priority.unwrap_or(Priority::DEFAULT),
             customer: (!customer.is_empty()).then_some(customer),
+            customer_id,
             article,
         })
     }
@@ -364,7 +412,7 @@ pub struct TicketUpdate {
     pub state: Option<TicketState>,
     pub priority: Option<Priority>,
     /// `Some(None)` clears the owner.
-    pub owner: Option<Option<String>>,
+    pub owner: Option<Option<AgentId>>,
     pub queue_id: Option<QueueId>,
 }
 
@@ -405,10 +453,31 @@ impl SortField {
     }
 }
 
-/// A page request for a queue's tickets.
+/// Which tickets a listing may return: decided by the caller's access (see `access`), applied by
+/// the store in its query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// A service: every ticket.
+    All,
+    /// An agent: tickets in queues of these groups, and tickets these agents own in these tenants
+    /// (their own, and those of absent agents they substitute).
+    Agent {
+        groups: Vec<GroupId>,
+        owners: Vec<(TenantId, AgentId)>,
+    },
+    /// A customer user: their own tickets, and their company's if they may see those.
+    Customer {
+        tenant_id: TenantId,
+        customer_id: CustomerId,
+        company_id: Option<CompanyId>,
+    },
+}
+
+/// A page request for tickets: one queue's, or every ticket visible.
 #[derive(Debug, Clone)]
 pub struct TicketListQuery {
-    pub queue_id: QueueId,
+    pub queue_id: Option<QueueId>,
+    pub visibility: Visibility,
     pub sort: SortField,
     pub descending: bool,
     pub page_size: u32,
@@ -474,14 +543,6 @@ mod tests {
         }
         let err = "pending".parse::<TicketState>().unwrap_err().to_string();
         assert!(err.contains("new, open, closed"), "{err}");
-    }
-
-    #[test]
-    fn tenant_slugs_are_url_safe() {
-        assert!(NewTenant::parse("uni-it", "IT").is_ok());
-        for bad in ["", "Uni", "a b", "-x", "ä"] {
-            assert!(NewTenant::parse(bad, "x").is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub enum TicketError {
     AlreadyExists(String),
     #[error("{0}")]
     Conflict(String),
+    /// The caller sees the target but may not do this to it.
+    #[error("{0}")]
+    PermissionDenied(String),
     #[error("{0}")]
     TooLarge(String),
     #[error("database error: {0}")]
@@ -26,6 +29,10 @@ pub enum TicketError {
 impl TicketError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::InvalidArgument(message.into())
+    }
+
+    pub fn denied(message: impl Into<String>) -> Self {
+        Self::PermissionDenied(message.into())
     }
 
     pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
@@ -49,6 +56,7 @@ impl ServiceError for TicketError {
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::AlreadyExists(_) => ErrorCode::AlreadyExists,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
             Self::TooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
                 ErrorCode::Unavailable

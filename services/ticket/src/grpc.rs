@@ -1,37 +1,52 @@
-//! The gRPC edge of ticket core: protobuf in, domain values out, and back.
+//! The gRPC edge of ticket core: protobuf in, domain values out, and back. Every call is checked
+//! against the caller's verified token here, with the rules of [`crate::access`].
 
 use std::sync::Arc;
 
-use docket_auth::Claims;
-use docket_auth::remote::RemoteVerifier;
+use docket_auth::Permission;
+use docket_auth::remote::Authenticate;
 use docket_proto::ticket::v1 as pb;
 use docket_proto::ticket::v1::ticket_service_server::TicketService;
 use tonic::{Request, Response, Status};
 
+use crate::access::{Caller, Scope};
 use crate::domain::*;
 use crate::error::TicketError;
 use crate::storage::TicketStore;
 
-/// The ticket service's gRPC edge. Every call must carry the caller's access token; the actor of
-/// every change is the login it names.
+/// The ticket service's gRPC edge.
 pub struct TicketGrpc {
     store: Arc<dyn TicketStore>,
-    auth: Arc<RemoteVerifier>,
+    auth: Arc<dyn Authenticate>,
 }
 
 impl TicketGrpc {
-    pub fn new(store: Arc<dyn TicketStore>, auth: Arc<RemoteVerifier>) -> Self {
+    pub fn new(store: Arc<dyn TicketStore>, auth: Arc<dyn Authenticate>) -> Self {
         Self { store, auth }
     }
 
-    /// The verified caller of a request, or UNAUTHENTICATED.
-    async fn caller<T>(&self, request: &Request<T>) -> Result<Claims, Status> {
-        Ok(self.auth.caller(request.metadata()).await?)
+    /// The verified caller of a request, or UNAUTHENTICATED; refused when an API token's scopes
+    /// do not cover `scope`.
+    async fn caller<T>(&self, request: &Request<T>, scope: Scope) -> Result<Caller, Status> {
+        let claims = self.auth.caller(request.metadata()).await?;
+        let caller = Caller::from_claims(&claims)?;
+        caller.require(scope)?;
+        Ok(caller)
     }
 
-    async fn actor<T>(&self, request: &Request<T>) -> Result<Actor, Status> {
-        let claims = self.caller(request).await?;
-        Ok(Actor::new(&claims.login)?)
+    /// The ticket and its queue, or NOT_FOUND when the caller does not see the ticket.
+    async fn visible_ticket(
+        &self,
+        caller: &Caller,
+        id: TicketId,
+    ) -> Result<(Ticket, Queue), TicketError> {
+        let ticket = self.store.get_ticket(id).await?;
+        let queue = self.store.get_queue(ticket.queue_id).await?;
+        if caller.sees_ticket(&ticket, &queue) {
+            Ok((ticket, queue))
+        } else {
+            Err(TicketError::not_found("ticket", id))
+        }
     }
 }
 
@@ -119,11 +134,13 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         title: t.title,
         state: state_to_pb(t.state).into(),
         priority: u32::from(t.priority.get()),
-        owner: t.owner.unwrap_or_default(),
+        owner_id: text(t.owner_id),
         customer: t.customer.unwrap_or_default(),
         created_at_us: t.created_at,
         updated_at_us: t.updated_at,
         version: t.version,
+        customer_id: text(t.customer_id),
+        company_id: text(t.company_id),
     }
 }
 
@@ -156,6 +173,24 @@ fn queue_to_pb(q: Queue) -> pb::Queue {
         tenant_id: q.tenant_id.to_string(),
         name: q.name,
         created_at_us: q.created_at,
+        group_id: text(q.group_id),
+        portal: q.portal,
+    }
+}
+
+/// An optional id as protobuf text: empty for none.
+fn text<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// An optional id from protobuf text: empty for none.
+fn optional_id<T: std::str::FromStr<Err = docket_platform::id::InvalidId>>(
+    s: &str,
+) -> Result<Option<T>, TicketError> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_id(s).map(Some)
     }
 }
 
@@ -169,27 +204,18 @@ fn priority_from_pb(p: u32) -> Result<Option<Priority>, TicketError> {
 
 #[tonic::async_trait]
 impl TicketService for TicketGrpc {
-    async fn create_tenant(
-        &self,
-        request: Request<pb::CreateTenantRequest>,
-    ) -> Result<Response<pb::Tenant>, Status> {
-        let actor = self.actor(&request).await?;
-        let r = request.into_inner();
-        let tenant = self
-            .store
-            .create_tenant(NewTenant::parse(&r.slug, &r.name)?, &actor)
-            .await?;
-        Ok(Response::new(tenant_to_pb(tenant)))
-    }
-
     async fn list_tenants(
         &self,
         request: Request<pb::ListTenantsRequest>,
     ) -> Result<Response<pb::ListTenantsResponse>, Status> {
-        self.caller(&request).await?;
+        let caller = self.caller(&request, Scope::Read).await?;
         let tenants = self.store.list_tenants().await?;
         Ok(Response::new(pb::ListTenantsResponse {
-            tenants: tenants.into_iter().map(tenant_to_pb).collect(),
+            tenants: tenants
+                .into_iter()
+                .filter(|t| caller.belongs_to(t.id))
+                .map(tenant_to_pb)
+                .collect(),
         }))
     }
 
@@ -197,12 +223,12 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::CreateQueueRequest>,
     ) -> Result<Response<pb::Queue>, Status> {
-        let actor = self.actor(&request).await?;
+        let caller = self.caller(&request, Scope::Write).await?;
         let r = request.into_inner();
-        let queue = self
-            .store
-            .create_queue(parse_id(&r.tenant_id)?, &r.name, &actor)
-            .await?;
+        let tenant_id = parse_id(&r.tenant_id)?;
+        caller.require_admin_of(tenant_id)?;
+        let queue = NewQueue::parse(tenant_id, &r.name, parse_id(&r.group_id)?, r.portal)?;
+        let queue = self.store.create_queue(queue, &caller.actor).await?;
         Ok(Response::new(queue_to_pb(queue)))
     }
 
@@ -210,16 +236,15 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListQueuesRequest>,
     ) -> Result<Response<pb::ListQueuesResponse>, Status> {
-        self.caller(&request).await?;
-        let r = request.into_inner();
-        let tenant = if r.tenant_id.is_empty() {
-            None
-        } else {
-            Some(parse_id(&r.tenant_id)?)
-        };
+        let caller = self.caller(&request, Scope::Read).await?;
+        let tenant = optional_id(&request.into_inner().tenant_id)?;
         let queues = self.store.list_queues(tenant).await?;
         Ok(Response::new(pb::ListQueuesResponse {
-            queues: queues.into_iter().map(queue_to_pb).collect(),
+            queues: queues
+                .into_iter()
+                .filter(|q| caller.sees_queue(q))
+                .map(queue_to_pb)
+                .collect(),
         }))
     }
 
@@ -227,30 +252,54 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::CreateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        let actor = self.actor(&request).await?;
+        let caller = self.caller(&request, Scope::Write).await?;
         let r = request.into_inner();
-        let article = r.article.as_ref().map(new_article_from_pb).transpose()?;
-        let new = NewTicket::parse(
-            parse_id(&r.queue_id)?,
-            &r.title,
-            priority_from_pb(r.priority)?,
-            &r.customer,
-            article,
-        )?;
-        let ticket = self.store.create_ticket(new, &actor).await?;
-        Ok(Response::new(ticket_to_pb(ticket)))
+        let queue = self.store.get_queue(parse_id(&r.queue_id)?).await?;
+        let new = if let Some((_, me, _)) = caller.customer() {
+            // Customers open tickets for themselves, in portal queues, with what they wrote.
+            if !caller.sees_queue(&queue) {
+                return Err(TicketError::not_found("queue", queue.id).into());
+            }
+            let article = r
+                .article
+                .as_ref()
+                .map(|a| {
+                    NewArticle::parse(
+                        SenderType::Customer,
+                        Channel::Portal,
+                        true,
+                        &a.subject,
+                        &a.body,
+                    )
+                })
+                .transpose()?;
+            NewTicket::parse(queue.id, &r.title, None, "", Some(me), article)?
+        } else {
+            caller.require_on_queue(&queue, Permission::Create)?;
+            let article = r.article.as_ref().map(new_article_from_pb).transpose()?;
+            NewTicket::parse(
+                queue.id,
+                &r.title,
+                priority_from_pb(r.priority)?,
+                &r.customer,
+                optional_id(&r.customer_id)?,
+                article,
+            )?
+        };
+        let ticket = self.store.create_ticket(new, &caller.actor).await?;
+        Ok(Response::new(ticket_to_pb(caller.redact(ticket))))
     }
 
     async fn get_ticket(
         &self,
         request: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        self.caller(&request).await?;
+        let caller = self.caller(&request, Scope::Read).await?;
         let key = request.into_inner().ticket;
-        let ticket = match key.parse::<TicketId>() {
-            Ok(id) => self.store.get_ticket(id).await?,
+        let id = match key.parse::<TicketId>() {
+            Ok(id) => id,
             Err(_) => match key.parse::<TicketNumber>() {
-                Ok(number) => self.store.get_ticket_by_number(&number).await?,
+                Ok(number) => self.store.get_ticket_by_number(&number).await?.id,
                 Err(_) => {
                     return Err(TicketError::invalid(format!(
                         "`{}` is neither a ticket id nor a ticket number",
@@ -260,14 +309,15 @@ impl TicketService for TicketGrpc {
                 }
             },
         };
-        Ok(Response::new(ticket_to_pb(ticket)))
+        let (ticket, _) = self.visible_ticket(&caller, id).await?;
+        Ok(Response::new(ticket_to_pb(caller.redact(ticket))))
     }
 
     async fn list_tickets(
         &self,
         request: Request<pb::ListTicketsRequest>,
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
-        self.caller(&request).await?;
+        let caller = self.caller(&request, Scope::Read).await?;
         let r = request.into_inner();
         let sort = match pb::SortField::try_from(r.sort) {
             Ok(pb::SortField::Unspecified | pb::SortField::CreatedAt) => SortField::CreatedAt,
@@ -275,8 +325,16 @@ impl TicketService for TicketGrpc {
             Ok(pb::SortField::Priority) => SortField::Priority,
             Err(_) => return Err(TicketError::invalid("unknown sort field").into()),
         };
+        let queue_id = optional_id(&r.queue_id)?;
+        if let Some(queue_id) = queue_id {
+            let queue = self.store.get_queue(queue_id).await?;
+            if !caller.sees_queue(&queue) {
+                return Err(TicketError::not_found("queue", queue_id).into());
+            }
+        }
         let query = TicketListQuery {
-            queue_id: parse_id(&r.queue_id)?,
+            queue_id,
+            visibility: caller.visibility(),
             sort,
             descending: r.descending,
             page_size: r.page_size,
@@ -284,7 +342,11 @@ impl TicketService for TicketGrpc {
         };
         let page = self.store.list_tickets(&query).await?;
         Ok(Response::new(pb::ListTicketsResponse {
-            tickets: page.items.into_iter().map(ticket_to_pb).collect(),
+            tickets: page
+                .items
+                .into_iter()
+                .map(|t| ticket_to_pb(caller.redact(t)))
+                .collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }
@@ -293,19 +355,37 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::AddArticleRequest>,
     ) -> Result<Response<pb::Article>, Status> {
-        let actor = self.actor(&request).await?;
+        let caller = self.caller(&request, Scope::Write).await?;
         let r = request.into_inner();
-        let article = r
+        let given = r
             .article
             .as_ref()
             .ok_or_else(|| TicketError::invalid("article is required"))?;
+        let (ticket, queue) = self
+            .visible_ticket(&caller, parse_id(&r.ticket_id)?)
+            .await?;
+        let article = if caller.is_customer() {
+            NewArticle::parse(
+                SenderType::Customer,
+                Channel::Portal,
+                true,
+                &given.subject,
+                &given.body,
+            )?
+        } else {
+            let article = new_article_from_pb(given)?;
+            // What the customer reads is an answer (rw); an internal note needs `note`.
+            let needed = if article.visible_to_customer {
+                Permission::Rw
+            } else {
+                Permission::Note
+            };
+            caller.require_on_ticket(&ticket, &queue, needed)?;
+            article
+        };
         let stored = self
             .store
-            .add_article(
-                parse_id(&r.ticket_id)?,
-                new_article_from_pb(article)?,
-                &actor,
-            )
+            .add_article(ticket.id, article, &caller.actor)
             .await?;
         Ok(Response::new(article_to_pb(stored)))
     }
@@ -314,9 +394,13 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListArticlesRequest>,
     ) -> Result<Response<pb::ListArticlesResponse>, Status> {
-        self.caller(&request).await?;
+        let caller = self.caller(&request, Scope::Read).await?;
         let id = parse_id(&request.into_inner().ticket_id)?;
-        let articles = self.store.list_articles(id).await?;
+        let (ticket, _) = self.visible_ticket(&caller, id).await?;
+        let articles = self
+            .store
+            .list_articles(ticket.id, caller.is_customer())
+            .await?;
         Ok(Response::new(pb::ListArticlesResponse {
             articles: articles.into_iter().map(article_to_pb).collect(),
         }))
@@ -326,32 +410,73 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::UpdateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        let actor = self.actor(&request).await?;
+        let caller = self.caller(&request, Scope::Write).await?;
         let r = request.into_inner();
-        let update = TicketUpdate {
+        let mut update = TicketUpdate {
             expected_version: (r.expected_version != 0).then_some(r.expected_version),
             state: r.state.map(state_from_pb).transpose()?,
             priority: match r.priority {
                 Some(p) => Some(Priority::new(i64::from(p))?),
                 None => None,
             },
-            owner: r.owner.map(|o| (!o.trim().is_empty()).then_some(o)),
+            owner: r.owner_id.as_deref().map(optional_id).transpose()?,
             queue_id: r.queue_id.as_deref().map(parse_id).transpose()?,
         };
+        let ticket_id = parse_id(&r.ticket_id)?;
+        if update.is_empty() {
+            return Err(TicketError::invalid(
+                "the update changes nothing: give state, priority, owner_id or queue_id",
+            )
+            .into());
+        }
+        let (ticket, queue) = self.visible_ticket(&caller, ticket_id).await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied("customers cannot change a ticket's fields").into());
+        }
+        if update.state.is_some() {
+            caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        }
+        if update.priority.is_some() {
+            caller.require_on_ticket(&ticket, &queue, Permission::Priority)?;
+        }
+        if let Some(owner) = update.owner {
+            // Taking a ticket needs `owner`; giving it to somebody else or releasing it, `rw`.
+            let taking = owner.is_some() && owner == caller.agent_id();
+            let needed = if taking {
+                Permission::Owner
+            } else {
+                Permission::Rw
+            };
+            caller.require_on_ticket(&ticket, &queue, needed)?;
+        }
+        if let Some(target) = update.queue_id {
+            caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+            let target = self.store.get_queue(target).await?;
+            if target.tenant_id != ticket.tenant_id {
+                return Err(TicketError::not_found("queue", target.id).into());
+            }
+            caller.require_on_queue(&target, Permission::MoveInto)?;
+        }
+        // The checks hold for the version just read: a change in between is a conflict.
+        update.expected_version = update.expected_version.or(Some(ticket.version));
         let ticket = self
             .store
-            .update_ticket(parse_id(&r.ticket_id)?, update, &actor)
+            .update_ticket(ticket.id, update, &caller.actor)
             .await?;
-        Ok(Response::new(ticket_to_pb(ticket)))
+        Ok(Response::new(ticket_to_pb(caller.redact(ticket))))
     }
 
     async fn get_history(
         &self,
         request: Request<pb::GetHistoryRequest>,
     ) -> Result<Response<pb::GetHistoryResponse>, Status> {
-        self.caller(&request).await?;
+        let caller = self.caller(&request, Scope::Read).await?;
         let id = parse_id(&request.into_inner().ticket_id)?;
-        let entries = self.store.history(id).await?;
+        let (ticket, _) = self.visible_ticket(&caller, id).await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied("a ticket's history is for agents").into());
+        }
+        let entries = self.store.history(ticket.id).await?;
         Ok(Response::new(pb::GetHistoryResponse {
             entries: entries
                 .into_iter()

@@ -1,13 +1,18 @@
-//! Ticket core: tenants, queues, tickets, articles and their history, served over gRPC.
+//! Ticket core: queues, tickets, articles and their history, served over gRPC.
 //!
 //! - [`domain`]: the values, parsed once;
+//! - [`access`]: who may do what, from the caller's verified token;
 //! - [`storage`]: the repository trait and its implementation on PostgreSQL and SQLite;
+//! - [`projection`]: tenants, groups and customers from the identity service's events;
 //! - [`grpc`]: the `docket.ticket.v1.TicketService` edge;
-//! - [`TicketServer`]: startup — open the store, migrate, start the outbox relay, bind the port.
+//! - [`TicketServer`]: startup — open the store, migrate, consume identity events, start the
+//!   outbox relay, bind the port.
 
+pub mod access;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod projection;
 pub mod storage;
 
 use std::net::SocketAddr;
@@ -25,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use error::TicketError;
+pub use projection::subscription;
 pub use storage::{SqlTicketStore, TicketStore};
 
 /// Settings of the ticket service (`[ticket]` in the configuration file).
@@ -62,6 +68,8 @@ pub enum StartError {
     Store(#[from] docket_store::StoreError),
     #[error(transparent)]
     Ticket(#[from] TicketError),
+    #[error(transparent)]
+    Bus(#[from] docket_bus::BusError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -79,7 +87,7 @@ pub struct TicketServer {
 }
 
 impl TicketServer {
-    /// Connects, migrates, creates the default tenant if there is none, starts the outbox relay and
+    /// Connects, migrates, consumes the identity service's events, starts the outbox relay and
     /// serves gRPC until `shutdown`.
     pub async fn start(
         config: &TicketConfig,
@@ -100,8 +108,15 @@ impl TicketServer {
         .await?;
         SqlTicketStore::migrate(&db).await?;
         let signal = OutboxSignal::new();
-        let store = SqlTicketStore::new(db.clone(), signal.clone(), system_id);
-        store.ensure_default_tenant().await?;
+        let store: Arc<dyn TicketStore> =
+            Arc::new(SqlTicketStore::new(db.clone(), signal.clone(), system_id));
+        let consumer = bus
+            .subscribe(
+                projection::subscription(),
+                Arc::new(projection::IdentityEvents::new(store.clone())),
+                shutdown.clone(),
+            )
+            .await?;
 
         let relay = Relay::new(db.clone(), bus, signal);
         let relay_task = tokio::spawn(relay.run(shutdown.clone()));
@@ -127,8 +142,7 @@ impl TicketServer {
                     "invalid identity endpoint `{identity_endpoint}`: {e}"
                 ))
             })?;
-        let service =
-            TicketServiceServer::new(grpc::TicketGrpc::new(Arc::new(store), Arc::new(verifier)));
+        let service = TicketServiceServer::new(grpc::TicketGrpc::new(store, Arc::new(verifier)));
         let stop = shutdown.clone();
         let server_task = tokio::spawn(async move {
             let result = tonic::transport::Server::builder()
@@ -148,7 +162,7 @@ impl TicketServer {
         tracing::info!(%addr, "ticket service listening (gRPC)");
         Ok(Self {
             addr,
-            tasks: vec![server_task, relay_task],
+            tasks: vec![server_task, relay_task, consumer],
             db,
         })
     }

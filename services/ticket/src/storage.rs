@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use base64::Engine as _;
+use docket_bus::inbox;
 use docket_bus::outbox::{self, NewEvent, OutboxSignal};
 use docket_proto::events::v1 as ev;
 use docket_store::{Any, Db, Row, WriteTx};
@@ -18,14 +19,25 @@ use crate::error::TicketError;
 /// every implementation and engine.
 #[async_trait]
 pub trait TicketStore: Send + Sync + 'static {
-    async fn create_tenant(&self, tenant: NewTenant, actor: &Actor) -> Result<Tenant, TicketError>;
-    async fn list_tenants(&self) -> Result<Vec<Tenant>, TicketError>;
-    async fn create_queue(
+    /// Records a tenant the identity service created, with its groups, and gives it the default
+    /// queues. `event_id` makes it idempotent: false when the event was applied before.
+    async fn project_tenant(
         &self,
-        tenant_id: TenantId,
-        name: &str,
-        actor: &Actor,
-    ) -> Result<Queue, TicketError>;
+        event_id: &str,
+        tenant: Tenant,
+        groups: Vec<Group>,
+    ) -> Result<bool, TicketError>;
+    /// Records a group the identity service created (idempotent, as above).
+    async fn project_group(&self, event_id: &str, group: Group) -> Result<bool, TicketError>;
+    /// Records or updates a customer user (idempotent, as above).
+    async fn project_customer(
+        &self,
+        event_id: &str,
+        customer: CustomerRecord,
+    ) -> Result<bool, TicketError>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, TicketError>;
+    async fn create_queue(&self, queue: NewQueue, actor: &Actor) -> Result<Queue, TicketError>;
+    async fn get_queue(&self, id: QueueId) -> Result<Queue, TicketError>;
     async fn list_queues(&self, tenant_id: Option<TenantId>) -> Result<Vec<Queue>, TicketError>;
     async fn create_ticket(&self, ticket: NewTicket, actor: &Actor) -> Result<Ticket, TicketError>;
     async fn get_ticket(&self, id: TicketId) -> Result<Ticket, TicketError>;
@@ -37,7 +49,12 @@ pub trait TicketStore: Send + Sync + 'static {
         article: NewArticle,
         actor: &Actor,
     ) -> Result<Article, TicketError>;
-    async fn list_articles(&self, ticket_id: TicketId) -> Result<Vec<Article>, TicketError>;
+    /// The ticket's articles; with `customer_visible_only`, only those its customer may read.
+    async fn list_articles(
+        &self,
+        ticket_id: TicketId,
+        customer_visible_only: bool,
+    ) -> Result<Vec<Article>, TicketError>;
     async fn update_ticket(
         &self,
         id: TicketId,
@@ -47,6 +64,9 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn history(&self, id: TicketId) -> Result<Vec<HistoryEntry>, TicketError>;
 }
 
+/// The name ticket core consumes events under (its queue, its inbox rows).
+pub const CONSUMER: &str = "ticket";
+
 /// Ticket core on PostgreSQL or SQLite.
 #[derive(Clone)]
 pub struct SqlTicketStore {
@@ -55,7 +75,8 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, priority, owner, customer, created_at, updated_at, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, priority, owner_id, customer, customer_id, company_id, created_at, updated_at, version";
+const QUEUE_COLUMNS: &str = "id, tenant_id, name, group_id, portal, created_at";
 const ARTICLE_COLUMNS: &str =
     "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
 
@@ -70,43 +91,31 @@ impl SqlTicketStore {
 
     /// The service's schema plus the bus's outbox and inbox.
     pub async fn migrate(db: &Db) -> Result<(), docket_store::StoreError> {
-        static MIGRATIONS: std::sync::LazyLock<docket_store::Migrations> =
-            std::sync::LazyLock::new(|| {
+        static MIGRATIONS: std::sync::LazyLock<docket_store::Migrations> = std::sync::LazyLock::new(
+            || {
                 docket_store::Migrations::new(
                     "_sqlx_migrations",
-                    &[docket_store::MigrationSql {
-                        version: 1,
-                        description: "tenants, queues, tickets, articles, history",
-                        portable: include_str!("../migrations/0001_ticket.sql"),
-                        postgres: include_str!("../migrations/0001_ticket.postgres.sql"),
-                        sqlite: include_str!("../migrations/0001_ticket.sqlite.sql"),
-                    }],
+                    &[
+                        docket_store::MigrationSql {
+                            version: 1,
+                            description: "tenants, queues, tickets, articles, history",
+                            portable: include_str!("../migrations/0001_ticket.sql"),
+                            postgres: include_str!("../migrations/0001_ticket.postgres.sql"),
+                            sqlite: include_str!("../migrations/0001_ticket.sqlite.sql"),
+                        },
+                        docket_store::MigrationSql {
+                            version: 2,
+                            description: "groups and customers from identity, queue groups, ticket owner and customer ids",
+                            portable: include_str!("../migrations/0002_access.sql"),
+                            postgres: include_str!("../migrations/0002_access.postgres.sql"),
+                            sqlite: include_str!("../migrations/0002_access.sqlite.sql"),
+                        },
+                    ],
                 )
-            });
+            },
+        );
         db.migrate(docket_bus::migrations()).await?;
         db.migrate(&MIGRATIONS).await
-    }
-
-    /// Creates the tenant `default` with the standard queues when the store has no tenant yet.
-    pub async fn ensure_default_tenant(&self) -> Result<(), TicketError> {
-        if !self.list_tenants().await?.is_empty() {
-            return Ok(());
-        }
-        let actor = Actor::system();
-        let tenant = match self
-            .create_tenant(NewTenant::parse("default", "Default")?, &actor)
-            .await
-        {
-            Ok(t) => t,
-            // Another replica created it at the same moment.
-            Err(TicketError::AlreadyExists(_)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        for name in ["Postmaster", "Raw", "Junk", "Misc"] {
-            self.create_queue(tenant.id, name, &actor).await?;
-        }
-        tracing::info!(tenant_id = %tenant.id, "created the default tenant and queues");
-        Ok(())
     }
 
     async fn commit(&self, tx: WriteTx) -> Result<(), TicketError> {
@@ -239,6 +248,66 @@ impl SqlTicketStore {
         Self::append_event(tx, event_type, ticket.tenant_id, aggregate, payload).await
     }
 
+    async fn upsert_group(tx: &mut WriteTx, group: &Group) -> Result<(), TicketError> {
+        sqlx::query(
+            "INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+        )
+        .bind(group.id)
+        .bind(group.tenant_id)
+        .bind(&group.name)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_queue(
+        tx: &mut WriteTx,
+        queue: NewQueue,
+        actor: &Actor,
+    ) -> Result<Queue, TicketError> {
+        let stored = Queue {
+            id: QueueId::new(),
+            tenant_id: queue.tenant_id,
+            name: queue.name,
+            group_id: Some(queue.group_id),
+            portal: queue.portal,
+            created_at: docket_platform::time::now_micros(),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO queues ({QUEUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        )))
+        .bind(stored.id)
+        .bind(stored.tenant_id)
+        .bind(&stored.name)
+        .bind(stored.group_id)
+        .bind(i64::from(stored.portal))
+        .bind(stored.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(exists_already(|| {
+            format!("the tenant has a queue named `{}` already", stored.name)
+        }))?;
+        let payload = ev::QueueCreated {
+            queue_id: stored.id.to_string(),
+            tenant_id: stored.tenant_id.to_string(),
+            name: stored.name.clone(),
+            group_id: stored.group_id.map(|g| g.to_string()).unwrap_or_default(),
+            portal: stored.portal,
+        };
+        let aggregate = ("queue", stored.id.to_string(), 1);
+        Self::append_event(
+            tx,
+            "queue.created",
+            stored.tenant_id,
+            aggregate,
+            payload.encode_to_vec(),
+        )
+        .await?;
+        tracing::info!(queue_id = %stored.id, actor = %actor.as_str(), "queue created");
+        Ok(stored)
+    }
+
     async fn queue_in_tenant(tx: &mut WriteTx, queue_id: QueueId) -> Result<TenantId, TicketError> {
         sqlx::query_scalar::<_, TenantId>("SELECT tenant_id FROM queues WHERE id = $1")
             .bind(queue_id)
@@ -270,8 +339,10 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
         title: get(row, "title")?,
         state: get::<String>(row, "state")?.parse().map_err(corrupt)?,
         priority: Priority::new(get::<i64>(row, "priority")?).map_err(corrupt)?,
-        owner: get(row, "owner")?,
+        owner_id: get(row, "owner_id")?,
         customer: get(row, "customer")?,
+        customer_id: get(row, "customer_id")?,
+        company_id: get(row, "company_id")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         version: u64::try_from(get::<i64>(row, "version")?)
@@ -308,8 +379,94 @@ fn queue_from_row(row: &AnyRow) -> Result<Queue, TicketError> {
         id: get(row, "id")?,
         tenant_id: get(row, "tenant_id")?,
         name: get(row, "name")?,
+        group_id: get(row, "group_id")?,
+        portal: get::<i64>(row, "portal")? != 0,
         created_at: get(row, "created_at")?,
     })
+}
+
+/// A WHERE clause under construction: fixed SQL fragments, with every value bound as `$n`.
+#[derive(Default)]
+struct Filter {
+    values: Vec<Value>,
+}
+
+enum Value {
+    Text(String),
+    Int(i64),
+}
+
+impl Filter {
+    fn text(&mut self, v: impl ToString) -> String {
+        self.values.push(Value::Text(v.to_string()));
+        format!("${}", self.values.len())
+    }
+
+    fn int(&mut self, v: i64) -> String {
+        self.values.push(Value::Int(v));
+        format!("${}", self.values.len())
+    }
+
+    fn list(&mut self, values: impl IntoIterator<Item = impl ToString>) -> String {
+        let marks: Vec<String> = values.into_iter().map(|v| self.text(v)).collect();
+        marks.join(", ")
+    }
+
+    /// The condition a ticket row must meet to be visible.
+    fn visibility(&mut self, visibility: &Visibility) -> String {
+        match visibility {
+            Visibility::All => "1 = 1".to_owned(),
+            Visibility::Agent { groups, owners } => {
+                let mut any = Vec::new();
+                if !groups.is_empty() {
+                    any.push(format!(
+                        "queue_id IN (SELECT id FROM queues WHERE group_id IN ({}))",
+                        self.list(groups)
+                    ));
+                }
+                for (tenant, owner) in owners {
+                    any.push(format!(
+                        "(tenant_id = {} AND owner_id = {})",
+                        self.text(tenant),
+                        self.text(owner)
+                    ));
+                }
+                if any.is_empty() {
+                    "1 = 0".to_owned()
+                } else {
+                    format!("({})", any.join(" OR "))
+                }
+            }
+            Visibility::Customer {
+                tenant_id,
+                customer_id,
+                company_id,
+            } => {
+                let tenant = self.text(tenant_id);
+                let customer = self.text(customer_id);
+                match company_id {
+                    Some(company) => format!(
+                        "(tenant_id = {tenant} AND (customer_id = {customer} OR company_id = {}))",
+                        self.text(company)
+                    ),
+                    None => format!("(tenant_id = {tenant} AND customer_id = {customer})"),
+                }
+            }
+        }
+    }
+
+    fn bind_all<'q>(
+        self,
+        mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+        for value in self.values {
+            query = match value {
+                Value::Text(t) => query.bind(t),
+                Value::Int(i) => query.bind(i),
+            };
+        }
+        query
+    }
 }
 
 /// Where a page ends: the sort key and id of its last ticket, tied to the sort it was made for.
@@ -379,41 +536,72 @@ fn exists_already(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) 
 
 #[async_trait]
 impl TicketStore for SqlTicketStore {
-    async fn create_tenant(&self, tenant: NewTenant, actor: &Actor) -> Result<Tenant, TicketError> {
-        let stored = Tenant {
-            id: TenantId::new(),
-            slug: tenant.slug,
-            name: tenant.name,
-            created_at: docket_platform::time::now_micros(),
-        };
+    async fn project_tenant(
+        &self,
+        event_id: &str,
+        tenant: Tenant,
+        groups: Vec<Group>,
+    ) -> Result<bool, TicketError> {
         let mut tx = self.db.begin_write().await?;
-        sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(stored.id)
-            .bind(&stored.slug)
-            .bind(&stored.name)
-            .bind(stored.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(exists_already(|| {
-                format!("a tenant with slug `{}` exists already", stored.slug)
-            }))?;
-        let payload = ev::TenantCreated {
-            tenant_id: stored.id.to_string(),
-            slug: stored.slug.clone(),
-            name: stored.name.clone(),
-        };
-        let aggregate = ("tenant", stored.id.to_string(), 1);
-        Self::append_event(
-            &mut tx,
-            "tenant.created",
-            stored.id,
-            aggregate,
-            payload.encode_to_vec(),
+        if !inbox::claim(&mut tx, CONSUMER, event_id).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING",
         )
+        .bind(tenant.id)
+        .bind(&tenant.slug)
+        .bind(&tenant.name)
+        .bind(tenant.created_at)
+        .execute(&mut *tx)
+        .await?;
+        for group in &groups {
+            Self::upsert_group(&mut tx, group).await?;
+        }
+        let home = groups.iter().find(|g| g.name == DEFAULT_QUEUE_GROUP);
+        if let Some(home) = home {
+            let actor = Actor::system();
+            for (name, portal) in DEFAULT_QUEUES {
+                let queue = NewQueue::parse(tenant.id, name, home.id, portal)?;
+                Self::insert_queue(&mut tx, queue, &actor).await?;
+            }
+        }
+        self.commit(tx).await?;
+        tracing::info!(tenant_id = %tenant.id, slug = %tenant.slug, "tenant recorded with its default queues");
+        Ok(true)
+    }
+
+    async fn project_group(&self, event_id: &str, group: Group) -> Result<bool, TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        if !inbox::claim(&mut tx, CONSUMER, event_id).await? {
+            return Ok(false);
+        }
+        Self::upsert_group(&mut tx, &group).await?;
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn project_customer(
+        &self,
+        event_id: &str,
+        customer: CustomerRecord,
+    ) -> Result<bool, TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        if !inbox::claim(&mut tx, CONSUMER, event_id).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO customers (id, tenant_id, company_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id",
+        )
+        .bind(customer.id)
+        .bind(customer.tenant_id)
+        .bind(customer.company_id)
+        .execute(&mut *tx)
         .await?;
         self.commit(tx).await?;
-        tracing::info!(tenant_id = %stored.id, slug = %stored.slug, actor = %actor.as_str(), "tenant created");
-        Ok(stored)
+        Ok(true)
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, TicketError> {
@@ -425,67 +613,56 @@ impl TicketStore for SqlTicketStore {
             .collect()
     }
 
-    async fn create_queue(
-        &self,
-        tenant_id: TenantId,
-        name: &str,
-        actor: &Actor,
-    ) -> Result<Queue, TicketError> {
-        let stored = Queue {
-            id: QueueId::new(),
-            tenant_id,
-            name: required_text("queue name", name, 200)?,
-            created_at: docket_platform::time::now_micros(),
-        };
+    async fn create_queue(&self, queue: NewQueue, actor: &Actor) -> Result<Queue, TicketError> {
         let mut tx = self.db.begin_write().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
-            .bind(tenant_id)
+        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(queue.tenant_id)
             .fetch_optional(&mut *tx)
             .await?;
-        if exists.is_none() {
-            return Err(TicketError::not_found("tenant", tenant_id));
+        if tenant.is_none() {
+            return Err(TicketError::not_found("tenant", queue.tenant_id));
         }
-        sqlx::query("INSERT INTO queues (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(stored.id)
-            .bind(stored.tenant_id)
-            .bind(&stored.name)
-            .bind(stored.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(exists_already(|| {
-                format!("the tenant has a queue named `{}` already", stored.name)
-            }))?;
-        let payload = ev::QueueCreated {
-            queue_id: stored.id.to_string(),
-            tenant_id: tenant_id.to_string(),
-            name: stored.name.clone(),
-        };
-        let aggregate = ("queue", stored.id.to_string(), 1);
-        Self::append_event(
-            &mut tx,
-            "queue.created",
-            tenant_id,
-            aggregate,
-            payload.encode_to_vec(),
-        )
-        .await?;
+        let group: Option<TenantId> =
+            sqlx::query_scalar("SELECT tenant_id FROM groups WHERE id = $1")
+                .bind(queue.group_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if group != Some(queue.tenant_id) {
+            // Another tenant's group is as unknown here as one that does not exist.
+            return Err(TicketError::not_found("group", queue.group_id));
+        }
+        let stored = Self::insert_queue(&mut tx, queue, actor).await?;
         self.commit(tx).await?;
-        tracing::info!(queue_id = %stored.id, actor = %actor.as_str(), "queue created");
         Ok(stored)
+    }
+
+    async fn get_queue(&self, id: QueueId) -> Result<Queue, TicketError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {QUEUE_COLUMNS} FROM queues WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| TicketError::not_found("queue", id))?;
+        queue_from_row(&row)
     }
 
     async fn list_queues(&self, tenant_id: Option<TenantId>) -> Result<Vec<Queue>, TicketError> {
         let rows = match tenant_id {
             Some(t) => {
-                sqlx::query("SELECT id, tenant_id, name, created_at FROM queues WHERE tenant_id = $1 ORDER BY name, id")
-                    .bind(t)
-                    .fetch_all(self.db.pool())
-                    .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {QUEUE_COLUMNS} FROM queues WHERE tenant_id = $1 ORDER BY name, id"
+                )))
+                .bind(t)
+                .fetch_all(self.db.pool())
+                .await?
             }
             None => {
-                sqlx::query("SELECT id, tenant_id, name, created_at FROM queues ORDER BY tenant_id, name, id")
-                    .fetch_all(self.db.pool())
-                    .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {QUEUE_COLUMNS} FROM queues ORDER BY tenant_id, name, id"
+                )))
+                .fetch_all(self.db.pool())
+                .await?
             }
         };
         rows.iter().map(queue_from_row).collect()
@@ -495,6 +672,21 @@ impl TicketStore for SqlTicketStore {
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
         let tenant_id = Self::queue_in_tenant(&mut tx, new.queue_id).await?;
+        let company_id = match new.customer_id {
+            Some(customer) => {
+                let row: Option<(TenantId, Option<CompanyId>)> =
+                    sqlx::query_as("SELECT tenant_id, company_id FROM customers WHERE id = $1")
+                        .bind(customer)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match row {
+                    Some((tenant, company)) if tenant == tenant_id => company,
+                    // Another tenant's customer is as unknown here as one that does not exist.
+                    _ => return Err(TicketError::not_found("customer", customer)),
+                }
+            }
+            None => None,
+        };
         let number = self.next_ticket_number(&mut tx, now).await?;
         let mut ticket = Ticket {
             id: TicketId::new(),
@@ -504,14 +696,16 @@ impl TicketStore for SqlTicketStore {
             title: new.title,
             state: TicketState::New,
             priority: new.priority,
-            owner: None,
+            owner_id: None,
             customer: new.customer,
+            customer_id: new.customer_id,
+            company_id,
             created_at: now,
             updated_at: now,
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -520,8 +714,10 @@ impl TicketStore for SqlTicketStore {
         .bind(&ticket.title)
         .bind(ticket.state.as_str())
         .bind(i64::from(ticket.priority.get()))
-        .bind(ticket.owner.as_deref())
+        .bind(ticket.owner_id)
         .bind(ticket.customer.as_deref())
+        .bind(ticket.customer_id)
+        .bind(ticket.company_id)
         .bind(ticket.created_at)
         .bind(ticket.updated_at)
         .bind(1_i64)
@@ -535,6 +731,7 @@ impl TicketStore for SqlTicketStore {
             serde_json::json!({
                 "number": ticket.number, "queue_id": ticket.queue_id, "title": ticket.title,
                 "state": ticket.state, "priority": ticket.priority, "customer": ticket.customer,
+                "customer_id": ticket.customer_id, "company_id": ticket.company_id,
             }),
         )
         .await?;
@@ -547,6 +744,11 @@ impl TicketStore for SqlTicketStore {
             priority: u32::from(ticket.priority.get()),
             customer: ticket.customer.clone().unwrap_or_default(),
             actor: actor.as_str().to_owned(),
+            customer_id: ticket
+                .customer_id
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            company_id: ticket.company_id.map(|c| c.to_string()).unwrap_or_default(),
         };
         Self::ticket_event(&mut tx, &ticket, "ticket.created", created.encode_to_vec()).await?;
         if let Some(article) = new.article {
@@ -594,29 +796,32 @@ impl TicketStore for SqlTicketStore {
             .filter(|t| !t.is_empty())
             .map(|t| Cursor::decode(t, query.sort, query.descending))
             .transpose()?;
-        // Only fixed fragments go into the statement; values are bound.
+        // Only fixed fragments go into the statement; every value is bound.
+        let mut sql = Filter::default();
+        let mut clauses = Vec::new();
+        if let Some(queue) = query.queue_id {
+            clauses.push(format!("queue_id = {}", sql.text(queue)));
+        }
+        clauses.push(sql.visibility(&query.visibility));
         let column = query.sort.as_str();
         let (cmp, dir) = if query.descending {
             ("<", "DESC")
         } else {
             (">", "ASC")
         };
-        let after = if cursor.is_some() {
-            format!("AND ({column} {cmp} $2 OR ({column} = $2 AND id {cmp} $3))")
-        } else {
-            String::new()
-        };
-        let limit = if cursor.is_some() { "$4" } else { "$2" };
-        let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE queue_id = $1 {after} \
-             ORDER BY {column} {dir}, id {dir} LIMIT {limit}"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(query.queue_id);
         if let Some(c) = &cursor {
-            q = q.bind(c.key).bind(c.id);
+            let (key, id) = (sql.int(c.key), sql.text(c.id));
+            clauses.push(format!(
+                "({column} {cmp} {key} OR ({column} = {key} AND id {cmp} {id}))"
+            ));
         }
-        let rows = q
-            .bind(i64::from(page_size) + 1)
+        let limit = sql.int(i64::from(page_size) + 1);
+        let statement = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE {} ORDER BY {column} {dir}, id {dir} LIMIT {limit}",
+            clauses.join(" AND ")
+        );
+        let rows = sql
+            .bind_all(sqlx::query(sqlx::AssertSqlSafe(statement)))
             .fetch_all(self.db.pool())
             .await?;
         let mut items = rows
@@ -637,16 +842,6 @@ impl TicketStore for SqlTicketStore {
             ),
             _ => None,
         };
-        if items.is_empty() && cursor.is_none() {
-            // An empty first page of a queue that does not exist is a 404, not an empty list.
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM queues WHERE id = $1")
-                .bind(query.queue_id)
-                .fetch_optional(self.db.pool())
-                .await?;
-            if exists.is_none() {
-                return Err(TicketError::not_found("queue", query.queue_id));
-            }
-        }
         Ok(Page {
             items,
             next_page_token,
@@ -673,9 +868,18 @@ impl TicketStore for SqlTicketStore {
         Ok(stored)
     }
 
-    async fn list_articles(&self, ticket_id: TicketId) -> Result<Vec<Article>, TicketError> {
+    async fn list_articles(
+        &self,
+        ticket_id: TicketId,
+        customer_visible_only: bool,
+    ) -> Result<Vec<Article>, TicketError> {
+        let only_visible = if customer_visible_only {
+            "AND visible_to_customer = 1"
+        } else {
+            ""
+        };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE ticket_id = $1 ORDER BY created_at, id"
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE ticket_id = $1 {only_visible} ORDER BY created_at, id"
         )))
         .bind(ticket_id)
         .fetch_all(self.db.pool())
@@ -697,13 +901,7 @@ impl TicketStore for SqlTicketStore {
                 "the update changes nothing: give state, priority, owner or queue_id",
             ));
         }
-        let owner = match &update.owner {
-            Some(Some(o)) => {
-                let o = optional_text("owner", o, 200)?;
-                Some((!o.is_empty()).then_some(o))
-            }
-            other => other.clone(),
-        };
+        let owner = update.owner;
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
         let current = Self::fetch_ticket(&mut tx, id).await?;
@@ -739,12 +937,9 @@ impl TicketStore for SqlTicketStore {
             next.priority = priority;
         }
         if let Some(owner) = owner {
-            change(
-                "owner",
-                current.owner.clone().unwrap_or_default(),
-                owner.clone().unwrap_or_default(),
-            );
-            next.owner = owner;
+            let text = |o: Option<AgentId>| o.map(|o| o.to_string()).unwrap_or_default();
+            change("owner_id", text(current.owner_id), text(owner));
+            next.owner_id = owner;
         }
         if let Some(queue_id) = update.queue_id {
             let target_tenant = Self::queue_in_tenant(&mut tx, queue_id).await?;
@@ -765,12 +960,12 @@ impl TicketStore for SqlTicketStore {
         next.version = current.version + 1;
         next.updated_at = now;
         let updated = sqlx::query(
-            "UPDATE tickets SET state = $1, priority = $2, owner = $3, queue_id = $4, updated_at = $5, version = $6 \
+            "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6 \
              WHERE id = $7 AND version = $8",
         )
         .bind(next.state.as_str())
         .bind(i64::from(next.priority.get()))
-        .bind(next.owner.as_deref())
+        .bind(next.owner_id)
         .bind(next.queue_id)
         .bind(next.updated_at)
         .bind(version_i64(next.version)?)

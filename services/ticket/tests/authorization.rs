@@ -1,0 +1,829 @@
+//! The authorization table of ticket core: every principal (each built-in role, an agent without
+//! a role, another tenant's administrator, customers with and without their company's tickets, a
+//! read-only API token, a service) × every ticket operation × every kind of target (a ticket in
+//! one of the role's queues, in a queue of a group no role holds, in another tenant, the
+//! customer's own, a colleague's, a guessed id, a number of another tenant's ticket), through the
+//! real gRPC edge with signed tokens, on PostgreSQL and SQLite.
+//!
+//! The expected outcome of each cell comes from the rules written out in [`expected`], with the
+//! roles' permissions taken from the identity service's own role templates. On top, every cell
+//! checks that nothing leaks: a customer never receives an internal note or the owner, a listing
+//! holds exactly the tickets the principal may read, and "not visible" is indistinguishable from
+//! "does not exist".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use docket_auth::{
+    AgentGrants, Claims, CustomerGrant, KeyPair, Kind, PermSet, Permission, TenantGrants, Verifier,
+};
+use docket_bus::outbox::OutboxSignal;
+use docket_identity::domain::ROLE_TEMPLATES;
+use docket_proto::ticket::v1 as pb;
+use docket_proto::ticket::v1::ticket_service_server::TicketService;
+use docket_store::{Backend, Db};
+use docket_ticket::domain::*;
+use docket_ticket::grpc::TicketGrpc;
+use docket_ticket::{SqlTicketStore, TicketStore};
+use tonic::{Code, Request};
+
+// ---------------------------------------------------------------------------------------------
+// The world: two tenants, their queues, customers and tickets
+// ---------------------------------------------------------------------------------------------
+
+struct Tenancy {
+    tenant: TenantId,
+    users: GroupId,
+    admin: GroupId,
+    misc: Queue,
+    raw: Queue,
+}
+
+struct World {
+    grpc: TicketGrpc,
+    store: Arc<SqlTicketStore>,
+    db: Db,
+    keys: KeyPair,
+    own: Tenancy,
+    foreign: Tenancy,
+    /// A queue of the own tenant in a group no role holds.
+    secret: Queue,
+    /// Company X: customers C1 (not allowed to see the company's tickets) and C2 (allowed).
+    company: CompanyId,
+    c1: CustomerId,
+    c2: CustomerId,
+    /// A customer of the other tenant.
+    cf: CustomerId,
+}
+
+fn event_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+async fn tenancy(store: &SqlTicketStore, slug: &str) -> Tenancy {
+    let tenant = TenantId::new();
+    let groups: Vec<Group> = ["users", "admin"]
+        .into_iter()
+        .map(|name| Group {
+            id: GroupId::new(),
+            tenant_id: tenant,
+            name: name.into(),
+        })
+        .collect();
+    let t = Tenant {
+        id: tenant,
+        slug: slug.into(),
+        name: slug.into(),
+        created_at: 1,
+    };
+    store
+        .project_tenant(&event_id(), t, groups.clone())
+        .await
+        .unwrap();
+    let queues = store.list_queues(Some(tenant)).await.unwrap();
+    let named = |n: &str| queues.iter().find(|q| q.name == n).unwrap().clone();
+    Tenancy {
+        tenant,
+        users: groups[0].id,
+        admin: groups[1].id,
+        misc: named("Misc"),
+        raw: named("Raw"),
+    }
+}
+
+async fn customer(
+    store: &SqlTicketStore,
+    tenant: TenantId,
+    company: Option<CompanyId>,
+) -> CustomerId {
+    let id = CustomerId::new();
+    let record = CustomerRecord {
+        id,
+        tenant_id: tenant,
+        company_id: company,
+    };
+    store.project_customer(&event_id(), record).await.unwrap();
+    id
+}
+
+async fn world(backend: Backend) -> World {
+    let db = docket_store::testing::fresh_db(backend).await.unwrap();
+    SqlTicketStore::migrate(&db).await.unwrap();
+    let store = Arc::new(SqlTicketStore::new(
+        db.clone(),
+        OutboxSignal::new(),
+        SystemId::new(10).unwrap(),
+    ));
+    let own = tenancy(&store, "own").await;
+    let foreign = tenancy(&store, "foreign").await;
+    let restricted = Group {
+        id: GroupId::new(),
+        tenant_id: own.tenant,
+        name: "restricted".into(),
+    };
+    store
+        .project_group(&event_id(), restricted.clone())
+        .await
+        .unwrap();
+    let secret = store
+        .create_queue(
+            NewQueue::parse(own.tenant, "Secret", restricted.id, true).unwrap(),
+            &Actor::system(),
+        )
+        .await
+        .unwrap();
+    let company = CompanyId::new();
+    let c1 = customer(&store, own.tenant, Some(company)).await;
+    let c2 = customer(&store, own.tenant, Some(company)).await;
+    let cf = customer(&store, foreign.tenant, Some(company)).await;
+    let keys = KeyPair::generate();
+    let verifier = Verifier::from_jwks(&docket_auth::token::JwkSet {
+        keys: vec![keys.jwk()],
+    });
+    let grpc = TicketGrpc::new(store.clone(), Arc::new(verifier));
+    World {
+        grpc,
+        store,
+        db,
+        keys,
+        own,
+        foreign,
+        secret,
+        company,
+        c1,
+        c2,
+        cf,
+    }
+}
+
+/// The tickets one principal's row works on, created fresh for it (writes change them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    /// Own tenant, queue Misc (group `users`), customer C1.
+    Own,
+    /// Own tenant, queue Secret (a group no role holds), customer C1.
+    Secret,
+    /// The other tenant, its queue Misc, its customer.
+    Foreign,
+    /// Own tenant, Misc, customer C2 (C1's colleague).
+    Colleague,
+    /// An id nobody created.
+    Guessed,
+}
+
+const TARGETS: [Target; 5] = [
+    Target::Own,
+    Target::Secret,
+    Target::Foreign,
+    Target::Colleague,
+    Target::Guessed,
+];
+
+struct Fixture {
+    ticket: TicketId,
+    number: Option<TicketNumber>,
+}
+
+async fn fixtures(w: &World) -> BTreeMap<Target, Fixture> {
+    let mut out = BTreeMap::new();
+    for target in TARGETS {
+        let (queue, customer) = match target {
+            Target::Own => (&w.own.misc, w.c1),
+            Target::Secret => (&w.secret, w.c1),
+            Target::Foreign => (&w.foreign.misc, w.cf),
+            Target::Colleague => (&w.own.misc, w.c2),
+            Target::Guessed => {
+                out.insert(
+                    target,
+                    Fixture {
+                        ticket: TicketId::new(),
+                        number: None,
+                    },
+                );
+                continue;
+            }
+        };
+        let first = NewArticle::parse(
+            SenderType::Customer,
+            Channel::Email,
+            true,
+            "Help",
+            "It broke.",
+        )
+        .unwrap();
+        let t = w
+            .store
+            .create_ticket(
+                NewTicket::parse(queue.id, "t", None, "", Some(customer), Some(first)).unwrap(),
+                &Actor::system(),
+            )
+            .await
+            .unwrap();
+        // An internal note, and an owner: both must stay hidden from customers.
+        w.store
+            .add_article(
+                t.id,
+                NewArticle::parse(SenderType::Agent, Channel::Note, false, "", "internal only")
+                    .unwrap(),
+                &Actor::system(),
+            )
+            .await
+            .unwrap();
+        let owner = TicketUpdate {
+            owner: Some(Some(AgentId::new())),
+            ..TicketUpdate::default()
+        };
+        w.store
+            .update_ticket(t.id, owner, &Actor::system())
+            .await
+            .unwrap();
+        out.insert(
+            target,
+            Fixture {
+                ticket: t.id,
+                number: Some(t.number),
+            },
+        );
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Principals
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Principal {
+    /// A built-in role template, in the own tenant.
+    Role(usize),
+    /// An agent of the own tenant without any group.
+    NoRole,
+    /// The other tenant's administrator.
+    Outsider,
+    /// Customer C1: own tickets only.
+    Customer,
+    /// Customer C2: own and company tickets.
+    CompanyCustomer,
+    /// A 2nd-level agent's API token limited to `tickets:read`.
+    ReadOnlyToken,
+    /// Another service (e.g. mail ingestion).
+    Service,
+}
+
+fn principals() -> Vec<Principal> {
+    let mut all: Vec<Principal> = (0..ROLE_TEMPLATES.len()).map(Principal::Role).collect();
+    all.extend([
+        Principal::NoRole,
+        Principal::Outsider,
+        Principal::Customer,
+        Principal::CompanyCustomer,
+        Principal::ReadOnlyToken,
+        Principal::Service,
+    ]);
+    all
+}
+
+fn role_index(name: &str) -> usize {
+    ROLE_TEMPLATES.iter().position(|t| t.name == name).unwrap()
+}
+
+/// A template's grants in a tenant, exactly as the identity service would put them in a token.
+fn template_grants(index: usize, t: &Tenancy) -> TenantGrants {
+    let template = &ROLE_TEMPLATES[index];
+    let mut grants = TenantGrants {
+        admin: template.tenant_admin,
+        ..TenantGrants::default()
+    };
+    for (group, perms) in template.grants {
+        let id = match *group {
+            "users" => t.users,
+            "admin" => t.admin,
+            other => panic!("template group {other}"),
+        };
+        grants.groups.insert(id.to_string(), PermSet::of(perms));
+    }
+    grants
+}
+
+struct Identity {
+    token: String,
+    kind: Kind,
+    agent_id: Option<AgentId>,
+}
+
+fn identity(w: &World, p: Principal) -> Identity {
+    let now = docket_platform::time::now_micros() / 1_000_000;
+    let agent_id = AgentId::new();
+    let mut claims = Claims {
+        iss: "docket".into(),
+        aud: "docket".into(),
+        sub: agent_id.to_string(),
+        exp: now + 300,
+        iat: now,
+        jti: uuid::Uuid::now_v7().to_string(),
+        sid: None,
+        kind: Kind::Agent,
+        login: format!("{p:?}").to_lowercase(),
+        agent: None,
+        customer: None,
+        scopes: None,
+    };
+    let agent = |tenant: TenantId, grants: TenantGrants| AgentGrants {
+        tenants: BTreeMap::from([(tenant.to_string(), grants)]),
+        ..AgentGrants::default()
+    };
+    let customer = |claims: &mut Claims, id: CustomerId, company_tickets: bool| {
+        claims.kind = Kind::Customer;
+        claims.sub = id.to_string();
+        claims.customer = Some(CustomerGrant {
+            tenant_id: w.own.tenant.to_string(),
+            company_id: Some(w.company.to_string()),
+            company_tickets,
+        });
+    };
+    match p {
+        Principal::Role(i) => claims.agent = Some(agent(w.own.tenant, template_grants(i, &w.own))),
+        Principal::NoRole => claims.agent = Some(agent(w.own.tenant, TenantGrants::default())),
+        Principal::Outsider => {
+            let admin = role_index("Administrator");
+            claims.agent = Some(agent(w.foreign.tenant, template_grants(admin, &w.foreign)));
+        }
+        Principal::Customer => customer(&mut claims, w.c1, false),
+        Principal::CompanyCustomer => customer(&mut claims, w.c2, true),
+        Principal::ReadOnlyToken => {
+            let second = role_index("2nd level");
+            claims.agent = Some(agent(w.own.tenant, template_grants(second, &w.own)));
+            claims.scopes = Some(vec!["tickets:read".into()]);
+        }
+        Principal::Service => {
+            claims.kind = Kind::Service;
+            claims.sub = "mail".into();
+        }
+    }
+    Identity {
+        token: w.keys.sign(&claims).unwrap(),
+        kind: claims.kind,
+        agent_id: (claims.kind == Kind::Agent).then_some(agent_id),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TicketOp {
+    Get,
+    GetByNumber,
+    Articles,
+    History,
+    Note,
+    Answer,
+    State,
+    Priority,
+    Take,
+    Assign,
+    Release,
+    /// To the own tenant's Raw queue (group `users`).
+    Move,
+}
+
+const TICKET_OPS: [TicketOp; 12] = [
+    TicketOp::Get,
+    TicketOp::GetByNumber,
+    TicketOp::Articles,
+    TicketOp::History,
+    TicketOp::Note,
+    TicketOp::Answer,
+    TicketOp::State,
+    TicketOp::Priority,
+    TicketOp::Take,
+    TicketOp::Assign,
+    TicketOp::Release,
+    TicketOp::Move,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueueOp {
+    CreateTicket,
+    ListTickets,
+    CreateQueue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueueTarget {
+    OwnMisc,
+    Secret,
+    ForeignMisc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    NotFound,
+    Denied,
+}
+
+fn outcome<T>(result: &Result<T, tonic::Status>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Ok,
+        Err(s) if s.code() == Code::NotFound => Outcome::NotFound,
+        Err(s) if s.code() == Code::PermissionDenied => Outcome::Denied,
+        Err(s) => panic!("unexpected status {:?}: {}", s.code(), s.message()),
+    }
+}
+
+fn request<T>(message: T, id: &Identity) -> Request<T> {
+    let mut r = Request::new(message);
+    docket_auth::with_bearer(r.metadata_mut(), &id.token);
+    r
+}
+
+fn update(ticket: TicketId) -> pb::UpdateTicketRequest {
+    pb::UpdateTicketRequest {
+        ticket_id: ticket.to_string(),
+        ..Default::default()
+    }
+}
+
+/// Runs one operation; returns the outcome, and what a customer must never receive.
+async fn run(w: &World, id: &Identity, op: TicketOp, f: &Fixture) -> Outcome {
+    let g = &w.grpc;
+    let ticket_id = f.ticket.to_string();
+    let new_article = |visible: bool| pb::AddArticleRequest {
+        ticket_id: ticket_id.clone(),
+        article: Some(pb::NewArticle {
+            sender: pb::SenderType::Agent.into(),
+            channel: if visible {
+                pb::Channel::Email
+            } else {
+                pb::Channel::Note
+            }
+            .into(),
+            visible_to_customer: visible,
+            subject: String::new(),
+            body: "hello".into(),
+        }),
+    };
+    match op {
+        TicketOp::Get | TicketOp::GetByNumber => {
+            let key = match (op, &f.number) {
+                (TicketOp::GetByNumber, Some(n)) => n.to_string(),
+                // A guessed number: tomorrow's first.
+                (TicketOp::GetByNumber, None) => "2099010110000001".into(),
+                _ => ticket_id.clone(),
+            };
+            let r = g
+                .get_ticket(request(pb::GetTicketRequest { ticket: key }, id))
+                .await;
+            if let Err(s) = &r
+                && s.code() == Code::NotFound
+            {
+                // The same answer whether the ticket exists elsewhere or not at all.
+                assert!(s.message().ends_with(" not found"), "{}", s.message());
+                assert!(!s.message().contains("tenant") && !s.message().contains("queue"));
+            }
+            if let Ok(t) = &r {
+                let shown = !t.get_ref().owner_id.is_empty();
+                assert_eq!(
+                    shown,
+                    id.kind != Kind::Customer,
+                    "the owner is for agents only"
+                );
+            }
+            outcome(&r)
+        }
+        TicketOp::Articles => {
+            let r = g
+                .list_articles(request(
+                    pb::ListArticlesRequest {
+                        ticket_id: ticket_id.clone(),
+                    },
+                    id,
+                ))
+                .await;
+            if let Ok(a) = &r {
+                let internal = a.get_ref().articles.iter().any(|a| !a.visible_to_customer);
+                assert_eq!(
+                    internal,
+                    id.kind != Kind::Customer,
+                    "agents see the internal note, customers never"
+                );
+            }
+            outcome(&r)
+        }
+        TicketOp::History => outcome(
+            &g.get_history(request(
+                pb::GetHistoryRequest {
+                    ticket_id: ticket_id.clone(),
+                },
+                id,
+            ))
+            .await,
+        ),
+        TicketOp::Note => outcome(&g.add_article(request(new_article(false), id)).await),
+        TicketOp::Answer => outcome(&g.add_article(request(new_article(true), id)).await),
+        TicketOp::State => {
+            let mut u = update(f.ticket);
+            u.state = Some(pb::TicketState::Open.into());
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+        TicketOp::Priority => {
+            let mut u = update(f.ticket);
+            u.priority = Some(5);
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+        TicketOp::Take => {
+            let mut u = update(f.ticket);
+            u.owner_id = Some(id.agent_id.unwrap_or_default().to_string());
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+        TicketOp::Assign => {
+            let mut u = update(f.ticket);
+            u.owner_id = Some(AgentId::new().to_string());
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+        TicketOp::Release => {
+            let mut u = update(f.ticket);
+            u.owner_id = Some(String::new());
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+        TicketOp::Move => {
+            let mut u = update(f.ticket);
+            u.queue_id = Some(w.own.raw.id.to_string());
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+    }
+}
+
+async fn run_queue_op(w: &World, id: &Identity, op: QueueOp, target: QueueTarget) -> Outcome {
+    let (queue, tenancy) = match target {
+        QueueTarget::OwnMisc => (&w.own.misc, &w.own),
+        QueueTarget::Secret => (&w.secret, &w.own),
+        QueueTarget::ForeignMisc => (&w.foreign.misc, &w.foreign),
+    };
+    match op {
+        QueueOp::CreateTicket => outcome(
+            &w.grpc
+                .create_ticket(request(
+                    pb::CreateTicketRequest {
+                        queue_id: queue.id.to_string(),
+                        title: "new".into(),
+                        ..Default::default()
+                    },
+                    id,
+                ))
+                .await,
+        ),
+        QueueOp::ListTickets => outcome(
+            &w.grpc
+                .list_tickets(request(
+                    pb::ListTicketsRequest {
+                        queue_id: queue.id.to_string(),
+                        ..Default::default()
+                    },
+                    id,
+                ))
+                .await,
+        ),
+        QueueOp::CreateQueue => outcome(
+            &w.grpc
+                .create_queue(request(
+                    pb::CreateQueueRequest {
+                        tenant_id: tenancy.tenant.to_string(),
+                        name: format!("New {}", uuid::Uuid::now_v7()),
+                        group_id: tenancy.users.to_string(),
+                        portal: false,
+                    },
+                    id,
+                ))
+                .await,
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules, written out
+// ---------------------------------------------------------------------------------------------
+
+/// What a principal holds on the group of a target's queue (agents), from the role templates.
+fn perms(p: Principal, target: Target) -> PermSet {
+    // Own and Colleague are in the own tenant's `users` group, Foreign in the other tenant's.
+    let (template, in_users) = match p {
+        Principal::Role(i) => (Some(i), matches!(target, Target::Own | Target::Colleague)),
+        Principal::ReadOnlyToken => (
+            Some(role_index("2nd level")),
+            matches!(target, Target::Own | Target::Colleague),
+        ),
+        Principal::Outsider => (Some(role_index("Administrator")), target == Target::Foreign),
+        _ => (None, false),
+    };
+    match (template, in_users) {
+        (Some(i), true) => ROLE_TEMPLATES[i]
+            .grants
+            .iter()
+            .filter(|(g, _)| *g == "users")
+            .fold(PermSet::NONE, |acc, (_, p)| acc.union(PermSet::of(p))),
+        _ => PermSet::NONE,
+    }
+}
+
+fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
+    use Outcome::*;
+    let writes = !matches!(
+        op,
+        TicketOp::Get | TicketOp::GetByNumber | TicketOp::Articles | TicketOp::History
+    );
+    if p == Principal::ReadOnlyToken && writes {
+        return Denied;
+    }
+    if target == Target::Guessed {
+        return NotFound;
+    }
+    if p == Principal::Service {
+        // Everything, but a ticket moves only within its tenant.
+        return if op == TicketOp::Move && target == Target::Foreign {
+            NotFound
+        } else {
+            Ok
+        };
+    }
+    if matches!(p, Principal::Customer | Principal::CompanyCustomer) {
+        // C1 sees the tickets for C1 (Own, Secret); C2 its own (Colleague) and, allowed to see
+        // the company's, C1's too. Never the other tenant's, though its customer shares the
+        // company id.
+        let sees = match p {
+            Principal::Customer => matches!(target, Target::Own | Target::Secret),
+            _ => matches!(target, Target::Own | Target::Secret | Target::Colleague),
+        };
+        return match (sees, op) {
+            (false, _) => NotFound,
+            (true, TicketOp::Get | TicketOp::GetByNumber | TicketOp::Articles) => Ok,
+            // A customer writes (their own kind of) article, and nothing else.
+            (true, TicketOp::Note | TicketOp::Answer) => Ok,
+            (true, _) => Denied,
+        };
+    }
+    let held = perms(p, target);
+    if !held.allows(Permission::Ro) {
+        return NotFound;
+    }
+    let needed = match op {
+        TicketOp::Get | TicketOp::GetByNumber | TicketOp::Articles | TicketOp::History => {
+            Permission::Ro
+        }
+        TicketOp::Note => Permission::Note,
+        TicketOp::Priority => Permission::Priority,
+        TicketOp::Take => Permission::Owner,
+        TicketOp::Answer | TicketOp::State | TicketOp::Assign | TicketOp::Release => Permission::Rw,
+        TicketOp::Move => {
+            // rw where it is, move_into where it goes (Raw: group `users` too); never out of
+            // its tenant, where the target queue does not exist.
+            return if target == Target::Foreign {
+                if held.allows(Permission::Rw) {
+                    NotFound
+                } else {
+                    Denied
+                }
+            } else if held.allows(Permission::Rw) && held.allows(Permission::MoveInto) {
+                Ok
+            } else {
+                Denied
+            };
+        }
+    };
+    if held.allows(needed) { Ok } else { Denied }
+}
+
+fn expected_queue(p: Principal, op: QueueOp, target: QueueTarget) -> Outcome {
+    use Outcome::*;
+    if p == Principal::ReadOnlyToken && op != QueueOp::ListTickets {
+        return Denied;
+    }
+    if p == Principal::Service {
+        return Ok;
+    }
+    let admin_of = |p: Principal, t: QueueTarget| match p {
+        Principal::Role(i) => ROLE_TEMPLATES[i].tenant_admin && t != QueueTarget::ForeignMisc,
+        Principal::Outsider => t == QueueTarget::ForeignMisc,
+        _ => false,
+    };
+    if matches!(p, Principal::Customer | Principal::CompanyCustomer) {
+        return match (op, target) {
+            // Portal queues of their tenant (Misc, and Secret is one too).
+            (
+                QueueOp::CreateTicket | QueueOp::ListTickets,
+                QueueTarget::OwnMisc | QueueTarget::Secret,
+            ) => Ok,
+            _ => NotFound,
+        };
+    }
+    let held = match (p, target) {
+        (Principal::Outsider, QueueTarget::ForeignMisc) => PermSet::of(&[Permission::Rw]),
+        (_, QueueTarget::OwnMisc) => perms(p, Target::Own),
+        _ => PermSet::NONE,
+    };
+    let member = !matches!(p, Principal::Outsider) != (target == QueueTarget::ForeignMisc);
+    let visible = !held.is_empty() || admin_of(p, target);
+    match op {
+        QueueOp::CreateQueue if admin_of(p, target) => Ok,
+        QueueOp::CreateQueue if member => Denied,
+        QueueOp::CreateQueue => NotFound,
+        _ if !visible => NotFound,
+        QueueOp::ListTickets => Ok,
+        QueueOp::CreateTicket if held.allows(Permission::Create) => Ok,
+        QueueOp::CreateTicket => Denied,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table
+// ---------------------------------------------------------------------------------------------
+
+async fn table(backend: Backend) {
+    let mut cells = 0;
+    let mut failures = Vec::new();
+    for p in principals() {
+        // A fresh world per row: one row's writes (a move, a new owner) never colour another's.
+        let w = world(backend).await;
+        let id = identity(&w, p);
+        let f = fixtures(&w).await;
+
+        // Listing every visible ticket returns exactly the readable ones, before any write.
+        let listed: BTreeSet<TicketId> = w
+            .grpc
+            .list_tickets(request(pb::ListTicketsRequest::default(), &id))
+            .await
+            .unwrap()
+            .into_inner()
+            .tickets
+            .into_iter()
+            .map(|t| {
+                assert_eq!(
+                    t.owner_id.is_empty(),
+                    id.kind == Kind::Customer,
+                    "{p:?}: owners"
+                );
+                t.id.parse().unwrap()
+            })
+            .collect();
+        let readable: BTreeSet<TicketId> = TARGETS
+            .iter()
+            .filter(|t| expected(p, TicketOp::Get, **t) == Outcome::Ok)
+            .map(|t| f[t].ticket)
+            .collect();
+        assert_eq!(listed, readable, "{p:?}: the listing of everything visible");
+
+        for target in TARGETS {
+            for op in TICKET_OPS {
+                let got = run(&w, &id, op, &f[&target]).await;
+                let want = expected(p, op, target);
+                cells += 1;
+                if got != want {
+                    failures.push(format!(
+                        "{p:?} {op:?} {target:?}: got {got:?}, want {want:?}"
+                    ));
+                }
+            }
+        }
+        for target in [
+            QueueTarget::OwnMisc,
+            QueueTarget::Secret,
+            QueueTarget::ForeignMisc,
+        ] {
+            for op in [
+                QueueOp::CreateTicket,
+                QueueOp::ListTickets,
+                QueueOp::CreateQueue,
+            ] {
+                let got = run_queue_op(&w, &id, op, target).await;
+                let want = expected_queue(p, op, target);
+                cells += 1;
+                if got != want {
+                    failures.push(format!(
+                        "{p:?} {op:?} {target:?}: got {got:?}, want {want:?}"
+                    ));
+                }
+            }
+        }
+        docket_store::testing::discard(w.db.clone()).await.unwrap();
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(cells, 10 * (5 * 12 + 3 * 3), "the whole table ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_table_postgres() {
+    table(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_table_sqlite() {
+    table(Backend::Sqlite).await;
+}
