@@ -1403,6 +1403,23 @@ impl IdentityStore for SqlIdentityStore {
             serde_json::json!({ "login": customer.login }),
         )
         .await?;
+        // Ticket core files the customer's tickets under their company: it keeps both from this.
+        Self::event(
+            &mut tx,
+            "customer.changed",
+            customer.tenant_id,
+            ("customer", customer.id.to_string()),
+            ev::CustomerChanged {
+                customer_id: customer.id.to_string(),
+                tenant_id: customer.tenant_id.to_string(),
+                company_id: customer
+                    .company_id
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            }
+            .encode_to_vec(),
+        )
+        .await?;
         self.commit(tx).await?;
         Ok(customer)
     }

@@ -1295,7 +1295,7 @@ fn new_customer(
     }
 }
 
-async fn case_companies_and_customers(store: &SqlIdentityStore, _db: &Db) {
+async fn case_companies_and_customers(store: &SqlIdentityStore, db: &Db) {
     let a = tenant(store, "acme").await;
     let b = tenant(store, "beta").await;
 
@@ -1360,6 +1360,33 @@ async fn case_companies_and_customers(store: &SqlIdentityStore, _db: &Db) {
         .unwrap();
     assert_eq!(worker_creds.customer, worker);
     assert!(worker_creds.password_hash.is_none());
+
+    // Each new customer is announced with its company, for ticket core.
+    let announced: Vec<ev::CustomerChanged> = outbox(db)
+        .await
+        .iter()
+        .filter(|(t, _)| t == "customer.changed")
+        .map(|(_, bytes)| {
+            let envelope = ev::Envelope::decode(bytes.as_slice()).unwrap();
+            assert_eq!(envelope.tenant_id, a.id.to_string());
+            ev::CustomerChanged::decode(envelope.payload.as_slice()).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        announced,
+        [
+            ev::CustomerChanged {
+                customer_id: solo.id.to_string(),
+                tenant_id: a.id.to_string(),
+                company_id: String::new(),
+            },
+            ev::CustomerChanged {
+                customer_id: worker.id.to_string(),
+                tenant_id: a.id.to_string(),
+                company_id: company.id.to_string(),
+            },
+        ]
+    );
 
     // A company of another tenant, or none at all.
     assert_not_found(

@@ -1,0 +1,224 @@
+//! Access end to end, through the gateway, with people who really log in: an administrator sets
+//! up customers and a team member; customers open tickets in the portal and see only theirs (or
+//! their company's); the team member sees the queue's tickets but may only add internal notes,
+//! which customers never see. Runs on the embedded default and on PostgreSQL + RabbitMQ.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, login_with_claims};
+use reqwest::Client;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "another password, long enough";
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn created(app: &TestApp, path: &str, body: Value) -> Value {
+    let (status, value) = send(app.client.post(format!("{}{path}", app.api)).json(&body)).await;
+    assert_eq!(status, 201, "POST {path}: {value}");
+    value
+}
+
+async fn customer_login(app: &TestApp, login: &str) -> Client {
+    let response = reqwest::Client::new()
+        .post(format!("{}/auth/login", app.api))
+        .json(&json!({"kind": "customer", "tenant": ADMIN_TENANT, "login": login, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{login} logs in");
+    let token: Value = response.json().await.unwrap();
+    docket_integration_tests::bearer_client(token["access_token"].as_str().unwrap())
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn people_see_what_they_may(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let tenant = app.tenant_id.clone();
+    let misc = app.queue_id("Misc").await;
+    let raw = app.queue_id("Raw").await;
+
+    // The administrator sets up a company with two customers, a lone customer and a team member.
+    let company = created(
+        &app,
+        &format!("/admin/tenants/{tenant}/companies"),
+        json!({"name": "Widgets"}),
+    )
+    .await;
+    let customer = |login: &str, company_tickets: bool, with_company: bool| {
+        json!({"login": login, "name": login, "password": PASSWORD, "company_tickets": company_tickets,
+               "company_id": if with_company { company["id"].clone() } else { Value::Null }})
+    };
+    let customers = format!("/admin/tenants/{tenant}/customers");
+    created(&app, &customers, customer("carla", false, true)).await;
+    created(&app, &customers, customer("chris", true, true)).await;
+    created(&app, &customers, customer("lone", false, false)).await;
+    let roles = app
+        .get_json(&format!("/admin/tenants/{tenant}/roles"))
+        .await;
+    let member_role = roles["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Team member")
+        .unwrap()["id"]
+        .clone();
+    created(
+        &app,
+        &format!("/admin/tenants/{tenant}/agents"),
+        json!({"login": "tom", "name": "Tom", "password": PASSWORD, "role_ids": [member_role]}),
+    )
+    .await;
+    let (tom, _) = login_with_claims(&app.api, "tom", PASSWORD).await.unwrap();
+
+    let carla = customer_login(&app, "carla").await;
+    let chris = customer_login(&app, "chris").await;
+    let lone = customer_login(&app, "lone").await;
+
+    // Customers open tickets in the portal queue; what they send is theirs and visible to them.
+    let open = |client: Client, title: &'static str, queue: String| {
+        let api = app.api.clone();
+        async move {
+            send(client.post(format!("{api}/tickets")).json(&json!({
+                "queue_id": queue, "title": title, "priority": 5,
+                "article": {"sender": "agent", "channel": "note", "visible_to_customer": false,
+                            "subject": "Help", "body": "It broke."}
+            })))
+            .await
+        }
+    };
+    // The new customer is known to ticket core once identity's event has arrived.
+    let mut carlas = (0, Value::Null);
+    for _ in 0..200 {
+        carlas = open(carla.clone(), "Carla's printer", misc.clone()).await;
+        if carlas.0 != 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, carlas) = carlas;
+    assert_eq!(status, 201, "{carlas}");
+    assert_eq!(carlas["priority"], 3, "customers do not pick the priority");
+    assert_eq!(carlas["company_id"], company["id"]);
+    let carlas_id = carlas["id"].as_str().unwrap().to_owned();
+    let (status, chriss) = open(chris.clone(), "Chris's laptop", misc.clone()).await;
+    assert_eq!(status, 201, "{chriss}");
+    let chriss_id = chriss["id"].as_str().unwrap().to_owned();
+    let (status, lones) = open(lone.clone(), "Lone's VPN", misc.clone()).await;
+    assert_eq!(status, 201, "{lones}");
+    let lones_id = lones["id"].as_str().unwrap().to_owned();
+    // Raw is no portal queue: invisible to customers.
+    assert_eq!(open(carla.clone(), "Elsewhere", raw.clone()).await.0, 404);
+
+    // The team member notes something internal; an answer to the customer needs rw.
+    let note = |client: &Client, id: &str, visible: bool| {
+        client
+            .post(format!("{}/tickets/{id}/articles", app.api))
+            .json(
+                &json!({"sender": "agent", "channel": if visible { "email" } else { "note" },
+                          "visible_to_customer": visible, "body": "internal: printer driver"}),
+            )
+    };
+    assert_eq!(send(note(&tom, &carlas_id, false)).await.0, 201);
+    assert_eq!(send(note(&tom, &carlas_id, true)).await.0, 403);
+    let (status, _) = send(
+        tom.patch(format!("{}/tickets/{carlas_id}", app.api))
+            .json(&json!({"state": "closed"})),
+    )
+    .await;
+    assert_eq!(status, 403, "a team member cannot close");
+    // The administrator (rw) answers.
+    let (status, _) = send(note(&app.client, &carlas_id, true)).await;
+    assert_eq!(status, 201);
+
+    // What each one sees.
+    let listed = |client: &Client| client.get(format!("{}/tickets", app.api));
+    let mut all = vec![carlas_id.clone(), chriss_id.clone(), lones_id.clone()];
+    all.sort();
+    assert_eq!(
+        ids(&send(listed(&tom)).await.1),
+        all,
+        "the team member sees the queue"
+    );
+    assert_eq!(ids(&send(listed(&carla)).await.1), [carlas_id.clone()]);
+    let mut company_tickets = vec![carlas_id.clone(), chriss_id.clone()];
+    company_tickets.sort();
+    assert_eq!(
+        ids(&send(listed(&chris)).await.1),
+        company_tickets,
+        "chris sees the company's"
+    );
+    assert_eq!(ids(&send(listed(&lone)).await.1), [lones_id.clone()]);
+
+    // Carla's articles, as Carla: hers and the answer, never the internal note.
+    let (status, articles) =
+        send(carla.get(format!("{}/tickets/{carlas_id}/articles", app.api))).await;
+    assert_eq!(status, 200);
+    let articles = articles["items"].as_array().unwrap();
+    assert_eq!(articles.len(), 2, "{articles:?}");
+    assert!(articles.iter().all(|a| a["visible_to_customer"] == true));
+    assert_eq!(articles[0]["sender"], "customer");
+    let (_, as_agent) = send(tom.get(format!("{}/tickets/{carlas_id}/articles", app.api))).await;
+    assert_eq!(as_agent["items"].as_array().unwrap().len(), 3);
+
+    // Another customer's ticket, by id or number, and agent-only parts answer 404 or 403.
+    let (status, problem) = send(lone.get(format!("{}/tickets/{carlas_id}", app.api))).await;
+    assert_eq!(status, 404);
+    assert_eq!(problem["status"], 404);
+    let number = carlas["number"].as_str().unwrap();
+    assert_eq!(
+        send(lone.get(format!("{}/tickets/{number}", app.api)))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        send(carla.get(format!("{}/tickets/{carlas_id}/history", app.api)))
+            .await
+            .0,
+        403
+    );
+    let (_, mine) = send(carla.get(format!("{}/tickets/{carlas_id}", app.api))).await;
+    assert!(mine["owner_id"].is_null());
+    // Customers administer nothing (refused as customers, whatever the tenant), and see no
+    // queue but the portal's.
+    assert_eq!(
+        send(carla.get(format!("{}/admin/tenants/{tenant}/customers", app.api)))
+            .await
+            .0,
+        403
+    );
+    let (_, queues) = send(carla.get(format!("{}/queues", app.api))).await;
+    let names: Vec<&str> = queues["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Misc"]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn people_see_what_they_may_on_the_embedded_default() {
+    people_see_what_they_may(Mode::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn people_see_what_they_may_on_postgres_and_rabbitmq() {
+    people_see_what_they_may(Mode::Production).await;
+}
