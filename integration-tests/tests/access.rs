@@ -154,7 +154,7 @@ async fn people_see_what_they_may(mode: Mode) {
         all,
         "the team member sees the queue"
     );
-    assert_eq!(ids(&send(listed(&carla)).await.1), [carlas_id.clone()]);
+    assert_eq!(ids(&send(listed(&carla)).await.1), [carlas_id.as_str()]);
     let mut company_tickets = vec![carlas_id.clone(), chriss_id.clone()];
     company_tickets.sort();
     assert_eq!(
@@ -162,7 +162,7 @@ async fn people_see_what_they_may(mode: Mode) {
         company_tickets,
         "chris sees the company's"
     );
-    assert_eq!(ids(&send(listed(&lone)).await.1), [lones_id.clone()]);
+    assert_eq!(ids(&send(listed(&lone)).await.1), [lones_id.as_str()]);
 
     // Carla's articles, as Carla: hers and the answer, never the internal note.
     let (status, articles) =
