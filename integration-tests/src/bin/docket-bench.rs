@@ -96,6 +96,17 @@ impl Drop for Suite {
     }
 }
 
+/// Sends the request and reads its JSON body.
+async fn json_of(request: reqwest::RequestBuilder) -> Result<serde_json::Value, String> {
+    request
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
+}
+
 fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<Suite, String> {
     let (gw, ticket, identity, ops) = (free_port()?, free_port()?, free_port()?, free_port()?);
     let mut env = vec![
@@ -201,15 +212,12 @@ async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let login: serde_json::Value = client
-        .post(format!("{}/auth/login", suite.api))
-        .json(&json!({"login": BENCH_LOGIN, "password": BENCH_PASSWORD}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let login = json_of(
+        client
+            .post(format!("{}/auth/login", suite.api))
+            .json(&json!({"login": BENCH_LOGIN, "password": BENCH_PASSWORD})),
+    )
+    .await?;
     let token = login["access_token"].as_str().ok_or("login failed")?;
     let mut headers = reqwest::header::HeaderMap::new();
     let bearer = format!("Bearer {token}").parse().map_err(|_| "bad token")?;
@@ -222,14 +230,7 @@ async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> 
     // The tenant's default queues appear once ticket core has its `tenant.created` event.
     let deadline = Instant::now() + Duration::from_secs(30);
     let queue = loop {
-        let queues: serde_json::Value = client
-            .get(format!("{}/queues", suite.api))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let queues = json_of(client.get(format!("{}/queues", suite.api))).await?;
         match queues["items"][0]["id"].as_str() {
             Some(id) => break id.to_owned(),
             None if Instant::now() < deadline => {
