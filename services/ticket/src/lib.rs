@@ -2,6 +2,7 @@
 //!
 //! - [`domain`]: the values, parsed once;
 //! - [`access`]: who may do what, from the caller's verified token;
+//! - [`chain`]: the history's hash chain, which makes tampering evident;
 //! - [`storage`]: the repository trait and its implementation on PostgreSQL and SQLite;
 //! - [`projection`]: tenants, groups and customers from the identity service's events;
 //! - [`grpc`]: the `docket.ticket.v1.TicketService` edge;
@@ -9,6 +10,7 @@
 //!   outbox relay, bind the port.
 
 pub mod access;
+pub mod chain;
 pub mod domain;
 pub mod error;
 pub mod grpc;

@@ -12,6 +12,7 @@ use docket_store::{Any, Db, Row, WriteTx};
 use prost::Message as _;
 use sqlx::any::AnyRow;
 
+use crate::chain;
 use crate::domain::*;
 use crate::error::TicketError;
 
@@ -62,6 +63,14 @@ pub trait TicketStore: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<Ticket, TicketError>;
     async fn history(&self, id: TicketId) -> Result<Vec<HistoryEntry>, TicketError>;
+    /// Checks the ticket's history chain and its articles' bodies against what was recorded.
+    async fn verify_history(&self, id: TicketId) -> Result<chain::Verdict, TicketError>;
+    /// Ticket ids in id order after `after`, `limit` at a time: for walking every ticket.
+    async fn ticket_ids(
+        &self,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> Result<Vec<TicketId>, TicketError>;
 }
 
 /// The name ticket core consumes events under (its queue, its inbox rows).
@@ -109,6 +118,13 @@ impl SqlTicketStore {
                             portable: include_str!("../migrations/0002_access.sql"),
                             postgres: include_str!("../migrations/0002_access.postgres.sql"),
                             sqlite: include_str!("../migrations/0002_access.sqlite.sql"),
+                        },
+                        docket_store::MigrationSql {
+                            version: 3,
+                            description: "the history's hash chain",
+                            portable: include_str!("../migrations/0003_history_chain.sql"),
+                            postgres: include_str!("../migrations/0003_history_chain.postgres.sql"),
+                            sqlite: include_str!("../migrations/0003_history_chain.sqlite.sql"),
                         },
                     ],
                 )
@@ -200,16 +216,37 @@ impl SqlTicketStore {
         actor: &Actor,
         details: serde_json::Value,
     ) -> Result<(), TicketError> {
+        // The chain: the previous entry's hash (inside this write transaction, so no other
+        // change of the ticket can come between).
+        let prev: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT hash FROM ticket_history WHERE ticket_id = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(ticket.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let prev = prev.flatten().unwrap_or_else(|| chain::GENESIS.to_owned());
+        let details = details.to_string();
+        let hash = chain::entry_hash(
+            &prev,
+            ticket.id,
+            ticket.version,
+            kind,
+            actor.as_str(),
+            ticket.updated_at,
+            &details,
+        );
         sqlx::query(
-            "INSERT INTO ticket_history (ticket_id, seq, kind, actor, occurred_at, details) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO ticket_history (ticket_id, seq, kind, actor, occurred_at, details, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(ticket.id)
         .bind(version_i64(ticket.version)?)
         .bind(kind)
         .bind(actor.as_str())
         .bind(ticket.updated_at)
-        .bind(details.to_string())
+        .bind(details)
+        .bind(prev)
+        .bind(hash)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -1025,6 +1062,64 @@ impl TicketStore for SqlTicketStore {
             })
             .collect()
     }
+
+    async fn verify_history(&self, id: TicketId) -> Result<chain::Verdict, TicketError> {
+        let ticket = self.get_ticket(id).await?;
+        let rows = sqlx::query(
+            "SELECT seq, kind, actor, occurred_at, details, prev_hash, hash \
+             FROM ticket_history WHERE ticket_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?;
+        let entries = rows
+            .iter()
+            .map(|row| {
+                Ok(chain::StoredEntry {
+                    seq: u64::try_from(get::<i64>(row, "seq")?)
+                        .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+                    kind: get(row, "kind")?,
+                    actor: get(row, "actor")?,
+                    occurred_at: get(row, "occurred_at")?,
+                    details: get(row, "details")?,
+                    prev_hash: get(row, "prev_hash")?,
+                    hash: get(row, "hash")?,
+                })
+            })
+            .collect::<Result<Vec<_>, TicketError>>()?;
+        let bodies: std::collections::HashMap<String, String> = self
+            .list_articles(id, false)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.to_string(), chain::sha256_hex(a.body.as_bytes())))
+            .collect();
+        Ok(chain::verify(id, ticket.version, &entries, |article| {
+            bodies.get(article).cloned()
+        }))
+    }
+
+    async fn ticket_ids(
+        &self,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> Result<Vec<TicketId>, TicketError> {
+        let rows: Vec<TicketId> = match after {
+            Some(after) => {
+                sqlx::query_scalar("SELECT id FROM tickets WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.db.pool())
+                    .await?
+            }
+            None => {
+                sqlx::query_scalar("SELECT id FROM tickets ORDER BY id LIMIT $1")
+                    .bind(i64::from(limit))
+                    .fetch_all(self.db.pool())
+                    .await?
+            }
+        };
+        Ok(rows)
+    }
 }
 
 impl SqlTicketStore {
@@ -1048,6 +1143,7 @@ impl SqlTicketStore {
             serde_json::json!({
                 "article_id": stored.id, "sender": stored.sender, "channel": stored.channel,
                 "visible_to_customer": stored.visible_to_customer, "subject": stored.subject,
+                "body_sha256": chain::sha256_hex(stored.body.as_bytes()),
             }),
         )
         .await?;

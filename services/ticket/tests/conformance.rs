@@ -78,6 +78,7 @@ conformance!(
     case_update_ticket_rejections,
     case_history,
     case_history_is_append_only,
+    case_history_chain_shows_tampering,
     case_outbox_one_row_per_event,
 );
 
@@ -1653,4 +1654,117 @@ async fn case_outbox_one_row_per_event(store: &SqlTicketStore, db: &Db) {
         .collect();
     changes.sort_unstable();
     assert_eq!(changes, [("priority", "3", "1"), ("state", "new", "open")]);
+}
+
+/// Somebody with database access gets past the append-only triggers (as an attacker or a careless
+/// administrator would): what they change is named by the verification.
+async fn lift_history_guard(db: &Db) {
+    let statements: &[&str] = match db.backend() {
+        Backend::Postgres => {
+            &["ALTER TABLE ticket_history DISABLE TRIGGER ticket_history_no_update"]
+        }
+        Backend::Sqlite => &[
+            "DROP TRIGGER ticket_history_no_update",
+            "DROP TRIGGER ticket_history_no_delete",
+        ],
+    };
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(*statement))
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
+}
+
+async fn case_history_chain_shows_tampering(store: &SqlTicketStore, db: &Db) {
+    use docket_ticket::chain::Verdict;
+    let (_, q) = tenant_and_queue(store).await;
+    let first = article(SenderType::Customer, Channel::Email, true, "It broke.");
+    let t = store
+        .create_ticket(
+            NewTicket::parse(q.id, "Chained", None, "", None, Some(first)).unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    store
+        .update_ticket(
+            t.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let note = article(SenderType::Agent, Channel::Note, false, "checked the cable");
+    store.add_article(t.id, note, &agent()).await.unwrap();
+    let other = ticket(store, &q, "Untouched").await;
+    assert_eq!(
+        store.verify_history(t.id).await.unwrap(),
+        Verdict::Intact { entries: 4 }
+    );
+    assert_not_found(store.verify_history(TicketId::new()).await, "ticket");
+    let mut ids = store.ticket_ids(None, 1).await.unwrap();
+    ids.extend(store.ticket_ids(ids.last().copied(), 10).await.unwrap());
+    let mut both = vec![t.id, other.id];
+    both.sort();
+    assert_eq!(ids, both, "every ticket, a page at a time, in id order");
+
+    lift_history_guard(db).await;
+    let broken =
+        |seq: u64| move |v: Verdict| matches!(v, Verdict::Broken { seq: s, .. } if s == seq);
+    // A changed actor in the third entry.
+    sqlx::query(
+        "UPDATE ticket_history SET actor = 'somebody else' WHERE ticket_id = $1 AND seq = 3",
+    )
+    .bind(t.id)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let verdict = store.verify_history(t.id).await.unwrap();
+    assert!(broken(3)(verdict.clone()), "{verdict:?}");
+    assert_eq!(
+        store.verify_history(other.id).await.unwrap(),
+        Verdict::Intact { entries: 1 },
+        "other tickets' chains are their own"
+    );
+    // An article body rewritten in place: named at the entry that recorded it.
+    let q2 = queue(store, &tenant(store, "second").await, "Q").await;
+    let t2 = store
+        .create_ticket(
+            NewTicket::parse(
+                q2.id,
+                "Body",
+                None,
+                "",
+                None,
+                Some(article(
+                    SenderType::Customer,
+                    Channel::Email,
+                    true,
+                    "original",
+                )),
+            )
+            .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    sqlx::query("UPDATE articles SET body = 'rewritten' WHERE ticket_id = $1")
+        .bind(t2.id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let verdict = store.verify_history(t2.id).await.unwrap();
+    assert!(broken(2)(verdict.clone()), "{verdict:?}");
+    // A deleted entry.
+    sqlx::query("DELETE FROM ticket_history WHERE ticket_id = $1 AND seq = 1")
+        .bind(other.id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let verdict = store.verify_history(other.id).await.unwrap();
+    assert!(broken(1)(verdict.clone()), "{verdict:?}");
 }
