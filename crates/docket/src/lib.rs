@@ -220,6 +220,8 @@ pub enum SuiteError {
     Identity(#[from] docket_identity::server::StartError),
     #[error("identity: {0}")]
     IdentityStore(#[from] docket_identity::IdentityError),
+    #[error(transparent)]
+    TicketStore(#[from] docket_ticket::TicketError),
     #[error("gateway: {0}")]
     Gateway(#[from] docket_gateway::StartError),
     #[error("cannot listen on {addr}: {source}")]
@@ -485,6 +487,86 @@ pub async fn bootstrap_admin(
     let created = docket_identity::server::bootstrap(&store, tenant, login, name, password).await;
     db.close().await;
     Ok(created?)
+}
+
+/// What `docket admin verify-history` found.
+#[derive(Debug, Default)]
+pub struct HistoryReport {
+    pub tickets: u64,
+    pub entries: u64,
+    /// Each broken ticket: its id, its number, the first broken entry and why.
+    pub broken: Vec<(String, String, u64, String)>,
+}
+
+/// Checks the hash chain of one ticket's history (by id or number), or of every ticket's, directly
+/// in the ticket service's database. Changes nothing.
+pub async fn verify_history(
+    settings: &Settings,
+    ticket: Option<&str>,
+) -> Result<HistoryReport, SuiteError> {
+    use docket_ticket::TicketStore as _;
+    use docket_ticket::domain::{SystemId, TicketId, TicketNumber};
+    let url = settings.ticket_database_url();
+    let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 }).await?;
+    let store = docket_ticket::SqlTicketStore::new(
+        db.clone(),
+        docket_bus::outbox::OutboxSignal::new(),
+        SystemId::new(settings.ticket.system_id)?,
+    );
+    let result = async {
+        let mut report = HistoryReport::default();
+        match ticket {
+            Some(key) => {
+                let id = match key.parse::<TicketId>() {
+                    Ok(id) => id,
+                    Err(_) => {
+                        store
+                            .get_ticket_by_number(&key.parse::<TicketNumber>()?)
+                            .await?
+                            .id
+                    }
+                };
+                check_history(&store, id, &mut report).await?;
+            }
+            None => {
+                let mut after = None;
+                loop {
+                    let page = store.ticket_ids(after, 500).await?;
+                    for id in &page {
+                        check_history(&store, *id, &mut report).await?;
+                    }
+                    match page.last() {
+                        Some(last) => after = Some(*last),
+                        None => break,
+                    }
+                }
+            }
+        }
+        Ok::<_, SuiteError>(report)
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+async fn check_history(
+    store: &docket_ticket::SqlTicketStore,
+    id: docket_ticket::domain::TicketId,
+    report: &mut HistoryReport,
+) -> Result<(), docket_ticket::TicketError> {
+    use docket_ticket::TicketStore as _;
+    use docket_ticket::chain::Verdict;
+    let ticket = store.get_ticket(id).await?;
+    report.tickets += 1;
+    match store.verify_history(id).await? {
+        Verdict::Intact { entries } => report.entries += entries,
+        Verdict::Broken { seq, reason } => {
+            report
+                .broken
+                .push((id.to_string(), ticket.number.to_string(), seq, reason))
+        }
+    }
+    Ok(())
 }
 
 /// Parses `--only a,b`; empty means every service.

@@ -59,6 +59,14 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Checks that ticket histories are intact: every entry still carries the hash chain it was
+    /// written with, and every article the body it was written with. Names the first broken entry
+    /// of each ticket; fails when any is broken.
+    VerifyHistory {
+        /// One ticket (id or number); default: every ticket.
+        #[arg(long)]
+        ticket: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -129,6 +137,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 agent.id
             ));
             Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::VerifyHistory { ticket },
+        } => {
+            let report = docket::verify_history(&settings, ticket.as_deref()).await?;
+            for (id, number, seq, reason) in &report.broken {
+                say(format_args!(
+                    "ticket {number} ({id}): entry {seq} is broken: {reason}"
+                ));
+            }
+            say(format_args!(
+                "{} ticket histories checked: {} intact ({} entries), {} broken",
+                report.tickets,
+                report.tickets - report.broken.len() as u64,
+                report.entries,
+                report.broken.len()
+            ));
+            if report.broken.is_empty() {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "{} of {} ticket histories are broken",
+                    report.broken.len(),
+                    report.tickets
+                ))
+            }
         }
         Command::Migrate { only } => {
             let services = parse_services(only.as_deref()).map_err(anyhow::Error::msg)?;

@@ -268,3 +268,132 @@ async fn bootstrap_creates_an_administrator_who_can_log_in() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
+
+/// Writes two tickets with a few changes each into the ticket database at `url`; returns the first.
+async fn tickets_with_history(url: &str) -> (docket_store::Db, docket_ticket::domain::Ticket) {
+    use docket_ticket::TicketStore as _;
+    use docket_ticket::domain::*;
+    let db = docket_store::Db::connect(url, docket_store::PoolSize { max_connections: 2 })
+        .await
+        .unwrap();
+    docket_ticket::SqlTicketStore::migrate(&db).await.unwrap();
+    let store = docket_ticket::SqlTicketStore::new(
+        db.clone(),
+        docket_bus::outbox::OutboxSignal::new(),
+        SystemId::new(10).unwrap(),
+    );
+    let tenant = Tenant {
+        id: TenantId::new(),
+        slug: "uni".into(),
+        name: "University".into(),
+        created_at: 1,
+    };
+    let users = Group {
+        id: GroupId::new(),
+        tenant_id: tenant.id,
+        name: "users".into(),
+    };
+    let event = uuid::Uuid::now_v7().to_string();
+    store
+        .project_tenant(&event, tenant.clone(), vec![users])
+        .await
+        .unwrap();
+    let queue = store.list_queues(Some(tenant.id)).await.unwrap()[0].clone();
+    let actor = Actor::new("helpdesk").unwrap();
+    let mut first = None;
+    for title in ["Printer", "VPN"] {
+        let body =
+            NewArticle::parse(SenderType::Customer, Channel::Phone, true, "", "Broken.").unwrap();
+        let t = store
+            .create_ticket(
+                NewTicket::parse(queue.id, title, None, "", None, Some(body)).unwrap(),
+                &actor,
+            )
+            .await
+            .unwrap();
+        let open = TicketUpdate {
+            state: Some(TicketState::Open),
+            ..TicketUpdate::default()
+        };
+        store.update_ticket(t.id, open, &actor).await.unwrap();
+        first.get_or_insert(t);
+    }
+    (db, first.unwrap())
+}
+
+/// `docket admin verify-history` against the database at `url` (set through `env`).
+fn verify_history(env: (&str, &str), ticket: Option<&str>) -> (bool, String) {
+    let mut cmd = docket();
+    cmd.args(["admin", "verify-history"]).env(env.0, env.1);
+    if let Some(t) = ticket {
+        cmd.args(["--ticket", t]);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn history_edited_in_the_database_is_named(url: &str, env: (&str, &str)) {
+    let (db, ticket) = tickets_with_history(url).await;
+    let (ok, text) = verify_history(env, None);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("2 ticket histories checked: 2 intact (6 entries), 0 broken"),
+        "{text}"
+    );
+
+    // Somebody with database access gets past the append-only triggers and edits entry 2.
+    let lift: &[&str] = match db.backend() {
+        docket_store::Backend::Postgres => {
+            &["ALTER TABLE ticket_history DISABLE TRIGGER ticket_history_no_update"]
+        }
+        docket_store::Backend::Sqlite => &["DROP TRIGGER ticket_history_no_update"],
+    };
+    for statement in lift {
+        sqlx::query(sqlx::AssertSqlSafe(*statement))
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
+    sqlx::query("UPDATE ticket_history SET actor = 'nobody' WHERE ticket_id = $1 AND seq = 2")
+        .bind(ticket.id.to_string())
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+
+    let (ok, text) = verify_history(env, None);
+    assert!(!ok, "{text}");
+    let named = format!(
+        "ticket {} ({}): entry 2 is broken: its content does not match its hash",
+        ticket.number, ticket.id
+    );
+    assert!(text.contains(&named), "{text}");
+    assert!(
+        text.contains("2 ticket histories checked: 1 intact (3 entries), 1 broken"),
+        "{text}"
+    );
+    // One ticket, by its number.
+    let (ok, text) = verify_history(env, Some(ticket.number.as_str()));
+    assert!(!ok && text.contains(&named), "{text}");
+}
+
+#[tokio::test]
+async fn verify_history_names_an_entry_edited_in_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", data.path().join("ticket.db").display());
+    let dir = data.path().display().to_string();
+    history_edited_in_the_database_is_named(&url, ("DOCKET__DATA_DIR", &dir)).await;
+}
+
+#[tokio::test]
+async fn verify_history_names_an_entry_edited_in_postgres() {
+    let url = docket_store::testing::fresh_database_url(docket_store::Backend::Postgres)
+        .await
+        .unwrap();
+    history_edited_in_the_database_is_named(&url, ("DOCKET__TICKET__DATABASE_URL", &url)).await;
+}
