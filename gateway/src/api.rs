@@ -166,30 +166,61 @@ async fn list_queues(
     }))
 }
 
+/// The states of Znuny/OTRS. `pending_*` states need `pending_until`; `merged` comes only from
+/// merging.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketState {
     New,
     Open,
-    Closed,
+    PendingReminder,
+    PendingAutoCloseSuccessful,
+    PendingAutoCloseUnsuccessful,
+    ClosedSuccessful,
+    ClosedUnsuccessful,
+    Merged,
+    Removed,
 }
+
+/// The REST states and their protobuf twins, in one table.
+const STATES: [(TicketState, pb::TicketState); 9] = [
+    (TicketState::New, pb::TicketState::New),
+    (TicketState::Open, pb::TicketState::Open),
+    (
+        TicketState::PendingReminder,
+        pb::TicketState::PendingReminder,
+    ),
+    (
+        TicketState::PendingAutoCloseSuccessful,
+        pb::TicketState::PendingAutoCloseSuccessful,
+    ),
+    (
+        TicketState::PendingAutoCloseUnsuccessful,
+        pb::TicketState::PendingAutoCloseUnsuccessful,
+    ),
+    (
+        TicketState::ClosedSuccessful,
+        pb::TicketState::ClosedSuccessful,
+    ),
+    (
+        TicketState::ClosedUnsuccessful,
+        pb::TicketState::ClosedUnsuccessful,
+    ),
+    (TicketState::Merged, pb::TicketState::Merged),
+    (TicketState::Removed, pb::TicketState::Removed),
+];
 
 impl TicketState {
     fn from_pb(v: i32) -> Option<Self> {
-        match pb::TicketState::try_from(v).ok()? {
-            pb::TicketState::New => Some(Self::New),
-            pb::TicketState::Open => Some(Self::Open),
-            pb::TicketState::Closed => Some(Self::Closed),
-            pb::TicketState::Unspecified => None,
-        }
+        let p = pb::TicketState::try_from(v).ok()?;
+        STATES.iter().find(|(_, x)| *x == p).map(|(s, _)| *s)
     }
 
     fn to_pb(self) -> pb::TicketState {
-        match self {
-            Self::New => pb::TicketState::New,
-            Self::Open => pb::TicketState::Open,
-            Self::Closed => pb::TicketState::Closed,
-        }
+        STATES
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or(pb::TicketState::Unspecified, |(_, p)| *p)
     }
 }
 
@@ -202,6 +233,12 @@ pub struct Ticket {
     pub queue_id: String,
     pub title: String,
     pub state: Option<TicketState>,
+    /// `new`, `open`, `pending_reminder`, `pending_auto`, `closed`, `merged` or `removed`.
+    pub state_type: String,
+    /// When a pending state is due.
+    pub pending_until: Option<DateTime<Utc>>,
+    /// Locked by its owner, who works on it.
+    pub locked: bool,
     /// 1 (very low) to 5 (very high).
     pub priority: u32,
     /// The owning agent's id; never shown to customers.
@@ -226,6 +263,9 @@ impl From<pb::Ticket> for Ticket {
     fn from(t: pb::Ticket) -> Self {
         Self {
             state: TicketState::from_pb(t.state),
+            state_type: t.state_type,
+            pending_until: (t.pending_until_us != 0).then(|| time(t.pending_until_us)),
+            locked: t.locked,
             id: t.id,
             tenant_id: t.tenant_id,
             number: t.number,
@@ -424,6 +464,10 @@ pub struct UpdateTicket {
     /// Apply only if the ticket is still at this version; otherwise 409.
     pub expected_version: Option<u64>,
     pub state: Option<TicketState>,
+    /// When a pending state is due: required when moving into a pending state.
+    pub pending_until: Option<DateTime<Utc>>,
+    /// Lock (taking the ticket, unless `owner_id` names another agent) or unlock.
+    pub locked: Option<bool>,
     pub priority: Option<u32>,
     /// The owning agent's id; `null` clears it. Taking a ticket yourself needs the `owner`
     /// permission, giving it to another agent or releasing it `rw`.
@@ -434,8 +478,8 @@ pub struct UpdateTicket {
     pub queue_id: Option<String>,
 }
 
-/// Changes a ticket's state (`rw`), priority (`priority`), owner or queue (`rw`, and `move_into`
-/// on the target).
+/// Changes a ticket's state and pending date (`rw`), priority (`priority`), owner or queue (`rw`,
+/// and `move_into` on the target), or locks it (`owner`) and unlocks it (its owner, or `rw`).
 #[utoipa::path(patch, path = "/tickets/{ticket_id}", tag = "tickets", request_body = UpdateTicket,
     params(("ticket_id" = String, Path)),
     responses((status = 200, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -450,6 +494,8 @@ async fn update_ticket(
         ticket_id,
         expected_version: body.expected_version.unwrap_or(0),
         state: body.state.map(|s| s.to_pb().into()),
+        pending_until_us: body.pending_until.map(|t| t.timestamp_micros()),
+        locked: body.locked,
         priority: body.priority,
         owner_id: body.owner_id.map(Option::unwrap_or_default),
         queue_id: body.queue_id,

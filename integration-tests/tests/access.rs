@@ -137,7 +137,7 @@ async fn people_see_what_they_may(mode: Mode) {
     assert_eq!(send(note(&tom, &carlas_id, true)).await.0, 403);
     let (status, _) = send(
         tom.patch(format!("{}/tickets/{carlas_id}", app.api))
-            .json(&json!({"state": "closed"})),
+            .json(&json!({"state": "closed_successful"})),
     )
     .await;
     assert_eq!(status, 403, "a team member cannot close");

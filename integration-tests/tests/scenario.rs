@@ -79,6 +79,38 @@ async fn walk_the_scenario(app: &TestApp) -> (String, String) {
         (updated["state"].as_str(), updated["version"].as_u64()),
         (Some("open"), Some(5))
     );
+    assert_eq!(updated["state_type"], "open");
+
+    // Waiting for the customer: pending with a reminder date, locked by its owner meanwhile.
+    let pending = app
+        .client
+        .patch(format!("{}/tickets/{id}", app.api))
+        .json(&json!({"state": "pending_reminder", "pending_until": "2099-01-04T08:00:00Z", "locked": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pending.status(), 200);
+    let pending: serde_json::Value = pending.json().await.unwrap();
+    assert_eq!(
+        (
+            &pending["state_type"],
+            &pending["pending_until"],
+            &pending["locked"]
+        ),
+        (
+            &json!("pending_reminder"),
+            &json!("2099-01-04T08:00:00Z"),
+            &json!(true)
+        )
+    );
+    let reopened = app
+        .client
+        .patch(format!("{}/tickets/{id}", app.api))
+        .json(&json!({"state": "open", "locked": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reopened.status(), 200);
 
     // A stale version is a conflict, not a lost update.
     let stale = app
@@ -126,8 +158,14 @@ async fn walk_the_scenario(app: &TestApp) -> (String, String) {
             "article_added",
             "article_added",
             "article_added",
+            "updated",
+            "updated",
             "updated"
         ]
+    );
+    assert_eq!(
+        history["items"][5]["details"]["state"]["new"],
+        "pending_reminder"
     );
     let last = &history["items"][4];
     assert_eq!(last["actor"], "admin");
@@ -158,9 +196,9 @@ async fn ticket_scenario_on_postgres_and_rabbitmq() {
         },
     )
     .await;
-    eventually("all five events", Duration::from_secs(15), || {
+    eventually("all seven events", Duration::from_secs(15), || {
         let seen = seen.clone();
-        async move { seen.lock().unwrap().len() >= 5 }
+        async move { seen.lock().unwrap().len() >= 7 }
     })
     .await;
     let seen = seen.lock().unwrap().clone();
@@ -188,7 +226,7 @@ async fn ticket_scenario_on_postgres_and_rabbitmq() {
         .filter(|s| s.envelope.aggregate_id == id)
         .map(|s| s.envelope.aggregate_version)
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
     app.stop().await;
 }
 

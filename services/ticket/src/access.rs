@@ -413,6 +413,8 @@ mod tests {
             queue_id: q.id,
             title: "t".into(),
             state: TicketState::New,
+            pending_until: None,
+            locked: false,
             priority: Priority::DEFAULT,
             owner_id: owner,
             customer: None,

@@ -95,11 +95,11 @@ impl SystemId {
 }
 
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -133,9 +133,68 @@ macro_rules! text_enum {
 }
 
 text_enum!(
-    /// The state of a ticket. Further states (pending, merged, …) arrive with the full ticket model.
-    TicketState, "ticket state" { New = "new", Open = "open", Closed = "closed" }
+    /// The state of a ticket, as in Znuny/OTRS. Each belongs to a [`StateType`], which is what the
+    /// rest of the system reasons about.
+    TicketState, "ticket state" {
+        New = "new",
+        Open = "open",
+        /// Comes back to its owner at `pending_until` (resubmission).
+        PendingReminder = "pending_reminder",
+        /// Closes itself as successful at `pending_until`.
+        PendingAutoCloseSuccessful = "pending_auto_close_successful",
+        /// Closes itself as unsuccessful at `pending_until`.
+        PendingAutoCloseUnsuccessful = "pending_auto_close_unsuccessful",
+        ClosedSuccessful = "closed_successful",
+        ClosedUnsuccessful = "closed_unsuccessful",
+        /// Merged into another ticket; only merging sets it.
+        Merged = "merged",
+        Removed = "removed",
+    }
 );
+text_enum!(
+    /// What a state means: the classes of states the service desk works with.
+    StateType, "state type" {
+        New = "new",
+        Open = "open",
+        PendingReminder = "pending_reminder",
+        PendingAuto = "pending_auto",
+        Closed = "closed",
+        Merged = "merged",
+        Removed = "removed",
+    }
+);
+
+impl TicketState {
+    pub fn state_type(self) -> StateType {
+        match self {
+            Self::New => StateType::New,
+            Self::Open => StateType::Open,
+            Self::PendingReminder => StateType::PendingReminder,
+            Self::PendingAutoCloseSuccessful | Self::PendingAutoCloseUnsuccessful => {
+                StateType::PendingAuto
+            }
+            Self::ClosedSuccessful | Self::ClosedUnsuccessful => StateType::Closed,
+            Self::Merged => StateType::Merged,
+            Self::Removed => StateType::Removed,
+        }
+    }
+
+    /// Whether the state waits for a date (`pending_until`).
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self.state_type(),
+            StateType::PendingReminder | StateType::PendingAuto
+        )
+    }
+
+    /// Whether the work on the ticket is over (closed, merged or removed).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self.state_type(),
+            StateType::Closed | StateType::Merged | StateType::Removed
+        )
+    }
+}
 text_enum!(
     /// Who wrote an article.
     SenderType, "sender type" { Customer = "customer", Agent = "agent", System = "system" }
@@ -303,6 +362,10 @@ pub struct Ticket {
     pub queue_id: QueueId,
     pub title: String,
     pub state: TicketState,
+    /// When a pending state is due; set exactly while the state is pending.
+    pub pending_until: Option<Micros>,
+    /// Locked by its owner while they work on it.
+    pub locked: bool,
     pub priority: Priority,
     /// The agent responsible.
     pub owner_id: Option<AgentId>,
@@ -410,6 +473,10 @@ pub struct TicketUpdate {
     /// Apply only if the ticket is still at this version (optimistic concurrency).
     pub expected_version: Option<u64>,
     pub state: Option<TicketState>,
+    /// The date a pending state is due: required with a pending state, refused with any other.
+    pub pending_until: Option<Micros>,
+    /// Lock (the owner works on it) or unlock.
+    pub locked: Option<bool>,
     pub priority: Option<Priority>,
     /// `Some(None)` clears the owner.
     pub owner: Option<Option<AgentId>>,
@@ -419,6 +486,8 @@ pub struct TicketUpdate {
 impl TicketUpdate {
     pub fn is_empty(&self) -> bool {
         self.state.is_none()
+            && self.pending_until.is_none()
+            && self.locked.is_none()
             && self.priority.is_none()
             && self.owner.is_none()
             && self.queue_id.is_none()
@@ -542,7 +611,31 @@ mod tests {
             assert_eq!(s.as_str().parse::<TicketState>().unwrap(), *s);
         }
         let err = "pending".parse::<TicketState>().unwrap_err().to_string();
-        assert!(err.contains("new, open, closed"), "{err}");
+        assert!(err.contains("new, open, pending_reminder"), "{err}");
+    }
+
+    #[test]
+    fn every_state_has_its_type() {
+        use TicketState::*;
+        let pending: Vec<_> = TicketState::ALL.iter().filter(|s| s.is_pending()).collect();
+        assert_eq!(
+            pending,
+            [
+                &PendingReminder,
+                &PendingAutoCloseSuccessful,
+                &PendingAutoCloseUnsuccessful
+            ]
+        );
+        let done: Vec<_> = TicketState::ALL.iter().filter(|s| s.is_final()).collect();
+        assert_eq!(
+            done,
+            [&ClosedSuccessful, &ClosedUnsuccessful, &Merged, &Removed]
+        );
+        assert_eq!(
+            PendingAutoCloseUnsuccessful.state_type(),
+            StateType::PendingAuto
+        );
+        assert_eq!(New.state_type().as_str(), "new");
     }
 
     #[test]

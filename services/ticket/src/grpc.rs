@@ -56,23 +56,36 @@ fn parse_id<T: std::str::FromStr<Err = docket_platform::id::InvalidId>>(
     Ok(s.parse::<T>()?)
 }
 
+/// The protobuf states in the order of [`TicketState::ALL`].
+const PB_STATES: [pb::TicketState; 9] = [
+    pb::TicketState::New,
+    pb::TicketState::Open,
+    pb::TicketState::PendingReminder,
+    pb::TicketState::PendingAutoCloseSuccessful,
+    pb::TicketState::PendingAutoCloseUnsuccessful,
+    pb::TicketState::ClosedSuccessful,
+    pb::TicketState::ClosedUnsuccessful,
+    pb::TicketState::Merged,
+    pb::TicketState::Removed,
+];
+
 fn state_from_pb(value: i32) -> Result<TicketState, TicketError> {
-    match pb::TicketState::try_from(value) {
-        Ok(pb::TicketState::New) => Ok(TicketState::New),
-        Ok(pb::TicketState::Open) => Ok(TicketState::Open),
-        Ok(pb::TicketState::Closed) => Ok(TicketState::Closed),
-        _ => Err(TicketError::invalid(format!(
-            "ticket state {value} is not valid"
-        ))),
-    }
+    let found = pb::TicketState::try_from(value)
+        .ok()
+        .and_then(|p| PB_STATES.iter().position(|x| *x == p))
+        .and_then(|i| TicketState::ALL.get(i));
+    found
+        .copied()
+        .ok_or_else(|| TicketError::invalid(format!("ticket state {value} is not valid")))
 }
 
 fn state_to_pb(state: TicketState) -> pb::TicketState {
-    match state {
-        TicketState::New => pb::TicketState::New,
-        TicketState::Open => pb::TicketState::Open,
-        TicketState::Closed => pb::TicketState::Closed,
-    }
+    TicketState::ALL
+        .iter()
+        .position(|s| *s == state)
+        .and_then(|i| PB_STATES.get(i))
+        .copied()
+        .unwrap_or(pb::TicketState::Unspecified)
 }
 
 fn sender_from_pb(value: i32) -> Result<SenderType, TicketError> {
@@ -141,6 +154,9 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         version: t.version,
         customer_id: text(t.customer_id),
         company_id: text(t.company_id),
+        state_type: t.state.state_type().to_string(),
+        pending_until_us: t.pending_until.unwrap_or_default(),
+        locked: t.locked,
     }
 }
 
@@ -415,6 +431,8 @@ impl TicketService for TicketGrpc {
         let mut update = TicketUpdate {
             expected_version: (r.expected_version != 0).then_some(r.expected_version),
             state: r.state.map(state_from_pb).transpose()?,
+            pending_until: r.pending_until_us,
+            locked: r.locked,
             priority: match r.priority {
                 Some(p) => Some(Priority::new(i64::from(p))?),
                 None => None,
@@ -425,7 +443,7 @@ impl TicketService for TicketGrpc {
         let ticket_id = parse_id(&r.ticket_id)?;
         if update.is_empty() {
             return Err(TicketError::invalid(
-                "the update changes nothing: give state, priority, owner_id or queue_id",
+                "the update changes nothing: give state, pending_until, locked, priority, owner_id or queue_id",
             )
             .into());
         }
@@ -433,8 +451,22 @@ impl TicketService for TicketGrpc {
         if caller.is_customer() {
             return Err(TicketError::denied("customers cannot change a ticket's fields").into());
         }
-        if update.state.is_some() {
+        if update.state.is_some() || update.pending_until.is_some() {
             caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        }
+        let own = ticket.owner_id.is_some() && ticket.owner_id == caller.agent_id();
+        match update.locked {
+            // Locking is taking: an agent becomes the owner unless the update names one.
+            Some(true) => {
+                if update.owner.is_none() && !own {
+                    update.owner = caller.agent_id().map(Some);
+                }
+                caller.require_on_ticket(&ticket, &queue, Permission::Owner)?;
+            }
+            // Unlocking one's own ticket is part of owning it; anybody else's needs rw.
+            Some(false) if own => caller.require_on_ticket(&ticket, &queue, Permission::Owner)?,
+            Some(false) => caller.require_on_ticket(&ticket, &queue, Permission::Rw)?,
+            None => {}
         }
         if update.priority.is_some() {
             caller.require_on_ticket(&ticket, &queue, Permission::Priority)?;

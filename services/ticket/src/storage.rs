@@ -84,7 +84,7 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, priority, owner_id, customer, customer_id, company_id, created_at, updated_at, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, created_at, updated_at, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, group_id, portal, created_at";
 const ARTICLE_COLUMNS: &str =
     "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
@@ -125,6 +125,13 @@ impl SqlTicketStore {
                             portable: include_str!("../migrations/0003_history_chain.sql"),
                             postgres: include_str!("../migrations/0003_history_chain.postgres.sql"),
                             sqlite: include_str!("../migrations/0003_history_chain.sqlite.sql"),
+                        },
+                        docket_store::MigrationSql {
+                            version: 4,
+                            description: "states with state types, pending dates, locks",
+                            portable: include_str!("../migrations/0004_states.sql"),
+                            postgres: include_str!("../migrations/0004_states.postgres.sql"),
+                            sqlite: include_str!("../migrations/0004_states.sqlite.sql"),
                         },
                     ],
                 )
@@ -375,6 +382,8 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
         queue_id: get(row, "queue_id")?,
         title: get(row, "title")?,
         state: get::<String>(row, "state")?.parse().map_err(corrupt)?,
+        pending_until: get(row, "pending_until")?,
+        locked: get::<i64>(row, "locked")? != 0,
         priority: Priority::new(get::<i64>(row, "priority")?).map_err(corrupt)?,
         owner_id: get(row, "owner_id")?,
         customer: get(row, "customer")?,
@@ -732,6 +741,8 @@ impl TicketStore for SqlTicketStore {
             queue_id: new.queue_id,
             title: new.title,
             state: TicketState::New,
+            pending_until: None,
+            locked: false,
             priority: new.priority,
             owner_id: None,
             customer: new.customer,
@@ -742,7 +753,7 @@ impl TicketStore for SqlTicketStore {
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -750,6 +761,8 @@ impl TicketStore for SqlTicketStore {
         .bind(ticket.queue_id)
         .bind(&ticket.title)
         .bind(ticket.state.as_str())
+        .bind(ticket.pending_until)
+        .bind(i64::from(ticket.locked))
         .bind(i64::from(ticket.priority.get()))
         .bind(ticket.owner_id)
         .bind(ticket.customer.as_deref())
@@ -935,7 +948,7 @@ impl TicketStore for SqlTicketStore {
     ) -> Result<Ticket, TicketError> {
         if update.is_empty() {
             return Err(TicketError::invalid(
-                "the update changes nothing: give state, priority, owner or queue_id",
+                "the update changes nothing: give state, pending_until, locked, priority, owner_id or queue_id",
             ));
         }
         let owner = update.owner;
@@ -962,9 +975,38 @@ impl TicketStore for SqlTicketStore {
             }
         };
         if let Some(state) = update.state {
+            if state == TicketState::Merged && current.state != TicketState::Merged {
+                return Err(TicketError::invalid(
+                    "a ticket becomes `merged` by merging it into another, not by setting the state",
+                ));
+            }
             change("state", current.state.to_string(), state.to_string());
             next.state = state;
         }
+        // A pending state needs the date it is due; no other state has one.
+        next.pending_until = match (next.state.is_pending(), update.pending_until) {
+            (true, Some(at)) => Some(at),
+            (true, None) if current.state.is_pending() => current.pending_until,
+            (true, None) => {
+                return Err(TicketError::invalid(format!(
+                    "the state `{}` needs pending_until, the date it is due",
+                    next.state
+                )));
+            }
+            (false, Some(_)) => {
+                return Err(TicketError::invalid(format!(
+                    "pending_until is only for pending states, not `{}`",
+                    next.state
+                )));
+            }
+            (false, None) => None,
+        };
+        let micros = |at: Option<Micros>| at.map(|a| a.to_string()).unwrap_or_default();
+        change(
+            "pending_until",
+            micros(current.pending_until),
+            micros(next.pending_until),
+        );
         if let Some(priority) = update.priority {
             change(
                 "priority",
@@ -978,6 +1020,22 @@ impl TicketStore for SqlTicketStore {
             change("owner_id", text(current.owner_id), text(owner));
             next.owner_id = owner;
         }
+        // The owner locks a ticket while working on it; releasing or closing it (or merging,
+        // removing) unlocks it.
+        next.locked = update
+            .locked
+            .unwrap_or(current.locked && next.owner_id.is_some())
+            && !next.state.is_final();
+        if next.locked && next.owner_id.is_none() {
+            return Err(TicketError::invalid(
+                "a locked ticket needs an owner: give owner_id, or take the ticket",
+            ));
+        }
+        change(
+            "locked",
+            current.locked.to_string(),
+            next.locked.to_string(),
+        );
         if let Some(queue_id) = update.queue_id {
             let target_tenant = Self::queue_in_tenant(&mut tx, queue_id).await?;
             if target_tenant != current.tenant_id {
@@ -997,8 +1055,8 @@ impl TicketStore for SqlTicketStore {
         next.version = current.version + 1;
         next.updated_at = now;
         let updated = sqlx::query(
-            "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6 \
-             WHERE id = $7 AND version = $8",
+            "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6, \
+             pending_until = $9, locked = $10 WHERE id = $7 AND version = $8",
         )
         .bind(next.state.as_str())
         .bind(i64::from(next.priority.get()))
@@ -1008,6 +1066,8 @@ impl TicketStore for SqlTicketStore {
         .bind(version_i64(next.version)?)
         .bind(id)
         .bind(version_i64(current.version)?)
+        .bind(next.pending_until)
+        .bind(i64::from(next.locked))
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {

@@ -385,11 +385,19 @@ enum TicketOp {
     Take,
     Assign,
     Release,
+    /// Lock it (and so take it).
+    Lock,
+    /// Unlock somebody else's ticket.
+    Unlock,
+    /// Into `pending_reminder`, due tomorrow.
+    Pend,
     /// To the own tenant's Raw queue (group `users`).
     Move,
 }
 
-const TICKET_OPS: [TicketOp; 12] = [
+/// In the order they run on each target: unlocking and locking while the ticket still has the
+/// fixture's owner (another agent), then taking, giving away and releasing it.
+const TICKET_OPS: [TicketOp; 15] = [
     TicketOp::Get,
     TicketOp::GetByNumber,
     TicketOp::Articles,
@@ -398,9 +406,12 @@ const TICKET_OPS: [TicketOp; 12] = [
     TicketOp::Answer,
     TicketOp::State,
     TicketOp::Priority,
+    TicketOp::Unlock,
+    TicketOp::Lock,
     TicketOp::Take,
     TicketOp::Assign,
     TicketOp::Release,
+    TicketOp::Pend,
     TicketOp::Move,
 ];
 
@@ -549,6 +560,22 @@ async fn run(w: &World, id: &Identity, op: TicketOp, f: &Fixture) -> Outcome {
             u.owner_id = Some(String::new());
             outcome(&g.update_ticket(request(u, id)).await)
         }
+        TicketOp::Lock => {
+            let mut u = update(f.ticket);
+            u.locked = Some(true);
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+        TicketOp::Unlock => {
+            let mut u = update(f.ticket);
+            u.locked = Some(false);
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+        TicketOp::Pend => {
+            let mut u = update(f.ticket);
+            u.state = Some(pb::TicketState::PendingReminder.into());
+            u.pending_until_us = Some(docket_platform::time::now_micros() + 86_400_000_000);
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
         TicketOp::Move => {
             let mut u = update(f.ticket);
             u.queue_id = Some(w.own.raw.id.to_string());
@@ -675,8 +702,14 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
         }
         TicketOp::Note => Permission::Note,
         TicketOp::Priority => Permission::Priority,
-        TicketOp::Take => Permission::Owner,
-        TicketOp::Answer | TicketOp::State | TicketOp::Assign | TicketOp::Release => Permission::Rw,
+        TicketOp::Take | TicketOp::Lock => Permission::Owner,
+        // The fixtures' owner is another agent.
+        TicketOp::Answer
+        | TicketOp::State
+        | TicketOp::Pend
+        | TicketOp::Assign
+        | TicketOp::Release
+        | TicketOp::Unlock => Permission::Rw,
         TicketOp::Move => {
             // rw where it is, move_into where it goes (Raw: group `users` too); never out of
             // its tenant, where the target queue does not exist.
@@ -815,7 +848,11 @@ async fn table(backend: Backend) {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(cells, 10 * (5 * 12 + 3 * 3), "the whole table ran");
+    assert_eq!(
+        cells,
+        10 * (5 * TICKET_OPS.len() + 3 * 3),
+        "the whole table ran"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

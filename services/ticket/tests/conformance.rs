@@ -76,6 +76,7 @@ conformance!(
     case_articles,
     case_update_ticket,
     case_update_ticket_rejections,
+    case_states_pending_dates_and_locks,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -1193,14 +1194,14 @@ async fn case_update_ticket(store: &SqlTicketStore, _db: &Db) {
             created.id,
             TicketUpdate {
                 expected_version: Some(4),
-                state: Some(TicketState::Closed),
+                state: Some(TicketState::ClosedSuccessful),
                 ..update()
             },
             &agent(),
         )
         .await
         .unwrap();
-    assert_eq!(closed.state, TicketState::Closed);
+    assert_eq!(closed.state, TicketState::ClosedSuccessful);
     assert_eq!(closed.version, 5);
 }
 
@@ -1306,7 +1307,7 @@ async fn case_update_ticket_rejections(store: &SqlTicketStore, db: &Db) {
             created.id,
             TicketUpdate {
                 expected_version: Some(1),
-                state: Some(TicketState::Closed),
+                state: Some(TicketState::ClosedSuccessful),
                 ..update()
             },
             &agent(),
@@ -1490,7 +1491,7 @@ async fn case_history_is_append_only(store: &SqlTicketStore, db: &Db) {
         .update_ticket(
             created.id,
             TicketUpdate {
-                state: Some(TicketState::Closed),
+                state: Some(TicketState::ClosedSuccessful),
                 ..TicketUpdate::default()
             },
             &agent(),
@@ -1595,7 +1596,7 @@ async fn case_outbox_one_row_per_event(store: &SqlTicketStore, db: &Db) {
             plain.id,
             TicketUpdate {
                 expected_version: Some(1),
-                state: Some(TicketState::Closed),
+                state: Some(TicketState::ClosedSuccessful),
                 ..update()
             },
             &agent(),
@@ -1767,4 +1768,113 @@ async fn case_history_chain_shows_tampering(store: &SqlTicketStore, db: &Db) {
         .unwrap();
     let verdict = store.verify_history(other.id).await.unwrap();
     assert!(broken(1)(verdict.clone()), "{verdict:?}");
+}
+
+async fn case_states_pending_dates_and_locks(store: &SqlTicketStore, _db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let t = ticket(store, &q, "Waiting for the customer").await;
+    assert_eq!(
+        (t.state.state_type(), t.pending_until, t.locked),
+        (StateType::New, None, false)
+    );
+    let set = |u: TicketUpdate| async move { store.update_ticket(t.id, u, &agent()).await };
+    let tomorrow = docket_platform::time::now_micros() + 86_400_000_000;
+
+    // A pending state needs its date; no other state takes one.
+    let pend = |state: TicketState, at: Option<Micros>| TicketUpdate {
+        state: Some(state),
+        pending_until: at,
+        ..update()
+    };
+    assert_invalid(set(pend(TicketState::PendingReminder, None)).await);
+    assert_invalid(set(pend(TicketState::Open, Some(tomorrow))).await);
+    let pending = set(pend(TicketState::PendingReminder, Some(tomorrow)))
+        .await
+        .unwrap();
+    assert_eq!(pending.state.state_type(), StateType::PendingReminder);
+    assert_eq!(pending.pending_until, Some(tomorrow));
+    assert_eq!(store.get_ticket(t.id).await.unwrap(), pending);
+    // Staying pending keeps the date; a new date alone moves it.
+    let auto = set(pend(TicketState::PendingAutoCloseSuccessful, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (auto.state.state_type(), auto.pending_until),
+        (StateType::PendingAuto, Some(tomorrow))
+    );
+    let later = set(TicketUpdate {
+        pending_until: Some(tomorrow + 1),
+        ..update()
+    })
+    .await
+    .unwrap();
+    assert_eq!(later.pending_until, Some(tomorrow + 1));
+    // Leaving the pending states drops the date.
+    let open = set(pend(TicketState::Open, None)).await.unwrap();
+    assert_eq!(open.pending_until, None);
+    // Merged comes only from merging.
+    assert_invalid(set(pend(TicketState::Merged, None)).await);
+
+    // Locking needs an owner; releasing or closing unlocks.
+    let lock = |on: bool| TicketUpdate {
+        locked: Some(on),
+        ..update()
+    };
+    assert_invalid(set(lock(true)).await);
+    let smith = AgentId::new();
+    let locked = set(TicketUpdate {
+        owner: Some(Some(smith)),
+        locked: Some(true),
+        ..update()
+    })
+    .await
+    .unwrap();
+    assert!(locked.locked);
+    let released = set(TicketUpdate {
+        owner: Some(None),
+        ..update()
+    })
+    .await
+    .unwrap();
+    assert!(!released.locked, "no owner, no lock");
+    set(TicketUpdate {
+        owner: Some(Some(smith)),
+        locked: Some(true),
+        ..update()
+    })
+    .await
+    .unwrap();
+    let closed = set(pend(TicketState::ClosedUnsuccessful, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (closed.state.state_type(), closed.locked),
+        (StateType::Closed, false)
+    );
+    assert_eq!(closed.owner_id, Some(smith), "closing keeps the owner");
+
+    // Every step is in the history, with the fields it changed.
+    let history = store.history(t.id).await.unwrap();
+    let fields: Vec<Vec<String>> = history
+        .iter()
+        .filter(|h| h.kind == "updated")
+        .map(|h| h.details.as_object().unwrap().keys().cloned().collect())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            vec!["pending_until", "state"],
+            vec!["state"],
+            vec!["pending_until"],
+            vec!["pending_until", "state"],
+            vec!["locked", "owner_id"],
+            vec!["locked", "owner_id"],
+            vec!["locked", "owner_id"],
+            vec!["locked", "state"],
+        ]
+    );
+    assert_eq!(
+        store.verify_history(t.id).await.unwrap(),
+        docket_ticket::chain::Verdict::Intact { entries: 9 }
+    );
 }
