@@ -18,6 +18,8 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tenants))
+        .routes(routes!(create_service, list_services))
+        .routes(routes!(create_ticket_type, list_ticket_types))
         .routes(routes!(create_queue, list_queues))
         .routes(routes!(list_queue_tickets))
         .routes(routes!(create_ticket, list_tickets))
@@ -70,6 +72,126 @@ async fn list_tenants(
         .into_inner();
     Ok(axum::Json(Items {
         items: r.tenants.into_iter().map(Tenant::from).collect(),
+    }))
+}
+
+/// An entry of a tenant's service catalogue or list of ticket types.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogueEntry {
+    pub id: String,
+    pub tenant_id: String,
+    /// Services: the whole path, e.g. `E-Mail::Exchange`.
+    pub name: String,
+    /// Services: the parent's id.
+    pub parent_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<pb::CatalogueEntry> for CatalogueEntry {
+    fn from(e: pb::CatalogueEntry) -> Self {
+        Self {
+            id: e.id,
+            tenant_id: e.tenant_id,
+            name: e.name,
+            parent_id: non_empty(e.parent_id),
+            created_at: time(e.created_at_us),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCatalogueEntry {
+    /// Services: a path whose parent exists, e.g. `E-Mail::Exchange` after `E-Mail`.
+    #[schema(example = "E-Mail::Exchange")]
+    pub name: String,
+}
+
+/// Adds a service to the tenant's catalogue (the tenant's administrators).
+#[utoipa::path(post, path = "/tenants/{tenant_id}/services", tag = "tenants", request_body = CreateCatalogueEntry,
+    params(("tenant_id" = String, Path)),
+    responses((status = 201, body = CatalogueEntry), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, description = "bad name, or the parent is missing", body = Problem)))]
+async fn create_service(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+    ApiJson(body): ApiJson<CreateCatalogueEntry>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::CreateCatalogueEntryRequest {
+        tenant_id,
+        name: body.name,
+    };
+    let e = state
+        .ticket
+        .clone()
+        .create_service(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(CatalogueEntry::from(e))))
+}
+
+/// The tenant's service catalogue, by path.
+#[utoipa::path(get, path = "/tenants/{tenant_id}/services", tag = "tenants", params(("tenant_id" = String, Path)),
+    responses((status = 200, body = Items<CatalogueEntry>), (status = 404, body = Problem)))]
+async fn list_services(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
+    let req = pb::ListCatalogueRequest { tenant_id };
+    let r = state
+        .ticket
+        .clone()
+        .list_services(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.entries.into_iter().map(CatalogueEntry::from).collect(),
+    }))
+}
+
+/// Adds a ticket type (the tenant's administrators).
+#[utoipa::path(post, path = "/tenants/{tenant_id}/ticket-types", tag = "tenants", request_body = CreateCatalogueEntry,
+    params(("tenant_id" = String, Path)),
+    responses((status = 201, body = CatalogueEntry), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_ticket_type(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+    ApiJson(body): ApiJson<CreateCatalogueEntry>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::CreateCatalogueEntryRequest {
+        tenant_id,
+        name: body.name,
+    };
+    let e = state
+        .ticket
+        .clone()
+        .create_ticket_type(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(CatalogueEntry::from(e))))
+}
+
+/// The tenant's ticket types (incident, service request, problem, security incident, …).
+#[utoipa::path(get, path = "/tenants/{tenant_id}/ticket-types", tag = "tenants", params(("tenant_id" = String, Path)),
+    responses((status = 200, body = Items<CatalogueEntry>), (status = 404, body = Problem)))]
+async fn list_ticket_types(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
+    let req = pb::ListCatalogueRequest { tenant_id };
+    let r = state
+        .ticket
+        .clone()
+        .list_ticket_types(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.entries.into_iter().map(CatalogueEntry::from).collect(),
     }))
 }
 
@@ -249,6 +371,9 @@ pub struct Ticket {
     pub customer_id: Option<String>,
     /// The customer's company when the ticket was opened.
     pub company_id: Option<String>,
+    /// Classification: the ticket type and the service.
+    pub type_id: Option<String>,
+    pub service_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Changes with every update; send it back as `expected_version` to avoid lost updates.
@@ -276,6 +401,8 @@ impl From<pb::Ticket> for Ticket {
             customer: non_empty(t.customer),
             customer_id: non_empty(t.customer_id),
             company_id: non_empty(t.company_id),
+            type_id: non_empty(t.type_id),
+            service_id: non_empty(t.service_id),
             created_at: time(t.created_at_us),
             updated_at: time(t.updated_at_us),
             version: t.version,
@@ -388,6 +515,9 @@ pub struct CreateTicket {
     pub customer: Option<String>,
     /// The customer user the ticket is for: they (and their company, if allowed) see it.
     pub customer_id: Option<String>,
+    /// Classification: a ticket type and a service of the queue's tenant.
+    pub type_id: Option<String>,
+    pub service_id: Option<String>,
     /// The first article, usually the customer's description.
     pub article: Option<NewArticle>,
 }
@@ -418,6 +548,8 @@ async fn create_ticket(
         customer: body.customer.unwrap_or_default(),
         article: body.article.map(NewArticle::into_pb),
         customer_id: body.customer_id.unwrap_or_default(),
+        type_id: body.type_id.unwrap_or_default(),
+        service_id: body.service_id.unwrap_or_default(),
     };
     let ticket = state
         .ticket
@@ -476,9 +608,16 @@ pub struct UpdateTicket {
     pub owner_id: Option<Option<String>>,
     /// Moves the ticket to this queue of the same tenant.
     pub queue_id: Option<String>,
+    /// Classifies the ticket (the `priority` permission); `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub type_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub service_id: Option<Option<String>>,
 }
 
-/// Changes a ticket's state and pending date (`rw`), priority (`priority`), owner or queue (`rw`,
+/// Changes a ticket's state and pending date (`rw`), priority and classification (`priority`), owner or queue (`rw`,
 /// and `move_into` on the target), or locks it (`owner`) and unlocks it (its owner, or `rw`).
 #[utoipa::path(patch, path = "/tickets/{ticket_id}", tag = "tickets", request_body = UpdateTicket,
     params(("ticket_id" = String, Path)),
@@ -496,6 +635,8 @@ async fn update_ticket(
         state: body.state.map(|s| s.to_pb().into()),
         pending_until_us: body.pending_until.map(|t| t.timestamp_micros()),
         locked: body.locked,
+        type_id: body.type_id.map(Option::unwrap_or_default),
+        service_id: body.service_id.map(Option::unwrap_or_default),
         priority: body.priority,
         owner_id: body.owner_id.map(Option::unwrap_or_default),
         queue_id: body.queue_id,

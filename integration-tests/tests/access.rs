@@ -145,6 +145,46 @@ async fn people_see_what_they_may(mode: Mode) {
     let (status, _) = send(note(&app.client, &carlas_id, true)).await;
     assert_eq!(status, 201);
 
+    // Classification: the administrator builds the catalogue; classifying needs `priority`,
+    // which a team member lacks.
+    let services = format!("/tenants/{tenant}/services");
+    created(&app, &services, json!({"name": "E-Mail"})).await;
+    let exchange = created(&app, &services, json!({"name": "E-Mail::Exchange"})).await;
+    let (status, _) = send(
+        tom.post(format!("{}{services}", app.api))
+            .json(&json!({"name": "VPN"})),
+    )
+    .await;
+    assert_eq!(status, 403, "only administrators extend the catalogue");
+    let types = app
+        .get_json(&format!("/tenants/{tenant}/ticket-types"))
+        .await;
+    let incident = types["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Incident")
+        .unwrap()["id"]
+        .clone();
+    let classify = json!({"type_id": incident, "service_id": exchange["id"]});
+    let patch = |client: &Client| {
+        client
+            .patch(format!("{}/tickets/{carlas_id}", app.api))
+            .json(&classify)
+    };
+    assert_eq!(send(patch(&tom)).await.0, 403);
+    let (status, classified) = send(patch(&app.client)).await;
+    assert_eq!(status, 200, "{classified}");
+    assert_eq!(
+        (&classified["type_id"], &classified["service_id"]),
+        (&incident, &exchange["id"])
+    );
+    // Customers see their tenant's catalogue (to pick from in the portal), nothing else's.
+    assert_eq!(
+        send(carla.get(format!("{}{services}", app.api))).await.0,
+        200
+    );
+
     // What each one sees.
     let listed = |client: &Client| client.get(format!("{}/tickets", app.api));
     let mut all = vec![carlas_id.clone(), chriss_id.clone(), lones_id.clone()];

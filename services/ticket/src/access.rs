@@ -420,6 +420,8 @@ mod tests {
             customer: None,
             customer_id: customer,
             company_id: None,
+            type_id: None,
+            service_id: None,
             created_at: 0,
             updated_at: 0,
             version: 1,

@@ -24,6 +24,12 @@ typed_id!(
     "group"
 );
 typed_id!(pub AgentId, "agent");
+typed_id!(
+    /// An entry of a tenant's service catalogue.
+    pub ServiceId,
+    "service"
+);
+typed_id!(pub TicketTypeId, "ticket type");
 typed_id!(pub CustomerId, "customer");
 typed_id!(pub CompanyId, "company");
 
@@ -354,6 +360,75 @@ pub const DEFAULT_QUEUES: [(&str, bool); 4] = [
 /// The group whose queues a new tenant's default queues join.
 pub const DEFAULT_QUEUE_GROUP: &str = "users";
 
+/// The ticket types every tenant starts with.
+pub const DEFAULT_TICKET_TYPES: [&str; 5] = [
+    "Unclassified",
+    "Incident",
+    "Service Request",
+    "Problem",
+    "Security Incident",
+];
+
+/// What a ticket is classified by: a list per tenant (ticket types), or a tree (the service
+/// catalogue, whose names are paths like `E-Mail::Exchange`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Catalogue {
+    Services,
+    TicketTypes,
+}
+
+impl Catalogue {
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Services => "services",
+            Self::TicketTypes => "ticket_types",
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Services => "service",
+            Self::TicketTypes => "ticket type",
+        }
+    }
+}
+
+/// An entry of a tenant's service catalogue or list of ticket types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogueEntry {
+    pub id: uuid::Uuid,
+    pub tenant_id: TenantId,
+    /// For services the whole path, `E-Mail::Exchange`; its parent is `E-Mail`.
+    pub name: String,
+    pub parent_id: Option<uuid::Uuid>,
+    pub created_at: Micros,
+}
+
+/// Checks a catalogue name; for services each `::`-separated part must be non-empty.
+pub fn catalogue_name(catalogue: Catalogue, name: &str) -> Result<String, TicketError> {
+    let name = required_text(catalogue.kind(), name, 250)?;
+    if catalogue == Catalogue::Services {
+        let parts: Vec<&str> = name.split("::").map(str::trim).collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(TicketError::invalid(format!(
+                "service `{name}` has an empty part: write paths like `E-Mail::Exchange`"
+            )));
+        }
+        return Ok(parts.join("::"));
+    }
+    if name.contains("::") {
+        return Err(TicketError::invalid(
+            "ticket types are a flat list: no `::`",
+        ));
+    }
+    Ok(name)
+}
+
+/// The parent path of a service (`E-Mail` for `E-Mail::Exchange`), if it has one.
+pub fn parent_path(name: &str) -> Option<&str> {
+    name.rsplit_once("::").map(|(parent, _)| parent)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ticket {
     pub id: TicketId,
@@ -375,6 +450,8 @@ pub struct Ticket {
     pub customer_id: Option<CustomerId>,
     /// The customer's company when the ticket was opened.
     pub company_id: Option<CompanyId>,
+    pub type_id: Option<TicketTypeId>,
+    pub service_id: Option<ServiceId>,
     pub created_at: Micros,
     pub updated_at: Micros,
     pub version: u64,
@@ -443,6 +520,8 @@ pub struct NewTicket {
     pub customer: Option<String>,
     /// The customer user; their company is looked up when the ticket is stored.
     pub customer_id: Option<CustomerId>,
+    pub type_id: Option<TicketTypeId>,
+    pub service_id: Option<ServiceId>,
     pub article: Option<NewArticle>,
 }
 
@@ -462,6 +541,8 @@ impl NewTicket {
             priority: priority.unwrap_or(Priority::DEFAULT),
             customer: (!customer.is_empty()).then_some(customer),
             customer_id,
+            type_id: None,
+            service_id: None,
             article,
         })
     }
@@ -481,6 +562,9 @@ pub struct TicketUpdate {
     /// `Some(None)` clears the owner.
     pub owner: Option<Option<AgentId>>,
     pub queue_id: Option<QueueId>,
+    /// `Some(None)` clears the classification.
+    pub type_id: Option<Option<TicketTypeId>>,
+    pub service_id: Option<Option<ServiceId>>,
 }
 
 impl TicketUpdate {
@@ -491,6 +575,8 @@ impl TicketUpdate {
             && self.priority.is_none()
             && self.owner.is_none()
             && self.queue_id.is_none()
+            && self.type_id.is_none()
+            && self.service_id.is_none()
     }
 }
 
@@ -636,6 +722,21 @@ mod tests {
             StateType::PendingAuto
         );
         assert_eq!(New.state_type().as_str(), "new");
+    }
+
+    #[test]
+    fn services_are_paths_and_types_are_flat() {
+        let s = catalogue_name(Catalogue::Services, " E-Mail :: Exchange ").unwrap();
+        assert_eq!(s, "E-Mail::Exchange");
+        assert_eq!(parent_path(&s), Some("E-Mail"));
+        assert_eq!(parent_path("E-Mail"), None);
+        assert!(catalogue_name(Catalogue::Services, "E-Mail::").is_err());
+        assert!(catalogue_name(Catalogue::Services, "::x").is_err());
+        assert!(catalogue_name(Catalogue::TicketTypes, "A::B").is_err());
+        assert_eq!(
+            catalogue_name(Catalogue::TicketTypes, " Incident ").unwrap(),
+            "Incident"
+        );
     }
 
     #[test]

@@ -154,6 +154,8 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         version: t.version,
         customer_id: text(t.customer_id),
         company_id: text(t.company_id),
+        type_id: text(t.type_id),
+        service_id: text(t.service_id),
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -191,6 +193,50 @@ fn queue_to_pb(q: Queue) -> pb::Queue {
         created_at_us: q.created_at,
         group_id: text(q.group_id),
         portal: q.portal,
+    }
+}
+
+fn entry_to_pb(e: CatalogueEntry) -> pb::CatalogueEntry {
+    pb::CatalogueEntry {
+        id: e.id.to_string(),
+        tenant_id: e.tenant_id.to_string(),
+        name: e.name,
+        parent_id: text(e.parent_id),
+        created_at_us: e.created_at,
+    }
+}
+
+impl TicketGrpc {
+    async fn create_entry(
+        &self,
+        catalogue: Catalogue,
+        request: Request<pb::CreateCatalogueEntryRequest>,
+    ) -> Result<Response<pb::CatalogueEntry>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let tenant_id = parse_id(&r.tenant_id)?;
+        caller.require_admin_of(tenant_id)?;
+        let entry = self
+            .store
+            .create_catalogue_entry(catalogue, tenant_id, &r.name, &caller.actor)
+            .await?;
+        Ok(Response::new(entry_to_pb(entry)))
+    }
+
+    async fn list_entries(
+        &self,
+        catalogue: Catalogue,
+        request: Request<pb::ListCatalogueRequest>,
+    ) -> Result<Response<pb::ListCatalogueResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let tenant_id = parse_id(&request.into_inner().tenant_id)?;
+        if !caller.belongs_to(tenant_id) {
+            return Err(TicketError::not_found("tenant", tenant_id).into());
+        }
+        let entries = self.store.list_catalogue(catalogue, tenant_id).await?;
+        Ok(Response::new(pb::ListCatalogueResponse {
+            entries: entries.into_iter().map(entry_to_pb).collect(),
+        }))
     }
 }
 
@@ -264,6 +310,34 @@ impl TicketService for TicketGrpc {
         }))
     }
 
+    async fn create_service(
+        &self,
+        request: Request<pb::CreateCatalogueEntryRequest>,
+    ) -> Result<Response<pb::CatalogueEntry>, Status> {
+        self.create_entry(Catalogue::Services, request).await
+    }
+
+    async fn list_services(
+        &self,
+        request: Request<pb::ListCatalogueRequest>,
+    ) -> Result<Response<pb::ListCatalogueResponse>, Status> {
+        self.list_entries(Catalogue::Services, request).await
+    }
+
+    async fn create_ticket_type(
+        &self,
+        request: Request<pb::CreateCatalogueEntryRequest>,
+    ) -> Result<Response<pb::CatalogueEntry>, Status> {
+        self.create_entry(Catalogue::TicketTypes, request).await
+    }
+
+    async fn list_ticket_types(
+        &self,
+        request: Request<pb::ListCatalogueRequest>,
+    ) -> Result<Response<pb::ListCatalogueResponse>, Status> {
+        self.list_entries(Catalogue::TicketTypes, request).await
+    }
+
     async fn create_ticket(
         &self,
         request: Request<pb::CreateTicketRequest>,
@@ -293,14 +367,18 @@ impl TicketService for TicketGrpc {
         } else {
             caller.require_on_queue(&queue, Permission::Create)?;
             let article = r.article.as_ref().map(new_article_from_pb).transpose()?;
-            NewTicket::parse(
-                queue.id,
-                &r.title,
-                priority_from_pb(r.priority)?,
-                &r.customer,
-                optional_id(&r.customer_id)?,
-                article,
-            )?
+            NewTicket {
+                type_id: optional_id(&r.type_id)?,
+                service_id: optional_id(&r.service_id)?,
+                ..NewTicket::parse(
+                    queue.id,
+                    &r.title,
+                    priority_from_pb(r.priority)?,
+                    &r.customer,
+                    optional_id(&r.customer_id)?,
+                    article,
+                )?
+            }
         };
         let ticket = self.store.create_ticket(new, &caller.actor).await?;
         Ok(Response::new(ticket_to_pb(caller.redact(ticket))))
@@ -439,6 +517,8 @@ impl TicketService for TicketGrpc {
             },
             owner: r.owner_id.as_deref().map(optional_id).transpose()?,
             queue_id: r.queue_id.as_deref().map(parse_id).transpose()?,
+            type_id: r.type_id.as_deref().map(optional_id).transpose()?,
+            service_id: r.service_id.as_deref().map(optional_id).transpose()?,
         };
         let ticket_id = parse_id(&r.ticket_id)?;
         if update.is_empty() {
@@ -468,7 +548,8 @@ impl TicketService for TicketGrpc {
             Some(false) => caller.require_on_ticket(&ticket, &queue, Permission::Rw)?,
             None => {}
         }
-        if update.priority.is_some() {
+        // Classifying (priority, type, service) is the 1st level's work: the `priority` permission.
+        if update.priority.is_some() || update.type_id.is_some() || update.service_id.is_some() {
             caller.require_on_ticket(&ticket, &queue, Permission::Priority)?;
         }
         if let Some(owner) = update.owner {

@@ -39,6 +39,20 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, TicketError>;
     async fn create_queue(&self, queue: NewQueue, actor: &Actor) -> Result<Queue, TicketError>;
     async fn get_queue(&self, id: QueueId) -> Result<Queue, TicketError>;
+    /// Adds a service (its parent path must exist) or a ticket type to a tenant's catalogue.
+    async fn create_catalogue_entry(
+        &self,
+        catalogue: Catalogue,
+        tenant_id: TenantId,
+        name: &str,
+        actor: &Actor,
+    ) -> Result<CatalogueEntry, TicketError>;
+    /// A tenant's services or ticket types, by name.
+    async fn list_catalogue(
+        &self,
+        catalogue: Catalogue,
+        tenant_id: TenantId,
+    ) -> Result<Vec<CatalogueEntry>, TicketError>;
     async fn list_queues(&self, tenant_id: Option<TenantId>) -> Result<Vec<Queue>, TicketError>;
     async fn create_ticket(&self, ticket: NewTicket, actor: &Actor) -> Result<Ticket, TicketError>;
     async fn get_ticket(&self, id: TicketId) -> Result<Ticket, TicketError>;
@@ -84,7 +98,7 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, created_at, updated_at, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, created_at, updated_at, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, group_id, portal, created_at";
 const ARTICLE_COLUMNS: &str =
     "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
@@ -132,6 +146,15 @@ impl SqlTicketStore {
                             portable: include_str!("../migrations/0004_states.sql"),
                             postgres: include_str!("../migrations/0004_states.postgres.sql"),
                             sqlite: include_str!("../migrations/0004_states.sqlite.sql"),
+                        },
+                        docket_store::MigrationSql {
+                            version: 5,
+                            description: "service catalogue and ticket types",
+                            portable: include_str!("../migrations/0005_classification.sql"),
+                            postgres: include_str!(
+                                "../migrations/0005_classification.postgres.sql"
+                            ),
+                            sqlite: include_str!("../migrations/0005_classification.sqlite.sql"),
                         },
                     ],
                 )
@@ -292,6 +315,77 @@ impl SqlTicketStore {
         Self::append_event(tx, event_type, ticket.tenant_id, aggregate, payload).await
     }
 
+    /// Adds an entry to a tenant's catalogue; a service's parent path must exist already.
+    async fn insert_entry(
+        tx: &mut WriteTx,
+        catalogue: Catalogue,
+        tenant_id: TenantId,
+        name: &str,
+    ) -> Result<CatalogueEntry, TicketError> {
+        let name = catalogue_name(catalogue, name)?;
+        let parent_id = match (catalogue, parent_path(&name)) {
+            (Catalogue::Services, Some(parent)) => {
+                let id: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM services WHERE tenant_id = $1 AND name = $2",
+                )
+                .bind(tenant_id)
+                .bind(parent)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let id = id.ok_or_else(|| {
+                    TicketError::invalid(format!(
+                        "service `{parent}` does not exist yet: create it before `{name}`"
+                    ))
+                })?;
+                Some(uuid_of(&id)?)
+            }
+            _ => None,
+        };
+        let entry = CatalogueEntry {
+            id: uuid::Uuid::now_v7(),
+            tenant_id,
+            name,
+            parent_id,
+            created_at: docket_platform::time::now_micros(),
+        };
+        let table = catalogue.table();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} (id, tenant_id, name, parent_id, created_at) VALUES ($1, $2, $3, $4, $5)"
+        )))
+        .bind(entry.id.to_string())
+        .bind(tenant_id)
+        .bind(&entry.name)
+        .bind(entry.parent_id.map(|p| p.to_string()))
+        .bind(entry.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(exists_already(|| {
+            format!("the tenant has a {} `{}` already", catalogue.kind(), entry.name)
+        }))?;
+        Ok(entry)
+    }
+
+    /// NOT_FOUND unless `id` is in the tenant's catalogue (another tenant's entries are unknown).
+    async fn require_entry(
+        tx: &mut WriteTx,
+        catalogue: Catalogue,
+        tenant_id: TenantId,
+        id: uuid::Uuid,
+    ) -> Result<(), TicketError> {
+        let table = catalogue.table();
+        let found: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 FROM {table} WHERE id = $1 AND tenant_id = $2"
+        )))
+        .bind(id.to_string())
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(TicketError::not_found(catalogue.kind(), id)),
+        }
+    }
+
     async fn upsert_group(tx: &mut WriteTx, group: &Group) -> Result<(), TicketError> {
         sqlx::query(
             "INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, $3) \
@@ -361,6 +455,10 @@ impl SqlTicketStore {
     }
 }
 
+fn uuid_of(s: &str) -> Result<uuid::Uuid, TicketError> {
+    uuid::Uuid::try_parse(s).map_err(|e| TicketError::Corrupt(format!("id `{s}`: {e}")))
+}
+
 fn version_i64(v: u64) -> Result<i64, TicketError> {
     i64::try_from(v).map_err(|_| TicketError::Corrupt(format!("version {v} out of range")))
 }
@@ -389,6 +487,8 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
         customer: get(row, "customer")?,
         customer_id: get(row, "customer_id")?,
         company_id: get(row, "company_id")?,
+        type_id: get(row, "type_id")?,
+        service_id: get(row, "service_id")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         version: u64::try_from(get::<i64>(row, "version")?)
@@ -605,6 +705,9 @@ impl TicketStore for SqlTicketStore {
         for group in &groups {
             Self::upsert_group(&mut tx, group).await?;
         }
+        for name in DEFAULT_TICKET_TYPES {
+            Self::insert_entry(&mut tx, Catalogue::TicketTypes, tenant.id, name).await?;
+        }
         let home = groups.iter().find(|g| g.name == DEFAULT_QUEUE_GROUP);
         if let Some(home) = home {
             let actor = Actor::system();
@@ -682,6 +785,54 @@ impl TicketStore for SqlTicketStore {
         Ok(stored)
     }
 
+    async fn create_catalogue_entry(
+        &self,
+        catalogue: Catalogue,
+        tenant_id: TenantId,
+        name: &str,
+        actor: &Actor,
+    ) -> Result<CatalogueEntry, TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if tenant.is_none() {
+            return Err(TicketError::not_found("tenant", tenant_id));
+        }
+        let entry = Self::insert_entry(&mut tx, catalogue, tenant_id, name).await?;
+        self.commit(tx).await?;
+        tracing::info!(kind = catalogue.kind(), id = %entry.id, actor = %actor.as_str(), "catalogue entry created");
+        Ok(entry)
+    }
+
+    async fn list_catalogue(
+        &self,
+        catalogue: Catalogue,
+        tenant_id: TenantId,
+    ) -> Result<Vec<CatalogueEntry>, TicketError> {
+        let table = catalogue.table();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, tenant_id, name, parent_id, created_at FROM {table} WHERE tenant_id = $1 ORDER BY name"
+        )))
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CatalogueEntry {
+                    id: uuid_of(&get::<String>(row, "id")?)?,
+                    tenant_id: get(row, "tenant_id")?,
+                    name: get(row, "name")?,
+                    parent_id: get::<Option<String>>(row, "parent_id")?
+                        .map(|p| uuid_of(&p))
+                        .transpose()?,
+                    created_at: get(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
     async fn get_queue(&self, id: QueueId) -> Result<Queue, TicketError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {QUEUE_COLUMNS} FROM queues WHERE id = $1"
@@ -733,6 +884,12 @@ impl TicketStore for SqlTicketStore {
             }
             None => None,
         };
+        if let Some(t) = new.type_id {
+            Self::require_entry(&mut tx, Catalogue::TicketTypes, tenant_id, *t.as_uuid()).await?;
+        }
+        if let Some(s) = new.service_id {
+            Self::require_entry(&mut tx, Catalogue::Services, tenant_id, *s.as_uuid()).await?;
+        }
         let number = self.next_ticket_number(&mut tx, now).await?;
         let mut ticket = Ticket {
             id: TicketId::new(),
@@ -748,12 +905,14 @@ impl TicketStore for SqlTicketStore {
             customer: new.customer,
             customer_id: new.customer_id,
             company_id,
+            type_id: new.type_id,
+            service_id: new.service_id,
             created_at: now,
             updated_at: now,
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -768,6 +927,8 @@ impl TicketStore for SqlTicketStore {
         .bind(ticket.customer.as_deref())
         .bind(ticket.customer_id)
         .bind(ticket.company_id)
+        .bind(ticket.type_id)
+        .bind(ticket.service_id)
         .bind(ticket.created_at)
         .bind(ticket.updated_at)
         .bind(1_i64)
@@ -782,6 +943,7 @@ impl TicketStore for SqlTicketStore {
                 "number": ticket.number, "queue_id": ticket.queue_id, "title": ticket.title,
                 "state": ticket.state, "priority": ticket.priority, "customer": ticket.customer,
                 "customer_id": ticket.customer_id, "company_id": ticket.company_id,
+                "type_id": ticket.type_id, "service_id": ticket.service_id,
             }),
         )
         .await?;
@@ -948,7 +1110,7 @@ impl TicketStore for SqlTicketStore {
     ) -> Result<Ticket, TicketError> {
         if update.is_empty() {
             return Err(TicketError::invalid(
-                "the update changes nothing: give state, pending_until, locked, priority, owner_id or queue_id",
+                "the update changes nothing: give state, pending_until, locked, priority, owner_id, queue_id, type_id or service_id",
             ));
         }
         let owner = update.owner;
@@ -1020,6 +1182,41 @@ impl TicketStore for SqlTicketStore {
             change("owner_id", text(current.owner_id), text(owner));
             next.owner_id = owner;
         }
+        let text = |o: Option<uuid::Uuid>| o.map(|o| o.to_string()).unwrap_or_default();
+        if let Some(type_id) = update.type_id {
+            if let Some(t) = type_id {
+                Self::require_entry(
+                    &mut tx,
+                    Catalogue::TicketTypes,
+                    current.tenant_id,
+                    *t.as_uuid(),
+                )
+                .await?;
+            }
+            change(
+                "type_id",
+                text(current.type_id.map(|t| *t.as_uuid())),
+                text(type_id.map(|t| *t.as_uuid())),
+            );
+            next.type_id = type_id;
+        }
+        if let Some(service_id) = update.service_id {
+            if let Some(s) = service_id {
+                Self::require_entry(
+                    &mut tx,
+                    Catalogue::Services,
+                    current.tenant_id,
+                    *s.as_uuid(),
+                )
+                .await?;
+            }
+            change(
+                "service_id",
+                text(current.service_id.map(|s| *s.as_uuid())),
+                text(service_id.map(|s| *s.as_uuid())),
+            );
+            next.service_id = service_id;
+        }
         // The owner locks a ticket while working on it; releasing or closing it (or merging,
         // removing) unlocks it.
         next.locked = update
@@ -1056,7 +1253,7 @@ impl TicketStore for SqlTicketStore {
         next.updated_at = now;
         let updated = sqlx::query(
             "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6, \
-             pending_until = $9, locked = $10 WHERE id = $7 AND version = $8",
+             pending_until = $9, locked = $10, type_id = $11, service_id = $12 WHERE id = $7 AND version = $8",
         )
         .bind(next.state.as_str())
         .bind(i64::from(next.priority.get()))
@@ -1068,6 +1265,8 @@ impl TicketStore for SqlTicketStore {
         .bind(version_i64(current.version)?)
         .bind(next.pending_until)
         .bind(i64::from(next.locked))
+        .bind(next.type_id)
+        .bind(next.service_id)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {

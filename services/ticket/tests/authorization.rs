@@ -55,6 +55,8 @@ struct World {
     c2: CustomerId,
     /// A customer of the other tenant.
     cf: CustomerId,
+    /// The own tenant's ticket type `Incident`.
+    incident: String,
 }
 
 fn event_id() -> String {
@@ -142,7 +144,17 @@ async fn world(backend: Backend) -> World {
         keys: vec![keys.jwk()],
     });
     let grpc = TicketGrpc::new(store.clone(), Arc::new(verifier));
+    let incident = store
+        .list_catalogue(Catalogue::TicketTypes, own.tenant)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "Incident")
+        .unwrap()
+        .id
+        .to_string();
     World {
+        incident,
         grpc,
         store,
         db,
@@ -391,13 +403,15 @@ enum TicketOp {
     Unlock,
     /// Into `pending_reminder`, due tomorrow.
     Pend,
+    /// As an incident (a ticket type of the own tenant).
+    Classify,
     /// To the own tenant's Raw queue (group `users`).
     Move,
 }
 
 /// In the order they run on each target: unlocking and locking while the ticket still has the
 /// fixture's owner (another agent), then taking, giving away and releasing it.
-const TICKET_OPS: [TicketOp; 15] = [
+const TICKET_OPS: [TicketOp; 16] = [
     TicketOp::Get,
     TicketOp::GetByNumber,
     TicketOp::Articles,
@@ -406,6 +420,7 @@ const TICKET_OPS: [TicketOp; 15] = [
     TicketOp::Answer,
     TicketOp::State,
     TicketOp::Priority,
+    TicketOp::Classify,
     TicketOp::Unlock,
     TicketOp::Lock,
     TicketOp::Take,
@@ -560,6 +575,11 @@ async fn run(w: &World, id: &Identity, op: TicketOp, f: &Fixture) -> Outcome {
             u.owner_id = Some(String::new());
             outcome(&g.update_ticket(request(u, id)).await)
         }
+        TicketOp::Classify => {
+            let mut u = update(f.ticket);
+            u.type_id = Some(w.incident.clone());
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
         TicketOp::Lock => {
             let mut u = update(f.ticket);
             u.locked = Some(true);
@@ -669,8 +689,8 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
         return NotFound;
     }
     if p == Principal::Service {
-        // Everything, but a ticket moves only within its tenant.
-        return if op == TicketOp::Move && target == Target::Foreign {
+        // Everything, but a ticket moves and is classified only within its tenant.
+        return if matches!(op, TicketOp::Move | TicketOp::Classify) && target == Target::Foreign {
             NotFound
         } else {
             Ok
@@ -702,6 +722,15 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
         }
         TicketOp::Note => Permission::Note,
         TicketOp::Priority => Permission::Priority,
+        // Another tenant's ticket type is unknown to this one's tickets.
+        TicketOp::Classify if target == Target::Foreign => {
+            return if held.allows(Permission::Priority) {
+                NotFound
+            } else {
+                Denied
+            };
+        }
+        TicketOp::Classify => Permission::Priority,
         TicketOp::Take | TicketOp::Lock => Permission::Owner,
         // The fixtures' owner is another agent.
         TicketOp::Answer

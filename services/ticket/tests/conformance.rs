@@ -77,6 +77,7 @@ conformance!(
     case_update_ticket,
     case_update_ticket_rejections,
     case_states_pending_dates_and_locks,
+    case_classification,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -1876,5 +1877,158 @@ async fn case_states_pending_dates_and_locks(store: &SqlTicketStore, _db: &Db) {
     assert_eq!(
         store.verify_history(t.id).await.unwrap(),
         docket_ticket::chain::Verdict::Intact { entries: 9 }
+    );
+}
+
+async fn case_classification(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let other = tenant(store, "other").await;
+    let create = |c: Catalogue, tenant: TenantId, name: &'static str| async move {
+        store
+            .create_catalogue_entry(c, tenant, name, &agent())
+            .await
+    };
+    // A service's parent path must exist first; names are trimmed paths, unique per tenant.
+    assert_invalid(create(Catalogue::Services, t.id, "E-Mail::Exchange").await);
+    let mail = create(Catalogue::Services, t.id, "E-Mail").await.unwrap();
+    let exchange = create(Catalogue::Services, t.id, " E-Mail :: Exchange ")
+        .await
+        .unwrap();
+    assert_eq!(
+        (exchange.name.as_str(), exchange.parent_id),
+        ("E-Mail::Exchange", Some(mail.id))
+    );
+    assert!(matches!(
+        create(Catalogue::Services, t.id, "E-Mail").await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    assert_invalid(create(Catalogue::Services, t.id, "E-Mail::").await);
+    assert_not_found(
+        create(Catalogue::Services, TenantId::new(), "Nowhere").await,
+        "tenant",
+    );
+    let elsewhere = create(Catalogue::Services, other.id, "E-Mail")
+        .await
+        .unwrap();
+    let services = store
+        .list_catalogue(Catalogue::Services, t.id)
+        .await
+        .unwrap();
+    assert_eq!(services, vec![mail.clone(), exchange.clone()]);
+    // Ticket types: a flat list of its own per tenant, starting with the defaults.
+    assert!(matches!(
+        create(Catalogue::TicketTypes, t.id, "Incident").await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    assert_invalid(create(Catalogue::TicketTypes, t.id, "A::B").await);
+    let change = create(Catalogue::TicketTypes, t.id, "Change")
+        .await
+        .unwrap();
+    let types = store
+        .list_catalogue(Catalogue::TicketTypes, t.id)
+        .await
+        .unwrap();
+    assert_eq!(types.len(), 6);
+    assert!(types.contains(&change));
+    let incident = types.into_iter().find(|e| e.name == "Incident").unwrap();
+
+    // Tickets are classified with the tenant's own entries only.
+    let classified = |type_id: Option<uuid::Uuid>, service_id: Option<uuid::Uuid>| NewTicket {
+        type_id: type_id.map(|u| u.to_string().parse().unwrap()),
+        service_id: service_id.map(|u| u.to_string().parse().unwrap()),
+        ..new_ticket(&q, "Mailbox full", None)
+    };
+    let ticket = store
+        .create_ticket(classified(Some(incident.id), Some(exchange.id)), &agent())
+        .await
+        .unwrap();
+    assert_eq!(ticket.type_id.map(|t| *t.as_uuid()), Some(incident.id));
+    assert_eq!(ticket.service_id.map(|s| *s.as_uuid()), Some(exchange.id));
+    assert_eq!(store.get_ticket(ticket.id).await.unwrap(), ticket);
+    assert_not_found(
+        store
+            .create_ticket(classified(None, Some(elsewhere.id)), &agent())
+            .await,
+        "service",
+    );
+    assert_not_found(
+        store
+            .create_ticket(classified(Some(uuid::Uuid::now_v7()), None), &agent())
+            .await,
+        "ticket type",
+    );
+    // Reclassified, then the service cleared; the history keeps both steps.
+    let mail_id: ServiceId = mail.id.to_string().parse().unwrap();
+    let moved = store
+        .update_ticket(
+            ticket.id,
+            TicketUpdate {
+                service_id: Some(Some(mail_id)),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.service_id, Some(mail_id));
+    let foreign: ServiceId = elsewhere.id.to_string().parse().unwrap();
+    assert_not_found(
+        store
+            .update_ticket(
+                ticket.id,
+                TicketUpdate {
+                    service_id: Some(Some(foreign)),
+                    ..update()
+                },
+                &agent(),
+            )
+            .await,
+        "service",
+    );
+    let cleared = store
+        .update_ticket(
+            ticket.id,
+            TicketUpdate {
+                service_id: Some(None),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.service_id, None);
+    let history = store.history(ticket.id).await.unwrap();
+    assert_eq!(
+        history[1].details,
+        serde_json::json!({ "service_id": { "old": exchange.id.to_string(), "new": mail.id.to_string() } })
+    );
+
+    // A tenant announced by identity starts with the default ticket types.
+    let fresh = Tenant {
+        id: TenantId::new(),
+        slug: "fresh".into(),
+        name: "Fresh".into(),
+        created_at: 1,
+    };
+    store
+        .project_tenant(&event_id(), fresh.clone(), vec![])
+        .await
+        .unwrap();
+    let names: Vec<String> = store
+        .list_catalogue(Catalogue::TicketTypes, fresh.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Incident",
+            "Problem",
+            "Security Incident",
+            "Service Request",
+            "Unclassified"
+        ]
     );
 }
