@@ -26,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_ticket, update_ticket))
         .routes(routes!(add_article, list_articles))
         .routes(routes!(get_history))
+        .routes(routes!(link_ticket, list_links))
+        .routes(routes!(unlink_ticket))
 }
 
 fn time(us: i64) -> DateTime<Utc> {
@@ -518,6 +520,8 @@ pub struct CreateTicket {
     /// Classification: a ticket type and a service of the queue's tenant.
     pub type_id: Option<String>,
     pub service_id: Option<String>,
+    /// Opens the ticket as a sub-ticket of this one (splitting a case; `rw` on the parent).
+    pub parent_id: Option<String>,
     /// The first article, usually the customer's description.
     pub article: Option<NewArticle>,
 }
@@ -550,6 +554,7 @@ async fn create_ticket(
         customer_id: body.customer_id.unwrap_or_default(),
         type_id: body.type_id.unwrap_or_default(),
         service_id: body.service_id.unwrap_or_default(),
+        parent_id: body.parent_id.unwrap_or_default(),
     };
     let ticket = state
         .ticket
@@ -836,4 +841,132 @@ async fn ticket_page(
         items: r.tickets.into_iter().map(Ticket::from).collect(),
         next_page_token: non_empty(r.next_page_token),
     })
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// The ticket in the path is the parent.
+    ParentChild,
+    #[default]
+    Related,
+}
+
+impl LinkKind {
+    fn to_pb(self) -> pb::LinkKind {
+        match self {
+            Self::ParentChild => pb::LinkKind::ParentChild,
+            Self::Related => pb::LinkKind::Related,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLink {
+    pub target_ticket_id: String,
+    #[serde(default)]
+    pub kind: LinkKind,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LinkQuery {
+    /// `related` (default) or `parent_child` (the ticket in the path is the parent).
+    pub kind: Option<LinkKind>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkedTicket {
+    /// What the linked ticket is to this one: `parent`, `child` or `related`.
+    pub relation: String,
+    pub ticket_id: String,
+    pub number: String,
+    pub title: String,
+    pub state: Option<TicketState>,
+    pub state_type: String,
+    pub queue_id: String,
+    pub owner_id: Option<String>,
+}
+
+/// Links another ticket of the tenant to this one (`rw` on this one; the other must be visible).
+#[utoipa::path(post, path = "/tickets/{ticket_id}/links", tag = "tickets", request_body = NewLink,
+    params(("ticket_id" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "linked already, a second parent, or a cycle", body = Problem),
+              (status = 422, body = Problem)))]
+async fn link_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewLink>,
+) -> Result<StatusCode, ApiError> {
+    let req = pb::LinkTicketsRequest {
+        source_ticket_id: ticket_id,
+        target_ticket_id: body.target_ticket_id,
+        kind: body.kind.to_pb().into(),
+    };
+    state
+        .ticket
+        .clone()
+        .link_tickets(grpc_request(req, &principal))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a link.
+#[utoipa::path(delete, path = "/tickets/{ticket_id}/links/{target_ticket_id}", tag = "tickets",
+    params(("ticket_id" = String, Path), ("target_ticket_id" = String, Path), LinkQuery),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn unlink_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((ticket_id, target_ticket_id)): ApiPath<(String, String)>,
+    ApiQuery(query): ApiQuery<LinkQuery>,
+) -> Result<StatusCode, ApiError> {
+    let req = pb::LinkTicketsRequest {
+        source_ticket_id: ticket_id,
+        target_ticket_id,
+        kind: query.kind.unwrap_or_default().to_pb().into(),
+    };
+    state
+        .ticket
+        .clone()
+        .unlink_tickets(grpc_request(req, &principal))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tickets linked to this one that the caller sees, with their states: a parent shows its
+/// children's progress.
+#[utoipa::path(get, path = "/tickets/{ticket_id}/links", tag = "tickets", params(("ticket_id" = String, Path)),
+    responses((status = 200, body = Items<LinkedTicket>), (status = 404, body = Problem)))]
+async fn list_links(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+) -> Result<axum::Json<Items<LinkedTicket>>, ApiError> {
+    let req = pb::ListLinksRequest { ticket_id };
+    let r = state
+        .ticket
+        .clone()
+        .list_links(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r
+            .links
+            .into_iter()
+            .map(|l| LinkedTicket {
+                state: TicketState::from_pb(l.state),
+                relation: l.relation,
+                ticket_id: l.ticket_id,
+                number: l.number,
+                title: l.title,
+                state_type: l.state_type,
+                queue_id: l.queue_id,
+                owner_id: non_empty(l.owner_id),
+            })
+            .collect(),
+    }))
 }

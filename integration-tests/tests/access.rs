@@ -185,9 +185,30 @@ async fn people_see_what_they_may(mode: Mode) {
         200
     );
 
+    // The administrator splits Carla's case off to the 2nd level: a sub-ticket linked to it.
+    let sub = created(
+        &app,
+        "/tickets",
+        json!({"queue_id": raw, "title": "Replace the fuser", "parent_id": carlas_id}),
+    )
+    .await;
+    let links = app.get_json(&format!("/tickets/{carlas_id}/links")).await;
+    assert_eq!(links["items"][0]["relation"], "child");
+    assert_eq!(links["items"][0]["ticket_id"], sub["id"]);
+    assert_eq!(links["items"][0]["state_type"], "new");
+    // Carla sees her ticket, but not the internal sub-ticket, nor that it exists.
+    let (status, hers) = send(carla.get(format!("{}/tickets/{carlas_id}/links", app.api))).await;
+    assert_eq!((status, hers["items"].as_array().unwrap().len()), (200, 0));
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+
     // What each one sees.
     let listed = |client: &Client| client.get(format!("{}/tickets", app.api));
-    let mut all = vec![carlas_id.clone(), chriss_id.clone(), lones_id.clone()];
+    let mut all = vec![
+        carlas_id.clone(),
+        chriss_id.clone(),
+        lones_id.clone(),
+        sub_id.clone(),
+    ];
     all.sort();
     assert_eq!(
         ids(&send(listed(&tom)).await.1),

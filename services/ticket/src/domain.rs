@@ -202,6 +202,31 @@ impl TicketState {
     }
 }
 text_enum!(
+    /// How two tickets are linked.
+    LinkKind, "link kind" {
+        /// A case split into sub-tickets: the parent tracks its children's progress.
+        ParentChild = "parent_child",
+        Related = "related",
+    }
+);
+text_enum!(
+    /// What a linked ticket is to the ticket whose links are listed.
+    Relation, "relation" { Parent = "parent", Child = "child", Related = "related" }
+);
+
+/// A ticket linked to another, with what shows its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkedTicket {
+    pub relation: Relation,
+    pub ticket_id: TicketId,
+    pub number: TicketNumber,
+    pub title: String,
+    pub state: TicketState,
+    pub queue_id: QueueId,
+    pub owner_id: Option<AgentId>,
+}
+
+text_enum!(
     /// Who wrote an article.
     SenderType, "sender type" { Customer = "customer", Agent = "agent", System = "system" }
 );
@@ -522,6 +547,8 @@ pub struct NewTicket {
     pub customer_id: Option<CustomerId>,
     pub type_id: Option<TicketTypeId>,
     pub service_id: Option<ServiceId>,
+    /// Opens the ticket as a sub-ticket of this one (split a case), linked in the same change.
+    pub parent_id: Option<TicketId>,
     pub article: Option<NewArticle>,
 }
 
@@ -543,6 +570,7 @@ impl NewTicket {
             customer_id,
             type_id: None,
             service_id: None,
+            parent_id: None,
             article,
         })
     }

@@ -207,6 +207,42 @@ fn entry_to_pb(e: CatalogueEntry) -> pb::CatalogueEntry {
 }
 
 impl TicketGrpc {
+    /// Links or unlinks: rw on the source; the target must be visible (and in the same tenant).
+    async fn change_link(
+        &self,
+        request: Request<pb::LinkTicketsRequest>,
+        link: bool,
+    ) -> Result<Response<pb::LinkTicketsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let kind = match pb::LinkKind::try_from(r.kind) {
+            Ok(pb::LinkKind::ParentChild) => LinkKind::ParentChild,
+            Ok(pb::LinkKind::Related) => LinkKind::Related,
+            _ => {
+                return Err(
+                    TicketError::invalid("link kind must be parent_child or related").into(),
+                );
+            }
+        };
+        let (source, source_queue) = self
+            .visible_ticket(&caller, parse_id(&r.source_ticket_id)?)
+            .await?;
+        let (target, _) = self
+            .visible_ticket(&caller, parse_id(&r.target_ticket_id)?)
+            .await?;
+        caller.require_on_ticket(&source, &source_queue, Permission::Rw)?;
+        if link {
+            self.store
+                .link_tickets(source.id, target.id, kind, &caller.actor)
+                .await?;
+        } else {
+            self.store
+                .unlink_tickets(source.id, target.id, kind, &caller.actor)
+                .await?;
+        }
+        Ok(Response::new(pb::LinkTicketsResponse {}))
+    }
+
     async fn create_entry(
         &self,
         catalogue: Catalogue,
@@ -350,6 +386,9 @@ impl TicketService for TicketGrpc {
             if !caller.sees_queue(&queue) {
                 return Err(TicketError::not_found("queue", queue.id).into());
             }
+            if !r.parent_id.trim().is_empty() {
+                return Err(TicketError::denied("customers cannot open sub-tickets").into());
+            }
             let article = r
                 .article
                 .as_ref()
@@ -367,9 +406,16 @@ impl TicketService for TicketGrpc {
         } else {
             caller.require_on_queue(&queue, Permission::Create)?;
             let article = r.article.as_ref().map(new_article_from_pb).transpose()?;
+            let parent_id = optional_id(&r.parent_id)?;
+            if let Some(parent) = parent_id {
+                // Splitting a case is working on it: rw on the parent.
+                let (parent, parent_queue) = self.visible_ticket(&caller, parent).await?;
+                caller.require_on_ticket(&parent, &parent_queue, Permission::Rw)?;
+            }
             NewTicket {
                 type_id: optional_id(&r.type_id)?,
                 service_id: optional_id(&r.service_id)?,
+                parent_id,
                 ..NewTicket::parse(
                     queue.id,
                     &r.title,
@@ -577,6 +623,51 @@ impl TicketService for TicketGrpc {
             .update_ticket(ticket.id, update, &caller.actor)
             .await?;
         Ok(Response::new(ticket_to_pb(caller.redact(ticket))))
+    }
+
+    async fn link_tickets(
+        &self,
+        request: Request<pb::LinkTicketsRequest>,
+    ) -> Result<Response<pb::LinkTicketsResponse>, Status> {
+        self.change_link(request, true).await
+    }
+
+    async fn unlink_tickets(
+        &self,
+        request: Request<pb::LinkTicketsRequest>,
+    ) -> Result<Response<pb::LinkTicketsResponse>, Status> {
+        self.change_link(request, false).await
+    }
+
+    async fn list_links(
+        &self,
+        request: Request<pb::ListLinksRequest>,
+    ) -> Result<Response<pb::ListLinksResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let id = parse_id(&request.into_inner().ticket_id)?;
+        let (ticket, _) = self.visible_ticket(&caller, id).await?;
+        let mut links = Vec::new();
+        for link in self.store.links(ticket.id).await? {
+            // Only what the caller sees of the linked tickets.
+            if self.visible_ticket(&caller, link.ticket_id).await.is_err() {
+                continue;
+            }
+            links.push(pb::LinkedTicket {
+                relation: link.relation.to_string(),
+                ticket_id: link.ticket_id.to_string(),
+                number: link.number.to_string(),
+                title: link.title,
+                state: state_to_pb(link.state).into(),
+                state_type: link.state.state_type().to_string(),
+                queue_id: link.queue_id.to_string(),
+                owner_id: if caller.is_customer() {
+                    String::new()
+                } else {
+                    text(link.owner_id)
+                },
+            });
+        }
+        Ok(Response::new(pb::ListLinksResponse { links }))
     }
 
     async fn get_history(

@@ -77,6 +77,25 @@ pub trait TicketStore: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<Ticket, TicketError>;
     async fn history(&self, id: TicketId) -> Result<Vec<HistoryEntry>, TicketError>;
+    /// Links two tickets of one tenant (`parent_child`: `source` is the parent). Both tickets get
+    /// a history entry and a new version; refused when it would give a ticket a second parent or
+    /// make a ticket its own ancestor.
+    async fn link_tickets(
+        &self,
+        source: TicketId,
+        target: TicketId,
+        kind: LinkKind,
+        actor: &Actor,
+    ) -> Result<(), TicketError>;
+    async fn unlink_tickets(
+        &self,
+        source: TicketId,
+        target: TicketId,
+        kind: LinkKind,
+        actor: &Actor,
+    ) -> Result<(), TicketError>;
+    /// The tickets linked to `id`, with their states: a parent sees its children's progress.
+    async fn links(&self, id: TicketId) -> Result<Vec<LinkedTicket>, TicketError>;
     /// Checks the ticket's history chain and its articles' bodies against what was recorded.
     async fn verify_history(&self, id: TicketId) -> Result<chain::Verdict, TicketError>;
     /// Ticket ids in id order after `after`, `limit` at a time: for walking every ticket.
@@ -155,6 +174,13 @@ impl SqlTicketStore {
                                 "../migrations/0005_classification.postgres.sql"
                             ),
                             sqlite: include_str!("../migrations/0005_classification.sqlite.sql"),
+                        },
+                        docket_store::MigrationSql {
+                            version: 6,
+                            description: "links between tickets",
+                            portable: include_str!("../migrations/0006_links.sql"),
+                            postgres: include_str!("../migrations/0006_links.postgres.sql"),
+                            sqlite: include_str!("../migrations/0006_links.sqlite.sql"),
                         },
                     ],
                 )
@@ -315,6 +341,126 @@ impl SqlTicketStore {
         Self::append_event(tx, event_type, ticket.tenant_id, aggregate, payload).await
     }
 
+    /// Links `source` and `target` in the caller's transaction; returns both at their new versions.
+    async fn link_in_tx(
+        tx: &mut WriteTx,
+        source: TicketId,
+        target: TicketId,
+        kind: LinkKind,
+        actor: &Actor,
+        now: Micros,
+    ) -> Result<(Ticket, Ticket), TicketError> {
+        if source == target {
+            return Err(TicketError::invalid("a ticket cannot be linked to itself"));
+        }
+        let first = Self::fetch_ticket(tx, source).await?;
+        let second = Self::fetch_ticket(tx, target).await?;
+        if first.tenant_id != second.tenant_id {
+            // Another tenant's ticket is unknown here.
+            return Err(TicketError::not_found("ticket", target));
+        }
+        if kind == LinkKind::ParentChild {
+            // No cycles: the new child must not be an ancestor of the parent.
+            let mut ancestor = Some(source);
+            let mut depth = 0;
+            while let Some(a) = ancestor {
+                if a == target {
+                    return Err(TicketError::Conflict(format!(
+                        "ticket {} is an ancestor of {}: it cannot become its child",
+                        second.number, first.number
+                    )));
+                }
+                depth += 1;
+                if depth > 1000 {
+                    return Err(TicketError::Corrupt("ticket parents form a cycle".into()));
+                }
+                ancestor = sqlx::query_scalar(
+                    "SELECT source_id FROM ticket_links WHERE target_id = $1 AND kind = 'parent_child'",
+                )
+                .bind(a)
+                .fetch_optional(&mut **tx)
+                .await?;
+            }
+        }
+        let (a, b) = link_key(source, target, kind);
+        sqlx::query(
+            "INSERT INTO ticket_links (tenant_id, source_id, target_id, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(first.tenant_id)
+        .bind(a)
+        .bind(b)
+        .bind(kind.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(exists_already(|| match kind {
+            LinkKind::ParentChild => format!(
+                "ticket {} has a parent already, or is this one's child already",
+                second.number
+            ),
+            LinkKind::Related => format!("tickets {} and {} are related already", first.number, second.number),
+        }))?;
+        Self::record_link(tx, &first, &second, kind, "linked", actor, now).await
+    }
+
+    /// A history entry, a new version and an event on both linked tickets.
+    async fn record_link(
+        tx: &mut WriteTx,
+        first: &Ticket,
+        second: &Ticket,
+        kind: LinkKind,
+        what: &str,
+        actor: &Actor,
+        now: Micros,
+    ) -> Result<(Ticket, Ticket), TicketError> {
+        let mut out = Vec::with_capacity(2);
+        for (this, other, relation) in [
+            (
+                first,
+                second,
+                if kind == LinkKind::ParentChild {
+                    Relation::Child
+                } else {
+                    Relation::Related
+                },
+            ),
+            (
+                second,
+                first,
+                if kind == LinkKind::ParentChild {
+                    Relation::Parent
+                } else {
+                    Relation::Related
+                },
+            ),
+        ] {
+            let mut next = this.clone();
+            next.version += 1;
+            next.updated_at = now;
+            bump_version(tx, &next, this.version).await?;
+            let details = serde_json::json!({
+                "relation": relation, "ticket_id": other.id, "number": other.number,
+            });
+            Self::append_history(tx, &next, what, actor, details).await?;
+            let event = ev::TicketLinked {
+                ticket_id: next.id.to_string(),
+                other_ticket_id: other.id.to_string(),
+                relation: relation.to_string(),
+                linked: what == "linked",
+                actor: actor.as_str().to_owned(),
+            };
+            Self::ticket_event(tx, &next, &format!("ticket.{what}"), event.encode_to_vec()).await?;
+            out.push(next);
+        }
+        let second = out
+            .pop()
+            .ok_or_else(|| TicketError::Corrupt("link".into()))?;
+        let first = out
+            .pop()
+            .ok_or_else(|| TicketError::Corrupt("link".into()))?;
+        Ok((first, second))
+    }
+
     /// Adds an entry to a tenant's catalogue; a service's parent path must exist already.
     async fn insert_entry(
         tx: &mut WriteTx,
@@ -452,6 +598,14 @@ impl SqlTicketStore {
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| TicketError::not_found("queue", queue_id))
+    }
+}
+
+/// How a link is stored: parent first, or for related tickets the smaller id first.
+fn link_key(source: TicketId, target: TicketId, kind: LinkKind) -> (TicketId, TicketId) {
+    match kind {
+        LinkKind::Related if target < source => (target, source),
+        _ => (source, target),
     }
 }
 
@@ -973,6 +1127,18 @@ impl TicketStore for SqlTicketStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(parent) = new.parent_id {
+            ticket = Self::link_in_tx(
+                &mut tx,
+                parent,
+                ticket.id,
+                LinkKind::ParentChild,
+                actor,
+                now,
+            )
+            .await?
+            .1;
+        }
         self.commit(tx).await?;
         tracing::info!(ticket_id = %ticket.id, number = %ticket.number, actor = %actor.as_str(), "ticket created");
         Ok(ticket)
@@ -1317,6 +1483,84 @@ impl TicketStore for SqlTicketStore {
                     occurred_at: get(row, "occurred_at")?,
                     details: serde_json::from_str(&details)
                         .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn link_tickets(
+        &self,
+        source: TicketId,
+        target: TicketId,
+        kind: LinkKind,
+        actor: &Actor,
+    ) -> Result<(), TicketError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        Self::link_in_tx(&mut tx, source, target, kind, actor, now).await?;
+        self.commit(tx).await
+    }
+
+    async fn unlink_tickets(
+        &self,
+        source: TicketId,
+        target: TicketId,
+        kind: LinkKind,
+        actor: &Actor,
+    ) -> Result<(), TicketError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let (a, b) = link_key(source, target, kind);
+        let removed = sqlx::query(
+            "DELETE FROM ticket_links WHERE source_id = $1 AND target_id = $2 AND kind = $3",
+        )
+        .bind(a)
+        .bind(b)
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if removed.rows_affected() == 0 {
+            return Err(TicketError::not_found(
+                "link",
+                format!("{source} → {target}"),
+            ));
+        }
+        let first = Self::fetch_ticket(&mut tx, source).await?;
+        let second = Self::fetch_ticket(&mut tx, target).await?;
+        Self::record_link(&mut tx, &first, &second, kind, "unlinked", actor, now).await?;
+        self.commit(tx).await
+    }
+
+    async fn links(&self, id: TicketId) -> Result<Vec<LinkedTicket>, TicketError> {
+        self.get_ticket(id).await?;
+        let rows = sqlx::query(
+            "SELECT l.source_id, l.target_id, l.kind, t.id AS other_id, t.number, t.title, t.state, t.queue_id, t.owner_id \
+               FROM ticket_links l JOIN tickets t \
+                 ON t.id = CASE WHEN l.source_id = $1 THEN l.target_id ELSE l.source_id END \
+              WHERE l.source_id = $1 OR l.target_id = $1 \
+              ORDER BY t.created_at, t.id",
+        )
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?;
+        let corrupt = |e: TicketError| TicketError::Corrupt(e.to_string());
+        rows.iter()
+            .map(|row| {
+                let kind: LinkKind = get::<String>(row, "kind")?.parse().map_err(corrupt)?;
+                let source: TicketId = get(row, "source_id")?;
+                let relation = match kind {
+                    LinkKind::Related => Relation::Related,
+                    LinkKind::ParentChild if source == id => Relation::Child,
+                    LinkKind::ParentChild => Relation::Parent,
+                };
+                Ok(LinkedTicket {
+                    relation,
+                    ticket_id: get(row, "other_id")?,
+                    number: get::<String>(row, "number")?.parse().map_err(corrupt)?,
+                    title: get(row, "title")?,
+                    state: get::<String>(row, "state")?.parse().map_err(corrupt)?,
+                    queue_id: get(row, "queue_id")?,
+                    owner_id: get(row, "owner_id")?,
                 })
             })
             .collect()

@@ -405,13 +405,15 @@ enum TicketOp {
     Pend,
     /// As an incident (a ticket type of the own tenant).
     Classify,
+    /// Open a sub-ticket of it in the own tenant's Misc queue.
+    Split,
     /// To the own tenant's Raw queue (group `users`).
     Move,
 }
 
 /// In the order they run on each target: unlocking and locking while the ticket still has the
 /// fixture's owner (another agent), then taking, giving away and releasing it.
-const TICKET_OPS: [TicketOp; 16] = [
+const TICKET_OPS: [TicketOp; 17] = [
     TicketOp::Get,
     TicketOp::GetByNumber,
     TicketOp::Articles,
@@ -421,6 +423,7 @@ const TICKET_OPS: [TicketOp; 16] = [
     TicketOp::State,
     TicketOp::Priority,
     TicketOp::Classify,
+    TicketOp::Split,
     TicketOp::Unlock,
     TicketOp::Lock,
     TicketOp::Take,
@@ -575,6 +578,18 @@ async fn run(w: &World, id: &Identity, op: TicketOp, f: &Fixture) -> Outcome {
             u.owner_id = Some(String::new());
             outcome(&g.update_ticket(request(u, id)).await)
         }
+        TicketOp::Split => outcome(
+            &g.create_ticket(request(
+                pb::CreateTicketRequest {
+                    queue_id: w.own.misc.id.to_string(),
+                    title: "part of it".into(),
+                    parent_id: ticket_id.clone(),
+                    ..Default::default()
+                },
+                id,
+            ))
+            .await,
+        ),
         TicketOp::Classify => {
             let mut u = update(f.ticket);
             u.type_id = Some(w.incident.clone());
@@ -685,6 +700,9 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
     if p == Principal::ReadOnlyToken && writes {
         return Denied;
     }
+    if op == TicketOp::Split {
+        return expected_split(p, target);
+    }
     if target == Target::Guessed {
         return NotFound;
     }
@@ -731,6 +749,7 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
             };
         }
         TicketOp::Classify => Permission::Priority,
+        TicketOp::Split => return expected_split(p, target),
         TicketOp::Take | TicketOp::Lock => Permission::Owner,
         // The fixtures' owner is another agent.
         TicketOp::Answer
@@ -756,6 +775,38 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
         }
     };
     if held.allows(needed) { Ok } else { Denied }
+}
+
+/// A sub-ticket in the own Misc queue: `create` there, then the parent visible with `rw`, in the
+/// same tenant. Customers never split.
+fn expected_split(p: Principal, target: Target) -> Outcome {
+    use Outcome::*;
+    match p {
+        Principal::Customer | Principal::CompanyCustomer => return Denied,
+        Principal::Service => {
+            return if matches!(target, Target::Guessed | Target::Foreign) {
+                NotFound
+            } else {
+                Ok
+            };
+        }
+        _ => {}
+    }
+    match expected_queue(p, QueueOp::CreateTicket, QueueTarget::OwnMisc) {
+        Ok => {}
+        refused => return refused,
+    }
+    match expected(p, TicketOp::Get, target) {
+        Ok if perms(p, target).allows(Permission::Rw) => {
+            if target == Target::Foreign {
+                NotFound
+            } else {
+                Ok
+            }
+        }
+        Ok => Denied,
+        refused => refused,
+    }
 }
 
 fn expected_queue(p: Principal, op: QueueOp, target: QueueTarget) -> Outcome {

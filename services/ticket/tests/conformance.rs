@@ -78,6 +78,7 @@ conformance!(
     case_update_ticket_rejections,
     case_states_pending_dates_and_locks,
     case_classification,
+    case_links_and_sub_tickets,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -2031,4 +2032,119 @@ async fn case_classification(store: &SqlTicketStore, _db: &Db) {
             "Unclassified"
         ]
     );
+}
+
+async fn case_links_and_sub_tickets(store: &SqlTicketStore, db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let parent = ticket(store, &q, "Mail outage in building B").await;
+    // Split: two sub-tickets, each linked to the parent as it is created.
+    let child = |title: &'static str| NewTicket {
+        parent_id: Some(parent.id),
+        ..new_ticket(&q, title, None)
+    };
+    let a = store
+        .create_ticket(child("Check the relay"), &agent())
+        .await
+        .unwrap();
+    let b = store
+        .create_ticket(child("Inform the users"), &agent())
+        .await
+        .unwrap();
+    assert_eq!(a.version, 2, "created and linked: two changes");
+    store
+        .update_ticket(
+            a.id,
+            TicketUpdate {
+                state: Some(TicketState::ClosedSuccessful),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    // The parent shows its children's progress.
+    let links = store.links(parent.id).await.unwrap();
+    let progress: Vec<(Relation, TicketId, StateType)> = links
+        .iter()
+        .map(|l| (l.relation, l.ticket_id, l.state.state_type()))
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            (Relation::Child, a.id, StateType::Closed),
+            (Relation::Child, b.id, StateType::New)
+        ]
+    );
+    let up = store.links(a.id).await.unwrap();
+    assert_eq!(
+        (up.len(), up[0].relation, up[0].ticket_id),
+        (1, Relation::Parent, parent.id)
+    );
+
+    // One parent each; no cycles; no self-links; related once either way.
+    let other = ticket(store, &q, "Another case").await;
+    let link = |s: TicketId, t: TicketId, k: LinkKind| async move {
+        store.link_tickets(s, t, k, &agent()).await
+    };
+    assert!(matches!(
+        link(other.id, a.id, LinkKind::ParentChild).await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        link(a.id, parent.id, LinkKind::ParentChild).await,
+        Err(TicketError::Conflict(_))
+    ));
+    assert_invalid(link(a.id, a.id, LinkKind::Related).await);
+    link(other.id, parent.id, LinkKind::Related).await.unwrap();
+    assert!(matches!(
+        link(parent.id, other.id, LinkKind::Related).await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    let related = store.links(other.id).await.unwrap();
+    assert_eq!(
+        (related[0].relation, related[0].ticket_id),
+        (Relation::Related, parent.id)
+    );
+    // Another tenant's ticket cannot be linked, like one that does not exist.
+    let foreign_q = queue(store, &tenant(store, "foreign").await, "F").await;
+    let foreign = ticket(store, &foreign_q, "Elsewhere").await;
+    assert_not_found(
+        link(parent.id, foreign.id, LinkKind::Related).await,
+        "ticket",
+    );
+    assert_not_found(
+        link(parent.id, TicketId::new(), LinkKind::Related).await,
+        "ticket",
+    );
+
+    // Unlinking works in either direction for related tickets; both histories record it.
+    store
+        .unlink_tickets(parent.id, other.id, LinkKind::Related, &agent())
+        .await
+        .unwrap();
+    assert!(store.links(other.id).await.unwrap().is_empty());
+    assert_not_found(
+        store
+            .unlink_tickets(parent.id, other.id, LinkKind::Related, &agent())
+            .await,
+        "link",
+    );
+    let kinds: Vec<String> = store
+        .history(parent.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.kind)
+        .collect();
+    assert_eq!(kinds, ["created", "linked", "linked", "linked", "unlinked"]);
+    assert_eq!(
+        store.verify_history(parent.id).await.unwrap(),
+        docket_ticket::chain::Verdict::Intact { entries: 5 }
+    );
+    let events = envelopes(db).await;
+    let linked = events
+        .iter()
+        .filter(|e| e.event_type == "ticket.linked")
+        .count();
+    assert_eq!(linked, 6, "one event per ticket per link");
 }
