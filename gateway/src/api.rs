@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_ticket, update_ticket))
         .routes(routes!(add_article, list_articles))
         .routes(routes!(get_history))
+        .routes(routes!(bulk_update))
         .routes(routes!(link_ticket, list_links))
         .routes(routes!(unlink_ticket))
 }
@@ -622,6 +623,77 @@ pub struct UpdateTicket {
     pub service_id: Option<Option<String>>,
 }
 
+impl UpdateTicket {
+    fn into_pb(self, ticket_id: String) -> pb::UpdateTicketRequest {
+        pb::UpdateTicketRequest {
+            ticket_id,
+            expected_version: self.expected_version.unwrap_or(0),
+            state: self.state.map(|s| s.to_pb().into()),
+            pending_until_us: self.pending_until.map(|t| t.timestamp_micros()),
+            locked: self.locked,
+            type_id: self.type_id.map(Option::unwrap_or_default),
+            service_id: self.service_id.map(Option::unwrap_or_default),
+            priority: self.priority,
+            owner_id: self.owner_id.map(Option::unwrap_or_default),
+            queue_id: self.queue_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkUpdate {
+    /// 1 to 500 ticket ids.
+    pub ticket_ids: Vec<String>,
+    /// The change for each of them (without `expected_version`).
+    pub update: UpdateTicket,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkOutcome {
+    pub ticket_id: String,
+    /// The ticket after the change, when it was made.
+    pub ticket: Option<Ticket>,
+    /// Otherwise why not: the problem the change would have had alone.
+    pub problem: Option<Problem>,
+}
+
+/// Makes the same change (move, assign, state, priority, lock, classification) to many tickets;
+/// each is checked and recorded as if changed alone, and answered on its own.
+#[utoipa::path(post, path = "/tickets/bulk", tag = "tickets", request_body = BulkUpdate,
+    responses((status = 200, body = Items<BulkOutcome>), (status = 422, body = Problem)))]
+async fn bulk_update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<BulkUpdate>,
+) -> Result<axum::Json<Items<BulkOutcome>>, ApiError> {
+    let req = pb::BulkUpdateTicketsRequest {
+        ticket_ids: body.ticket_ids,
+        update: Some(body.update.into_pb(String::new())),
+    };
+    let r = state
+        .ticket
+        .clone()
+        .bulk_update_tickets(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r
+            .outcomes
+            .into_iter()
+            .map(|o| BulkOutcome {
+                problem: (o.error_code != 0).then(|| {
+                    let status =
+                        tonic::Status::new(tonic::Code::from(o.error_code), o.error_message);
+                    ApiError::Upstream(status).to_problem()
+                }),
+                ticket_id: o.ticket_id,
+                ticket: o.ticket.map(Ticket::from),
+            })
+            .collect(),
+    }))
+}
+
 /// Changes a ticket's state and pending date (`rw`), priority and classification (`priority`), owner or queue (`rw`,
 /// and `move_into` on the target), or locks it (`owner`) and unlocks it (its owner, or `rw`).
 #[utoipa::path(patch, path = "/tickets/{ticket_id}", tag = "tickets", request_body = UpdateTicket,
@@ -634,18 +706,7 @@ async fn update_ticket(
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateTicket>,
 ) -> Result<axum::Json<Ticket>, ApiError> {
-    let req = pb::UpdateTicketRequest {
-        ticket_id,
-        expected_version: body.expected_version.unwrap_or(0),
-        state: body.state.map(|s| s.to_pb().into()),
-        pending_until_us: body.pending_until.map(|t| t.timestamp_micros()),
-        locked: body.locked,
-        type_id: body.type_id.map(Option::unwrap_or_default),
-        service_id: body.service_id.map(Option::unwrap_or_default),
-        priority: body.priority,
-        owner_id: body.owner_id.map(Option::unwrap_or_default),
-        queue_id: body.queue_id,
-    };
+    let req = body.into_pb(ticket_id);
     let t = state
         .ticket
         .clone()

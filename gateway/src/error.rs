@@ -74,10 +74,16 @@ fn problem_slug(status: StatusCode) -> &'static str {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem this error is, as answered to the client.
+    pub fn to_problem(&self) -> Problem {
         let (status, slug) = self.status_and_code();
-        let detail = match &self {
+        problem(status, slug, self.client_detail())
+    }
+
+    /// What the client is told: never the details of our own failures.
+    fn client_detail(&self) -> String {
+        match self {
             Self::Upstream(s) => {
                 let code = ErrorCode::from_grpc_code(s.code());
                 if matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) {
@@ -92,8 +98,14 @@ impl IntoResponse for ApiError {
                 }
             }
             other => other.to_string(),
-        };
-        let mut response = problem_response(status, slug, detail);
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug) = self.status_and_code();
+        let mut response = problem_response(status, slug, self.client_detail());
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -104,16 +116,20 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Builds a problem+json response.
-pub fn problem_response(status: StatusCode, slug: &str, detail: String) -> Response {
+fn problem(status: StatusCode, slug: &str, detail: String) -> Problem {
     let trace_id = docket_platform::propagation::current_trace_id();
-    let problem = Problem {
+    Problem {
         kind: format!("https://docket.dev/problems/{slug}"),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
         status: status.as_u16(),
         detail,
         trace_id: (trace_id.chars().any(|c| c != '0')).then_some(trace_id),
-    };
+    }
+}
+
+/// Builds a problem+json response.
+pub fn problem_response(status: StatusCode, slug: &str, detail: String) -> Response {
+    let problem = problem(status, slug, detail);
     let mut response = (status, axum::Json(problem)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -201,6 +201,36 @@ async fn people_see_what_they_may(mode: Mode) {
     assert_eq!((status, hers["items"].as_array().unwrap().len()), (200, 0));
     let sub_id = sub["id"].as_str().unwrap().to_owned();
 
+    // A bulk change: each ticket answered on its own; a guessed id is simply not found.
+    let guessed = uuid::Uuid::now_v7().to_string();
+    let (status, bulk) = send(
+        app.client
+            .post(format!("{}/tickets/bulk", app.api))
+            .json(&json!({
+                "ticket_ids": [carlas_id, lones_id, guessed], "update": {"priority": 4}
+            })),
+    )
+    .await;
+    assert_eq!(status, 200, "{bulk}");
+    let items = bulk["items"].as_array().unwrap();
+    assert_eq!(
+        (
+            &items[0]["ticket"]["priority"],
+            &items[1]["ticket"]["priority"]
+        ),
+        (&json!(4), &json!(4))
+    );
+    assert_eq!(
+        (&items[2]["ticket"], &items[2]["problem"]["status"]),
+        (&Value::Null, &json!(404))
+    );
+    // The team member may not change priorities: refused ticket by ticket, nothing changed.
+    let (_, refused) = send(tom.post(format!("{}/tickets/bulk", app.api)).json(&json!({
+        "ticket_ids": [carlas_id], "update": {"priority": 1}
+    })))
+    .await;
+    assert_eq!(refused["items"][0]["problem"]["status"], 403);
+
     // What each one sees.
     let listed = |client: &Client| client.get(format!("{}/tickets", app.api));
     let mut all = vec![

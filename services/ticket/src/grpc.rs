@@ -206,7 +206,96 @@ fn entry_to_pb(e: CatalogueEntry) -> pb::CatalogueEntry {
     }
 }
 
+/// Most tickets one bulk update changes.
+pub const MAX_BULK: usize = 500;
+
+/// The fields of an update, parsed (the ticket id and expected version aside).
+fn update_from_pb(r: &pb::UpdateTicketRequest) -> Result<TicketUpdate, TicketError> {
+    let update = TicketUpdate {
+        expected_version: (r.expected_version != 0).then_some(r.expected_version),
+        state: r.state.map(state_from_pb).transpose()?,
+        pending_until: r.pending_until_us,
+        locked: r.locked,
+        priority: r
+            .priority
+            .map(|p| Priority::new(i64::from(p)))
+            .transpose()?,
+        owner: r.owner_id.as_deref().map(optional_id).transpose()?,
+        queue_id: r.queue_id.as_deref().map(parse_id).transpose()?,
+        type_id: r.type_id.as_deref().map(optional_id).transpose()?,
+        service_id: r.service_id.as_deref().map(optional_id).transpose()?,
+    };
+    if update.is_empty() {
+        return Err(TicketError::invalid(
+            "the update changes nothing: give state, pending_until, locked, priority, owner_id, queue_id, type_id or service_id",
+        ));
+    }
+    Ok(update)
+}
+
 impl TicketGrpc {
+    /// Checks the caller may make `update` to the ticket, then makes it; the ticket as the caller
+    /// may see it.
+    async fn update_one(
+        &self,
+        caller: &Caller,
+        ticket_id: TicketId,
+        mut update: TicketUpdate,
+    ) -> Result<Ticket, TicketError> {
+        let (ticket, queue) = self.visible_ticket(caller, ticket_id).await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied(
+                "customers cannot change a ticket's fields",
+            ));
+        }
+        if update.state.is_some() || update.pending_until.is_some() {
+            caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        }
+        let own = ticket.owner_id.is_some() && ticket.owner_id == caller.agent_id();
+        match update.locked {
+            // Locking is taking: an agent becomes the owner unless the update names one.
+            Some(true) => {
+                if update.owner.is_none() && !own {
+                    update.owner = caller.agent_id().map(Some);
+                }
+                caller.require_on_ticket(&ticket, &queue, Permission::Owner)?;
+            }
+            // Unlocking one's own ticket is part of owning it; anybody else's needs rw.
+            Some(false) if own => caller.require_on_ticket(&ticket, &queue, Permission::Owner)?,
+            Some(false) => caller.require_on_ticket(&ticket, &queue, Permission::Rw)?,
+            None => {}
+        }
+        // Classifying (priority, type, service) is the 1st level's work: the `priority` permission.
+        if update.priority.is_some() || update.type_id.is_some() || update.service_id.is_some() {
+            caller.require_on_ticket(&ticket, &queue, Permission::Priority)?;
+        }
+        if let Some(owner) = update.owner {
+            // Taking a ticket needs `owner`; giving it to somebody else or releasing it, `rw`.
+            let taking = owner.is_some() && owner == caller.agent_id();
+            let needed = if taking {
+                Permission::Owner
+            } else {
+                Permission::Rw
+            };
+            caller.require_on_ticket(&ticket, &queue, needed)?;
+        }
+        if let Some(target) = update.queue_id {
+            caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+            let target = self.store.get_queue(target).await?;
+            if target.tenant_id != ticket.tenant_id {
+                return Err(TicketError::not_found("queue", target.id));
+            }
+            caller.require_on_queue(&target, Permission::MoveInto)?;
+        }
+        // The checks hold for the version just read: a change in between is a conflict.
+        update.expected_version = update.expected_version.or(Some(ticket.version));
+        let ticket = self
+            .store
+            .update_ticket(ticket.id, update, &caller.actor)
+            .await?;
+        Ok(caller.redact(ticket))
+    }
+
     /// Links or unlinks: rw on the source; the target must be visible (and in the same tenant).
     async fn change_link(
         &self,
@@ -552,77 +641,63 @@ impl TicketService for TicketGrpc {
     ) -> Result<Response<pb::Ticket>, Status> {
         let caller = self.caller(&request, Scope::Write).await?;
         let r = request.into_inner();
-        let mut update = TicketUpdate {
-            expected_version: (r.expected_version != 0).then_some(r.expected_version),
-            state: r.state.map(state_from_pb).transpose()?,
-            pending_until: r.pending_until_us,
-            locked: r.locked,
-            priority: match r.priority {
-                Some(p) => Some(Priority::new(i64::from(p))?),
-                None => None,
-            },
-            owner: r.owner_id.as_deref().map(optional_id).transpose()?,
-            queue_id: r.queue_id.as_deref().map(parse_id).transpose()?,
-            type_id: r.type_id.as_deref().map(optional_id).transpose()?,
-            service_id: r.service_id.as_deref().map(optional_id).transpose()?,
-        };
-        let ticket_id = parse_id(&r.ticket_id)?;
-        if update.is_empty() {
+        let update = update_from_pb(&r)?;
+        let ticket = self
+            .update_one(&caller, parse_id(&r.ticket_id)?, update)
+            .await?;
+        Ok(Response::new(ticket_to_pb(ticket)))
+    }
+
+    async fn bulk_update_tickets(
+        &self,
+        request: Request<pb::BulkUpdateTicketsRequest>,
+    ) -> Result<Response<pb::BulkUpdateTicketsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let fields = r
+            .update
+            .ok_or_else(|| TicketError::invalid("update is required"))?;
+        if fields.expected_version != 0 || !fields.ticket_id.is_empty() {
             return Err(TicketError::invalid(
-                "the update changes nothing: give state, pending_until, locked, priority, owner_id or queue_id",
+                "a bulk update names its tickets in ticket_ids, without ticket_id or expected_version",
             )
             .into());
         }
-        let (ticket, queue) = self.visible_ticket(&caller, ticket_id).await?;
-        if caller.is_customer() {
-            return Err(TicketError::denied("customers cannot change a ticket's fields").into());
+        if r.ticket_ids.is_empty() || r.ticket_ids.len() > MAX_BULK {
+            return Err(TicketError::invalid(format!(
+                "a bulk update takes 1 to {MAX_BULK} tickets, not {}",
+                r.ticket_ids.len()
+            ))
+            .into());
         }
-        if update.state.is_some() || update.pending_until.is_some() {
-            caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
-        }
-        let own = ticket.owner_id.is_some() && ticket.owner_id == caller.agent_id();
-        match update.locked {
-            // Locking is taking: an agent becomes the owner unless the update names one.
-            Some(true) => {
-                if update.owner.is_none() && !own {
-                    update.owner = caller.agent_id().map(Some);
+        let update = update_from_pb(&fields)?;
+        let ids = r
+            .ticket_ids
+            .iter()
+            .map(|id| parse_id::<TicketId>(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Each ticket on its own: checked, changed and recorded as if updated alone.
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for id in ids {
+            let outcome = match self.update_one(&caller, id, update.clone()).await {
+                Ok(ticket) => pb::BulkOutcome {
+                    ticket_id: id.to_string(),
+                    ticket: Some(ticket_to_pb(ticket)),
+                    ..Default::default()
+                },
+                Err(e) => {
+                    let status = tonic::Status::from(e);
+                    pb::BulkOutcome {
+                        ticket_id: id.to_string(),
+                        ticket: None,
+                        error_code: i32::from(status.code()),
+                        error_message: status.message().to_owned(),
+                    }
                 }
-                caller.require_on_ticket(&ticket, &queue, Permission::Owner)?;
-            }
-            // Unlocking one's own ticket is part of owning it; anybody else's needs rw.
-            Some(false) if own => caller.require_on_ticket(&ticket, &queue, Permission::Owner)?,
-            Some(false) => caller.require_on_ticket(&ticket, &queue, Permission::Rw)?,
-            None => {}
-        }
-        // Classifying (priority, type, service) is the 1st level's work: the `priority` permission.
-        if update.priority.is_some() || update.type_id.is_some() || update.service_id.is_some() {
-            caller.require_on_ticket(&ticket, &queue, Permission::Priority)?;
-        }
-        if let Some(owner) = update.owner {
-            // Taking a ticket needs `owner`; giving it to somebody else or releasing it, `rw`.
-            let taking = owner.is_some() && owner == caller.agent_id();
-            let needed = if taking {
-                Permission::Owner
-            } else {
-                Permission::Rw
             };
-            caller.require_on_ticket(&ticket, &queue, needed)?;
+            outcomes.push(outcome);
         }
-        if let Some(target) = update.queue_id {
-            caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
-            let target = self.store.get_queue(target).await?;
-            if target.tenant_id != ticket.tenant_id {
-                return Err(TicketError::not_found("queue", target.id).into());
-            }
-            caller.require_on_queue(&target, Permission::MoveInto)?;
-        }
-        // The checks hold for the version just read: a change in between is a conflict.
-        update.expected_version = update.expected_version.or(Some(ticket.version));
-        let ticket = self
-            .store
-            .update_ticket(ticket.id, update, &caller.actor)
-            .await?;
-        Ok(Response::new(ticket_to_pb(caller.redact(ticket))))
+        Ok(Response::new(pb::BulkUpdateTicketsResponse { outcomes }))
     }
 
     async fn link_tickets(

@@ -944,3 +944,101 @@ async fn authorization_table_postgres() {
 async fn authorization_table_sqlite() {
     table(Backend::Sqlite).await;
 }
+
+/// A bulk change applies to what the caller may change and answers, per ticket, exactly what a
+/// single change would have: nothing more is revealed, nothing else is touched.
+async fn bulk(backend: Backend) {
+    let w = world(backend).await;
+    let first_level = identity(&w, Principal::Role(role_index("1st level (help desk)")));
+    let f = fixtures(&w).await;
+    let ids: Vec<String> = TARGETS.iter().map(|t| f[t].ticket.to_string()).collect();
+    let fields = pb::UpdateTicketRequest {
+        priority: Some(5),
+        ..Default::default()
+    };
+    let r = w
+        .grpc
+        .bulk_update_tickets(request(
+            pb::BulkUpdateTicketsRequest {
+                ticket_ids: ids.clone(),
+                update: Some(fields.clone()),
+            },
+            &first_level,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let got: Vec<(Target, Code)> = TARGETS
+        .iter()
+        .zip(&r.outcomes)
+        .map(|(t, o)| (*t, Code::from(o.error_code)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Target::Own, Code::Ok),
+            (Target::Secret, Code::NotFound),
+            (Target::Foreign, Code::NotFound),
+            (Target::Colleague, Code::Ok),
+            (Target::Guessed, Code::NotFound),
+        ]
+    );
+    for (target, o) in TARGETS.iter().zip(&r.outcomes) {
+        assert_eq!(o.ticket_id, f[target].ticket.to_string());
+        if o.error_code == 0 {
+            assert_eq!(o.ticket.as_ref().unwrap().priority, 5);
+        } else {
+            assert_eq!(
+                o.error_message,
+                format!("ticket {} not found", f[target].ticket)
+            );
+            assert!(o.ticket.is_none());
+        }
+        let stored = w.store.get_ticket(f[target].ticket).await;
+        if let Ok(t) = stored {
+            assert_eq!(t.priority.get() == 5, o.error_code == 0, "{target:?}");
+        }
+    }
+    // Bad requests are refused whole.
+    for (what, ticket_ids, fields) in [
+        ("no tickets", vec![], fields.clone()),
+        ("too many", vec![ids[0].clone(); 501], fields.clone()),
+        ("a malformed id", vec!["nope".into()], fields.clone()),
+        (
+            "a single ticket's id",
+            ids.clone(),
+            pb::UpdateTicketRequest {
+                ticket_id: ids[0].clone(),
+                ..fields.clone()
+            },
+        ),
+        ("no change", ids.clone(), pb::UpdateTicketRequest::default()),
+    ] {
+        let r = w
+            .grpc
+            .bulk_update_tickets(request(
+                pb::BulkUpdateTicketsRequest {
+                    ticket_ids,
+                    update: Some(fields),
+                },
+                &first_level,
+            ))
+            .await;
+        assert_eq!(
+            r.map(|_| ()).unwrap_err().code(),
+            Code::InvalidArgument,
+            "{what}"
+        );
+    }
+    docket_store::testing::discard(w.db.clone()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_updates_postgres() {
+    bulk(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_updates_sqlite() {
+    bulk(Backend::Sqlite).await;
+}
