@@ -27,6 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_article, list_articles))
         .routes(routes!(get_history))
         .routes(routes!(bulk_update))
+        .routes(routes!(watch, unwatch))
+        .routes(routes!(list_watchers))
         .routes(routes!(link_ticket, list_links))
         .routes(routes!(unlink_ticket))
 }
@@ -377,6 +379,11 @@ pub struct Ticket {
     /// Classification: the ticket type and the service.
     pub type_id: Option<String>,
     pub service_id: Option<String>,
+    /// The agent responsible for the outcome (never shown to customers).
+    pub responsible_id: Option<String>,
+    /// When the requester wants it done, and the coordinator's target date (agents only).
+    pub desired_at: Option<DateTime<Utc>>,
+    pub target_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Changes with every update; send it back as `expected_version` to avoid lost updates.
@@ -406,6 +413,9 @@ impl From<pb::Ticket> for Ticket {
             company_id: non_empty(t.company_id),
             type_id: non_empty(t.type_id),
             service_id: non_empty(t.service_id),
+            responsible_id: non_empty(t.responsible_id),
+            desired_at: (t.desired_at_us != 0).then(|| time(t.desired_at_us)),
+            target_at: (t.target_at_us != 0).then(|| time(t.target_at_us)),
             created_at: time(t.created_at_us),
             updated_at: time(t.updated_at_us),
             version: t.version,
@@ -523,6 +533,8 @@ pub struct CreateTicket {
     pub service_id: Option<String>,
     /// Opens the ticket as a sub-ticket of this one (splitting a case; `rw` on the parent).
     pub parent_id: Option<String>,
+    /// When the requester wants it done.
+    pub desired_at: Option<DateTime<Utc>>,
     /// The first article, usually the customer's description.
     pub article: Option<NewArticle>,
 }
@@ -556,6 +568,7 @@ async fn create_ticket(
         type_id: body.type_id.unwrap_or_default(),
         service_id: body.service_id.unwrap_or_default(),
         parent_id: body.parent_id.unwrap_or_default(),
+        desired_at_us: body.desired_at.map_or(0, |t| t.timestamp_micros()),
     };
     let ticket = state
         .ticket
@@ -621,6 +634,17 @@ pub struct UpdateTicket {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub service_id: Option<Option<String>>,
+    /// The responsible agent's id (`rw`); `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub responsible_id: Option<Option<String>>,
+    /// The requester's desired date and the coordinator's target date (`rw`); `null` clears them.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub desired_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub target_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl UpdateTicket {
@@ -636,6 +660,13 @@ impl UpdateTicket {
             priority: self.priority,
             owner_id: self.owner_id.map(Option::unwrap_or_default),
             queue_id: self.queue_id,
+            responsible_id: self.responsible_id.map(Option::unwrap_or_default),
+            desired_at_us: self
+                .desired_at
+                .map(|t| t.map_or(0, |t| t.timestamp_micros())),
+            target_at_us: self
+                .target_at
+                .map(|t| t.map_or(0, |t| t.timestamp_micros())),
         }
     }
 }
@@ -1029,5 +1060,67 @@ async fn list_links(
                 owner_id: non_empty(l.owner_id),
             })
             .collect(),
+    }))
+}
+
+/// The calling agent watches the ticket: it follows the ticket's changes (a default view).
+#[utoipa::path(put, path = "/tickets/{ticket_id}/watchers/me", tag = "tickets", params(("ticket_id" = String, Path)),
+    responses((status = 204), (status = 403, description = "not an agent", body = Problem), (status = 404, body = Problem)))]
+async fn watch(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    set_watching(state, principal, ticket_id, true).await
+}
+
+/// The calling agent stops watching the ticket.
+#[utoipa::path(delete, path = "/tickets/{ticket_id}/watchers/me", tag = "tickets", params(("ticket_id" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn unwatch(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    set_watching(state, principal, ticket_id, false).await
+}
+
+async fn set_watching(
+    state: AppState,
+    principal: Principal,
+    ticket_id: String,
+    watch: bool,
+) -> Result<StatusCode, ApiError> {
+    let req = pb::WatchTicketRequest { ticket_id, watch };
+    state
+        .ticket
+        .clone()
+        .watch_ticket(grpc_request(req, &principal))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Watchers {
+    pub agent_ids: Vec<String>,
+}
+
+/// The agents watching the ticket (agents only).
+#[utoipa::path(get, path = "/tickets/{ticket_id}/watchers", tag = "tickets", params(("ticket_id" = String, Path)),
+    responses((status = 200, body = Watchers), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list_watchers(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+) -> Result<axum::Json<Watchers>, ApiError> {
+    let req = pb::ListWatchersRequest { ticket_id };
+    let r = state
+        .ticket
+        .clone()
+        .list_watchers(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Watchers {
+        agent_ids: r.agent_ids,
     }))
 }

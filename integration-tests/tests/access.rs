@@ -231,6 +231,15 @@ async fn people_see_what_they_may(mode: Mode) {
     .await;
     assert_eq!(refused["items"][0]["problem"]["status"], 403);
 
+    // Tom watches Carla's ticket; customers may not, nor see who does.
+    let watching = format!("{}/tickets/{carlas_id}/watchers", app.api);
+    let (status, _) = send(tom.put(format!("{watching}/me"))).await;
+    assert_eq!(status, 204);
+    let (_, watchers) = send(app.client.get(&watching)).await;
+    assert_eq!(watchers["agent_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(send(carla.put(format!("{watching}/me"))).await.0, 403);
+    assert_eq!(send(carla.get(&watching)).await.0, 403);
+
     // What each one sees.
     let listed = |client: &Client| client.get(format!("{}/tickets", app.api));
     let mut all = vec![

@@ -356,6 +356,8 @@ impl Caller {
     pub fn redact(&self, mut ticket: Ticket) -> Ticket {
         if self.is_customer() {
             ticket.owner_id = None;
+            ticket.responsible_id = None;
+            ticket.target_at = None;
         }
         ticket
     }
@@ -422,6 +424,9 @@ mod tests {
             company_id: None,
             type_id: None,
             service_id: None,
+            responsible_id: None,
+            desired_at: None,
+            target_at: None,
             created_at: 0,
             updated_at: 0,
             version: 1,

@@ -477,6 +477,11 @@ pub struct Ticket {
     pub company_id: Option<CompanyId>,
     pub type_id: Option<TicketTypeId>,
     pub service_id: Option<ServiceId>,
+    /// The agent responsible for the outcome, beside the owner who works it.
+    pub responsible_id: Option<AgentId>,
+    /// When the requester wants it done, and when the coordinator plans it: side by side.
+    pub desired_at: Option<Micros>,
+    pub target_at: Option<Micros>,
     pub created_at: Micros,
     pub updated_at: Micros,
     pub version: u64,
@@ -549,6 +554,8 @@ pub struct NewTicket {
     pub service_id: Option<ServiceId>,
     /// Opens the ticket as a sub-ticket of this one (split a case), linked in the same change.
     pub parent_id: Option<TicketId>,
+    /// When the requester wants it done.
+    pub desired_at: Option<Micros>,
     pub article: Option<NewArticle>,
 }
 
@@ -571,6 +578,7 @@ impl NewTicket {
             type_id: None,
             service_id: None,
             parent_id: None,
+            desired_at: None,
             article,
         })
     }
@@ -593,6 +601,10 @@ pub struct TicketUpdate {
     /// `Some(None)` clears the classification.
     pub type_id: Option<Option<TicketTypeId>>,
     pub service_id: Option<Option<ServiceId>>,
+    /// `Some(None)` clears them.
+    pub responsible: Option<Option<AgentId>>,
+    pub desired_at: Option<Option<Micros>>,
+    pub target_at: Option<Option<Micros>>,
 }
 
 impl TicketUpdate {
@@ -605,6 +617,9 @@ impl TicketUpdate {
             && self.queue_id.is_none()
             && self.type_id.is_none()
             && self.service_id.is_none()
+            && self.responsible.is_none()
+            && self.desired_at.is_none()
+            && self.target_at.is_none()
     }
 }
 

@@ -156,6 +156,9 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         company_id: text(t.company_id),
         type_id: text(t.type_id),
         service_id: text(t.service_id),
+        responsible_id: text(t.responsible_id),
+        desired_at_us: t.desired_at.unwrap_or_default(),
+        target_at_us: t.target_at.unwrap_or_default(),
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -224,6 +227,9 @@ fn update_from_pb(r: &pb::UpdateTicketRequest) -> Result<TicketUpdate, TicketErr
         queue_id: r.queue_id.as_deref().map(parse_id).transpose()?,
         type_id: r.type_id.as_deref().map(optional_id).transpose()?,
         service_id: r.service_id.as_deref().map(optional_id).transpose()?,
+        responsible: r.responsible_id.as_deref().map(optional_id).transpose()?,
+        desired_at: r.desired_at_us.map(|at| (at != 0).then_some(at)),
+        target_at: r.target_at_us.map(|at| (at != 0).then_some(at)),
     };
     if update.is_empty() {
         return Err(TicketError::invalid(
@@ -248,7 +254,13 @@ impl TicketGrpc {
                 "customers cannot change a ticket's fields",
             ));
         }
-        if update.state.is_some() || update.pending_until.is_some() {
+        // Coordinating: the state and its date, the responsible agent, the desired and target dates.
+        if update.state.is_some()
+            || update.pending_until.is_some()
+            || update.responsible.is_some()
+            || update.desired_at.is_some()
+            || update.target_at.is_some()
+        {
             caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
         }
         let own = ticket.owner_id.is_some() && ticket.owner_id == caller.agent_id();
@@ -491,7 +503,10 @@ impl TicketService for TicketGrpc {
                     )
                 })
                 .transpose()?;
-            NewTicket::parse(queue.id, &r.title, None, "", Some(me), article)?
+            NewTicket {
+                desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
+                ..NewTicket::parse(queue.id, &r.title, None, "", Some(me), article)?
+            }
         } else {
             caller.require_on_queue(&queue, Permission::Create)?;
             let article = r.article.as_ref().map(new_article_from_pb).transpose()?;
@@ -505,6 +520,7 @@ impl TicketService for TicketGrpc {
                 type_id: optional_id(&r.type_id)?,
                 service_id: optional_id(&r.service_id)?,
                 parent_id,
+                desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
                 ..NewTicket::parse(
                     queue.id,
                     &r.title,
@@ -743,6 +759,39 @@ impl TicketService for TicketGrpc {
             });
         }
         Ok(Response::new(pb::ListLinksResponse { links }))
+    }
+
+    async fn watch_ticket(
+        &self,
+        request: Request<pb::WatchTicketRequest>,
+    ) -> Result<Response<pb::WatchTicketResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let (ticket, _) = self
+            .visible_ticket(&caller, parse_id(&r.ticket_id)?)
+            .await?;
+        let agent = caller
+            .agent_id()
+            .ok_or_else(|| TicketError::denied("only agents watch tickets"))?;
+        let changed = self.store.watch(ticket.id, agent, r.watch).await?;
+        Ok(Response::new(pb::WatchTicketResponse { changed }))
+    }
+
+    async fn list_watchers(
+        &self,
+        request: Request<pb::ListWatchersRequest>,
+    ) -> Result<Response<pb::ListWatchersResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let (ticket, _) = self
+            .visible_ticket(&caller, parse_id(&request.into_inner().ticket_id)?)
+            .await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied("a ticket's watchers are for agents").into());
+        }
+        let agents = self.store.watchers(ticket.id).await?;
+        Ok(Response::new(pb::ListWatchersResponse {
+            agent_ids: agents.into_iter().map(|a| a.to_string()).collect(),
+        }))
     }
 
     async fn get_history(

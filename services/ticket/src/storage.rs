@@ -94,6 +94,10 @@ pub trait TicketStore: Send + Sync + 'static {
         kind: LinkKind,
         actor: &Actor,
     ) -> Result<(), TicketError>;
+    /// Starts (`true`) or stops watching a ticket; whether that changed anything.
+    async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError>;
+    /// The agents watching a ticket, in the order they started.
+    async fn watchers(&self, id: TicketId) -> Result<Vec<AgentId>, TicketError>;
     /// The tickets linked to `id`, with their states: a parent sees its children's progress.
     async fn links(&self, id: TicketId) -> Result<Vec<LinkedTicket>, TicketError>;
     /// Checks the ticket's history chain and its articles' bodies against what was recorded.
@@ -117,7 +121,7 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, created_at, updated_at, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, group_id, portal, created_at";
 const ARTICLE_COLUMNS: &str =
     "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
@@ -181,6 +185,13 @@ impl SqlTicketStore {
                             portable: include_str!("../migrations/0006_links.sql"),
                             postgres: include_str!("../migrations/0006_links.postgres.sql"),
                             sqlite: include_str!("../migrations/0006_links.sqlite.sql"),
+                        },
+                        docket_store::MigrationSql {
+                            version: 7,
+                            description: "responsible agent, desired and target dates, watchers",
+                            portable: include_str!("../migrations/0007_people.sql"),
+                            postgres: include_str!("../migrations/0007_people.postgres.sql"),
+                            sqlite: include_str!("../migrations/0007_people.sqlite.sql"),
                         },
                     ],
                 )
@@ -643,6 +654,9 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
         company_id: get(row, "company_id")?,
         type_id: get(row, "type_id")?,
         service_id: get(row, "service_id")?,
+        responsible_id: get(row, "responsible_id")?,
+        desired_at: get(row, "desired_at")?,
+        target_at: get(row, "target_at")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         version: u64::try_from(get::<i64>(row, "version")?)
@@ -1061,12 +1075,15 @@ impl TicketStore for SqlTicketStore {
             company_id,
             type_id: new.type_id,
             service_id: new.service_id,
+            responsible_id: None,
+            desired_at: new.desired_at,
+            target_at: None,
             created_at: now,
             updated_at: now,
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -1083,6 +1100,9 @@ impl TicketStore for SqlTicketStore {
         .bind(ticket.company_id)
         .bind(ticket.type_id)
         .bind(ticket.service_id)
+        .bind(ticket.responsible_id)
+        .bind(ticket.desired_at)
+        .bind(ticket.target_at)
         .bind(ticket.created_at)
         .bind(ticket.updated_at)
         .bind(1_i64)
@@ -1098,6 +1118,7 @@ impl TicketStore for SqlTicketStore {
                 "state": ticket.state, "priority": ticket.priority, "customer": ticket.customer,
                 "customer_id": ticket.customer_id, "company_id": ticket.company_id,
                 "type_id": ticket.type_id, "service_id": ticket.service_id,
+                "desired_at": ticket.desired_at,
             }),
         )
         .await?;
@@ -1276,7 +1297,7 @@ impl TicketStore for SqlTicketStore {
     ) -> Result<Ticket, TicketError> {
         if update.is_empty() {
             return Err(TicketError::invalid(
-                "the update changes nothing: give state, pending_until, locked, priority, owner_id, queue_id, type_id or service_id",
+                "the update changes nothing: give one of the fields to change",
             ));
         }
         let owner = update.owner;
@@ -1383,6 +1404,24 @@ impl TicketStore for SqlTicketStore {
             );
             next.service_id = service_id;
         }
+        if let Some(responsible) = update.responsible {
+            let text = |o: Option<AgentId>| o.map(|o| o.to_string()).unwrap_or_default();
+            change(
+                "responsible_id",
+                text(current.responsible_id),
+                text(responsible),
+            );
+            next.responsible_id = responsible;
+        }
+        let at = |o: Option<Micros>| o.map(|o| o.to_string()).unwrap_or_default();
+        if let Some(desired) = update.desired_at {
+            change("desired_at", at(current.desired_at), at(desired));
+            next.desired_at = desired;
+        }
+        if let Some(target) = update.target_at {
+            change("target_at", at(current.target_at), at(target));
+            next.target_at = target;
+        }
         // The owner locks a ticket while working on it; releasing or closing it (or merging,
         // removing) unlocks it.
         next.locked = update
@@ -1419,7 +1458,8 @@ impl TicketStore for SqlTicketStore {
         next.updated_at = now;
         let updated = sqlx::query(
             "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6, \
-             pending_until = $9, locked = $10, type_id = $11, service_id = $12 WHERE id = $7 AND version = $8",
+             pending_until = $9, locked = $10, type_id = $11, service_id = $12, \
+             responsible_id = $13, desired_at = $14, target_at = $15 WHERE id = $7 AND version = $8",
         )
         .bind(next.state.as_str())
         .bind(i64::from(next.priority.get()))
@@ -1433,6 +1473,9 @@ impl TicketStore for SqlTicketStore {
         .bind(i64::from(next.locked))
         .bind(next.type_id)
         .bind(next.service_id)
+        .bind(next.responsible_id)
+        .bind(next.desired_at)
+        .bind(next.target_at)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {
@@ -1529,6 +1572,40 @@ impl TicketStore for SqlTicketStore {
         let second = Self::fetch_ticket(&mut tx, target).await?;
         Self::record_link(&mut tx, &first, &second, kind, "unlinked", actor, now).await?;
         self.commit(tx).await
+    }
+
+    async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError> {
+        self.get_ticket(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        let changed = if on {
+            sqlx::query(
+                "INSERT INTO ticket_watchers (ticket_id, agent_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (ticket_id, agent_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(agent)
+            .bind(docket_platform::time::now_micros())
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query("DELETE FROM ticket_watchers WHERE ticket_id = $1 AND agent_id = $2")
+                .bind(id)
+                .bind(agent)
+                .execute(&mut *tx)
+                .await?
+        };
+        self.commit(tx).await?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    async fn watchers(&self, id: TicketId) -> Result<Vec<AgentId>, TicketError> {
+        self.get_ticket(id).await?;
+        Ok(sqlx::query_scalar(
+            "SELECT agent_id FROM ticket_watchers WHERE ticket_id = $1 ORDER BY created_at, agent_id",
+        )
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?)
     }
 
     async fn links(&self, id: TicketId) -> Result<Vec<LinkedTicket>, TicketError> {

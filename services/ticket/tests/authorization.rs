@@ -407,13 +407,17 @@ enum TicketOp {
     Classify,
     /// Open a sub-ticket of it in the own tenant's Misc queue.
     Split,
+    /// Name another agent responsible, with a target date.
+    Coordinate,
+    /// Watch it.
+    Watch,
     /// To the own tenant's Raw queue (group `users`).
     Move,
 }
 
 /// In the order they run on each target: unlocking and locking while the ticket still has the
 /// fixture's owner (another agent), then taking, giving away and releasing it.
-const TICKET_OPS: [TicketOp; 17] = [
+const TICKET_OPS: [TicketOp; 19] = [
     TicketOp::Get,
     TicketOp::GetByNumber,
     TicketOp::Articles,
@@ -424,6 +428,8 @@ const TICKET_OPS: [TicketOp; 17] = [
     TicketOp::Priority,
     TicketOp::Classify,
     TicketOp::Split,
+    TicketOp::Coordinate,
+    TicketOp::Watch,
     TicketOp::Unlock,
     TicketOp::Lock,
     TicketOp::Take,
@@ -590,6 +596,22 @@ async fn run(w: &World, id: &Identity, op: TicketOp, f: &Fixture) -> Outcome {
             ))
             .await,
         ),
+        TicketOp::Coordinate => {
+            let mut u = update(f.ticket);
+            u.responsible_id = Some(AgentId::new().to_string());
+            u.target_at_us = Some(docket_platform::time::now_micros() + 7 * 86_400_000_000);
+            outcome(&g.update_ticket(request(u, id)).await)
+        }
+        TicketOp::Watch => outcome(
+            &g.watch_ticket(request(
+                pb::WatchTicketRequest {
+                    ticket_id: ticket_id.clone(),
+                    watch: true,
+                },
+                id,
+            ))
+            .await,
+        ),
         TicketOp::Classify => {
             let mut u = update(f.ticket);
             u.type_id = Some(w.incident.clone());
@@ -706,6 +728,14 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
     if target == Target::Guessed {
         return NotFound;
     }
+    if p == Principal::Service && op == TicketOp::Watch {
+        // Only agents watch.
+        return if target == Target::Guessed {
+            NotFound
+        } else {
+            Denied
+        };
+    }
     if p == Principal::Service {
         // Everything, but a ticket moves and is classified only within its tenant.
         return if matches!(op, TicketOp::Move | TicketOp::Classify) && target == Target::Foreign {
@@ -750,6 +780,9 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
         }
         TicketOp::Classify => Permission::Priority,
         TicketOp::Split => return expected_split(p, target),
+        // Watching needs nothing but seeing the ticket.
+        TicketOp::Watch => Permission::Ro,
+        TicketOp::Coordinate => Permission::Rw,
         TicketOp::Take | TicketOp::Lock => Permission::Owner,
         // The fixtures' owner is another agent.
         TicketOp::Answer

@@ -79,6 +79,7 @@ conformance!(
     case_states_pending_dates_and_locks,
     case_classification,
     case_links_and_sub_tickets,
+    case_people_dates_and_watchers,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -2147,4 +2148,89 @@ async fn case_links_and_sub_tickets(store: &SqlTicketStore, db: &Db) {
         .filter(|e| e.event_type == "ticket.linked")
         .count();
     assert_eq!(linked, 6, "one event per ticket per link");
+}
+
+async fn case_people_dates_and_watchers(store: &SqlTicketStore, _db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let wanted = docket_platform::time::now_micros() + 3 * 86_400_000_000;
+    let t = store
+        .create_ticket(
+            NewTicket {
+                desired_at: Some(wanted),
+                ..new_ticket(&q, "New laptop", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (t.desired_at, t.target_at, t.responsible_id),
+        (Some(wanted), None, None)
+    );
+    // The coordinator names who is responsible and plans a target date beside the desired one.
+    let (lead, planned) = (AgentId::new(), wanted + 86_400_000_000);
+    let coordinated = store
+        .update_ticket(
+            t.id,
+            TicketUpdate {
+                responsible: Some(Some(lead)),
+                target_at: Some(Some(planned)),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            coordinated.responsible_id,
+            coordinated.desired_at,
+            coordinated.target_at
+        ),
+        (Some(lead), Some(wanted), Some(planned))
+    );
+    assert_eq!(store.get_ticket(t.id).await.unwrap(), coordinated);
+    let cleared = store
+        .update_ticket(
+            t.id,
+            TicketUpdate {
+                responsible: Some(None),
+                desired_at: Some(None),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((cleared.responsible_id, cleared.desired_at), (None, None));
+    let history = store.history(t.id).await.unwrap();
+    assert_eq!(history[0].details["desired_at"], wanted);
+    let changed: Vec<Vec<String>> = history[1..]
+        .iter()
+        .map(|h| h.details.as_object().unwrap().keys().cloned().collect())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            vec!["responsible_id", "target_at"],
+            vec!["desired_at", "responsible_id"]
+        ]
+    );
+
+    // Watchers: each agent once, in the order they started; stopping twice changes nothing.
+    let (ann, bob) = (AgentId::new(), AgentId::new());
+    assert!(store.watch(t.id, ann, true).await.unwrap());
+    assert!(!store.watch(t.id, ann, true).await.unwrap());
+    assert!(store.watch(t.id, bob, true).await.unwrap());
+    assert_eq!(store.watchers(t.id).await.unwrap(), [ann, bob]);
+    assert!(store.watch(t.id, ann, false).await.unwrap());
+    assert!(!store.watch(t.id, ann, false).await.unwrap());
+    assert_eq!(store.watchers(t.id).await.unwrap(), [bob]);
+    assert_not_found(store.watch(TicketId::new(), ann, true).await, "ticket");
+    assert_not_found(store.watchers(TicketId::new()).await, "ticket");
+    // Watching is no change of the ticket: no new version.
+    assert_eq!(
+        store.get_ticket(t.id).await.unwrap().version,
+        cleared.version
+    );
 }
