@@ -123,17 +123,7 @@ async fn create_service(
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateCatalogueEntry>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let req = pb::CreateCatalogueEntryRequest {
-        tenant_id,
-        name: body.name,
-    };
-    let e = state
-        .ticket
-        .clone()
-        .create_service(grpc_request(req, &principal))
-        .await?
-        .into_inner();
-    Ok((StatusCode::CREATED, axum::Json(CatalogueEntry::from(e))))
+    create_entry(state, principal, Catalogue::Services, tenant_id, body.name).await
 }
 
 /// The tenant's service catalogue, by path.
@@ -144,16 +134,7 @@ async fn list_services(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
-    let req = pb::ListCatalogueRequest { tenant_id };
-    let r = state
-        .ticket
-        .clone()
-        .list_services(grpc_request(req, &principal))
-        .await?
-        .into_inner();
-    Ok(axum::Json(Items {
-        items: r.entries.into_iter().map(CatalogueEntry::from).collect(),
-    }))
+    list_entries(state, principal, Catalogue::Services, tenant_id).await
 }
 
 /// Adds a ticket type (the tenant's administrators).
@@ -167,17 +148,14 @@ async fn create_ticket_type(
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateCatalogueEntry>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let req = pb::CreateCatalogueEntryRequest {
+    create_entry(
+        state,
+        principal,
+        Catalogue::TicketTypes,
         tenant_id,
-        name: body.name,
-    };
-    let e = state
-        .ticket
-        .clone()
-        .create_ticket_type(grpc_request(req, &principal))
-        .await?
-        .into_inner();
-    Ok((StatusCode::CREATED, axum::Json(CatalogueEntry::from(e))))
+        body.name,
+    )
+    .await
 }
 
 /// The tenant's ticket types (incident, service request, problem, security incident, …).
@@ -188,15 +166,57 @@ async fn list_ticket_types(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
-    let req = pb::ListCatalogueRequest { tenant_id };
-    let r = state
-        .ticket
-        .clone()
-        .list_ticket_types(grpc_request(req, &principal))
-        .await?
-        .into_inner();
+    list_entries(state, principal, Catalogue::TicketTypes, tenant_id).await
+}
+
+/// Which of a tenant's classification lists a request is about.
+#[derive(Clone, Copy)]
+enum Catalogue {
+    Services,
+    TicketTypes,
+}
+
+async fn create_entry(
+    state: AppState,
+    principal: Principal,
+    catalogue: Catalogue,
+    tenant_id: String,
+    name: String,
+) -> Result<(StatusCode, axum::Json<CatalogueEntry>), ApiError> {
+    let req = grpc_request(
+        pb::CreateCatalogueEntryRequest { tenant_id, name },
+        &principal,
+    );
+    let mut client = state.ticket.clone();
+    let entry = match catalogue {
+        Catalogue::Services => client.create_service(req).await?,
+        Catalogue::TicketTypes => client.create_ticket_type(req).await?,
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CatalogueEntry::from(entry.into_inner())),
+    ))
+}
+
+async fn list_entries(
+    state: AppState,
+    principal: Principal,
+    catalogue: Catalogue,
+    tenant_id: String,
+) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
+    let req = grpc_request(pb::ListCatalogueRequest { tenant_id }, &principal);
+    let mut client = state.ticket.clone();
+    let list = match catalogue {
+        Catalogue::Services => client.list_services(req).await?,
+        Catalogue::TicketTypes => client.list_ticket_types(req).await?,
+    };
     Ok(axum::Json(Items {
-        items: r.entries.into_iter().map(CatalogueEntry::from).collect(),
+        items: list
+            .into_inner()
+            .entries
+            .into_iter()
+            .map(CatalogueEntry::from)
+            .collect(),
     }))
 }
 

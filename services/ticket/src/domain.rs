@@ -307,6 +307,12 @@ pub fn optional_text(field: &str, value: &str, max_chars: usize) -> Result<Strin
     Ok(v.to_owned())
 }
 
+/// An optional value as text, empty for none: how ids, dates and versions travel in protobuf
+/// and in the change lists of history entries and events.
+pub fn opt_text<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }

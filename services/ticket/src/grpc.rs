@@ -147,16 +147,16 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         title: t.title,
         state: state_to_pb(t.state).into(),
         priority: u32::from(t.priority.get()),
-        owner_id: text(t.owner_id),
+        owner_id: opt_text(t.owner_id),
         customer: t.customer.unwrap_or_default(),
         created_at_us: t.created_at,
         updated_at_us: t.updated_at,
         version: t.version,
-        customer_id: text(t.customer_id),
-        company_id: text(t.company_id),
-        type_id: text(t.type_id),
-        service_id: text(t.service_id),
-        responsible_id: text(t.responsible_id),
+        customer_id: opt_text(t.customer_id),
+        company_id: opt_text(t.company_id),
+        type_id: opt_text(t.type_id),
+        service_id: opt_text(t.service_id),
+        responsible_id: opt_text(t.responsible_id),
         desired_at_us: t.desired_at.unwrap_or_default(),
         target_at_us: t.target_at.unwrap_or_default(),
         state_type: t.state.state_type().to_string(),
@@ -194,7 +194,7 @@ fn queue_to_pb(q: Queue) -> pb::Queue {
         tenant_id: q.tenant_id.to_string(),
         name: q.name,
         created_at_us: q.created_at,
-        group_id: text(q.group_id),
+        group_id: opt_text(q.group_id),
         portal: q.portal,
     }
 }
@@ -204,7 +204,7 @@ fn entry_to_pb(e: CatalogueEntry) -> pb::CatalogueEntry {
         id: e.id.to_string(),
         tenant_id: e.tenant_id.to_string(),
         name: e.name,
-        parent_id: text(e.parent_id),
+        parent_id: opt_text(e.parent_id),
         created_at_us: e.created_at,
     }
 }
@@ -375,11 +375,6 @@ impl TicketGrpc {
             entries: entries.into_iter().map(entry_to_pb).collect(),
         }))
     }
-}
-
-/// An optional id as protobuf text: empty for none.
-fn text<T: ToString>(value: Option<T>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// An optional id from protobuf text: empty for none.
@@ -754,7 +749,7 @@ impl TicketService for TicketGrpc {
                 owner_id: if caller.is_customer() {
                     String::new()
                 } else {
-                    text(link.owner_id)
+                    opt_text(link.owner_id)
                 },
             });
         }

@@ -110,6 +110,19 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<Vec<TicketId>, TicketError>;
 }
 
+/// One migration: `migrations/<file>.sql` for both engines, then each engine's own part.
+macro_rules! migration {
+    ($version:literal, $description:literal, $file:literal) => {
+        docket_store::MigrationSql {
+            version: $version,
+            description: $description,
+            portable: include_str!(concat!("../migrations/", $file, ".sql")),
+            postgres: include_str!(concat!("../migrations/", $file, ".postgres.sql")),
+            sqlite: include_str!(concat!("../migrations/", $file, ".sqlite.sql")),
+        }
+    };
+}
+
 /// The name ticket core consumes events under (its queue, its inbox rows).
 pub const CONSUMER: &str = "ticket";
 
@@ -142,57 +155,33 @@ impl SqlTicketStore {
                 docket_store::Migrations::new(
                     "_sqlx_migrations",
                     &[
-                        docket_store::MigrationSql {
-                            version: 1,
-                            description: "tenants, queues, tickets, articles, history",
-                            portable: include_str!("../migrations/0001_ticket.sql"),
-                            postgres: include_str!("../migrations/0001_ticket.postgres.sql"),
-                            sqlite: include_str!("../migrations/0001_ticket.sqlite.sql"),
-                        },
-                        docket_store::MigrationSql {
-                            version: 2,
-                            description: "groups and customers from identity, queue groups, ticket owner and customer ids",
-                            portable: include_str!("../migrations/0002_access.sql"),
-                            postgres: include_str!("../migrations/0002_access.postgres.sql"),
-                            sqlite: include_str!("../migrations/0002_access.sqlite.sql"),
-                        },
-                        docket_store::MigrationSql {
-                            version: 3,
-                            description: "the history's hash chain",
-                            portable: include_str!("../migrations/0003_history_chain.sql"),
-                            postgres: include_str!("../migrations/0003_history_chain.postgres.sql"),
-                            sqlite: include_str!("../migrations/0003_history_chain.sqlite.sql"),
-                        },
-                        docket_store::MigrationSql {
-                            version: 4,
-                            description: "states with state types, pending dates, locks",
-                            portable: include_str!("../migrations/0004_states.sql"),
-                            postgres: include_str!("../migrations/0004_states.postgres.sql"),
-                            sqlite: include_str!("../migrations/0004_states.sqlite.sql"),
-                        },
-                        docket_store::MigrationSql {
-                            version: 5,
-                            description: "service catalogue and ticket types",
-                            portable: include_str!("../migrations/0005_classification.sql"),
-                            postgres: include_str!(
-                                "../migrations/0005_classification.postgres.sql"
-                            ),
-                            sqlite: include_str!("../migrations/0005_classification.sqlite.sql"),
-                        },
-                        docket_store::MigrationSql {
-                            version: 6,
-                            description: "links between tickets",
-                            portable: include_str!("../migrations/0006_links.sql"),
-                            postgres: include_str!("../migrations/0006_links.postgres.sql"),
-                            sqlite: include_str!("../migrations/0006_links.sqlite.sql"),
-                        },
-                        docket_store::MigrationSql {
-                            version: 7,
-                            description: "responsible agent, desired and target dates, watchers",
-                            portable: include_str!("../migrations/0007_people.sql"),
-                            postgres: include_str!("../migrations/0007_people.postgres.sql"),
-                            sqlite: include_str!("../migrations/0007_people.sqlite.sql"),
-                        },
+                        migration!(
+                            1,
+                            "tenants, queues, tickets, articles, history",
+                            "0001_ticket"
+                        ),
+                        migration!(
+                            2,
+                            "groups and customers from identity, queue groups, ticket owner and customer ids",
+                            "0002_access"
+                        ),
+                        migration!(3, "the history's hash chain", "0003_history_chain"),
+                        migration!(
+                            4,
+                            "states with state types, pending dates, locks",
+                            "0004_states"
+                        ),
+                        migration!(
+                            5,
+                            "service catalogue and ticket types",
+                            "0005_classification"
+                        ),
+                        migration!(6, "links between tickets", "0006_links"),
+                        migration!(
+                            7,
+                            "responsible agent, desired and target dates, watchers",
+                            "0007_people"
+                        ),
                     ],
                 )
             },
@@ -1350,11 +1339,10 @@ impl TicketStore for SqlTicketStore {
             }
             (false, None) => None,
         };
-        let micros = |at: Option<Micros>| at.map(|a| a.to_string()).unwrap_or_default();
         change(
             "pending_until",
-            micros(current.pending_until),
-            micros(next.pending_until),
+            opt_text(current.pending_until),
+            opt_text(next.pending_until),
         );
         if let Some(priority) = update.priority {
             change(
@@ -1365,43 +1353,35 @@ impl TicketStore for SqlTicketStore {
             next.priority = priority;
         }
         if let Some(owner) = owner {
-            let text = |o: Option<AgentId>| o.map(|o| o.to_string()).unwrap_or_default();
-            change("owner_id", text(current.owner_id), text(owner));
+            change("owner_id", opt_text(current.owner_id), opt_text(owner));
             next.owner_id = owner;
         }
-        let text = |o: Option<uuid::Uuid>| o.map(|o| o.to_string()).unwrap_or_default();
-        if let Some(type_id) = update.type_id {
-            if let Some(t) = type_id {
-                Self::require_entry(
-                    &mut tx,
-                    Catalogue::TicketTypes,
-                    current.tenant_id,
-                    *t.as_uuid(),
-                )
-                .await?;
-            }
-            change(
+        // Classification, with entries of the ticket's own tenant only.
+        let classification = [
+            (
+                Catalogue::TicketTypes,
                 "type_id",
-                text(current.type_id.map(|t| *t.as_uuid())),
-                text(type_id.map(|t| *t.as_uuid())),
-            );
+                current.type_id.map(|t| *t.as_uuid()),
+                update.type_id.map(|t| t.map(|t| *t.as_uuid())),
+            ),
+            (
+                Catalogue::Services,
+                "service_id",
+                current.service_id.map(|s| *s.as_uuid()),
+                update.service_id.map(|s| s.map(|s| *s.as_uuid())),
+            ),
+        ];
+        for (catalogue, field, old, new) in classification {
+            let Some(new) = new else { continue };
+            if let Some(id) = new {
+                Self::require_entry(&mut tx, catalogue, current.tenant_id, id).await?;
+            }
+            change(field, opt_text(old), opt_text(new));
+        }
+        if let Some(type_id) = update.type_id {
             next.type_id = type_id;
         }
         if let Some(service_id) = update.service_id {
-            if let Some(s) = service_id {
-                Self::require_entry(
-                    &mut tx,
-                    Catalogue::Services,
-                    current.tenant_id,
-                    *s.as_uuid(),
-                )
-                .await?;
-            }
-            change(
-                "service_id",
-                text(current.service_id.map(|s| *s.as_uuid())),
-                text(service_id.map(|s| *s.as_uuid())),
-            );
             next.service_id = service_id;
         }
         if let Some(responsible) = update.responsible {
@@ -1413,13 +1393,16 @@ impl TicketStore for SqlTicketStore {
             );
             next.responsible_id = responsible;
         }
-        let at = |o: Option<Micros>| o.map(|o| o.to_string()).unwrap_or_default();
         if let Some(desired) = update.desired_at {
-            change("desired_at", at(current.desired_at), at(desired));
+            change(
+                "desired_at",
+                opt_text(current.desired_at),
+                opt_text(desired),
+            );
             next.desired_at = desired;
         }
         if let Some(target) = update.target_at {
-            change("target_at", at(current.target_at), at(target));
+            change("target_at", opt_text(current.target_at), opt_text(target));
             next.target_at = target;
         }
         // The owner locks a ticket while working on it; releasing or closing it (or merging,
