@@ -398,6 +398,39 @@ impl SqlIdentityStore {
         db.migrate(&MIGRATIONS).await
     }
 
+    /// Sets one of an agent's flags (`column`, a fixed name) and audits it as `action`.
+    async fn set_agent_flag(
+        &self,
+        agent_id: AgentId,
+        column: &'static str,
+        value: bool,
+        action: &str,
+        actor: &str,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE agents SET {column} = $1, updated_at = $2 WHERE id = $3"
+        )))
+        .bind(i64::from(value))
+        .bind(now())
+        .bind(agent_id)
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Err(IdentityError::not_found("agent", agent_id));
+        }
+        Self::audit_change(
+            &mut tx,
+            None,
+            actor,
+            action,
+            agent_id.to_string(),
+            serde_json::json!({ column: value }),
+        )
+        .await?;
+        self.commit(tx).await
+    }
+
     async fn commit(&self, tx: WriteTx) -> Result<(), IdentityError> {
         tx.commit().await?;
         self.signal.committed();
@@ -1153,26 +1186,8 @@ impl IdentityStore for SqlIdentityStore {
         active: bool,
         actor: &str,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.db.begin_write().await?;
-        let changed = sqlx::query("UPDATE agents SET active = $1, updated_at = $2 WHERE id = $3")
-            .bind(i64::from(active))
-            .bind(now())
-            .bind(agent_id)
-            .execute(&mut *tx)
-            .await?;
-        if changed.rows_affected() != 1 {
-            return Err(IdentityError::not_found("agent", agent_id));
-        }
-        Self::audit_change(
-            &mut tx,
-            None,
-            actor,
-            "agent_activation",
-            agent_id.to_string(),
-            serde_json::json!({ "active": active }),
-        )
-        .await?;
-        self.commit(tx).await
+        self.set_agent_flag(agent_id, "active", active, "agent_activation", actor)
+            .await
     }
 
     async fn agent_grants(
@@ -1770,27 +1785,14 @@ impl IdentityStore for SqlIdentityStore {
         installation_admin: bool,
         actor: &str,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.db.begin_write().await?;
-        let changed =
-            sqlx::query("UPDATE agents SET installation_admin = $1, updated_at = $2 WHERE id = $3")
-                .bind(i64::from(installation_admin))
-                .bind(now())
-                .bind(agent_id)
-                .execute(&mut *tx)
-                .await?;
-        if changed.rows_affected() != 1 {
-            return Err(IdentityError::not_found("agent", agent_id));
-        }
-        Self::audit_change(
-            &mut tx,
-            None,
-            actor,
+        self.set_agent_flag(
+            agent_id,
+            "installation_admin",
+            installation_admin,
             "permission_changed",
-            agent_id.to_string(),
-            serde_json::json!({ "installation_admin": installation_admin }),
+            actor,
         )
-        .await?;
-        self.commit(tx).await
+        .await
     }
 
     async fn set_pending_totp(
