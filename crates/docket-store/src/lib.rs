@@ -334,6 +334,33 @@ fn split_pg_database(url: &str) -> Result<(String, String), StoreError> {
 }
 
 /// Fresh, empty databases for tests: one per test, on either engine.
+/// A storage conformance suite: one `#[tokio::test]` per engine for each case, as
+/// `mod case { fn postgres; fn sqlite }`. The calling file provides
+/// `async fn setup(Backend) -> (Store, Db)`; each case is `async fn case(&Store, &Db)` and runs on a
+/// fresh database, which is dropped after a passing case (a failing one leaves it for inspection).
+#[macro_export]
+macro_rules! conformance {
+    ($($case:ident),+ $(,)?) => {
+        $(
+            mod $case {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    let (store, db) = super::setup($crate::Backend::Postgres).await;
+                    super::$case(&store, &db).await;
+                    $crate::testing::discard(db).await.unwrap();
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    let (store, db) = super::setup($crate::Backend::Sqlite).await;
+                    super::$case(&store, &db).await;
+                    $crate::testing::discard(db).await.unwrap();
+                }
+            }
+        )+
+    };
+}
+
 pub mod testing {
     use super::*;
 

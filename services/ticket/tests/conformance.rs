@@ -33,35 +33,7 @@ async fn setup(backend: Backend) -> (SqlTicketStore, Db) {
     (store, db)
 }
 
-/// Drops the test's database (after a passing test; a failing one leaves it for inspection).
-async fn teardown(db: Db) {
-    docket_store::testing::discard(db).await.unwrap();
-}
-
-/// One `#[tokio::test]` per engine for each case: `mod case { fn postgres; fn sqlite }`.
-macro_rules! conformance {
-    ($($case:ident),+ $(,)?) => {
-        $(
-            mod $case {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn postgres() {
-                    let (store, db) = super::setup(docket_store::Backend::Postgres).await;
-                    super::$case(&store, &db).await;
-                    super::teardown(db).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn sqlite() {
-                    let (store, db) = super::setup(docket_store::Backend::Sqlite).await;
-                    super::$case(&store, &db).await;
-                    super::teardown(db).await;
-                }
-            }
-        )+
-    };
-}
-
-conformance!(
+docket_store::conformance!(
     case_tenants,
     case_queues,
     case_tenant_gets_default_queues,
