@@ -56,10 +56,6 @@ impl RemoteVerifier {
         Ok(Self::new(IdentityServiceClient::new(channel)))
     }
 
-    pub fn identity(&self) -> &IdentityServiceClient<Channel> {
-        &self.identity
-    }
-
     pub async fn verify(&self, token: &str) -> Result<Claims, RemoteError> {
         let first = self.state.read().await.0.verify(token);
         match first {
