@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unlink_ticket))
 }
 
-fn time(us: i64) -> DateTime<Utc> {
+pub(crate) fn time(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
@@ -358,12 +358,12 @@ const STATES: [(TicketState, pb::TicketState); 9] = [
 ];
 
 impl TicketState {
-    fn from_pb(v: i32) -> Option<Self> {
+    pub(crate) fn from_pb(v: i32) -> Option<Self> {
         let p = pb::TicketState::try_from(v).ok()?;
         STATES.iter().find(|(_, x)| *x == p).map(|(s, _)| *s)
     }
 
-    fn to_pb(self) -> pb::TicketState {
+    pub(crate) fn to_pb(self) -> pb::TicketState {
         STATES
             .iter()
             .find(|(s, _)| *s == self)
@@ -406,11 +406,13 @@ pub struct Ticket {
     pub target_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When it was closed; absent while it is not closed.
+    pub closed_at: Option<DateTime<Utc>>,
     /// Changes with every update; send it back as `expected_version` to avoid lost updates.
     pub version: u64,
 }
 
-fn non_empty(s: String) -> Option<String> {
+pub(crate) fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
@@ -438,6 +440,7 @@ impl From<pb::Ticket> for Ticket {
             target_at: (t.target_at_us != 0).then(|| time(t.target_at_us)),
             created_at: time(t.created_at_us),
             updated_at: time(t.updated_at_us),
+            closed_at: (t.closed_at_us != 0).then(|| time(t.closed_at_us)),
             version: t.version,
         }
     }
@@ -860,7 +863,7 @@ async fn get_history(
     }))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, Default, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SortBy {
     #[default]
@@ -869,7 +872,25 @@ pub enum SortBy {
     Priority,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+impl SortBy {
+    pub(crate) fn to_pb(self) -> pb::SortField {
+        match self {
+            Self::CreatedAt => pb::SortField::CreatedAt,
+            Self::UpdatedAt => pb::SortField::UpdatedAt,
+            Self::Priority => pb::SortField::Priority,
+        }
+    }
+
+    pub(crate) fn from_pb(v: i32) -> Self {
+        match pb::SortField::try_from(v) {
+            Ok(pb::SortField::UpdatedAt) => Self::UpdatedAt,
+            Ok(pb::SortField::Priority) => Self::Priority,
+            _ => Self::CreatedAt,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, Default, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     #[default]
@@ -933,12 +954,7 @@ async fn ticket_page(
 ) -> Result<TicketList, ApiError> {
     let req = pb::ListTicketsRequest {
         queue_id,
-        sort: match page.sort.unwrap_or_default() {
-            SortBy::CreatedAt => pb::SortField::CreatedAt,
-            SortBy::UpdatedAt => pb::SortField::UpdatedAt,
-            SortBy::Priority => pb::SortField::Priority,
-        }
-        .into(),
+        sort: page.sort.unwrap_or_default().to_pb().into(),
         descending: matches!(page.order, Some(Order::Desc)),
         page_size: page.page_size.unwrap_or(0),
         page_token: page.page_token.unwrap_or_default(),

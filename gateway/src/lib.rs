@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod search;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -77,6 +78,7 @@ pub struct AppState {
         (name = "tenants", description = "Logically separated clients of one installation"),
         (name = "queues", description = "Queues following the service catalogue"),
         (name = "tickets", description = "Tickets, their articles and history"),
+        (name = "search", description = "Ticket search: filters, full text, the agent's views and saved searches"),
         (name = "admin", description = "Administration: tenants, groups, roles, agents, absences, customers, the audit log"),
         (name = "me", description = "The caller's own account: its grants, API tokens and second factor"),
     )
@@ -105,21 +107,22 @@ impl utoipa::Modify for BearerAuth {
 
 /// The OpenAPI document of the REST API, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+    let (_, api) = resources().split_for_parts();
+    api
+}
+
+/// Every resource of the REST API with its OpenAPI description.
+fn resources() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
+        .merge(search::router())
         .merge(auth::router())
         .merge(admin::router())
-        .split_for_parts();
-    api
 }
 
 /// The whole HTTP router of the gateway.
 pub fn router(state: AppState, config: &GatewayConfig, readiness: Readiness) -> Router {
-    let (api, doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api::router())
-        .merge(auth::router())
-        .merge(admin::router())
-        .split_for_parts();
+    let (api, doc) = resources().split_for_parts();
     let doc = std::sync::Arc::new(doc);
     let api = api
         .route(

@@ -429,6 +429,7 @@ mod tests {
             target_at: None,
             created_at: 0,
             updated_at: 0,
+            closed_at: None,
             version: 1,
         }
     }

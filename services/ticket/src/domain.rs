@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use docket_platform::typed_id;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::TicketError;
 
@@ -32,6 +32,7 @@ typed_id!(
 typed_id!(pub TicketTypeId, "ticket type");
 typed_id!(pub CustomerId, "customer");
 typed_id!(pub CompanyId, "company");
+typed_id!(pub SavedSearchId, "saved search");
 
 /// Microseconds since the Unix epoch.
 pub type Micros = i64;
@@ -103,7 +104,7 @@ impl SystemId {
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -236,9 +237,23 @@ text_enum!(
 );
 
 /// Priority from 1 (very low) to 5 (very high).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "i64")]
 pub struct Priority(u8);
+
+impl From<Priority> for u8 {
+    fn from(p: Priority) -> u8 {
+        p.0
+    }
+}
+
+impl TryFrom<i64> for Priority {
+    type Error = TicketError;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
 
 impl Priority {
     pub const DEFAULT: Priority = Priority(3);
@@ -490,6 +505,8 @@ pub struct Ticket {
     pub target_at: Option<Micros>,
     pub created_at: Micros,
     pub updated_at: Micros,
+    /// When it was closed; cleared when it is reopened.
+    pub closed_at: Option<Micros>,
     pub version: u64,
 }
 
@@ -639,7 +656,8 @@ pub struct HistoryEntry {
     pub details: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SortField {
     #[default]
     CreatedAt,
@@ -677,10 +695,10 @@ pub enum Visibility {
     },
 }
 
-/// A page request for tickets: one queue's, or every ticket visible.
+/// A page request for tickets: those visible that match the filter.
 #[derive(Debug, Clone)]
 pub struct TicketListQuery {
-    pub queue_id: Option<QueueId>,
+    pub filter: crate::search::TicketFilter,
     pub visibility: Visibility,
     pub sort: SortField,
     pub descending: bool,

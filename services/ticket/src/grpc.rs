@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::access::{Caller, Scope};
 use crate::domain::*;
 use crate::error::TicketError;
+use crate::search::*;
 use crate::storage::TicketStore;
 
 /// The ticket service's gRPC edge.
@@ -159,6 +160,7 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         responsible_id: opt_text(t.responsible_id),
         desired_at_us: t.desired_at.unwrap_or_default(),
         target_at_us: t.target_at.unwrap_or_default(),
+        closed_at_us: t.closed_at.unwrap_or_default(),
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -377,6 +379,193 @@ impl TicketGrpc {
     }
 }
 
+/// A view as a caller uses it: its filter resolved for them.
+struct ResolvedView {
+    id: String,
+    name: String,
+    builtin: bool,
+    filter: TicketFilter,
+    sort: SortField,
+    descending: bool,
+}
+
+impl ResolvedView {
+    fn saved(s: SavedSearch) -> Self {
+        Self {
+            id: s.id.to_string(),
+            name: s.name,
+            builtin: false,
+            filter: s.filter,
+            sort: s.sort,
+            descending: s.descending,
+        }
+    }
+
+    fn into_pb(self) -> pb::View {
+        pb::View {
+            id: self.id,
+            name: self.name,
+            builtin: self.builtin,
+            filter: Some(filter_to_pb(self.filter)),
+            sort: sort_to_pb(self.sort).into(),
+            descending: self.descending,
+        }
+    }
+}
+
+impl TicketGrpc {
+    /// A page of tickets as the caller may see them.
+    async fn page(
+        &self,
+        caller: &Caller,
+        query: &TicketListQuery,
+    ) -> Result<Response<pb::ListTicketsResponse>, Status> {
+        let page = self.store.list_tickets(query).await?;
+        Ok(Response::new(pb::ListTicketsResponse {
+            tickets: page
+                .items
+                .into_iter()
+                .map(|t| ticket_to_pb(caller.redact(t)))
+                .collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    /// A default view (by key) or one of the caller's saved searches (by id), for the caller.
+    async fn view(&self, caller: &Caller, key: &str) -> Result<ResolvedView, TicketError> {
+        let agent = caller
+            .agent_id()
+            .ok_or_else(|| TicketError::denied("views are for agents"))?;
+        if let Some(view) = View::from_key(key) {
+            // The agent's work queues: those they may work in (`rw`).
+            let my_queues = if view == View::MyQueues {
+                self.store
+                    .list_queues(None)
+                    .await?
+                    .into_iter()
+                    .filter(|q| caller.may(q.tenant_id, q.group_id, Permission::Rw))
+                    .map(|q| q.id)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            return Ok(ResolvedView {
+                id: view.key().to_owned(),
+                name: view.name().to_owned(),
+                builtin: true,
+                filter: view.filter(agent, my_queues),
+                // Oldest first: the queue is worked in the order it arrived.
+                sort: SortField::CreatedAt,
+                descending: false,
+            });
+        }
+        let id = key.parse::<SavedSearchId>().map_err(|_| {
+            TicketError::invalid(format!(
+                "view `{}` is neither a default view ({}) nor a saved search's id",
+                key.chars().take(40).collect::<String>(),
+                View::ALL.map(View::key).join(", ")
+            ))
+        })?;
+        Ok(ResolvedView::saved(
+            self.store.saved_search(id, agent).await?,
+        ))
+    }
+}
+
+fn sort_from_pb(value: i32) -> Result<Option<SortField>, TicketError> {
+    match pb::SortField::try_from(value) {
+        Ok(pb::SortField::Unspecified) => Ok(None),
+        Ok(pb::SortField::CreatedAt) => Ok(Some(SortField::CreatedAt)),
+        Ok(pb::SortField::UpdatedAt) => Ok(Some(SortField::UpdatedAt)),
+        Ok(pb::SortField::Priority) => Ok(Some(SortField::Priority)),
+        Err(_) => Err(TicketError::invalid("unknown sort field")),
+    }
+}
+
+fn sort_to_pb(sort: SortField) -> pb::SortField {
+    match sort {
+        SortField::CreatedAt => pb::SortField::CreatedAt,
+        SortField::UpdatedAt => pb::SortField::UpdatedAt,
+        SortField::Priority => pb::SortField::Priority,
+    }
+}
+
+fn ids_from_pb<T: std::str::FromStr<Err = docket_platform::id::InvalidId>>(
+    values: &[String],
+) -> Result<Vec<T>, TicketError> {
+    values.iter().map(|v| parse_id(v)).collect()
+}
+
+fn range_from_pb(from: i64, until: i64) -> TimeRange {
+    TimeRange {
+        from: (from != 0).then_some(from),
+        until: (until != 0).then_some(until),
+    }
+}
+
+fn filter_from_pb(f: pb::TicketFilter) -> Result<TicketFilter, TicketError> {
+    let filter = TicketFilter {
+        text: (!f.text.trim().is_empty())
+            .then(|| FullText::parse(&f.text))
+            .transpose()?,
+        queue_ids: ids_from_pb(&f.queue_ids)?,
+        states: f
+            .states
+            .iter()
+            .map(|s| state_from_pb(*s))
+            .collect::<Result<_, _>>()?,
+        state_types: f
+            .state_types
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<_, _>>()?,
+        priorities: f
+            .priorities
+            .iter()
+            .map(|p| Priority::new(i64::from(*p)))
+            .collect::<Result<_, _>>()?,
+        owner_id: optional_id(&f.owner_id)?,
+        responsible_id: optional_id(&f.responsible_id)?,
+        locked: f.locked,
+        service_ids: ids_from_pb(&f.service_ids)?,
+        type_ids: ids_from_pb(&f.type_ids)?,
+        customer_id: optional_id(&f.customer_id)?,
+        customer: (!f.customer.trim().is_empty()).then(|| f.customer.trim().to_owned()),
+        company_id: optional_id(&f.company_id)?,
+        watched_by: optional_id(&f.watched_by)?,
+        created: range_from_pb(f.created_from_us, f.created_until_us),
+        changed: range_from_pb(f.changed_from_us, f.changed_until_us),
+        closed: range_from_pb(f.closed_from_us, f.closed_until_us),
+    };
+    filter.check()?;
+    Ok(filter)
+}
+
+fn filter_to_pb(f: TicketFilter) -> pb::TicketFilter {
+    pb::TicketFilter {
+        text: f.text.map(String::from).unwrap_or_default(),
+        queue_ids: f.queue_ids.iter().map(ToString::to_string).collect(),
+        states: f.states.iter().map(|s| state_to_pb(*s).into()).collect(),
+        state_types: f.state_types.iter().map(ToString::to_string).collect(),
+        priorities: f.priorities.iter().map(|p| u32::from(p.get())).collect(),
+        owner_id: opt_text(f.owner_id),
+        responsible_id: opt_text(f.responsible_id),
+        locked: f.locked,
+        service_ids: f.service_ids.iter().map(ToString::to_string).collect(),
+        type_ids: f.type_ids.iter().map(ToString::to_string).collect(),
+        customer_id: opt_text(f.customer_id),
+        customer: f.customer.unwrap_or_default(),
+        company_id: opt_text(f.company_id),
+        watched_by: opt_text(f.watched_by),
+        created_from_us: f.created.from.unwrap_or_default(),
+        created_until_us: f.created.until.unwrap_or_default(),
+        changed_from_us: f.changed.from.unwrap_or_default(),
+        changed_until_us: f.changed.until.unwrap_or_default(),
+        closed_from_us: f.closed.from.unwrap_or_default(),
+        closed_until_us: f.closed.until.unwrap_or_default(),
+    }
+}
+
 /// An optional id from protobuf text: empty for none.
 fn optional_id<T: std::str::FromStr<Err = docket_platform::id::InvalidId>>(
     s: &str,
@@ -559,12 +748,7 @@ impl TicketService for TicketGrpc {
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
         let caller = self.caller(&request, Scope::Read).await?;
         let r = request.into_inner();
-        let sort = match pb::SortField::try_from(r.sort) {
-            Ok(pb::SortField::Unspecified | pb::SortField::CreatedAt) => SortField::CreatedAt,
-            Ok(pb::SortField::UpdatedAt) => SortField::UpdatedAt,
-            Ok(pb::SortField::Priority) => SortField::Priority,
-            Err(_) => return Err(TicketError::invalid("unknown sort field").into()),
-        };
+        let sort = sort_from_pb(r.sort)?.unwrap_or_default();
         let queue_id = optional_id(&r.queue_id)?;
         if let Some(queue_id) = queue_id {
             let queue = self.store.get_queue(queue_id).await?;
@@ -573,22 +757,116 @@ impl TicketService for TicketGrpc {
             }
         }
         let query = TicketListQuery {
-            queue_id,
+            filter: TicketFilter {
+                queue_ids: queue_id.into_iter().collect(),
+                ..TicketFilter::default()
+            },
             visibility: caller.visibility(),
             sort,
             descending: r.descending,
             page_size: r.page_size,
             page_token: (!r.page_token.is_empty()).then_some(r.page_token),
         };
-        let page = self.store.list_tickets(&query).await?;
-        Ok(Response::new(pb::ListTicketsResponse {
-            tickets: page
-                .items
+        self.page(&caller, &query).await
+    }
+
+    async fn search_tickets(
+        &self,
+        request: Request<pb::SearchTicketsRequest>,
+    ) -> Result<Response<pb::ListTicketsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let r = request.into_inner();
+        let mut filter = filter_from_pb(r.filter.unwrap_or_default())?;
+        let mut sort = sort_from_pb(r.sort)?;
+        let mut descending = r.descending;
+        if caller.is_customer() {
+            // Customers search their own tickets, by what they may see of them.
+            let agent_only = filter.owner_id.is_some()
+                || filter.responsible_id.is_some()
+                || filter.watched_by.is_some()
+                || filter.locked.is_some()
+                || !r.view.is_empty();
+            if agent_only {
+                return Err(TicketError::denied(
+                    "views and the owner, responsible, watcher and lock filters are for agents",
+                )
+                .into());
+            }
+        }
+        if !r.view.trim().is_empty() {
+            let view = self.view(&caller, r.view.trim()).await?;
+            filter = view.filter.and(filter)?;
+            if sort.is_none() {
+                sort = Some(view.sort);
+                descending = view.descending;
+            }
+        }
+        let query = TicketListQuery {
+            filter,
+            visibility: caller.visibility(),
+            sort: sort.unwrap_or_default(),
+            descending,
+            page_size: r.page_size,
+            page_token: (!r.page_token.is_empty()).then_some(r.page_token),
+        };
+        self.page(&caller, &query).await
+    }
+
+    async fn list_views(
+        &self,
+        request: Request<pb::ListViewsRequest>,
+    ) -> Result<Response<pb::ListViewsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let agent = caller
+            .agent_id()
+            .ok_or_else(|| TicketError::denied("views are for agents"))?;
+        let mut views = Vec::new();
+        for view in View::ALL {
+            views.push(self.view(&caller, view.key()).await?);
+        }
+        views.extend(
+            self.store
+                .saved_searches(agent)
+                .await?
                 .into_iter()
-                .map(|t| ticket_to_pb(caller.redact(t)))
-                .collect(),
-            next_page_token: page.next_page_token.unwrap_or_default(),
+                .map(ResolvedView::saved),
+        );
+        Ok(Response::new(pb::ListViewsResponse {
+            views: views.into_iter().map(ResolvedView::into_pb).collect(),
         }))
+    }
+
+    async fn save_search(
+        &self,
+        request: Request<pb::SaveSearchRequest>,
+    ) -> Result<Response<pb::View>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let agent = caller
+            .agent_id()
+            .ok_or_else(|| TicketError::denied("saved searches are for agents"))?;
+        let r = request.into_inner();
+        let search = NewSavedSearch::parse(
+            agent,
+            &r.name,
+            filter_from_pb(r.filter.unwrap_or_default())?,
+            sort_from_pb(r.sort)?.unwrap_or_default(),
+            r.descending,
+        )?;
+        let saved = self.store.save_search(search).await?;
+        Ok(Response::new(ResolvedView::saved(saved).into_pb()))
+    }
+
+    async fn delete_saved_search(
+        &self,
+        request: Request<pb::DeleteSavedSearchRequest>,
+    ) -> Result<Response<pb::DeleteSavedSearchResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let agent = caller
+            .agent_id()
+            .ok_or_else(|| TicketError::denied("saved searches are for agents"))?;
+        let id = parse_id(&request.into_inner().id)?;
+        self.store.delete_saved_search(id, agent).await?;
+        Ok(Response::new(pb::DeleteSavedSearchResponse {}))
     }
 
     async fn add_article(

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod projection;
+pub mod search;
 pub mod storage;
 
 use std::net::SocketAddr;

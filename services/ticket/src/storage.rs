@@ -8,13 +8,14 @@ use base64::Engine as _;
 use docket_bus::inbox;
 use docket_bus::outbox::{self, NewEvent, OutboxSignal};
 use docket_proto::events::v1 as ev;
-use docket_store::{Any, Db, Row, WriteTx};
+use docket_store::{Any, Backend, Db, Row, WriteTx};
 use prost::Message as _;
 use sqlx::any::AnyRow;
 
 use crate::chain;
 use crate::domain::*;
 use crate::error::TicketError;
+use crate::search::*;
 
 /// The operations of ticket core. One conformance suite (`tests/conformance.rs`) runs against
 /// every implementation and engine.
@@ -102,6 +103,22 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn links(&self, id: TicketId) -> Result<Vec<LinkedTicket>, TicketError>;
     /// Checks the ticket's history chain and its articles' bodies against what was recorded.
     async fn verify_history(&self, id: TicketId) -> Result<chain::Verdict, TicketError>;
+    /// Saves an agent's search under a name unique among theirs.
+    async fn save_search(&self, search: NewSavedSearch) -> Result<SavedSearch, TicketError>;
+    /// An agent's saved searches, by name.
+    async fn saved_searches(&self, agent: AgentId) -> Result<Vec<SavedSearch>, TicketError>;
+    /// One saved search; NOT_FOUND unless it is `agent`'s.
+    async fn saved_search(
+        &self,
+        id: SavedSearchId,
+        agent: AgentId,
+    ) -> Result<SavedSearch, TicketError>;
+    /// Deletes one of `agent`'s saved searches.
+    async fn delete_saved_search(
+        &self,
+        id: SavedSearchId,
+        agent: AgentId,
+    ) -> Result<(), TicketError>;
     /// Ticket ids in id order after `after`, `limit` at a time: for walking every ticket.
     async fn ticket_ids(
         &self,
@@ -134,7 +151,7 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, group_id, portal, created_at";
 const ARTICLE_COLUMNS: &str =
     "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
@@ -181,6 +198,11 @@ impl SqlTicketStore {
                             7,
                             "responsible agent, desired and target dates, watchers",
                             "0007_people"
+                        ),
+                        migration!(
+                            8,
+                            "closing dates, full-text indexes, saved searches",
+                            "0008_search"
                         ),
                     ],
                 )
@@ -648,6 +670,7 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
         target_at: get(row, "target_at")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
+        closed_at: get(row, "closed_at")?,
         version: u64::try_from(get::<i64>(row, "version")?)
             .map_err(|e| TicketError::Corrupt(e.to_string()))?,
     })
@@ -664,6 +687,26 @@ fn article_from_row(row: &AnyRow) -> Result<Article, TicketError> {
         subject: get(row, "subject")?,
         body: get(row, "body")?,
         author: get(row, "author")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn saved_search_from_row(row: &AnyRow) -> Result<SavedSearch, TicketError> {
+    let corrupt = |e: String| TicketError::Corrupt(format!("saved search: {e}"));
+    let sort = match get::<String>(row, "sort")?.as_str() {
+        "created_at" => SortField::CreatedAt,
+        "updated_at" => SortField::UpdatedAt,
+        "priority" => SortField::Priority,
+        other => return Err(corrupt(format!("sort `{other}`"))),
+    };
+    Ok(SavedSearch {
+        id: get(row, "id")?,
+        agent_id: get(row, "agent_id")?,
+        name: get(row, "name")?,
+        filter: serde_json::from_str(&get::<String>(row, "filter")?)
+            .map_err(|e| corrupt(e.to_string()))?,
+        sort,
+        descending: get::<i64>(row, "descending")? != 0,
         created_at: get(row, "created_at")?,
     })
 }
@@ -758,6 +801,113 @@ impl Filter {
         }
     }
 
+    /// The conditions of a search filter, one per field set. The full-text condition differs per
+    /// engine: PostgreSQL's GIN indexes over `to_tsvector('simple', …)`, SQLite's FTS5 tables.
+    /// With `visible_only`, text matches only in articles the customer may read.
+    fn search(&mut self, backend: Backend, f: &TicketFilter, visible_only: bool) -> Vec<String> {
+        let mut clauses = Vec::new();
+        let visible = if visible_only {
+            "visible_to_customer = 1 AND"
+        } else {
+            ""
+        };
+        if let Some(text) = &f.text {
+            clauses.push(match backend {
+                Backend::Postgres => {
+                    let q = self.text(text.to_tsquery());
+                    format!(
+                        "(to_tsvector('simple', title) @@ to_tsquery('simple', {q}) \
+                         OR id IN (SELECT ticket_id FROM articles \
+                                    WHERE {visible} to_tsvector('simple', left(subject || ' ' || body, 250000)) @@ to_tsquery('simple', {q})))"
+                    )
+                }
+                Backend::Sqlite => {
+                    let q = self.text(text.to_fts5());
+                    format!(
+                        "(rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {q}) \
+                         OR id IN (SELECT a.ticket_id FROM articles a \
+                                    WHERE {visible} a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {q})))"
+                    )
+                }
+            });
+        }
+        let mut any_of = |column: &str, values: Vec<String>, this: &mut Self| {
+            if !values.is_empty() {
+                clauses.push(format!("{column} IN ({})", this.list(values)));
+            }
+        };
+        any_of("queue_id", strings(&f.queue_ids), self);
+        let mut states: Vec<String> = strings(&f.states);
+        if !f.state_types.is_empty() {
+            // A state type is the states of that type.
+            let of_types = TicketState::ALL
+                .iter()
+                .filter(|s| f.state_types.contains(&s.state_type()))
+                .map(|s| s.to_string());
+            states = if states.is_empty() {
+                of_types.collect()
+            } else {
+                of_types.filter(|s| states.contains(s)).collect()
+            };
+            if states.is_empty() {
+                states.push(String::new());
+            }
+        }
+        any_of("state", states, self);
+        any_of("service_id", strings(&f.service_ids), self);
+        any_of("type_id", strings(&f.type_ids), self);
+        if !f.priorities.is_empty() {
+            let marks: Vec<String> = f
+                .priorities
+                .iter()
+                .map(|p| self.int(i64::from(p.get())))
+                .collect();
+            clauses.push(format!("priority IN ({})", marks.join(", ")));
+        }
+        let mut equals = |column: &str, value: Option<String>, this: &mut Self| {
+            if let Some(v) = value {
+                clauses.push(format!("{column} = {}", this.text(v)));
+            }
+        };
+        equals("owner_id", f.owner_id.map(|v| v.to_string()), self);
+        equals(
+            "responsible_id",
+            f.responsible_id.map(|v| v.to_string()),
+            self,
+        );
+        equals("customer_id", f.customer_id.map(|v| v.to_string()), self);
+        equals("company_id", f.company_id.map(|v| v.to_string()), self);
+        if let Some(locked) = f.locked {
+            clauses.push(format!("locked = {}", self.int(i64::from(locked))));
+        }
+        if let Some(customer) = &f.customer {
+            let pattern = format!("%{}%", like_escape(&customer.to_lowercase()));
+            clauses.push(format!(
+                "LOWER(customer) LIKE {} ESCAPE '\\'",
+                self.text(pattern)
+            ));
+        }
+        if let Some(agent) = f.watched_by {
+            clauses.push(format!(
+                "id IN (SELECT ticket_id FROM ticket_watchers WHERE agent_id = {})",
+                self.text(agent)
+            ));
+        }
+        for (column, range) in [
+            ("created_at", f.created),
+            ("updated_at", f.changed),
+            ("closed_at", f.closed),
+        ] {
+            if let Some(from) = range.from {
+                clauses.push(format!("{column} >= {}", self.int(from)));
+            }
+            if let Some(until) = range.until {
+                clauses.push(format!("{column} < {}", self.int(until)));
+            }
+        }
+        clauses
+    }
+
     fn bind_all<'q>(
         self,
         mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
@@ -770,6 +920,22 @@ impl Filter {
         }
         query
     }
+}
+
+fn strings<T: ToString>(values: &[T]) -> Vec<String> {
+    values.iter().map(ToString::to_string).collect()
+}
+
+/// `s` with LIKE's wildcards (and the escape character) escaped by `\`.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Where a page ends: the sort key and id of its last ticket, tied to the sort it was made for.
@@ -1069,10 +1235,11 @@ impl TicketStore for SqlTicketStore {
             target_at: None,
             created_at: now,
             updated_at: now,
+            closed_at: None,
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -1094,6 +1261,7 @@ impl TicketStore for SqlTicketStore {
         .bind(ticket.target_at)
         .bind(ticket.created_at)
         .bind(ticket.updated_at)
+        .bind(ticket.closed_at)
         .bind(1_i64)
         .execute(&mut *tx)
         .await?;
@@ -1185,11 +1353,10 @@ impl TicketStore for SqlTicketStore {
             .map(|t| Cursor::decode(t, query.sort, query.descending))
             .transpose()?;
         // Only fixed fragments go into the statement; every value is bound.
+        query.filter.check()?;
         let mut sql = Filter::default();
-        let mut clauses = Vec::new();
-        if let Some(queue) = query.queue_id {
-            clauses.push(format!("queue_id = {}", sql.text(queue)));
-        }
+        let visible_only = matches!(query.visibility, Visibility::Customer { .. });
+        let mut clauses = sql.search(self.db.backend(), &query.filter, visible_only);
         clauses.push(sql.visibility(&query.visibility));
         let column = query.sort.as_str();
         let (cmp, dir) = if query.descending {
@@ -1439,10 +1606,17 @@ impl TicketStore for SqlTicketStore {
         }
         next.version = current.version + 1;
         next.updated_at = now;
+        // Closing dates the close; reopening clears it (closed to closed keeps the first date).
+        let closed = |t: &Ticket| t.state.state_type() == StateType::Closed;
+        next.closed_at = match (closed(&current), closed(&next)) {
+            (false, true) => Some(now),
+            (_, false) => None,
+            (true, true) => current.closed_at,
+        };
         let updated = sqlx::query(
             "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6, \
              pending_until = $9, locked = $10, type_id = $11, service_id = $12, \
-             responsible_id = $13, desired_at = $14, target_at = $15 WHERE id = $7 AND version = $8",
+             responsible_id = $13, desired_at = $14, target_at = $15, closed_at = $16 WHERE id = $7 AND version = $8",
         )
         .bind(next.state.as_str())
         .bind(i64::from(next.priority.get()))
@@ -1459,6 +1633,7 @@ impl TicketStore for SqlTicketStore {
         .bind(next.responsible_id)
         .bind(next.desired_at)
         .bind(next.target_at)
+        .bind(next.closed_at)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {
@@ -1659,6 +1834,87 @@ impl TicketStore for SqlTicketStore {
         Ok(chain::verify(id, ticket.version, &entries, |article| {
             bodies.get(article).cloned()
         }))
+    }
+
+    async fn save_search(&self, search: NewSavedSearch) -> Result<SavedSearch, TicketError> {
+        let stored = SavedSearch {
+            id: SavedSearchId::new(),
+            agent_id: search.agent_id,
+            name: search.name,
+            filter: search.filter,
+            sort: search.sort,
+            descending: search.descending,
+            created_at: docket_platform::time::now_micros(),
+        };
+        let filter = serde_json::to_string(&stored.filter)
+            .map_err(|e| TicketError::Corrupt(format!("saved search filter: {e}")))?;
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO saved_searches (id, agent_id, name, filter, sort, descending, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(stored.id)
+        .bind(stored.agent_id)
+        .bind(&stored.name)
+        .bind(filter)
+        .bind(stored.sort.as_str())
+        .bind(i64::from(stored.descending))
+        .bind(stored.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(exists_already(|| {
+            format!("you have a saved search named `{}` already", stored.name)
+        }))?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn saved_searches(&self, agent: AgentId) -> Result<Vec<SavedSearch>, TicketError> {
+        sqlx::query(
+            "SELECT id, agent_id, name, filter, sort, descending, created_at FROM saved_searches \
+             WHERE agent_id = $1 ORDER BY name, id",
+        )
+        .bind(agent)
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(saved_search_from_row)
+        .collect()
+    }
+
+    async fn saved_search(
+        &self,
+        id: SavedSearchId,
+        agent: AgentId,
+    ) -> Result<SavedSearch, TicketError> {
+        let row = sqlx::query(
+            "SELECT id, agent_id, name, filter, sort, descending, created_at FROM saved_searches \
+             WHERE id = $1 AND agent_id = $2",
+        )
+        .bind(id)
+        .bind(agent)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| TicketError::not_found("saved search", id))?;
+        saved_search_from_row(&row)
+    }
+
+    async fn delete_saved_search(
+        &self,
+        id: SavedSearchId,
+        agent: AgentId,
+    ) -> Result<(), TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM saved_searches WHERE id = $1 AND agent_id = $2")
+            .bind(id)
+            .bind(agent)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(TicketError::not_found("saved search", id));
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn ticket_ids(

@@ -920,6 +920,21 @@ async fn table(backend: Backend) {
             .map(|t| f[t].ticket)
             .collect();
         assert_eq!(listed, readable, "{p:?}: the listing of everything visible");
+        // Full text finds exactly what the principal may read; customers never find a ticket
+        // by the words of an internal note, nor use agents' views.
+        assert_eq!(
+            search_ids(&w, &id, "broke", "").await.unwrap(),
+            readable,
+            "{p:?}: full text"
+        );
+        let by_note = search_ids(&w, &id, "internal", "").await.unwrap();
+        if id.kind == Kind::Customer {
+            assert!(by_note.is_empty(), "{p:?}: found by an internal note");
+            let view = search_ids(&w, &id, "broke", "my-queues").await;
+            assert_eq!(view.unwrap_err(), Code::PermissionDenied, "{p:?}: views");
+        } else {
+            assert_eq!(by_note, readable, "{p:?}: full text in notes");
+        }
 
         for target in TARGETS {
             for op in TICKET_OPS {
@@ -966,6 +981,34 @@ async fn table(backend: Backend) {
         10 * (5 * TICKET_OPS.len() + 3 * 3),
         "the whole table ran"
     );
+}
+
+/// The tickets a full-text search (within `view`, if not empty) returns to `id`.
+async fn search_ids(
+    w: &World,
+    id: &Identity,
+    text: &str,
+    view: &str,
+) -> Result<BTreeSet<TicketId>, Code> {
+    let req = pb::SearchTicketsRequest {
+        filter: Some(pb::TicketFilter {
+            text: text.into(),
+            ..Default::default()
+        }),
+        view: view.into(),
+        page_size: 100,
+        ..Default::default()
+    };
+    let r = w
+        .grpc
+        .search_tickets(request(req, id))
+        .await
+        .map_err(|s| s.code())?;
+    Ok(r.into_inner()
+        .tickets
+        .iter()
+        .map(|t| t.id.parse().unwrap())
+        .collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

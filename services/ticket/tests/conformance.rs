@@ -12,6 +12,7 @@ use docket_bus::outbox::OutboxSignal;
 use docket_proto::events::v1 as ev;
 use docket_store::{Backend, Db};
 use docket_ticket::domain::*;
+use docket_ticket::search::*;
 use docket_ticket::{SqlTicketStore, TicketError, TicketStore};
 use prost::Message as _;
 
@@ -52,6 +53,10 @@ docket_store::conformance!(
     case_classification,
     case_links_and_sub_tickets,
     case_people_dates_and_watchers,
+    case_search_full_text,
+    case_search_filters,
+    case_search_closing_dates,
+    case_saved_searches,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -527,7 +532,7 @@ async fn case_list_tickets_by_visibility(store: &SqlTicketStore, _db: &Db) {
         loop {
             let page = store
                 .list_tickets(&TicketListQuery {
-                    queue_id,
+                    filter: in_queue(queue_id),
                     visibility: visibility.clone(),
                     sort: SortField::CreatedAt,
                     descending: false,
@@ -779,12 +784,19 @@ async fn case_ticket_numbers_unique_under_concurrency(store: &SqlTicketStore, db
 
 fn query(queue: &Queue, sort: SortField, descending: bool, page_size: u32) -> TicketListQuery {
     TicketListQuery {
-        queue_id: Some(queue.id),
+        filter: in_queue(Some(queue.id)),
         visibility: Visibility::All,
         sort,
         descending,
         page_size,
         page_token: None,
+    }
+}
+
+fn in_queue(queue: Option<QueueId>) -> TicketFilter {
+    TicketFilter {
+        queue_ids: queue.into_iter().collect(),
+        ..TicketFilter::default()
     }
 }
 
@@ -943,7 +955,7 @@ async fn case_list_tickets_rejects_bad_requests(store: &SqlTicketStore, _db: &Db
 
     // An unknown queue has no tickets (the gRPC edge answers 404 for a queue out of sight).
     let mut unknown = query(&q, SortField::CreatedAt, false, 3);
-    unknown.queue_id = Some(QueueId::new());
+    unknown.filter = in_queue(Some(QueueId::new()));
     assert!(store.list_tickets(&unknown).await.unwrap().items.is_empty());
 }
 
@@ -1114,7 +1126,7 @@ async fn case_update_ticket(store: &SqlTicketStore, _db: &Db) {
     let listed = |queue: QueueId| async move {
         store
             .list_tickets(&TicketListQuery {
-                queue_id: Some(queue),
+                filter: in_queue(Some(queue)),
                 visibility: Visibility::All,
                 sort: SortField::CreatedAt,
                 descending: false,
@@ -2205,4 +2217,685 @@ async fn case_people_dates_and_watchers(store: &SqlTicketStore, _db: &Db) {
         store.get_ticket(t.id).await.unwrap().version,
         cleared.version
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------------------------
+
+/// Every ticket matching `filter` for `visibility`, walked two per page (oldest first).
+async fn search(
+    store: &SqlTicketStore,
+    filter: TicketFilter,
+    visibility: Visibility,
+) -> Vec<TicketId> {
+    let mut ids = Vec::new();
+    let mut token = None;
+    loop {
+        let page = store
+            .list_tickets(&TicketListQuery {
+                filter: filter.clone(),
+                visibility: visibility.clone(),
+                sort: SortField::CreatedAt,
+                descending: false,
+                page_size: 2,
+                page_token: token,
+            })
+            .await
+            .unwrap();
+        ids.extend(page.items.iter().map(|t| t.id));
+        match page.next_page_token {
+            Some(next) => token = Some(next),
+            None => return ids,
+        }
+    }
+}
+
+fn text(q: &str) -> TicketFilter {
+    TicketFilter {
+        text: Some(FullText::parse(q).unwrap()),
+        ..TicketFilter::default()
+    }
+}
+
+async fn with_article(
+    store: &SqlTicketStore,
+    queue: &Queue,
+    title: &str,
+    body: &str,
+    visible: bool,
+) -> Ticket {
+    let t = ticket(store, queue, title).await;
+    store
+        .add_article(
+            t.id,
+            article(SenderType::Agent, Channel::Note, visible, body),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    store.get_ticket(t.id).await.unwrap()
+}
+
+async fn case_search_full_text(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let vpn = with_article(
+        store,
+        &q,
+        "VPN client fails",
+        "Since the update the tunnel drops.",
+        true,
+    )
+    .await;
+    let printer = with_article(
+        store,
+        &q,
+        "Drucker im Raum 1.23",
+        "Papierstau, Größe A4.",
+        true,
+    )
+    .await;
+    let secret = with_article(
+        store,
+        &q,
+        "Password reset",
+        "internal: rotated the kerberos keytab",
+        false,
+    )
+    .await;
+    let both = with_article(store, &q, "Tunnel and printer", "nothing else", true).await;
+    let all = Visibility::All;
+
+    // Titles and article bodies, any case; every word must match in one of them.
+    assert_eq!(search(store, text("vpn"), all.clone()).await, [vpn.id]);
+    assert_eq!(
+        search(store, text("TUNNEL"), all.clone()).await,
+        [vpn.id, both.id]
+    );
+    assert_eq!(
+        search(store, text("tunnel drops"), all.clone()).await,
+        [vpn.id]
+    );
+    assert_eq!(
+        search(store, text("vpn tunnel"), all.clone()).await,
+        Vec::<TicketId>::new(),
+        "title and article are separate documents"
+    );
+    assert_eq!(
+        search(store, text("größe"), all.clone()).await,
+        [printer.id],
+        "umlauts"
+    );
+    assert_eq!(
+        search(store, text("papier*"), all.clone()).await,
+        [printer.id],
+        "prefix"
+    );
+    assert_eq!(
+        search(store, text("papier"), all.clone()).await,
+        Vec::<TicketId>::new(),
+        "whole words"
+    );
+    assert_eq!(
+        search(store, text("kerberos"), all.clone()).await,
+        [secret.id]
+    );
+    // Words that look like the engines' operators are only words.
+    assert_eq!(
+        search(store, text("vpn OR drucker"), all.clone()).await,
+        Vec::<TicketId>::new()
+    );
+    assert_eq!(
+        search(store, text("\"tunnel\" NEAR(x"), all.clone()).await,
+        Vec::<TicketId>::new()
+    );
+
+    // A customer finds nothing by the words of an internal note.
+    let customer = CustomerRecord {
+        id: CustomerId::new(),
+        tenant_id: t.id,
+        company_id: None,
+    };
+    store
+        .project_customer(&event_id(), customer.clone())
+        .await
+        .unwrap();
+    let theirs = store
+        .create_ticket(
+            NewTicket::parse(
+                q.id,
+                "My kerberos ticket",
+                None,
+                "",
+                Some(customer.id),
+                None,
+            )
+            .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    store
+        .add_article(
+            theirs.id,
+            article(SenderType::Agent, Channel::Note, false, "keytab rotated"),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let as_customer = Visibility::Customer {
+        tenant_id: t.id,
+        customer_id: customer.id,
+        company_id: None,
+    };
+    assert_eq!(
+        search(store, text("kerberos"), as_customer.clone()).await,
+        [theirs.id],
+        "its title"
+    );
+    assert_eq!(
+        search(store, text("keytab"), as_customer.clone()).await,
+        Vec::<TicketId>::new()
+    );
+    assert_eq!(
+        search(store, text("keytab"), all.clone()).await,
+        [secret.id, theirs.id]
+    );
+
+    // Visibility applies to full text as to everything: agents see their groups' queues.
+    let other_group_queue = queue(store, &t, "Elsewhere").await;
+    let hidden = with_article(store, &other_group_queue, "VPN elsewhere", "tunnel", true).await;
+    let group_of_q = q.group_id.unwrap();
+    let agent_vis = Visibility::Agent {
+        groups: vec![group_of_q],
+        owners: vec![],
+    };
+    assert_eq!(search(store, text("vpn"), agent_vis).await, [vpn.id]);
+    assert_eq!(search(store, text("vpn"), all).await, [vpn.id, hidden.id]);
+}
+
+async fn case_search_filters(store: &SqlTicketStore, _db: &Db) {
+    let (t, q1) = tenant_and_queue(store).await;
+    let q2 = queue(store, &t, "Network").await;
+    let service = store
+        .create_catalogue_entry(Catalogue::Services, t.id, "E-Mail", &agent())
+        .await
+        .unwrap();
+    let incident = store
+        .list_catalogue(Catalogue::TicketTypes, t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.name == "Incident")
+        .unwrap();
+    let company = CompanyId::new();
+    let customer = CustomerRecord {
+        id: CustomerId::new(),
+        tenant_id: t.id,
+        company_id: Some(company),
+    };
+    store
+        .project_customer(&event_id(), customer.clone())
+        .await
+        .unwrap();
+    let (alice, bob) = (AgentId::new(), AgentId::new());
+
+    let plain = ticket(store, &q1, "Plain").await;
+    let urgent = store
+        .create_ticket(
+            NewTicket {
+                customer: Some("Jane.Doe@Uni.example".into()),
+                customer_id: Some(customer.id),
+                type_id: Some(incident.id.to_string().parse().unwrap()),
+                service_id: Some(service.id.to_string().parse().unwrap()),
+                ..new_ticket(&q2, "Mail down", Some(5))
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let owned = ticket(store, &q2, "Owned 100% by alice").await;
+    let owned = store
+        .update_ticket(
+            owned.id,
+            TicketUpdate {
+                owner: Some(Some(alice)),
+                locked: Some(true),
+                responsible: Some(Some(bob)),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let closed = ticket(store, &q1, "Done").await;
+    store
+        .update_ticket(
+            closed.id,
+            TicketUpdate {
+                state: Some(TicketState::ClosedSuccessful),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    store.watch(plain.id, bob, true).await.unwrap();
+
+    let all = Visibility::All;
+    let f = TicketFilter::default;
+    let find = |filter: TicketFilter| search(store, filter, all.clone());
+    assert_eq!(find(f()).await, [plain.id, urgent.id, owned.id, closed.id]);
+    assert_eq!(
+        find(TicketFilter {
+            queue_ids: vec![q2.id],
+            ..f()
+        })
+        .await,
+        [urgent.id, owned.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            queue_ids: vec![q1.id, q2.id],
+            ..f()
+        })
+        .await
+        .len(),
+        4
+    );
+    assert_eq!(
+        find(TicketFilter {
+            states: vec![TicketState::ClosedSuccessful],
+            ..f()
+        })
+        .await,
+        [closed.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            state_types: vec![StateType::Closed],
+            ..f()
+        })
+        .await,
+        [closed.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            state_types: vec![StateType::New, StateType::Open],
+            ..f()
+        })
+        .await,
+        [plain.id, urgent.id, owned.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            state_types: vec![StateType::Closed],
+            states: vec![TicketState::New],
+            ..f()
+        })
+        .await,
+        Vec::<TicketId>::new(),
+        "a state outside the types matches nothing"
+    );
+    assert_eq!(
+        find(TicketFilter {
+            priorities: vec![Priority::new(5).unwrap()],
+            ..f()
+        })
+        .await,
+        [urgent.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            owner_id: Some(alice),
+            ..f()
+        })
+        .await,
+        [owned.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            responsible_id: Some(bob),
+            ..f()
+        })
+        .await,
+        [owned.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            locked: Some(true),
+            ..f()
+        })
+        .await,
+        [owned.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            locked: Some(false),
+            ..f()
+        })
+        .await,
+        [plain.id, urgent.id, closed.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            service_ids: vec![service.id.to_string().parse().unwrap()],
+            ..f()
+        })
+        .await,
+        [urgent.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            type_ids: vec![incident.id.to_string().parse().unwrap()],
+            ..f()
+        })
+        .await,
+        [urgent.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            customer_id: Some(customer.id),
+            ..f()
+        })
+        .await,
+        [urgent.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            company_id: Some(company),
+            ..f()
+        })
+        .await,
+        [urgent.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            customer: Some("jane.doe@UNI".into()),
+            ..f()
+        })
+        .await,
+        [urgent.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            customer: Some("customer@".into()),
+            ..f()
+        })
+        .await
+        .len(),
+        3
+    );
+    // LIKE's wildcards are literal characters.
+    assert_eq!(
+        find(TicketFilter {
+            customer: Some("%".into()),
+            ..f()
+        })
+        .await,
+        Vec::<TicketId>::new()
+    );
+    assert_eq!(
+        find(TicketFilter {
+            customer: Some("_".into()),
+            ..f()
+        })
+        .await,
+        Vec::<TicketId>::new()
+    );
+    assert_eq!(
+        find(TicketFilter {
+            watched_by: Some(bob),
+            ..f()
+        })
+        .await,
+        [plain.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            watched_by: Some(alice),
+            ..f()
+        })
+        .await,
+        Vec::<TicketId>::new()
+    );
+
+    // Time ranges are half-open: [from, until).
+    let range = |from: Option<Micros>, until: Option<Micros>| TimeRange { from, until };
+    assert_eq!(
+        find(TicketFilter {
+            created: range(Some(urgent.created_at), Some(owned.created_at)),
+            ..f()
+        })
+        .await,
+        [urgent.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            created: range(Some(closed.created_at), None),
+            ..f()
+        })
+        .await,
+        [closed.id]
+    );
+    assert_eq!(
+        find(TicketFilter {
+            changed: range(None, Some(urgent.updated_at + 1)),
+            ..f()
+        })
+        .await,
+        [plain.id, urgent.id]
+    );
+
+    // Full text with two filters, paged: the bench's search.
+    let again = store
+        .create_ticket(
+            NewTicket {
+                customer_id: Some(customer.id),
+                ..new_ticket(&q2, "Mail down again", Some(5))
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let combined = TicketFilter {
+        queue_ids: vec![q2.id],
+        priorities: vec![Priority::new(5).unwrap()],
+        ..text("mail")
+    };
+    assert_eq!(find(combined).await, [urgent.id, again.id]);
+    // Sorted by priority, newest first within equal keys? No: by id, as the cursor walks.
+    let by_priority = store
+        .list_tickets(&TicketListQuery {
+            filter: TicketFilter {
+                queue_ids: vec![q2.id],
+                ..f()
+            },
+            visibility: all.clone(),
+            sort: SortField::Priority,
+            descending: true,
+            page_size: 10,
+            page_token: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_priority.items.first().map(|t| t.priority.get()), Some(5));
+    assert_eq!(by_priority.items.last().map(|t| t.id), Some(owned.id));
+
+    // Malformed filters are the caller's mistake.
+    let reversed = TicketFilter {
+        created: range(Some(10), Some(5)),
+        ..f()
+    };
+    assert_invalid(
+        store
+            .list_tickets(&TicketListQuery {
+                filter: reversed,
+                ..query(&q1, SortField::CreatedAt, false, 10)
+            })
+            .await,
+    );
+    let too_many = TicketFilter {
+        queue_ids: (0..101).map(|_| QueueId::new()).collect(),
+        ..f()
+    };
+    assert_invalid(
+        store
+            .list_tickets(&TicketListQuery {
+                filter: too_many,
+                ..query(&q1, SortField::CreatedAt, false, 10)
+            })
+            .await,
+    );
+}
+
+async fn case_search_closing_dates(store: &SqlTicketStore, _db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let t = ticket(store, &q, "Close me").await;
+    assert_eq!(t.closed_at, None);
+    let closed = store
+        .update_ticket(
+            t.id,
+            TicketUpdate {
+                state: Some(TicketState::ClosedSuccessful),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.closed_at, Some(closed.updated_at));
+    // From one closed state to the other keeps the first closing date.
+    let still = store
+        .update_ticket(
+            t.id,
+            TicketUpdate {
+                state: Some(TicketState::ClosedUnsuccessful),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(still.closed_at, closed.closed_at);
+    let window = TicketFilter {
+        closed: TimeRange {
+            from: closed.closed_at,
+            until: closed.closed_at.map(|c| c + 1),
+        },
+        ..TicketFilter::default()
+    };
+    assert_eq!(search(store, window.clone(), Visibility::All).await, [t.id]);
+    // Reopening clears it: the ticket is no longer among the closed.
+    let reopened = store
+        .update_ticket(
+            t.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reopened.closed_at, None);
+    assert_eq!(store.get_ticket(t.id).await.unwrap().closed_at, None);
+    assert_eq!(
+        search(store, window, Visibility::All).await,
+        Vec::<TicketId>::new()
+    );
+}
+
+async fn case_saved_searches(store: &SqlTicketStore, _db: &Db) {
+    let (alice, bob) = (AgentId::new(), AgentId::new());
+    let filter = TicketFilter {
+        priorities: vec![Priority::new(4).unwrap(), Priority::new(5).unwrap()],
+        state_types: vec![StateType::Open],
+        ..text("vpn*")
+    };
+    let saved = store
+        .save_search(
+            NewSavedSearch::parse(
+                alice,
+                " Urgent VPN ",
+                filter.clone(),
+                SortField::Priority,
+                true,
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (saved.name.as_str(), saved.sort, saved.descending),
+        ("Urgent VPN", SortField::Priority, true)
+    );
+    assert_eq!(store.saved_search(saved.id, alice).await.unwrap(), saved);
+    assert_eq!(
+        store.saved_search(saved.id, alice).await.unwrap().filter,
+        filter
+    );
+    // Names are unique per agent; another agent may use the same name.
+    assert!(matches!(
+        store
+            .save_search(
+                NewSavedSearch::parse(
+                    alice,
+                    "Urgent VPN",
+                    TicketFilter::default(),
+                    SortField::CreatedAt,
+                    false
+                )
+                .unwrap()
+            )
+            .await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    let bobs = store
+        .save_search(
+            NewSavedSearch::parse(
+                bob,
+                "Urgent VPN",
+                TicketFilter::default(),
+                SortField::CreatedAt,
+                false,
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let early = store
+        .save_search(
+            NewSavedSearch::parse(
+                alice,
+                "A first",
+                TicketFilter::default(),
+                SortField::UpdatedAt,
+                false,
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = store
+        .saved_searches(alice)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["A first", "Urgent VPN"]);
+    // Nobody reads or deletes another agent's searches: they do not exist for them.
+    assert_not_found(store.saved_search(bobs.id, alice).await, "saved search");
+    assert_not_found(
+        store.delete_saved_search(bobs.id, alice).await,
+        "saved search",
+    );
+    store.delete_saved_search(early.id, alice).await.unwrap();
+    assert_not_found(
+        store.delete_saved_search(early.id, alice).await,
+        "saved search",
+    );
+    assert_eq!(store.saved_searches(alice).await.unwrap(), [saved]);
+    assert_eq!(store.saved_searches(bob).await.unwrap(), [bobs]);
 }
