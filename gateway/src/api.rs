@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_service, list_services))
         .routes(routes!(create_ticket_type, list_ticket_types))
         .routes(routes!(create_queue, list_queues))
+        .routes(routes!(update_queue))
         .routes(routes!(list_queue_tickets))
         .routes(routes!(create_ticket, list_tickets))
         .routes(routes!(get_ticket, update_ticket))
@@ -229,7 +230,44 @@ pub struct Queue {
     pub group_id: Option<String>,
     /// Customers may open tickets in it from the portal.
     pub portal: bool,
+    /// The parent queue: names are paths, `2nd Level::Mail`.
+    pub parent_id: Option<String>,
+    /// Closes answers sent from the queue.
+    pub signature: String,
+    pub follow_up: FollowUp,
+    /// Mail to these addresses lands in the queue; answers go out from the first.
+    pub addresses: Vec<String>,
     pub created_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+/// What a customer's reply to a closed ticket does: it reopens the ticket, opens a new ticket
+/// linked to it, or is refused with a notice to open a new ticket.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUp {
+    #[default]
+    Reopen,
+    NewTicket,
+    Reject,
+}
+
+impl FollowUp {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Reopen => "reopen",
+            Self::NewTicket => "new_ticket",
+            Self::Reject => "reject",
+        }
+    }
+
+    fn from_pb(s: &str) -> Self {
+        match s {
+            "new_ticket" => Self::NewTicket,
+            "reject" => Self::Reject,
+            _ => Self::Reopen,
+        }
+    }
 }
 
 impl From<pb::Queue> for Queue {
@@ -240,7 +278,12 @@ impl From<pb::Queue> for Queue {
             name: q.name,
             group_id: non_empty(q.group_id),
             portal: q.portal,
+            parent_id: non_empty(q.parent_id),
+            signature: q.signature,
+            follow_up: FollowUp::from_pb(&q.follow_up),
+            addresses: q.addresses,
             created_at: time(q.created_at_us),
+            version: q.version,
         }
     }
 }
@@ -256,6 +299,56 @@ pub struct CreateQueue {
     /// Whether customers may open tickets in it from the portal (default: no).
     #[serde(default)]
     pub portal: bool,
+    #[serde(default)]
+    pub signature: String,
+    /// Default: `reopen`.
+    #[serde(default)]
+    pub follow_up: FollowUp,
+    /// Addresses mail to the queue arrives at; each belongs to one queue of the installation.
+    #[serde(default)]
+    #[schema(example = json!(["servicedesk@uni.example"]))]
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    pub group_id: Option<String>,
+    pub portal: Option<bool>,
+    pub signature: Option<String>,
+    pub follow_up: Option<FollowUp>,
+    /// Replaces the queue's addresses (`[]` removes them all).
+    pub addresses: Option<Vec<String>>,
+}
+
+/// Changes a queue's group, portal flag, signature, follow-up policy or addresses (the tenant's
+/// administrators).
+#[utoipa::path(patch, path = "/queues/{queue_id}", tag = "queues", request_body = QueueSettings, params(("queue_id" = String, Path)),
+    responses((status = 200, body = Queue), (status = 403, description = "not an administrator of the tenant", body = Problem),
+              (status = 404, body = Problem), (status = 409, description = "an address belongs to another queue", body = Problem),
+              (status = 422, body = Problem)))]
+async fn update_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(queue_id): ApiPath<String>,
+    ApiJson(body): ApiJson<QueueSettings>,
+) -> Result<axum::Json<Queue>, ApiError> {
+    let req = pb::UpdateQueueRequest {
+        queue_id,
+        group_id: body.group_id,
+        portal: body.portal,
+        signature: body.signature,
+        follow_up: body.follow_up.map(|f| f.as_str().to_owned()),
+        set_addresses: body.addresses.is_some(),
+        addresses: body.addresses.unwrap_or_default(),
+    };
+    let queue = state
+        .ticket
+        .clone()
+        .update_queue(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Queue::from(queue)))
 }
 
 /// Creates a queue in a tenant (the tenant's administrators).
@@ -273,6 +366,9 @@ async fn create_queue(
         name: body.name,
         group_id: body.group_id,
         portal: body.portal,
+        signature: body.signature,
+        follow_up: body.follow_up.as_str().to_owned(),
+        addresses: body.addresses,
     };
     let queue = state
         .ticket

@@ -401,9 +401,14 @@ mod tests {
             id: QueueId::new(),
             tenant_id: tenant,
             name: "Q".into(),
+            parent_id: None,
             group_id: Some(group),
             portal,
+            signature: String::new(),
+            follow_up: FollowUp::Reopen,
+            addresses: Vec::new(),
             created_at: 0,
+            version: 1,
         }
     }
 

@@ -356,17 +356,159 @@ pub struct CustomerRecord {
     pub company_id: Option<CompanyId>,
 }
 
+text_enum!(
+    /// What a customer's reply to a closed ticket of a queue does.
+    FollowUp, "follow-up policy" {
+        /// The ticket opens again.
+        Reopen = "reopen",
+        /// A new ticket opens, linked to the closed one.
+        NewTicket = "new_ticket",
+        /// The reply is refused with a notice to open a new ticket.
+        Reject = "reject",
+    }
+);
+
+/// An email address, lower-cased: how mail finds its queue.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(s: &str) -> Result<Self, TicketError> {
+        let s = s.trim().to_lowercase();
+        let bad =
+            || TicketError::invalid(format!("`{}` is not an email address", truncate(&s, 80)));
+        let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
+        let fine = |part: &str, extra: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || extra.contains(c))
+        };
+        if s.len() > 254
+            || !fine(local, ".!#$%&'*+/=?^_`{|}~-")
+            || !fine(domain, ".-")
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || s.contains("..")
+        {
+            return Err(bad());
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EmailAddress {
+    type Error = TicketError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(a: EmailAddress) -> Self {
+        a.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Queue {
     pub id: QueueId,
     pub tenant_id: TenantId,
+    /// The whole path, `2nd Level::Mail`; its parent is `2nd Level`.
     pub name: String,
+    pub parent_id: Option<QueueId>,
     /// Permissions on this group are permissions on the queue. `None` only for queues made before
     /// queues had groups: no agent sees them until an administrator assigns one.
     pub group_id: Option<GroupId>,
     /// Customers may open tickets in it from the portal.
     pub portal: bool,
+    /// Closes answers sent from the queue.
+    pub signature: String,
+    /// What a customer's reply to a closed ticket does.
+    pub follow_up: FollowUp,
+    /// Mail to these addresses lands in the queue; answers go out from the first.
+    pub addresses: Vec<EmailAddress>,
     pub created_at: Micros,
+    /// Incremented by every change of the queue's settings.
+    pub version: u64,
+}
+
+/// Most addresses one queue has.
+pub const MAX_QUEUE_ADDRESSES: usize = 20;
+
+/// A queue's settings to change; `None` leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct QueueChange {
+    pub group_id: Option<GroupId>,
+    pub portal: Option<bool>,
+    pub signature: Option<String>,
+    pub follow_up: Option<FollowUp>,
+    pub addresses: Option<Vec<EmailAddress>>,
+}
+
+impl QueueChange {
+    pub fn parse(
+        group_id: Option<GroupId>,
+        portal: Option<bool>,
+        signature: Option<&str>,
+        follow_up: Option<FollowUp>,
+        addresses: Option<Vec<EmailAddress>>,
+    ) -> Result<Self, TicketError> {
+        let addresses = addresses.map(unique_addresses).transpose()?;
+        let change = Self {
+            group_id,
+            portal,
+            signature: signature
+                .map(|s| bounded_text("signature", s, 4000))
+                .transpose()?,
+            follow_up,
+            addresses,
+        };
+        if change.group_id.is_none()
+            && change.portal.is_none()
+            && change.signature.is_none()
+            && change.follow_up.is_none()
+            && change.addresses.is_none()
+        {
+            return Err(TicketError::invalid(
+                "the change changes nothing: give group_id, portal, signature, follow_up or addresses",
+            ));
+        }
+        Ok(change)
+    }
+}
+
+fn unique_addresses(mut list: Vec<EmailAddress>) -> Result<Vec<EmailAddress>, TicketError> {
+    if list.len() > MAX_QUEUE_ADDRESSES {
+        return Err(TicketError::invalid(format!(
+            "a queue has at most {MAX_QUEUE_ADDRESSES} addresses"
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    list.retain(|a| seen.insert(a.clone()));
+    Ok(list)
+}
+
+/// Multi-line text (a signature, a template): bounded, no control characters but line breaks
+/// and tabs; kept as written apart from trailing whitespace.
+pub fn bounded_text(field: &str, value: &str, max_chars: usize) -> Result<String, TicketError> {
+    optional_text(field, value, max_chars)?;
+    Ok(value.trim_end().to_owned())
 }
 
 /// A queue to create.
@@ -376,9 +518,13 @@ pub struct NewQueue {
     pub name: String,
     pub group_id: GroupId,
     pub portal: bool,
+    pub signature: String,
+    pub follow_up: FollowUp,
+    pub addresses: Vec<EmailAddress>,
 }
 
 impl NewQueue {
+    /// A queue with the default settings: no signature or addresses, replies reopen tickets.
     pub fn parse(
         tenant_id: TenantId,
         name: &str,
@@ -387,11 +533,39 @@ impl NewQueue {
     ) -> Result<Self, TicketError> {
         Ok(Self {
             tenant_id,
-            name: required_text("queue name", name, 200)?,
+            name: path_name("queue", name, 200)?,
             group_id,
             portal,
+            signature: String::new(),
+            follow_up: FollowUp::Reopen,
+            addresses: Vec::new(),
         })
     }
+
+    /// The same queue with these settings.
+    pub fn with(
+        mut self,
+        signature: &str,
+        follow_up: FollowUp,
+        addresses: Vec<EmailAddress>,
+    ) -> Result<Self, TicketError> {
+        self.signature = bounded_text("signature", signature, 4000)?;
+        self.follow_up = follow_up;
+        self.addresses = unique_addresses(addresses)?;
+        Ok(self)
+    }
+}
+
+/// Checks a path name (`2nd Level::Mail`): each `::`-separated part non-empty, trimmed.
+pub fn path_name(what: &str, name: &str, max_chars: usize) -> Result<String, TicketError> {
+    let name = required_text(what, name, max_chars)?;
+    let parts: Vec<&str> = name.split("::").map(str::trim).collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(TicketError::invalid(format!(
+            "{what} `{name}` has an empty part: write paths like `E-Mail::Exchange`"
+        )));
+    }
+    Ok(parts.join("::"))
 }
 
 /// The queues every tenant starts with, in its `users` group (as in Znuny); customers open
@@ -452,16 +626,10 @@ pub struct CatalogueEntry {
 
 /// Checks a catalogue name; for services each `::`-separated part must be non-empty.
 pub fn catalogue_name(catalogue: Catalogue, name: &str) -> Result<String, TicketError> {
-    let name = required_text(catalogue.kind(), name, 250)?;
     if catalogue == Catalogue::Services {
-        let parts: Vec<&str> = name.split("::").map(str::trim).collect();
-        if parts.iter().any(|p| p.is_empty()) {
-            return Err(TicketError::invalid(format!(
-                "service `{name}` has an empty part: write paths like `E-Mail::Exchange`"
-            )));
-        }
-        return Ok(parts.join("::"));
+        return path_name("service", name, 250);
     }
+    let name = required_text(catalogue.kind(), name, 250)?;
     if name.contains("::") {
         return Err(TicketError::invalid(
             "ticket types are a flat list: no `::`",
@@ -804,6 +972,36 @@ mod tests {
             catalogue_name(Catalogue::TicketTypes, " Incident ").unwrap(),
             "Incident"
         );
+    }
+
+    #[test]
+    fn email_addresses_are_checked_and_lower_cased() {
+        assert_eq!(
+            EmailAddress::parse(" Support@Uni.Example ")
+                .unwrap()
+                .as_str(),
+            "support@uni.example"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@uni.example",
+            "a@.example",
+            "a b@uni.example",
+            "a..b@x.de",
+            "a@x.de.",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+        let q = NewQueue::parse(TenantId::new(), "A :: B", GroupId::new(), false).unwrap();
+        assert_eq!(q.name, "A::B");
+        let twice = vec![EmailAddress::parse("a@x.de").unwrap(); 2];
+        assert_eq!(
+            q.with("", FollowUp::Reject, twice).unwrap().addresses.len(),
+            1
+        );
+        assert!(QueueChange::parse(None, None, None, None, None).is_err());
     }
 
     #[test]

@@ -198,7 +198,16 @@ fn queue_to_pb(q: Queue) -> pb::Queue {
         created_at_us: q.created_at,
         group_id: opt_text(q.group_id),
         portal: q.portal,
+        parent_id: opt_text(q.parent_id),
+        signature: q.signature,
+        follow_up: q.follow_up.to_string(),
+        addresses: q.addresses.into_iter().map(String::from).collect(),
+        version: q.version,
     }
+}
+
+fn addresses_from_pb(list: &[String]) -> Result<Vec<EmailAddress>, TicketError> {
+    list.iter().map(|a| EmailAddress::parse(a)).collect()
 }
 
 fn entry_to_pb(e: CatalogueEntry) -> pb::CatalogueEntry {
@@ -610,8 +619,44 @@ impl TicketService for TicketGrpc {
         let r = request.into_inner();
         let tenant_id = parse_id(&r.tenant_id)?;
         caller.require_admin_of(tenant_id)?;
-        let queue = NewQueue::parse(tenant_id, &r.name, parse_id(&r.group_id)?, r.portal)?;
+        let follow_up = if r.follow_up.trim().is_empty() {
+            FollowUp::Reopen
+        } else {
+            r.follow_up.trim().parse()?
+        };
+        let queue = NewQueue::parse(tenant_id, &r.name, parse_id(&r.group_id)?, r.portal)?.with(
+            &r.signature,
+            follow_up,
+            addresses_from_pb(&r.addresses)?,
+        )?;
         let queue = self.store.create_queue(queue, &caller.actor).await?;
+        Ok(Response::new(queue_to_pb(queue)))
+    }
+
+    async fn update_queue(
+        &self,
+        request: Request<pb::UpdateQueueRequest>,
+    ) -> Result<Response<pb::Queue>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let queue = self.store.get_queue(parse_id(&r.queue_id)?).await?;
+        if caller.is_customer() || !caller.belongs_to(queue.tenant_id) {
+            return Err(TicketError::not_found("queue", queue.id).into());
+        }
+        caller.require_admin_of(queue.tenant_id)?;
+        let change = QueueChange::parse(
+            r.group_id.as_deref().map(parse_id).transpose()?,
+            r.portal,
+            r.signature.as_deref(),
+            r.follow_up.as_deref().map(str::parse).transpose()?,
+            r.set_addresses
+                .then(|| addresses_from_pb(&r.addresses))
+                .transpose()?,
+        )?;
+        let queue = self
+            .store
+            .update_queue(queue.id, change, &caller.actor)
+            .await?;
         Ok(Response::new(queue_to_pb(queue)))
     }
 

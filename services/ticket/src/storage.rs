@@ -40,6 +40,15 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn list_tenants(&self) -> Result<Vec<Tenant>, TicketError>;
     async fn create_queue(&self, queue: NewQueue, actor: &Actor) -> Result<Queue, TicketError>;
     async fn get_queue(&self, id: QueueId) -> Result<Queue, TicketError>;
+    /// Changes a queue's group, portal flag, signature, follow-up policy or addresses.
+    async fn update_queue(
+        &self,
+        id: QueueId,
+        change: QueueChange,
+        actor: &Actor,
+    ) -> Result<Queue, TicketError>;
+    /// The queue mail to `address` lands in, if any.
+    async fn queue_by_address(&self, address: &EmailAddress) -> Result<Option<Queue>, TicketError>;
     /// Adds a service (its parent path must exist) or a ticket type to a tenant's catalogue.
     async fn create_catalogue_entry(
         &self,
@@ -152,7 +161,7 @@ pub struct SqlTicketStore {
 }
 
 const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, version";
-const QUEUE_COLUMNS: &str = "id, tenant_id, name, group_id, portal, created_at";
+const QUEUE_COLUMNS: &str = "id, tenant_id, name, parent_id, group_id, portal, signature, follow_up, addresses, created_at, version";
 const ARTICLE_COLUMNS: &str =
     "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
 
@@ -203,6 +212,11 @@ impl SqlTicketStore {
                             8,
                             "closing dates, full-text indexes, saved searches",
                             "0008_search"
+                        ),
+                        migration!(
+                            9,
+                            "queue hierarchy, signatures, follow-up policies, addresses",
+                            "0009_queue_settings"
                         ),
                     ],
                 )
@@ -572,34 +586,66 @@ impl SqlTicketStore {
         queue: NewQueue,
         actor: &Actor,
     ) -> Result<Queue, TicketError> {
+        let parent_id = match parent_path(&queue.name) {
+            Some(parent) => Some(
+                sqlx::query_scalar::<_, QueueId>(
+                    "SELECT id FROM queues WHERE tenant_id = $1 AND name = $2",
+                )
+                .bind(queue.tenant_id)
+                .bind(parent)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| {
+                    TicketError::invalid(format!(
+                        "queue `{parent}` does not exist yet: create it before `{}`",
+                        queue.name
+                    ))
+                })?,
+            ),
+            None => None,
+        };
         let stored = Queue {
             id: QueueId::new(),
             tenant_id: queue.tenant_id,
             name: queue.name,
+            parent_id,
             group_id: Some(queue.group_id),
             portal: queue.portal,
+            signature: queue.signature,
+            follow_up: queue.follow_up,
+            addresses: queue.addresses,
             created_at: docket_platform::time::now_micros(),
+            version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO queues ({QUEUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO queues ({QUEUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         )))
         .bind(stored.id)
         .bind(stored.tenant_id)
         .bind(&stored.name)
+        .bind(stored.parent_id)
         .bind(stored.group_id)
         .bind(i64::from(stored.portal))
+        .bind(&stored.signature)
+        .bind(stored.follow_up.as_str())
+        .bind(addresses_json(&stored.addresses)?)
         .bind(stored.created_at)
+        .bind(1_i64)
         .execute(&mut **tx)
         .await
         .map_err(exists_already(|| {
             format!("the tenant has a queue named `{}` already", stored.name)
         }))?;
+        Self::claim_addresses(tx, stored.id, &stored.addresses).await?;
         let payload = ev::QueueCreated {
             queue_id: stored.id.to_string(),
             tenant_id: stored.tenant_id.to_string(),
             name: stored.name.clone(),
-            group_id: stored.group_id.map(|g| g.to_string()).unwrap_or_default(),
+            group_id: opt_text(stored.group_id),
             portal: stored.portal,
+            parent_id: opt_text(stored.parent_id),
+            follow_up: stored.follow_up.to_string(),
+            addresses: strings(&stored.addresses),
         };
         let aggregate = ("queue", stored.id.to_string(), 1);
         Self::append_event(
@@ -614,6 +660,40 @@ impl SqlTicketStore {
         Ok(stored)
     }
 
+    /// Makes `addresses` the queue's, and only the queue's: another queue's address conflicts.
+    async fn claim_addresses(
+        tx: &mut WriteTx,
+        queue_id: QueueId,
+        addresses: &[EmailAddress],
+    ) -> Result<(), TicketError> {
+        sqlx::query("DELETE FROM queue_addresses WHERE queue_id = $1")
+            .bind(queue_id)
+            .execute(&mut **tx)
+            .await?;
+        for address in addresses {
+            sqlx::query("INSERT INTO queue_addresses (address, queue_id) VALUES ($1, $2)")
+                .bind(address.as_str())
+                .bind(queue_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(exists_already(|| {
+                    format!("the address {address} belongs to another queue already")
+                }))?;
+        }
+        Ok(())
+    }
+
+    async fn fetch_queue(tx: &mut WriteTx, id: QueueId) -> Result<Queue, TicketError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {QUEUE_COLUMNS} FROM queues WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| TicketError::not_found("queue", id))?;
+        queue_from_row(&row)
+    }
+
     async fn queue_in_tenant(tx: &mut WriteTx, queue_id: QueueId) -> Result<TenantId, TicketError> {
         sqlx::query_scalar::<_, TenantId>("SELECT tenant_id FROM queues WHERE id = $1")
             .bind(queue_id)
@@ -621,6 +701,14 @@ impl SqlTicketStore {
             .await?
             .ok_or_else(|| TicketError::not_found("queue", queue_id))
     }
+}
+
+/// Where a customer's reply goes after its ticket's follow-up policy.
+enum FollowUpOutcome {
+    /// Onto the ticket (now at this version), as given.
+    Continue(Ticket, NewArticle),
+    /// It opened a new ticket, linked to the old one, as this article.
+    NewTicket(Article),
 }
 
 /// How a link is stored: parent first, or for related tickets the smaller id first.
@@ -721,14 +809,27 @@ fn tenant_from_row(row: &AnyRow) -> Result<Tenant, TicketError> {
 }
 
 fn queue_from_row(row: &AnyRow) -> Result<Queue, TicketError> {
+    let corrupt = |e: String| TicketError::Corrupt(format!("queue: {e}"));
     Ok(Queue {
         id: get(row, "id")?,
         tenant_id: get(row, "tenant_id")?,
         name: get(row, "name")?,
+        parent_id: get(row, "parent_id")?,
         group_id: get(row, "group_id")?,
         portal: get::<i64>(row, "portal")? != 0,
+        signature: get(row, "signature")?,
+        follow_up: get::<String>(row, "follow_up")?
+            .parse()
+            .map_err(|e: TicketError| corrupt(e.to_string()))?,
+        addresses: serde_json::from_str(&get::<String>(row, "addresses")?)
+            .map_err(|e| corrupt(e.to_string()))?,
         created_at: get(row, "created_at")?,
+        version: u64::try_from(get::<i64>(row, "version")?).map_err(|e| corrupt(e.to_string()))?,
     })
+}
+
+fn addresses_json(addresses: &[EmailAddress]) -> Result<String, TicketError> {
+    serde_json::to_string(addresses).map_err(|e| TicketError::Corrupt(format!("addresses: {e}")))
 }
 
 /// A WHERE clause under construction: fixed SQL fragments, with every value bound as `$n`.
@@ -1167,6 +1268,83 @@ impl TicketStore for SqlTicketStore {
         queue_from_row(&row)
     }
 
+    async fn update_queue(
+        &self,
+        id: QueueId,
+        change: QueueChange,
+        actor: &Actor,
+    ) -> Result<Queue, TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        let current = Self::fetch_queue(&mut tx, id).await?;
+        let mut next = current.clone();
+        if let Some(group_id) = change.group_id {
+            let tenant: Option<TenantId> =
+                sqlx::query_scalar("SELECT tenant_id FROM groups WHERE id = $1")
+                    .bind(group_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if tenant != Some(current.tenant_id) {
+                return Err(TicketError::not_found("group", group_id));
+            }
+            next.group_id = Some(group_id);
+        }
+        next.portal = change.portal.unwrap_or(current.portal);
+        next.signature = change.signature.unwrap_or(current.signature.clone());
+        next.follow_up = change.follow_up.unwrap_or(current.follow_up);
+        if let Some(addresses) = change.addresses {
+            Self::claim_addresses(&mut tx, id, &addresses).await?;
+            next.addresses = addresses;
+        }
+        if next == current {
+            return Ok(current);
+        }
+        next.version = current.version + 1;
+        sqlx::query(
+            "UPDATE queues SET group_id = $1, portal = $2, signature = $3, follow_up = $4, addresses = $5, version = $6 \
+             WHERE id = $7 AND version = $8",
+        )
+        .bind(next.group_id)
+        .bind(i64::from(next.portal))
+        .bind(&next.signature)
+        .bind(next.follow_up.as_str())
+        .bind(addresses_json(&next.addresses)?)
+        .bind(version_i64(next.version)?)
+        .bind(id)
+        .bind(version_i64(current.version)?)
+        .execute(&mut *tx)
+        .await?;
+        let payload = ev::QueueUpdated {
+            queue_id: id.to_string(),
+            group_id: opt_text(next.group_id),
+            portal: next.portal,
+            follow_up: next.follow_up.to_string(),
+            addresses: strings(&next.addresses),
+            actor: actor.as_str().to_owned(),
+        };
+        let aggregate = ("queue", id.to_string(), next.version);
+        Self::append_event(
+            &mut tx,
+            "queue.updated",
+            next.tenant_id,
+            aggregate,
+            payload.encode_to_vec(),
+        )
+        .await?;
+        self.commit(tx).await?;
+        tracing::info!(queue_id = %id, actor = %actor.as_str(), "queue updated");
+        Ok(next)
+    }
+
+    async fn queue_by_address(&self, address: &EmailAddress) -> Result<Option<Queue>, TicketError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {QUEUE_COLUMNS} FROM queues WHERE id = (SELECT queue_id FROM queue_addresses WHERE address = $1)"
+        )))
+        .bind(address.as_str())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.as_ref().map(queue_from_row).transpose()
+    }
+
     async fn list_queues(&self, tenant_id: Option<TenantId>) -> Result<Vec<Queue>, TicketError> {
         let rows = match tenant_id {
             Some(t) => {
@@ -1191,132 +1369,7 @@ impl TicketStore for SqlTicketStore {
     async fn create_ticket(&self, new: NewTicket, actor: &Actor) -> Result<Ticket, TicketError> {
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
-        let tenant_id = Self::queue_in_tenant(&mut tx, new.queue_id).await?;
-        let company_id = match new.customer_id {
-            Some(customer) => {
-                let row: Option<(TenantId, Option<CompanyId>)> =
-                    sqlx::query_as("SELECT tenant_id, company_id FROM customers WHERE id = $1")
-                        .bind(customer)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                match row {
-                    Some((tenant, company)) if tenant == tenant_id => company,
-                    // Another tenant's customer is as unknown here as one that does not exist.
-                    _ => return Err(TicketError::not_found("customer", customer)),
-                }
-            }
-            None => None,
-        };
-        if let Some(t) = new.type_id {
-            Self::require_entry(&mut tx, Catalogue::TicketTypes, tenant_id, *t.as_uuid()).await?;
-        }
-        if let Some(s) = new.service_id {
-            Self::require_entry(&mut tx, Catalogue::Services, tenant_id, *s.as_uuid()).await?;
-        }
-        let number = self.next_ticket_number(&mut tx, now).await?;
-        let mut ticket = Ticket {
-            id: TicketId::new(),
-            tenant_id,
-            number,
-            queue_id: new.queue_id,
-            title: new.title,
-            state: TicketState::New,
-            pending_until: None,
-            locked: false,
-            priority: new.priority,
-            owner_id: None,
-            customer: new.customer,
-            customer_id: new.customer_id,
-            company_id,
-            type_id: new.type_id,
-            service_id: new.service_id,
-            responsible_id: None,
-            desired_at: new.desired_at,
-            target_at: None,
-            created_at: now,
-            updated_at: now,
-            closed_at: None,
-            version: 1,
-        };
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
-        )))
-        .bind(ticket.id)
-        .bind(ticket.tenant_id)
-        .bind(ticket.number.as_str())
-        .bind(ticket.queue_id)
-        .bind(&ticket.title)
-        .bind(ticket.state.as_str())
-        .bind(ticket.pending_until)
-        .bind(i64::from(ticket.locked))
-        .bind(i64::from(ticket.priority.get()))
-        .bind(ticket.owner_id)
-        .bind(ticket.customer.as_deref())
-        .bind(ticket.customer_id)
-        .bind(ticket.company_id)
-        .bind(ticket.type_id)
-        .bind(ticket.service_id)
-        .bind(ticket.responsible_id)
-        .bind(ticket.desired_at)
-        .bind(ticket.target_at)
-        .bind(ticket.created_at)
-        .bind(ticket.updated_at)
-        .bind(ticket.closed_at)
-        .bind(1_i64)
-        .execute(&mut *tx)
-        .await?;
-        Self::append_history(
-            &mut tx,
-            &ticket,
-            "created",
-            actor,
-            serde_json::json!({
-                "number": ticket.number, "queue_id": ticket.queue_id, "title": ticket.title,
-                "state": ticket.state, "priority": ticket.priority, "customer": ticket.customer,
-                "customer_id": ticket.customer_id, "company_id": ticket.company_id,
-                "type_id": ticket.type_id, "service_id": ticket.service_id,
-                "desired_at": ticket.desired_at,
-            }),
-        )
-        .await?;
-        let created = ev::TicketCreated {
-            ticket_id: ticket.id.to_string(),
-            number: ticket.number.to_string(),
-            queue_id: ticket.queue_id.to_string(),
-            title: ticket.title.clone(),
-            state: ticket.state.to_string(),
-            priority: u32::from(ticket.priority.get()),
-            customer: ticket.customer.clone().unwrap_or_default(),
-            actor: actor.as_str().to_owned(),
-            customer_id: ticket
-                .customer_id
-                .map(|c| c.to_string())
-                .unwrap_or_default(),
-            company_id: ticket.company_id.map(|c| c.to_string()).unwrap_or_default(),
-        };
-        Self::ticket_event(&mut tx, &ticket, "ticket.created", created.encode_to_vec()).await?;
-        if let Some(article) = new.article {
-            ticket.version += 1;
-            self.article_in_tx(&mut tx, &ticket, &article, actor, now)
-                .await?;
-            sqlx::query("UPDATE tickets SET version = $1 WHERE id = $2")
-                .bind(version_i64(ticket.version)?)
-                .bind(ticket.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(parent) = new.parent_id {
-            ticket = Self::link_in_tx(
-                &mut tx,
-                parent,
-                ticket.id,
-                LinkKind::ParentChild,
-                actor,
-                now,
-            )
-            .await?
-            .1;
-        }
+        let (ticket, _) = self.create_in_tx(&mut tx, new, actor, now).await?;
         self.commit(tx).await?;
         tracing::info!(ticket_id = %ticket.id, number = %ticket.number, actor = %actor.as_str(), "ticket created");
         Ok(ticket)
@@ -1406,12 +1459,24 @@ impl TicketStore for SqlTicketStore {
     async fn add_article(
         &self,
         ticket_id: TicketId,
-        article: NewArticle,
+        mut article: NewArticle,
         actor: &Actor,
     ) -> Result<Article, TicketError> {
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
         let mut ticket = Self::fetch_ticket(&mut tx, ticket_id).await?;
+        if article.sender == SenderType::Customer {
+            match self.follow_up(&mut tx, ticket, article, actor, now).await? {
+                FollowUpOutcome::Continue(current, given) => {
+                    ticket = current;
+                    article = given;
+                }
+                FollowUpOutcome::NewTicket(stored) => {
+                    self.commit(tx).await?;
+                    return Ok(stored);
+                }
+            }
+        }
         let previous = ticket.version;
         ticket.version += 1;
         ticket.updated_at = now;
@@ -1456,210 +1521,13 @@ impl TicketStore for SqlTicketStore {
                 "the update changes nothing: give one of the fields to change",
             ));
         }
-        let owner = update.owner;
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
         let current = Self::fetch_ticket(&mut tx, id).await?;
-        if let Some(expected) = update.expected_version
-            && expected != current.version
-        {
-            return Err(TicketError::Conflict(format!(
-                "ticket {id} is at version {}, not {expected}: it was changed meanwhile; reload and try again",
-                current.version
-            )));
+        let next = Self::update_in_tx(&mut tx, current.clone(), update, actor, now).await?;
+        if next != current {
+            self.commit(tx).await?;
         }
-        let mut next = current.clone();
-        let mut changes = Vec::new();
-        let mut change = |field: &str, old: String, new: String| {
-            if old != new {
-                changes.push(ev::FieldChange {
-                    field: field.to_owned(),
-                    old_value: old,
-                    new_value: new,
-                });
-            }
-        };
-        if let Some(state) = update.state {
-            if state == TicketState::Merged && current.state != TicketState::Merged {
-                return Err(TicketError::invalid(
-                    "a ticket becomes `merged` by merging it into another, not by setting the state",
-                ));
-            }
-            change("state", current.state.to_string(), state.to_string());
-            next.state = state;
-        }
-        // A pending state needs the date it is due; no other state has one.
-        next.pending_until = match (next.state.is_pending(), update.pending_until) {
-            (true, Some(at)) => Some(at),
-            (true, None) if current.state.is_pending() => current.pending_until,
-            (true, None) => {
-                return Err(TicketError::invalid(format!(
-                    "the state `{}` needs pending_until, the date it is due",
-                    next.state
-                )));
-            }
-            (false, Some(_)) => {
-                return Err(TicketError::invalid(format!(
-                    "pending_until is only for pending states, not `{}`",
-                    next.state
-                )));
-            }
-            (false, None) => None,
-        };
-        change(
-            "pending_until",
-            opt_text(current.pending_until),
-            opt_text(next.pending_until),
-        );
-        if let Some(priority) = update.priority {
-            change(
-                "priority",
-                current.priority.get().to_string(),
-                priority.get().to_string(),
-            );
-            next.priority = priority;
-        }
-        if let Some(owner) = owner {
-            change("owner_id", opt_text(current.owner_id), opt_text(owner));
-            next.owner_id = owner;
-        }
-        // Classification, with entries of the ticket's own tenant only.
-        let classification = [
-            (
-                Catalogue::TicketTypes,
-                "type_id",
-                current.type_id.map(|t| *t.as_uuid()),
-                update.type_id.map(|t| t.map(|t| *t.as_uuid())),
-            ),
-            (
-                Catalogue::Services,
-                "service_id",
-                current.service_id.map(|s| *s.as_uuid()),
-                update.service_id.map(|s| s.map(|s| *s.as_uuid())),
-            ),
-        ];
-        for (catalogue, field, old, new) in classification {
-            let Some(new) = new else { continue };
-            if let Some(id) = new {
-                Self::require_entry(&mut tx, catalogue, current.tenant_id, id).await?;
-            }
-            change(field, opt_text(old), opt_text(new));
-        }
-        if let Some(type_id) = update.type_id {
-            next.type_id = type_id;
-        }
-        if let Some(service_id) = update.service_id {
-            next.service_id = service_id;
-        }
-        if let Some(responsible) = update.responsible {
-            let text = |o: Option<AgentId>| o.map(|o| o.to_string()).unwrap_or_default();
-            change(
-                "responsible_id",
-                text(current.responsible_id),
-                text(responsible),
-            );
-            next.responsible_id = responsible;
-        }
-        if let Some(desired) = update.desired_at {
-            change(
-                "desired_at",
-                opt_text(current.desired_at),
-                opt_text(desired),
-            );
-            next.desired_at = desired;
-        }
-        if let Some(target) = update.target_at {
-            change("target_at", opt_text(current.target_at), opt_text(target));
-            next.target_at = target;
-        }
-        // The owner locks a ticket while working on it; releasing or closing it (or merging,
-        // removing) unlocks it.
-        next.locked = update
-            .locked
-            .unwrap_or(current.locked && next.owner_id.is_some())
-            && !next.state.is_final();
-        if next.locked && next.owner_id.is_none() {
-            return Err(TicketError::invalid(
-                "a locked ticket needs an owner: give owner_id, or take the ticket",
-            ));
-        }
-        change(
-            "locked",
-            current.locked.to_string(),
-            next.locked.to_string(),
-        );
-        if let Some(queue_id) = update.queue_id {
-            let target_tenant = Self::queue_in_tenant(&mut tx, queue_id).await?;
-            if target_tenant != current.tenant_id {
-                // A queue of another tenant is invisible from here.
-                return Err(TicketError::not_found("queue", queue_id));
-            }
-            change(
-                "queue_id",
-                current.queue_id.to_string(),
-                queue_id.to_string(),
-            );
-            next.queue_id = queue_id;
-        }
-        if changes.is_empty() {
-            return Ok(current);
-        }
-        next.version = current.version + 1;
-        next.updated_at = now;
-        // Closing dates the close; reopening clears it (closed to closed keeps the first date).
-        let closed = |t: &Ticket| t.state.state_type() == StateType::Closed;
-        next.closed_at = match (closed(&current), closed(&next)) {
-            (false, true) => Some(now),
-            (_, false) => None,
-            (true, true) => current.closed_at,
-        };
-        let updated = sqlx::query(
-            "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6, \
-             pending_until = $9, locked = $10, type_id = $11, service_id = $12, \
-             responsible_id = $13, desired_at = $14, target_at = $15, closed_at = $16 WHERE id = $7 AND version = $8",
-        )
-        .bind(next.state.as_str())
-        .bind(i64::from(next.priority.get()))
-        .bind(next.owner_id)
-        .bind(next.queue_id)
-        .bind(next.updated_at)
-        .bind(version_i64(next.version)?)
-        .bind(id)
-        .bind(version_i64(current.version)?)
-        .bind(next.pending_until)
-        .bind(i64::from(next.locked))
-        .bind(next.type_id)
-        .bind(next.service_id)
-        .bind(next.responsible_id)
-        .bind(next.desired_at)
-        .bind(next.target_at)
-        .bind(next.closed_at)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(TicketError::Conflict(format!(
-                "ticket {id} was changed meanwhile; reload and try again"
-            )));
-        }
-        let details = serde_json::Value::Object(
-            changes
-                .iter()
-                .map(|c| {
-                    (
-                        c.field.clone(),
-                        serde_json::json!({ "old": c.old_value, "new": c.new_value }),
-                    )
-                })
-                .collect(),
-        );
-        Self::append_history(&mut tx, &next, "updated", actor, details).await?;
-        let event = ev::TicketUpdated {
-            ticket_id: id.to_string(),
-            actor: actor.as_str().to_owned(),
-            changes,
-        };
-        Self::ticket_event(&mut tx, &next, "ticket.updated", event.encode_to_vec()).await?;
-        self.commit(tx).await?;
         Ok(next)
     }
 
@@ -1942,6 +1810,412 @@ impl TicketStore for SqlTicketStore {
 }
 
 impl SqlTicketStore {
+    /// Creates a ticket (with its first article, and linked to its parent) in the caller's
+    /// transaction.
+    async fn create_in_tx(
+        &self,
+        tx: &mut WriteTx,
+        new: NewTicket,
+        actor: &Actor,
+        now: Micros,
+    ) -> Result<(Ticket, Option<Article>), TicketError> {
+        let tenant_id = Self::queue_in_tenant(tx, new.queue_id).await?;
+        let company_id = match new.customer_id {
+            Some(customer) => {
+                let row: Option<(TenantId, Option<CompanyId>)> =
+                    sqlx::query_as("SELECT tenant_id, company_id FROM customers WHERE id = $1")
+                        .bind(customer)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                match row {
+                    Some((tenant, company)) if tenant == tenant_id => company,
+                    // Another tenant's customer is as unknown here as one that does not exist.
+                    _ => return Err(TicketError::not_found("customer", customer)),
+                }
+            }
+            None => None,
+        };
+        if let Some(t) = new.type_id {
+            Self::require_entry(tx, Catalogue::TicketTypes, tenant_id, *t.as_uuid()).await?;
+        }
+        if let Some(s) = new.service_id {
+            Self::require_entry(tx, Catalogue::Services, tenant_id, *s.as_uuid()).await?;
+        }
+        let number = self.next_ticket_number(tx, now).await?;
+        let mut ticket = Ticket {
+            id: TicketId::new(),
+            tenant_id,
+            number,
+            queue_id: new.queue_id,
+            title: new.title,
+            state: TicketState::New,
+            pending_until: None,
+            locked: false,
+            priority: new.priority,
+            owner_id: None,
+            customer: new.customer,
+            customer_id: new.customer_id,
+            company_id,
+            type_id: new.type_id,
+            service_id: new.service_id,
+            responsible_id: None,
+            desired_at: new.desired_at,
+            target_at: None,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            version: 1,
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+        )))
+        .bind(ticket.id)
+        .bind(ticket.tenant_id)
+        .bind(ticket.number.as_str())
+        .bind(ticket.queue_id)
+        .bind(&ticket.title)
+        .bind(ticket.state.as_str())
+        .bind(ticket.pending_until)
+        .bind(i64::from(ticket.locked))
+        .bind(i64::from(ticket.priority.get()))
+        .bind(ticket.owner_id)
+        .bind(ticket.customer.as_deref())
+        .bind(ticket.customer_id)
+        .bind(ticket.company_id)
+        .bind(ticket.type_id)
+        .bind(ticket.service_id)
+        .bind(ticket.responsible_id)
+        .bind(ticket.desired_at)
+        .bind(ticket.target_at)
+        .bind(ticket.created_at)
+        .bind(ticket.updated_at)
+        .bind(ticket.closed_at)
+        .bind(1_i64)
+        .execute(&mut **tx)
+        .await?;
+        Self::append_history(
+            tx,
+            &ticket,
+            "created",
+            actor,
+            serde_json::json!({
+                "number": ticket.number, "queue_id": ticket.queue_id, "title": ticket.title,
+                "state": ticket.state, "priority": ticket.priority, "customer": ticket.customer,
+                "customer_id": ticket.customer_id, "company_id": ticket.company_id,
+                "type_id": ticket.type_id, "service_id": ticket.service_id,
+                "desired_at": ticket.desired_at,
+            }),
+        )
+        .await?;
+        let created = ev::TicketCreated {
+            ticket_id: ticket.id.to_string(),
+            number: ticket.number.to_string(),
+            queue_id: ticket.queue_id.to_string(),
+            title: ticket.title.clone(),
+            state: ticket.state.to_string(),
+            priority: u32::from(ticket.priority.get()),
+            customer: ticket.customer.clone().unwrap_or_default(),
+            actor: actor.as_str().to_owned(),
+            customer_id: ticket
+                .customer_id
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            company_id: ticket.company_id.map(|c| c.to_string()).unwrap_or_default(),
+        };
+        Self::ticket_event(tx, &ticket, "ticket.created", created.encode_to_vec()).await?;
+        let mut first = None;
+        if let Some(article) = new.article {
+            ticket.version += 1;
+            first = Some(
+                self.article_in_tx(tx, &ticket, &article, actor, now)
+                    .await?,
+            );
+            sqlx::query("UPDATE tickets SET version = $1 WHERE id = $2")
+                .bind(version_i64(ticket.version)?)
+                .bind(ticket.id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        if let Some(parent) = new.parent_id {
+            ticket = Self::link_in_tx(tx, parent, ticket.id, LinkKind::ParentChild, actor, now)
+                .await?
+                .1;
+        }
+        Ok((ticket, first))
+    }
+
+    /// Applies `update` to `current` (read in this transaction): the row, a history entry and
+    /// the event. Returns `current` unchanged when the update changes nothing.
+    async fn update_in_tx(
+        tx: &mut WriteTx,
+        current: Ticket,
+        update: TicketUpdate,
+        actor: &Actor,
+        now: Micros,
+    ) -> Result<Ticket, TicketError> {
+        let id = current.id;
+        let owner = update.owner;
+        if let Some(expected) = update.expected_version
+            && expected != current.version
+        {
+            return Err(TicketError::Conflict(format!(
+                "ticket {id} is at version {}, not {expected}: it was changed meanwhile; reload and try again",
+                current.version
+            )));
+        }
+        let mut next = current.clone();
+        let mut changes = Vec::new();
+        let mut change = |field: &str, old: String, new: String| {
+            if old != new {
+                changes.push(ev::FieldChange {
+                    field: field.to_owned(),
+                    old_value: old,
+                    new_value: new,
+                });
+            }
+        };
+        if let Some(state) = update.state {
+            if state == TicketState::Merged && current.state != TicketState::Merged {
+                return Err(TicketError::invalid(
+                    "a ticket becomes `merged` by merging it into another, not by setting the state",
+                ));
+            }
+            change("state", current.state.to_string(), state.to_string());
+            next.state = state;
+        }
+        // A pending state needs the date it is due; no other state has one.
+        next.pending_until = match (next.state.is_pending(), update.pending_until) {
+            (true, Some(at)) => Some(at),
+            (true, None) if current.state.is_pending() => current.pending_until,
+            (true, None) => {
+                return Err(TicketError::invalid(format!(
+                    "the state `{}` needs pending_until, the date it is due",
+                    next.state
+                )));
+            }
+            (false, Some(_)) => {
+                return Err(TicketError::invalid(format!(
+                    "pending_until is only for pending states, not `{}`",
+                    next.state
+                )));
+            }
+            (false, None) => None,
+        };
+        change(
+            "pending_until",
+            opt_text(current.pending_until),
+            opt_text(next.pending_until),
+        );
+        if let Some(priority) = update.priority {
+            change(
+                "priority",
+                current.priority.get().to_string(),
+                priority.get().to_string(),
+            );
+            next.priority = priority;
+        }
+        if let Some(owner) = owner {
+            change("owner_id", opt_text(current.owner_id), opt_text(owner));
+            next.owner_id = owner;
+        }
+        // Classification, with entries of the ticket's own tenant only.
+        let classification = [
+            (
+                Catalogue::TicketTypes,
+                "type_id",
+                current.type_id.map(|t| *t.as_uuid()),
+                update.type_id.map(|t| t.map(|t| *t.as_uuid())),
+            ),
+            (
+                Catalogue::Services,
+                "service_id",
+                current.service_id.map(|s| *s.as_uuid()),
+                update.service_id.map(|s| s.map(|s| *s.as_uuid())),
+            ),
+        ];
+        for (catalogue, field, old, new) in classification {
+            let Some(new) = new else { continue };
+            if let Some(id) = new {
+                Self::require_entry(tx, catalogue, current.tenant_id, id).await?;
+            }
+            change(field, opt_text(old), opt_text(new));
+        }
+        if let Some(type_id) = update.type_id {
+            next.type_id = type_id;
+        }
+        if let Some(service_id) = update.service_id {
+            next.service_id = service_id;
+        }
+        if let Some(responsible) = update.responsible {
+            let text = |o: Option<AgentId>| o.map(|o| o.to_string()).unwrap_or_default();
+            change(
+                "responsible_id",
+                text(current.responsible_id),
+                text(responsible),
+            );
+            next.responsible_id = responsible;
+        }
+        if let Some(desired) = update.desired_at {
+            change(
+                "desired_at",
+                opt_text(current.desired_at),
+                opt_text(desired),
+            );
+            next.desired_at = desired;
+        }
+        if let Some(target) = update.target_at {
+            change("target_at", opt_text(current.target_at), opt_text(target));
+            next.target_at = target;
+        }
+        // The owner locks a ticket while working on it; releasing or closing it (or merging,
+        // removing) unlocks it.
+        next.locked = update
+            .locked
+            .unwrap_or(current.locked && next.owner_id.is_some())
+            && !next.state.is_final();
+        if next.locked && next.owner_id.is_none() {
+            return Err(TicketError::invalid(
+                "a locked ticket needs an owner: give owner_id, or take the ticket",
+            ));
+        }
+        change(
+            "locked",
+            current.locked.to_string(),
+            next.locked.to_string(),
+        );
+        if let Some(queue_id) = update.queue_id {
+            let target_tenant = Self::queue_in_tenant(tx, queue_id).await?;
+            if target_tenant != current.tenant_id {
+                // A queue of another tenant is invisible from here.
+                return Err(TicketError::not_found("queue", queue_id));
+            }
+            change(
+                "queue_id",
+                current.queue_id.to_string(),
+                queue_id.to_string(),
+            );
+            next.queue_id = queue_id;
+        }
+        if changes.is_empty() {
+            return Ok(current);
+        }
+        next.version = current.version + 1;
+        next.updated_at = now;
+        // Closing dates the close; reopening clears it (closed to closed keeps the first date).
+        let closed = |t: &Ticket| t.state.state_type() == StateType::Closed;
+        next.closed_at = match (closed(&current), closed(&next)) {
+            (false, true) => Some(now),
+            (_, false) => None,
+            (true, true) => current.closed_at,
+        };
+        let updated = sqlx::query(
+            "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6, \
+             pending_until = $9, locked = $10, type_id = $11, service_id = $12, \
+             responsible_id = $13, desired_at = $14, target_at = $15, closed_at = $16 WHERE id = $7 AND version = $8",
+        )
+        .bind(next.state.as_str())
+        .bind(i64::from(next.priority.get()))
+        .bind(next.owner_id)
+        .bind(next.queue_id)
+        .bind(next.updated_at)
+        .bind(version_i64(next.version)?)
+        .bind(id)
+        .bind(version_i64(current.version)?)
+        .bind(next.pending_until)
+        .bind(i64::from(next.locked))
+        .bind(next.type_id)
+        .bind(next.service_id)
+        .bind(next.responsible_id)
+        .bind(next.desired_at)
+        .bind(next.target_at)
+        .bind(next.closed_at)
+        .execute(&mut **tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(TicketError::Conflict(format!(
+                "ticket {id} was changed meanwhile; reload and try again"
+            )));
+        }
+        let details = serde_json::Value::Object(
+            changes
+                .iter()
+                .map(|c| {
+                    (
+                        c.field.clone(),
+                        serde_json::json!({ "old": c.old_value, "new": c.new_value }),
+                    )
+                })
+                .collect(),
+        );
+        Self::append_history(tx, &next, "updated", actor, details).await?;
+        let event = ev::TicketUpdated {
+            ticket_id: id.to_string(),
+            actor: actor.as_str().to_owned(),
+            changes,
+        };
+        Self::ticket_event(tx, &next, "ticket.updated", event.encode_to_vec()).await?;
+        Ok(next)
+    }
+
+    /// What a customer's reply does to the ticket it answers: a pending ticket opens again; a
+    /// closed one follows its queue's policy (reopen, a new linked ticket, or a refusal); a merged
+    /// or removed one takes no replies.
+    async fn follow_up(
+        &self,
+        tx: &mut WriteTx,
+        ticket: Ticket,
+        article: NewArticle,
+        actor: &Actor,
+        now: Micros,
+    ) -> Result<FollowUpOutcome, TicketError> {
+        let policy = match ticket.state.state_type() {
+            StateType::New | StateType::Open => {
+                return Ok(FollowUpOutcome::Continue(ticket, article));
+            }
+            StateType::PendingReminder | StateType::PendingAuto => FollowUp::Reopen,
+            StateType::Closed => Self::fetch_queue(tx, ticket.queue_id).await?.follow_up,
+            StateType::Merged | StateType::Removed => {
+                return Err(TicketError::Conflict(format!(
+                    "ticket {} is {} and takes no replies",
+                    ticket.number, ticket.state
+                )));
+            }
+        };
+        match policy {
+            FollowUp::Reopen => {
+                let reopen = TicketUpdate {
+                    state: Some(TicketState::Open),
+                    ..TicketUpdate::default()
+                };
+                let reopened = Self::update_in_tx(tx, ticket, reopen, actor, now).await?;
+                Ok(FollowUpOutcome::Continue(reopened, article))
+            }
+            FollowUp::Reject => Err(TicketError::Conflict(format!(
+                "ticket {} is closed and its queue takes no replies to closed tickets: please open a new ticket",
+                ticket.number
+            ))),
+            FollowUp::NewTicket => {
+                let new = NewTicket {
+                    queue_id: ticket.queue_id,
+                    title: ticket.title.clone(),
+                    priority: ticket.priority,
+                    customer: ticket.customer.clone(),
+                    customer_id: ticket.customer_id,
+                    type_id: ticket.type_id,
+                    service_id: ticket.service_id,
+                    parent_id: None,
+                    desired_at: None,
+                    article: Some(article),
+                };
+                let (created, stored) = self.create_in_tx(tx, new, actor, now).await?;
+                Self::link_in_tx(tx, ticket.id, created.id, LinkKind::Related, actor, now).await?;
+                let stored = stored
+                    .ok_or_else(|| TicketError::Corrupt("follow-up without its article".into()))?;
+                Ok(FollowUpOutcome::NewTicket(stored))
+            }
+        }
+    }
+
     /// Inserts an article for `ticket` (already at its new version), with history and event.
     async fn article_in_tx(
         &self,

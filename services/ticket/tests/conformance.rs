@@ -57,6 +57,8 @@ docket_store::conformance!(
     case_search_filters,
     case_search_closing_dates,
     case_saved_searches,
+    case_queue_hierarchy_and_settings,
+    case_follow_up_policies,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -2898,4 +2900,331 @@ async fn case_saved_searches(store: &SqlTicketStore, _db: &Db) {
     );
     assert_eq!(store.saved_searches(alice).await.unwrap(), [saved]);
     assert_eq!(store.saved_searches(bob).await.unwrap(), [bobs]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue settings and follow-ups
+// ---------------------------------------------------------------------------------------------
+
+fn address(a: &str) -> EmailAddress {
+    EmailAddress::parse(a).unwrap()
+}
+
+async fn case_queue_hierarchy_and_settings(store: &SqlTicketStore, db: &Db) {
+    let t = tenant(store, "acme").await;
+    let other = tenant(store, "other").await;
+    let g = group(store, &t, "second level").await;
+    // Names are paths; the parent must exist first.
+    let orphan = NewQueue::parse(t.id, "2nd Level::Mail", g.id, false).unwrap();
+    assert_invalid(store.create_queue(orphan.clone(), &agent()).await);
+    let top = queue_in(store, &t, &g, "2nd Level").await;
+    assert_eq!(
+        (top.parent_id, top.follow_up, top.version),
+        (None, FollowUp::Reopen, 1)
+    );
+    let mail = store
+        .create_queue(
+            orphan
+                .with(
+                    "--\nIT Service Desk\n",
+                    FollowUp::NewTicket,
+                    vec![address("Mail@Uni.example"), address("exchange@uni.example")],
+                )
+                .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mail.parent_id, Some(top.id));
+    assert_eq!(mail.signature, "--\nIT Service Desk");
+    assert_eq!(
+        mail.addresses,
+        [address("mail@uni.example"), address("exchange@uni.example")]
+    );
+    assert_eq!(store.get_queue(mail.id).await.unwrap(), mail);
+    // An address belongs to one queue of the installation, whichever tenant.
+    let og = group(store, &other, "staff").await;
+    let thief = NewQueue::parse(other.id, "Thief", og.id, false)
+        .unwrap()
+        .with("", FollowUp::Reopen, vec![address("MAIL@uni.example")])
+        .unwrap();
+    assert!(matches!(
+        store.create_queue(thief, &agent()).await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store
+            .queue_by_address(&address("mail@uni.example"))
+            .await
+            .unwrap()
+            .map(|q| q.id),
+        Some(mail.id)
+    );
+    assert_eq!(
+        store
+            .queue_by_address(&address("nobody@uni.example"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Changing the settings: addresses replaced (the old ones freed), policy, signature, group.
+    let g2 = group(store, &t, "first level").await;
+    let changed = store
+        .update_queue(
+            mail.id,
+            QueueChange::parse(
+                Some(g2.id),
+                Some(true),
+                Some("Regards"),
+                Some(FollowUp::Reject),
+                Some(vec![address("exchange@uni.example")]),
+            )
+            .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            changed.group_id,
+            changed.portal,
+            changed.signature.as_str(),
+            changed.follow_up,
+            changed.version
+        ),
+        (Some(g2.id), true, "Regards", FollowUp::Reject, 2)
+    );
+    assert_eq!(changed.addresses, [address("exchange@uni.example")]);
+    assert_eq!(store.get_queue(mail.id).await.unwrap(), changed);
+    assert_eq!(
+        store
+            .queue_by_address(&address("mail@uni.example"))
+            .await
+            .unwrap(),
+        None
+    );
+    // Another tenant's group is unknown here; nothing changes.
+    let foreign = QueueChange::parse(Some(og.id), None, None, None, None).unwrap();
+    assert_not_found(
+        store.update_queue(mail.id, foreign, &agent()).await,
+        "group",
+    );
+    assert_not_found(
+        store
+            .update_queue(
+                QueueId::new(),
+                QueueChange::parse(None, Some(true), None, None, None).unwrap(),
+                &agent(),
+            )
+            .await,
+        "queue",
+    );
+    assert_eq!(store.get_queue(mail.id).await.unwrap(), changed);
+    // The same change twice is no new version.
+    let same = QueueChange::parse(None, Some(true), None, None, None).unwrap();
+    assert_eq!(
+        store
+            .update_queue(mail.id, same, &agent())
+            .await
+            .unwrap()
+            .version,
+        2
+    );
+    let events = outbox_counts(db).await;
+    assert_eq!(events.get("queue.updated"), Some(&1));
+}
+
+async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let customer = CustomerRecord {
+        id: CustomerId::new(),
+        tenant_id: t.id,
+        company_id: None,
+    };
+    store
+        .project_customer(&event_id(), customer.clone())
+        .await
+        .unwrap();
+    let reply = || {
+        article(
+            SenderType::Customer,
+            Channel::Email,
+            true,
+            "Thanks, but it is broken again.",
+        )
+    };
+    let closed_ticket = |queue: Queue| async move {
+        let t = store
+            .create_ticket(
+                NewTicket::parse(
+                    queue.id,
+                    "VPN",
+                    None,
+                    "jane@uni.example",
+                    Some(customer.id),
+                    None,
+                )
+                .unwrap(),
+                &agent(),
+            )
+            .await
+            .unwrap();
+        store
+            .update_ticket(
+                t.id,
+                TicketUpdate {
+                    state: Some(TicketState::ClosedSuccessful),
+                    ..update()
+                },
+                &agent(),
+            )
+            .await
+            .unwrap()
+    };
+    let set_policy = |queue: QueueId, policy: FollowUp| async move {
+        store
+            .update_queue(
+                queue,
+                QueueChange::parse(None, None, None, Some(policy), None).unwrap(),
+                &agent(),
+            )
+            .await
+            .unwrap()
+    };
+    let customer_actor = Actor::new("customer:jane").unwrap();
+
+    // Reopen (the default): the reply lands on the ticket, which is open again; both recorded.
+    let closed = closed_ticket(q.clone()).await;
+    let a = store
+        .add_article(closed.id, reply(), &customer_actor)
+        .await
+        .unwrap();
+    assert_eq!(a.ticket_id, closed.id);
+    let reopened = store.get_ticket(closed.id).await.unwrap();
+    assert_eq!(
+        (reopened.state, reopened.closed_at, reopened.version),
+        (TicketState::Open, None, closed.version + 2)
+    );
+    let kinds: Vec<String> = store
+        .history(closed.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.kind)
+        .collect();
+    assert_eq!(&kinds[kinds.len() - 2..], ["updated", "article_added"]);
+    let last_change = &store.history(closed.id).await.unwrap()[kinds.len() - 2];
+    assert_eq!(last_change.actor, "customer:jane");
+    assert_eq!(last_change.details["state"]["new"], "open");
+    assert!(matches!(
+        store.verify_history(closed.id).await.unwrap(),
+        docket_ticket::chain::Verdict::Intact { .. }
+    ));
+
+    // An agent's note on a closed ticket does not reopen it.
+    let quiet = closed_ticket(q.clone()).await;
+    store
+        .add_article(
+            quiet.id,
+            article(SenderType::Agent, Channel::Note, false, "fyi"),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_ticket(quiet.id).await.unwrap().state,
+        TicketState::ClosedSuccessful
+    );
+
+    // A pending ticket opens again on any customer reply.
+    let pending = ticket(store, &q, "Waiting").await;
+    let later = docket_platform::time::now_micros() + 86_400_000_000;
+    store
+        .update_ticket(
+            pending.id,
+            TicketUpdate {
+                state: Some(TicketState::PendingReminder),
+                pending_until: Some(later),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    store
+        .add_article(pending.id, reply(), &customer_actor)
+        .await
+        .unwrap();
+    let woke = store.get_ticket(pending.id).await.unwrap();
+    assert_eq!((woke.state, woke.pending_until), (TicketState::Open, None));
+
+    // New ticket: the closed one stays closed; the reply opens a new ticket linked to it.
+    set_policy(q.id, FollowUp::NewTicket).await;
+    let closed = closed_ticket(q.clone()).await;
+    let a = store
+        .add_article(closed.id, reply(), &customer_actor)
+        .await
+        .unwrap();
+    assert_ne!(a.ticket_id, closed.id);
+    assert_eq!(
+        store.get_ticket(closed.id).await.unwrap().state,
+        TicketState::ClosedSuccessful
+    );
+    let fresh = store.get_ticket(a.ticket_id).await.unwrap();
+    assert_eq!(
+        (
+            fresh.state,
+            fresh.queue_id,
+            fresh.customer_id,
+            fresh.title.as_str()
+        ),
+        (TicketState::New, q.id, Some(customer.id), "VPN")
+    );
+    assert_eq!(
+        store.list_articles(fresh.id, false).await.unwrap(),
+        [a.clone()]
+    );
+    let links = store.links(closed.id).await.unwrap();
+    assert_eq!(
+        (links.len(), links[0].ticket_id, links[0].relation),
+        (1, fresh.id, Relation::Related)
+    );
+
+    // Reject: refused, with a reason; nothing is stored.
+    set_policy(q.id, FollowUp::Reject).await;
+    let closed = closed_ticket(q.clone()).await;
+    let before = outbox_counts(db).await;
+    match store.add_article(closed.id, reply(), &customer_actor).await {
+        Err(TicketError::Conflict(m)) => assert!(m.contains("open a new ticket"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(outbox_counts(db).await, before);
+    assert!(
+        store
+            .list_articles(closed.id, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.get_ticket(closed.id).await.unwrap(), closed);
+
+    // Removed tickets take no replies, whatever the policy.
+    set_policy(q.id, FollowUp::Reopen).await;
+    let gone = ticket(store, &q, "Spam").await;
+    store
+        .update_ticket(
+            gone.id,
+            TicketUpdate {
+                state: Some(TicketState::Removed),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.add_article(gone.id, reply(), &customer_actor).await,
+        Err(TicketError::Conflict(_))
+    ));
 }
