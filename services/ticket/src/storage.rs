@@ -706,7 +706,7 @@ impl SqlTicketStore {
 /// Where a customer's reply goes after its ticket's follow-up policy.
 enum FollowUpOutcome {
     /// Onto the ticket (now at this version), as given.
-    Continue(Ticket, NewArticle),
+    Continue(Box<Ticket>, NewArticle),
     /// It opened a new ticket, linked to the old one, as this article.
     NewTicket(Article),
 }
@@ -1468,7 +1468,7 @@ impl TicketStore for SqlTicketStore {
         if article.sender == SenderType::Customer {
             match self.follow_up(&mut tx, ticket, article, actor, now).await? {
                 FollowUpOutcome::Continue(current, given) => {
-                    ticket = current;
+                    ticket = *current;
                     article = given;
                 }
                 FollowUpOutcome::NewTicket(stored) => {
@@ -2170,7 +2170,7 @@ impl SqlTicketStore {
     ) -> Result<FollowUpOutcome, TicketError> {
         let policy = match ticket.state.state_type() {
             StateType::New | StateType::Open => {
-                return Ok(FollowUpOutcome::Continue(ticket, article));
+                return Ok(FollowUpOutcome::Continue(Box::new(ticket), article));
             }
             StateType::PendingReminder | StateType::PendingAuto => FollowUp::Reopen,
             StateType::Closed => Self::fetch_queue(tx, ticket.queue_id).await?.follow_up,
@@ -2188,7 +2188,7 @@ impl SqlTicketStore {
                     ..TicketUpdate::default()
                 };
                 let reopened = Self::update_in_tx(tx, ticket, reopen, actor, now).await?;
-                Ok(FollowUpOutcome::Continue(reopened, article))
+                Ok(FollowUpOutcome::Continue(Box::new(reopened), article))
             }
             FollowUp::Reject => Err(TicketError::Conflict(format!(
                 "ticket {} is closed and its queue takes no replies to closed tickets: please open a new ticket",

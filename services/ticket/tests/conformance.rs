@@ -3183,7 +3183,7 @@ async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
     );
     assert_eq!(
         store.list_articles(fresh.id, false).await.unwrap(),
-        [a.clone()]
+        std::slice::from_ref(&a)
     );
     let links = store.links(closed.id).await.unwrap();
     assert_eq!(
