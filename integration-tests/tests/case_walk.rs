@@ -1,0 +1,359 @@
+//! A realistic case, end to end through the gateway with people who really log in: the help desk
+//! takes a phone call and classifies the ticket; a 2nd-level coordinator splits the case into two
+//! sub-tickets for two 2nd-level agents; both answer and close theirs; the coordinator answers
+//! the customer and closes the case; the customer replies in the portal and the ticket opens
+//! again, as its queue's follow-up policy says. The history shows every step, with who and when.
+//! Runs on the embedded default and on PostgreSQL + RabbitMQ.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, login_with_claims};
+use reqwest::Client;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "a password for the walk, long enough";
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Sends, expects `status`, returns the body.
+async fn expect(status: u16, request: reqwest::RequestBuilder, what: &str) -> Value {
+    let (got, body) = send(request).await;
+    assert_eq!(got, status, "{what}: {body}");
+    body
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+async fn walk(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let api = app.api.clone();
+    let admin = app.client.clone();
+    let tenant = app.tenant_id.clone();
+    let raw = app.queue_id("Raw").await;
+
+    // Setting up: the queue's signature and follow-up policy, the catalogue, the people.
+    let queue = expect(
+        200,
+        admin.patch(format!("{api}/queues/{raw}")).json(&json!({
+            "follow_up": "reopen", "signature": "-- \nIT Service Desk", "addresses": ["servicedesk@uni.example"]
+        })),
+        "queue settings",
+    )
+    .await;
+    assert_eq!(queue["follow_up"], "reopen");
+    for path in ["Network", "Network::VPN"] {
+        expect(
+            201,
+            admin
+                .post(format!("{api}/tenants/{tenant}/services"))
+                .json(&json!({"name": path})),
+            "service",
+        )
+        .await;
+    }
+    let services = app.get_json(&format!("/tenants/{tenant}/services")).await;
+    let vpn = services["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Network::VPN")
+        .map(id)
+        .unwrap();
+    let types = app
+        .get_json(&format!("/tenants/{tenant}/ticket-types"))
+        .await;
+    let incident = types["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Incident")
+        .map(id)
+        .unwrap();
+    let roles = app
+        .get_json(&format!("/admin/tenants/{tenant}/roles"))
+        .await;
+    let role = |name: &str| {
+        roles["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(id)
+            .unwrap()
+    };
+    let mut agents = std::collections::BTreeMap::new();
+    for (login, role_name) in [
+        ("hilde", "1st level (help desk)"),
+        ("sam", "2nd level"),
+        ("sara", "2nd level"),
+    ] {
+        let agent = expect(
+            201,
+            admin
+                .post(format!("{api}/admin/tenants/{tenant}/agents"))
+                .json(&json!({"login": login, "name": login, "password": PASSWORD, "role_ids": [role(role_name)]})),
+            "agent",
+        )
+        .await;
+        let (client, _) = login_with_claims(&api, login, PASSWORD).await.unwrap();
+        agents.insert(login, (id(&agent), client));
+    }
+    let (hilde, sam, sara): (&Client, &Client, &Client) =
+        (&agents["hilde"].1, &agents["sam"].1, &agents["sara"].1);
+    let (sam_id, sara_id) = (agents["sam"].0.clone(), agents["sara"].0.clone());
+    let jane = expect(
+        201,
+        admin
+            .post(format!("{api}/admin/tenants/{tenant}/customers"))
+            .json(&json!({"login": "jane", "name": "Jane Doe", "email": "jane.doe@chem.uni.example", "password": PASSWORD})),
+        "customer",
+    )
+    .await;
+    let jane_id = id(&jane);
+
+    // 1. The help desk takes Jane's call: a phone ticket for her (once ticket core knows her).
+    let phone_ticket = json!({
+        "queue_id": raw, "title": "VPN down for the chemistry institute", "customer_id": jane_id,
+        "customer": "jane.doe@chem.uni.example",
+        "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true,
+                    "body": "Since 8:00 nobody in building C can connect to the VPN."}
+    });
+    let mut created = (0, Value::Null);
+    for _ in 0..200 {
+        created = send(hilde.post(format!("{api}/tickets")).json(&phone_ticket)).await;
+        if created.0 != 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(created.0, 201, "phone ticket: {}", created.1);
+    let case = id(&created.1);
+    let number = created.1["number"].as_str().unwrap().to_owned();
+
+    // 2. She classifies it: incident, Network::VPN, high priority. Closing is not hers to do.
+    let classified = expect(
+        200,
+        hilde
+            .patch(format!("{api}/tickets/{case}"))
+            .json(&json!({"type_id": incident, "service_id": vpn, "priority": 4})),
+        "classify",
+    )
+    .await;
+    assert_eq!(
+        (
+            classified["priority"].as_u64(),
+            classified["service_id"].as_str()
+        ),
+        (Some(4), Some(vpn.as_str()))
+    );
+    expect(
+        403,
+        hilde
+            .patch(format!("{api}/tickets/{case}"))
+            .json(&json!({"state": "closed_successful"})),
+        "1st level closes",
+    )
+    .await;
+
+    // 3. Sam coordinates: he takes the case, splits it into two sub-tickets, one for himself and
+    //    one for Sara.
+    expect(
+        200,
+        sam.patch(format!("{api}/tickets/{case}"))
+            .json(&json!({"state": "open", "owner_id": sam_id, "responsible_id": sam_id})),
+        "coordinator takes the case",
+    )
+    .await;
+    let mut children = Vec::new();
+    for (title, owner) in [
+        ("VPN gateway: check the concentrator", &sam_id),
+        ("Client profiles for building C", &sara_id),
+    ] {
+        let child = expect(
+            201,
+            sam.post(format!("{api}/tickets")).json(&json!({
+                "queue_id": raw, "title": title, "parent_id": case, "customer_id": jane_id,
+                "type_id": incident, "service_id": vpn, "priority": 4,
+                "article": {"sender": "agent", "channel": "note", "visible_to_customer": false,
+                            "body": format!("Part of {number}: {title}")}
+            })),
+            "sub-ticket",
+        )
+        .await;
+        let child_id = id(&child);
+        expect(
+            200,
+            sam.patch(format!("{api}/tickets/{child_id}"))
+                .json(&json!({"owner_id": owner, "state": "open"})),
+            "assign the sub-ticket",
+        )
+        .await;
+        children.push(child_id);
+    }
+
+    // 4. Both answer on their sub-tickets and close them.
+    for (agent, child, finding) in [
+        (
+            sam,
+            &children[0],
+            "The concentrator's certificate had expired; renewed.",
+        ),
+        (
+            sara,
+            &children[1],
+            "Profiles in building C pointed at the old gateway; redeployed.",
+        ),
+    ] {
+        expect(
+            201,
+            agent.post(format!("{api}/tickets/{child}/articles")).json(&json!({
+                "sender": "agent", "channel": "note", "visible_to_customer": false, "body": finding
+            })),
+            "sub-ticket answer",
+        )
+        .await;
+        expect(
+            200,
+            agent
+                .patch(format!("{api}/tickets/{child}"))
+                .json(&json!({"state": "closed_successful"})),
+            "sub-ticket closed",
+        )
+        .await;
+    }
+    // The parent shows its children's progress.
+    let links = app.get_json(&format!("/tickets/{case}/links")).await;
+    let mut progress: Vec<(String, String)> = links["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["relation"].as_str().unwrap().to_owned(),
+                l["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    progress.sort();
+    assert_eq!(
+        progress,
+        [
+            ("child".to_owned(), "closed_successful".to_owned()),
+            ("child".to_owned(), "closed_successful".to_owned())
+        ]
+    );
+
+    // 5. Sam sends the summarised answer and closes the case.
+    expect(
+        201,
+        sam.post(format!("{api}/tickets/{case}/articles")).json(&json!({
+            "sender": "agent", "channel": "email", "visible_to_customer": true, "subject": "VPN restored",
+            "body": "The gateway's certificate was renewed and the client profiles were redeployed. Please try again."
+        })),
+        "summarised answer",
+    )
+    .await;
+    let closed = expect(
+        200,
+        sam.patch(format!("{api}/tickets/{case}"))
+            .json(&json!({"state": "closed_successful"})),
+        "case closed",
+    )
+    .await;
+    assert!(closed["closed_at"].is_string(), "{closed}");
+
+    // 6. Jane reads the answer in the portal (not the internal notes) and replies: the queue's
+    //    policy reopens the case.
+    let response = Client::new()
+        .post(format!("{api}/auth/login"))
+        .json(&json!({"kind": "customer", "tenant": ADMIN_TENANT, "login": "jane", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let token: Value = response.json().await.unwrap();
+    let jane = docket_integration_tests::bearer_client(token["access_token"].as_str().unwrap());
+    let seen = expect(
+        200,
+        jane.get(format!("{api}/tickets/{case}/articles")),
+        "Jane reads",
+    )
+    .await;
+    let bodies: Vec<&str> = seen["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 2, "her call and the answer: {bodies:?}");
+    assert!(bodies[1].starts_with("The gateway's certificate"));
+    expect(
+        201,
+        jane.post(format!("{api}/tickets/{case}/articles")).json(&json!({
+            "sender": "customer", "channel": "portal", "body": "Works in room C1, but not in C2."
+        })),
+        "Jane replies",
+    )
+    .await;
+    let reopened = app.get_json(&format!("/tickets/{case}")).await;
+    assert_eq!(reopened["state"], "open");
+    assert!(reopened["closed_at"].is_null());
+
+    // 7. The history shows every step, in order, with who did it and when.
+    let history = app.get_json(&format!("/tickets/{case}/history")).await;
+    let entries = history["items"].as_array().unwrap();
+    let steps: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str)> = vec![
+        ("created", "hilde"),
+        ("article_added", "hilde"),
+        ("updated", "hilde"),
+        ("updated", "sam"),
+        ("linked", "sam"),
+        ("linked", "sam"),
+        ("article_added", "sam"),
+        ("updated", "sam"),
+        ("updated", "jane"),
+        ("article_added", "jane"),
+    ];
+    let got: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|(k, a)| (k.as_str(), a.as_str()))
+        .collect();
+    assert_eq!(got, expected, "{history}");
+    let times: Vec<&str> = entries
+        .iter()
+        .map(|e| e["occurred_at"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "in time order: {times:?}"
+    );
+    assert_eq!(entries[2]["details"]["priority"]["new"], "4");
+    assert_eq!(entries[7]["details"]["state"]["new"], "closed_successful");
+    assert_eq!(entries[8]["details"]["state"]["new"], "open");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_realistic_case_on_the_embedded_default() {
+    walk(Mode::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_realistic_case_on_postgres_and_rabbitmq() {
+    walk(Mode::Production).await;
+}
