@@ -1,6 +1,11 @@
-//! `docket-bench`: creates tickets through the REST API of a `docket run` process with concurrent
-//! clients and reports throughput, latency percentiles and the process's peak RSS, in the embedded
-//! mode and on PostgreSQL + RabbitMQ. `make bench` runs it; figures go to a JSON file too.
+//! `docket-bench`: two scenarios against a `docket run` process, figures printed and written to a
+//! JSON file. `make bench` runs both.
+//! - `create`: creates tickets through the REST API with concurrent clients and reports
+//!   throughput, latency percentiles and the process's peak RSS, in the embedded mode and on
+//!   PostgreSQL + RabbitMQ.
+//! - `views`: seeds the PostgreSQL ticket database with `--seed` tickets (three articles each)
+//!   in bulk, then times an agent's queue view (first page, oldest first) and a full-text search
+//!   with two filters through the REST API, one request at a time.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -12,8 +17,13 @@ use serde_json::json;
 
 struct Args {
     docket: PathBuf,
+    scenario: String,
     tickets: usize,
     concurrency: usize,
+    /// Tickets seeded for the `views` scenario.
+    seed: usize,
+    /// Requests timed per measurement in the `views` scenario.
+    requests: usize,
     out: PathBuf,
     modes: Vec<String>,
 }
@@ -21,6 +31,9 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         docket: PathBuf::from("target/release/docket"),
+        scenario: "create".into(),
+        seed: 1_000_000,
+        requests: 200,
         tickets: 5000,
         concurrency: 16,
         out: PathBuf::from("bench-results/ticket-create.json"),
@@ -40,6 +53,11 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--concurrency: {e}"))?
             }
             "--out" => args.out = PathBuf::from(value()?),
+            "--scenario" => args.scenario = value()?,
+            "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--requests" => {
+                args.requests = value()?.parse().map_err(|e| format!("--requests: {e}"))?
+            }
             "--modes" => args.modes = value()?.split(',').map(str::to_owned).collect(),
             other => {
                 return Err(format!(
@@ -48,8 +66,14 @@ fn parse_args() -> Result<Args, String> {
             }
         }
     }
-    if args.tickets == 0 || args.concurrency == 0 {
-        return Err("--tickets and --concurrency must be positive".into());
+    if args.tickets == 0 || args.concurrency == 0 || args.seed == 0 || args.requests == 0 {
+        return Err("--tickets, --concurrency, --seed and --requests must be positive".into());
+    }
+    if !matches!(args.scenario.as_str(), "create" | "views") {
+        return Err(format!(
+            "unknown scenario {}: create or views",
+            args.scenario
+        ));
     }
     Ok(args)
 }
@@ -196,7 +220,16 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
-async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> {
+/// A started suite, logged in as the bench administrator, with its tenant's default queues.
+struct Session {
+    suite: Suite,
+    client: reqwest::Client,
+    /// Default queue names and ids.
+    queues: Vec<(String, String)>,
+    _data: tempfile::TempDir,
+}
+
+async fn session(args: &Args, mode: &str) -> Result<Session, String> {
     let data = tempfile::tempdir().map_err(|e| e.to_string())?;
     let suite = start_suite(&args.docket, mode, data.path())?;
     let client = reqwest::Client::new();
@@ -229,16 +262,36 @@ async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> 
         .map_err(|e| e.to_string())?;
     // The tenant's default queues appear once ticket core has its `tenant.created` event.
     let deadline = Instant::now() + Duration::from_secs(30);
-    let queue = loop {
+    let queues = loop {
         let queues = json_of(client.get(format!("{}/queues", suite.api))).await?;
-        match queues["items"][0]["id"].as_str() {
-            Some(id) => break id.to_owned(),
-            None if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            None => return Err("no queue appeared within 30 s".into()),
+        let found: Vec<(String, String)> = queues["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|q| Some((q["name"].as_str()?.to_owned(), q["id"].as_str()?.to_owned())))
+            .collect();
+        match found.len() {
+            4 => break found,
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            _ => return Err("the default queues did not appear within 30 s".into()),
         }
     };
+    Ok(Session {
+        suite,
+        client,
+        queues,
+        _data: data,
+    })
+}
+
+async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> {
+    let Session {
+        suite,
+        client,
+        queues,
+        _data,
+    } = session(args, mode).await?;
+    let queue = queues[0].1.clone();
 
     let create = |client: reqwest::Client, api: String, queue: String, i: usize| async move {
         let started = Instant::now();
@@ -304,6 +357,198 @@ async fn run_mode(args: &Args, mode: &str) -> Result<serde_json::Value, String> 
     }))
 }
 
+/// Words of the seeded titles and articles; `room<n>` words (2,000 of them) are the rare ones.
+const WORDS: [&str; 30] = [
+    "vpn",
+    "printer",
+    "mailbox",
+    "password",
+    "network",
+    "laptop",
+    "monitor",
+    "license",
+    "backup",
+    "server",
+    "drucker",
+    "passwort",
+    "netzwerk",
+    "zugang",
+    "konto",
+    "wlan",
+    "eduroam",
+    "moodle",
+    "exchange",
+    "outlook",
+    "certificate",
+    "firewall",
+    "quota",
+    "kerberos",
+    "shibboleth",
+    "sso",
+    "account",
+    "phone",
+    "headset",
+    "projector",
+];
+
+/// SQL that seeds `n` tickets in the tenant's four queues over the past two years (states,
+/// priorities and customers spread out), each with three articles, then rebuilds the full-text
+/// indexes. Rows are generated inside PostgreSQL; the ids are the bench's own.
+fn seed_sql(n: usize, tenant: &str, queues: &[String]) -> String {
+    let words = WORDS.map(|w| format!("'{w}'")).join(",");
+    let queues = queues
+        .iter()
+        .map(|q| format!("'{q}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let pick = |expr: &str| format!("w[1 + (({expr}) % 30)]");
+    format!(
+        "\\set ON_ERROR_STOP on
+DROP INDEX IF EXISTS articles_body_fts;
+DROP INDEX IF EXISTS tickets_title_fts;
+CREATE TEMP TABLE words AS SELECT ARRAY[{words}] AS w;
+INSERT INTO tickets (id, tenant_id, number, queue_id, title, state, pending_until, locked, priority,
+                     customer, created_at, updated_at, closed_at, version)
+SELECT gen_random_uuid()::text, '{tenant}', '1999' || lpad(i::text, 12, '0'),
+       (ARRAY[{queues}])[1 + i % 4],
+       initcap({t1}) || ' ' || {t2} || ' in room' || (i % 2000),
+       (ARRAY['closed_successful','closed_successful','closed_successful','open','open','new',
+              'closed_unsuccessful','new','pending_reminder','closed_successful'])[1 + i % 10],
+       CASE WHEN i % 10 = 8 THEN base + i * 60000000::bigint + 86400000000 END,
+       0, 1 + (i * 3) % 5, 'user' || (i % 50000) || '@uni.example',
+       base + i * 60000000::bigint, base + i * 60000000::bigint + 3600000000,
+       CASE WHEN i % 10 IN (0, 1, 2, 6, 9) THEN base + i * 60000000::bigint + 3600000000 END, 1
+FROM generate_series(1, {n}) i, words,
+     (SELECT (extract(epoch FROM now())::bigint - {n}::bigint * 60) * 1000000 AS base) b;
+INSERT INTO articles (id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at)
+SELECT gen_random_uuid()::text, t.id, CASE WHEN k = 2 THEN 'agent' ELSE 'customer' END, 'email', 1,
+       'Re: ' || t.title,
+       'Hello, since this morning ' || {a1} || ' and ' || {a2} || ' fail in room' || ((t.n + k) % 2000)
+       || '. We tried ' || {a3} || ' with ' || {a4} || ', then ' || {a5} || '. Please help, ' || {a6} || '.',
+       'bench', t.created_at + k
+FROM (SELECT id, title, created_at, substr(number, 5)::bigint AS n FROM tickets WHERE number LIKE '1999%') t,
+     generate_series(1, 3) k, words;
+CREATE INDEX tickets_title_fts ON tickets USING GIN (to_tsvector('simple', title));
+CREATE INDEX articles_body_fts ON articles USING GIN (to_tsvector('simple', left(subject || ' ' || body, 250000)));
+ANALYZE;
+",
+        t1 = pick("i * 7"),
+        t2 = pick("i * 13 + 3"),
+        a1 = pick("t.n * 17 + k * 5"),
+        a2 = pick("t.n * 19 + k * 7 + 1"),
+        a3 = pick("t.n * 23 + k * 11 + 2"),
+        a4 = pick("t.n * 29 + k * 13 + 3"),
+        a5 = pick("t.n * 31 + k * 3 + 4"),
+        a6 = pick("t.n * 37 + k + 5"),
+    )
+}
+
+/// Times `requests` requests made one after another; the latencies sorted.
+async fn timed<F, Fut>(requests: usize, mut send: F) -> Result<Vec<Duration>, String>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+{
+    let mut latencies = Vec::with_capacity(requests);
+    for i in 0..requests + 10 {
+        let started = Instant::now();
+        let r = send(i).await.map_err(|e| e.to_string())?;
+        let status = r.status();
+        let body = r.bytes().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!(
+                "status {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        // The first ten warm connections and caches.
+        if i >= 10 {
+            latencies.push(started.elapsed());
+        }
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
+async fn run_views(args: &Args) -> Result<serde_json::Value, String> {
+    let Session {
+        suite,
+        client,
+        queues,
+        _data,
+    } = session(args, "production").await?;
+    let tenants = json_of(client.get(format!("{}/tenants", suite.api))).await?;
+    let tenant = tenants["items"][0]["id"]
+        .as_str()
+        .ok_or("no tenant")?
+        .to_owned();
+    let ids: Vec<String> = queues.iter().map(|(_, id)| id.clone()).collect();
+    let raw = queues
+        .iter()
+        .find(|(name, _)| name == "Raw")
+        .map(|(_, id)| id.clone())
+        .ok_or("no queue Raw")?;
+    let seeding = Instant::now();
+    let mut psql = Command::new("psql")
+        .args(["-q", "-h", "127.0.0.1", "-U", "postgres", "-d"])
+        .arg(format!("docket_bench_{}", std::process::id()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    {
+        use std::io::Write as _;
+        let stdin = psql.stdin.as_mut().ok_or("psql has no stdin")?;
+        stdin
+            .write_all(seed_sql(args.seed, &tenant, &ids).as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    if !psql.wait().map_err(|e| e.to_string())?.success() {
+        return Err("seeding with psql failed".into());
+    }
+    let seed_seconds = seeding.elapsed().as_secs_f64();
+    println!(
+        "seeded {} tickets and {} articles in {seed_seconds:.0} s",
+        args.seed,
+        3 * args.seed
+    );
+
+    let api = suite.api.clone();
+    let queue_view = timed(args.requests, |_| {
+        client
+            .get(format!(
+                "{api}/queues/{raw}/tickets?sort=created_at&order=asc&page_size=25"
+            ))
+            .send()
+    })
+    .await?;
+    let search = timed(args.requests, |i| {
+        let body = json!({
+            "filter": {"text": format!("{} room{}", WORDS[i % WORDS.len()], (i * 37) % 2000),
+                       "queue_ids": [raw], "state_types": ["closed"]},
+            "page_size": 25
+        });
+        client
+            .post(format!("{api}/tickets/search"))
+            .json(&body)
+            .send()
+    })
+    .await?;
+    let rss = peak_rss_kib(suite.child.id()).unwrap_or(0);
+    drop(suite);
+    Ok(json!({
+        "scenario": "views",
+        "mode": "production",
+        "seeded_tickets": args.seed,
+        "seeded_articles": 3 * args.seed,
+        "seed_seconds": seed_seconds,
+        "requests": args.requests,
+        "queue_view": {"p50_ms": percentile(&queue_view, 50.0), "p99_ms": percentile(&queue_view, 99.0)},
+        "search": {"p50_ms": percentile(&search, 50.0), "p99_ms": percentile(&search, 99.0)},
+        "peak_rss_mib": rss as f64 / 1024.0,
+    }))
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = match parse_args() {
@@ -313,6 +558,35 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if args.scenario == "views" {
+        return match run_views(&args).await {
+            Ok(r) => {
+                println!(
+                    "\nScenario views: {} seeded tickets ({} articles) on PostgreSQL, {} requests each, one at a time",
+                    args.seed,
+                    3 * args.seed,
+                    args.requests
+                );
+                println!("{:<44} {:>10} {:>10}", "request", "p50 ms", "p99 ms");
+                for (name, key) in [
+                    ("queue view (first page, oldest first)", "queue_view"),
+                    ("full text + queue + state type", "search"),
+                ] {
+                    println!(
+                        "{:<44} {:>10.2} {:>10.2}",
+                        name,
+                        r[key]["p50_ms"].as_f64().unwrap_or(0.0),
+                        r[key]["p99_ms"].as_f64().unwrap_or(0.0)
+                    );
+                }
+                write_report(&args, vec![r])
+            }
+            Err(e) => {
+                eprintln!("docket-bench: views: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let mut results = Vec::new();
     for mode in &args.modes {
         match run_mode(&args, mode).await {
@@ -342,6 +616,10 @@ async fn main() -> std::process::ExitCode {
             r["peak_rss_mib"].as_f64().unwrap_or(0.0),
         );
     }
+    write_report(&args, results)
+}
+
+fn write_report(args: &Args, results: Vec<serde_json::Value>) -> std::process::ExitCode {
     let report = json!({
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),

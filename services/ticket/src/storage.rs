@@ -913,21 +913,22 @@ impl Filter {
             ""
         };
         if let Some(text) = &f.text {
+            // One set of matching ticket ids from both indexes, so each engine can use them.
             clauses.push(match backend {
                 Backend::Postgres => {
                     let q = self.text(text.to_tsquery());
                     format!(
-                        "(to_tsvector('simple', title) @@ to_tsquery('simple', {q}) \
-                         OR id IN (SELECT ticket_id FROM articles \
-                                    WHERE {visible} to_tsvector('simple', left(subject || ' ' || body, 250000)) @@ to_tsquery('simple', {q})))"
+                        "id IN (SELECT id FROM tickets WHERE to_tsvector('simple', title) @@ to_tsquery('simple', {q}) \
+                         UNION SELECT ticket_id FROM articles \
+                                WHERE {visible} to_tsvector('simple', left(subject || ' ' || body, 250000)) @@ to_tsquery('simple', {q}))"
                     )
                 }
                 Backend::Sqlite => {
                     let q = self.text(text.to_fts5());
                     format!(
-                        "(rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {q}) \
-                         OR id IN (SELECT a.ticket_id FROM articles a \
-                                    WHERE {visible} a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {q})))"
+                        "id IN (SELECT id FROM tickets WHERE rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {q}) \
+                         UNION SELECT a.ticket_id FROM articles a \
+                                WHERE {visible} a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {q}))"
                     )
                 }
             });
