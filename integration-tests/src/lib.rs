@@ -419,3 +419,11 @@ impl Proxy {
         self.down.store(false, Ordering::SeqCst);
     }
 }
+
+/// Sends a request; its status and JSON body (null when it has none).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}

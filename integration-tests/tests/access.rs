@@ -4,18 +4,11 @@
 //! which customers never see. Runs on the embedded default and on PostgreSQL + RabbitMQ.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, login_with_claims};
+use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, login_with_claims, send};
 use reqwest::Client;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "another password, long enough";
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 async fn created(app: &TestApp, path: &str, body: Value) -> Value {
     let (status, value) = send(app.client.post(format!("{}{path}", app.api)).json(&body)).await;

@@ -6,18 +6,11 @@
 //! Runs on the embedded default and on PostgreSQL + RabbitMQ.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, login_with_claims};
+use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, login_with_claims, send};
 use reqwest::Client;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "a password for the walk, long enough";
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 /// Sends, expects `status`, returns the body.
 async fn expect(status: u16, request: reqwest::RequestBuilder, what: &str) -> Value {

@@ -3,15 +3,8 @@
 //! RabbitMQ.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use docket_integration_tests::{Mode, TestApp};
+use docket_integration_tests::{Mode, TestApp, send};
 use serde_json::{Value, json};
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 fn titles(list: &Value) -> Vec<&str> {
     list["items"]

@@ -528,27 +528,9 @@ async fn case_list_tickets_by_visibility(store: &SqlTicketStore, _db: &Db) {
     let in_b_bob = make(qb.id, None, Some(bob)).await;
     let in_u = make(qu.id, Some(stranger), Some(alice)).await;
 
-    let list = |queue_id: Option<QueueId>, visibility: Visibility| async move {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
-            let page = store
-                .list_tickets(&TicketListQuery {
-                    filter: in_queue(queue_id),
-                    visibility: visibility.clone(),
-                    sort: SortField::CreatedAt,
-                    descending: false,
-                    page_size: 1,
-                    page_token: token,
-                })
-                .await
-                .unwrap();
-            ids.extend(page.items.into_iter().map(|t| t.id));
-            match page.next_page_token {
-                Some(next) => token = Some(next),
-                None => break ids,
-            }
-        }
+    // One ticket per page: visibility holds across pages.
+    let list = |queue_id: Option<QueueId>, visibility: Visibility| {
+        search_paged(store, in_queue(queue_id), visibility, 1)
     };
     let agent_sees = |groups: Vec<GroupId>, owners: Vec<(TenantId, AgentId)>| Visibility::Agent {
         groups,
@@ -2231,6 +2213,16 @@ async fn search(
     filter: TicketFilter,
     visibility: Visibility,
 ) -> Vec<TicketId> {
+    search_paged(store, filter, visibility, 2).await
+}
+
+/// Every ticket matching `filter` for `visibility`, walked `page_size` per page (oldest first).
+async fn search_paged(
+    store: &SqlTicketStore,
+    filter: TicketFilter,
+    visibility: Visibility,
+    page_size: u32,
+) -> Vec<TicketId> {
     let mut ids = Vec::new();
     let mut token = None;
     loop {
@@ -2240,7 +2232,7 @@ async fn search(
                 visibility: visibility.clone(),
                 sort: SortField::CreatedAt,
                 descending: false,
-                page_size: 2,
+                page_size,
                 page_token: token,
             })
             .await
