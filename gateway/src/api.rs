@@ -28,6 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_article, list_articles))
         .routes(routes!(get_history))
         .routes(routes!(bulk_update))
+        .routes(routes!(merge_tickets))
+        .routes(routes!(split_article))
         .routes(routes!(watch, unwatch))
         .routes(routes!(list_watchers))
         .routes(routes!(link_ticket, list_links))
@@ -504,6 +506,8 @@ pub struct Ticket {
     pub updated_at: DateTime<Utc>,
     /// When it was closed; absent while it is not closed.
     pub closed_at: Option<DateTime<Utc>>,
+    /// The ticket it was merged into (state `merged`).
+    pub merged_into: Option<String>,
     /// Changes with every update; send it back as `expected_version` to avoid lost updates.
     pub version: u64,
 }
@@ -537,6 +541,7 @@ impl From<pb::Ticket> for Ticket {
             created_at: time(t.created_at_us),
             updated_at: time(t.updated_at_us),
             closed_at: (t.closed_at_us != 0).then(|| time(t.closed_at_us)),
+            merged_into: non_empty(t.merged_into),
             version: t.version,
         }
     }
@@ -828,20 +833,102 @@ async fn bulk_update(
         .await?
         .into_inner();
     Ok(axum::Json(Items {
-        items: r
-            .outcomes
-            .into_iter()
-            .map(|o| BulkOutcome {
-                problem: (o.error_code != 0).then(|| {
-                    let status =
-                        tonic::Status::new(tonic::Code::from(o.error_code), o.error_message);
-                    ApiError::Upstream(status).to_problem()
-                }),
-                ticket_id: o.ticket_id,
-                ticket: o.ticket.map(Ticket::from),
-            })
-            .collect(),
+        items: r.outcomes.into_iter().map(BulkOutcome::from).collect(),
     }))
+}
+
+impl From<pb::BulkOutcome> for BulkOutcome {
+    fn from(o: pb::BulkOutcome) -> Self {
+        Self {
+            problem: (o.error_code != 0).then(|| {
+                let status = tonic::Status::new(tonic::Code::from(o.error_code), o.error_message);
+                ApiError::Upstream(status).to_problem()
+            }),
+            ticket_id: o.ticket_id,
+            ticket: o.ticket.map(Ticket::from),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// 1 to 500 tickets to merge into the one in the path, in this order.
+    pub source_ticket_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeResult {
+    /// The ticket that remains, after every merge that succeeded.
+    pub target: Option<Ticket>,
+    /// One per source ticket: merged (its state is `merged`), or the problem why not.
+    pub items: Vec<BulkOutcome>,
+}
+
+/// Merges tickets into this one (`rw` on each): their articles are copied onto it, each becomes
+/// `merged`, points at it (`merged_into`) and keeps its own history; customers' replies to them
+/// land here.
+#[utoipa::path(post, path = "/tickets/{ticket_id}/merge", tag = "tickets", request_body = Merge,
+    params(("ticket_id" = String, Path)),
+    responses((status = 200, body = MergeResult), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn merge_tickets(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+    ApiJson(body): ApiJson<Merge>,
+) -> Result<axum::Json<MergeResult>, ApiError> {
+    let req = pb::MergeTicketsRequest {
+        target_ticket_id: ticket_id,
+        source_ticket_ids: body.source_ticket_ids,
+    };
+    let r = state
+        .ticket
+        .clone()
+        .merge_tickets(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(MergeResult {
+        target: r.target.map(Ticket::from),
+        items: r.outcomes.into_iter().map(BulkOutcome::from).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// The new ticket's queue (`create` there).
+    pub queue_id: String,
+    pub title: String,
+    /// Default: the original ticket's priority.
+    pub priority: Option<u32>,
+}
+
+/// Splits one article off into a new ticket, a child of the article's ticket (`rw` there); the
+/// new ticket keeps the customer and classification.
+#[utoipa::path(post, path = "/articles/{article_id}/split", tag = "tickets", request_body = Split,
+    params(("article_id" = String, Path)),
+    responses((status = 201, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn split_article(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(article_id): ApiPath<String>,
+    ApiJson(body): ApiJson<Split>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::SplitArticleRequest {
+        article_id,
+        queue_id: body.queue_id,
+        title: body.title,
+        priority: body.priority.unwrap_or(0),
+    };
+    let ticket = state
+        .ticket
+        .clone()
+        .split_article(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(Ticket::from(ticket))))
 }
 
 /// Changes a ticket's state and pending date (`rw`), priority and classification (`priority`), owner or queue (`rw`,

@@ -435,6 +435,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             closed_at: None,
+            merged_into: None,
             version: 1,
         }
     }

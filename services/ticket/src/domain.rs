@@ -675,6 +675,8 @@ pub struct Ticket {
     pub updated_at: Micros,
     /// When it was closed; cleared when it is reopened.
     pub closed_at: Option<Micros>,
+    /// The ticket it was merged into (state `merged`).
+    pub merged_into: Option<TicketId>,
     pub version: u64,
 }
 

@@ -161,6 +161,7 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         desired_at_us: t.desired_at.unwrap_or_default(),
         target_at_us: t.target_at.unwrap_or_default(),
         closed_at_us: t.closed_at.unwrap_or_default(),
+        merged_into: opt_text(t.merged_into),
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -385,6 +386,26 @@ impl TicketGrpc {
         Ok(Response::new(pb::ListCatalogueResponse {
             entries: entries.into_iter().map(entry_to_pb).collect(),
         }))
+    }
+}
+
+/// One ticket's outcome in a bulk change: the ticket, or the status it would have had alone.
+fn outcome(id: TicketId, result: Result<Ticket, TicketError>) -> pb::BulkOutcome {
+    match result {
+        Ok(ticket) => pb::BulkOutcome {
+            ticket_id: id.to_string(),
+            ticket: Some(ticket_to_pb(ticket)),
+            ..Default::default()
+        },
+        Err(e) => {
+            let status = tonic::Status::from(e);
+            pb::BulkOutcome {
+                ticket_id: id.to_string(),
+                ticket: None,
+                error_code: i32::from(status.code()),
+                error_message: status.message().to_owned(),
+            }
+        }
     }
 }
 
@@ -1013,25 +1034,94 @@ impl TicketService for TicketGrpc {
         // Each ticket on its own: checked, changed and recorded as if updated alone.
         let mut outcomes = Vec::with_capacity(ids.len());
         for id in ids {
-            let outcome = match self.update_one(&caller, id, update.clone()).await {
-                Ok(ticket) => pb::BulkOutcome {
-                    ticket_id: id.to_string(),
-                    ticket: Some(ticket_to_pb(ticket)),
-                    ..Default::default()
-                },
-                Err(e) => {
-                    let status = tonic::Status::from(e);
-                    pb::BulkOutcome {
-                        ticket_id: id.to_string(),
-                        ticket: None,
-                        error_code: i32::from(status.code()),
-                        error_message: status.message().to_owned(),
-                    }
-                }
-            };
-            outcomes.push(outcome);
+            outcomes.push(outcome(
+                id,
+                self.update_one(&caller, id, update.clone()).await,
+            ));
         }
         Ok(Response::new(pb::BulkUpdateTicketsResponse { outcomes }))
+    }
+
+    async fn merge_tickets(
+        &self,
+        request: Request<pb::MergeTicketsRequest>,
+    ) -> Result<Response<pb::MergeTicketsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        if r.source_ticket_ids.is_empty() || r.source_ticket_ids.len() > MAX_BULK {
+            return Err(TicketError::invalid(format!(
+                "a merge takes 1 to {MAX_BULK} tickets, not {}",
+                r.source_ticket_ids.len()
+            ))
+            .into());
+        }
+        let sources = r
+            .source_ticket_ids
+            .iter()
+            .map(|id| parse_id::<TicketId>(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (target, target_queue) = self
+            .visible_ticket(&caller, parse_id(&r.target_ticket_id)?)
+            .await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied("customers cannot merge tickets").into());
+        }
+        caller.require_on_ticket(&target, &target_queue, Permission::Rw)?;
+        let mut outcomes = Vec::with_capacity(sources.len());
+        for id in sources {
+            let merged = async {
+                let (source, queue) = self.visible_ticket(&caller, id).await?;
+                caller.require_on_ticket(&source, &queue, Permission::Rw)?;
+                self.store
+                    .merge_tickets(source.id, target.id, &caller.actor)
+                    .await?;
+                self.store.get_ticket(source.id).await
+            };
+            outcomes.push(outcome(id, merged.await.map(|t| caller.redact(t))));
+        }
+        let target = self.store.get_ticket(target.id).await?;
+        Ok(Response::new(pb::MergeTicketsResponse {
+            target: Some(ticket_to_pb(caller.redact(target))),
+            outcomes,
+        }))
+    }
+
+    async fn split_article(
+        &self,
+        request: Request<pb::SplitArticleRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let article = self.store.get_article(parse_id(&r.article_id)?).await;
+        // An article of a ticket out of sight is as unknown as one that does not exist.
+        let article = match article {
+            Ok(a) if self.visible_ticket(&caller, a.ticket_id).await.is_ok() => a,
+            _ => return Err(TicketError::not_found("article", r.article_id.trim()).into()),
+        };
+        let (ticket, queue) = self.visible_ticket(&caller, article.ticket_id).await?;
+        caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        let target = self.store.get_queue(parse_id(&r.queue_id)?).await?;
+        if target.tenant_id != ticket.tenant_id {
+            return Err(TicketError::not_found("queue", target.id).into());
+        }
+        caller.require_on_queue(&target, Permission::Create)?;
+        let new = NewTicket {
+            type_id: ticket.type_id,
+            service_id: ticket.service_id,
+            ..NewTicket::parse(
+                target.id,
+                &r.title,
+                priority_from_pb(r.priority)?.or(Some(ticket.priority)),
+                ticket.customer.as_deref().unwrap_or_default(),
+                ticket.customer_id,
+                None,
+            )?
+        };
+        let created = self
+            .store
+            .split_article(article.id, new, &caller.actor)
+            .await?;
+        Ok(Response::new(ticket_to_pb(caller.redact(created))))
     }
 
     async fn link_tickets(

@@ -104,6 +104,24 @@ pub trait TicketStore: Send + Sync + 'static {
         kind: LinkKind,
         actor: &Actor,
     ) -> Result<(), TicketError>;
+    /// Merges `source` into `target` (one tenant): the source's articles are copied onto the
+    /// target, the source becomes `merged`, points at the target and keeps its own history.
+    /// Returns the target at its new version.
+    async fn merge_tickets(
+        &self,
+        source: TicketId,
+        target: TicketId,
+        actor: &Actor,
+    ) -> Result<Ticket, TicketError>;
+    /// Opens a new ticket with a copy of one article, as a child of the article's ticket.
+    async fn split_article(
+        &self,
+        article: ArticleId,
+        new: NewTicket,
+        actor: &Actor,
+    ) -> Result<Ticket, TicketError>;
+    /// The article with this id.
+    async fn get_article(&self, id: ArticleId) -> Result<Article, TicketError>;
     /// Starts (`true`) or stops watching a ticket; whether that changed anything.
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError>;
     /// The agents watching a ticket, in the order they started.
@@ -160,7 +178,7 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, parent_id, group_id, portal, signature, follow_up, addresses, created_at, version";
 const ARTICLE_COLUMNS: &str =
     "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
@@ -218,6 +236,7 @@ impl SqlTicketStore {
                             "queue hierarchy, signatures, follow-up policies, addresses",
                             "0009_queue_settings"
                         ),
+                        migration!(10, "merged tickets point at their target", "0010_merge"),
                     ],
                 )
             },
@@ -759,6 +778,7 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         closed_at: get(row, "closed_at")?,
+        merged_into: get(row, "merged_into")?,
         version: u64::try_from(get::<i64>(row, "version")?)
             .map_err(|e| TicketError::Corrupt(e.to_string()))?,
     })
@@ -1467,6 +1487,15 @@ impl TicketStore for SqlTicketStore {
         let mut tx = self.db.begin_write().await?;
         let mut ticket = Self::fetch_ticket(&mut tx, ticket_id).await?;
         if article.sender == SenderType::Customer {
+            // A reply to a merged ticket belongs to the ticket it was merged into.
+            let mut hops = 0;
+            while let (TicketState::Merged, Some(into)) = (ticket.state, ticket.merged_into) {
+                hops += 1;
+                if hops > 16 {
+                    return Err(TicketError::Corrupt("merged tickets form a cycle".into()));
+                }
+                ticket = Self::fetch_ticket(&mut tx, into).await?;
+            }
             match self.follow_up(&mut tx, ticket, article, actor, now).await? {
                 FollowUpOutcome::Continue(current, given) => {
                     ticket = *current;
@@ -1599,6 +1628,172 @@ impl TicketStore for SqlTicketStore {
         let second = Self::fetch_ticket(&mut tx, target).await?;
         Self::record_link(&mut tx, &first, &second, kind, "unlinked", actor, now).await?;
         self.commit(tx).await
+    }
+
+    async fn merge_tickets(
+        &self,
+        source: TicketId,
+        target: TicketId,
+        actor: &Actor,
+    ) -> Result<Ticket, TicketError> {
+        if source == target {
+            return Err(TicketError::invalid(
+                "a ticket cannot be merged into itself",
+            ));
+        }
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let from = Self::fetch_ticket(&mut tx, source).await?;
+        let mut into = Self::fetch_ticket(&mut tx, target).await?;
+        if from.tenant_id != into.tenant_id {
+            return Err(TicketError::not_found("ticket", target));
+        }
+        for t in [&from, &into] {
+            if matches!(t.state.state_type(), StateType::Merged | StateType::Removed) {
+                return Err(TicketError::Conflict(format!(
+                    "ticket {} is {}: it cannot be merged",
+                    t.number, t.state
+                )));
+            }
+        }
+        // The source's articles, copied onto the target in their order, each recorded there.
+        let articles = self.list_articles(source, false).await?;
+        let previous = into.version;
+        into.updated_at = now;
+        for a in &articles {
+            into.version += 1;
+            let copy = Article {
+                id: ArticleId::new(),
+                ticket_id: into.id,
+                ..a.clone()
+            };
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            )))
+            .bind(copy.id)
+            .bind(copy.ticket_id)
+            .bind(copy.sender.as_str())
+            .bind(copy.channel.as_str())
+            .bind(i64::from(copy.visible_to_customer))
+            .bind(&copy.subject)
+            .bind(&copy.body)
+            .bind(&copy.author)
+            .bind(copy.created_at)
+            .execute(&mut *tx)
+            .await?;
+            let details = serde_json::json!({
+                "article_id": copy.id, "sender": copy.sender, "channel": copy.channel,
+                "visible_to_customer": copy.visible_to_customer, "subject": copy.subject,
+                "body_sha256": chain::sha256_hex(copy.body.as_bytes()),
+                "merged_from": from.number, "original_article_id": a.id,
+            });
+            Self::append_history(&mut tx, &into, "article_added", actor, details).await?;
+        }
+        into.version += 1;
+        bump_version(&mut tx, &into, previous).await?;
+        let count = u32::try_from(articles.len()).unwrap_or(u32::MAX);
+        Self::append_history(
+            &mut tx,
+            &into,
+            "merged_in",
+            actor,
+            serde_json::json!({ "ticket_id": from.id, "number": from.number, "articles": count }),
+        )
+        .await?;
+        let event = ev::TicketMerged {
+            ticket_id: into.id.to_string(),
+            other_ticket_id: from.id.to_string(),
+            into: false,
+            articles: count,
+            actor: actor.as_str().to_owned(),
+        };
+        Self::ticket_event(&mut tx, &into, "ticket.merged", event.encode_to_vec()).await?;
+
+        // The source: merged, unlocked, no pending date, pointing at the target.
+        let mut merged = from.clone();
+        merged.state = TicketState::Merged;
+        merged.locked = false;
+        merged.pending_until = None;
+        merged.merged_into = Some(into.id);
+        merged.version += 1;
+        merged.updated_at = now;
+        let updated = sqlx::query(
+            "UPDATE tickets SET state = $1, locked = 0, pending_until = NULL, merged_into = $2, version = $3, updated_at = $4 \
+             WHERE id = $5 AND version = $6",
+        )
+        .bind(merged.state.as_str())
+        .bind(into.id)
+        .bind(version_i64(merged.version)?)
+        .bind(now)
+        .bind(from.id)
+        .bind(version_i64(from.version)?)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(TicketError::Conflict(format!(
+                "ticket {} was changed meanwhile; try again",
+                from.number
+            )));
+        }
+        Self::append_history(
+            &mut tx,
+            &merged,
+            "merged",
+            actor,
+            serde_json::json!({
+                "into": into.id, "number": into.number,
+                "state": { "old": from.state, "new": merged.state },
+            }),
+        )
+        .await?;
+        let event = ev::TicketMerged {
+            ticket_id: merged.id.to_string(),
+            other_ticket_id: into.id.to_string(),
+            into: true,
+            articles: count,
+            actor: actor.as_str().to_owned(),
+        };
+        Self::ticket_event(&mut tx, &merged, "ticket.merged", event.encode_to_vec()).await?;
+        self.commit(tx).await?;
+        tracing::info!(source = %from.id, target = %into.id, actor = %actor.as_str(), "tickets merged");
+        Ok(into)
+    }
+
+    async fn split_article(
+        &self,
+        article: ArticleId,
+        mut new: NewTicket,
+        actor: &Actor,
+    ) -> Result<Ticket, TicketError> {
+        let original = self.get_article(article).await?;
+        new.article = Some(NewArticle {
+            sender: original.sender,
+            channel: original.channel,
+            visible_to_customer: original.visible_to_customer,
+            subject: original.subject,
+            body: original.body,
+        });
+        new.parent_id = Some(original.ticket_id);
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let parent = Self::fetch_ticket(&mut tx, original.ticket_id).await?;
+        if Self::queue_in_tenant(&mut tx, new.queue_id).await? != parent.tenant_id {
+            return Err(TicketError::not_found("queue", new.queue_id));
+        }
+        let (ticket, _) = self.create_in_tx(&mut tx, new, actor, now).await?;
+        self.commit(tx).await?;
+        Ok(ticket)
+    }
+
+    async fn get_article(&self, id: ArticleId) -> Result<Article, TicketError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| TicketError::not_found("article", id))?;
+        article_from_row(&row)
     }
 
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError> {
@@ -1865,10 +2060,11 @@ impl SqlTicketStore {
             created_at: now,
             updated_at: now,
             closed_at: None,
+            merged_into: None,
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -1891,6 +2087,7 @@ impl SqlTicketStore {
         .bind(ticket.created_at)
         .bind(ticket.updated_at)
         .bind(ticket.closed_at)
+        .bind(ticket.merged_into)
         .bind(1_i64)
         .execute(&mut **tx)
         .await?;
@@ -1976,6 +2173,12 @@ impl SqlTicketStore {
             }
         };
         if let Some(state) = update.state {
+            if current.state == TicketState::Merged && state != TicketState::Merged {
+                return Err(TicketError::Conflict(format!(
+                    "ticket {} was merged into another ticket: work on that one",
+                    current.number
+                )));
+            }
             if state == TicketState::Merged && current.state != TicketState::Merged {
                 return Err(TicketError::invalid(
                     "a ticket becomes `merged` by merging it into another, not by setting the state",

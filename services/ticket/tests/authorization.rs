@@ -1135,3 +1135,137 @@ async fn bulk_updates_postgres() {
 async fn bulk_updates_sqlite() {
     bulk(Backend::Sqlite).await;
 }
+
+/// Merging needs `rw` on the target and on each merged ticket; each source answers on its own,
+/// and what the caller does not see stays unknown. Splitting an article needs `rw` on its ticket.
+async fn merge_and_split(backend: Backend) {
+    let w = world(backend).await;
+    let f = fixtures(&w).await;
+    let second = identity(&w, Principal::Role(role_index("2nd level")));
+    let first_level = identity(&w, Principal::Role(role_index("1st level (help desk)")));
+    let customer = identity(&w, Principal::Customer);
+    // A second ticket in the own queue to merge into.
+    let target = w
+        .store
+        .create_ticket(
+            NewTicket::parse(w.own.misc.id, "target", None, "", Some(w.c1), None).unwrap(),
+            &Actor::system(),
+        )
+        .await
+        .unwrap();
+    let merge = |who: &Identity, sources: Vec<String>| {
+        w.grpc.merge_tickets(request(
+            pb::MergeTicketsRequest {
+                target_ticket_id: target.id.to_string(),
+                source_ticket_ids: sources,
+            },
+            who,
+        ))
+    };
+    let own = f[&Target::Own].ticket.to_string();
+    assert_eq!(
+        merge(&first_level, vec![own.clone()])
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        merge(&customer, vec![own.clone()])
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    let sources: Vec<String> = TARGETS.iter().map(|t| f[t].ticket.to_string()).collect();
+    let r = merge(&second, sources).await.unwrap().into_inner();
+    let got: Vec<(Target, Code)> = TARGETS
+        .iter()
+        .zip(&r.outcomes)
+        .map(|(t, o)| (*t, Code::from(o.error_code)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Target::Own, Code::Ok),
+            (Target::Secret, Code::NotFound),
+            (Target::Foreign, Code::NotFound),
+            (Target::Colleague, Code::Ok),
+            (Target::Guessed, Code::NotFound),
+        ]
+    );
+    assert_eq!(
+        r.outcomes[0].ticket.as_ref().unwrap().merged_into,
+        target.id.to_string()
+    );
+    assert_eq!(
+        w.store.list_articles(target.id, false).await.unwrap().len(),
+        4,
+        "two articles from each"
+    );
+    for bad in [vec![], vec![own.clone(); 501]] {
+        assert_eq!(
+            merge(&second, bad).await.unwrap_err().code(),
+            Code::InvalidArgument
+        );
+    }
+
+    // Splitting: rw on the article's ticket and create in the queue; others learn nothing.
+    let article = w.store.list_articles(target.id, false).await.unwrap()[0].id;
+    let split = |who: &Identity, article: String| {
+        w.grpc.split_article(request(
+            pb::SplitArticleRequest {
+                article_id: article,
+                queue_id: w.own.misc.id.to_string(),
+                title: "split off".into(),
+                priority: 0,
+            },
+            who,
+        ))
+    };
+    let made = split(&second, article.to_string())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(made.title, "split off");
+    assert_eq!(
+        split(&first_level, article.to_string())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        split(&customer, article.to_string())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    let outsider = identity(&w, Principal::Outsider);
+    assert_eq!(
+        split(&outsider, article.to_string())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        split(&second, ArticleId::new().to_string())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    docket_store::testing::discard(w.db.clone()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_and_split_postgres() {
+    merge_and_split(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_and_split_sqlite() {
+    merge_and_split(Backend::Sqlite).await;
+}

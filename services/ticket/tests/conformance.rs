@@ -59,6 +59,8 @@ docket_store::conformance!(
     case_saved_searches,
     case_queue_hierarchy_and_settings,
     case_follow_up_policies,
+    case_merge,
+    case_split_article,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -3219,4 +3221,249 @@ async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
         store.add_article(gone.id, reply(), &customer_actor).await,
         Err(TicketError::Conflict(_))
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merge and split
+// ---------------------------------------------------------------------------------------------
+
+async fn case_merge(store: &SqlTicketStore, db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let customer = CustomerRecord {
+        id: CustomerId::new(),
+        tenant_id: t.id,
+        company_id: None,
+    };
+    store
+        .project_customer(&event_id(), customer.clone())
+        .await
+        .unwrap();
+    let first = |title: &str, body: &str| {
+        let body = body.to_owned();
+        let title = title.to_owned();
+        let q = q.clone();
+        async move {
+            store
+                .create_ticket(
+                    NewTicket::parse(
+                        q.id,
+                        &title,
+                        None,
+                        "",
+                        Some(customer.id),
+                        Some(article(SenderType::Customer, Channel::Email, true, &body)),
+                    )
+                    .unwrap(),
+                    &agent(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let target = first("Printer jam", "Tray 2 is stuck.").await;
+    let duplicate = first("Printer jam again", "Still stuck, same printer.").await;
+    store
+        .add_article(
+            duplicate.id,
+            article(
+                SenderType::Agent,
+                Channel::Note,
+                false,
+                "internal: same as the other",
+            ),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let duplicate = store.get_ticket(duplicate.id).await.unwrap();
+    let merged_into = store
+        .merge_tickets(duplicate.id, target.id, &agent())
+        .await
+        .unwrap();
+
+    // The target has every article, in their order, with their authors and visibility.
+    let bodies: Vec<(String, bool)> = store
+        .list_articles(target.id, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.body, a.visible_to_customer))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            ("Tray 2 is stuck.".to_owned(), true),
+            ("Still stuck, same printer.".to_owned(), true),
+            ("internal: same as the other".to_owned(), false),
+        ]
+    );
+    assert_eq!(
+        merged_into.version,
+        target.version + 3,
+        "two articles and the merge"
+    );
+    assert_eq!(store.get_ticket(target.id).await.unwrap(), merged_into);
+    // The merged ticket keeps its articles and history and points at the target.
+    let gone = store.get_ticket(duplicate.id).await.unwrap();
+    assert_eq!(
+        (gone.state, gone.merged_into, gone.locked),
+        (TicketState::Merged, Some(target.id), false)
+    );
+    assert_eq!(
+        store
+            .list_articles(duplicate.id, false)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let kinds: Vec<String> = store
+        .history(duplicate.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["created", "article_added", "article_added", "merged"]
+    );
+    let target_history = store.history(target.id).await.unwrap();
+    assert_eq!(target_history.last().unwrap().kind, "merged_in");
+    assert_eq!(
+        target_history.last().unwrap().details["number"],
+        duplicate.number.as_str()
+    );
+    assert_eq!(
+        target_history[2].details["merged_from"],
+        duplicate.number.as_str()
+    );
+    for id in [target.id, duplicate.id] {
+        assert!(
+            matches!(
+                store.verify_history(id).await.unwrap(),
+                docket_ticket::chain::Verdict::Intact { .. }
+            ),
+            "{id}"
+        );
+    }
+    assert_eq!(outbox_counts(db).await.get("ticket.merged"), Some(&2));
+
+    // A customer's reply to the merged ticket lands on the target.
+    let reply = store
+        .add_article(
+            duplicate.id,
+            article(SenderType::Customer, Channel::Email, true, "Any news?"),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.ticket_id, target.id);
+    // A merged ticket is not merged again, nor worked on, nor merged into.
+    let other = first("Third", "x").await;
+    assert!(matches!(
+        store.merge_tickets(duplicate.id, other.id, &agent()).await,
+        Err(TicketError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.merge_tickets(other.id, duplicate.id, &agent()).await,
+        Err(TicketError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .update_ticket(
+                duplicate.id,
+                TicketUpdate {
+                    state: Some(TicketState::Open),
+                    ..update()
+                },
+                &agent()
+            )
+            .await,
+        Err(TicketError::Conflict(_))
+    ));
+    assert_invalid(store.merge_tickets(other.id, other.id, &agent()).await);
+    // Another tenant's ticket is unknown here.
+    let (_, elsewhere) = {
+        let t2 = tenant(store, "elsewhere").await;
+        let q2 = queue(store, &t2, "Support").await;
+        (t2, ticket(store, &q2, "Foreign").await)
+    };
+    assert_not_found(
+        store.merge_tickets(other.id, elsewhere.id, &agent()).await,
+        "ticket",
+    );
+    assert_not_found(
+        store
+            .merge_tickets(TicketId::new(), other.id, &agent())
+            .await,
+        "ticket",
+    );
+}
+
+async fn case_split_article(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let network = queue(store, &t, "Network").await;
+    let original = ticket(store, &q, "Two problems").await;
+    let a = store
+        .add_article(
+            original.id,
+            article(
+                SenderType::Customer,
+                Channel::Email,
+                true,
+                "Also: the VPN is down.",
+            ),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let new = NewTicket::parse(
+        network.id,
+        "VPN down",
+        Some(Priority::new(4).unwrap()),
+        "customer@example.com",
+        None,
+        None,
+    )
+    .unwrap();
+    let split = store
+        .split_article(a.id, new.clone(), &agent())
+        .await
+        .unwrap();
+    assert_eq!(
+        (split.queue_id, split.title.as_str(), split.priority.get()),
+        (network.id, "VPN down", 4)
+    );
+    let copied = store.list_articles(split.id, false).await.unwrap();
+    assert_eq!(copied.len(), 1);
+    assert_eq!(
+        (copied[0].body.as_str(), copied[0].sender),
+        ("Also: the VPN is down.", SenderType::Customer)
+    );
+    assert_ne!(copied[0].id, a.id);
+    // The original keeps its article and shows the new ticket as its child.
+    assert_eq!(
+        store.list_articles(original.id, false).await.unwrap(),
+        [a.clone()]
+    );
+    let links = store.links(original.id).await.unwrap();
+    assert_eq!(
+        (links.len(), links[0].ticket_id, links[0].relation),
+        (1, split.id, Relation::Child)
+    );
+    assert_not_found(
+        store
+            .split_article(ArticleId::new(), new.clone(), &agent())
+            .await,
+        "article",
+    );
+    // Into another tenant's queue: unknown.
+    let t2 = tenant(store, "other").await;
+    let q2 = queue(store, &t2, "Support").await;
+    let foreign = NewTicket {
+        queue_id: q2.id,
+        ..new
+    };
+    assert_not_found(store.split_article(a.id, foreign, &agent()).await, "queue");
 }
