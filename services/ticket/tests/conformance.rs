@@ -3445,7 +3445,7 @@ async fn case_split_article(store: &SqlTicketStore, _db: &Db) {
     // The original keeps its article and shows the new ticket as its child.
     assert_eq!(
         store.list_articles(original.id, false).await.unwrap(),
-        [a.clone()]
+        std::slice::from_ref(&a)
     );
     let links = store.links(original.id).await.unwrap();
     assert_eq!(
