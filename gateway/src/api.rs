@@ -508,6 +508,12 @@ pub struct Ticket {
     pub closed_at: Option<DateTime<Utc>>,
     /// The ticket it was merged into (state `merged`).
     pub merged_into: Option<String>,
+    /// Tags (agents; only when one ticket is read).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Custom field values by key (agents; only when one ticket is read).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<String, Vec<String>>,
     /// Changes with every update; send it back as `expected_version` to avoid lost updates.
     pub version: u64,
 }
@@ -542,6 +548,8 @@ impl From<pb::Ticket> for Ticket {
             updated_at: time(t.updated_at_us),
             closed_at: (t.closed_at_us != 0).then(|| time(t.closed_at_us)),
             merged_into: non_empty(t.merged_into),
+            tags: t.tags,
+            fields: t.fields.into_iter().map(|f| (f.key, f.values)).collect(),
             version: t.version,
         }
     }

@@ -78,6 +78,20 @@ pub struct Filter {
     pub created: Option<Range>,
     pub changed: Option<Range>,
     pub closed: Option<Range>,
+    /// Tickets carrying every one of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Tickets whose custom fields hold these values (every one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldMatch>,
+}
+
+/// A custom field's value: `key` holds `value` (a multi select: among others).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMatch {
+    pub key: String,
+    pub value: String,
 }
 
 impl Filter {
@@ -109,6 +123,15 @@ impl Filter {
             changed_until_us: micros(changed.until),
             closed_from_us: micros(closed.from),
             closed_until_us: micros(closed.until),
+            tags: self.tags,
+            fields: self
+                .fields
+                .into_iter()
+                .map(|m| pb::FieldMatch {
+                    key: m.key,
+                    value: m.value,
+                })
+                .collect(),
         }
     }
 
@@ -135,6 +158,15 @@ impl Filter {
             created: range(f.created_from_us, f.created_until_us),
             changed: range(f.changed_from_us, f.changed_until_us),
             closed: range(f.closed_from_us, f.closed_until_us),
+            tags: f.tags,
+            fields: f
+                .fields
+                .into_iter()
+                .map(|m| FieldMatch {
+                    key: m.key,
+                    value: m.value,
+                })
+                .collect(),
         }
     }
 }

@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::access::{Caller, Scope};
 use crate::domain::*;
 use crate::error::TicketError;
+use crate::fields::*;
 use crate::search::*;
 use crate::storage::TicketStore;
 
@@ -162,6 +163,8 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         target_at_us: t.target_at.unwrap_or_default(),
         closed_at_us: t.closed_at.unwrap_or_default(),
         merged_into: opt_text(t.merged_into),
+        tags: Vec::new(),
+        fields: Vec::new(),
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -389,6 +392,26 @@ impl TicketGrpc {
     }
 }
 
+fn field_to_pb(f: FieldDefinition) -> pb::CustomField {
+    pb::CustomField {
+        id: f.id.to_string(),
+        tenant_id: f.tenant_id.to_string(),
+        key: f.key,
+        label: f.label,
+        kind: f.kind.as_str().to_owned(),
+        options: f.options,
+        queue_ids: f.queue_ids.iter().map(ToString::to_string).collect(),
+        created_at_us: f.created_at,
+    }
+}
+
+fn field_value_to_pb(v: FieldValue) -> pb::FieldValue {
+    pb::FieldValue {
+        key: v.key,
+        values: v.values,
+    }
+}
+
 /// One ticket's outcome in a bulk change: the ticket, or the status it would have had alone.
 fn outcome(id: TicketId, result: Result<Ticket, TicketError>) -> pb::BulkOutcome {
     match result {
@@ -566,6 +589,19 @@ fn filter_from_pb(f: pb::TicketFilter) -> Result<TicketFilter, TicketError> {
         created: range_from_pb(f.created_from_us, f.created_until_us),
         changed: range_from_pb(f.changed_from_us, f.changed_until_us),
         closed: range_from_pb(f.closed_from_us, f.closed_until_us),
+        tags: f
+            .tags
+            .iter()
+            .map(|t| Tag::parse(t))
+            .collect::<Result<_, _>>()?,
+        fields: f
+            .fields
+            .into_iter()
+            .map(|m| FieldMatch {
+                key: m.key,
+                value: m.value,
+            })
+            .collect(),
     };
     filter.check()?;
     Ok(filter)
@@ -593,6 +629,15 @@ fn filter_to_pb(f: TicketFilter) -> pb::TicketFilter {
         changed_until_us: f.changed.until.unwrap_or_default(),
         closed_from_us: f.closed.from.unwrap_or_default(),
         closed_until_us: f.closed.until.unwrap_or_default(),
+        tags: f.tags.into_iter().map(String::from).collect(),
+        fields: f
+            .fields
+            .into_iter()
+            .map(|m| pb::FieldMatch {
+                key: m.key,
+                value: m.value,
+            })
+            .collect(),
     }
 }
 
@@ -805,7 +850,24 @@ impl TicketService for TicketGrpc {
             },
         };
         let (ticket, _) = self.visible_ticket(&caller, id).await?;
-        Ok(Response::new(ticket_to_pb(caller.redact(ticket))))
+        let mut out = ticket_to_pb(caller.redact(ticket));
+        if !caller.is_customer() {
+            out.tags = self
+                .store
+                .tags(id)
+                .await?
+                .into_iter()
+                .map(String::from)
+                .collect();
+            out.fields = self
+                .store
+                .field_values(id)
+                .await?
+                .into_iter()
+                .map(field_value_to_pb)
+                .collect();
+        }
+        Ok(Response::new(out))
     }
 
     async fn list_tickets(
@@ -851,10 +913,12 @@ impl TicketService for TicketGrpc {
                 || filter.responsible_id.is_some()
                 || filter.watched_by.is_some()
                 || filter.locked.is_some()
+                || !filter.tags.is_empty()
+                || !filter.fields.is_empty()
                 || !r.view.is_empty();
             if agent_only {
                 return Err(TicketError::denied(
-                    "views and the owner, responsible, watcher and lock filters are for agents",
+                    "views and the owner, responsible, watcher, lock, tag and field filters are for agents",
                 )
                 .into());
             }
@@ -1122,6 +1186,83 @@ impl TicketService for TicketGrpc {
             .split_article(article.id, new, &caller.actor)
             .await?;
         Ok(Response::new(ticket_to_pb(caller.redact(created))))
+    }
+
+    async fn define_field(
+        &self,
+        request: Request<pb::DefineFieldRequest>,
+    ) -> Result<Response<pb::CustomField>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let tenant_id = parse_id(&r.tenant_id)?;
+        caller.require_admin_of(tenant_id)?;
+        let field = NewField::parse(
+            tenant_id,
+            &r.key,
+            &r.label,
+            FieldKind::parse(&r.kind)?,
+            r.options,
+            ids_from_pb(&r.queue_ids)?,
+        )?;
+        let field = self.store.define_field(field, &caller.actor).await?;
+        Ok(Response::new(field_to_pb(field)))
+    }
+
+    async fn list_fields(
+        &self,
+        request: Request<pb::ListFieldsRequest>,
+    ) -> Result<Response<pb::ListFieldsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let tenant_id = parse_id(&request.into_inner().tenant_id)?;
+        if caller.is_customer() || !caller.belongs_to(tenant_id) {
+            return Err(TicketError::not_found("tenant", tenant_id).into());
+        }
+        let fields = self.store.list_fields(tenant_id).await?;
+        Ok(Response::new(pb::ListFieldsResponse {
+            fields: fields.into_iter().map(field_to_pb).collect(),
+        }))
+    }
+
+    async fn set_ticket_fields(
+        &self,
+        request: Request<pb::SetTicketFieldsRequest>,
+    ) -> Result<Response<pb::TicketFieldsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let (ticket, queue) = self
+            .visible_ticket(&caller, parse_id(&r.ticket_id)?)
+            .await?;
+        caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        let values = r.values.into_iter().map(|v| (v.key, v.values)).collect();
+        let values = self
+            .store
+            .set_fields(ticket.id, values, &caller.actor)
+            .await?;
+        Ok(Response::new(pb::TicketFieldsResponse {
+            values: values.into_iter().map(field_value_to_pb).collect(),
+        }))
+    }
+
+    async fn tag_ticket(
+        &self,
+        request: Request<pb::TagTicketRequest>,
+    ) -> Result<Response<pb::TagTicketResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let (ticket, queue) = self
+            .visible_ticket(&caller, parse_id(&r.ticket_id)?)
+            .await?;
+        caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        let parse = |list: &[String]| -> Result<Vec<Tag>, TicketError> {
+            list.iter().map(|t| Tag::parse(t)).collect()
+        };
+        let tags = self
+            .store
+            .tag(ticket.id, parse(&r.add)?, parse(&r.remove)?, &caller.actor)
+            .await?;
+        Ok(Response::new(pb::TagTicketResponse {
+            tags: tags.into_iter().map(String::from).collect(),
+        }))
     }
 
     async fn link_tickets(

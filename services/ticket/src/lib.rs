@@ -13,6 +13,7 @@ pub mod access;
 pub mod chain;
 pub mod domain;
 pub mod error;
+pub mod fields;
 pub mod grpc;
 pub mod projection;
 pub mod search;
@@ -153,7 +154,7 @@ impl TicketServer {
                 .add_service(health_service)
                 .add_service(service)
                 .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    docket_platform::net::incoming(listener),
                     stop.cancelled(),
                 )
                 .await;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::*;
 use crate::error::TicketError;
+use crate::fields::{FieldMatch, Tag};
 
 /// What tickets must match; every field set narrows the result (AND), lists match any entry (OR).
 /// Visibility is never part of it: the store always applies the caller's.
@@ -32,6 +33,10 @@ pub struct TicketFilter {
     pub created: TimeRange,
     pub changed: TimeRange,
     pub closed: TimeRange,
+    /// Tickets carrying every one of these tags.
+    pub tags: Vec<Tag>,
+    /// Tickets whose custom fields hold these values (all of them).
+    pub fields: Vec<FieldMatch>,
 }
 
 /// A half-open time range `[from, until)`, in microseconds; either end may be open.
@@ -66,6 +71,8 @@ impl TicketFilter {
             ("priorities", self.priorities.len()),
             ("service_ids", self.service_ids.len()),
             ("type_ids", self.type_ids.len()),
+            ("tags", self.tags.len()),
+            ("fields", self.fields.len()),
         ];
         for (name, len) in lists {
             if len > Self::MAX_LIST {
@@ -147,9 +154,21 @@ impl TicketFilter {
             created: range(self.created, other.created),
             changed: range(self.changed, other.changed),
             closed: range(self.closed, other.closed),
+            // Both must hold: every tag and every field value of either.
+            tags: union(self.tags, other.tags),
+            fields: union(self.fields, other.fields),
         };
         Ok(self)
     }
+}
+
+fn union<T: PartialEq>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
+    for x in b {
+        if !a.contains(&x) {
+            a.push(x);
+        }
+    }
+    a
 }
 
 /// A full-text query: words (letters and digits) that must all match; a word ending in `*`

@@ -15,6 +15,7 @@ use sqlx::any::AnyRow;
 use crate::chain;
 use crate::domain::*;
 use crate::error::TicketError;
+use crate::fields::*;
 use crate::search::*;
 
 /// The operations of ticket core. One conformance suite (`tests/conformance.rs`) runs against
@@ -122,6 +123,34 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<Ticket, TicketError>;
     /// The article with this id.
     async fn get_article(&self, id: ArticleId) -> Result<Article, TicketError>;
+    /// Defines a custom field for a tenant's tickets (its key unique in the tenant).
+    async fn define_field(
+        &self,
+        field: NewField,
+        actor: &Actor,
+    ) -> Result<FieldDefinition, TicketError>;
+    /// A tenant's custom fields, by key.
+    async fn list_fields(&self, tenant_id: TenantId) -> Result<Vec<FieldDefinition>, TicketError>;
+    /// Sets custom fields of a ticket by key (an empty list clears one): checked against their
+    /// definitions and the ticket's queue, recorded as one change. The ticket's values after it.
+    async fn set_fields(
+        &self,
+        id: TicketId,
+        values: Vec<(String, Vec<String>)>,
+        actor: &Actor,
+    ) -> Result<Vec<FieldValue>, TicketError>;
+    /// A ticket's custom field values, by key.
+    async fn field_values(&self, id: TicketId) -> Result<Vec<FieldValue>, TicketError>;
+    /// Adds and removes tags as one change; the ticket's tags after it, sorted.
+    async fn tag(
+        &self,
+        id: TicketId,
+        add: Vec<Tag>,
+        remove: Vec<Tag>,
+        actor: &Actor,
+    ) -> Result<Vec<Tag>, TicketError>;
+    /// A ticket's tags, sorted.
+    async fn tags(&self, id: TicketId) -> Result<Vec<Tag>, TicketError>;
     /// Starts (`true`) or stops watching a ticket; whether that changed anything.
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError>;
     /// The agents watching a ticket, in the order they started.
@@ -237,6 +266,7 @@ impl SqlTicketStore {
                             "0009_queue_settings"
                         ),
                         migration!(10, "merged tickets point at their target", "0010_merge"),
+                        migration!(11, "tags and custom fields", "0011_tags_fields"),
                     ],
                 )
             },
@@ -647,7 +677,7 @@ impl SqlTicketStore {
         .bind(i64::from(stored.portal))
         .bind(&stored.signature)
         .bind(stored.follow_up.as_str())
-        .bind(addresses_json(&stored.addresses)?)
+        .bind(to_json(&stored.addresses)?)
         .bind(stored.created_at)
         .bind(1_i64)
         .execute(&mut **tx)
@@ -819,6 +849,27 @@ fn saved_search_from_row(row: &AnyRow) -> Result<SavedSearch, TicketError> {
     })
 }
 
+fn field_from_row(row: &AnyRow) -> Result<FieldDefinition, TicketError> {
+    let corrupt = |e: String| TicketError::Corrupt(format!("custom field: {e}"));
+    Ok(FieldDefinition {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        key: get(row, "key")?,
+        label: get(row, "label")?,
+        kind: FieldKind::parse(&get::<String>(row, "kind")?).map_err(|e| corrupt(e.to_string()))?,
+        options: serde_json::from_str(&get::<String>(row, "options")?)
+            .map_err(|e| corrupt(e.to_string()))?,
+        queue_ids: serde_json::from_str(&get::<String>(row, "queue_ids")?)
+            .map_err(|e| corrupt(e.to_string()))?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+/// A value as JSON text, for the columns that hold lists.
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, TicketError> {
+    serde_json::to_string(value).map_err(|e| TicketError::Corrupt(format!("json: {e}")))
+}
+
 fn tenant_from_row(row: &AnyRow) -> Result<Tenant, TicketError> {
     Ok(Tenant {
         id: get(row, "id")?,
@@ -846,10 +897,6 @@ fn queue_from_row(row: &AnyRow) -> Result<Queue, TicketError> {
         created_at: get(row, "created_at")?,
         version: u64::try_from(get::<i64>(row, "version")?).map_err(|e| corrupt(e.to_string()))?,
     })
-}
-
-fn addresses_json(addresses: &[EmailAddress]) -> Result<String, TicketError> {
-    serde_json::to_string(addresses).map_err(|e| TicketError::Corrupt(format!("addresses: {e}")))
 }
 
 /// A WHERE clause under construction: fixed SQL fragments, with every value bound as `$n`.
@@ -1013,6 +1060,19 @@ impl Filter {
             clauses.push(format!(
                 "id IN (SELECT ticket_id FROM ticket_watchers WHERE agent_id = {})",
                 self.text(agent)
+            ));
+        }
+        for tag in &f.tags {
+            clauses.push(format!(
+                "id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {})",
+                self.text(tag)
+            ));
+        }
+        for m in &f.fields {
+            let (key, value) = (self.text(&m.key), self.text(&m.value));
+            clauses.push(format!(
+                "id IN (SELECT v.ticket_id FROM ticket_field_values v JOIN custom_fields cf ON cf.id = v.field_id \
+                 WHERE cf.key = {key} AND v.value = {value})"
             ));
         }
         for (column, range) in [
@@ -1328,7 +1388,7 @@ impl TicketStore for SqlTicketStore {
         .bind(i64::from(next.portal))
         .bind(&next.signature)
         .bind(next.follow_up.as_str())
-        .bind(addresses_json(&next.addresses)?)
+        .bind(to_json(&next.addresses)?)
         .bind(version_i64(next.version)?)
         .bind(id)
         .bind(version_i64(current.version)?)
@@ -1794,6 +1854,229 @@ impl TicketStore for SqlTicketStore {
         .await?
         .ok_or_else(|| TicketError::not_found("article", id))?;
         article_from_row(&row)
+    }
+
+    async fn define_field(
+        &self,
+        field: NewField,
+        actor: &Actor,
+    ) -> Result<FieldDefinition, TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(field.tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if tenant.is_none() {
+            return Err(TicketError::not_found("tenant", field.tenant_id));
+        }
+        for q in &field.queue_ids {
+            if Self::queue_in_tenant(&mut tx, *q).await? != field.tenant_id {
+                return Err(TicketError::not_found("queue", q));
+            }
+        }
+        let stored = FieldDefinition {
+            id: FieldId::new(),
+            tenant_id: field.tenant_id,
+            key: field.key,
+            label: field.label,
+            kind: field.kind,
+            options: field.options,
+            queue_ids: field.queue_ids,
+            created_at: docket_platform::time::now_micros(),
+        };
+        sqlx::query(
+            "INSERT INTO custom_fields (id, tenant_id, key, label, kind, options, queue_ids, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(stored.id)
+        .bind(stored.tenant_id)
+        .bind(&stored.key)
+        .bind(&stored.label)
+        .bind(stored.kind.as_str())
+        .bind(to_json(&stored.options)?)
+        .bind(to_json(&stored.queue_ids)?)
+        .bind(stored.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(exists_already(|| format!("the tenant has a field `{}` already", stored.key)))?;
+        self.commit(tx).await?;
+        tracing::info!(field = %stored.key, actor = %actor.as_str(), "custom field defined");
+        Ok(stored)
+    }
+
+    async fn list_fields(&self, tenant_id: TenantId) -> Result<Vec<FieldDefinition>, TicketError> {
+        sqlx::query(
+            "SELECT id, tenant_id, key, label, kind, options, queue_ids, created_at FROM custom_fields \
+             WHERE tenant_id = $1 ORDER BY key",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(field_from_row)
+        .collect()
+    }
+
+    async fn set_fields(
+        &self,
+        id: TicketId,
+        values: Vec<(String, Vec<String>)>,
+        actor: &Actor,
+    ) -> Result<Vec<FieldValue>, TicketError> {
+        if values.is_empty() {
+            return Err(TicketError::invalid("no fields to set"));
+        }
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let current = Self::fetch_ticket(&mut tx, id).await?;
+        let definitions = self.list_fields(current.tenant_id).await?;
+        let before = Self::values_in(&mut *tx, id).await?;
+        let mut changes = Vec::new();
+        let mut details = serde_json::Map::new();
+        for (key, given) in values {
+            let field = definitions
+                .iter()
+                .find(|f| f.key == key.trim())
+                .ok_or_else(|| TicketError::not_found("custom field", key.trim()))?;
+            if !field.shown_in(current.queue_id) {
+                return Err(TicketError::invalid(format!(
+                    "field `{}` is not used in this ticket's queue",
+                    field.key
+                )));
+            }
+            let mut new = field.values(&given)?;
+            new.sort();
+            let old = before
+                .iter()
+                .find(|v| v.key == field.key)
+                .map(|v| v.values.clone())
+                .unwrap_or_default();
+            if old == new {
+                continue;
+            }
+            sqlx::query("DELETE FROM ticket_field_values WHERE ticket_id = $1 AND field_id = $2")
+                .bind(id)
+                .bind(field.id)
+                .execute(&mut *tx)
+                .await?;
+            for v in &new {
+                sqlx::query("INSERT INTO ticket_field_values (ticket_id, field_id, value) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(field.id)
+                    .bind(v)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            details.insert(
+                field.key.clone(),
+                serde_json::json!({ "old": old, "new": new }),
+            );
+            changes.push(ev::FieldChange {
+                field: format!("field.{}", field.key),
+                old_value: old.join(", "),
+                new_value: new.join(", "),
+            });
+        }
+        if !changes.is_empty() {
+            let mut next = current.clone();
+            next.version += 1;
+            next.updated_at = now;
+            bump_version(&mut tx, &next, current.version).await?;
+            Self::append_history(
+                &mut tx,
+                &next,
+                "fields_changed",
+                actor,
+                serde_json::Value::Object(details),
+            )
+            .await?;
+            let event = ev::TicketUpdated {
+                ticket_id: id.to_string(),
+                actor: actor.as_str().to_owned(),
+                changes,
+            };
+            Self::ticket_event(&mut tx, &next, "ticket.updated", event.encode_to_vec()).await?;
+        }
+        let after = Self::values_in(&mut *tx, id).await?;
+        self.commit(tx).await?;
+        Ok(after)
+    }
+
+    async fn field_values(&self, id: TicketId) -> Result<Vec<FieldValue>, TicketError> {
+        self.get_ticket(id).await?;
+        Self::values_in(self.db.pool(), id).await
+    }
+
+    async fn tag(
+        &self,
+        id: TicketId,
+        add: Vec<Tag>,
+        remove: Vec<Tag>,
+        actor: &Actor,
+    ) -> Result<Vec<Tag>, TicketError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let current = Self::fetch_ticket(&mut tx, id).await?;
+        let before = Self::tags_in(&mut *tx, id).await?;
+        let added: Vec<&Tag> = add
+            .iter()
+            .filter(|t| !before.contains(t) && !remove.contains(t))
+            .collect();
+        let removed: Vec<&Tag> = remove.iter().filter(|t| before.contains(t)).collect();
+        if before.len() + added.len() - removed.len() > MAX_TAGS {
+            return Err(TicketError::invalid(format!(
+                "a ticket has at most {MAX_TAGS} tags"
+            )));
+        }
+        if added.is_empty() && removed.is_empty() {
+            return Ok(before);
+        }
+        for t in &added {
+            sqlx::query("INSERT INTO ticket_tags (ticket_id, tag, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(t.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for t in &removed {
+            sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1 AND tag = $2")
+                .bind(id)
+                .bind(t.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let after = Self::tags_in(&mut *tx, id).await?;
+        let mut next = current.clone();
+        next.version += 1;
+        next.updated_at = now;
+        bump_version(&mut tx, &next, current.version).await?;
+        Self::append_history(
+            &mut tx,
+            &next,
+            "tags_changed",
+            actor,
+            serde_json::json!({ "added": added, "removed": removed }),
+        )
+        .await?;
+        let join = |tags: &[Tag]| tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ");
+        let event = ev::TicketUpdated {
+            ticket_id: id.to_string(),
+            actor: actor.as_str().to_owned(),
+            changes: vec![ev::FieldChange {
+                field: "tags".into(),
+                old_value: join(&before),
+                new_value: join(&after),
+            }],
+        };
+        Self::ticket_event(&mut tx, &next, "ticket.updated", event.encode_to_vec()).await?;
+        self.commit(tx).await?;
+        Ok(after)
+    }
+
+    async fn tags(&self, id: TicketId) -> Result<Vec<Tag>, TicketError> {
+        self.get_ticket(id).await?;
+        Self::tags_in(self.db.pool(), id).await
     }
 
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError> {
@@ -2418,6 +2701,48 @@ impl SqlTicketStore {
                 Ok(FollowUpOutcome::NewTicket(stored))
             }
         }
+    }
+
+    async fn tags_in<'e, E: sqlx::Executor<'e, Database = Any>>(
+        db: E,
+        id: TicketId,
+    ) -> Result<Vec<Tag>, TicketError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT tag FROM ticket_tags WHERE ticket_id = $1")
+                .bind(id)
+                .fetch_all(db)
+                .await?;
+        let mut tags = rows
+            .iter()
+            .map(|t| Tag::parse(t).map_err(|e| TicketError::Corrupt(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        tags.sort();
+        Ok(tags)
+    }
+
+    async fn values_in<'e, E: sqlx::Executor<'e, Database = Any>>(
+        db: E,
+        id: TicketId,
+    ) -> Result<Vec<FieldValue>, TicketError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT cf.key, v.value FROM ticket_field_values v JOIN custom_fields cf ON cf.id = v.field_id \
+             WHERE v.ticket_id = $1",
+        )
+        .bind(id)
+        .fetch_all(db)
+        .await?;
+        // Sorted here, not by the engines' collations, so both stores answer alike.
+        let mut by_key: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (key, value) in rows {
+            by_key.entry(key).or_default().push(value);
+        }
+        Ok(by_key
+            .into_iter()
+            .map(|(key, mut values)| {
+                values.sort();
+                FieldValue { key, values }
+            })
+            .collect())
     }
 
     /// Inserts an article for `ticket` (already at its new version), with history and event.

@@ -12,6 +12,7 @@ use docket_bus::outbox::OutboxSignal;
 use docket_proto::events::v1 as ev;
 use docket_store::{Backend, Db};
 use docket_ticket::domain::*;
+use docket_ticket::fields::*;
 use docket_ticket::search::*;
 use docket_ticket::{SqlTicketStore, TicketError, TicketStore};
 use prost::Message as _;
@@ -61,6 +62,8 @@ docket_store::conformance!(
     case_follow_up_policies,
     case_merge,
     case_split_article,
+    case_tags,
+    case_custom_fields,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -3466,4 +3469,236 @@ async fn case_split_article(store: &SqlTicketStore, _db: &Db) {
         ..new
     };
     assert_not_found(store.split_article(a.id, foreign, &agent()).await, "queue");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tags and custom fields
+// ---------------------------------------------------------------------------------------------
+
+fn tags(list: &[&str]) -> Vec<Tag> {
+    list.iter().map(|t| Tag::parse(t).unwrap()).collect()
+}
+
+async fn case_tags(store: &SqlTicketStore, db: &Db) {
+    let (_, q) = tenant_and_queue(store).await;
+    let t = ticket(store, &q, "Outage").await;
+    let other = ticket(store, &q, "Other").await;
+    let after = store
+        .tag(t.id, tags(&["VPN", "outage", "vpn"]), vec![], &agent())
+        .await
+        .unwrap();
+    assert_eq!(after, tags(&["outage", "vpn"]));
+    assert_eq!(store.tags(t.id).await.unwrap(), after);
+    store
+        .tag(other.id, tags(&["vpn"]), vec![], &agent())
+        .await
+        .unwrap();
+    let after = store
+        .tag(
+            t.id,
+            tags(&["major"]),
+            tags(&["outage", "never-there"]),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after, tags(&["major", "vpn"]));
+    // Nothing to change: no new version.
+    let version = store.get_ticket(t.id).await.unwrap().version;
+    store
+        .tag(t.id, tags(&["vpn"]), vec![], &agent())
+        .await
+        .unwrap();
+    assert_eq!(store.get_ticket(t.id).await.unwrap().version, version);
+    let last = store.history(t.id).await.unwrap().pop().unwrap();
+    assert_eq!(last.kind, "tags_changed");
+    assert_eq!(last.details["added"], serde_json::json!(["major"]));
+    assert_eq!(last.details["removed"], serde_json::json!(["outage"]));
+    assert!(matches!(
+        store.verify_history(t.id).await.unwrap(),
+        docket_ticket::chain::Verdict::Intact { .. }
+    ));
+    // Searching by tags: tickets carrying all of them.
+    let by = |list: &[&str]| TicketFilter {
+        tags: tags(list),
+        ..TicketFilter::default()
+    };
+    assert_eq!(
+        search(store, by(&["vpn"]), Visibility::All).await,
+        [t.id, other.id]
+    );
+    assert_eq!(
+        search(store, by(&["vpn", "major"]), Visibility::All).await,
+        [t.id]
+    );
+    assert_eq!(
+        search(store, by(&["outage"]), Visibility::All).await,
+        Vec::<TicketId>::new()
+    );
+    // At most MAX_TAGS.
+    let many: Vec<Tag> = (0..MAX_TAGS)
+        .map(|i| Tag::parse(&format!("t{i}")).unwrap())
+        .collect();
+    assert_invalid(store.tag(t.id, many, vec![], &agent()).await);
+    assert_not_found(
+        store
+            .tag(TicketId::new(), tags(&["x"]), vec![], &agent())
+            .await,
+        "ticket",
+    );
+    assert_eq!(outbox_counts(db).await.get("ticket.updated"), Some(&3));
+}
+
+async fn case_custom_fields(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let other_queue = queue(store, &t, "Elsewhere").await;
+    let define = |key: &str, kind: FieldKind, options: &[&str], queues: Vec<QueueId>| {
+        NewField::parse(
+            t.id,
+            key,
+            key,
+            kind,
+            options.iter().map(|o| o.to_string()).collect(),
+            queues,
+        )
+        .unwrap()
+    };
+    let room = store
+        .define_field(
+            define("room", FieldKind::MultiSelect, &["C1", "C2", "C3"], vec![]),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let users = store
+        .define_field(
+            define("affected_users", FieldKind::Number, &[], vec![q.id]),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    store
+        .define_field(define("since", FieldKind::Date, &[], vec![]), &agent())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .define_field(define("room", FieldKind::Text, &[], vec![]), &agent())
+            .await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    let t2 = tenant(store, "other").await;
+    let foreign_queue = queue(store, &t2, "Theirs").await;
+    assert_not_found(
+        store
+            .define_field(
+                define("x", FieldKind::Text, &[], vec![foreign_queue.id]),
+                &agent(),
+            )
+            .await,
+        "queue",
+    );
+    let keys: Vec<String> = store
+        .list_fields(t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.key)
+        .collect();
+    assert_eq!(keys, ["affected_users", "room", "since"]);
+    assert_eq!(store.list_fields(t.id).await.unwrap()[1], room);
+    assert_eq!(users.queue_ids, [q.id]);
+
+    let ticket_a = ticket(store, &q, "A").await;
+    let ticket_b = ticket(store, &q, "B").await;
+    let actor = agent();
+    let set = |id: TicketId, values: &[(&str, &[&str])]| {
+        let values: Vec<(String, Vec<String>)> = values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|x| x.to_string()).collect()))
+            .collect();
+        store.set_fields(id, values, &actor)
+    };
+    let after = set(
+        ticket_a.id,
+        &[
+            ("room", &["C2", "C1"]),
+            ("affected_users", &["40.0"]),
+            ("since", &["2026-11-30"]),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        after,
+        [
+            FieldValue {
+                key: "affected_users".into(),
+                values: vec!["40".into()]
+            },
+            FieldValue {
+                key: "room".into(),
+                values: vec!["C1".into(), "C2".into()]
+            },
+            FieldValue {
+                key: "since".into(),
+                values: vec!["2026-11-30".into()]
+            },
+        ]
+    );
+    assert_eq!(store.field_values(ticket_a.id).await.unwrap(), after);
+    set(ticket_b.id, &[("room", &["C2"])]).await.unwrap();
+    let last = store.history(ticket_a.id).await.unwrap().pop().unwrap();
+    assert_eq!(last.kind, "fields_changed");
+    assert_eq!(last.details["room"]["new"], serde_json::json!(["C1", "C2"]));
+    // Wrong values, unknown fields and fields not shown in the ticket's queue are refused whole.
+    let version = store.get_ticket(ticket_a.id).await.unwrap().version;
+    assert_invalid(set(ticket_a.id, &[("room", &["C9"])]).await);
+    assert_invalid(set(ticket_a.id, &[("since", &["yesterday"])]).await);
+    assert_invalid(
+        set(
+            ticket_a.id,
+            &[("room", &["C3"]), ("affected_users", &["many"])],
+        )
+        .await,
+    );
+    assert_not_found(
+        set(ticket_a.id, &[("colour", &["red"])]).await,
+        "custom field",
+    );
+    let elsewhere = ticket(store, &other_queue, "Elsewhere").await;
+    assert_invalid(set(elsewhere.id, &[("affected_users", &["3"])]).await);
+    assert_eq!(
+        store.get_ticket(ticket_a.id).await.unwrap().version,
+        version
+    );
+    assert_eq!(store.field_values(ticket_a.id).await.unwrap(), after);
+
+    // Searching by field values (a multi select matches any of its options).
+    let by = |key: &str, value: &str| TicketFilter {
+        fields: vec![FieldMatch {
+            key: key.into(),
+            value: value.into(),
+        }],
+        ..TicketFilter::default()
+    };
+    assert_eq!(
+        search(store, by("room", "C2"), Visibility::All).await,
+        [ticket_a.id, ticket_b.id]
+    );
+    assert_eq!(
+        search(store, by("room", "C1"), Visibility::All).await,
+        [ticket_a.id]
+    );
+    assert_eq!(
+        search(store, by("affected_users", "40"), Visibility::All).await,
+        [ticket_a.id]
+    );
+    // Clearing a field.
+    let cleared = set(ticket_a.id, &[("room", &[])]).await.unwrap();
+    assert!(cleared.iter().all(|v| v.key != "room"));
+    assert_eq!(
+        search(store, by("room", "C1"), Visibility::All).await,
+        Vec::<TicketId>::new()
+    );
 }

@@ -1,0 +1,226 @@
+//! Custom fields and tags over REST: a tenant's field definitions, a ticket's field values and
+//! its tags.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use docket_proto::ticket::v1 as pb;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::{Items, time};
+use crate::auth::{Principal, grpc_request};
+use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(define_field, list_fields))
+        .routes(routes!(set_fields))
+        .routes(routes!(tag_ticket))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Number,
+    /// `YYYY-MM-DD`.
+    Date,
+    SingleSelect,
+    MultiSelect,
+    Checkbox,
+}
+
+impl FieldKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Number => "number",
+            Self::Date => "date",
+            Self::SingleSelect => "single_select",
+            Self::MultiSelect => "multi_select",
+            Self::Checkbox => "checkbox",
+        }
+    }
+}
+
+/// A custom field of a tenant's tickets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomField {
+    pub id: String,
+    pub tenant_id: String,
+    /// Stable name in the API and in searches.
+    pub key: String,
+    pub label: String,
+    /// `text`, `number`, `date`, `single_select`, `multi_select` or `checkbox`.
+    pub kind: String,
+    pub options: Vec<String>,
+    /// The queues it is shown in; empty: all of the tenant's.
+    pub queue_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<pb::CustomField> for CustomField {
+    fn from(f: pb::CustomField) -> Self {
+        Self {
+            id: f.id,
+            tenant_id: f.tenant_id,
+            key: f.key,
+            label: f.label,
+            kind: f.kind,
+            options: f.options,
+            queue_ids: f.queue_ids,
+            created_at: time(f.created_at_us),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewField {
+    /// `a-z`, digits and `_`, starting with a letter; unique in the tenant.
+    #[schema(example = "room")]
+    pub key: String,
+    pub label: String,
+    pub kind: FieldKind,
+    /// The choices of a select field.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// The queues it is shown in; empty: all of the tenant's.
+    #[serde(default)]
+    pub queue_ids: Vec<String>,
+}
+
+/// Defines a custom field for the tenant's tickets (the tenant's administrators).
+#[utoipa::path(post, path = "/tenants/{tenant_id}/fields", tag = "tenants", request_body = NewField,
+    params(("tenant_id" = String, Path)),
+    responses((status = 201, body = CustomField), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "the key is taken", body = Problem), (status = 422, body = Problem)))]
+async fn define_field(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewField>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::DefineFieldRequest {
+        tenant_id,
+        key: body.key,
+        label: body.label,
+        kind: body.kind.as_str().to_owned(),
+        options: body.options,
+        queue_ids: body.queue_ids,
+    };
+    let field = state
+        .ticket
+        .clone()
+        .define_field(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(CustomField::from(field))))
+}
+
+/// The tenant's custom fields, by key (agents of the tenant).
+#[utoipa::path(get, path = "/tenants/{tenant_id}/fields", tag = "tenants", params(("tenant_id" = String, Path)),
+    responses((status = 200, body = Items<CustomField>), (status = 404, body = Problem)))]
+async fn list_fields(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+) -> Result<axum::Json<Items<CustomField>>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .list_fields(grpc_request(
+            pb::ListFieldsRequest { tenant_id },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.fields.into_iter().map(CustomField::from).collect(),
+    }))
+}
+
+/// Custom field values by key: one value, several for a multi select, `[]` to clear.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldValues {
+    #[schema(example = json!({"room": ["C1.23"], "affected_users": ["40"]}))]
+    pub values: BTreeMap<String, Vec<String>>,
+}
+
+/// Sets custom fields of a ticket (`rw`), each checked against its definition and the ticket's
+/// queue; the ticket's values after the change.
+#[utoipa::path(put, path = "/tickets/{ticket_id}/fields", tag = "tickets", request_body = FieldValues,
+    params(("ticket_id" = String, Path)),
+    responses((status = 200, body = FieldValues), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn set_fields(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+    ApiJson(body): ApiJson<FieldValues>,
+) -> Result<axum::Json<FieldValues>, ApiError> {
+    let req = pb::SetTicketFieldsRequest {
+        ticket_id,
+        values: body
+            .values
+            .into_iter()
+            .map(|(key, values)| pb::FieldValue { key, values })
+            .collect(),
+    };
+    let r = state
+        .ticket
+        .clone()
+        .set_ticket_fields(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(FieldValues {
+        values: r.values.into_iter().map(|v| (v.key, v.values)).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagChange {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Tags {
+    pub tags: Vec<String>,
+}
+
+/// Adds and removes tags of a ticket (`rw`) as one change; its tags after it.
+#[utoipa::path(post, path = "/tickets/{ticket_id}/tags", tag = "tickets", request_body = TagChange,
+    params(("ticket_id" = String, Path)),
+    responses((status = 200, body = Tags), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn tag_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+    ApiJson(body): ApiJson<TagChange>,
+) -> Result<axum::Json<Tags>, ApiError> {
+    let req = pb::TagTicketRequest {
+        ticket_id,
+        add: body.add,
+        remove: body.remove,
+    };
+    let r = state
+        .ticket
+        .clone()
+        .tag_ticket(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Tags { tags: r.tags }))
+}
