@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod fields;
 pub mod search;
 
 use std::net::SocketAddr;
@@ -116,6 +117,7 @@ fn resources() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .merge(search::router())
+        .merge(fields::router())
         .merge(auth::router())
         .merge(admin::router())
 }
@@ -264,6 +266,8 @@ impl GatewayServer {
             source,
         })?;
         let task = tokio::spawn(async move {
+            use axum::serve::ListenerExt as _;
+            let listener = listener.tap_io(docket_platform::net::no_delay);
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await;

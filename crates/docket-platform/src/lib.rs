@@ -11,6 +11,7 @@
 pub mod config;
 pub mod error;
 pub mod id;
+pub mod net;
 pub mod ops;
 pub mod propagation;
 pub mod shutdown;

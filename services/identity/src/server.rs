@@ -115,7 +115,7 @@ impl IdentityServer {
                 .add_service(service)
                 .add_service(admin)
                 .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    docket_platform::net::incoming(listener),
                     stop.cancelled(),
                 )
                 .await;
