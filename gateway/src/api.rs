@@ -32,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(split_article))
         .routes(routes!(watch, unwatch))
         .routes(routes!(list_watchers))
+        .routes(routes!(add_collaborator, remove_collaborator))
+        .routes(routes!(list_collaborators))
         .routes(routes!(link_ticket, list_links))
         .routes(routes!(unlink_ticket))
 }
@@ -508,6 +510,8 @@ pub struct Ticket {
     pub closed_at: Option<DateTime<Utc>>,
     /// The ticket it was merged into (state `merged`).
     pub merged_into: Option<String>,
+    /// How to reach the customer.
+    pub contact: Contact,
     /// Tags (agents; only when one ticket is read).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -548,6 +552,7 @@ impl From<pb::Ticket> for Ticket {
             updated_at: time(t.updated_at_us),
             closed_at: (t.closed_at_us != 0).then(|| time(t.closed_at_us)),
             merged_into: non_empty(t.merged_into),
+            contact: t.contact.map(Contact::from).unwrap_or_default(),
             tags: t.tags,
             fields: t.fields.into_iter().map(|f| (f.key, f.values)).collect(),
             version: t.version,
@@ -667,8 +672,47 @@ pub struct CreateTicket {
     pub parent_id: Option<String>,
     /// When the requester wants it done.
     pub desired_at: Option<DateTime<Utc>>,
+    /// How to reach the customer (agents); default: from the customer user's record.
+    pub contact: Option<Contact>,
     /// The first article, usually the customer's description.
     pub article: Option<NewArticle>,
+}
+
+/// How to reach a ticket's customer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    /// Company and department.
+    #[serde(default)]
+    pub organisation: String,
+}
+
+impl Contact {
+    fn into_pb(self) -> pb::Contact {
+        pb::Contact {
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+            organisation: self.organisation,
+        }
+    }
+}
+
+impl From<pb::Contact> for Contact {
+    fn from(c: pb::Contact) -> Self {
+        Self {
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            organisation: c.organisation,
+        }
+    }
 }
 
 /// Creates a ticket; it gets its number and the state `new`. Agents need the `create`
@@ -696,6 +740,7 @@ async fn create_ticket(
         priority: body.priority.unwrap_or(0),
         customer: body.customer.unwrap_or_default(),
         article: body.article.map(NewArticle::into_pb),
+        contact: body.contact.map(Contact::into_pb),
         customer_id: body.customer_id.unwrap_or_default(),
         type_id: body.type_id.unwrap_or_default(),
         service_id: body.service_id.unwrap_or_default(),
@@ -777,6 +822,8 @@ pub struct UpdateTicket {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub target_at: Option<Option<DateTime<Utc>>>,
+    /// Replaces how to reach the customer (`rw`).
+    pub contact: Option<Contact>,
 }
 
 impl UpdateTicket {
@@ -799,6 +846,7 @@ impl UpdateTicket {
             target_at_us: self
                 .target_at
                 .map(|t| t.map_or(0, |t| t.timestamp_micros())),
+            contact: self.contact.map(Contact::into_pb),
         }
     }
 }
@@ -1328,18 +1376,18 @@ async fn set_watching(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Watchers {
+pub struct AgentIds {
     pub agent_ids: Vec<String>,
 }
 
 /// The agents watching the ticket (agents only).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/watchers", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Watchers), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = AgentIds), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn list_watchers(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(ticket_id): ApiPath<String>,
-) -> Result<axum::Json<Watchers>, ApiError> {
+) -> Result<axum::Json<AgentIds>, ApiError> {
     let req = pb::ListWatchersRequest { ticket_id };
     let r = state
         .ticket
@@ -1347,7 +1395,72 @@ async fn list_watchers(
         .list_watchers(grpc_request(req, &principal))
         .await?
         .into_inner();
-    Ok(axum::Json(Watchers {
+    Ok(axum::Json(AgentIds {
+        agent_ids: r.agent_ids,
+    }))
+}
+
+/// Adds an agent working the ticket jointly with its owner (`rw`): they see it and may add
+/// internal notes, whatever their queue permissions.
+#[utoipa::path(put, path = "/tickets/{ticket_id}/collaborators/{agent_id}", tag = "tickets",
+    params(("ticket_id" = String, Path), ("agent_id" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn add_collaborator(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((ticket_id, agent_id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    set_collaborator(state, principal, ticket_id, agent_id, true).await
+}
+
+/// Removes an agent from those working the ticket jointly (`rw`).
+#[utoipa::path(delete, path = "/tickets/{ticket_id}/collaborators/{agent_id}", tag = "tickets",
+    params(("ticket_id" = String, Path), ("agent_id" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn remove_collaborator(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((ticket_id, agent_id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    set_collaborator(state, principal, ticket_id, agent_id, false).await
+}
+
+async fn set_collaborator(
+    state: AppState,
+    principal: Principal,
+    ticket_id: String,
+    agent_id: String,
+    collaborate: bool,
+) -> Result<StatusCode, ApiError> {
+    let req = pb::SetCollaboratorRequest {
+        ticket_id,
+        agent_id,
+        collaborate,
+    };
+    state
+        .ticket
+        .clone()
+        .set_collaborator(grpc_request(req, &principal))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The agents working the ticket jointly with its owner (agents only).
+#[utoipa::path(get, path = "/tickets/{ticket_id}/collaborators", tag = "tickets", params(("ticket_id" = String, Path)),
+    responses((status = 200, body = AgentIds), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list_collaborators(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+) -> Result<axum::Json<AgentIds>, ApiError> {
+    let req = pb::ListCollaboratorsRequest { ticket_id };
+    let r = state
+        .ticket
+        .clone()
+        .list_collaborators(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(AgentIds {
         agent_ids: r.agent_ids,
     }))
 }

@@ -75,6 +75,8 @@ pub struct Filter {
     pub company_id: Option<String>,
     /// Tickets this agent watches.
     pub watched_by: Option<String>,
+    /// Tickets this agent works on jointly with the owner.
+    pub collaborator: Option<String>,
     pub created: Option<Range>,
     pub changed: Option<Range>,
     pub closed: Option<Range>,
@@ -117,6 +119,7 @@ impl Filter {
             customer: self.customer.unwrap_or_default(),
             company_id: self.company_id.unwrap_or_default(),
             watched_by: self.watched_by.unwrap_or_default(),
+            collaborator: self.collaborator.unwrap_or_default(),
             created_from_us: micros(created.from),
             created_until_us: micros(created.until),
             changed_from_us: micros(changed.from),
@@ -155,6 +158,7 @@ impl Filter {
             customer: non_empty(f.customer),
             company_id: non_empty(f.company_id),
             watched_by: non_empty(f.watched_by),
+            collaborator: non_empty(f.collaborator),
             created: range(f.created_from_us, f.created_until_us),
             changed: range(f.changed_from_us, f.changed_until_us),
             closed: range(f.closed_from_us, f.closed_until_us),
@@ -232,7 +236,7 @@ async fn run(
 /// A view of tickets: one of the defaults every agent has, or a saved search.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct View {
-    /// `my-locked`, `my-queues`, `watched`, `responsible`, or the saved search's id.
+    /// `my-locked`, `my-queues`, `watched`, `responsible`, `collaborating`, or the saved search's id.
     pub id: String,
     pub name: String,
     /// A default view (cannot be deleted).

@@ -1418,7 +1418,17 @@ impl IdentityStore for SqlIdentityStore {
             serde_json::json!({ "login": customer.login }),
         )
         .await?;
-        // Ticket core files the customer's tickets under their company: it keeps both from this.
+        // Ticket core files the customer's tickets under their company and shows how to reach
+        // them: it keeps both from this.
+        let company_name: Option<String> = match customer.company_id {
+            Some(company) => {
+                sqlx::query_scalar("SELECT name FROM customer_companies WHERE id = $1")
+                    .bind(company)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
         Self::event(
             &mut tx,
             "customer.changed",
@@ -1431,6 +1441,10 @@ impl IdentityStore for SqlIdentityStore {
                     .company_id
                     .map(|c| c.to_string())
                     .unwrap_or_default(),
+                name: customer.name.clone(),
+                email: customer.email.clone().unwrap_or_default(),
+                phone: customer.phone.clone().unwrap_or_default(),
+                company_name: company_name.unwrap_or_default(),
             }
             .encode_to_vec(),
         )

@@ -274,6 +274,17 @@ impl Caller {
         if !self.sees_ticket(ticket, queue) {
             return Err(TicketError::not_found("ticket", ticket.id));
         }
+        self.require_may(ticket, queue, p)
+    }
+
+    /// PERMISSION_DENIED unless the caller may do `p` on a ticket known to be visible to them
+    /// (by its queue, or because they work it jointly with its owner).
+    pub fn require_may(
+        &self,
+        ticket: &Ticket,
+        queue: &Queue,
+        p: Permission,
+    ) -> Result<(), TicketError> {
         if self.may(ticket.tenant_id, queue.group_id, p) {
             Ok(())
         } else {
@@ -334,6 +345,7 @@ impl Caller {
                 company_id: company_id.filter(|_| *company_tickets),
             },
             Who::Agent { id, tenants, .. } => Visibility::Agent {
+                collaborator: Some((tenants.keys().copied().collect(), *id)),
                 groups: tenants
                     .values()
                     .flat_map(|t| t.groups.iter())
@@ -436,6 +448,7 @@ mod tests {
             updated_at: 0,
             closed_at: None,
             merged_into: None,
+            contact: Contact::default(),
             version: 1,
         }
     }

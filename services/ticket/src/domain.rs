@@ -348,12 +348,53 @@ pub struct Group {
     pub name: String,
 }
 
-/// A customer user, as the identity service announced them: enough to file their tickets.
+/// A customer user, as the identity service announced them: enough to file their tickets and
+/// to show how to reach them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomerRecord {
     pub id: CustomerId,
     pub tenant_id: TenantId,
     pub company_id: Option<CompanyId>,
+    pub contact: Contact,
+}
+
+/// How to reach a ticket's customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    /// Company and department.
+    pub organisation: String,
+}
+
+impl Contact {
+    /// Checks what an agent took down; the email, if given, must be an address.
+    pub fn parse(
+        name: &str,
+        email: &str,
+        phone: &str,
+        organisation: &str,
+    ) -> Result<Self, TicketError> {
+        let email = optional_text("contact email", email, 254)?;
+        Ok(Self {
+            name: optional_text("contact name", name, 200)?,
+            email: if email.is_empty() {
+                email
+            } else {
+                EmailAddress::parse(&email)?.to_string()
+            },
+            phone: optional_text("contact phone", phone, 64)?,
+            organisation: optional_text("contact organisation", organisation, 200)?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name.is_empty()
+            && self.email.is_empty()
+            && self.phone.is_empty()
+            && self.organisation.is_empty()
+    }
 }
 
 text_enum!(
@@ -677,6 +718,8 @@ pub struct Ticket {
     pub closed_at: Option<Micros>,
     /// The ticket it was merged into (state `merged`).
     pub merged_into: Option<TicketId>,
+    /// How to reach the customer.
+    pub contact: Contact,
     pub version: u64,
 }
 
@@ -749,6 +792,8 @@ pub struct NewTicket {
     pub parent_id: Option<TicketId>,
     /// When the requester wants it done.
     pub desired_at: Option<Micros>,
+    /// How to reach the customer; empty: from the customer user's record.
+    pub contact: Contact,
     pub article: Option<NewArticle>,
 }
 
@@ -772,6 +817,7 @@ impl NewTicket {
             service_id: None,
             parent_id: None,
             desired_at: None,
+            contact: Contact::default(),
             article,
         })
     }
@@ -798,6 +844,8 @@ pub struct TicketUpdate {
     pub responsible: Option<Option<AgentId>>,
     pub desired_at: Option<Option<Micros>>,
     pub target_at: Option<Option<Micros>>,
+    /// Replaces how to reach the customer.
+    pub contact: Option<Contact>,
 }
 
 impl TicketUpdate {
@@ -813,6 +861,7 @@ impl TicketUpdate {
             && self.responsible.is_none()
             && self.desired_at.is_none()
             && self.target_at.is_none()
+            && self.contact.is_none()
     }
 }
 
@@ -856,6 +905,8 @@ pub enum Visibility {
     Agent {
         groups: Vec<GroupId>,
         owners: Vec<(TenantId, AgentId)>,
+        /// The agent: tickets they collaborate on in these tenants.
+        collaborator: Option<(Vec<TenantId>, AgentId)>,
     },
     /// A customer user: their own tickets, and their company's if they may see those.
     Customer {

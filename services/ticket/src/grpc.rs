@@ -44,10 +44,20 @@ impl TicketGrpc {
     ) -> Result<(Ticket, Queue), TicketError> {
         let ticket = self.store.get_ticket(id).await?;
         let queue = self.store.get_queue(ticket.queue_id).await?;
-        if caller.sees_ticket(&ticket, &queue) {
+        if caller.sees_ticket(&ticket, &queue) || self.collaborates(caller, &ticket).await? {
             Ok((ticket, queue))
         } else {
             Err(TicketError::not_found("ticket", id))
+        }
+    }
+
+    /// Whether the caller is an agent of the ticket's tenant working it jointly with its owner.
+    async fn collaborates(&self, caller: &Caller, ticket: &Ticket) -> Result<bool, TicketError> {
+        match caller.agent_id() {
+            Some(agent) if caller.belongs_to(ticket.tenant_id) => {
+                Ok(self.store.collaborators(ticket.id).await?.contains(&agent))
+            }
+            _ => Ok(false),
         }
     }
 }
@@ -165,6 +175,12 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         merged_into: opt_text(t.merged_into),
         tags: Vec::new(),
         fields: Vec::new(),
+        contact: Some(pb::Contact {
+            name: t.contact.name,
+            email: t.contact.email,
+            phone: t.contact.phone,
+            organisation: t.contact.organisation,
+        }),
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -245,6 +261,7 @@ fn update_from_pb(r: &pb::UpdateTicketRequest) -> Result<TicketUpdate, TicketErr
         responsible: r.responsible_id.as_deref().map(optional_id).transpose()?,
         desired_at: r.desired_at_us.map(|at| (at != 0).then_some(at)),
         target_at: r.target_at_us.map(|at| (at != 0).then_some(at)),
+        contact: r.contact.as_ref().map(contact_from_pb).transpose()?,
     };
     if update.is_empty() {
         return Err(TicketError::invalid(
@@ -275,8 +292,9 @@ impl TicketGrpc {
             || update.responsible.is_some()
             || update.desired_at.is_some()
             || update.target_at.is_some()
+            || update.contact.is_some()
         {
-            caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+            caller.require_may(&ticket, &queue, Permission::Rw)?;
         }
         let own = ticket.owner_id.is_some() && ticket.owner_id == caller.agent_id();
         match update.locked {
@@ -285,16 +303,16 @@ impl TicketGrpc {
                 if update.owner.is_none() && !own {
                     update.owner = caller.agent_id().map(Some);
                 }
-                caller.require_on_ticket(&ticket, &queue, Permission::Owner)?;
+                caller.require_may(&ticket, &queue, Permission::Owner)?;
             }
             // Unlocking one's own ticket is part of owning it; anybody else's needs rw.
-            Some(false) if own => caller.require_on_ticket(&ticket, &queue, Permission::Owner)?,
-            Some(false) => caller.require_on_ticket(&ticket, &queue, Permission::Rw)?,
+            Some(false) if own => caller.require_may(&ticket, &queue, Permission::Owner)?,
+            Some(false) => caller.require_may(&ticket, &queue, Permission::Rw)?,
             None => {}
         }
         // Classifying (priority, type, service) is the 1st level's work: the `priority` permission.
         if update.priority.is_some() || update.type_id.is_some() || update.service_id.is_some() {
-            caller.require_on_ticket(&ticket, &queue, Permission::Priority)?;
+            caller.require_may(&ticket, &queue, Permission::Priority)?;
         }
         if let Some(owner) = update.owner {
             // Taking a ticket needs `owner`; giving it to somebody else or releasing it, `rw`.
@@ -304,10 +322,10 @@ impl TicketGrpc {
             } else {
                 Permission::Rw
             };
-            caller.require_on_ticket(&ticket, &queue, needed)?;
+            caller.require_may(&ticket, &queue, needed)?;
         }
         if let Some(target) = update.queue_id {
-            caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+            caller.require_may(&ticket, &queue, Permission::Rw)?;
             let target = self.store.get_queue(target).await?;
             if target.tenant_id != ticket.tenant_id {
                 return Err(TicketError::not_found("queue", target.id));
@@ -346,7 +364,7 @@ impl TicketGrpc {
         let (target, _) = self
             .visible_ticket(&caller, parse_id(&r.target_ticket_id)?)
             .await?;
-        caller.require_on_ticket(&source, &source_queue, Permission::Rw)?;
+        caller.require_may(&source, &source_queue, Permission::Rw)?;
         if link {
             self.store
                 .link_tickets(source.id, target.id, kind, &caller.actor)
@@ -390,6 +408,10 @@ impl TicketGrpc {
             entries: entries.into_iter().map(entry_to_pb).collect(),
         }))
     }
+}
+
+fn contact_from_pb(c: &pb::Contact) -> Result<Contact, TicketError> {
+    Contact::parse(&c.name, &c.email, &c.phone, &c.organisation)
 }
 
 fn field_to_pb(f: FieldDefinition) -> pb::CustomField {
@@ -586,6 +608,7 @@ fn filter_from_pb(f: pb::TicketFilter) -> Result<TicketFilter, TicketError> {
         customer: (!f.customer.trim().is_empty()).then(|| f.customer.trim().to_owned()),
         company_id: optional_id(&f.company_id)?,
         watched_by: optional_id(&f.watched_by)?,
+        collaborator: optional_id(&f.collaborator)?,
         created: range_from_pb(f.created_from_us, f.created_until_us),
         changed: range_from_pb(f.changed_from_us, f.changed_until_us),
         closed: range_from_pb(f.closed_from_us, f.closed_until_us),
@@ -623,6 +646,7 @@ fn filter_to_pb(f: TicketFilter) -> pb::TicketFilter {
         customer: f.customer.unwrap_or_default(),
         company_id: opt_text(f.company_id),
         watched_by: opt_text(f.watched_by),
+        collaborator: opt_text(f.collaborator),
         created_from_us: f.created.from.unwrap_or_default(),
         created_until_us: f.created.until.unwrap_or_default(),
         changed_from_us: f.changed.from.unwrap_or_default(),
@@ -809,13 +833,19 @@ impl TicketService for TicketGrpc {
             if let Some(parent) = parent_id {
                 // Splitting a case is working on it: rw on the parent.
                 let (parent, parent_queue) = self.visible_ticket(&caller, parent).await?;
-                caller.require_on_ticket(&parent, &parent_queue, Permission::Rw)?;
+                caller.require_may(&parent, &parent_queue, Permission::Rw)?;
             }
             NewTicket {
                 type_id: optional_id(&r.type_id)?,
                 service_id: optional_id(&r.service_id)?,
                 parent_id,
                 desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
+                contact: r
+                    .contact
+                    .as_ref()
+                    .map(contact_from_pb)
+                    .transpose()?
+                    .unwrap_or_default(),
                 ..NewTicket::parse(
                     queue.id,
                     &r.title,
@@ -912,6 +942,7 @@ impl TicketService for TicketGrpc {
             let agent_only = filter.owner_id.is_some()
                 || filter.responsible_id.is_some()
                 || filter.watched_by.is_some()
+                || filter.collaborator.is_some()
                 || filter.locked.is_some()
                 || !filter.tags.is_empty()
                 || !filter.fields.is_empty()
@@ -1022,13 +1053,13 @@ impl TicketService for TicketGrpc {
             )?
         } else {
             let article = new_article_from_pb(given)?;
-            // What the customer reads is an answer (rw); an internal note needs `note`.
-            let needed = if article.visible_to_customer {
-                Permission::Rw
-            } else {
-                Permission::Note
-            };
-            caller.require_on_ticket(&ticket, &queue, needed)?;
+            // What the customer reads is an answer (rw); an internal note needs `note`, or
+            // working the ticket jointly.
+            if article.visible_to_customer {
+                caller.require_may(&ticket, &queue, Permission::Rw)?;
+            } else if !self.collaborates(&caller, &ticket).await? {
+                caller.require_may(&ticket, &queue, Permission::Note)?;
+            }
             article
         };
         let stored = self
@@ -1130,12 +1161,12 @@ impl TicketService for TicketGrpc {
         if caller.is_customer() {
             return Err(TicketError::denied("customers cannot merge tickets").into());
         }
-        caller.require_on_ticket(&target, &target_queue, Permission::Rw)?;
+        caller.require_may(&target, &target_queue, Permission::Rw)?;
         let mut outcomes = Vec::with_capacity(sources.len());
         for id in sources {
             let merged = async {
                 let (source, queue) = self.visible_ticket(&caller, id).await?;
-                caller.require_on_ticket(&source, &queue, Permission::Rw)?;
+                caller.require_may(&source, &queue, Permission::Rw)?;
                 self.store
                     .merge_tickets(source.id, target.id, &caller.actor)
                     .await?;
@@ -1163,7 +1194,7 @@ impl TicketService for TicketGrpc {
             _ => return Err(TicketError::not_found("article", r.article_id.trim()).into()),
         };
         let (ticket, queue) = self.visible_ticket(&caller, article.ticket_id).await?;
-        caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        caller.require_may(&ticket, &queue, Permission::Rw)?;
         let target = self.store.get_queue(parse_id(&r.queue_id)?).await?;
         if target.tenant_id != ticket.tenant_id {
             return Err(TicketError::not_found("queue", target.id).into());
@@ -1232,7 +1263,7 @@ impl TicketService for TicketGrpc {
         let (ticket, queue) = self
             .visible_ticket(&caller, parse_id(&r.ticket_id)?)
             .await?;
-        caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        caller.require_may(&ticket, &queue, Permission::Rw)?;
         let values = r.values.into_iter().map(|v| (v.key, v.values)).collect();
         let values = self
             .store
@@ -1252,7 +1283,7 @@ impl TicketService for TicketGrpc {
         let (ticket, queue) = self
             .visible_ticket(&caller, parse_id(&r.ticket_id)?)
             .await?;
-        caller.require_on_ticket(&ticket, &queue, Permission::Rw)?;
+        caller.require_may(&ticket, &queue, Permission::Rw)?;
         let parse = |list: &[String]| -> Result<Vec<Tag>, TicketError> {
             list.iter().map(|t| Tag::parse(t)).collect()
         };
@@ -1308,6 +1339,45 @@ impl TicketService for TicketGrpc {
             });
         }
         Ok(Response::new(pb::ListLinksResponse { links }))
+    }
+
+    async fn set_collaborator(
+        &self,
+        request: Request<pb::SetCollaboratorRequest>,
+    ) -> Result<Response<pb::SetCollaboratorResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let (ticket, queue) = self
+            .visible_ticket(&caller, parse_id(&r.ticket_id)?)
+            .await?;
+        caller.require_may(&ticket, &queue, Permission::Rw)?;
+        let changed = self
+            .store
+            .collaborate(
+                ticket.id,
+                parse_id(&r.agent_id)?,
+                r.collaborate,
+                &caller.actor,
+            )
+            .await?;
+        Ok(Response::new(pb::SetCollaboratorResponse { changed }))
+    }
+
+    async fn list_collaborators(
+        &self,
+        request: Request<pb::ListCollaboratorsRequest>,
+    ) -> Result<Response<pb::ListCollaboratorsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let (ticket, _) = self
+            .visible_ticket(&caller, parse_id(&request.into_inner().ticket_id)?)
+            .await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied("a ticket's collaborators are for agents").into());
+        }
+        let agents = self.store.collaborators(ticket.id).await?;
+        Ok(Response::new(pb::ListCollaboratorsResponse {
+            agent_ids: agents.into_iter().map(|a| a.to_string()).collect(),
+        }))
     }
 
     async fn watch_ticket(

@@ -90,6 +90,12 @@ impl Handler for IdentityEvents {
                     } else {
                         Some(c.company_id.parse().map_err(|e| reject("company id", e))?)
                     },
+                    contact: Contact {
+                        name: c.name,
+                        email: c.email,
+                        phone: c.phone,
+                        organisation: c.company_name,
+                    },
                 };
                 outcome(self.store.project_customer(event_id, customer).await)
             }

@@ -30,6 +30,8 @@ pub struct TicketFilter {
     pub company_id: Option<CompanyId>,
     /// Tickets this agent watches.
     pub watched_by: Option<AgentId>,
+    /// Tickets this agent works on jointly with the owner.
+    pub collaborator: Option<AgentId>,
     pub created: TimeRange,
     pub changed: TimeRange,
     pub closed: TimeRange,
@@ -151,6 +153,7 @@ impl TicketFilter {
             customer: one(self.customer, other.customer, "a customer")?,
             company_id: one(self.company_id, other.company_id, "a company")?,
             watched_by: one(self.watched_by, other.watched_by, "a watcher")?,
+            collaborator: one(self.collaborator, other.collaborator, "a collaborator")?,
             created: range(self.created, other.created),
             changed: range(self.changed, other.changed),
             closed: range(self.closed, other.closed),
@@ -283,14 +286,17 @@ pub enum View {
     Watched,
     /// Tickets the agent is responsible for.
     Responsible,
+    /// Tickets the agent works on jointly with their owner.
+    Collaborating,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [
+    pub const ALL: [View; 5] = [
         View::MyLocked,
         View::MyQueues,
         View::Watched,
         View::Responsible,
+        View::Collaborating,
     ];
 
     pub fn key(self) -> &'static str {
@@ -299,6 +305,7 @@ impl View {
             Self::MyQueues => "my-queues",
             Self::Watched => "watched",
             Self::Responsible => "responsible",
+            Self::Collaborating => "collaborating",
         }
     }
 
@@ -308,6 +315,7 @@ impl View {
             Self::MyQueues => "My queues",
             Self::Watched => "Watched tickets",
             Self::Responsible => "Responsible",
+            Self::Collaborating => "Working on jointly",
         }
     }
 
@@ -349,6 +357,10 @@ impl View {
             },
             Self::Responsible => TicketFilter {
                 responsible_id: Some(agent),
+                ..base
+            },
+            Self::Collaborating => TicketFilter {
+                collaborator: Some(agent),
                 ..base
             },
         }

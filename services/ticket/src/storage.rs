@@ -151,6 +151,17 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<Vec<Tag>, TicketError>;
     /// A ticket's tags, sorted.
     async fn tags(&self, id: TicketId) -> Result<Vec<Tag>, TicketError>;
+    /// Adds (`true`) or removes an agent working the ticket jointly with its owner, as a
+    /// change of the ticket; whether that changed anything.
+    async fn collaborate(
+        &self,
+        id: TicketId,
+        agent: AgentId,
+        on: bool,
+        actor: &Actor,
+    ) -> Result<bool, TicketError>;
+    /// The agents working a ticket jointly, in the order they joined.
+    async fn collaborators(&self, id: TicketId) -> Result<Vec<AgentId>, TicketError>;
     /// Starts (`true`) or stops watching a ticket; whether that changed anything.
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError>;
     /// The agents watching a ticket, in the order they started.
@@ -207,7 +218,7 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, contact_name, contact_email, contact_phone, contact_organisation, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, parent_id, group_id, portal, signature, follow_up, addresses, created_at, version";
 const ARTICLE_COLUMNS: &str =
     "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
@@ -267,6 +278,11 @@ impl SqlTicketStore {
                         ),
                         migration!(10, "merged tickets point at their target", "0010_merge"),
                         migration!(11, "tags and custom fields", "0011_tags_fields"),
+                        migration!(
+                            12,
+                            "customer contact on tickets, collaborators",
+                            "0012_contacts"
+                        ),
                     ],
                 )
             },
@@ -809,6 +825,12 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
         updated_at: get(row, "updated_at")?,
         closed_at: get(row, "closed_at")?,
         merged_into: get(row, "merged_into")?,
+        contact: Contact {
+            name: get(row, "contact_name")?,
+            email: get(row, "contact_email")?,
+            phone: get(row, "contact_phone")?,
+            organisation: get(row, "contact_organisation")?,
+        },
         version: u64::try_from(get::<i64>(row, "version")?)
             .map_err(|e| TicketError::Corrupt(e.to_string()))?,
     })
@@ -930,8 +952,21 @@ impl Filter {
     fn visibility(&mut self, visibility: &Visibility) -> String {
         match visibility {
             Visibility::All => "1 = 1".to_owned(),
-            Visibility::Agent { groups, owners } => {
+            Visibility::Agent {
+                groups,
+                owners,
+                collaborator,
+            } => {
                 let mut any = Vec::new();
+                if let Some((tenants, agent)) = collaborator
+                    && !tenants.is_empty()
+                {
+                    any.push(format!(
+                        "(tenant_id IN ({}) AND id IN (SELECT ticket_id FROM ticket_collaborators WHERE agent_id = {}))",
+                        self.list(tenants),
+                        self.text(agent)
+                    ));
+                }
                 if !groups.is_empty() {
                     any.push(format!(
                         "queue_id IN (SELECT id FROM queues WHERE group_id IN ({}))",
@@ -1054,6 +1089,12 @@ impl Filter {
             clauses.push(format!(
                 "LOWER(customer) LIKE {} ESCAPE '\\'",
                 self.text(pattern)
+            ));
+        }
+        if let Some(agent) = f.collaborator {
+            clauses.push(format!(
+                "id IN (SELECT ticket_id FROM ticket_collaborators WHERE agent_id = {})",
+                self.text(agent)
             ));
         }
         if let Some(agent) = f.watched_by {
@@ -1246,12 +1287,18 @@ impl TicketStore for SqlTicketStore {
             return Ok(false);
         }
         sqlx::query(
-            "INSERT INTO customers (id, tenant_id, company_id) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id",
+            "INSERT INTO customers (id, tenant_id, company_id, name, email, phone, organisation) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id, name = excluded.name, \
+             email = excluded.email, phone = excluded.phone, organisation = excluded.organisation",
         )
         .bind(customer.id)
         .bind(customer.tenant_id)
         .bind(customer.company_id)
+        .bind(&customer.contact.name)
+        .bind(&customer.contact.email)
+        .bind(&customer.contact.phone)
+        .bind(&customer.contact.organisation)
         .execute(&mut *tx)
         .await?;
         self.commit(tx).await?;
@@ -2079,6 +2126,82 @@ impl TicketStore for SqlTicketStore {
         Self::tags_in(self.db.pool(), id).await
     }
 
+    async fn collaborate(
+        &self,
+        id: TicketId,
+        agent: AgentId,
+        on: bool,
+        actor: &Actor,
+    ) -> Result<bool, TicketError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let current = Self::fetch_ticket(&mut tx, id).await?;
+        let changed = if on {
+            sqlx::query(
+                "INSERT INTO ticket_collaborators (ticket_id, agent_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (ticket_id, agent_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(agent)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query("DELETE FROM ticket_collaborators WHERE ticket_id = $1 AND agent_id = $2")
+                .bind(id)
+                .bind(agent)
+                .execute(&mut *tx)
+                .await?
+        };
+        if changed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let mut next = current.clone();
+        next.version += 1;
+        next.updated_at = now;
+        bump_version(&mut tx, &next, current.version).await?;
+        let kind = if on {
+            "collaborator_added"
+        } else {
+            "collaborator_removed"
+        };
+        Self::append_history(
+            &mut tx,
+            &next,
+            kind,
+            actor,
+            serde_json::json!({ "agent_id": agent }),
+        )
+        .await?;
+        let (old, new) = if on {
+            (String::new(), agent.to_string())
+        } else {
+            (agent.to_string(), String::new())
+        };
+        let event = ev::TicketUpdated {
+            ticket_id: id.to_string(),
+            actor: actor.as_str().to_owned(),
+            changes: vec![ev::FieldChange {
+                field: "collaborator".into(),
+                old_value: old,
+                new_value: new,
+            }],
+        };
+        Self::ticket_event(&mut tx, &next, "ticket.updated", event.encode_to_vec()).await?;
+        self.commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn collaborators(&self, id: TicketId) -> Result<Vec<AgentId>, TicketError> {
+        self.get_ticket(id).await?;
+        Ok(sqlx::query_scalar(
+            "SELECT agent_id FROM ticket_collaborators WHERE ticket_id = $1 ORDER BY created_at, agent_id",
+        )
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?)
+    }
+
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError> {
         self.get_ticket(id).await?;
         let mut tx = self.db.begin_write().await?;
@@ -2299,20 +2422,35 @@ impl SqlTicketStore {
         now: Micros,
     ) -> Result<(Ticket, Option<Article>), TicketError> {
         let tenant_id = Self::queue_in_tenant(tx, new.queue_id).await?;
-        let company_id = match new.customer_id {
+        let (company_id, known) = match new.customer_id {
             Some(customer) => {
-                let row: Option<(TenantId, Option<CompanyId>)> =
-                    sqlx::query_as("SELECT tenant_id, company_id FROM customers WHERE id = $1")
-                        .bind(customer)
-                        .fetch_optional(&mut **tx)
-                        .await?;
+                let row = sqlx::query(
+                    "SELECT tenant_id, company_id, name, email, phone, organisation FROM customers WHERE id = $1",
+                )
+                .bind(customer)
+                .fetch_optional(&mut **tx)
+                .await?;
                 match row {
-                    Some((tenant, company)) if tenant == tenant_id => company,
+                    Some(row) if get::<TenantId>(&row, "tenant_id")? == tenant_id => (
+                        get(&row, "company_id")?,
+                        Contact {
+                            name: get(&row, "name")?,
+                            email: get(&row, "email")?,
+                            phone: get(&row, "phone")?,
+                            organisation: get(&row, "organisation")?,
+                        },
+                    ),
                     // Another tenant's customer is as unknown here as one that does not exist.
                     _ => return Err(TicketError::not_found("customer", customer)),
                 }
             }
-            None => None,
+            None => (None, Contact::default()),
+        };
+        // What the agent took down wins; else the customer's record.
+        let contact = if new.contact.is_empty() {
+            known
+        } else {
+            new.contact
         };
         if let Some(t) = new.type_id {
             Self::require_entry(tx, Catalogue::TicketTypes, tenant_id, *t.as_uuid()).await?;
@@ -2344,10 +2482,11 @@ impl SqlTicketStore {
             updated_at: now,
             closed_at: None,
             merged_into: None,
+            contact,
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -2371,6 +2510,10 @@ impl SqlTicketStore {
         .bind(ticket.updated_at)
         .bind(ticket.closed_at)
         .bind(ticket.merged_into)
+        .bind(&ticket.contact.name)
+        .bind(&ticket.contact.email)
+        .bind(&ticket.contact.phone)
+        .bind(&ticket.contact.organisation)
         .bind(1_i64)
         .execute(&mut **tx)
         .await?;
@@ -2550,6 +2693,21 @@ impl SqlTicketStore {
             );
             next.desired_at = desired;
         }
+        if let Some(contact) = update.contact {
+            for (field, old, new) in [
+                ("contact_name", &current.contact.name, &contact.name),
+                ("contact_email", &current.contact.email, &contact.email),
+                ("contact_phone", &current.contact.phone, &contact.phone),
+                (
+                    "contact_organisation",
+                    &current.contact.organisation,
+                    &contact.organisation,
+                ),
+            ] {
+                change(field, old.clone(), new.clone());
+            }
+            next.contact = contact;
+        }
         if let Some(target) = update.target_at {
             change("target_at", opt_text(current.target_at), opt_text(target));
             next.target_at = target;
@@ -2598,7 +2756,9 @@ impl SqlTicketStore {
         let updated = sqlx::query(
             "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6, \
              pending_until = $9, locked = $10, type_id = $11, service_id = $12, \
-             responsible_id = $13, desired_at = $14, target_at = $15, closed_at = $16 WHERE id = $7 AND version = $8",
+             responsible_id = $13, desired_at = $14, target_at = $15, closed_at = $16, \
+             contact_name = $17, contact_email = $18, contact_phone = $19, contact_organisation = $20 \
+             WHERE id = $7 AND version = $8",
         )
         .bind(next.state.as_str())
         .bind(i64::from(next.priority.get()))
@@ -2616,6 +2776,10 @@ impl SqlTicketStore {
         .bind(next.desired_at)
         .bind(next.target_at)
         .bind(next.closed_at)
+        .bind(&next.contact.name)
+        .bind(&next.contact.email)
+        .bind(&next.contact.phone)
+        .bind(&next.contact.organisation)
         .execute(&mut **tx)
         .await?;
         if updated.rows_affected() != 1 {
@@ -2692,6 +2856,7 @@ impl SqlTicketStore {
                     service_id: ticket.service_id,
                     parent_id: None,
                     desired_at: None,
+                    contact: ticket.contact.clone(),
                     article: Some(article),
                 };
                 let (created, stored) = self.create_in_tx(tx, new, actor, now).await?;

@@ -104,6 +104,7 @@ async fn customer(
         id,
         tenant_id: tenant,
         company_id: company,
+        contact: Contact::default(),
     };
     store.project_customer(&event_id(), record).await.unwrap();
     id
@@ -1268,4 +1269,125 @@ async fn merge_and_split_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merge_and_split_sqlite() {
     merge_and_split(Backend::Sqlite).await;
+}
+
+/// A collaborator without any queue permission sees the ticket and may add internal notes, not
+/// answer the customer nor change it; adding one needs `rw`; another tenant's agent never gets in.
+async fn collaborators(backend: Backend) {
+    let w = world(backend).await;
+    let f = fixtures(&w).await;
+    let second = identity(&w, Principal::Role(role_index("2nd level")));
+    let member = identity(&w, Principal::Role(role_index("Team member")));
+    let loner = identity(&w, Principal::NoRole);
+    let outsider = identity(&w, Principal::Outsider);
+    let secret = f[&Target::Secret].ticket.to_string();
+    let own = f[&Target::Own].ticket.to_string();
+    let add = |who: &Identity, ticket: &str, agent: AgentId| {
+        w.grpc.set_collaborator(request(
+            pb::SetCollaboratorRequest {
+                ticket_id: ticket.to_owned(),
+                agent_id: agent.to_string(),
+                collaborate: true,
+            },
+            who,
+        ))
+    };
+    let get = |who: &Identity, ticket: &str| {
+        w.grpc.get_ticket(request(
+            pb::GetTicketRequest {
+                ticket: ticket.to_owned(),
+            },
+            who,
+        ))
+    };
+    let note = |who: &Identity, ticket: &str, visible: bool| {
+        w.grpc.add_article(request(
+            pb::AddArticleRequest {
+                ticket_id: ticket.to_owned(),
+                article: Some(pb::NewArticle {
+                    sender: pb::SenderType::Agent.into(),
+                    channel: pb::Channel::Note.into(),
+                    visible_to_customer: visible,
+                    subject: String::new(),
+                    body: "looked at it".into(),
+                }),
+            },
+            who,
+        ))
+    };
+    let loner_id = loner.agent_id.unwrap();
+    // Only with rw on the ticket; a ticket out of sight stays unknown.
+    assert_eq!(
+        add(&member, &own, loner_id).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        add(&second, &secret, loner_id).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(get(&loner, &own).await.unwrap_err().code(), Code::NotFound);
+    assert!(
+        add(&second, &own, loner_id)
+            .await
+            .unwrap()
+            .into_inner()
+            .changed
+    );
+    // Now the loner sees it, lists it, notes on it; answering or changing it needs the queue's rights.
+    assert_eq!(get(&loner, &own).await.unwrap().into_inner().id, own);
+    let listed = w
+        .grpc
+        .list_tickets(request(pb::ListTicketsRequest::default(), &loner))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        listed
+            .tickets
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>(),
+        [own.as_str()]
+    );
+    note(&loner, &own, false).await.unwrap();
+    assert_eq!(
+        note(&loner, &own, true).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    let close = pb::UpdateTicketRequest {
+        ticket_id: own.clone(),
+        state: Some(pb::TicketState::ClosedSuccessful.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        w.grpc
+            .update_ticket(request(close, &loner))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    // An agent of another tenant named as collaborator still sees nothing.
+    assert!(
+        add(&second, &own, outsider.agent_id.unwrap())
+            .await
+            .unwrap()
+            .into_inner()
+            .changed
+    );
+    assert_eq!(
+        get(&outsider, &own).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    docket_store::testing::discard(w.db.clone()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collaborators_postgres() {
+    collaborators(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collaborators_sqlite() {
+    collaborators(Backend::Sqlite).await;
 }

@@ -64,6 +64,8 @@ docket_store::conformance!(
     case_split_article,
     case_tags,
     case_custom_fields,
+    case_customer_contact,
+    case_collaborators,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -425,6 +427,7 @@ async fn case_customers_and_their_companies(store: &SqlTicketStore, _db: &Db) {
         id: CustomerId::new(),
         tenant_id: t.id,
         company_id: Some(company),
+        contact: Contact::default(),
     };
     assert!(
         store
@@ -447,6 +450,7 @@ async fn case_customers_and_their_companies(store: &SqlTicketStore, _db: &Db) {
         id: CustomerId::new(),
         tenant_id: other.id,
         company_id: None,
+        contact: Contact::default(),
     };
     store
         .project_customer(&event_id(), stranger.clone())
@@ -502,6 +506,7 @@ async fn case_list_tickets_by_visibility(store: &SqlTicketStore, _db: &Db) {
             id,
             tenant_id,
             company_id,
+            contact: Contact::default(),
         };
         store.project_customer(&event_id(), c).await.unwrap();
     }
@@ -540,6 +545,7 @@ async fn case_list_tickets_by_visibility(store: &SqlTicketStore, _db: &Db) {
     let agent_sees = |groups: Vec<GroupId>, owners: Vec<(TenantId, AgentId)>| Visibility::Agent {
         groups,
         owners,
+        collaborator: None,
     };
     assert_eq!(
         list(None, Visibility::All).await,
@@ -2354,6 +2360,7 @@ async fn case_search_full_text(store: &SqlTicketStore, _db: &Db) {
         id: CustomerId::new(),
         tenant_id: t.id,
         company_id: None,
+        contact: Contact::default(),
     };
     store
         .project_customer(&event_id(), customer.clone())
@@ -2408,6 +2415,7 @@ async fn case_search_full_text(store: &SqlTicketStore, _db: &Db) {
     let agent_vis = Visibility::Agent {
         groups: vec![group_of_q],
         owners: vec![],
+        collaborator: None,
     };
     assert_eq!(search(store, text("vpn"), agent_vis).await, [vpn.id]);
     assert_eq!(search(store, text("vpn"), all).await, [vpn.id, hidden.id]);
@@ -2432,6 +2440,7 @@ async fn case_search_filters(store: &SqlTicketStore, _db: &Db) {
         id: CustomerId::new(),
         tenant_id: t.id,
         company_id: Some(company),
+        contact: Contact::default(),
     };
     store
         .project_customer(&event_id(), customer.clone())
@@ -3038,6 +3047,7 @@ async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
         id: CustomerId::new(),
         tenant_id: t.id,
         company_id: None,
+        contact: Contact::default(),
     };
     store
         .project_customer(&event_id(), customer.clone())
@@ -3236,6 +3246,7 @@ async fn case_merge(store: &SqlTicketStore, db: &Db) {
         id: CustomerId::new(),
         tenant_id: t.id,
         company_id: None,
+        contact: Contact::default(),
     };
     store
         .project_customer(&event_id(), customer.clone())
@@ -3700,5 +3711,188 @@ async fn case_custom_fields(store: &SqlTicketStore, _db: &Db) {
     assert_eq!(
         search(store, by("room", "C1"), Visibility::All).await,
         Vec::<TicketId>::new()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// People: the customer's contact, collaborators
+// ---------------------------------------------------------------------------------------------
+
+async fn case_customer_contact(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let jane = CustomerRecord {
+        id: CustomerId::new(),
+        tenant_id: t.id,
+        company_id: Some(CompanyId::new()),
+        contact: Contact::parse(
+            "Jane Doe",
+            "Jane@Chem.Uni.example",
+            "+49 30 1234",
+            "Chemistry, Building C",
+        )
+        .unwrap(),
+    };
+    assert_eq!(jane.contact.email, "jane@chem.uni.example");
+    store
+        .project_customer(&event_id(), jane.clone())
+        .await
+        .unwrap();
+    // From the customer's record when the ticket opens.
+    let theirs = store
+        .create_ticket(
+            NewTicket::parse(q.id, "VPN", None, "", Some(jane.id), None).unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(theirs.contact, jane.contact);
+    assert_eq!(
+        store.get_ticket(theirs.id).await.unwrap().contact,
+        jane.contact
+    );
+    // A phone caller without an account: what the agent took down.
+    let caller = Contact::parse("Max Mustermann", "", "+49 30 9876", "Library").unwrap();
+    let phoned = store
+        .create_ticket(
+            NewTicket {
+                contact: caller.clone(),
+                ..new_ticket(&q, "Printer", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.get_ticket(phoned.id).await.unwrap().contact, caller);
+    // Corrected later, recorded like any change.
+    let corrected = Contact {
+        phone: "+49 30 9877".into(),
+        ..caller.clone()
+    };
+    let updated = store
+        .update_ticket(
+            phoned.id,
+            TicketUpdate {
+                contact: Some(corrected.clone()),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.contact, corrected);
+    let last = store.history(phoned.id).await.unwrap().pop().unwrap();
+    assert_eq!(last.details["contact_phone"]["old"], "+49 30 9876");
+    assert_eq!(
+        last.details.as_object().unwrap().len(),
+        1,
+        "only what changed"
+    );
+    // The record changes later: tickets keep what they were opened with.
+    let moved = CustomerRecord {
+        contact: Contact {
+            phone: "+49 30 0000".into(),
+            ..jane.contact.clone()
+        },
+        ..jane.clone()
+    };
+    store.project_customer(&event_id(), moved).await.unwrap();
+    assert_eq!(
+        store.get_ticket(theirs.id).await.unwrap().contact,
+        jane.contact
+    );
+    assert!(Contact::parse("x", "not an address", "", "").is_err());
+}
+
+async fn case_collaborators(store: &SqlTicketStore, db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let ticket_a = ticket(store, &q, "Joint work").await;
+    let other = ticket(store, &q, "Alone").await;
+    let (sam, sara) = (AgentId::new(), AgentId::new());
+    assert!(
+        store
+            .collaborate(ticket_a.id, sam, true, &agent())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .collaborate(ticket_a.id, sara, true, &agent())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .collaborate(ticket_a.id, sam, true, &agent())
+            .await
+            .unwrap(),
+        "already"
+    );
+    assert_eq!(store.collaborators(ticket_a.id).await.unwrap(), [sam, sara]);
+    let version = store.get_ticket(ticket_a.id).await.unwrap().version;
+    assert_eq!(version, ticket_a.version + 2, "each one a change");
+    let kinds: Vec<String> = store
+        .history(ticket_a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.kind)
+        .collect();
+    assert_eq!(&kinds[1..], ["collaborator_added", "collaborator_added"]);
+    // Their tickets: by filter, by view, and visible to them without a queue permission.
+    let by = TicketFilter {
+        collaborator: Some(sam),
+        ..TicketFilter::default()
+    };
+    assert_eq!(search(store, by, Visibility::All).await, [ticket_a.id]);
+    let view = View::Collaborating.filter(sara, vec![]);
+    assert_eq!(search(store, view, Visibility::All).await, [ticket_a.id]);
+    let sams_view = Visibility::Agent {
+        groups: vec![],
+        owners: vec![],
+        collaborator: Some((vec![t.id], sam)),
+    };
+    assert_eq!(
+        search(store, TicketFilter::default(), sams_view).await,
+        [ticket_a.id]
+    );
+    let other_tenant = Visibility::Agent {
+        groups: vec![],
+        owners: vec![],
+        collaborator: Some((vec![TenantId::new()], sam)),
+    };
+    assert_eq!(
+        search(store, TicketFilter::default(), other_tenant).await,
+        Vec::<TicketId>::new()
+    );
+    assert!(
+        store
+            .collaborate(ticket_a.id, sam, false, &agent())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .collaborate(other.id, sam, false, &agent())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.collaborators(ticket_a.id).await.unwrap(), [sara]);
+    assert_not_found(
+        store
+            .collaborate(TicketId::new(), sam, true, &agent())
+            .await,
+        "ticket",
+    );
+    assert!(matches!(
+        store.verify_history(ticket_a.id).await.unwrap(),
+        docket_ticket::chain::Verdict::Intact { .. }
+    ));
+    let events = envelopes(db).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "ticket.updated")
+            .count(),
+        3
     );
 }
