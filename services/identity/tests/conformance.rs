@@ -1333,7 +1333,7 @@ async fn case_companies_and_customers(store: &SqlIdentityStore, db: &Db) {
     assert_eq!(worker_creds.customer, worker);
     assert!(worker_creds.password_hash.is_none());
 
-    // Each new customer is announced with its company, for ticket core.
+    // Each new customer is announced with its company and contact details, for ticket core.
     let announced: Vec<ev::CustomerChanged> = outbox(db)
         .await
         .iter()
@@ -1351,11 +1351,19 @@ async fn case_companies_and_customers(store: &SqlIdentityStore, db: &Db) {
                 customer_id: solo.id.to_string(),
                 tenant_id: a.id.to_string(),
                 company_id: String::new(),
+                name: solo.name.clone(),
+                email: solo.email.clone().unwrap(),
+                phone: "+49 30 123456".into(),
+                company_name: String::new(),
             },
             ev::CustomerChanged {
                 customer_id: worker.id.to_string(),
                 tenant_id: a.id.to_string(),
                 company_id: company.id.to_string(),
+                name: worker.name.clone(),
+                email: worker.email.clone().unwrap(),
+                phone: "+49 30 123456".into(),
+                company_name: "Widgets Ltd".into(),
             },
         ]
     );
