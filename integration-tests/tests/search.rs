@@ -87,7 +87,7 @@ async fn agents_search_and_save_their_searches(mode: Mode) {
         .iter()
         .map(|v| v["id"].as_str().unwrap())
         .collect();
-    assert_eq!(keys, ["my-locked", "my-queues", "watched", "responsible"]);
+    assert_eq!(keys, ["my-locked", "my-queues", "watched", "responsible", "collaborating"]);
     let mine = app.get_json("/views/my-queues/tickets").await;
     assert_eq!(
         titles(&mine).len(),
@@ -122,7 +122,7 @@ async fn agents_search_and_save_their_searches(mode: Mode) {
             .as_array()
             .unwrap()
             .len(),
-        5
+        6
     );
     let r = app
         .client
