@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_ticket, list_tickets))
         .routes(routes!(get_ticket, update_ticket))
         .routes(routes!(add_article, list_articles))
+        .routes(routes!(get_attachment))
         .routes(routes!(get_history))
         .routes(routes!(bulk_update))
         .routes(routes!(merge_tickets))
@@ -512,6 +513,8 @@ pub struct Ticket {
     pub merged_into: Option<String>,
     /// How to reach the customer.
     pub contact: Contact,
+    /// Time accounted on its articles, in minutes.
+    pub time_minutes: u64,
     /// Tags (agents; only when one ticket is read).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -553,6 +556,7 @@ impl From<pb::Ticket> for Ticket {
             closed_at: (t.closed_at_us != 0).then(|| time(t.closed_at_us)),
             merged_into: non_empty(t.merged_into),
             contact: t.contact.map(Contact::from).unwrap_or_default(),
+            time_minutes: t.time_minutes,
             tags: t.tags,
             fields: t.fields.into_iter().map(|f| (f.key, f.values)).collect(),
             version: t.version,
@@ -588,11 +592,50 @@ pub struct NewArticle {
     #[serde(default)]
     pub subject: String,
     pub body: String,
+    /// At most 20 files, 10 MiB each and 20 MiB together.
+    #[serde(default)]
+    pub attachments: Vec<NewAttachment>,
+    /// Time spent on it, in minutes (agents' time accounting).
+    #[serde(default)]
+    pub time_minutes: u32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAttachment {
+    #[schema(example = "error.log")]
+    pub filename: String,
+    /// What the file says it is; the bytes decide what it is served as.
+    #[serde(default)]
+    pub content_type: String,
+    /// The file's bytes, base64 (standard alphabet, padded).
+    pub content_base64: String,
 }
 
 impl NewArticle {
-    fn into_pb(self) -> pb::NewArticle {
-        pb::NewArticle {
+    fn into_pb(self) -> Result<pb::NewArticle, ApiError> {
+        use base64::Engine as _;
+        let attachments = self
+            .attachments
+            .into_iter()
+            .map(|a| {
+                let content = base64::engine::general_purpose::STANDARD
+                    .decode(a.content_base64.trim())
+                    .map_err(|_| ApiError::BadRequest {
+                        status: StatusCode::UNPROCESSABLE_ENTITY,
+                        detail: format!(
+                            "attachment `{}`: content_base64 is not base64",
+                            a.filename
+                        ),
+                    })?;
+                Ok(pb::NewAttachment {
+                    filename: a.filename,
+                    content_type: a.content_type,
+                    content,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(pb::NewArticle {
             sender: match self.sender {
                 Sender::Customer => pb::SenderType::Customer,
                 Sender::Agent => pb::SenderType::Agent,
@@ -609,6 +652,34 @@ impl NewArticle {
             visible_to_customer: self.visible_to_customer,
             subject: self.subject,
             body: self.body,
+            attachments,
+            time_minutes: self.time_minutes,
+        })
+    }
+}
+
+/// An attachment of an article, without its bytes (`GET /attachments/{id}` has them).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attachment {
+    pub id: String,
+    pub filename: String,
+    /// What the bytes are, which it is served as.
+    pub content_type: String,
+    /// What the sender said it was.
+    pub declared_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl From<pb::Attachment> for Attachment {
+    fn from(a: pb::Attachment) -> Self {
+        Self {
+            id: a.id,
+            filename: a.filename,
+            content_type: a.content_type,
+            declared_type: a.declared_type,
+            size: a.size,
+            sha256: a.sha256,
         }
     }
 }
@@ -624,6 +695,9 @@ pub struct Article {
     pub body: String,
     pub author: String,
     pub created_at: DateTime<Utc>,
+    pub attachments: Vec<Attachment>,
+    /// Time spent on it, in minutes.
+    pub time_minutes: u32,
 }
 
 impl From<pb::Article> for Article {
@@ -649,6 +723,8 @@ impl From<pb::Article> for Article {
             body: a.body,
             author: a.author,
             created_at: time(a.created_at_us),
+            attachments: a.attachments.into_iter().map(Attachment::from).collect(),
+            time_minutes: a.time_minutes,
         }
     }
 }
@@ -739,7 +815,7 @@ async fn create_ticket(
         title: body.title,
         priority: body.priority.unwrap_or(0),
         customer: body.customer.unwrap_or_default(),
-        article: body.article.map(NewArticle::into_pb),
+        article: body.article.map(NewArticle::into_pb).transpose()?,
         contact: body.contact.map(Contact::into_pb),
         customer_id: body.customer_id.unwrap_or_default(),
         type_id: body.type_id.unwrap_or_default(),
@@ -1024,7 +1100,7 @@ async fn add_article(
 ) -> Result<impl IntoResponse, ApiError> {
     let req = pb::AddArticleRequest {
         ticket_id,
-        article: Some(body.into_pb()),
+        article: Some(body.into_pb()?),
     };
     let a = state
         .ticket
@@ -1463,4 +1539,57 @@ async fn list_collaborators(
     Ok(axum::Json(AgentIds {
         agent_ids: r.agent_ids,
     }))
+}
+
+/// An attachment's bytes, served as what they are (`Content-Disposition: attachment`, never
+/// sniffed by the browser); for whoever sees its article.
+#[utoipa::path(get, path = "/attachments/{attachment_id}", tag = "tickets", params(("attachment_id" = String, Path)),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream"),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn get_attachment(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(attachment_id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .get_attachment(grpc_request(
+            pb::GetAttachmentRequest { attachment_id },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    let meta = r.attachment.unwrap_or_default();
+    let content_type = header::HeaderValue::from_str(&meta.content_type)
+        .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
+    let disposition = header::HeaderValue::from_str(&format!(
+        "attachment; filename*=UTF-8''{}",
+        percent_encode(&meta.filename)
+    ))
+    .unwrap_or(header::HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                header::HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        r.content,
+    ))
+}
+
+/// RFC 8187 encoding of a file name: unreserved characters as they are, the rest as %XX.
+fn percent_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -54,7 +54,8 @@ impl Default for GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ticket_endpoint: None,
             identity_endpoint: None,
-            max_body_bytes: 2 * 1024 * 1024,
+            // An article with 20 MiB of attachments, base64-encoded in JSON.
+            max_body_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 30,
         }
     }
@@ -218,6 +219,10 @@ pub struct Endpoints {
     pub ticket: String,
 }
 
+/// Largest message to and from the ticket service (its `MAX_MESSAGE_BYTES`): an article with
+/// its attachments.
+const TICKET_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
 /// A lazily connecting channel: the gateway starts even while a service is still starting.
 fn channel(endpoint: &str) -> Result<Channel, StartError> {
     Ok(Endpoint::from_shared(endpoint.to_owned())
@@ -249,7 +254,9 @@ impl GatewayServer {
         let identity = IdentityServiceClient::new(identity_channel.clone());
         let state = AppState {
             identity_admin: IdentityAdminServiceClient::new(identity_channel),
-            ticket: TicketServiceClient::new(channel(&endpoints.ticket)?),
+            ticket: TicketServiceClient::new(channel(&endpoints.ticket)?)
+                .max_decoding_message_size(TICKET_MESSAGE_BYTES)
+                .max_encoding_message_size(TICKET_MESSAGE_BYTES),
             auth: std::sync::Arc::new(auth::Authenticator::new(identity.clone())),
             identity,
         };

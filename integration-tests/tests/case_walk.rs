@@ -206,7 +206,8 @@ async fn walk(mode: Mode) {
         expect(
             201,
             agent.post(format!("{api}/tickets/{child}/articles")).json(&json!({
-                "sender": "agent", "channel": "note", "visible_to_customer": false, "body": finding
+                "sender": "agent", "channel": "note", "visible_to_customer": false, "body": finding,
+                "time_minutes": 45
             })),
             "sub-ticket answer",
         )
@@ -220,6 +221,10 @@ async fn walk(mode: Mode) {
         )
         .await;
     }
+    assert_eq!(
+        app.get_json(&format!("/tickets/{}", children[0])).await["time_minutes"],
+        45
+    );
     // The parent shows its children's progress.
     let links = app.get_json(&format!("/tickets/{case}/links")).await;
     let mut progress: Vec<(String, String)> = links["items"]
@@ -289,11 +294,43 @@ async fn walk(mode: Mode) {
     expect(
         201,
         jane.post(format!("{api}/tickets/{case}/articles")).json(&json!({
-            "sender": "customer", "channel": "portal", "body": "Works in room C1, but not in C2."
+            "sender": "customer", "channel": "portal", "body": "Works in room C1, but not in C2.",
+            "attachments": [{"filename": "c2-error.txt", "content_type": "text/plain",
+                             "content_base64": "dHVubmVsIHRpbWVkIG91dCBpbiBDMg=="}]
         })),
         "Jane replies",
     )
     .await;
+    // Her file is there for Sam, served as what it is and never sniffed by the browser.
+    let articles = app.get_json(&format!("/tickets/{case}/articles")).await;
+    let attached = &articles["items"].as_array().unwrap().last().unwrap()["attachments"][0];
+    assert_eq!(attached["filename"], "c2-error.txt");
+    let file = sam
+        .get(format!(
+            "{api}/attachments/{}",
+            attached["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "text/plain");
+    assert_eq!(file.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        file.headers()["content-disposition"],
+        "attachment; filename*=UTF-8''c2-error.txt"
+    );
+    assert_eq!(
+        file.bytes().await.unwrap().as_ref(),
+        b"tunnel timed out in C2"
+    );
+    // Her file's words are found by search.
+    let (_, found) = send(
+        sam.post(format!("{api}/tickets/search"))
+            .json(&json!({"filter": {"text": "tunnel timed"}})),
+    )
+    .await;
+    assert_eq!(found["items"][0]["id"], case.as_str());
     let reopened = app.get_json(&format!("/tickets/{case}")).await;
     assert_eq!(reopened["state"], "open");
     assert!(reopened["closed_at"].is_null());

@@ -87,7 +87,16 @@ async fn agents_search_and_save_their_searches(mode: Mode) {
         .iter()
         .map(|v| v["id"].as_str().unwrap())
         .collect();
-    assert_eq!(keys, ["my-locked", "my-queues", "watched", "responsible", "collaborating"]);
+    assert_eq!(
+        keys,
+        [
+            "my-locked",
+            "my-queues",
+            "watched",
+            "responsible",
+            "collaborating"
+        ]
+    );
     let mine = app.get_json("/views/my-queues/tickets").await;
     assert_eq!(
         titles(&mine).len(),

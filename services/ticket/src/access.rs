@@ -449,6 +449,7 @@ mod tests {
             closed_at: None,
             merged_into: None,
             contact: Contact::default(),
+            time_minutes: 0,
             version: 1,
         }
     }

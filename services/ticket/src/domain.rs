@@ -720,6 +720,8 @@ pub struct Ticket {
     pub merged_into: Option<TicketId>,
     /// How to reach the customer.
     pub contact: Contact,
+    /// Time accounted on its articles, in minutes.
+    pub time_minutes: u64,
     pub version: u64,
 }
 
@@ -730,6 +732,9 @@ pub struct NewArticle {
     pub visible_to_customer: bool,
     pub subject: String,
     pub body: String,
+    pub attachments: Vec<crate::attachments::NewAttachment>,
+    /// Time spent on it, in minutes (agents' time accounting).
+    pub time_minutes: u32,
 }
 
 impl NewArticle {
@@ -761,7 +766,30 @@ impl NewArticle {
             visible_to_customer,
             subject: optional_text("subject", subject, 250)?,
             body: body.to_owned(),
+            attachments: Vec::new(),
+            time_minutes: 0,
         })
+    }
+
+    /// The same article with these attachments, checked together.
+    pub fn with_attachments(
+        mut self,
+        attachments: Vec<crate::attachments::NewAttachment>,
+    ) -> Result<Self, TicketError> {
+        crate::attachments::check_all(&attachments)?;
+        self.attachments = attachments;
+        Ok(self)
+    }
+
+    /// The same article with time accounted, in minutes (at most a week).
+    pub fn with_time(mut self, minutes: u32) -> Result<Self, TicketError> {
+        if minutes > 7 * 24 * 60 {
+            return Err(TicketError::invalid(format!(
+                "{minutes} minutes is more than a week: account time per article"
+            )));
+        }
+        self.time_minutes = minutes;
+        Ok(self)
     }
 }
 
@@ -776,6 +804,9 @@ pub struct Article {
     pub body: String,
     pub author: String,
     pub created_at: Micros,
+    pub attachments: Vec<crate::attachments::Attachment>,
+    /// Time spent on it, in minutes.
+    pub time_minutes: u32,
 }
 
 #[derive(Debug, Clone)]

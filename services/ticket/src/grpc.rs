@@ -10,6 +10,7 @@ use docket_proto::ticket::v1::ticket_service_server::TicketService;
 use tonic::{Request, Response, Status};
 
 use crate::access::{Caller, Scope};
+use crate::attachments::*;
 use crate::domain::*;
 use crate::error::TicketError;
 use crate::fields::*;
@@ -140,14 +141,45 @@ fn channel_to_pb(c: Channel) -> pb::Channel {
     }
 }
 
-fn new_article_from_pb(a: &pb::NewArticle) -> Result<NewArticle, TicketError> {
+fn new_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, TicketError> {
     NewArticle::parse(
         sender_from_pb(a.sender)?,
         channel_from_pb(a.channel)?,
         a.visible_to_customer,
         &a.subject,
         &a.body,
-    )
+    )?
+    .with_time(a.time_minutes)?
+    .with_attachments(attachments_from_pb(a.attachments)?)
+}
+
+fn attachments_from_pb(list: Vec<pb::NewAttachment>) -> Result<Vec<NewAttachment>, TicketError> {
+    list.into_iter()
+        .map(|a| NewAttachment::parse(&a.filename, &a.content_type, a.content))
+        .collect()
+}
+
+/// What a customer writes: a portal article with their attachments, no time accounting.
+fn customer_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, TicketError> {
+    NewArticle::parse(
+        SenderType::Customer,
+        Channel::Portal,
+        true,
+        &a.subject,
+        &a.body,
+    )?
+    .with_attachments(attachments_from_pb(a.attachments)?)
+}
+
+fn attachment_to_pb(a: Attachment) -> pb::Attachment {
+    pb::Attachment {
+        id: a.id.to_string(),
+        filename: a.filename,
+        content_type: a.content_type,
+        declared_type: a.declared_type,
+        size: a.size,
+        sha256: a.sha256,
+    }
 }
 
 pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
@@ -181,6 +213,7 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
             phone: t.contact.phone,
             organisation: t.contact.organisation,
         }),
+        time_minutes: t.time_minutes,
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -198,6 +231,8 @@ fn article_to_pb(a: Article) -> pb::Article {
         body: a.body,
         author: a.author,
         created_at_us: a.created_at,
+        attachments: a.attachments.into_iter().map(attachment_to_pb).collect(),
+        time_minutes: a.time_minutes,
     }
 }
 
@@ -809,26 +844,14 @@ impl TicketService for TicketGrpc {
             if !r.parent_id.trim().is_empty() {
                 return Err(TicketError::denied("customers cannot open sub-tickets").into());
             }
-            let article = r
-                .article
-                .as_ref()
-                .map(|a| {
-                    NewArticle::parse(
-                        SenderType::Customer,
-                        Channel::Portal,
-                        true,
-                        &a.subject,
-                        &a.body,
-                    )
-                })
-                .transpose()?;
+            let article = r.article.map(customer_article_from_pb).transpose()?;
             NewTicket {
                 desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
                 ..NewTicket::parse(queue.id, &r.title, None, "", Some(me), article)?
             }
         } else {
             caller.require_on_queue(&queue, Permission::Create)?;
-            let article = r.article.as_ref().map(new_article_from_pb).transpose()?;
+            let article = r.article.map(new_article_from_pb).transpose()?;
             let parent_id = optional_id(&r.parent_id)?;
             if let Some(parent) = parent_id {
                 // Splitting a case is working on it: rw on the parent.
@@ -1038,19 +1061,12 @@ impl TicketService for TicketGrpc {
         let r = request.into_inner();
         let given = r
             .article
-            .as_ref()
             .ok_or_else(|| TicketError::invalid("article is required"))?;
         let (ticket, queue) = self
             .visible_ticket(&caller, parse_id(&r.ticket_id)?)
             .await?;
         let article = if caller.is_customer() {
-            NewArticle::parse(
-                SenderType::Customer,
-                Channel::Portal,
-                true,
-                &given.subject,
-                &given.body,
-            )?
+            customer_article_from_pb(given)?
         } else {
             let article = new_article_from_pb(given)?;
             // What the customer reads is an answer (rw); an internal note needs `note`, or
@@ -1082,6 +1098,36 @@ impl TicketService for TicketGrpc {
             .await?;
         Ok(Response::new(pb::ListArticlesResponse {
             articles: articles.into_iter().map(article_to_pb).collect(),
+        }))
+    }
+
+    async fn get_attachment(
+        &self,
+        request: Request<pb::GetAttachmentRequest>,
+    ) -> Result<Response<pb::AttachmentContent>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let id: AttachmentId = parse_id(&request.into_inner().attachment_id)?;
+        let (ticket_id, article_id, meta, content) = self.store.attachment(id).await?;
+        // Out of sight (another's ticket, an internal note's attachment for a customer) is unknown.
+        let hidden = match self.visible_ticket(&caller, ticket_id).await {
+            Ok(_) if caller.is_customer() => {
+                !self
+                    .store
+                    .get_article(article_id)
+                    .await?
+                    .visible_to_customer
+            }
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        if hidden {
+            return Err(TicketError::not_found("attachment", id).into());
+        }
+        Ok(Response::new(pb::AttachmentContent {
+            attachment: Some(attachment_to_pb(meta)),
+            ticket_id: ticket_id.to_string(),
+            article_id: article_id.to_string(),
+            content,
         }))
     }
 

@@ -10,6 +10,7 @@
 //!   outbox relay, bind the port.
 
 pub mod access;
+pub mod attachments;
 pub mod chain;
 pub mod domain;
 pub mod error;
@@ -34,6 +35,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use error::TicketError;
+
+/// Largest gRPC message of the ticket service either way: an article with its attachments, an
+/// attachment's bytes.
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 pub use projection::subscription;
 pub use storage::{SqlTicketStore, TicketStore};
 
@@ -146,7 +151,10 @@ impl TicketServer {
                     "invalid identity endpoint `{identity_endpoint}`: {e}"
                 ))
             })?;
-        let service = TicketServiceServer::new(grpc::TicketGrpc::new(store, Arc::new(verifier)));
+        // Articles with attachments (up to 20 MiB of them) travel in one message.
+        let service = TicketServiceServer::new(grpc::TicketGrpc::new(store, Arc::new(verifier)))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let stop = shutdown.clone();
         let server_task = tokio::spawn(async move {
             let result = tonic::transport::Server::builder()

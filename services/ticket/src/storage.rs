@@ -12,6 +12,7 @@ use docket_store::{Any, Backend, Db, Row, WriteTx};
 use prost::Message as _;
 use sqlx::any::AnyRow;
 
+use crate::attachments::*;
 use crate::chain;
 use crate::domain::*;
 use crate::error::TicketError;
@@ -123,6 +124,11 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<Ticket, TicketError>;
     /// The article with this id.
     async fn get_article(&self, id: ArticleId) -> Result<Article, TicketError>;
+    /// An attachment with its ticket, article and bytes (checked against their hash).
+    async fn attachment(
+        &self,
+        id: AttachmentId,
+    ) -> Result<(TicketId, ArticleId, Attachment, Vec<u8>), TicketError>;
     /// Defines a custom field for a tenant's tickets (its key unique in the tenant).
     async fn define_field(
         &self,
@@ -218,10 +224,10 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, contact_name, contact_email, contact_phone, contact_organisation, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, contact_name, contact_email, contact_phone, contact_organisation, time_minutes, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, parent_id, group_id, portal, signature, follow_up, addresses, created_at, version";
-const ARTICLE_COLUMNS: &str =
-    "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at";
+const ARTICLE_COLUMNS: &str = "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at, time_minutes";
+const ATTACHMENT_COLUMNS: &str = "id, article_id, ticket_id, filename, content_type, declared_type, size, sha256, text, created_at";
 
 impl SqlTicketStore {
     pub fn new(db: Db, signal: OutboxSignal, system_id: SystemId) -> Self {
@@ -283,6 +289,11 @@ impl SqlTicketStore {
                             "customer contact on tickets, collaborators",
                             "0012_contacts"
                         ),
+                        migration!(
+                            13,
+                            "attachments outside the rows, their text indexed; time accounting",
+                            "0013_attachments"
+                        ),
                     ],
                 )
             },
@@ -338,7 +349,7 @@ impl SqlTicketStore {
         actor: &Actor,
         now: Micros,
     ) -> Result<Article, TicketError> {
-        let stored = Article {
+        let mut stored = Article {
             id: ArticleId::new(),
             ticket_id,
             sender: article.sender,
@@ -348,9 +359,26 @@ impl SqlTicketStore {
             body: article.body.clone(),
             author: actor.as_str().to_owned(),
             created_at: now,
+            attachments: Vec::new(),
+            time_minutes: article.time_minutes,
         };
+        Self::store_article(tx, &stored).await?;
+        stored.attachments =
+            Self::insert_attachments(tx, stored.id, ticket_id, &article.attachments, now).await?;
+        if stored.time_minutes > 0 {
+            sqlx::query("UPDATE tickets SET time_minutes = time_minutes + $1 WHERE id = $2")
+                .bind(i64::from(stored.time_minutes))
+                .bind(ticket_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(stored)
+    }
+
+    /// The article's row.
+    async fn store_article(tx: &mut WriteTx, stored: &Article) -> Result<(), TicketError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         )))
         .bind(stored.id)
         .bind(stored.ticket_id)
@@ -361,9 +389,91 @@ impl SqlTicketStore {
         .bind(&stored.body)
         .bind(&stored.author)
         .bind(stored.created_at)
+        .bind(i64::from(stored.time_minutes))
         .execute(&mut **tx)
         .await?;
-        Ok(stored)
+        Ok(())
+    }
+
+    /// Stores attachments of an article: each content once (by its hash), one row each.
+    async fn insert_attachments(
+        tx: &mut WriteTx,
+        article_id: ArticleId,
+        ticket_id: TicketId,
+        list: &[NewAttachment],
+        now: Micros,
+    ) -> Result<Vec<Attachment>, TicketError> {
+        let mut out = Vec::with_capacity(list.len());
+        for a in list {
+            let sha256 = a.sha256();
+            let size = i64::try_from(a.size())
+                .map_err(|_| TicketError::TooLarge("attachment size out of range".into()))?;
+            if let Content::Bytes(bytes) = &a.content {
+                sqlx::query(
+                    "INSERT INTO attachment_blobs (sha256, size, content) VALUES ($1, $2, $3) \
+                     ON CONFLICT (sha256) DO NOTHING",
+                )
+                .bind(&sha256)
+                .bind(size)
+                .bind(bytes.as_slice())
+                .execute(&mut **tx)
+                .await?;
+            }
+            let stored = Attachment {
+                id: AttachmentId::new(),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                declared_type: a.declared_type.clone(),
+                size: a.size(),
+                sha256,
+                created_at: now,
+            };
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO attachments ({ATTACHMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            )))
+            .bind(stored.id)
+            .bind(article_id)
+            .bind(ticket_id)
+            .bind(&stored.filename)
+            .bind(&stored.content_type)
+            .bind(&stored.declared_type)
+            .bind(size)
+            .bind(&stored.sha256)
+            .bind(a.text())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            out.push(stored);
+        }
+        Ok(out)
+    }
+
+    /// An article's attachments as they would be attached again (a merge, a split).
+    async fn stored_attachments<'e, E: sqlx::Executor<'e, Database = Any>>(
+        db: E,
+        article_id: ArticleId,
+    ) -> Result<Vec<NewAttachment>, TicketError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE article_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(article_id)
+        .fetch_all(db)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let (_, a) = attachment_from_row(row)?;
+                Ok(NewAttachment {
+                    filename: a.filename,
+                    declared_type: a.declared_type,
+                    content_type: a.content_type,
+                    content: Content::Stored {
+                        sha256: a.sha256,
+                        size: a.size,
+                        text: get(row, "text")?,
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn append_history(
@@ -831,6 +941,8 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
             phone: get(row, "contact_phone")?,
             organisation: get(row, "contact_organisation")?,
         },
+        time_minutes: u64::try_from(get::<i64>(row, "time_minutes")?)
+            .map_err(|e| TicketError::Corrupt(e.to_string()))?,
         version: u64::try_from(get::<i64>(row, "version")?)
             .map_err(|e| TicketError::Corrupt(e.to_string()))?,
     })
@@ -848,7 +960,47 @@ fn article_from_row(row: &AnyRow) -> Result<Article, TicketError> {
         body: get(row, "body")?,
         author: get(row, "author")?,
         created_at: get(row, "created_at")?,
+        attachments: Vec::new(),
+        time_minutes: u32::try_from(get::<i64>(row, "time_minutes")?)
+            .map_err(|e| TicketError::Corrupt(e.to_string()))?,
     })
+}
+
+fn attachment_from_row(row: &AnyRow) -> Result<(ArticleId, Attachment), TicketError> {
+    Ok((
+        get(row, "article_id")?,
+        Attachment {
+            id: get(row, "id")?,
+            filename: get(row, "filename")?,
+            content_type: get(row, "content_type")?,
+            declared_type: get(row, "declared_type")?,
+            size: u64::try_from(get::<i64>(row, "size")?)
+                .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+            sha256: get(row, "sha256")?,
+            created_at: get(row, "created_at")?,
+        },
+    ))
+}
+
+/// What an article's history entry records: enough to tell later whether the article, its body
+/// or its attachments were changed.
+fn article_details(a: &Article) -> serde_json::Value {
+    let mut details = serde_json::json!({
+        "article_id": a.id, "sender": a.sender, "channel": a.channel,
+        "visible_to_customer": a.visible_to_customer, "subject": a.subject,
+        "body_sha256": chain::sha256_hex(a.body.as_bytes()),
+    });
+    if !a.attachments.is_empty() {
+        details["attachments"] = a
+            .attachments
+            .iter()
+            .map(|x| serde_json::json!({ "filename": x.filename, "size": x.size, "sha256": x.sha256 }))
+            .collect();
+    }
+    if a.time_minutes > 0 {
+        details["time_minutes"] = a.time_minutes.into();
+    }
+    details
 }
 
 fn saved_search_from_row(row: &AnyRow) -> Result<SavedSearch, TicketError> {
@@ -1009,10 +1161,13 @@ impl Filter {
     /// With `visible_only`, text matches only in articles the customer may read.
     fn search(&mut self, backend: Backend, f: &TicketFilter, visible_only: bool) -> Vec<String> {
         let mut clauses = Vec::new();
-        let visible = if visible_only {
-            "visible_to_customer = 1 AND"
+        let (visible, visible_attachment) = if visible_only {
+            (
+                "visible_to_customer = 1 AND",
+                "article_id IN (SELECT id FROM articles WHERE visible_to_customer = 1) AND",
+            )
         } else {
-            ""
+            ("", "")
         };
         if let Some(text) = &f.text {
             // One set of matching ticket ids from both indexes, so each engine can use them.
@@ -1022,7 +1177,9 @@ impl Filter {
                     format!(
                         "id IN (SELECT id FROM tickets WHERE to_tsvector('simple', title) @@ to_tsquery('simple', {q}) \
                          UNION SELECT ticket_id FROM articles \
-                                WHERE {visible} to_tsvector('simple', left(subject || ' ' || body, 250000)) @@ to_tsquery('simple', {q}))"
+                                WHERE {visible} to_tsvector('simple', left(subject || ' ' || body, 250000)) @@ to_tsquery('simple', {q}) \
+                         UNION SELECT ticket_id FROM attachments \
+                                WHERE {visible_attachment} to_tsvector('simple', left(text, 250000)) @@ to_tsquery('simple', {q}))"
                     )
                 }
                 Backend::Sqlite => {
@@ -1030,7 +1187,9 @@ impl Filter {
                     format!(
                         "id IN (SELECT id FROM tickets WHERE rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH {q}) \
                          UNION SELECT a.ticket_id FROM articles a \
-                                WHERE {visible} a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {q}))"
+                                WHERE {visible} a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {q}) \
+                         UNION SELECT ticket_id FROM attachments \
+                                WHERE {visible_attachment} rowid IN (SELECT rowid FROM attachments_fts WHERE attachments_fts MATCH {q}))"
                     )
                 }
             });
@@ -1643,8 +1802,25 @@ impl TicketStore for SqlTicketStore {
         .await?;
         if rows.is_empty() {
             self.get_ticket(ticket_id).await?;
+            return Ok(Vec::new());
         }
-        rows.iter().map(article_from_row).collect()
+        let mut articles = rows
+            .iter()
+            .map(article_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let attached = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE ticket_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(ticket_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        for row in &attached {
+            let (article_id, a) = attachment_from_row(row)?;
+            if let Some(article) = articles.iter_mut().find(|x| x.id == article_id) {
+                article.attachments.push(a);
+            }
+        }
+        Ok(articles)
     }
 
     async fn update_ticket(
@@ -1769,31 +1945,21 @@ impl TicketStore for SqlTicketStore {
         into.updated_at = now;
         for a in &articles {
             into.version += 1;
-            let copy = Article {
+            // Copies keep their author and time; the time they account stays with the original.
+            let mut copy = Article {
                 id: ArticleId::new(),
                 ticket_id: into.id,
+                attachments: Vec::new(),
+                time_minutes: 0,
                 ..a.clone()
             };
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            )))
-            .bind(copy.id)
-            .bind(copy.ticket_id)
-            .bind(copy.sender.as_str())
-            .bind(copy.channel.as_str())
-            .bind(i64::from(copy.visible_to_customer))
-            .bind(&copy.subject)
-            .bind(&copy.body)
-            .bind(&copy.author)
-            .bind(copy.created_at)
-            .execute(&mut *tx)
-            .await?;
-            let details = serde_json::json!({
-                "article_id": copy.id, "sender": copy.sender, "channel": copy.channel,
-                "visible_to_customer": copy.visible_to_customer, "subject": copy.subject,
-                "body_sha256": chain::sha256_hex(copy.body.as_bytes()),
-                "merged_from": from.number, "original_article_id": a.id,
-            });
+            Self::store_article(&mut tx, &copy).await?;
+            let attached = Self::stored_attachments(&mut *tx, a.id).await?;
+            copy.attachments =
+                Self::insert_attachments(&mut tx, copy.id, into.id, &attached, now).await?;
+            let mut details = article_details(&copy);
+            details["merged_from"] = serde_json::json!(from.number);
+            details["original_article_id"] = serde_json::json!(a.id);
             Self::append_history(&mut tx, &into, "article_added", actor, details).await?;
         }
         into.version += 1;
@@ -1879,6 +2045,8 @@ impl TicketStore for SqlTicketStore {
             visible_to_customer: original.visible_to_customer,
             subject: original.subject,
             body: original.body,
+            attachments: Self::stored_attachments(self.db.pool(), original.id).await?,
+            time_minutes: 0,
         });
         new.parent_id = Some(original.ticket_id);
         let now = docket_platform::time::now_micros();
@@ -1900,7 +2068,45 @@ impl TicketStore for SqlTicketStore {
         .fetch_optional(self.db.pool())
         .await?
         .ok_or_else(|| TicketError::not_found("article", id))?;
-        article_from_row(&row)
+        let mut article = article_from_row(&row)?;
+        article.attachments = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE article_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(|row| attachment_from_row(row).map(|(_, a)| a))
+        .collect::<Result<_, _>>()?;
+        Ok(article)
+    }
+
+    async fn attachment(
+        &self,
+        id: AttachmentId,
+    ) -> Result<(TicketId, ArticleId, Attachment, Vec<u8>), TicketError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| TicketError::not_found("attachment", id))?;
+        let ticket_id: TicketId = get(&row, "ticket_id")?;
+        let (article_id, meta) = attachment_from_row(&row)?;
+        let content: Vec<u8> =
+            sqlx::query_scalar("SELECT content FROM attachment_blobs WHERE sha256 = $1")
+                .bind(&meta.sha256)
+                .fetch_optional(self.db.pool())
+                .await?
+                .ok_or_else(|| TicketError::Corrupt(format!("attachment {id} has no content")))?;
+        // Served only as recorded: content changed behind our back is an error, not a download.
+        if chain::sha256_hex(&content) != meta.sha256 {
+            return Err(TicketError::Corrupt(format!(
+                "attachment {id}: its content does not match its hash"
+            )));
+        }
+        Ok((ticket_id, article_id, meta, content))
     }
 
     async fn define_field(
@@ -2483,10 +2689,11 @@ impl SqlTicketStore {
             closed_at: None,
             merged_into: None,
             contact,
+            time_minutes: 0,
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -2514,6 +2721,7 @@ impl SqlTicketStore {
         .bind(&ticket.contact.email)
         .bind(&ticket.contact.phone)
         .bind(&ticket.contact.organisation)
+        .bind(0_i64)
         .bind(1_i64)
         .execute(&mut **tx)
         .await?;
@@ -2550,10 +2758,11 @@ impl SqlTicketStore {
         let mut first = None;
         if let Some(article) = new.article {
             ticket.version += 1;
-            first = Some(
-                self.article_in_tx(tx, &ticket, &article, actor, now)
-                    .await?,
-            );
+            let stored = self
+                .article_in_tx(tx, &ticket, &article, actor, now)
+                .await?;
+            ticket.time_minutes += u64::from(stored.time_minutes);
+            first = Some(stored);
             sqlx::query("UPDATE tickets SET version = $1 WHERE id = $2")
                 .bind(version_i64(ticket.version)?)
                 .bind(ticket.id)
@@ -2922,18 +3131,7 @@ impl SqlTicketStore {
         let stored = Self::insert_article(tx, ticket.id, article, actor, now).await?;
         let mut at = ticket.clone();
         at.updated_at = now;
-        Self::append_history(
-            tx,
-            &at,
-            "article_added",
-            actor,
-            serde_json::json!({
-                "article_id": stored.id, "sender": stored.sender, "channel": stored.channel,
-                "visible_to_customer": stored.visible_to_customer, "subject": stored.subject,
-                "body_sha256": chain::sha256_hex(stored.body.as_bytes()),
-            }),
-        )
-        .await?;
+        Self::append_history(tx, &at, "article_added", actor, article_details(&stored)).await?;
         let event = ev::ArticleAdded {
             ticket_id: ticket.id.to_string(),
             article_id: stored.id.to_string(),

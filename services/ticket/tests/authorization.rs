@@ -501,6 +501,7 @@ async fn run(w: &World, id: &Identity, op: TicketOp, f: &Fixture) -> Outcome {
             visible_to_customer: visible,
             subject: String::new(),
             body: "hello".into(),
+            ..Default::default()
         }),
     };
     match op {
@@ -1310,6 +1311,7 @@ async fn collaborators(backend: Backend) {
                     visible_to_customer: visible,
                     subject: String::new(),
                     body: "looked at it".into(),
+                    ..Default::default()
                 }),
             },
             who,
@@ -1390,4 +1392,139 @@ async fn collaborators_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collaborators_sqlite() {
     collaborators(Backend::Sqlite).await;
+}
+
+/// Attachments are served to whoever sees their article: customers never get an internal note's.
+async fn attachments(backend: Backend) {
+    let w = world(backend).await;
+    let second = identity(&w, Principal::Role(role_index("2nd level")));
+    let customer = identity(&w, Principal::Customer);
+    let outsider = identity(&w, Principal::Outsider);
+    let file = |name: &str, body: &[u8]| pb::NewAttachment {
+        filename: name.into(),
+        content_type: "text/plain".into(),
+        content: body.to_vec(),
+    };
+    // The customer opens a ticket with a file; an agent adds a note with another and accounts time.
+    let created = w
+        .grpc
+        .create_ticket(request(
+            pb::CreateTicketRequest {
+                queue_id: w.own.misc.id.to_string(),
+                title: "with files".into(),
+                article: Some(pb::NewArticle {
+                    body: "see attached".into(),
+                    attachments: vec![file("mine.txt", b"customer file")],
+                    time_minutes: 600,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            &customer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.time_minutes, 0, "customers account no time");
+    let note = w
+        .grpc
+        .add_article(request(
+            pb::AddArticleRequest {
+                ticket_id: created.id.clone(),
+                article: Some(pb::NewArticle {
+                    sender: pb::SenderType::Agent.into(),
+                    channel: pb::Channel::Note.into(),
+                    body: "internal".into(),
+                    attachments: vec![file("internal.txt", b"agents only")],
+                    time_minutes: 15,
+                    ..Default::default()
+                }),
+            },
+            &second,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let listed = w
+        .grpc
+        .list_articles(request(
+            pb::ListArticlesRequest {
+                ticket_id: created.id.clone(),
+            },
+            &second,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let public = listed.articles[0].attachments[0].id.clone();
+    let internal = note.attachments[0].id.clone();
+    let get = |who: &Identity, id: &str| {
+        w.grpc.get_attachment(request(
+            pb::GetAttachmentRequest {
+                attachment_id: id.to_owned(),
+            },
+            who,
+        ))
+    };
+    assert_eq!(
+        get(&customer, &public).await.unwrap().into_inner().content,
+        b"customer file"
+    );
+    assert_eq!(
+        get(&customer, &internal).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        get(&second, &internal).await.unwrap().into_inner().content,
+        b"agents only"
+    );
+    assert_eq!(
+        get(&outsider, &public).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        get(&second, "nope").await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    let ticket = w
+        .grpc
+        .get_ticket(request(
+            pb::GetTicketRequest {
+                ticket: created.id.clone(),
+            },
+            &second,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ticket.time_minutes, 15);
+    // Too much is refused with a reason, and nothing is stored.
+    let big = pb::NewArticle {
+        body: "big".into(),
+        attachments: vec![file("big.txt", &vec![b'x'; 10 * 1024 * 1024 + 1])],
+        ..Default::default()
+    };
+    let refused = w
+        .grpc
+        .add_article(request(
+            pb::AddArticleRequest {
+                ticket_id: created.id.clone(),
+                article: Some(big),
+            },
+            &customer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::OutOfRange, "{}", refused.message());
+    docket_store::testing::discard(w.db.clone()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_postgres() {
+    attachments(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_sqlite() {
+    attachments(Backend::Sqlite).await;
 }

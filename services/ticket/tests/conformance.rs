@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use docket_bus::outbox::OutboxSignal;
 use docket_proto::events::v1 as ev;
 use docket_store::{Backend, Db};
+use docket_ticket::attachments::*;
 use docket_ticket::domain::*;
 use docket_ticket::fields::*;
 use docket_ticket::search::*;
@@ -66,6 +67,7 @@ docket_store::conformance!(
     case_custom_fields,
     case_customer_contact,
     case_collaborators,
+    case_attachments_and_time,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -3895,4 +3897,205 @@ async fn case_collaborators(store: &SqlTicketStore, db: &Db) {
             .count(),
         3
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attachments and time accounting
+// ---------------------------------------------------------------------------------------------
+
+const PNG: [u8; 16] = [
+    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
+];
+
+async fn case_attachments_and_time(store: &SqlTicketStore, db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let customer = CustomerRecord {
+        id: CustomerId::new(),
+        tenant_id: t.id,
+        company_id: None,
+        contact: Contact::default(),
+    };
+    store
+        .project_customer(&event_id(), customer.clone())
+        .await
+        .unwrap();
+    let log = NewAttachment::parse(
+        "vpn.log",
+        "text/plain",
+        b"tunnel handshake failed: cipher mismatch".to_vec(),
+    )
+    .unwrap();
+    let shot = NewAttachment::parse("screen.png", "application/pdf", PNG.to_vec()).unwrap();
+    let first = article(SenderType::Customer, Channel::Email, true, "See the log.")
+        .with_attachments(vec![log.clone(), shot.clone()])
+        .unwrap();
+    let created = store
+        .create_ticket(
+            NewTicket {
+                customer_id: Some(customer.id),
+                article: Some(first),
+                ..new_ticket(&q, "VPN", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let articles = store.list_articles(created.id, false).await.unwrap();
+    let files: Vec<(&str, &str, u64)> = articles[0]
+        .attachments
+        .iter()
+        .map(|a| (a.filename.as_str(), a.content_type.as_str(), a.size))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("vpn.log", "text/plain", 40),
+            ("screen.png", "image/png", 16)
+        ]
+    );
+    assert_eq!(articles[0].attachments[1].declared_type, "application/pdf");
+    let (ticket_id, article_id, meta, bytes) = store
+        .attachment(articles[0].attachments[1].id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            ticket_id,
+            article_id,
+            meta.sha256.as_str(),
+            bytes.as_slice()
+        ),
+        (created.id, articles[0].id, shot.sha256().as_str(), &PNG[..])
+    );
+    assert_eq!(
+        store.get_article(articles[0].id).await.unwrap().attachments,
+        articles[0].attachments
+    );
+    // The history records each attachment's hash.
+    let entry = &store.history(created.id).await.unwrap()[1];
+    assert_eq!(entry.details["attachments"][0]["sha256"], log.sha256());
+
+    // An agent's internal note with the same log and time accounted: the bytes are stored once.
+    let note = article(
+        SenderType::Agent,
+        Channel::Note,
+        false,
+        "Looked into it; see the keytab dump.",
+    )
+    .with_attachments(vec![
+        log.clone(),
+        NewAttachment::parse("keytab.txt", "", b"kerberos principal dump".to_vec()).unwrap(),
+    ])
+    .unwrap()
+    .with_time(25)
+    .unwrap();
+    let stored = store.add_article(created.id, note, &agent()).await.unwrap();
+    assert_eq!(stored.time_minutes, 25);
+    store
+        .add_article(
+            created.id,
+            article(SenderType::Agent, Channel::Note, false, "more")
+                .with_time(5)
+                .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.get_ticket(created.id).await.unwrap().time_minutes, 30);
+    let blobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachment_blobs")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(blobs, 3, "the log once");
+
+    // Full text sees text attachments; customers only those of articles they may read.
+    let all = Visibility::All;
+    assert_eq!(
+        search(store, text("cipher mismatch"), all.clone()).await,
+        [created.id]
+    );
+    assert_eq!(
+        search(store, text("principal"), all.clone()).await,
+        [created.id]
+    );
+    let theirs = Visibility::Customer {
+        tenant_id: t.id,
+        customer_id: customer.id,
+        company_id: None,
+    };
+    assert_eq!(
+        search(store, text("cipher"), theirs.clone()).await,
+        [created.id]
+    );
+    assert_eq!(
+        search(store, text("principal"), theirs).await,
+        Vec::<TicketId>::new()
+    );
+
+    // Merging and splitting carry attachments along (their bytes are not copied).
+    let other = store
+        .create_ticket(
+            NewTicket {
+                article: Some(article(SenderType::Customer, Channel::Email, true, "same")),
+                ..new_ticket(&q, "Dup", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    store
+        .merge_tickets(created.id, other.id, &agent())
+        .await
+        .unwrap();
+    let merged: Vec<usize> = store
+        .list_articles(other.id, false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.attachments.len())
+        .collect();
+    assert_eq!(
+        merged,
+        [2, 2, 0, 0],
+        "the copies in their order, then the target's own"
+    );
+    assert_eq!(
+        store.get_ticket(other.id).await.unwrap().time_minutes,
+        0,
+        "time stays with the original"
+    );
+    let split = store
+        .split_article(articles[0].id, new_ticket(&q, "Split", None), &agent())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_articles(split.id, false).await.unwrap()[0]
+            .attachments
+            .len(),
+        2
+    );
+    let blobs_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachment_blobs")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(blobs_after, 3);
+    for id in [created.id, other.id, split.id] {
+        assert!(matches!(
+            store.verify_history(id).await.unwrap(),
+            docket_ticket::chain::Verdict::Intact { .. }
+        ));
+    }
+
+    // Bytes changed behind the service's back are refused, not served.
+    sqlx::query("UPDATE attachment_blobs SET content = $1 WHERE sha256 = $2")
+        .bind(b"tampered".as_slice())
+        .bind(shot.sha256())
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.attachment(articles[0].attachments[1].id).await,
+        Err(TicketError::Corrupt(_))
+    ));
+    assert_not_found(store.attachment(AttachmentId::new()).await, "attachment");
 }
