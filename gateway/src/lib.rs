@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod fields;
 pub mod search;
+pub mod templates;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -119,6 +120,7 @@ fn resources() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(api::router())
         .merge(search::router())
         .merge(fields::router())
+        .merge(templates::router())
         .merge(auth::router())
         .merge(admin::router())
 }

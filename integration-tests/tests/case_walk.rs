@@ -247,7 +247,31 @@ async fn walk(mode: Mode) {
         ]
     );
 
-    // 5. Sam sends the summarised answer and closes the case.
+    // 5. Sam sends the summarised answer, started from the queue's template, and closes the case.
+    let template = expect(
+        201,
+        admin.post(format!("{api}/tenants/{tenant}/templates")).json(&json!({
+            "name": "Solved", "kind": "answer", "subject": "Re: {{ticket.title}}",
+            "body": "Dear {{customer.name}},\n\nyour request {{ticket.number}} is solved.", "queue_ids": [raw]
+        })),
+        "template",
+    )
+    .await;
+    let offered = app.get_json(&format!("/tickets/{case}/templates")).await;
+    assert_eq!(offered["items"][0]["name"], "Solved");
+    let rendered = expect(
+        200,
+        sam.post(format!(
+            "{api}/tickets/{case}/templates/{}/render",
+            id(&template)
+        )),
+        "render",
+    )
+    .await;
+    assert_eq!(
+        rendered["body"],
+        format!("Dear Jane Doe,\n\nyour request {number} is solved.\n\n-- \nIT Service Desk")
+    );
     expect(
         201,
         sam.post(format!("{api}/tickets/{case}/articles")).json(&json!({

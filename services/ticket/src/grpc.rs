@@ -16,6 +16,7 @@ use crate::error::TicketError;
 use crate::fields::*;
 use crate::search::*;
 use crate::storage::TicketStore;
+use crate::templates::*;
 
 /// The ticket service's gRPC edge.
 pub struct TicketGrpc {
@@ -442,6 +443,19 @@ impl TicketGrpc {
         Ok(Response::new(pb::ListCatalogueResponse {
             entries: entries.into_iter().map(entry_to_pb).collect(),
         }))
+    }
+}
+
+fn template_to_pb(t: Template) -> pb::Template {
+    pb::Template {
+        id: t.id.to_string(),
+        tenant_id: t.tenant_id.to_string(),
+        name: t.name,
+        kind: t.kind.as_str().to_owned(),
+        subject: t.subject,
+        body: t.body,
+        queue_ids: t.queue_ids.iter().map(ToString::to_string).collect(),
+        created_at_us: t.created_at,
     }
 }
 
@@ -1340,6 +1354,87 @@ impl TicketService for TicketGrpc {
         Ok(Response::new(pb::TagTicketResponse {
             tags: tags.into_iter().map(String::from).collect(),
         }))
+    }
+
+    async fn create_template(
+        &self,
+        request: Request<pb::CreateTemplateRequest>,
+    ) -> Result<Response<pb::Template>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let tenant_id = parse_id(&r.tenant_id)?;
+        caller.require_admin_of(tenant_id)?;
+        let template = NewTemplate::parse(
+            tenant_id,
+            &r.name,
+            TemplateKind::parse(&r.kind)?,
+            &r.subject,
+            &r.body,
+            ids_from_pb(&r.queue_ids)?,
+        )?;
+        let template = self.store.create_template(template, &caller.actor).await?;
+        Ok(Response::new(template_to_pb(template)))
+    }
+
+    async fn list_templates(
+        &self,
+        request: Request<pb::ListTemplatesRequest>,
+    ) -> Result<Response<pb::ListTemplatesResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let r = request.into_inner();
+        if caller.is_customer() {
+            return Err(TicketError::denied("templates are for agents").into());
+        }
+        let (tenant_id, queue) = match optional_id::<TicketId>(&r.ticket_id)? {
+            Some(id) => {
+                let (ticket, queue) = self.visible_ticket(&caller, id).await?;
+                (ticket.tenant_id, Some(queue.id))
+            }
+            None => (parse_id(&r.tenant_id)?, None),
+        };
+        if !caller.belongs_to(tenant_id) {
+            return Err(TicketError::not_found("tenant", tenant_id).into());
+        }
+        let templates = self.store.list_templates(tenant_id, queue).await?;
+        Ok(Response::new(pb::ListTemplatesResponse {
+            templates: templates.into_iter().map(template_to_pb).collect(),
+        }))
+    }
+
+    async fn delete_template(
+        &self,
+        request: Request<pb::DeleteTemplateRequest>,
+    ) -> Result<Response<pb::DeleteTemplateResponse>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let id: TemplateId = parse_id(&request.into_inner().id)?;
+        let template = self.store.get_template(id).await?;
+        if caller.is_customer() || !caller.belongs_to(template.tenant_id) {
+            return Err(TicketError::not_found("template", id).into());
+        }
+        caller.require_admin_of(template.tenant_id)?;
+        self.store.delete_template(id, &caller.actor).await?;
+        Ok(Response::new(pb::DeleteTemplateResponse {}))
+    }
+
+    async fn render_template(
+        &self,
+        request: Request<pb::RenderTemplateRequest>,
+    ) -> Result<Response<pb::RenderedTemplate>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let r = request.into_inner();
+        if caller.is_customer() {
+            return Err(TicketError::denied("templates are for agents").into());
+        }
+        let (ticket, queue) = self
+            .visible_ticket(&caller, parse_id(&r.ticket_id)?)
+            .await?;
+        let id: TemplateId = parse_id(&r.template_id)?;
+        let template = self.store.get_template(id).await?;
+        if template.tenant_id != ticket.tenant_id || !template.offered_in(queue.id) {
+            return Err(TicketError::not_found("template", id).into());
+        }
+        let (subject, body) = template.render(&ticket, &queue, &caller.actor);
+        Ok(Response::new(pb::RenderedTemplate { subject, body }))
     }
 
     async fn link_tickets(

@@ -19,6 +19,7 @@ pub mod grpc;
 pub mod projection;
 pub mod search;
 pub mod storage;
+pub mod templates;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

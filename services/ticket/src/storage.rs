@@ -18,6 +18,7 @@ use crate::domain::*;
 use crate::error::TicketError;
 use crate::fields::*;
 use crate::search::*;
+use crate::templates::*;
 
 /// The operations of ticket core. One conformance suite (`tests/conformance.rs`) runs against
 /// every implementation and engine.
@@ -168,6 +169,20 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<bool, TicketError>;
     /// The agents working a ticket jointly, in the order they joined.
     async fn collaborators(&self, id: TicketId) -> Result<Vec<AgentId>, TicketError>;
+    /// Adds a template to a tenant (its name unique there).
+    async fn create_template(
+        &self,
+        template: NewTemplate,
+        actor: &Actor,
+    ) -> Result<Template, TicketError>;
+    /// A tenant's templates by name; with `queue`, those offered in it.
+    async fn list_templates(
+        &self,
+        tenant_id: TenantId,
+        queue: Option<QueueId>,
+    ) -> Result<Vec<Template>, TicketError>;
+    async fn get_template(&self, id: TemplateId) -> Result<Template, TicketError>;
+    async fn delete_template(&self, id: TemplateId, actor: &Actor) -> Result<(), TicketError>;
     /// Starts (`true`) or stops watching a ticket; whether that changed anything.
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError>;
     /// The agents watching a ticket, in the order they started.
@@ -294,6 +309,7 @@ impl SqlTicketStore {
                             "attachments outside the rows, their text indexed; time accounting",
                             "0013_attachments"
                         ),
+                        migration!(14, "templates", "0014_templates"),
                     ],
                 )
             },
@@ -1042,6 +1058,22 @@ fn field_from_row(row: &AnyRow) -> Result<FieldDefinition, TicketError> {
 /// A value as JSON text, for the columns that hold lists.
 fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, TicketError> {
     serde_json::to_string(value).map_err(|e| TicketError::Corrupt(format!("json: {e}")))
+}
+
+fn template_from_row(row: &AnyRow) -> Result<Template, TicketError> {
+    let corrupt = |e: String| TicketError::Corrupt(format!("template: {e}"));
+    Ok(Template {
+        id: get(row, "id")?,
+        tenant_id: get(row, "tenant_id")?,
+        name: get(row, "name")?,
+        kind: TemplateKind::parse(&get::<String>(row, "kind")?)
+            .map_err(|e| corrupt(e.to_string()))?,
+        subject: get(row, "subject")?,
+        body: get(row, "body")?,
+        queue_ids: serde_json::from_str(&get::<String>(row, "queue_ids")?)
+            .map_err(|e| corrupt(e.to_string()))?,
+        created_at: get(row, "created_at")?,
+    })
 }
 
 fn tenant_from_row(row: &AnyRow) -> Result<Tenant, TicketError> {
@@ -2406,6 +2438,100 @@ impl TicketStore for SqlTicketStore {
         .bind(id)
         .fetch_all(self.db.pool())
         .await?)
+    }
+
+    async fn create_template(
+        &self,
+        template: NewTemplate,
+        actor: &Actor,
+    ) -> Result<Template, TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(template.tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if tenant.is_none() {
+            return Err(TicketError::not_found("tenant", template.tenant_id));
+        }
+        for q in &template.queue_ids {
+            if Self::queue_in_tenant(&mut tx, *q).await? != template.tenant_id {
+                return Err(TicketError::not_found("queue", q));
+            }
+        }
+        let stored = Template {
+            id: TemplateId::new(),
+            tenant_id: template.tenant_id,
+            name: template.name,
+            kind: template.kind,
+            subject: template.subject,
+            body: template.body,
+            queue_ids: template.queue_ids,
+            created_at: docket_platform::time::now_micros(),
+        };
+        sqlx::query(
+            "INSERT INTO templates (id, tenant_id, name, kind, subject, body, queue_ids, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(stored.id)
+        .bind(stored.tenant_id)
+        .bind(&stored.name)
+        .bind(stored.kind.as_str())
+        .bind(&stored.subject)
+        .bind(&stored.body)
+        .bind(to_json(&stored.queue_ids)?)
+        .bind(stored.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(exists_already(|| format!("the tenant has a template `{}` already", stored.name)))?;
+        self.commit(tx).await?;
+        tracing::info!(template = %stored.id, actor = %actor.as_str(), "template created");
+        Ok(stored)
+    }
+
+    async fn list_templates(
+        &self,
+        tenant_id: TenantId,
+        queue: Option<QueueId>,
+    ) -> Result<Vec<Template>, TicketError> {
+        let all = sqlx::query(
+            "SELECT id, tenant_id, name, kind, subject, body, queue_ids, created_at FROM templates \
+             WHERE tenant_id = $1 ORDER BY name, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(template_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(match queue {
+            Some(q) => all.into_iter().filter(|t| t.offered_in(q)).collect(),
+            None => all,
+        })
+    }
+
+    async fn get_template(&self, id: TemplateId) -> Result<Template, TicketError> {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, name, kind, subject, body, queue_ids, created_at FROM templates WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or_else(|| TicketError::not_found("template", id))?;
+        template_from_row(&row)
+    }
+
+    async fn delete_template(&self, id: TemplateId, actor: &Actor) -> Result<(), TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM templates WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(TicketError::not_found("template", id));
+        }
+        self.commit(tx).await?;
+        tracing::info!(template = %id, actor = %actor.as_str(), "template deleted");
+        Ok(())
     }
 
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError> {

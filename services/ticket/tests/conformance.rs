@@ -15,6 +15,7 @@ use docket_ticket::attachments::*;
 use docket_ticket::domain::*;
 use docket_ticket::fields::*;
 use docket_ticket::search::*;
+use docket_ticket::templates::*;
 use docket_ticket::{SqlTicketStore, TicketError, TicketStore};
 use prost::Message as _;
 
@@ -68,6 +69,7 @@ docket_store::conformance!(
     case_customer_contact,
     case_collaborators,
     case_attachments_and_time,
+    case_templates,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -4098,4 +4100,110 @@ async fn case_attachments_and_time(store: &SqlTicketStore, db: &Db) {
         Err(TicketError::Corrupt(_))
     ));
     assert_not_found(store.attachment(AttachmentId::new()).await, "attachment");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates
+// ---------------------------------------------------------------------------------------------
+
+async fn case_templates(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let other = queue(store, &t, "Network").await;
+    let new = |name: &str, kind, queues: Vec<QueueId>| {
+        NewTemplate::parse(
+            t.id,
+            name,
+            kind,
+            "Re: {{ticket.title}}",
+            "Dear {{customer.name}},\n\nyour request {{ticket.number}} is in {{queue.name}}.",
+            queues,
+        )
+        .unwrap()
+    };
+    let everywhere = store
+        .create_template(new("Received", TemplateKind::Acceptance, vec![]), &agent())
+        .await
+        .unwrap();
+    let network_only = store
+        .create_template(
+            new("Network answer", TemplateKind::Answer, vec![other.id]),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_template(new("Received", TemplateKind::Note, vec![]), &agent())
+            .await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    let t2 = tenant(store, "other").await;
+    let theirs = queue(store, &t2, "Theirs").await;
+    assert_not_found(
+        store
+            .create_template(new("x", TemplateKind::Note, vec![theirs.id]), &agent())
+            .await,
+        "queue",
+    );
+    let names = |list: Vec<Template>| list.into_iter().map(|t| t.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(store.list_templates(t.id, None).await.unwrap()),
+        ["Network answer", "Received"]
+    );
+    assert_eq!(
+        names(store.list_templates(t.id, Some(q.id)).await.unwrap()),
+        ["Received"]
+    );
+    assert_eq!(
+        names(store.list_templates(t.id, Some(other.id)).await.unwrap()),
+        ["Network answer", "Received"]
+    );
+    assert_eq!(
+        store.get_template(network_only.id).await.unwrap(),
+        network_only
+    );
+
+    // Filled in for a ticket; answers end with the queue's signature.
+    store
+        .update_queue(
+            other.id,
+            QueueChange::parse(None, None, Some("-- \nNetwork team"), None, None).unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let queue_now = store.get_queue(other.id).await.unwrap();
+    let ticket = store
+        .create_ticket(
+            NewTicket {
+                contact: Contact::parse("Jane Doe", "", "", "").unwrap(),
+                ..new_ticket(&other, "VPN down", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let (subject, body) = network_only.render(&ticket, &queue_now, &agent());
+    assert_eq!(subject, "Re: VPN down");
+    assert_eq!(
+        body,
+        format!(
+            "Dear Jane Doe,\n\nyour request {} is in Network.\n\n-- \nNetwork team",
+            ticket.number
+        )
+    );
+    let (_, ack) = everywhere.render(&ticket, &queue_now, &agent());
+    assert!(!ack.contains("Network team"), "only answers are signed");
+    store
+        .delete_template(everywhere.id, &agent())
+        .await
+        .unwrap();
+    assert_not_found(
+        store.delete_template(everywhere.id, &agent()).await,
+        "template",
+    );
+    assert_eq!(
+        names(store.list_templates(t.id, None).await.unwrap()),
+        ["Network answer"]
+    );
 }

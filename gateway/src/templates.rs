@@ -1,0 +1,226 @@
+//! Templates (canned answers) over REST: a tenant's templates, those offered for a ticket, and
+//! one filled in for a ticket.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use docket_proto::ticket::v1 as pb;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::{Items, time};
+use crate::auth::{Principal, grpc_request};
+use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_template, list_templates))
+        .routes(routes!(delete_template))
+        .routes(routes!(ticket_templates))
+        .routes(routes!(render_template))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateKind {
+    /// An answer to the customer, closed by the queue's signature.
+    Answer,
+    /// The notice that a request was received.
+    Acceptance,
+    /// An internal note.
+    Note,
+}
+
+impl TemplateKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Answer => "answer",
+            Self::Acceptance => "acceptance",
+            Self::Note => "note",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Template {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// `answer`, `acceptance` or `note`.
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    /// The queues it is offered in; empty: all of the tenant's.
+    pub queue_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<pb::Template> for Template {
+    fn from(t: pb::Template) -> Self {
+        Self {
+            id: t.id,
+            tenant_id: t.tenant_id,
+            name: t.name,
+            kind: t.kind,
+            subject: t.subject,
+            body: t.body,
+            queue_ids: t.queue_ids,
+            created_at: time(t.created_at_us),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTemplate {
+    pub name: String,
+    pub kind: TemplateKind,
+    #[serde(default)]
+    pub subject: String,
+    /// May use `{{ticket.number}}`, `{{ticket.title}}`, `{{ticket.state}}`, `{{customer.name}}`,
+    /// `{{customer.email}}`, `{{queue.name}}`, `{{agent.login}}`.
+    #[schema(
+        example = "Dear {{customer.name}},\n\nwe have received your request {{ticket.number}}."
+    )]
+    pub body: String,
+    #[serde(default)]
+    pub queue_ids: Vec<String>,
+}
+
+/// Adds a template to the tenant (the tenant's administrators).
+#[utoipa::path(post, path = "/tenants/{tenant_id}/templates", tag = "tenants", request_body = NewTemplate,
+    params(("tenant_id" = String, Path)),
+    responses((status = 201, body = Template), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, description = "unknown variable, no body", body = Problem)))]
+async fn create_template(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewTemplate>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::CreateTemplateRequest {
+        tenant_id,
+        name: body.name,
+        kind: body.kind.as_str().to_owned(),
+        subject: body.subject,
+        body: body.body,
+        queue_ids: body.queue_ids,
+    };
+    let template = state
+        .ticket
+        .clone()
+        .create_template(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(Template::from(template))))
+}
+
+/// The tenant's templates, by name (its agents).
+#[utoipa::path(get, path = "/tenants/{tenant_id}/templates", tag = "tenants", params(("tenant_id" = String, Path)),
+    responses((status = 200, body = Items<Template>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list_templates(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+) -> Result<axum::Json<Items<Template>>, ApiError> {
+    templates(
+        &state,
+        &principal,
+        pb::ListTemplatesRequest {
+            tenant_id,
+            ticket_id: String::new(),
+        },
+    )
+    .await
+}
+
+/// The templates offered in the ticket's queue (agents who see the ticket).
+#[utoipa::path(get, path = "/tickets/{ticket_id}/templates", tag = "tickets", params(("ticket_id" = String, Path)),
+    responses((status = 200, body = Items<Template>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn ticket_templates(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+) -> Result<axum::Json<Items<Template>>, ApiError> {
+    templates(
+        &state,
+        &principal,
+        pb::ListTemplatesRequest {
+            tenant_id: String::new(),
+            ticket_id,
+        },
+    )
+    .await
+}
+
+async fn templates(
+    state: &AppState,
+    principal: &Principal,
+    req: pb::ListTemplatesRequest,
+) -> Result<axum::Json<Items<Template>>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .list_templates(grpc_request(req, principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.templates.into_iter().map(Template::from).collect(),
+    }))
+}
+
+/// Deletes a template (the tenant's administrators).
+#[utoipa::path(delete, path = "/templates/{template_id}", tag = "tenants", params(("template_id" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn delete_template(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .ticket
+        .clone()
+        .delete_template(grpc_request(pb::DeleteTemplateRequest { id }, &principal))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rendered {
+    pub subject: String,
+    /// Answers end with the queue's signature.
+    pub body: String,
+}
+
+/// A template filled in for the ticket: its number, title and state, the customer's name and
+/// address, the queue's name, the calling agent; answers get the queue's signature.
+#[utoipa::path(post, path = "/tickets/{ticket_id}/templates/{template_id}/render", tag = "tickets",
+    params(("ticket_id" = String, Path), ("template_id" = String, Path)),
+    responses((status = 200, body = Rendered), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn render_template(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((ticket_id, template_id)): ApiPath<(String, String)>,
+) -> Result<axum::Json<Rendered>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .render_template(grpc_request(
+            pb::RenderTemplateRequest {
+                template_id,
+                ticket_id,
+            },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Rendered {
+        subject: r.subject,
+        body: r.body,
+    }))
+}
