@@ -515,6 +515,9 @@ pub struct Ticket {
     pub contact: Contact,
     /// Time accounted on its articles, in minutes.
     pub time_minutes: u64,
+    /// Kept past the retention period: a legal hold, the requester's objection (agents only).
+    pub legal_hold: bool,
+    pub retention_objection: bool,
     /// Tags (agents; only when one ticket is read).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -557,6 +560,8 @@ impl From<pb::Ticket> for Ticket {
             merged_into: non_empty(t.merged_into),
             contact: t.contact.map(Contact::from).unwrap_or_default(),
             time_minutes: t.time_minutes,
+            legal_hold: t.legal_hold,
+            retention_objection: t.retention_objection,
             tags: t.tags,
             fields: t.fields.into_iter().map(|f| (f.key, f.values)).collect(),
             version: t.version,

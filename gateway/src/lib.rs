@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod fields;
+pub mod retention;
 pub mod search;
 pub mod templates;
 
@@ -121,6 +122,7 @@ fn resources() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(search::router())
         .merge(fields::router())
         .merge(templates::router())
+        .merge(retention::router())
         .merge(auth::router())
         .merge(admin::router())
 }

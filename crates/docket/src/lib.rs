@@ -489,6 +489,27 @@ pub async fn bootstrap_admin(
     Ok(created?)
 }
 
+/// Runs retention now, directly on the ticket service's database (`docket admin retention`).
+pub async fn run_retention(
+    settings: &Settings,
+    dry_run: bool,
+) -> Result<docket_ticket::retention::RetentionRun, SuiteError> {
+    use docket_ticket::TicketStore as _;
+    let url = settings.ticket_database_url();
+    let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 }).await?;
+    let store = docket_ticket::SqlTicketStore::new(
+        db.clone(),
+        docket_bus::outbox::OutboxSignal::new(),
+        docket_ticket::domain::SystemId::new(settings.ticket.system_id)?,
+    );
+    let actor = docket_ticket::domain::Actor::new("docket admin retention")?;
+    let run = store
+        .run_retention(docket_platform::time::now_micros(), dry_run, &actor)
+        .await;
+    db.close().await;
+    Ok(run?)
+}
+
 /// What `docket admin verify-history` found.
 #[derive(Debug, Default)]
 pub struct HistoryReport {

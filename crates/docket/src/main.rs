@@ -67,6 +67,14 @@ enum AdminCommand {
         #[arg(long)]
         ticket: Option<String>,
     },
+    /// Removes closed tickets past their tenant's retention period now (deleted or anonymised,
+    /// except those on legal hold or whose requester objected) and logs the run, as the
+    /// schedule does.
+    Retention {
+        /// Only list what a run would remove.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -135,6 +143,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tenant.id,
                 agent.login.as_str(),
                 agent.id
+            ));
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Retention { dry_run },
+        } => {
+            let run = docket::run_retention(&settings, dry_run).await?;
+            let verb = if dry_run { "would be" } else { "were" };
+            for number in &run.deleted {
+                say(format_args!("ticket {number}: deleted"));
+            }
+            for number in &run.anonymised {
+                say(format_args!("ticket {number}: anonymised"));
+            }
+            say(format_args!(
+                "{} tickets {verb} deleted, {} anonymised; {} kept for a legal hold or an objection",
+                run.deleted.len(),
+                run.anonymised.len(),
+                run.kept
             ));
             Ok(())
         }

@@ -397,3 +397,66 @@ async fn verify_history_names_an_entry_edited_in_postgres() {
         .unwrap();
     history_edited_in_the_database_is_named(&url, ("DOCKET__TICKET__DATABASE_URL", &url)).await;
 }
+
+/// `docket admin retention` removes what is due and says so; `--dry-run` only lists it.
+#[tokio::test]
+async fn retention_runs_from_the_command_line() {
+    use docket_ticket::TicketStore as _;
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", data.path().join("ticket.db").display());
+    let dir = data.path().display().to_string();
+    let (db, ticket) = tickets_with_history(&url).await;
+    let store = docket_ticket::SqlTicketStore::new(
+        db.clone(),
+        docket_bus::outbox::OutboxSignal::new(),
+        docket_ticket::domain::SystemId::new(10).unwrap(),
+    );
+    let closed = docket_ticket::domain::TicketUpdate {
+        state: Some(docket_ticket::domain::TicketState::ClosedSuccessful),
+        ..Default::default()
+    };
+    let actor = docket_ticket::domain::Actor::new("helpdesk").unwrap();
+    store
+        .update_ticket(ticket.id, closed, &actor)
+        .await
+        .unwrap();
+    // Closed three years ago, as far as retention can tell.
+    sqlx::query("UPDATE tickets SET closed_at = closed_at - $1 WHERE id = $2")
+        .bind(3 * 365 * 86_400_000_000_i64)
+        .bind(ticket.id.to_string())
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+    let run = |dry: bool| {
+        let mut cmd = docket();
+        cmd.args(["admin", "retention"])
+            .env("DOCKET__DATA_DIR", &dir);
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(true);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("ticket {}: deleted", ticket.number)),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 tickets would be deleted, 0 anonymised"),
+        "{text}"
+    );
+    let (ok, text) = run(false);
+    assert!(ok && text.contains("1 tickets were deleted"), "{text}");
+    let (ok, text) = run(false);
+    assert!(ok && text.contains("0 tickets were deleted"), "{text}");
+    let (ok, text) = verify_history(("DOCKET__DATA_DIR", &dir), None);
+    assert!(ok && text.contains("1 ticket histories checked"), "{text}");
+}

@@ -330,6 +330,18 @@ impl Caller {
         }
     }
 
+    /// Whether the caller runs the installation: a service, or an installation administrator.
+    pub fn administers_installation(&self) -> bool {
+        matches!(
+            self.who,
+            Who::Service
+                | Who::Agent {
+                    installation_admin: true,
+                    ..
+                }
+        )
+    }
+
     /// The tickets a listing may return to this caller.
     pub fn visibility(&self) -> Visibility {
         match &self.who {
@@ -370,6 +382,9 @@ impl Caller {
             ticket.owner_id = None;
             ticket.responsible_id = None;
             ticket.target_at = None;
+            ticket.time_minutes = 0;
+            ticket.legal_hold = false;
+            ticket.retention_objection = false;
         }
         ticket
     }
@@ -450,6 +465,8 @@ mod tests {
             merged_into: None,
             contact: Contact::default(),
             time_minutes: 0,
+            legal_hold: false,
+            retention_objection: false,
             version: 1,
         }
     }

@@ -722,6 +722,9 @@ pub struct Ticket {
     pub contact: Contact,
     /// Time accounted on its articles, in minutes.
     pub time_minutes: u64,
+    /// Kept past the retention period: a legal hold, or its requester objected to deletion.
+    pub legal_hold: bool,
+    pub retention_objection: bool,
     pub version: u64,
 }
 

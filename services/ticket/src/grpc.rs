@@ -14,6 +14,7 @@ use crate::attachments::*;
 use crate::domain::*;
 use crate::error::TicketError;
 use crate::fields::*;
+use crate::retention::*;
 use crate::search::*;
 use crate::storage::TicketStore;
 use crate::templates::*;
@@ -215,6 +216,8 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
             organisation: t.contact.organisation,
         }),
         time_minutes: t.time_minutes,
+        legal_hold: t.legal_hold,
+        retention_objection: t.retention_objection,
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -443,6 +446,27 @@ impl TicketGrpc {
         Ok(Response::new(pb::ListCatalogueResponse {
             entries: entries.into_iter().map(entry_to_pb).collect(),
         }))
+    }
+}
+
+fn policy_to_pb(tenant_id: TenantId, p: RetentionPolicy) -> pb::RetentionPolicy {
+    pb::RetentionPolicy {
+        tenant_id: tenant_id.to_string(),
+        days: p.days,
+        action: p.action.as_str().to_owned(),
+    }
+}
+
+fn run_to_pb(r: RetentionRun) -> pb::RetentionRun {
+    pb::RetentionRun {
+        id: r.id.to_string(),
+        started_at_us: r.started_at,
+        finished_at_us: r.finished_at,
+        actor: r.actor,
+        deleted: r.deleted,
+        anonymised: r.anonymised,
+        kept: r.kept,
+        dry_run: r.dry_run,
     }
 }
 
@@ -1435,6 +1459,99 @@ impl TicketService for TicketGrpc {
         }
         let (subject, body) = template.render(&ticket, &queue, &caller.actor);
         Ok(Response::new(pb::RenderedTemplate { subject, body }))
+    }
+
+    async fn get_retention_policy(
+        &self,
+        request: Request<pb::RetentionPolicyRequest>,
+    ) -> Result<Response<pb::RetentionPolicy>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let tenant_id = parse_id(&request.into_inner().tenant_id)?;
+        caller.require_admin_of(tenant_id)?;
+        let policy = self.store.retention_policy(tenant_id).await?;
+        Ok(Response::new(policy_to_pb(tenant_id, policy)))
+    }
+
+    async fn set_retention_policy(
+        &self,
+        request: Request<pb::RetentionPolicy>,
+    ) -> Result<Response<pb::RetentionPolicy>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let tenant_id = parse_id(&r.tenant_id)?;
+        caller.require_admin_of(tenant_id)?;
+        let policy = RetentionPolicy::parse(r.days, RetentionAction::parse(&r.action)?)?;
+        self.store
+            .set_retention_policy(tenant_id, policy, &caller.actor)
+            .await?;
+        Ok(Response::new(policy_to_pb(tenant_id, policy)))
+    }
+
+    async fn set_retention_hold(
+        &self,
+        request: Request<pb::SetRetentionHoldRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let (ticket, _) = self
+            .visible_ticket(&caller, parse_id(&r.ticket_id)?)
+            .await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied("holds are set by the tenant's administrators").into());
+        }
+        caller.require_admin_of(ticket.tenant_id)?;
+        let ticket = self
+            .store
+            .set_retention_hold(
+                ticket.id,
+                r.legal_hold,
+                r.retention_objection,
+                &caller.actor,
+            )
+            .await?;
+        Ok(Response::new(ticket_to_pb(ticket)))
+    }
+
+    async fn run_retention(
+        &self,
+        request: Request<pb::RunRetentionRequest>,
+    ) -> Result<Response<pb::RetentionRun>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        if !caller.administers_installation() {
+            return Err(
+                TicketError::denied("retention runs are for installation administrators").into(),
+            );
+        }
+        let run = self
+            .store
+            .run_retention(
+                docket_platform::time::now_micros(),
+                request.into_inner().dry_run,
+                &caller.actor,
+            )
+            .await?;
+        Ok(Response::new(run_to_pb(run)))
+    }
+
+    async fn list_retention_runs(
+        &self,
+        request: Request<pb::ListRetentionRunsRequest>,
+    ) -> Result<Response<pb::ListRetentionRunsResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        if !caller.administers_installation() {
+            return Err(TicketError::denied(
+                "the retention log is for installation administrators",
+            )
+            .into());
+        }
+        let limit = match request.into_inner().limit {
+            0 => 50,
+            n => n.min(500),
+        };
+        let runs = self.store.retention_runs(limit).await?;
+        Ok(Response::new(pb::ListRetentionRunsResponse {
+            runs: runs.into_iter().map(run_to_pb).collect(),
+        }))
     }
 
     async fn link_tickets(

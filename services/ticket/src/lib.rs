@@ -17,6 +17,7 @@ pub mod error;
 pub mod fields;
 pub mod grpc;
 pub mod projection;
+pub mod retention;
 pub mod search;
 pub mod storage;
 pub mod templates;
@@ -58,6 +59,9 @@ pub struct TicketConfig {
     /// The identity service, whose keys verify callers' tokens. Unset in `docket run`: the one
     /// started in-process.
     pub identity_endpoint: Option<String>,
+    /// How often closed tickets past their tenant's retention period are removed, in seconds;
+    /// 0 turns the schedule off (`docket admin retention` still runs it).
+    pub retention_interval_secs: u64,
 }
 
 impl Default for TicketConfig {
@@ -68,6 +72,7 @@ impl Default for TicketConfig {
             max_connections: 16,
             system_id: 10,
             identity_endpoint: None,
+            retention_interval_secs: 86_400,
         }
     }
 }
@@ -94,6 +99,29 @@ pub struct TicketServer {
     addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
     db: Db,
+}
+
+/// Runs retention every `interval_secs` (never when 0) until `shutdown`; a run another replica
+/// holds is skipped, a failed one logged and tried again next time.
+async fn retention_schedule(store: Arc<dyn TicketStore>, interval_secs: u64, shutdown: Shutdown) {
+    if interval_secs == 0 {
+        return;
+    }
+    let period = std::time::Duration::from_secs(interval_secs);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        let now = docket_platform::time::now_micros();
+        match store
+            .run_retention(now, false, &domain::Actor::system())
+            .await
+        {
+            Ok(_) | Err(TicketError::Conflict(_)) => {}
+            Err(e) => tracing::error!(error = %e, "retention run failed"),
+        }
+    }
 }
 
 impl TicketServer {
@@ -130,6 +158,11 @@ impl TicketServer {
 
         let relay = Relay::new(db.clone(), bus, signal);
         let relay_task = tokio::spawn(relay.run(shutdown.clone()));
+        let retention_task = tokio::spawn(retention_schedule(
+            store.clone(),
+            config.retention_interval_secs,
+            shutdown.clone(),
+        ));
 
         let listener =
             TcpListener::bind(config.listen)
@@ -175,7 +208,7 @@ impl TicketServer {
         tracing::info!(%addr, "ticket service listening (gRPC)");
         Ok(Self {
             addr,
-            tasks: vec![server_task, relay_task, consumer],
+            tasks: vec![server_task, relay_task, consumer, retention_task],
             db,
         })
     }

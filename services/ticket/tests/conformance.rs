@@ -14,6 +14,7 @@ use docket_store::{Backend, Db};
 use docket_ticket::attachments::*;
 use docket_ticket::domain::*;
 use docket_ticket::fields::*;
+use docket_ticket::retention::*;
 use docket_ticket::search::*;
 use docket_ticket::templates::*;
 use docket_ticket::{SqlTicketStore, TicketError, TicketStore};
@@ -70,6 +71,7 @@ docket_store::conformance!(
     case_collaborators,
     case_attachments_and_time,
     case_templates,
+    case_retention,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -4205,5 +4207,221 @@ async fn case_templates(store: &SqlTicketStore, _db: &Db) {
     assert_eq!(
         names(store.list_templates(t.id, None).await.unwrap()),
         ["Network answer"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention
+// ---------------------------------------------------------------------------------------------
+
+const DAY: i64 = 86_400_000_000;
+
+async fn case_retention(store: &SqlTicketStore, db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let other = tenant(store, "keeper").await;
+    let other_queue = queue(store, &other, "Support").await;
+    assert_eq!(
+        store.retention_policy(t.id).await.unwrap(),
+        RetentionPolicy::DEFAULT
+    );
+    store
+        .set_retention_policy(
+            other.id,
+            RetentionPolicy::parse(365 * 5, RetentionAction::Anonymise).unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let closed = |queue: Queue, title: &'static str| async move {
+        let with_file = article(
+            SenderType::Customer,
+            Channel::Email,
+            true,
+            "my phone is +49 30 1234",
+        )
+        .with_attachments(vec![
+            NewAttachment::parse(
+                "id.txt",
+                "text/plain",
+                format!("passport of {title}").into_bytes(),
+            )
+            .unwrap(),
+        ])
+        .unwrap();
+        let t = store
+            .create_ticket(
+                NewTicket {
+                    article: Some(with_file),
+                    contact: Contact::parse("Jane Doe", "jane@uni.example", "", "").unwrap(),
+                    ..new_ticket(&queue, title, None)
+                },
+                &agent(),
+            )
+            .await
+            .unwrap();
+        store
+            .tag(t.id, tags(&["vpn"]), vec![], &agent())
+            .await
+            .unwrap();
+        store
+            .update_ticket(
+                t.id,
+                TicketUpdate {
+                    state: Some(TicketState::ClosedSuccessful),
+                    ..update()
+                },
+                &agent(),
+            )
+            .await
+            .unwrap()
+    };
+    let old = closed(q.clone(), "Old").await;
+    let held = closed(q.clone(), "Held").await;
+    let objected = closed(q.clone(), "Objected").await;
+    let foreign = closed(other_queue.clone(), "Foreign").await;
+    let open = ticket(store, &q, "Still open").await;
+    store
+        .set_retention_hold(held.id, Some(true), None, &agent())
+        .await
+        .unwrap();
+    let objected = store
+        .set_retention_hold(objected.id, None, Some(true), &agent())
+        .await
+        .unwrap();
+    assert!(objected.retention_objection && !objected.legal_hold);
+    assert_eq!(
+        store
+            .history(objected.id)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .kind,
+        "retention_hold"
+    );
+
+    // Within two years nothing is due; three years on, the default tenant's closed tickets are.
+    let now = old.closed_at.unwrap();
+    let early = store
+        .run_retention(now + 700 * DAY, false, &Actor::system())
+        .await
+        .unwrap();
+    assert_eq!(
+        (early.deleted.len(), early.anonymised.len(), early.kept),
+        (0, 0, 0)
+    );
+    let dry = store
+        .run_retention(now + 3 * 365 * DAY, true, &Actor::system())
+        .await
+        .unwrap();
+    assert_eq!(
+        (dry.deleted.clone(), dry.kept, dry.dry_run),
+        (vec![old.number.to_string()], 2, true)
+    );
+    assert!(
+        store.get_ticket(old.id).await.is_ok(),
+        "a dry run changes nothing"
+    );
+    let run = store
+        .run_retention(now + 3 * 365 * DAY, false, &Actor::system())
+        .await
+        .unwrap();
+    assert_eq!(run.deleted, [old.number.to_string()]);
+    assert_eq!(run.kept, 2, "the legal hold and the objection");
+    assert_not_found(store.get_ticket(old.id).await, "ticket");
+    for table in ["articles", "attachments", "ticket_history", "ticket_tags"] {
+        let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE ticket_id = $1"
+        )))
+        .bind(old.id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "{table}");
+    }
+    for kept in [held.id, objected.id, open.id, foreign.id] {
+        assert!(store.get_ticket(kept).await.is_ok());
+    }
+    // The blobs nobody refers to any more are gone; the others stay.
+    let blobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachment_blobs")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(blobs, 3);
+    // Full text no longer finds it.
+    assert_eq!(
+        search(store, text("old"), Visibility::All).await,
+        Vec::<TicketId>::new()
+    );
+
+    // Six years on the other tenant's ticket is anonymised: the statistics stay, nobody's data.
+    let later = store
+        .run_retention(now + 6 * 365 * DAY, false, &Actor::system())
+        .await
+        .unwrap();
+    assert_eq!(later.anonymised, [foreign.number.to_string()]);
+    let anonymised = store.get_ticket(foreign.id).await.unwrap();
+    assert_eq!(
+        (
+            anonymised.title.as_str(),
+            anonymised.contact.clone(),
+            anonymised.state,
+            anonymised.number.clone()
+        ),
+        (
+            "Anonymised",
+            Contact::default(),
+            TicketState::ClosedSuccessful,
+            foreign.number.clone()
+        )
+    );
+    assert!(
+        store
+            .list_articles(foreign.id, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let history = store.history(foreign.id).await.unwrap();
+    assert_eq!(
+        history.iter().map(|h| h.kind.as_str()).collect::<Vec<_>>(),
+        ["anonymised"]
+    );
+    assert!(matches!(
+        store.verify_history(foreign.id).await.unwrap(),
+        docket_ticket::chain::Verdict::Intact { .. }
+    ));
+    // Not again: anonymised tickets are done.
+    let again = store
+        .run_retention(now + 7 * 365 * DAY, false, &Actor::system())
+        .await
+        .unwrap();
+    assert!(again.anonymised.is_empty());
+    // Every run that did something is logged with what it removed, newest first.
+    let runs = store.retention_runs(10).await.unwrap();
+    assert_eq!(runs.len(), 4, "not the dry run");
+    assert_eq!(runs[1].anonymised, [foreign.number.to_string()]);
+    assert_eq!(runs[2].deleted, [old.number.to_string()]);
+    // History of other tickets stays append-only: the gate opens for a run only.
+    assert!(
+        sqlx::query("DELETE FROM ticket_history WHERE ticket_id = $1")
+            .bind(held.id)
+            .execute(db.pool())
+            .await
+            .is_err()
+    );
+    let events = outbox_counts(db).await;
+    assert_eq!(
+        (
+            events.get("ticket.deleted"),
+            events.get("ticket.anonymised")
+        ),
+        (Some(&1), Some(&1))
+    );
+    assert_not_found(
+        store
+            .set_retention_policy(TenantId::new(), RetentionPolicy::DEFAULT, &agent())
+            .await,
+        "tenant",
     );
 }

@@ -1,0 +1,216 @@
+//! Retention over REST: a tenant's period and action, holds on tickets, runs and their log.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use docket_proto::ticket::v1 as pb;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::{Items, Ticket, time};
+use crate::auth::{Principal, grpc_request};
+use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_policy, set_policy))
+        .routes(routes!(set_hold))
+        .routes(routes!(run, list_runs))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionAction {
+    /// Everything about the ticket is removed.
+    Delete,
+    /// Articles, attachments, history and personal fields are removed; number, queue,
+    /// classification, state and dates stay for the statistics.
+    Anonymise,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionPolicy {
+    /// Closed tickets older than this are removed: 30 to 36500 days (default 730).
+    pub days: u32,
+    pub action: RetentionAction,
+}
+
+impl RetentionPolicy {
+    fn from_pb(p: pb::RetentionPolicy) -> Self {
+        Self {
+            days: p.days,
+            action: if p.action == "anonymise" {
+                RetentionAction::Anonymise
+            } else {
+                RetentionAction::Delete
+            },
+        }
+    }
+}
+
+/// The tenant's retention period and action (its administrators).
+#[utoipa::path(get, path = "/tenants/{tenant_id}/retention", tag = "tenants", params(("tenant_id" = String, Path)),
+    responses((status = 200, body = RetentionPolicy), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_policy(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+) -> Result<axum::Json<RetentionPolicy>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .get_retention_policy(grpc_request(
+            pb::RetentionPolicyRequest { tenant_id },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(RetentionPolicy::from_pb(r)))
+}
+
+/// Sets the tenant's retention period and action (its administrators).
+#[utoipa::path(put, path = "/tenants/{tenant_id}/retention", tag = "tenants", request_body = RetentionPolicy,
+    params(("tenant_id" = String, Path)),
+    responses((status = 200, body = RetentionPolicy), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn set_policy(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+    ApiJson(body): ApiJson<RetentionPolicy>,
+) -> Result<axum::Json<RetentionPolicy>, ApiError> {
+    let req = pb::RetentionPolicy {
+        tenant_id,
+        days: body.days,
+        action: match body.action {
+            RetentionAction::Delete => "delete",
+            RetentionAction::Anonymise => "anonymise",
+        }
+        .to_owned(),
+    };
+    let r = state
+        .ticket
+        .clone()
+        .set_retention_policy(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(RetentionPolicy::from_pb(r)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hold {
+    pub legal_hold: Option<bool>,
+    /// The requester objected to the deletion of their ticket.
+    pub retention_objection: Option<bool>,
+}
+
+/// Keeps a ticket past its retention period (legal hold, the requester's objection), or lifts
+/// that (the tenant's administrators).
+#[utoipa::path(put, path = "/tickets/{ticket_id}/retention-hold", tag = "tickets", request_body = Hold,
+    params(("ticket_id" = String, Path)),
+    responses((status = 200, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn set_hold(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(ticket_id): ApiPath<String>,
+    ApiJson(body): ApiJson<Hold>,
+) -> Result<axum::Json<Ticket>, ApiError> {
+    let req = pb::SetRetentionHoldRequest {
+        ticket_id,
+        legal_hold: body.legal_hold,
+        retention_objection: body.retention_objection,
+    };
+    let r = state
+        .ticket
+        .clone()
+        .set_retention_hold(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Ticket::from(r)))
+}
+
+/// What a retention run removed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionRun {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub actor: String,
+    /// Numbers of the tickets deleted, and of those anonymised.
+    pub deleted: Vec<String>,
+    pub anonymised: Vec<String>,
+    /// Tickets past their period kept for a legal hold or their requester's objection.
+    pub kept: u64,
+    pub dry_run: bool,
+}
+
+impl From<pb::RetentionRun> for RetentionRun {
+    fn from(r: pb::RetentionRun) -> Self {
+        Self {
+            id: r.id,
+            started_at: time(r.started_at_us),
+            finished_at: time(r.finished_at_us),
+            actor: r.actor,
+            deleted: r.deleted,
+            anonymised: r.anonymised,
+            kept: r.kept,
+            dry_run: r.dry_run,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// Only list what a run would remove.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Runs retention now, as the schedule does (installation administrators).
+#[utoipa::path(post, path = "/admin/retention-runs", tag = "admin", request_body = RunRequest,
+    responses((status = 200, body = RetentionRun), (status = 403, body = Problem),
+              (status = 409, description = "another run is in progress", body = Problem)))]
+async fn run(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<RunRequest>,
+) -> Result<axum::Json<RetentionRun>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .run_retention(grpc_request(
+            pb::RunRetentionRequest {
+                dry_run: body.dry_run,
+            },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(RetentionRun::from(r)))
+}
+
+/// The latest retention runs, newest first (installation administrators).
+#[utoipa::path(get, path = "/admin/retention-runs", tag = "admin",
+    responses((status = 200, body = Items<RetentionRun>), (status = 403, body = Problem)))]
+async fn list_runs(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<axum::Json<Items<RetentionRun>>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .list_retention_runs(grpc_request(
+            pb::ListRetentionRunsRequest { limit: 0 },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.runs.into_iter().map(RetentionRun::from).collect(),
+    }))
+}
