@@ -515,6 +515,8 @@ pub struct Ticket {
     pub contact: Contact,
     /// Time accounted on its articles, in minutes.
     pub time_minutes: u64,
+    /// The tenant's own state it is in, if any; `state` is what it behaves as.
+    pub custom_state: Option<String>,
     /// Kept past the retention period: a legal hold, the requester's objection (agents only).
     pub legal_hold: bool,
     pub retention_objection: bool,
@@ -562,6 +564,7 @@ impl From<pb::Ticket> for Ticket {
             time_minutes: t.time_minutes,
             legal_hold: t.legal_hold,
             retention_objection: t.retention_objection,
+            custom_state: non_empty(t.custom_state),
             tags: t.tags,
             fields: t.fields.into_iter().map(|f| (f.key, f.values)).collect(),
             version: t.version,
@@ -905,6 +908,8 @@ pub struct UpdateTicket {
     pub target_at: Option<Option<DateTime<Utc>>>,
     /// Replaces how to reach the customer (`rw`).
     pub contact: Option<Contact>,
+    /// One of the tenant's own states instead of `state` (`rw`); it behaves as its base state.
+    pub custom_state: Option<String>,
 }
 
 impl UpdateTicket {
@@ -928,6 +933,7 @@ impl UpdateTicket {
                 .target_at
                 .map(|t| t.map_or(0, |t| t.timestamp_micros())),
             contact: self.contact.map(Contact::into_pb),
+            custom_state: self.custom_state,
         }
     }
 }

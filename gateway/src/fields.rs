@@ -1,5 +1,5 @@
-//! Custom fields and tags over REST: a tenant's field definitions, a ticket's field values and
-//! its tags.
+//! What a tenant adds to the ticket model, over REST: custom fields (definitions, a ticket's
+//! values), tags, and states of its own.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{Items, time};
+use crate::api::{Items, TicketState, time};
 use crate::auth::{Principal, grpc_request};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 
@@ -23,6 +23,90 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(define_field, list_fields))
         .routes(routes!(set_fields))
         .routes(routes!(tag_ticket))
+        .routes(routes!(define_state, list_states))
+}
+
+/// A state of the tenant's own, behaving as one of the built-in states.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomState {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// The built-in state it behaves as.
+    pub base: Option<TicketState>,
+    /// The base state's type: `new`, `open`, `pending_reminder`, `pending_auto`, `closed`, `removed`.
+    pub base_state_type: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<pb::CustomState> for CustomState {
+    fn from(c: pb::CustomState) -> Self {
+        Self {
+            id: c.id,
+            tenant_id: c.tenant_id,
+            name: c.name,
+            base: TicketState::from_pb(c.base),
+            base_state_type: c.base_state_type,
+            created_at: time(c.created_at_us),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewState {
+    #[schema(example = "waiting for the customer")]
+    pub name: String,
+    /// The built-in state it behaves as (not `merged`).
+    pub base: TicketState,
+}
+
+/// Adds a state of the tenant's own (the tenant's administrators); tickets are put in it with
+/// `custom_state` and behave as its base state.
+#[utoipa::path(post, path = "/tenants/{tenant_id}/states", tag = "tenants", request_body = NewState,
+    params(("tenant_id" = String, Path)),
+    responses((status = 201, body = CustomState), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn define_state(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewState>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = pb::DefineStateRequest {
+        tenant_id,
+        name: body.name,
+        base: body.base.to_pb().into(),
+    };
+    let created = state
+        .ticket
+        .clone()
+        .define_state(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok((StatusCode::CREATED, axum::Json(CustomState::from(created))))
+}
+
+/// The tenant's own states, by name (its agents).
+#[utoipa::path(get, path = "/tenants/{tenant_id}/states", tag = "tenants", params(("tenant_id" = String, Path)),
+    responses((status = 200, body = Items<CustomState>), (status = 404, body = Problem)))]
+async fn list_states(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant_id): ApiPath<String>,
+) -> Result<axum::Json<Items<CustomState>>, ApiError> {
+    let r = state
+        .ticket
+        .clone()
+        .list_states(grpc_request(
+            pb::ListStatesRequest { tenant_id },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Items {
+        items: r.states.into_iter().map(CustomState::from).collect(),
+    }))
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]

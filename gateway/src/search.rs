@@ -59,6 +59,9 @@ pub struct Filter {
     /// `new`, `open`, `pending_reminder`, `pending_auto`, `closed`, `merged`, `removed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub state_types: Vec<String>,
+    /// The tenant's own states, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_states: Vec<String>,
     /// 1 (very low) to 5 (very high).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub priorities: Vec<u32>,
@@ -109,6 +112,7 @@ impl Filter {
             queue_ids: self.queue_ids,
             states,
             state_types: self.state_types,
+            custom_states: self.custom_states,
             priorities: self.priorities,
             owner_id: self.owner_id.unwrap_or_default(),
             responsible_id: self.responsible_id.unwrap_or_default(),
@@ -148,6 +152,7 @@ impl Filter {
                 .filter_map(TicketState::from_pb)
                 .collect(),
             state_types: f.state_types,
+            custom_states: f.custom_states,
             priorities: f.priorities,
             owner_id: non_empty(f.owner_id),
             responsible_id: non_empty(f.responsible_id),

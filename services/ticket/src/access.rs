@@ -465,6 +465,7 @@ mod tests {
             merged_into: None,
             contact: Contact::default(),
             time_minutes: 0,
+            custom_state: None,
             legal_hold: false,
             retention_objection: false,
             version: 1,

@@ -397,6 +397,27 @@ impl Contact {
     }
 }
 
+/// A state a tenant defined, behaving as one of the built-in states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomState {
+    pub id: uuid::Uuid,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub base: TicketState,
+    pub created_at: Micros,
+}
+
+/// Checks a custom state's name: not one of the built-in states' names.
+pub fn custom_state_name(name: &str) -> Result<String, TicketError> {
+    let name = required_text("state name", name, 100)?;
+    if name.parse::<TicketState>().is_ok() {
+        return Err(TicketError::invalid(format!(
+            "`{name}` is a built-in state already"
+        )));
+    }
+    Ok(name)
+}
+
 text_enum!(
     /// What a customer's reply to a closed ticket of a queue does.
     FollowUp, "follow-up policy" {
@@ -722,6 +743,8 @@ pub struct Ticket {
     pub contact: Contact,
     /// Time accounted on its articles, in minutes.
     pub time_minutes: u64,
+    /// The tenant's own state the ticket is in, if any; `state` is what it behaves as.
+    pub custom_state: Option<String>,
     /// Kept past the retention period: a legal hold, or its requester objected to deletion.
     pub legal_hold: bool,
     pub retention_objection: bool,
@@ -880,6 +903,8 @@ pub struct TicketUpdate {
     pub target_at: Option<Option<Micros>>,
     /// Replaces how to reach the customer.
     pub contact: Option<Contact>,
+    /// One of the tenant's own states (it sets `state` to the built-in one it behaves as).
+    pub custom_state: Option<String>,
 }
 
 impl TicketUpdate {
@@ -896,6 +921,7 @@ impl TicketUpdate {
             && self.desired_at.is_none()
             && self.target_at.is_none()
             && self.contact.is_none()
+            && self.custom_state.is_none()
     }
 }
 

@@ -218,6 +218,7 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         time_minutes: t.time_minutes,
         legal_hold: t.legal_hold,
         retention_objection: t.retention_objection,
+        custom_state: t.custom_state.unwrap_or_default(),
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
@@ -301,6 +302,7 @@ fn update_from_pb(r: &pb::UpdateTicketRequest) -> Result<TicketUpdate, TicketErr
         desired_at: r.desired_at_us.map(|at| (at != 0).then_some(at)),
         target_at: r.target_at_us.map(|at| (at != 0).then_some(at)),
         contact: r.contact.as_ref().map(contact_from_pb).transpose()?,
+        custom_state: r.custom_state.clone(),
     };
     if update.is_empty() {
         return Err(TicketError::invalid(
@@ -332,6 +334,7 @@ impl TicketGrpc {
             || update.desired_at.is_some()
             || update.target_at.is_some()
             || update.contact.is_some()
+            || update.custom_state.is_some()
         {
             caller.require_may(&ticket, &queue, Permission::Rw)?;
         }
@@ -446,6 +449,17 @@ impl TicketGrpc {
         Ok(Response::new(pb::ListCatalogueResponse {
             entries: entries.into_iter().map(entry_to_pb).collect(),
         }))
+    }
+}
+
+fn custom_state_to_pb(c: CustomState) -> pb::CustomState {
+    pb::CustomState {
+        id: c.id.to_string(),
+        tenant_id: c.tenant_id.to_string(),
+        name: c.name,
+        base: state_to_pb(c.base).into(),
+        base_state_type: c.base.state_type().to_string(),
+        created_at_us: c.created_at,
     }
 }
 
@@ -667,6 +681,11 @@ fn filter_from_pb(f: pb::TicketFilter) -> Result<TicketFilter, TicketError> {
             .iter()
             .map(|s| s.parse())
             .collect::<Result<_, _>>()?,
+        custom_states: f
+            .custom_states
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .collect(),
         priorities: f
             .priorities
             .iter()
@@ -709,6 +728,7 @@ fn filter_to_pb(f: TicketFilter) -> pb::TicketFilter {
         queue_ids: f.queue_ids.iter().map(ToString::to_string).collect(),
         states: f.states.iter().map(|s| state_to_pb(*s).into()).collect(),
         state_types: f.state_types.iter().map(ToString::to_string).collect(),
+        custom_states: f.custom_states,
         priorities: f.priorities.iter().map(|p| u32::from(p.get())).collect(),
         owner_id: opt_text(f.owner_id),
         responsible_id: opt_text(f.responsible_id),
@@ -1551,6 +1571,36 @@ impl TicketService for TicketGrpc {
         let runs = self.store.retention_runs(limit).await?;
         Ok(Response::new(pb::ListRetentionRunsResponse {
             runs: runs.into_iter().map(run_to_pb).collect(),
+        }))
+    }
+
+    async fn define_state(
+        &self,
+        request: Request<pb::DefineStateRequest>,
+    ) -> Result<Response<pb::CustomState>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let tenant_id = parse_id(&r.tenant_id)?;
+        caller.require_admin_of(tenant_id)?;
+        let state = self
+            .store
+            .define_state(tenant_id, &r.name, state_from_pb(r.base)?, &caller.actor)
+            .await?;
+        Ok(Response::new(custom_state_to_pb(state)))
+    }
+
+    async fn list_states(
+        &self,
+        request: Request<pb::ListStatesRequest>,
+    ) -> Result<Response<pb::ListStatesResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        let tenant_id = parse_id(&request.into_inner().tenant_id)?;
+        if caller.is_customer() || !caller.belongs_to(tenant_id) {
+            return Err(TicketError::not_found("tenant", tenant_id).into());
+        }
+        let states = self.store.custom_states(tenant_id).await?;
+        Ok(Response::new(pb::ListStatesResponse {
+            states: states.into_iter().map(custom_state_to_pb).collect(),
         }))
     }
 

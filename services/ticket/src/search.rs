@@ -18,6 +18,8 @@ pub struct TicketFilter {
     pub queue_ids: Vec<QueueId>,
     pub states: Vec<TicketState>,
     pub state_types: Vec<StateType>,
+    /// The tenants' own states, by name.
+    pub custom_states: Vec<String>,
     pub priorities: Vec<Priority>,
     pub owner_id: Option<AgentId>,
     pub responsible_id: Option<AgentId>,
@@ -70,6 +72,7 @@ impl TicketFilter {
             ("queue_ids", self.queue_ids.len()),
             ("states", self.states.len()),
             ("state_types", self.state_types.len()),
+            ("custom_states", self.custom_states.len()),
             ("priorities", self.priorities.len()),
             ("service_ids", self.service_ids.len()),
             ("type_ids", self.type_ids.len()),
@@ -139,6 +142,7 @@ impl TicketFilter {
             queue_ids: list(self.queue_ids, other.queue_ids, "queues")?,
             states: list(self.states, other.states, "states")?,
             state_types: list(self.state_types, other.state_types, "state types")?,
+            custom_states: list(self.custom_states, other.custom_states, "states")?,
             priorities: list(self.priorities, other.priorities, "priorities")?,
             owner_id: one(self.owner_id, other.owner_id, "an owner")?,
             responsible_id: one(

@@ -212,6 +212,16 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<RetentionRun, TicketError>;
     /// The latest retention runs, newest first.
     async fn retention_runs(&self, limit: u32) -> Result<Vec<RetentionRun>, TicketError>;
+    /// Adds a state of the tenant's own, behaving as `base`.
+    async fn define_state(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        base: TicketState,
+        actor: &Actor,
+    ) -> Result<CustomState, TicketError>;
+    /// The tenant's own states, by name.
+    async fn custom_states(&self, tenant_id: TenantId) -> Result<Vec<CustomState>, TicketError>;
     /// Starts (`true`) or stops watching a ticket; whether that changed anything.
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError>;
     /// The agents watching a ticket, in the order they started.
@@ -268,7 +278,7 @@ pub struct SqlTicketStore {
     system_id: SystemId,
 }
 
-const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, contact_name, contact_email, contact_phone, contact_organisation, time_minutes, legal_hold, retention_objection, version";
+const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, contact_name, contact_email, contact_phone, contact_organisation, time_minutes, custom_state, legal_hold, retention_objection, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, parent_id, group_id, portal, signature, follow_up, addresses, created_at, version";
 const ARTICLE_COLUMNS: &str = "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at, time_minutes";
 const ATTACHMENT_COLUMNS: &str = "id, article_id, ticket_id, filename, content_type, declared_type, size, sha256, text, created_at";
@@ -344,6 +354,7 @@ impl SqlTicketStore {
                             "retention: periods, holds, runs, the history gate",
                             "0015_retention"
                         ),
+                        migration!(16, "tenants' own states", "0016_tenant_states"),
                     ],
                 )
             },
@@ -993,6 +1004,7 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, TicketError> {
         },
         time_minutes: u64::try_from(get::<i64>(row, "time_minutes")?)
             .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+        custom_state: get(row, "custom_state")?,
         legal_hold: get::<i64>(row, "legal_hold")? != 0,
         retention_objection: get::<i64>(row, "retention_objection")? != 0,
         version: u64::try_from(get::<i64>(row, "version")?)
@@ -1285,6 +1297,7 @@ impl Filter {
             }
         }
         any_of("state", states, self);
+        any_of("custom_state", f.custom_states.clone(), self);
         any_of("service_id", strings(&f.service_ids), self);
         any_of("type_id", strings(&f.type_ids), self);
         if !f.priorities.is_empty() {
@@ -2755,6 +2768,70 @@ impl TicketStore for SqlTicketStore {
             .collect()
     }
 
+    async fn define_state(
+        &self,
+        tenant_id: TenantId,
+        name: &str,
+        base: TicketState,
+        actor: &Actor,
+    ) -> Result<CustomState, TicketError> {
+        let name = custom_state_name(name)?;
+        if base == TicketState::Merged {
+            return Err(TicketError::invalid("only merging makes a ticket merged"));
+        }
+        let mut tx = self.db.begin_write().await?;
+        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if tenant.is_none() {
+            return Err(TicketError::not_found("tenant", tenant_id));
+        }
+        let state = CustomState {
+            id: uuid::Uuid::now_v7(),
+            tenant_id,
+            name,
+            base,
+            created_at: docket_platform::time::now_micros(),
+        };
+        sqlx::query(
+            "INSERT INTO ticket_states (id, tenant_id, name, base, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(state.id.to_string())
+        .bind(tenant_id)
+        .bind(&state.name)
+        .bind(state.base.as_str())
+        .bind(state.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(exists_already(|| format!("the tenant has a state `{}` already", state.name)))?;
+        self.commit(tx).await?;
+        tracing::info!(state = %state.name, actor = %actor.as_str(), "state defined");
+        Ok(state)
+    }
+
+    async fn custom_states(&self, tenant_id: TenantId) -> Result<Vec<CustomState>, TicketError> {
+        let rows: Vec<(String, TenantId, String, String, i64)> = sqlx::query_as(
+            "SELECT id, tenant_id, name, base, created_at FROM ticket_states WHERE tenant_id = $1 ORDER BY name, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(id, tenant_id, name, base, created_at)| {
+                Ok(CustomState {
+                    id: uuid_of(&id)?,
+                    tenant_id,
+                    name,
+                    base: base
+                        .parse()
+                        .map_err(|e: TicketError| TicketError::Corrupt(e.to_string()))?,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError> {
         self.get_ticket(id).await?;
         let mut tx = self.db.begin_write().await?;
@@ -3037,12 +3114,13 @@ impl SqlTicketStore {
             merged_into: None,
             contact,
             time_minutes: 0,
+            custom_state: None,
             legal_hold: false,
             retention_objection: false,
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"
         )))
         .bind(ticket.id)
         .bind(ticket.tenant_id)
@@ -3071,6 +3149,7 @@ impl SqlTicketStore {
         .bind(&ticket.contact.phone)
         .bind(&ticket.contact.organisation)
         .bind(0_i64)
+        .bind(ticket.custom_state.as_deref())
         .bind(0_i64)
         .bind(0_i64)
         .bind(1_i64)
@@ -3158,6 +3237,34 @@ impl SqlTicketStore {
                 });
             }
         };
+        let mut update = update;
+        if let Some(name) = update.custom_state.take() {
+            if update.state.is_some() {
+                return Err(TicketError::invalid(
+                    "give a built-in state or one of the tenant's own, not both",
+                ));
+            }
+            let base: Option<String> = sqlx::query_scalar(
+                "SELECT base FROM ticket_states WHERE tenant_id = $1 AND name = $2",
+            )
+            .bind(current.tenant_id)
+            .bind(name.trim())
+            .fetch_optional(&mut **tx)
+            .await?;
+            let base = base.ok_or_else(|| TicketError::not_found("state", name.trim()))?;
+            update.state = Some(
+                base.parse()
+                    .map_err(|e: TicketError| TicketError::Corrupt(e.to_string()))?,
+            );
+            next.custom_state = Some(name.trim().to_owned());
+        } else if update.state.is_some() {
+            next.custom_state = None;
+        }
+        change(
+            "custom_state",
+            opt_text(current.custom_state.as_deref()),
+            opt_text(next.custom_state.as_deref()),
+        );
         if let Some(state) = update.state {
             if current.state == TicketState::Merged && state != TicketState::Merged {
                 return Err(TicketError::Conflict(format!(
@@ -3317,8 +3424,8 @@ impl SqlTicketStore {
             "UPDATE tickets SET state = $1, priority = $2, owner_id = $3, queue_id = $4, updated_at = $5, version = $6, \
              pending_until = $9, locked = $10, type_id = $11, service_id = $12, \
              responsible_id = $13, desired_at = $14, target_at = $15, closed_at = $16, \
-             contact_name = $17, contact_email = $18, contact_phone = $19, contact_organisation = $20 \
-             WHERE id = $7 AND version = $8",
+             contact_name = $17, contact_email = $18, contact_phone = $19, contact_organisation = $20, \
+             custom_state = $21 WHERE id = $7 AND version = $8",
         )
         .bind(next.state.as_str())
         .bind(i64::from(next.priority.get()))
@@ -3340,6 +3447,7 @@ impl SqlTicketStore {
         .bind(&next.contact.email)
         .bind(&next.contact.phone)
         .bind(&next.contact.organisation)
+        .bind(next.custom_state.as_deref())
         .execute(&mut **tx)
         .await?;
         if updated.rows_affected() != 1 {

@@ -72,6 +72,7 @@ docket_store::conformance!(
     case_attachments_and_time,
     case_templates,
     case_retention,
+    case_tenant_states,
     case_history,
     case_history_is_append_only,
     case_history_chain_shows_tampering,
@@ -4423,5 +4424,155 @@ async fn case_retention(store: &SqlTicketStore, db: &Db) {
             .set_retention_policy(TenantId::new(), RetentionPolicy::DEFAULT, &agent())
             .await,
         "tenant",
+    );
+}
+
+async fn case_tenant_states(store: &SqlTicketStore, _db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let waiting = store
+        .define_state(
+            t.id,
+            "waiting for the customer",
+            TicketState::PendingReminder,
+            &agent(),
+        )
+        .await
+        .unwrap();
+    store
+        .define_state(
+            t.id,
+            "closed with workaround",
+            TicketState::ClosedSuccessful,
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .define_state(
+                t.id,
+                "waiting for the customer",
+                TicketState::Open,
+                &agent()
+            )
+            .await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    assert_invalid(
+        store
+            .define_state(t.id, "open", TicketState::Open, &agent())
+            .await,
+    );
+    assert_invalid(
+        store
+            .define_state(t.id, "joined", TicketState::Merged, &agent())
+            .await,
+    );
+    let names: Vec<String> = store
+        .custom_states(t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["closed with workaround", "waiting for the customer"]
+    );
+    assert_eq!(waiting.base.state_type(), StateType::PendingReminder);
+
+    // A ticket in a tenant's state behaves as its base: a pending date is needed, closing dates it.
+    let ticket = ticket(store, &q, "VPN").await;
+    let set = |name: &str| TicketUpdate {
+        custom_state: Some(name.into()),
+        ..update()
+    };
+    assert_invalid(
+        store
+            .update_ticket(ticket.id, set("waiting for the customer"), &agent())
+            .await,
+    );
+    let due = docket_platform::time::now_micros() + DAY;
+    let waiting_now = store
+        .update_ticket(
+            ticket.id,
+            TicketUpdate {
+                pending_until: Some(due),
+                ..set("waiting for the customer")
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            waiting_now.state,
+            waiting_now.custom_state.as_deref(),
+            waiting_now.pending_until
+        ),
+        (
+            TicketState::PendingReminder,
+            Some("waiting for the customer"),
+            Some(due)
+        )
+    );
+    let closed = store
+        .update_ticket(ticket.id, set("closed with workaround"), &agent())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            closed.state,
+            closed.closed_at.is_some(),
+            closed.pending_until
+        ),
+        (TicketState::ClosedSuccessful, true, None)
+    );
+    let last = store.history(ticket.id).await.unwrap().pop().unwrap();
+    assert_eq!(
+        last.details["custom_state"]["new"],
+        "closed with workaround"
+    );
+    let by = TicketFilter {
+        custom_states: vec!["closed with workaround".into()],
+        ..TicketFilter::default()
+    };
+    assert_eq!(search(store, by, Visibility::All).await, [ticket.id]);
+    // A built-in state leaves the tenant's.
+    let reopened = store
+        .update_ticket(
+            ticket.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reopened.custom_state, None);
+    // Another tenant's states are unknown here; both at once is a mistake.
+    let t2 = tenant(store, "other").await;
+    store
+        .define_state(t2.id, "theirs", TicketState::Open, &agent())
+        .await
+        .unwrap();
+    assert_not_found(
+        store
+            .update_ticket(ticket.id, set("theirs"), &agent())
+            .await,
+        "state",
+    );
+    assert_invalid(
+        store
+            .update_ticket(
+                ticket.id,
+                TicketUpdate {
+                    state: Some(TicketState::New),
+                    ..set("closed with workaround")
+                },
+                &agent(),
+            )
+            .await,
     );
 }
