@@ -1387,7 +1387,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 32, "the admin and me operations");
+        assert_eq!(operations, 34, "the admin and me operations");
         for name in [
             "Agent",
             "Role",

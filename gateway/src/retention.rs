@@ -173,7 +173,7 @@ pub struct RunRequest {
 
 /// Runs retention now, as the schedule does (installation administrators).
 #[utoipa::path(post, path = "/admin/retention-runs", tag = "admin", request_body = RunRequest,
-    responses((status = 200, body = RetentionRun), (status = 403, body = Problem),
+    responses((status = 200, body = RetentionRun), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 409, description = "another run is in progress", body = Problem)))]
 async fn run(
     State(state): State<AppState>,
@@ -196,7 +196,7 @@ async fn run(
 
 /// The latest retention runs, newest first (installation administrators).
 #[utoipa::path(get, path = "/admin/retention-runs", tag = "admin",
-    responses((status = 200, body = Items<RetentionRun>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Items<RetentionRun>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn list_runs(
     State(state): State<AppState>,
     principal: Principal,

@@ -458,6 +458,18 @@ fn routes(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, Scope)> {
             Scope::Installation,
         ),
         ("get", "/admin/tenants".into(), None, Scope::Installation),
+        (
+            "post",
+            "/admin/retention-runs".into(),
+            Some(json!({ "dry_run": true })),
+            Scope::Installation,
+        ),
+        (
+            "get",
+            "/admin/retention-runs".into(),
+            None,
+            Scope::Installation,
+        ),
         ("get", format!("/admin/tenants/{t}"), None, Scope::Tenant),
         (
             "post",

@@ -27,6 +27,8 @@ use crate::error::TicketError;
 pub enum Scope {
     Read,
     Write,
+    /// Running the installation (retention runs and their log): the `admin` scope.
+    Admin,
 }
 
 impl Scope {
@@ -34,6 +36,7 @@ impl Scope {
         match self {
             Self::Read => "tickets:read",
             Self::Write => "tickets:write",
+            Self::Admin => "admin",
         }
     }
 }

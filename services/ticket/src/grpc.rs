@@ -1536,7 +1536,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::RunRetentionRequest>,
     ) -> Result<Response<pb::RetentionRun>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
+        let caller = self.caller(&request, Scope::Admin).await?;
         if !caller.administers_installation() {
             return Err(
                 TicketError::denied("retention runs are for installation administrators").into(),
@@ -1557,7 +1557,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListRetentionRunsRequest>,
     ) -> Result<Response<pb::ListRetentionRunsResponse>, Status> {
-        let caller = self.caller(&request, Scope::Read).await?;
+        let caller = self.caller(&request, Scope::Admin).await?;
         if !caller.administers_installation() {
             return Err(TicketError::denied(
                 "the retention log is for installation administrators",
