@@ -427,3 +427,16 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) 
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
 }
+
+/// Logs a customer of the administrator's tenant in; a client that sends their access token.
+pub async fn customer_client(api: &str, login: &str, password: &str) -> reqwest::Client {
+    let response = reqwest::Client::new()
+        .post(format!("{api}/auth/login"))
+        .json(&serde_json::json!({"kind": "customer", "tenant": ADMIN_TENANT, "login": login, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{login} logs in");
+    let token: serde_json::Value = response.json().await.unwrap();
+    bearer_client(token["access_token"].as_str().unwrap())
+}

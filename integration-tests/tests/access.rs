@@ -4,7 +4,7 @@
 //! which customers never see. Runs on the embedded default and on PostgreSQL + RabbitMQ.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, login_with_claims, send};
+use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -17,15 +17,7 @@ async fn created(app: &TestApp, path: &str, body: Value) -> Value {
 }
 
 async fn customer_login(app: &TestApp, login: &str) -> Client {
-    let response = reqwest::Client::new()
-        .post(format!("{}/auth/login", app.api))
-        .json(&json!({"kind": "customer", "tenant": ADMIN_TENANT, "login": login, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{login} logs in");
-    let token: Value = response.json().await.unwrap();
-    docket_integration_tests::bearer_client(token["access_token"].as_str().unwrap())
+    docket_integration_tests::customer_client(&app.api, login, PASSWORD).await
 }
 
 fn ids(list: &Value) -> Vec<String> {

@@ -6,7 +6,7 @@
 //! Runs on the embedded default and on PostgreSQL + RabbitMQ.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, login_with_claims, send};
+use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -292,15 +292,7 @@ async fn walk(mode: Mode) {
 
     // 6. Jane reads the answer in the portal (not the internal notes) and replies: the queue's
     //    policy reopens the case.
-    let response = Client::new()
-        .post(format!("{api}/auth/login"))
-        .json(&json!({"kind": "customer", "tenant": ADMIN_TENANT, "login": "jane", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let token: Value = response.json().await.unwrap();
-    let jane = docket_integration_tests::bearer_client(token["access_token"].as_str().unwrap());
+    let jane = docket_integration_tests::customer_client(&api, "jane", PASSWORD).await;
     let seen = expect(
         200,
         jane.get(format!("{api}/tickets/{case}/articles")),

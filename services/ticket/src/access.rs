@@ -333,6 +333,16 @@ impl Caller {
         }
     }
 
+    /// NOT_FOUND unless the caller is an agent (or a service) of the tenant: what its agents
+    /// list (custom fields, states, templates) is not for customers or other tenants.
+    pub fn require_agent_of(&self, tenant_id: TenantId) -> Result<(), TicketError> {
+        if self.is_customer() || !self.belongs_to(tenant_id) {
+            Err(TicketError::not_found("tenant", tenant_id))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Whether the caller runs the installation: a service, or an installation administrator.
     pub fn administers_installation(&self) -> bool {
         matches!(

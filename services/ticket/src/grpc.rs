@@ -1349,9 +1349,7 @@ impl TicketService for TicketGrpc {
     ) -> Result<Response<pb::ListFieldsResponse>, Status> {
         let caller = self.caller(&request, Scope::Read).await?;
         let tenant_id = parse_id(&request.into_inner().tenant_id)?;
-        if caller.is_customer() || !caller.belongs_to(tenant_id) {
-            return Err(TicketError::not_found("tenant", tenant_id).into());
-        }
+        caller.require_agent_of(tenant_id)?;
         let fields = self.store.list_fields(tenant_id).await?;
         Ok(Response::new(pb::ListFieldsResponse {
             fields: fields.into_iter().map(field_to_pb).collect(),
@@ -1436,9 +1434,7 @@ impl TicketService for TicketGrpc {
             }
             None => (parse_id(&r.tenant_id)?, None),
         };
-        if !caller.belongs_to(tenant_id) {
-            return Err(TicketError::not_found("tenant", tenant_id).into());
-        }
+        caller.require_agent_of(tenant_id)?;
         let templates = self.store.list_templates(tenant_id, queue).await?;
         Ok(Response::new(pb::ListTemplatesResponse {
             templates: templates.into_iter().map(template_to_pb).collect(),
@@ -1595,9 +1591,7 @@ impl TicketService for TicketGrpc {
     ) -> Result<Response<pb::ListStatesResponse>, Status> {
         let caller = self.caller(&request, Scope::Read).await?;
         let tenant_id = parse_id(&request.into_inner().tenant_id)?;
-        if caller.is_customer() || !caller.belongs_to(tenant_id) {
-            return Err(TicketError::not_found("tenant", tenant_id).into());
-        }
+        caller.require_agent_of(tenant_id)?;
         let states = self.store.custom_states(tenant_id).await?;
         Ok(Response::new(pb::ListStatesResponse {
             states: states.into_iter().map(custom_state_to_pb).collect(),

@@ -930,6 +930,32 @@ impl SqlTicketStore {
         queue_from_row(&row)
     }
 
+    /// NOT_FOUND unless the tenant is known here.
+    async fn require_tenant(tx: &mut WriteTx, tenant_id: TenantId) -> Result<(), TicketError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(TicketError::not_found("tenant", tenant_id)),
+        }
+    }
+
+    /// NOT_FOUND for the first of `queues` that is not the tenant's (another tenant's is unknown).
+    async fn require_queues_in(
+        tx: &mut WriteTx,
+        tenant_id: TenantId,
+        queues: &[QueueId],
+    ) -> Result<(), TicketError> {
+        for q in queues {
+            if Self::queue_in_tenant(tx, *q).await? != tenant_id {
+                return Err(TicketError::not_found("queue", q));
+            }
+        }
+        Ok(())
+    }
+
     async fn queue_in_tenant(tx: &mut WriteTx, queue_id: QueueId) -> Result<TenantId, TicketError> {
         sqlx::query_scalar::<_, TenantId>("SELECT tenant_id FROM queues WHERE id = $1")
             .bind(queue_id)
@@ -1556,13 +1582,7 @@ impl TicketStore for SqlTicketStore {
 
     async fn create_queue(&self, queue: NewQueue, actor: &Actor) -> Result<Queue, TicketError> {
         let mut tx = self.db.begin_write().await?;
-        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
-            .bind(queue.tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if tenant.is_none() {
-            return Err(TicketError::not_found("tenant", queue.tenant_id));
-        }
+        Self::require_tenant(&mut tx, queue.tenant_id).await?;
         let group: Option<TenantId> =
             sqlx::query_scalar("SELECT tenant_id FROM groups WHERE id = $1")
                 .bind(queue.group_id)
@@ -1585,13 +1605,7 @@ impl TicketStore for SqlTicketStore {
         actor: &Actor,
     ) -> Result<CatalogueEntry, TicketError> {
         let mut tx = self.db.begin_write().await?;
-        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if tenant.is_none() {
-            return Err(TicketError::not_found("tenant", tenant_id));
-        }
+        Self::require_tenant(&mut tx, tenant_id).await?;
         let entry = Self::insert_entry(&mut tx, catalogue, tenant_id, name).await?;
         self.commit(tx).await?;
         tracing::info!(kind = catalogue.kind(), id = %entry.id, actor = %actor.as_str(), "catalogue entry created");
@@ -2196,18 +2210,8 @@ impl TicketStore for SqlTicketStore {
         actor: &Actor,
     ) -> Result<FieldDefinition, TicketError> {
         let mut tx = self.db.begin_write().await?;
-        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
-            .bind(field.tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if tenant.is_none() {
-            return Err(TicketError::not_found("tenant", field.tenant_id));
-        }
-        for q in &field.queue_ids {
-            if Self::queue_in_tenant(&mut tx, *q).await? != field.tenant_id {
-                return Err(TicketError::not_found("queue", q));
-            }
-        }
+        Self::require_tenant(&mut tx, field.tenant_id).await?;
+        Self::require_queues_in(&mut tx, field.tenant_id, &field.queue_ids).await?;
         let stored = FieldDefinition {
             id: FieldId::new(),
             tenant_id: field.tenant_id,
@@ -2495,18 +2499,8 @@ impl TicketStore for SqlTicketStore {
         actor: &Actor,
     ) -> Result<Template, TicketError> {
         let mut tx = self.db.begin_write().await?;
-        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
-            .bind(template.tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if tenant.is_none() {
-            return Err(TicketError::not_found("tenant", template.tenant_id));
-        }
-        for q in &template.queue_ids {
-            if Self::queue_in_tenant(&mut tx, *q).await? != template.tenant_id {
-                return Err(TicketError::not_found("queue", q));
-            }
-        }
+        Self::require_tenant(&mut tx, template.tenant_id).await?;
+        Self::require_queues_in(&mut tx, template.tenant_id, &template.queue_ids).await?;
         let stored = Template {
             id: TemplateId::new(),
             tenant_id: template.tenant_id,
@@ -2606,13 +2600,7 @@ impl TicketStore for SqlTicketStore {
         actor: &Actor,
     ) -> Result<(), TicketError> {
         let mut tx = self.db.begin_write().await?;
-        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if tenant.is_none() {
-            return Err(TicketError::not_found("tenant", tenant_id));
-        }
+        Self::require_tenant(&mut tx, tenant_id).await?;
         sqlx::query(
             "INSERT INTO tenant_retention (tenant_id, days, action) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id) DO UPDATE SET days = excluded.days, action = excluded.action",
@@ -2780,13 +2768,7 @@ impl TicketStore for SqlTicketStore {
             return Err(TicketError::invalid("only merging makes a ticket merged"));
         }
         let mut tx = self.db.begin_write().await?;
-        let tenant: Option<i64> = sqlx::query_scalar("SELECT 1 FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if tenant.is_none() {
-            return Err(TicketError::not_found("tenant", tenant_id));
-        }
+        Self::require_tenant(&mut tx, tenant_id).await?;
         let state = CustomState {
             id: uuid::Uuid::now_v7(),
             tenant_id,

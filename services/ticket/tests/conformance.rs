@@ -795,6 +795,15 @@ fn query(queue: &Queue, sort: SortField, descending: bool, page_size: u32) -> Ti
     }
 }
 
+/// Closes a ticket (successfully) and returns it.
+async fn close(store: &SqlTicketStore, id: TicketId) -> Ticket {
+    let closing = TicketUpdate {
+        state: Some(TicketState::ClosedSuccessful),
+        ..update()
+    };
+    store.update_ticket(id, closing, &agent()).await.unwrap()
+}
+
 fn in_queue(queue: Option<QueueId>) -> TicketFilter {
     TicketFilter {
         queue_ids: queue.into_iter().collect(),
@@ -2038,17 +2047,7 @@ async fn case_links_and_sub_tickets(store: &SqlTicketStore, db: &Db) {
         .await
         .unwrap();
     assert_eq!(a.version, 2, "created and linked: two changes");
-    store
-        .update_ticket(
-            a.id,
-            TicketUpdate {
-                state: Some(TicketState::ClosedSuccessful),
-                ..update()
-            },
-            &agent(),
-        )
-        .await
-        .unwrap();
+    close(store, a.id).await;
     // The parent shows its children's progress.
     let links = store.links(parent.id).await.unwrap();
     let progress: Vec<(Relation, TicketId, StateType)> = links
@@ -2484,17 +2483,7 @@ async fn case_search_filters(store: &SqlTicketStore, _db: &Db) {
         .await
         .unwrap();
     let closed = ticket(store, &q1, "Done").await;
-    store
-        .update_ticket(
-            closed.id,
-            TicketUpdate {
-                state: Some(TicketState::ClosedSuccessful),
-                ..update()
-            },
-            &agent(),
-        )
-        .await
-        .unwrap();
+    close(store, closed.id).await;
     store.watch(plain.id, bob, true).await.unwrap();
 
     let all = Visibility::All;
@@ -2768,17 +2757,7 @@ async fn case_search_closing_dates(store: &SqlTicketStore, _db: &Db) {
     let (_, q) = tenant_and_queue(store).await;
     let t = ticket(store, &q, "Close me").await;
     assert_eq!(t.closed_at, None);
-    let closed = store
-        .update_ticket(
-            t.id,
-            TicketUpdate {
-                state: Some(TicketState::ClosedSuccessful),
-                ..update()
-            },
-            &agent(),
-        )
-        .await
-        .unwrap();
+    let closed = close(store, t.id).await;
     assert_eq!(closed.closed_at, Some(closed.updated_at));
     // From one closed state to the other keeps the first closing date.
     let still = store
@@ -3084,17 +3063,7 @@ async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
             )
             .await
             .unwrap();
-        store
-            .update_ticket(
-                t.id,
-                TicketUpdate {
-                    state: Some(TicketState::ClosedSuccessful),
-                    ..update()
-                },
-                &agent(),
-            )
-            .await
-            .unwrap()
+        close(store, t.id).await
     };
     let set_policy = |queue: QueueId, policy: FollowUp| async move {
         store
@@ -4264,17 +4233,7 @@ async fn case_retention(store: &SqlTicketStore, db: &Db) {
             .tag(t.id, tags(&["vpn"]), vec![], &agent())
             .await
             .unwrap();
-        store
-            .update_ticket(
-                t.id,
-                TicketUpdate {
-                    state: Some(TicketState::ClosedSuccessful),
-                    ..update()
-                },
-                &agent(),
-            )
-            .await
-            .unwrap()
+        close(store, t.id).await
     };
     let old = closed(q.clone(), "Old").await;
     let held = closed(q.clone(), "Held").await;
