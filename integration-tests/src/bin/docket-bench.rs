@@ -534,10 +534,20 @@ async fn run_views(args: &Args) -> Result<serde_json::Value, String> {
             .send()
     })
     .await?;
+    // One common word: in about a quarter of all articles.
+    let common = timed(args.requests, |i| {
+        let body = json!({
+            "filter": {"text": WORDS[i % WORDS.len()], "queue_ids": [raw], "state_types": ["closed"]},
+            "page_size": 25
+        });
+        client.post(format!("{api}/tickets/search")).json(&body).send()
+    })
+    .await?;
     let rss = peak_rss_kib(suite.child.id()).unwrap_or(0);
     drop(suite);
     Ok(json!({
         "scenario": "views",
+        "common_word_search": {"p50_ms": percentile(&common, 50.0), "p99_ms": percentile(&common, 99.0)},
         "mode": "production",
         "seeded_tickets": args.seed,
         "seeded_articles": 3 * args.seed,
@@ -571,6 +581,7 @@ async fn main() -> std::process::ExitCode {
                 for (name, key) in [
                     ("queue view (first page, oldest first)", "queue_view"),
                     ("full text + queue + state type", "search"),
+                    ("one common word + queue + state type", "common_word_search"),
                 ] {
                     println!(
                         "{:<44} {:>10.2} {:>10.2}",

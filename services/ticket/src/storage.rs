@@ -276,6 +276,20 @@ pub struct SqlTicketStore {
     db: Db,
     signal: OutboxSignal,
     system_id: SystemId,
+    /// On PostgreSQL, full text whose words the planner expects in more articles than this is
+    /// matched ticket by ticket in the listing's order instead of collecting every match first.
+    dense_text_rows: u64,
+}
+
+/// How full text is matched on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextPlan {
+    /// Collect the matching ticket ids from the GIN indexes, then filter and sort: fast when
+    /// the words are rare.
+    Collect,
+    /// Walk the tickets in the listing's order and check each: fast when the words are common,
+    /// since a page fills after a few tickets.
+    Walk,
 }
 
 const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, contact_name, contact_email, contact_phone, contact_organisation, time_minutes, custom_state, legal_hold, retention_objection, version";
@@ -289,7 +303,42 @@ impl SqlTicketStore {
             db,
             signal,
             system_id,
+            dense_text_rows: 50_000,
         }
+    }
+
+    /// The same store, matching full text ticket by ticket once the planner expects more than
+    /// `rows` matching articles (for tests of both ways; the default is 50,000).
+    pub fn with_dense_text_rows(mut self, rows: u64) -> Self {
+        self.dense_text_rows = rows;
+        self
+    }
+
+    /// Which way to match `text` (PostgreSQL): the planner's estimate of the articles holding
+    /// it decides.
+    async fn text_plan(&self, text: &FullText) -> Result<TextPlan, TicketError> {
+        let query = text.to_tsquery();
+        // Words are letters and digits only (see `FullText`), so the literal cannot break out;
+        // EXPLAIN takes no parameters.
+        if query.contains(['\'', '\\']) {
+            return Ok(TextPlan::Collect);
+        }
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN SELECT 1 FROM articles WHERE to_tsvector('simple', left(subject || ' ' || body, 250000)) @@ to_tsquery('simple', '{query}')"
+        )))
+        .fetch_all(self.db.pool())
+        .await?;
+        let estimate = plan
+            .first()
+            .and_then(|line| line.split("rows=").nth(1))
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        Ok(if estimate > self.dense_text_rows {
+            TextPlan::Walk
+        } else {
+            TextPlan::Collect
+        })
     }
 
     /// The service's schema plus the bus's outbox and inbox.
@@ -1265,7 +1314,13 @@ impl Filter {
     /// The conditions of a search filter, one per field set. The full-text condition differs per
     /// engine: PostgreSQL's GIN indexes over `to_tsvector('simple', …)`, SQLite's FTS5 tables.
     /// With `visible_only`, text matches only in articles the customer may read.
-    fn search(&mut self, backend: Backend, f: &TicketFilter, visible_only: bool) -> Vec<String> {
+    fn search(
+        &mut self,
+        backend: Backend,
+        f: &TicketFilter,
+        visible_only: bool,
+        plan: TextPlan,
+    ) -> Vec<String> {
         let mut clauses = Vec::new();
         let (visible, visible_attachment) = if visible_only {
             (
@@ -1278,6 +1333,16 @@ impl Filter {
         if let Some(text) = &f.text {
             // One set of matching ticket ids from both indexes, so each engine can use them.
             clauses.push(match backend {
+                Backend::Postgres if plan == TextPlan::Walk => {
+                    let q = self.text(text.to_tsquery());
+                    format!(
+                        "(to_tsvector('simple', title) @@ to_tsquery('simple', {q}) \
+                         OR EXISTS (SELECT 1 FROM articles a WHERE a.ticket_id = tickets.id AND {visible} \
+                                    to_tsvector('simple', left(a.subject || ' ' || a.body, 250000)) @@ to_tsquery('simple', {q})) \
+                         OR EXISTS (SELECT 1 FROM attachments x WHERE x.ticket_id = tickets.id AND {visible_attachment} \
+                                    to_tsvector('simple', left(x.text, 250000)) @@ to_tsquery('simple', {q})))"
+                    )
+                }
                 Backend::Postgres => {
                     let q = self.text(text.to_tsquery());
                     format!(
@@ -1791,7 +1856,11 @@ impl TicketStore for SqlTicketStore {
         query.filter.check()?;
         let mut sql = Filter::default();
         let visible_only = matches!(query.visibility, Visibility::Customer { .. });
-        let mut clauses = sql.search(self.db.backend(), &query.filter, visible_only);
+        let plan = match (self.db.backend(), &query.filter.text) {
+            (Backend::Postgres, Some(text)) => self.text_plan(text).await?,
+            _ => TextPlan::Collect,
+        };
+        let mut clauses = sql.search(self.db.backend(), &query.filter, visible_only, plan);
         clauses.push(sql.visibility(&query.visibility));
         let column = query.sort.as_str();
         let (cmp, dir) = if query.descending {
