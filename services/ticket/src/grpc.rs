@@ -521,6 +521,37 @@ fn field_value_to_pb(v: FieldValue) -> pb::FieldValue {
     }
 }
 
+/// The agents listed on a ticket besides its owner.
+#[derive(Clone, Copy)]
+enum Agents {
+    Watchers,
+    Collaborators,
+}
+
+impl TicketGrpc {
+    /// A visible ticket's watchers or collaborators (agents only).
+    async fn agents<T>(
+        &self,
+        request: &Request<T>,
+        ticket_id: &str,
+        which: Agents,
+    ) -> Result<Vec<String>, Status> {
+        let caller = self.caller(request, Scope::Read).await?;
+        let (ticket, _) = self.visible_ticket(&caller, parse_id(ticket_id)?).await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied(
+                "a ticket's watchers and collaborators are for agents",
+            )
+            .into());
+        }
+        let agents = match which {
+            Agents::Watchers => self.store.watchers(ticket.id).await?,
+            Agents::Collaborators => self.store.collaborators(ticket.id).await?,
+        };
+        Ok(agents.into_iter().map(|a| a.to_string()).collect())
+    }
+}
+
 /// One ticket's outcome in a bulk change: the ticket, or the status it would have had alone.
 fn outcome(id: TicketId, result: Result<Ticket, TicketError>) -> pb::BulkOutcome {
     match result {
@@ -1669,17 +1700,11 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListCollaboratorsRequest>,
     ) -> Result<Response<pb::ListCollaboratorsResponse>, Status> {
-        let caller = self.caller(&request, Scope::Read).await?;
-        let (ticket, _) = self
-            .visible_ticket(&caller, parse_id(&request.into_inner().ticket_id)?)
+        let ticket_id = request.get_ref().ticket_id.clone();
+        let agent_ids = self
+            .agents(&request, &ticket_id, Agents::Collaborators)
             .await?;
-        if caller.is_customer() {
-            return Err(TicketError::denied("a ticket's collaborators are for agents").into());
-        }
-        let agents = self.store.collaborators(ticket.id).await?;
-        Ok(Response::new(pb::ListCollaboratorsResponse {
-            agent_ids: agents.into_iter().map(|a| a.to_string()).collect(),
-        }))
+        Ok(Response::new(pb::ListCollaboratorsResponse { agent_ids }))
     }
 
     async fn watch_ticket(
@@ -1702,17 +1727,9 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListWatchersRequest>,
     ) -> Result<Response<pb::ListWatchersResponse>, Status> {
-        let caller = self.caller(&request, Scope::Read).await?;
-        let (ticket, _) = self
-            .visible_ticket(&caller, parse_id(&request.into_inner().ticket_id)?)
-            .await?;
-        if caller.is_customer() {
-            return Err(TicketError::denied("a ticket's watchers are for agents").into());
-        }
-        let agents = self.store.watchers(ticket.id).await?;
-        Ok(Response::new(pb::ListWatchersResponse {
-            agent_ids: agents.into_iter().map(|a| a.to_string()).collect(),
-        }))
+        let ticket_id = request.get_ref().ticket_id.clone();
+        let agent_ids = self.agents(&request, &ticket_id, Agents::Watchers).await?;
+        Ok(Response::new(pb::ListWatchersResponse { agent_ids }))
     }
 
     async fn get_history(

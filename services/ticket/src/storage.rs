@@ -2553,13 +2553,7 @@ impl TicketStore for SqlTicketStore {
     }
 
     async fn collaborators(&self, id: TicketId) -> Result<Vec<AgentId>, TicketError> {
-        self.get_ticket(id).await?;
-        Ok(sqlx::query_scalar(
-            "SELECT agent_id FROM ticket_collaborators WHERE ticket_id = $1 ORDER BY created_at, agent_id",
-        )
-        .bind(id)
-        .fetch_all(self.db.pool())
-        .await?)
+        self.agents_of(id, "ticket_collaborators").await
     }
 
     async fn create_template(
@@ -2908,13 +2902,7 @@ impl TicketStore for SqlTicketStore {
     }
 
     async fn watchers(&self, id: TicketId) -> Result<Vec<AgentId>, TicketError> {
-        self.get_ticket(id).await?;
-        Ok(sqlx::query_scalar(
-            "SELECT agent_id FROM ticket_watchers WHERE ticket_id = $1 ORDER BY created_at, agent_id",
-        )
-        .bind(id)
-        .fetch_all(self.db.pool())
-        .await?)
+        self.agents_of(id, "ticket_watchers").await
     }
 
     async fn links(&self, id: TicketId) -> Result<Vec<LinkedTicket>, TicketError> {
@@ -3627,6 +3615,21 @@ impl SqlTicketStore {
                 FieldValue { key, values }
             })
             .collect())
+    }
+
+    /// The agents a ticket has in `table` (watchers, collaborators), in the order they came.
+    async fn agents_of(
+        &self,
+        id: TicketId,
+        table: &'static str,
+    ) -> Result<Vec<AgentId>, TicketError> {
+        self.get_ticket(id).await?;
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT agent_id FROM {table} WHERE ticket_id = $1 ORDER BY created_at, agent_id"
+        )))
+        .bind(id)
+        .fetch_all(self.db.pool())
+        .await?)
     }
 
     /// One retention pass over every tenant, ticket by ticket (each in its own transaction).
