@@ -51,6 +51,7 @@ fn range(from: i64, until: i64) -> Option<Range> {
 pub struct Filter {
     /// Words that must all occur in the title, or all in one article; `vpn*` matches a prefix.
     #[schema(example = "vpn client*")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queue_ids: Vec<String>,
@@ -65,23 +66,34 @@ pub struct Filter {
     /// 1 (very low) to 5 (very high).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub priorities: Vec<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub type_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<String>,
     /// Part of how the customer was named (an address, a name), any case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<String>,
     /// Tickets this agent watches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watched_by: Option<String>,
     /// Tickets this agent works on jointly with the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collaborator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<Range>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<Range>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed: Option<Range>,
     /// Tickets carrying every one of these tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
