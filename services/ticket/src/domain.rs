@@ -101,10 +101,12 @@ impl SystemId {
     }
 }
 
+/// A closed list of values named by fixed texts: `as_str`, `ALL`, `FromStr` (naming the choices
+/// when it fails), `Display`, and serde as those texts. Used for every such list of ticket core.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -116,28 +118,29 @@ macro_rules! text_enum {
             }
         }
 
-        impl FromStr for $name {
-            type Err = TicketError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::error::TicketError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(TicketError::invalid(format!(
+                    _ => Err($crate::error::TicketError::invalid(format!(
                         concat!("`{}` is not a ", $what, " (one of: {})"),
-                        truncate(s, 40),
+                        s.chars().take(40).collect::<String>(),
                         [$($text),+].join(", ")
                     ))),
                 }
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use text_enum;
 
 text_enum!(
     /// The state of a ticket, as in Znuny/OTRS. Each belongs to a [`StateType`], which is what the

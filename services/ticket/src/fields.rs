@@ -67,53 +67,20 @@ impl std::fmt::Display for Tag {
 /// Most tags on one ticket.
 pub const MAX_TAGS: usize = 50;
 
-/// The kinds of custom fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldKind {
-    Text,
-    Number,
-    /// A calendar date, `YYYY-MM-DD`.
-    Date,
-    SingleSelect,
-    MultiSelect,
-    Checkbox,
-}
+text_enum!(
+    /// The kinds of custom fields.
+    FieldKind, "field kind" {
+        Text = "text",
+        Number = "number",
+        /// A calendar date, `YYYY-MM-DD`.
+        Date = "date",
+        SingleSelect = "single_select",
+        MultiSelect = "multi_select",
+        Checkbox = "checkbox",
+    }
+);
 
 impl FieldKind {
-    pub const ALL: [FieldKind; 6] = [
-        Self::Text,
-        Self::Number,
-        Self::Date,
-        Self::SingleSelect,
-        Self::MultiSelect,
-        Self::Checkbox,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Number => "number",
-            Self::Date => "date",
-            Self::SingleSelect => "single_select",
-            Self::MultiSelect => "multi_select",
-            Self::Checkbox => "checkbox",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, TicketError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s.trim())
-            .ok_or_else(|| {
-                TicketError::invalid(format!(
-                    "`{}` is not a field kind (one of: {})",
-                    s.chars().take(40).collect::<String>(),
-                    Self::ALL.map(Self::as_str).join(", ")
-                ))
-            })
-    }
-
     fn selects(self) -> bool {
         matches!(self, Self::SingleSelect | Self::MultiSelect)
     }
@@ -358,6 +325,6 @@ mod tests {
                 .options,
             ["a", "b"]
         );
-        assert!(FieldKind::parse("colour").is_err());
+        assert!("colour".parse::<FieldKind>().is_err());
     }
 }

@@ -1366,7 +1366,7 @@ impl TicketService for TicketGrpc {
             tenant_id,
             &r.key,
             &r.label,
-            FieldKind::parse(&r.kind)?,
+            r.kind.trim().parse::<FieldKind>()?,
             r.options,
             ids_from_pb(&r.queue_ids)?,
         )?;
@@ -1440,7 +1440,7 @@ impl TicketService for TicketGrpc {
         let template = NewTemplate::parse(
             tenant_id,
             &r.name,
-            TemplateKind::parse(&r.kind)?,
+            r.kind.trim().parse::<TemplateKind>()?,
             &r.subject,
             &r.body,
             ids_from_pb(&r.queue_ids)?,
@@ -1527,7 +1527,7 @@ impl TicketService for TicketGrpc {
         let r = request.into_inner();
         let tenant_id = parse_id(&r.tenant_id)?;
         caller.require_admin_of(tenant_id)?;
-        let policy = RetentionPolicy::parse(r.days, RetentionAction::parse(&r.action)?)?;
+        let policy = RetentionPolicy::parse(r.days, r.action.trim().parse::<RetentionAction>()?)?;
         self.store
             .set_retention_policy(tenant_id, policy, &caller.actor)
             .await?;

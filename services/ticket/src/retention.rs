@@ -6,36 +6,16 @@ use serde::Serialize;
 use crate::domain::*;
 use crate::error::TicketError;
 
-/// What happens to a closed ticket past its tenant's retention period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RetentionAction {
-    /// Everything about it is removed.
-    Delete,
-    /// Its articles, attachments, history and personal fields are removed; its number, queue,
-    /// classification, state and dates stay for the statistics.
-    Anonymise,
-}
-
-impl RetentionAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Delete => "delete",
-            Self::Anonymise => "anonymise",
-        }
+text_enum!(
+    /// What happens to a closed ticket past its tenant's retention period.
+    RetentionAction, "retention action" {
+        /// Everything about it is removed.
+        Delete = "delete",
+        /// Its articles, attachments, history and personal fields are removed; its number,
+        /// queue, classification, state and dates stay for the statistics.
+        Anonymise = "anonymise",
     }
-
-    pub fn parse(s: &str) -> Result<Self, TicketError> {
-        match s.trim() {
-            "delete" => Ok(Self::Delete),
-            "anonymise" => Ok(Self::Anonymise),
-            other => Err(TicketError::invalid(format!(
-                "`{}` is not a retention action (delete or anonymise)",
-                other.chars().take(40).collect::<String>()
-            ))),
-        }
-    }
-}
+);
 
 /// A tenant's retention period and action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,6 +73,6 @@ mod tests {
         let p = RetentionPolicy::parse(30, RetentionAction::Anonymise).unwrap();
         assert_eq!(p.cutoff(31 * 86_400_000_000), 86_400_000_000);
         assert_eq!(RetentionPolicy::DEFAULT.days, 730);
-        assert!(RetentionAction::parse("shred").is_err());
+        assert!("shred".parse::<RetentionAction>().is_err());
     }
 }

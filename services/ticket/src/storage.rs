@@ -1169,7 +1169,9 @@ fn field_from_row(row: &AnyRow) -> Result<FieldDefinition, TicketError> {
         tenant_id: get(row, "tenant_id")?,
         key: get(row, "key")?,
         label: get(row, "label")?,
-        kind: FieldKind::parse(&get::<String>(row, "kind")?).map_err(|e| corrupt(e.to_string()))?,
+        kind: get::<String>(row, "kind")?
+            .parse::<FieldKind>()
+            .map_err(|e| corrupt(e.to_string()))?,
         options: serde_json::from_str(&get::<String>(row, "options")?)
             .map_err(|e| corrupt(e.to_string()))?,
         queue_ids: serde_json::from_str(&get::<String>(row, "queue_ids")?)
@@ -1189,7 +1191,8 @@ fn template_from_row(row: &AnyRow) -> Result<Template, TicketError> {
         id: get(row, "id")?,
         tenant_id: get(row, "tenant_id")?,
         name: get(row, "name")?,
-        kind: TemplateKind::parse(&get::<String>(row, "kind")?)
+        kind: get::<String>(row, "kind")?
+            .parse::<TemplateKind>()
             .map_err(|e| corrupt(e.to_string()))?,
         subject: get(row, "subject")?,
         body: get(row, "body")?,
@@ -2649,7 +2652,8 @@ impl TicketStore for SqlTicketStore {
         match row {
             Some((days, action)) => Ok(RetentionPolicy {
                 days: u32::try_from(days).map_err(|e| TicketError::Corrupt(e.to_string()))?,
-                action: RetentionAction::parse(&action)
+                action: action
+                    .parse::<RetentionAction>()
                     .map_err(|e| TicketError::Corrupt(e.to_string()))?,
             }),
             None => Ok(RetentionPolicy::DEFAULT),

@@ -8,41 +8,17 @@ use crate::error::TicketError;
 
 docket_platform::typed_id!(pub TemplateId, "template");
 
-/// What a template is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TemplateKind {
-    /// An answer to the customer (closed by the queue's signature).
-    Answer,
-    /// The notice that a request was received and accepted.
-    Acceptance,
-    /// An internal note.
-    Note,
-}
-
-impl TemplateKind {
-    pub const ALL: [TemplateKind; 3] = [Self::Answer, Self::Acceptance, Self::Note];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Answer => "answer",
-            Self::Acceptance => "acceptance",
-            Self::Note => "note",
-        }
+text_enum!(
+    /// What a template is for.
+    TemplateKind, "template kind" {
+        /// An answer to the customer (closed by the queue's signature).
+        Answer = "answer",
+        /// The notice that a request was received and accepted.
+        Acceptance = "acceptance",
+        /// An internal note.
+        Note = "note",
     }
-
-    pub fn parse(s: &str) -> Result<Self, TicketError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s.trim())
-            .ok_or_else(|| {
-                TicketError::invalid(format!(
-                    "`{}` is not a template kind (one of: answer, acceptance, note)",
-                    s.chars().take(40).collect::<String>()
-                ))
-            })
-    }
-}
+);
 
 /// The variables a template may use, written `{{ticket.number}}`.
 pub const VARIABLES: [&str; 7] = [
