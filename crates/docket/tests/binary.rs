@@ -328,6 +328,11 @@ fn verify_history(env: (&str, &str), ticket: Option<&str>) -> (bool, String) {
     if let Some(t) = ticket {
         cmd.args(["--ticket", t]);
     }
+    outcome(&mut cmd)
+}
+
+/// Runs a `docket` command: whether it succeeded, and what it printed (stdout, then stderr).
+fn outcome(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap();
     let text = format!(
         "{}{}",
@@ -435,13 +440,7 @@ async fn retention_runs_from_the_command_line() {
         if dry {
             cmd.arg("--dry-run");
         }
-        let out = cmd.output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        outcome(&mut cmd)
     };
     let (ok, text) = run(true);
     assert!(ok, "{text}");

@@ -795,6 +795,27 @@ fn query(queue: &Queue, sort: SortField, descending: bool, page_size: u32) -> Ti
     }
 }
 
+/// A customer user of `tenant`, as the identity service announces them.
+async fn customer_in(
+    store: &SqlTicketStore,
+    tenant: &Tenant,
+    company_id: Option<CompanyId>,
+) -> CustomerRecord {
+    let customer = CustomerRecord {
+        id: CustomerId::new(),
+        tenant_id: tenant.id,
+        company_id,
+        contact: Contact::default(),
+    };
+    assert!(
+        store
+            .project_customer(&event_id(), customer.clone())
+            .await
+            .unwrap()
+    );
+    customer
+}
+
 /// Closes a ticket (successfully) and returns it.
 async fn close(store: &SqlTicketStore, id: TicketId) -> Ticket {
     let closing = TicketUpdate {
@@ -2316,16 +2337,7 @@ async fn case_search_full_text(store: &SqlTicketStore, _db: &Db) {
     .await;
     let both = with_article(store, &q, "Tunnel and printer", "nothing else", true).await;
     // A customer's ticket with an internal note.
-    let customer = CustomerRecord {
-        id: CustomerId::new(),
-        tenant_id: t.id,
-        company_id: None,
-        contact: Contact::default(),
-    };
-    store
-        .project_customer(&event_id(), customer.clone())
-        .await
-        .unwrap();
+    let customer = customer_in(store, &t, None).await;
     let theirs = store
         .create_ticket(
             NewTicket::parse(
@@ -2440,16 +2452,7 @@ async fn case_search_filters(store: &SqlTicketStore, _db: &Db) {
         .find(|e| e.name == "Incident")
         .unwrap();
     let company = CompanyId::new();
-    let customer = CustomerRecord {
-        id: CustomerId::new(),
-        tenant_id: t.id,
-        company_id: Some(company),
-        contact: Contact::default(),
-    };
-    store
-        .project_customer(&event_id(), customer.clone())
-        .await
-        .unwrap();
+    let customer = customer_in(store, &t, Some(company)).await;
     let (alice, bob) = (AgentId::new(), AgentId::new());
 
     let plain = ticket(store, &q1, "Plain").await;
@@ -3027,16 +3030,7 @@ async fn case_queue_hierarchy_and_settings(store: &SqlTicketStore, db: &Db) {
 
 async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
     let (t, q) = tenant_and_queue(store).await;
-    let customer = CustomerRecord {
-        id: CustomerId::new(),
-        tenant_id: t.id,
-        company_id: None,
-        contact: Contact::default(),
-    };
-    store
-        .project_customer(&event_id(), customer.clone())
-        .await
-        .unwrap();
+    let customer = customer_in(store, &t, None).await;
     let reply = || {
         article(
             SenderType::Customer,
@@ -3216,16 +3210,7 @@ async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
 
 async fn case_merge(store: &SqlTicketStore, db: &Db) {
     let (t, q) = tenant_and_queue(store).await;
-    let customer = CustomerRecord {
-        id: CustomerId::new(),
-        tenant_id: t.id,
-        company_id: None,
-        contact: Contact::default(),
-    };
-    store
-        .project_customer(&event_id(), customer.clone())
-        .await
-        .unwrap();
+    let customer = customer_in(store, &t, None).await;
     let first = |title: &str, body: &str| {
         let body = body.to_owned();
         let title = title.to_owned();
@@ -3881,16 +3866,7 @@ const PNG: [u8; 16] = [
 
 async fn case_attachments_and_time(store: &SqlTicketStore, db: &Db) {
     let (t, q) = tenant_and_queue(store).await;
-    let customer = CustomerRecord {
-        id: CustomerId::new(),
-        tenant_id: t.id,
-        company_id: None,
-        contact: Contact::default(),
-    };
-    store
-        .project_customer(&event_id(), customer.clone())
-        .await
-        .unwrap();
+    let customer = customer_in(store, &t, None).await;
     let log = NewAttachment::parse(
         "vpn.log",
         "text/plain",
