@@ -343,6 +343,11 @@ impl Caller {
         }
     }
 
+    /// Whether the caller is another service of the suite (e.g. the mail service).
+    pub fn is_service(&self) -> bool {
+        matches!(self.who, Who::Service)
+    }
+
     /// Whether the caller runs the installation: a service, or an installation administrator.
     pub fn administers_installation(&self) -> bool {
         matches!(

@@ -764,6 +764,8 @@ pub struct NewArticle {
     pub attachments: Vec<crate::attachments::NewAttachment>,
     /// Time spent on it, in minutes (agents' time accounting).
     pub time_minutes: u32,
+    /// Makes a retried create or append return what the first one made (e.g. `mail:<id>`).
+    pub idempotency_key: Option<String>,
 }
 
 impl NewArticle {
@@ -797,7 +799,23 @@ impl NewArticle {
             body: body.to_owned(),
             attachments: Vec::new(),
             time_minutes: 0,
+            idempotency_key: None,
         })
+    }
+
+    /// The same article with an idempotency key: a retry with the same key makes nothing new.
+    pub fn with_idempotency_key(mut self, key: &str) -> Result<Self, TicketError> {
+        let key = key.trim();
+        if key.is_empty() {
+            return Ok(self);
+        }
+        if key.len() > 200 || key.chars().any(char::is_control) {
+            return Err(TicketError::invalid(
+                "idempotency_key must be at most 200 characters without control characters",
+            ));
+        }
+        self.idempotency_key = Some(key.to_owned());
+        Ok(self)
     }
 
     /// The same article with these attachments, checked together.
@@ -836,6 +854,36 @@ pub struct Article {
     pub attachments: Vec<crate::attachments::Attachment>,
     /// Time spent on it, in minutes.
     pub time_minutes: u32,
+    /// How the mail it went out as fares (articles sent by mail only).
+    pub delivery: Option<Delivery>,
+}
+
+text_enum!(
+    /// Where an outgoing mail is.
+    DeliveryState, "delivery state" {
+        /// Waiting for its first attempt.
+        Queued = "queued",
+        /// The receiving server accepted it.
+        Sent = "sent",
+        /// An attempt failed; another follows.
+        Retrying = "retrying",
+        /// Given up: refused for good, or too many attempts.
+        Failed = "failed",
+    }
+);
+
+/// The state of the mail an article went out as, as the mail service reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// The last server answer or error.
+    pub detail: String,
+    /// The Message-ID it went out with.
+    pub message_id: String,
+    /// The recipients.
+    pub to: Vec<String>,
+    pub updated_at: Micros,
 }
 
 #[derive(Debug, Clone)]

@@ -152,7 +152,8 @@ fn new_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, TicketError> {
         &a.body,
     )?
     .with_time(a.time_minutes)?
-    .with_attachments(attachments_from_pb(a.attachments)?)
+    .with_attachments(attachments_from_pb(a.attachments)?)?
+    .with_idempotency_key(&a.idempotency_key)
 }
 
 fn attachments_from_pb(list: Vec<pb::NewAttachment>) -> Result<Vec<NewAttachment>, TicketError> {
@@ -238,7 +239,30 @@ fn article_to_pb(a: Article) -> pb::Article {
         created_at_us: a.created_at,
         attachments: a.attachments.into_iter().map(attachment_to_pb).collect(),
         time_minutes: a.time_minutes,
+        delivery: a.delivery.map(delivery_to_pb),
     }
+}
+
+fn delivery_to_pb(d: Delivery) -> pb::Delivery {
+    pb::Delivery {
+        state: d.state.as_str().to_owned(),
+        attempts: d.attempts,
+        detail: d.detail,
+        message_id: d.message_id,
+        to: d.to,
+        updated_at_us: d.updated_at,
+    }
+}
+
+fn delivery_from_pb(d: pb::Delivery) -> Result<Delivery, TicketError> {
+    Ok(Delivery {
+        state: d.state.trim().parse()?,
+        attempts: d.attempts,
+        detail: d.detail.chars().take(2000).collect(),
+        message_id: d.message_id.chars().take(500).collect(),
+        to: d.to.into_iter().take(100).collect(),
+        updated_at: docket_platform::time::now_micros(),
+    })
 }
 
 fn tenant_to_pb(t: Tenant) -> pb::Tenant {
@@ -494,6 +518,7 @@ fn template_to_pb(t: Template) -> pb::Template {
         body: t.body,
         queue_ids: t.queue_ids.iter().map(ToString::to_string).collect(),
         created_at_us: t.created_at,
+        language: t.language,
     }
 }
 
@@ -872,6 +897,45 @@ impl TicketService for TicketGrpc {
             .update_queue(queue.id, change, &caller.actor)
             .await?;
         Ok(Response::new(queue_to_pb(queue)))
+    }
+
+    async fn resolve_address(
+        &self,
+        request: Request<pb::ResolveAddressRequest>,
+    ) -> Result<Response<pb::Queue>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        if !caller.administers_installation() {
+            return Err(
+                TicketError::denied("resolving mail addresses is for the mail service").into(),
+            );
+        }
+        let address = EmailAddress::parse(&request.into_inner().address)?;
+        let queue = self
+            .store
+            .queue_by_address(&address)
+            .await?
+            .ok_or_else(|| TicketError::not_found("queue with address", address.as_str()))?;
+        Ok(Response::new(queue_to_pb(queue)))
+    }
+
+    async fn record_delivery(
+        &self,
+        request: Request<pb::RecordDeliveryRequest>,
+    ) -> Result<Response<pb::Article>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        if !caller.is_service() {
+            return Err(TicketError::denied("only the mail service reports deliveries").into());
+        }
+        let r = request.into_inner();
+        let delivery = delivery_from_pb(
+            r.delivery
+                .ok_or_else(|| TicketError::invalid("delivery is required"))?,
+        )?;
+        let article = self
+            .store
+            .record_delivery(parse_id(&r.article_id)?, delivery, &caller.actor)
+            .await?;
+        Ok(Response::new(article_to_pb(article)))
     }
 
     async fn list_queues(
@@ -1444,7 +1508,8 @@ impl TicketService for TicketGrpc {
             &r.subject,
             &r.body,
             ids_from_pb(&r.queue_ids)?,
-        )?;
+        )?
+        .in_language(&r.language)?;
         let template = self.store.create_template(template, &caller.actor).await?;
         Ok(Response::new(template_to_pb(template)))
     }

@@ -126,6 +126,15 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<Ticket, TicketError>;
     /// The article with this id.
     async fn get_article(&self, id: ArticleId) -> Result<Article, TicketError>;
+    /// Records how the mail an article went out as fares (reported by the mail service). The
+    /// outcome (sent, failed) is a change of the ticket, in its history; attempts in between are
+    /// only on the article.
+    async fn record_delivery(
+        &self,
+        id: ArticleId,
+        delivery: Delivery,
+        actor: &Actor,
+    ) -> Result<Article, TicketError>;
     /// An attachment with its ticket, article and bytes (checked against their hash).
     async fn attachment(
         &self,
@@ -294,7 +303,7 @@ enum TextPlan {
 
 const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, contact_name, contact_email, contact_phone, contact_organisation, time_minutes, custom_state, legal_hold, retention_objection, version";
 const QUEUE_COLUMNS: &str = "id, tenant_id, name, parent_id, group_id, portal, signature, follow_up, addresses, created_at, version";
-const ARTICLE_COLUMNS: &str = "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at, time_minutes";
+const ARTICLE_COLUMNS: &str = "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at, time_minutes, delivery";
 const ATTACHMENT_COLUMNS: &str = "id, article_id, ticket_id, filename, content_type, declared_type, size, sha256, text, created_at";
 
 impl SqlTicketStore {
@@ -404,6 +413,11 @@ impl SqlTicketStore {
                             "0015_retention"
                         ),
                         migration!(16, "tenants' own states", "0016_tenant_states"),
+                        migration!(
+                            17,
+                            "idempotency keys, delivery state of articles, template languages",
+                            "0017_mail"
+                        ),
                     ],
                 )
             },
@@ -452,6 +466,41 @@ impl SqlTicketStore {
         Ok(TicketNumber::compose(day, self.system_id, counter))
     }
 
+    /// Claims an article's idempotency key in this transaction. `Some` when an earlier change
+    /// holds it already: the ticket and article it made. A concurrent claim of the same key waits
+    /// for the other transaction (PostgreSQL) or cannot happen (SQLite's single writer).
+    async fn claim_key(
+        tx: &mut WriteTx,
+        key: &str,
+        now: Micros,
+    ) -> Result<Option<(TicketId, ArticleId)>, TicketError> {
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (key, created_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if claimed == 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT ticket_id, article_id FROM idempotency_keys WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut **tx)
+            .await?;
+        let ids = (
+            get::<String>(&row, "ticket_id")?.parse::<TicketId>(),
+            get::<String>(&row, "article_id")?.parse::<ArticleId>(),
+        );
+        match ids {
+            (Ok(ticket), Ok(article)) => Ok(Some((ticket, article))),
+            _ => Err(TicketError::Corrupt(format!(
+                "idempotency key `{key}` holds no article"
+            ))),
+        }
+    }
+
     async fn insert_article(
         tx: &mut WriteTx,
         ticket_id: TicketId,
@@ -471,8 +520,19 @@ impl SqlTicketStore {
             created_at: now,
             attachments: Vec::new(),
             time_minutes: article.time_minutes,
+            delivery: None,
         };
         Self::store_article(tx, &stored).await?;
+        if let Some(key) = &article.idempotency_key {
+            sqlx::query(
+                "UPDATE idempotency_keys SET ticket_id = $1, article_id = $2 WHERE key = $3",
+            )
+            .bind(ticket_id)
+            .bind(stored.id)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+        }
         stored.attachments =
             Self::insert_attachments(tx, stored.id, ticket_id, &article.attachments, now).await?;
         if stored.time_minutes > 0 {
@@ -488,7 +548,7 @@ impl SqlTicketStore {
     /// The article's row.
     async fn store_article(tx: &mut WriteTx, stored: &Article) -> Result<(), TicketError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         )))
         .bind(stored.id)
         .bind(stored.ticket_id)
@@ -500,6 +560,7 @@ impl SqlTicketStore {
         .bind(&stored.author)
         .bind(stored.created_at)
         .bind(i64::from(stored.time_minutes))
+        .bind(stored.delivery.as_ref().map(to_json).transpose()?)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -1102,6 +1163,10 @@ fn article_from_row(row: &AnyRow) -> Result<Article, TicketError> {
         attachments: Vec::new(),
         time_minutes: u32::try_from(get::<i64>(row, "time_minutes")?)
             .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+        delivery: get::<Option<String>>(row, "delivery")?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| TicketError::Corrupt(format!("article delivery: {e}")))?,
     })
 }
 
@@ -1198,6 +1263,7 @@ fn template_from_row(row: &AnyRow) -> Result<Template, TicketError> {
         body: get(row, "body")?,
         queue_ids: serde_json::from_str(&get::<String>(row, "queue_ids")?)
             .map_err(|e| corrupt(e.to_string()))?,
+        language: get(row, "language")?,
         created_at: get(row, "created_at")?,
     })
 }
@@ -1819,6 +1885,15 @@ impl TicketStore for SqlTicketStore {
     async fn create_ticket(&self, new: NewTicket, actor: &Actor) -> Result<Ticket, TicketError> {
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
+        if let Some(key) = new
+            .article
+            .as_ref()
+            .and_then(|a| a.idempotency_key.as_deref())
+            && let Some((ticket, _)) = Self::claim_key(&mut tx, key, now).await?
+        {
+            drop(tx);
+            return self.get_ticket(ticket).await;
+        }
         let (ticket, _) = self.create_in_tx(&mut tx, new, actor, now).await?;
         self.commit(tx).await?;
         tracing::info!(ticket_id = %ticket.id, number = %ticket.number, actor = %actor.as_str(), "ticket created");
@@ -1918,6 +1993,12 @@ impl TicketStore for SqlTicketStore {
     ) -> Result<Article, TicketError> {
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
+        if let Some(key) = article.idempotency_key.as_deref()
+            && let Some((_, made)) = Self::claim_key(&mut tx, key, now).await?
+        {
+            drop(tx);
+            return self.get_article(made).await;
+        }
         let mut ticket = Self::fetch_ticket(&mut tx, ticket_id).await?;
         if article.sender == SenderType::Customer {
             // A reply to a merged ticket belongs to the ticket it was merged into.
@@ -2214,6 +2295,7 @@ impl TicketStore for SqlTicketStore {
             body: original.body,
             attachments: Self::stored_attachments(self.db.pool(), original.id).await?,
             time_minutes: 0,
+            idempotency_key: None,
         });
         new.parent_id = Some(original.ticket_id);
         let now = docket_platform::time::now_micros();
@@ -2225,6 +2307,45 @@ impl TicketStore for SqlTicketStore {
         let (ticket, _) = self.create_in_tx(&mut tx, new, actor, now).await?;
         self.commit(tx).await?;
         Ok(ticket)
+    }
+
+    async fn record_delivery(
+        &self,
+        id: ArticleId,
+        delivery: Delivery,
+        actor: &Actor,
+    ) -> Result<Article, TicketError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let ticket_id: Option<TicketId> =
+            sqlx::query_scalar("SELECT ticket_id FROM articles WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let ticket_id = ticket_id.ok_or_else(|| TicketError::not_found("article", id))?;
+        sqlx::query("UPDATE articles SET delivery = $1 WHERE id = $2")
+            .bind(to_json(&delivery)?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if matches!(delivery.state, DeliveryState::Sent | DeliveryState::Failed) {
+            let mut ticket = Self::fetch_ticket(&mut tx, ticket_id).await?;
+            let previous = ticket.version;
+            ticket.version += 1;
+            ticket.updated_at = now;
+            let details = serde_json::json!({
+                "article_id": id,
+                "state": delivery.state.as_str(),
+                "to": delivery.to,
+                "message_id": delivery.message_id,
+                "attempts": delivery.attempts,
+                "detail": delivery.detail,
+            });
+            Self::append_history(&mut tx, &ticket, "article_delivery", actor, details).await?;
+            bump_version(&mut tx, &ticket, previous).await?;
+        }
+        self.commit(tx).await?;
+        self.get_article(id).await
     }
 
     async fn get_article(&self, id: ArticleId) -> Result<Article, TicketError> {
@@ -2575,11 +2696,12 @@ impl TicketStore for SqlTicketStore {
             subject: template.subject,
             body: template.body,
             queue_ids: template.queue_ids,
+            language: template.language,
             created_at: docket_platform::time::now_micros(),
         };
         sqlx::query(
-            "INSERT INTO templates (id, tenant_id, name, kind, subject, body, queue_ids, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO templates (id, tenant_id, name, kind, subject, body, queue_ids, created_at, language) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(stored.id)
         .bind(stored.tenant_id)
@@ -2589,6 +2711,7 @@ impl TicketStore for SqlTicketStore {
         .bind(&stored.body)
         .bind(to_json(&stored.queue_ids)?)
         .bind(stored.created_at)
+        .bind(&stored.language)
         .execute(&mut *tx)
         .await
         .map_err(exists_already(|| format!("the tenant has a template `{}` already", stored.name)))?;
@@ -2603,7 +2726,7 @@ impl TicketStore for SqlTicketStore {
         queue: Option<QueueId>,
     ) -> Result<Vec<Template>, TicketError> {
         let all = sqlx::query(
-            "SELECT id, tenant_id, name, kind, subject, body, queue_ids, created_at FROM templates \
+            "SELECT id, tenant_id, name, kind, subject, body, queue_ids, created_at, language FROM templates \
              WHERE tenant_id = $1 ORDER BY name, id",
         )
         .bind(tenant_id)
@@ -2620,7 +2743,7 @@ impl TicketStore for SqlTicketStore {
 
     async fn get_template(&self, id: TemplateId) -> Result<Template, TicketError> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, name, kind, subject, body, queue_ids, created_at FROM templates WHERE id = $1",
+            "SELECT id, tenant_id, name, kind, subject, body, queue_ids, created_at, language FROM templates WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
@@ -3095,7 +3218,26 @@ impl SqlTicketStore {
         now: Micros,
     ) -> Result<(Ticket, Option<Article>), TicketError> {
         let tenant_id = Self::queue_in_tenant(tx, new.queue_id).await?;
-        let (company_id, known) = match new.customer_id {
+        // A ticket for an address (mail, a phone call) belongs to the customer user with that
+        // address, when exactly one of the tenant's has it.
+        let customer_id = match new.customer_id {
+            Some(id) => Some(id),
+            None if !new.contact.email.trim().is_empty() => {
+                let ids: Vec<CustomerId> = sqlx::query_scalar(
+                    "SELECT id FROM customers WHERE tenant_id = $1 AND lower(email) = lower($2) LIMIT 2",
+                )
+                .bind(tenant_id)
+                .bind(new.contact.email.trim())
+                .fetch_all(&mut **tx)
+                .await?;
+                match ids.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let (company_id, known) = match customer_id {
             Some(customer) => {
                 let row = sqlx::query(
                     "SELECT tenant_id, company_id, name, email, phone, organisation FROM customers WHERE id = $1",
@@ -3144,7 +3286,7 @@ impl SqlTicketStore {
             priority: new.priority,
             owner_id: None,
             customer: new.customer,
-            customer_id: new.customer_id,
+            customer_id,
             company_id,
             type_id: new.type_id,
             service_id: new.service_id,

@@ -41,6 +41,8 @@ pub struct Template {
     pub body: String,
     /// The queues it is offered in; empty: all of the tenant's.
     pub queue_ids: Vec<QueueId>,
+    /// The language it is written in (`de`, `en`); empty: any.
+    pub language: String,
     pub created_at: Micros,
 }
 
@@ -82,6 +84,7 @@ pub struct NewTemplate {
     pub subject: String,
     pub body: String,
     pub queue_ids: Vec<QueueId>,
+    pub language: String,
 }
 
 impl NewTemplate {
@@ -108,7 +111,23 @@ impl NewTemplate {
             subject,
             body,
             queue_ids,
+            language: String::new(),
         })
+    }
+
+    /// The same template, written in `language` (a two-letter code such as `de` or `en`; empty:
+    /// any language).
+    pub fn in_language(mut self, language: &str) -> Result<Self, TicketError> {
+        let language = language.trim().to_ascii_lowercase();
+        if !(language.is_empty()
+            || (language.len() == 2 && language.bytes().all(|b| b.is_ascii_lowercase())))
+        {
+            return Err(TicketError::invalid(format!(
+                "language `{language}` is not a two-letter code such as `de` or `en`"
+            )));
+        }
+        self.language = language;
+        Ok(self)
     }
 }
 
