@@ -126,3 +126,57 @@ impl Authenticate for Verifier {
         Ok(self.verify(token)?)
     }
 }
+
+/// This service's own access token (`kind: service`), issued by the identity service for the
+/// secret the installation shares with it, and renewed a minute before it expires.
+pub struct ServiceToken {
+    identity: IdentityServiceClient<Channel>,
+    service: String,
+    secret: String,
+    cached: RwLock<Option<(String, i64)>>,
+}
+
+impl ServiceToken {
+    pub fn new(identity: IdentityServiceClient<Channel>, service: &str, secret: &str) -> Self {
+        Self {
+            identity,
+            service: service.to_owned(),
+            secret: secret.to_owned(),
+            cached: RwLock::new(None),
+        }
+    }
+
+    /// A current token: the cached one, or a new one.
+    pub async fn token(&self) -> Result<String, tonic::Status> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        let fresh =
+            |(token, expires): &(String, i64)| (*expires - now > 60_000_000).then(|| token.clone());
+        if let Some(token) = self.cached.read().await.as_ref().and_then(fresh) {
+            return Ok(token);
+        }
+        let mut cached = self.cached.write().await;
+        if let Some(token) = cached.as_ref().and_then(fresh) {
+            return Ok(token);
+        }
+        let issued = self
+            .identity
+            .clone()
+            .issue_service_token(pb::IssueServiceTokenRequest {
+                service: self.service.clone(),
+                secret: self.secret.clone(),
+            })
+            .await?
+            .into_inner();
+        *cached = Some((issued.token.clone(), issued.expires_at_us));
+        Ok(issued.token)
+    }
+
+    /// `message` as a request carrying the token.
+    pub async fn request<T>(&self, message: T) -> Result<tonic::Request<T>, tonic::Status> {
+        let mut request = tonic::Request::new(message);
+        crate::with_bearer(request.metadata_mut(), &self.token().await?);
+        Ok(request)
+    }
+}

@@ -36,6 +36,9 @@ pub struct AuthSettings {
     pub ldap_role_mapping: BTreeMap<String, String>,
     /// The tenant (slug) LDAP agents are created in on first login.
     pub ldap_tenant: Option<String>,
+    /// The secret other services of the suite (mail) present for a service token; unset: none
+    /// is issued. `docket run` sets a fresh one for the services of its process.
+    pub service_secret: Option<docket_platform::config::Secret>,
 }
 
 impl Default for AuthSettings {
@@ -47,6 +50,7 @@ impl Default for AuthSettings {
             ldap: None,
             ldap_role_mapping: BTreeMap::new(),
             ldap_tenant: None,
+            service_secret: None,
         }
     }
 }
@@ -656,6 +660,48 @@ impl Authority {
             .ok_or_else(|| IdentityError::Corrupt("no signing key".into()))?;
         *cache = Some((keys, newest_at));
         Ok(first)
+    }
+
+    /// An access token for another service of the suite (`kind: service`), for the secret the
+    /// installation shares with it. A wrong secret and a missing configuration fail alike.
+    pub async fn issue_service_token(
+        &self,
+        service: &str,
+        secret: &str,
+        now: Micros,
+    ) -> Result<(String, Micros), IdentityError> {
+        let service = service.trim();
+        if service.is_empty()
+            || service.len() > 40
+            || !service
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(IdentityError::invalid(
+                "service must be a short name of lowercase letters, digits and dashes",
+            ));
+        }
+        let expected = self
+            .settings
+            .service_secret
+            .as_ref()
+            .map(|s| s.expose())
+            .filter(|s| !s.is_empty());
+        match expected {
+            Some(expected) if crate::totp::constant_time_eq(expected, secret) => {}
+            _ => {
+                tracing::warn!(service, "service token refused");
+                return Err(IdentityError::Unauthenticated);
+            }
+        }
+        let claims = self.base_claims(
+            format!("service:{service}"),
+            service,
+            Kind::Service,
+            None,
+            now,
+        );
+        self.sign(claims, now).await
     }
 
     /// The public keys that verify current access tokens.

@@ -109,6 +109,21 @@ impl IdentityService for IdentityGrpc {
         }))
     }
 
+    async fn issue_service_token(
+        &self,
+        request: Request<pb::IssueServiceTokenRequest>,
+    ) -> Result<Response<pb::AccessToken>, Status> {
+        let r = request.into_inner();
+        let (token, expires_at_us) = self
+            .authority
+            .issue_service_token(&r.service, &r.secret, now())
+            .await?;
+        Ok(Response::new(pb::AccessToken {
+            token,
+            expires_at_us,
+        }))
+    }
+
     async fn get_jwks(
         &self,
         _: Request<pb::GetJwksRequest>,
