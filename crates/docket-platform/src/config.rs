@@ -72,6 +72,19 @@ pub fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<std::net::SocketAd
     })
 }
 
+/// Deserializes an optional socket address (`""` or absent: none), naming a bad value.
+pub fn optional_socket_addr<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("`{s}` is not a socket address like 127.0.0.1:2525"))
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
