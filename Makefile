@@ -23,6 +23,8 @@ test: services clean-test-databases ## Unit tests, storage conformance on Postgr
 services: ## Install/start PostgreSQL, RabbitMQ and the test OpenLDAP directory where needed
 	@deploy/dev/services.sh
 	@deploy/dev/slapd.sh
+	@deploy/dev/dovecot.sh
+	@deploy/dev/mail-tools.sh
 
 clean-test-databases: ## Drop the databases earlier test runs left behind
 	@deploy/dev/drop-test-databases.sh
