@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "docket/identity/v1/identity.proto",
         "docket/identity/v1/admin.proto",
         "docket/events/v1/events.proto",
+        "docket/mail/v1/mail.proto",
     ];
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);

@@ -17,3 +17,9 @@ pub mod events {
         tonic::include_proto!("docket.events.v1");
     }
 }
+
+pub mod mail {
+    pub mod v1 {
+        tonic::include_proto!("docket.mail.v1");
+    }
+}

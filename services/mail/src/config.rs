@@ -1,0 +1,151 @@
+//! Settings of the mail service (`[mail]` in the configuration file).
+
+use std::net::SocketAddr;
+
+use docket_platform::config::Secret;
+use serde::Deserialize;
+
+/// Settings of the mail service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// Where the gRPC server listens; port 0 picks a free one.
+    #[serde(deserialize_with = "docket_platform::config::socket_addr")]
+    pub listen: SocketAddr,
+    /// `postgres://…` or `sqlite:…`; unset: `sqlite:<data_dir>/mail.db`.
+    pub database_url: Option<Secret>,
+    pub max_connections: u32,
+    /// The LMTP listener an MTA (Postfix) delivers to; unset: none.
+    #[serde(deserialize_with = "docket_platform::config::optional_socket_addr")]
+    pub lmtp_listen: Option<SocketAddr>,
+    /// The SMTP listener for direct delivery (only to known queue addresses); unset: none.
+    #[serde(deserialize_with = "docket_platform::config::optional_socket_addr")]
+    pub smtp_listen: Option<SocketAddr>,
+    /// The name this service greets with and builds Message-IDs from.
+    pub hostname: String,
+    /// The ticket and identity services. Unset in `docket run`: the ones started in-process.
+    pub ticket_endpoint: Option<String>,
+    pub identity_endpoint: Option<String>,
+    /// The secret the identity service issues this service's token for
+    /// (`identity.service_secret`); `docket run` sets one itself.
+    pub service_secret: Option<Secret>,
+    /// The queue (id) mail to unknown addresses lands in; unset: such mail is quarantined.
+    pub default_queue: Option<String>,
+    /// The language of automatic answers when the mail does not say (`de` or `en`).
+    pub default_language: String,
+    /// Largest message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Largest attachment accepted, in bytes (ticket core stores at most 10 MiB each).
+    pub max_attachment_bytes: usize,
+    /// Mails from one sender within an hour; more are quarantined (a mail loop, a flood).
+    pub sender_limit_per_hour: u32,
+    /// How many received messages are processed at once.
+    pub workers: usize,
+    /// Mailboxes polled over IMAP.
+    pub imap: Vec<ImapAccount>,
+    /// Where mail goes out; unset: outgoing mail waits in its queue.
+    pub smtp: Option<SmtpRelay>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            database_url: None,
+            max_connections: 16,
+            lmtp_listen: None,
+            smtp_listen: None,
+            hostname: "docket.localhost".into(),
+            ticket_endpoint: None,
+            identity_endpoint: None,
+            service_secret: None,
+            default_queue: None,
+            default_language: "de".into(),
+            max_message_bytes: 25 * 1024 * 1024,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            sender_limit_per_hour: 30,
+            workers: 4,
+            imap: Vec::new(),
+            smtp: None,
+        }
+    }
+}
+
+/// How a connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Security {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain, then STARTTLS before anything else is said (required).
+    #[default]
+    Starttls,
+    /// Plain text: only for a server on the same host.
+    None,
+}
+
+/// One polled mailbox.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapAccount {
+    /// Names the account in logs and in the messages' source (`imap:<name>`).
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub security: Security,
+    /// A PEM file of CA certificates to trust besides the system's (a private CA).
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    pub user: String,
+    pub password: Secret,
+    #[serde(default = "inbox")]
+    pub folder: String,
+    /// The queue (id) its mail lands in unless a recipient names another.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// Seconds between polls when the server offers no IDLE (and the longest IDLE).
+    #[serde(default = "poll_interval")]
+    pub poll_interval_secs: u64,
+    /// Delete messages once stored; otherwise mark them seen.
+    #[serde(default)]
+    pub delete_after_import: bool,
+}
+
+fn inbox() -> String {
+    "INBOX".into()
+}
+
+fn poll_interval() -> u64 {
+    60
+}
+
+/// The SMTP server outgoing mail is handed to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpRelay {
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub security: Security,
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Attempts before a mail is given up.
+    #[serde(default = "max_attempts")]
+    pub max_attempts: u32,
+    /// The first retry waits this long; each next one twice as long (at most an hour).
+    #[serde(default = "retry_secs")]
+    pub retry_secs: u64,
+}
+
+fn max_attempts() -> u32 {
+    8
+}
+
+fn retry_secs() -> u64 {
+    30
+}

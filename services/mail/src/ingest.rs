@@ -1,0 +1,806 @@
+//! Mail in: every message is stored byte for byte first (that is when an MTA or the IMAP poller
+//! may forget it), then processed by workers into a new ticket, a follow-up or a bounce note.
+//!
+//! Processing is idempotent end to end: ticket core's calls carry the key `mail:<message id>`, so
+//! a worker that dies after ticket core stored the article and before the message was marked done
+//! makes nothing twice when the next worker takes the message again.
+
+use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use docket_platform::Shutdown;
+use docket_proto::ticket::v1 as pb;
+use tokio::sync::Notify;
+
+use crate::error::MailError;
+use crate::outbound::{Composer, Draft, confirmation_text, subject_with_number};
+use crate::parse::{self, Limits, ParseError, ParsedMail};
+use crate::storage::{
+    Finish, InboundId, InboundMessage, InboundState, MailStore, NewInbound, NewOutgoing, Outcome,
+    OutgoingKind, OutgoingState,
+};
+use crate::tickets::Tickets;
+
+/// Set on a message an administrator sent through processing again: the sender's rate limit no
+/// longer applies to it.
+pub const REPROCESSED: &str = "reprocessed by an administrator";
+
+/// What became of a message at the door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// Stored (or stored before: `duplicate`); processing follows.
+    Stored { id: InboundId, duplicate: bool },
+    /// Not accepted, for this reason (too large, too many attachments); nothing was stored.
+    Refused(String),
+}
+
+/// How processing behaves.
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    pub limits: Limits,
+    /// Where mail to unknown addresses goes (a queue id).
+    pub default_queue: Option<String>,
+    /// Per IMAP account (`imap:<name>`): the queue its mail goes to.
+    pub account_queues: Vec<(String, String)>,
+    pub default_language: String,
+    pub sender_limit_per_hour: u32,
+}
+
+pub struct Ingest {
+    store: MailStore,
+    tickets: Arc<Tickets>,
+    composer: Composer,
+    settings: IngestSettings,
+    wake: Arc<Notify>,
+    outgoing: Arc<Notify>,
+}
+
+/// Parses without letting a bug in the parser take the service down: a panic becomes a reason
+/// to quarantine the message.
+fn parse_guarded(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| parse::parse(raw, limits))).unwrap_or_else(|_| {
+        Err(ParseError::NotAMessage(
+            "the parser failed on this message".into(),
+        ))
+    })
+}
+
+const NO_SUBJECT: &str = "(no subject)";
+
+impl Ingest {
+    pub fn new(
+        store: MailStore,
+        tickets: Arc<Tickets>,
+        composer: Composer,
+        settings: IngestSettings,
+        outgoing: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            tickets,
+            composer,
+            settings,
+            wake: Arc::new(Notify::new()),
+            outgoing,
+        }
+    }
+
+    /// Lets the workers look for due messages now.
+    pub fn wake(&self) {
+        self.wake.notify_waiters();
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.settings.limits
+    }
+
+    pub fn store(&self) -> &MailStore {
+        &self.store
+    }
+
+    pub fn tickets(&self) -> &Tickets {
+        &self.tickets
+    }
+
+    /// Takes a message as it arrives. Returns once it is stored (or refused); a message that
+    /// cannot be read as mail is stored in quarantine, never dropped.
+    pub async fn receive(
+        &self,
+        raw: Vec<u8>,
+        source: &str,
+        envelope_from: &str,
+        recipients: Vec<String>,
+    ) -> Result<Receipt, MailError> {
+        let limits = self.settings.limits;
+        if raw.len() > limits.max_message_bytes {
+            return Ok(Receipt::Refused(
+                ParseError::TooLarge {
+                    size: raw.len(),
+                    limit: limits.max_message_bytes,
+                }
+                .to_string(),
+            ));
+        }
+        let sha256 = parse::content_hash(&raw);
+        let (raw, parsed) = tokio::task::spawn_blocking(move || {
+            let parsed = parse_guarded(&raw, &limits);
+            (raw, parsed)
+        })
+        .await
+        .map_err(|e| MailError::Corrupt(format!("parser task: {e}")))?;
+        let (state, reason, message_id, sender, subject) = match parsed {
+            Ok(mail) => (
+                InboundState::Pending,
+                String::new(),
+                mail.message_id.unwrap_or_default(),
+                mail.from.map(|a| a.email).unwrap_or_default(),
+                mail.subject,
+            ),
+            Err(e @ ParseError::NotAMessage(_)) => (
+                InboundState::Quarantined,
+                e.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+            Err(e) => return Ok(Receipt::Refused(e.to_string())),
+        };
+        let (id, duplicate) = self
+            .store
+            .store_inbound(NewInbound {
+                source: source.to_owned(),
+                envelope_from: envelope_from.to_owned(),
+                recipients,
+                raw,
+                message_id,
+                sha256,
+                sender,
+                subject: subject.chars().take(500).collect(),
+                state,
+                reason,
+            })
+            .await?;
+        metrics::counter!("docket_mail_received_total", "source" => source.split(':').next().unwrap_or("").to_owned(), "duplicate" => duplicate.to_string()).increment(1);
+        if !duplicate {
+            self.wake.notify_waiters();
+        }
+        Ok(Receipt::Stored { id, duplicate })
+    }
+
+    /// Processes stored messages with `workers` workers until `shutdown`.
+    pub async fn run(self: Arc<Self>, workers: usize, shutdown: Shutdown) {
+        let mut tasks = Vec::new();
+        for _ in 0..workers.max(1) {
+            let this = self.clone();
+            let stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move { this.work(stop).await }));
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    async fn work(&self, shutdown: Shutdown) {
+        loop {
+            if shutdown.is_triggered() {
+                return;
+            }
+            let due = match self.store.claim_due(1, 120).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read received messages");
+                    Vec::new()
+                }
+            };
+            if due.is_empty() {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                continue;
+            }
+            for message in due {
+                let id = message.id;
+                let attempts = message.attempts;
+                if let Err(e) = self.process(message).await {
+                    if e.is_transient() {
+                        let wait = (1_u64 << attempts.min(8)).min(300);
+                        tracing::warn!(message = %id, error = %e, retry_in_secs = wait, "processing a message failed; it is retried");
+                        let at = docket_platform::time::now_micros()
+                            + i64::try_from(wait).unwrap_or(300) * 1_000_000;
+                        if let Err(e) = self.store.defer(id, at, &e.to_string()).await {
+                            tracing::error!(message = %id, error = %e, "cannot defer a message");
+                        }
+                    } else {
+                        tracing::warn!(message = %id, error = %e, "message quarantined");
+                        let finish = Finish {
+                            state: InboundState::Quarantined,
+                            reason: e.to_string(),
+                            outcome: None,
+                            ticket_id: String::new(),
+                            article_id: String::new(),
+                            thread_ids: Vec::new(),
+                            outgoing: None,
+                        };
+                        if let Err(e) = self.store.finish(id, finish).await {
+                            tracing::error!(message = %id, error = %e, "cannot quarantine a message");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish_without_ticket(state: InboundState, reason: String) -> Finish {
+        Finish {
+            state,
+            reason,
+            outcome: None,
+            ticket_id: String::new(),
+            article_id: String::new(),
+            thread_ids: Vec::new(),
+            outgoing: None,
+        }
+    }
+
+    /// One message into a ticket change. Transient errors leave it pending for a retry.
+    async fn process(&self, message: InboundMessage) -> Result<(), MailError> {
+        let id = message.id;
+        let limits = self.settings.limits;
+        let raw = message.raw.clone();
+        let parsed = tokio::task::spawn_blocking(move || parse_guarded(&raw, &limits))
+            .await
+            .map_err(|e| MailError::Corrupt(format!("parser task: {e}")))?;
+        let mail = match parsed {
+            Ok(mail) => mail,
+            Err(e) => {
+                let state = match e {
+                    ParseError::NotAMessage(_) => InboundState::Quarantined,
+                    _ => InboundState::Refused,
+                };
+                return self
+                    .store
+                    .finish(id, Self::finish_without_ticket(state, e.to_string()))
+                    .await;
+            }
+        };
+        let mut thread: Vec<String> = mail.references.clone();
+        thread.extend(mail.in_reply_to.iter().cloned());
+        if self.store.earlier_pending(id, &thread).await? {
+            // The message it answers came first and is not processed yet: after it.
+            let at = docket_platform::time::now_micros() + 200_000;
+            return self
+                .store
+                .defer(id, at, "waits for the message it answers")
+                .await;
+        }
+        let sender = mail
+            .from
+            .as_ref()
+            .map(|a| a.email.clone())
+            .unwrap_or_default();
+        let limit = u64::from(self.settings.sender_limit_per_hour);
+        if !sender.is_empty() && message.reason != REPROCESSED && limit > 0 {
+            let since = message.received_at - 3_600_000_000;
+            let sent = self.store.sender_count(&sender, since).await?;
+            if sent > limit {
+                let reason = format!(
+                    "{sender} sent {sent} messages within an hour, more than the {limit} accepted \
+                     (a mail loop?); reprocess it to accept it"
+                );
+                return self
+                    .store
+                    .finish(
+                        id,
+                        Self::finish_without_ticket(InboundState::Quarantined, reason),
+                    )
+                    .await;
+            }
+        }
+        if let Some(bounce) = &mail.bounce {
+            return self.bounce(&message, &mail, bounce).await;
+        }
+        let Some(queue) = self.route(&message, &mail).await? else {
+            let reason = format!(
+                "no queue has any of the addresses {} and no default queue is set (mail.default_queue)",
+                recipients(&message, &mail).join(", ")
+            );
+            return self
+                .store
+                .finish(
+                    id,
+                    Self::finish_without_ticket(InboundState::Quarantined, reason),
+                )
+                .await;
+        };
+        let article = pb::NewArticle {
+            sender: pb::SenderType::Customer.into(),
+            channel: pb::Channel::Email.into(),
+            visible_to_customer: true,
+            subject: if mail.subject.is_empty() {
+                NO_SUBJECT.into()
+            } else {
+                mail.subject.chars().take(250).collect()
+            },
+            body: article_body(&mail),
+            attachments: mail
+                .attachments
+                .iter()
+                .map(|p| pb::NewAttachment {
+                    filename: p.filename.clone(),
+                    content_type: p.content_type.clone(),
+                    content: p.content.clone(),
+                })
+                .collect(),
+            time_minutes: 0,
+            idempotency_key: format!("mail:{id}"),
+        };
+        let target = self.thread_target(&mail, &thread, &queue).await?;
+        let (outcome, ticket_id, article_id) = match target {
+            Some(ticket) => match self.tickets.add_article(&ticket.id, article).await {
+                Ok(a) => (Outcome::FollowUp, a.ticket_id, a.id),
+                Err(MailError::Peer { status, .. })
+                    if status.code() == tonic::Code::FailedPrecondition =>
+                {
+                    // The queue takes no follow-ups to closed tickets.
+                    let reason = format!("follow-up refused: {}", status.message());
+                    return self
+                        .store
+                        .finish(
+                            id,
+                            Self::finish_without_ticket(InboundState::Refused, reason),
+                        )
+                        .await;
+                }
+                Err(e) => return Err(e),
+            },
+            None => {
+                let from = mail.from.clone();
+                let title = match parse::clean_subject(&mail.subject) {
+                    t if t.trim().is_empty() => NO_SUBJECT.to_owned(),
+                    t => t.chars().take(250).collect(),
+                };
+                let ticket = self
+                    .tickets
+                    .create_ticket(pb::CreateTicketRequest {
+                        queue_id: queue.id.clone(),
+                        title,
+                        customer: sender.clone(),
+                        contact: Some(pb::Contact {
+                            name: from
+                                .as_ref()
+                                .and_then(|a| a.name.clone())
+                                .unwrap_or_default()
+                                .chars()
+                                .take(200)
+                                .collect(),
+                            email: sender.clone(),
+                            ..Default::default()
+                        })
+                        .filter(|c| !c.email.is_empty()),
+                        article: Some(article),
+                        ..Default::default()
+                    })
+                    .await?;
+                let article_id = self
+                    .tickets
+                    .articles(&ticket.id)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|a| a.id)
+                    .unwrap_or_default();
+                (Outcome::NewTicket, ticket.id, article_id)
+            }
+        };
+        let outgoing = if outcome == Outcome::NewTicket && self.may_answer(&mail, &queue) {
+            self.confirmation(&message, &mail, &ticket_id, &queue)
+                .await?
+        } else {
+            None
+        };
+        let queued = outgoing.is_some();
+        let mut thread_ids = Vec::new();
+        if let Some(own) = mail.message_id.clone() {
+            thread_ids.push(own);
+        }
+        self.store
+            .finish(
+                id,
+                Finish {
+                    state: InboundState::Done,
+                    reason: mail.warnings.join("; ").chars().take(2000).collect(),
+                    outcome: Some(outcome),
+                    ticket_id,
+                    article_id,
+                    thread_ids,
+                    outgoing,
+                },
+            )
+            .await?;
+        if queued {
+            self.outgoing.notify_waiters();
+        }
+        metrics::counter!("docket_mail_processed_total", "outcome" => outcome.as_str())
+            .increment(1);
+        Ok(())
+    }
+
+    /// The queue a message goes to: the first recipient that is a queue's address, else the
+    /// account's queue (IMAP), else the default queue.
+    async fn route(
+        &self,
+        message: &InboundMessage,
+        mail: &ParsedMail,
+    ) -> Result<Option<pb::Queue>, MailError> {
+        for address in recipients(message, mail) {
+            if let Some(queue) = self.tickets.queue_by_address(&address).await? {
+                return Ok(Some(queue));
+            }
+        }
+        let fallback = self
+            .settings
+            .account_queues
+            .iter()
+            .find(|(source, _)| *source == message.source)
+            .map(|(_, queue)| queue.clone())
+            .or_else(|| self.settings.default_queue.clone());
+        match fallback {
+            Some(queue) => self.tickets.queue(&queue).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The ticket a message continues: the number in its subject, else a Message-ID it answers;
+    /// only a ticket of the same tenant as the queue it was sent to.
+    async fn thread_target(
+        &self,
+        mail: &ParsedMail,
+        thread: &[String],
+        queue: &pb::Queue,
+    ) -> Result<Option<pb::Ticket>, MailError> {
+        if let Some(number) = parse::ticket_number_in_subject(&mail.subject)
+            && let Some(ticket) = self.tickets.ticket(&number).await?
+            && ticket.tenant_id == queue.tenant_id
+        {
+            return Ok(Some(ticket));
+        }
+        if let Some(ticket_id) = self.store.ticket_of(thread).await?
+            && let Some(ticket) = self.tickets.ticket(&ticket_id).await?
+            && ticket.tenant_id == queue.tenant_id
+        {
+            return Ok(Some(ticket));
+        }
+        Ok(None)
+    }
+
+    /// Whether an automatic answer may go to the sender: not to robots, lists or bounces, not to
+    /// one of our own addresses.
+    fn may_answer(&self, mail: &ParsedMail, queue: &pb::Queue) -> bool {
+        let Some(from) = &mail.from else {
+            return false;
+        };
+        let robot = ["mailer-daemon@", "postmaster@", "noreply@", "no-reply@"]
+            .iter()
+            .any(|p| from.email.starts_with(p));
+        mail.auto.is_none()
+            && mail.bounce.is_none()
+            && !robot
+            && !queue
+                .addresses
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&from.email))
+    }
+
+    /// The automatic confirmation of a new ticket: an article on the ticket (so its delivery is
+    /// visible there) and the mail, in the sender's language.
+    async fn confirmation(
+        &self,
+        message: &InboundMessage,
+        mail: &ParsedMail,
+        ticket_id: &str,
+        queue: &pb::Queue,
+    ) -> Result<Option<NewOutgoing>, MailError> {
+        let (Some(from), Some(to)) = (queue.addresses.first(), mail.from.as_ref()) else {
+            return Ok(None);
+        };
+        let ticket = self
+            .tickets
+            .ticket(ticket_id)
+            .await?
+            .ok_or_else(|| MailError::not_found("ticket", ticket_id))?;
+        let language = match mail.content_language.as_deref() {
+            Some(l @ ("de" | "en")) => l.to_owned(),
+            _ => self.settings.default_language.clone(),
+        };
+        let templates = self.tickets.templates(ticket_id).await?;
+        let template = templates
+            .iter()
+            .filter(|t| t.kind == "acceptance")
+            .find(|t| t.language == language)
+            .or_else(|| {
+                templates
+                    .iter()
+                    .find(|t| t.kind == "acceptance" && t.language.is_empty())
+            });
+        let (subject, body) = match template {
+            Some(t) => {
+                let rendered = self.tickets.render(&t.id, ticket_id).await?;
+                let subject = if rendered.subject.trim().is_empty() {
+                    ticket.title.clone()
+                } else {
+                    rendered.subject
+                };
+                (subject, rendered.body)
+            }
+            None => confirmation_text(&language, &ticket.number, &ticket.title, &queue.name),
+        };
+        let subject = subject_with_number(&ticket.number, &subject);
+        let article = self
+            .tickets
+            .add_article(
+                ticket_id,
+                pb::NewArticle {
+                    sender: pb::SenderType::System.into(),
+                    channel: pb::Channel::Email.into(),
+                    visible_to_customer: true,
+                    subject: subject.chars().take(250).collect(),
+                    body: body.clone(),
+                    attachments: Vec::new(),
+                    time_minutes: 0,
+                    idempotency_key: format!("confirmation:{}", message.id),
+                },
+            )
+            .await?;
+        let mut references = mail.references.clone();
+        references.extend(mail.message_id.clone());
+        let (message_id, raw) = self.composer.build(&Draft {
+            from_name: queue.name.clone(),
+            from: from.clone(),
+            to: vec![to.email.clone()],
+            subject,
+            body,
+            in_reply_to: mail.message_id.clone(),
+            references,
+            automatic: true,
+            language,
+            attachments: Vec::new(),
+        })?;
+        self.tickets
+            .record_delivery(
+                &article.id,
+                pb::Delivery {
+                    state: OutgoingState::Queued.as_str().into(),
+                    message_id: message_id.clone(),
+                    to: vec![to.email.clone()],
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(Some(NewOutgoing {
+            kind: OutgoingKind::Confirmation,
+            source_key: format!("confirmation:{}", message.id),
+            ticket_id: ticket_id.to_owned(),
+            article_id: article.id,
+            mail_from: from.clone(),
+            recipients: vec![to.email.clone()],
+            message_id,
+            raw,
+        }))
+    }
+
+    /// A delivery status notification: a note on the ticket of the mail that bounced, the ticket
+    /// tagged `bounce`, and that mail's article marked failed.
+    async fn bounce(
+        &self,
+        message: &InboundMessage,
+        mail: &ParsedMail,
+        bounce: &parse::Bounce,
+    ) -> Result<(), MailError> {
+        let original = bounce.original_message_id.clone().unwrap_or_default();
+        let ticket_id = self
+            .store
+            .ticket_of(std::slice::from_ref(&original))
+            .await?;
+        let Some(ticket_id) = ticket_id.filter(|_| !original.is_empty()) else {
+            let reason = format!(
+                "a delivery status notification about {}, which did not come from here",
+                if original.is_empty() {
+                    "an unnamed message"
+                } else {
+                    &original
+                }
+            );
+            return self
+                .store
+                .finish(
+                    message.id,
+                    Self::finish_without_ticket(InboundState::Quarantined, reason),
+                )
+                .await;
+        };
+        let status = bounce.status.clone().unwrap_or_else(|| "unknown".into());
+        let recipient = bounce.recipient.clone().unwrap_or_default();
+        let mut body = format!(
+            "Undeliverable: the mail {original} to {recipient} bounced (status {status}).\n\n{}",
+            mail.text
+        );
+        body.truncate(floor_char_boundary(&body, 900_000));
+        let article = self
+            .tickets
+            .add_article(
+                &ticket_id,
+                pb::NewArticle {
+                    sender: pb::SenderType::System.into(),
+                    channel: pb::Channel::Email.into(),
+                    visible_to_customer: false,
+                    subject: format!("[Bounce] {}", mail.subject)
+                        .chars()
+                        .take(250)
+                        .collect(),
+                    body,
+                    attachments: mail
+                        .attachments
+                        .iter()
+                        .map(|p| pb::NewAttachment {
+                            filename: p.filename.clone(),
+                            content_type: p.content_type.clone(),
+                            content: p.content.clone(),
+                        })
+                        .collect(),
+                    time_minutes: 0,
+                    idempotency_key: format!("mail:{}", message.id),
+                },
+            )
+            .await?;
+        self.tickets.tag(&ticket_id, "bounce").await?;
+        if let Some(sent) = self.store.outgoing_by_message_id(&original).await?
+            && !sent.article_id.is_empty()
+        {
+            self.tickets
+                .record_delivery(
+                    &sent.article_id,
+                    pb::Delivery {
+                        state: OutgoingState::Failed.as_str().into(),
+                        attempts: sent.attempts,
+                        detail: format!("bounced: {status} {recipient}").trim().to_owned(),
+                        message_id: original.clone(),
+                        to: sent.recipients.clone(),
+                        updated_at_us: 0,
+                    },
+                )
+                .await?;
+        }
+        self.store
+            .finish(
+                message.id,
+                Finish {
+                    state: InboundState::Done,
+                    reason: String::new(),
+                    outcome: Some(Outcome::Bounce),
+                    ticket_id,
+                    article_id: article.id,
+                    thread_ids: Vec::new(),
+                    outgoing: None,
+                },
+            )
+            .await
+    }
+}
+
+/// Where a message was addressed, in the order that decides: envelope recipients, then
+/// Delivered-To, X-Original-To, To and Cc; each once, lowercased.
+pub fn recipients(message: &InboundMessage, mail: &ParsedMail) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    message
+        .recipients
+        .iter()
+        .map(|r| r.trim().to_ascii_lowercase())
+        .chain(
+            mail.delivered_to
+                .iter()
+                .chain(&mail.x_original_to)
+                .chain(&mail.to)
+                .chain(&mail.cc)
+                .map(|a| a.email.clone()),
+        )
+        .filter(|a| a.contains('@') && seen.insert(a.clone()))
+        .collect()
+}
+
+/// The largest index ≤ `at` on a character boundary.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The article's text: the mail's text, never empty, at most what ticket core takes.
+fn article_body(mail: &ParsedMail) -> String {
+    const MAX: usize = 1024 * 1024 - 200;
+    let mut body = if mail.text.trim().is_empty() {
+        "(the message has no text)".to_owned()
+    } else {
+        mail.text.clone()
+    };
+    if body.len() > MAX {
+        body.truncate(floor_char_boundary(&body, MAX));
+        body.push_str("\n\n[shortened: the full message is kept with the received mail]");
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Address;
+
+    fn inbound(recipients: &[&str]) -> InboundMessage {
+        InboundMessage {
+            id: InboundId::new(),
+            received_at: 0,
+            source: "lmtp".into(),
+            envelope_from: String::new(),
+            recipients: recipients.iter().map(|r| (*r).to_owned()).collect(),
+            message_id: String::new(),
+            sha256: String::new(),
+            size: 0,
+            sender: String::new(),
+            subject: String::new(),
+            state: InboundState::Pending,
+            reason: String::new(),
+            outcome: None,
+            ticket_id: String::new(),
+            article_id: String::new(),
+            attempts: 0,
+            raw: Vec::new(),
+        }
+    }
+
+    fn address(email: &str) -> Address {
+        Address {
+            name: None,
+            email: email.into(),
+        }
+    }
+
+    #[test]
+    fn envelope_recipients_decide_before_headers() {
+        let mail = ParsedMail {
+            delivered_to: vec![address("support@uni.example")],
+            to: vec![
+                address("someone@uni.example"),
+                address("support@uni.example"),
+            ],
+            cc: vec![address("cert@uni.example")],
+            ..Default::default()
+        };
+        assert_eq!(
+            recipients(&inbound(&["Helpdesk@Uni.Example", "not-an-address"]), &mail),
+            vec![
+                "helpdesk@uni.example",
+                "support@uni.example",
+                "someone@uni.example",
+                "cert@uni.example"
+            ]
+        );
+    }
+
+    #[test]
+    fn bodies_are_never_empty_and_never_too_long() {
+        let empty = ParsedMail::default();
+        assert_eq!(article_body(&empty), "(the message has no text)");
+        let long = ParsedMail {
+            text: "ä".repeat(700_000),
+            ..Default::default()
+        };
+        let body = article_body(&long);
+        assert!(body.len() <= 1024 * 1024);
+        assert!(body.ends_with("kept with the received mail]"));
+    }
+}

@@ -1,0 +1,299 @@
+//! The mail channel: mail in (LMTP/SMTP, IMAP, upload), threaded onto tickets, and mail out.
+//!
+//! - [`parse`]: real-world messages into what a ticket needs, never panicking;
+//! - [`storage`]: received messages byte for byte, thread ids, outgoing mail;
+//! - [`ingest`]: stored first, then processed into tickets, follow-ups and bounce notes;
+//! - [`lmtp`]: the LMTP and SMTP listeners; [`imap`]: polling mailboxes;
+//! - [`outbound`]: confirmations and agents' answers, sent with retries;
+//! - [`tickets`]: ticket core over gRPC, with this service's own token;
+//! - [`grpc`]: uploads and the quarantine for administrators.
+
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod imap;
+pub mod ingest;
+pub mod lmtp;
+pub mod outbound;
+pub mod parse;
+pub mod storage;
+pub mod tickets;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use docket_auth::remote::{RemoteVerifier, ServiceToken};
+use docket_bus::{Bus, Delivery, Handler, HandlerError, Subscription};
+use docket_platform::Shutdown;
+use docket_platform::ops::Readiness;
+use docket_proto::events::v1 as ev;
+use docket_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use docket_proto::mail::v1::mail_service_server::MailServiceServer;
+use docket_store::{Db, PoolSize};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use config::MailConfig;
+pub use error::MailError;
+
+use crate::ingest::{Ingest, IngestSettings};
+use crate::outbound::Composer;
+use crate::storage::MailStore;
+use crate::tickets::Tickets;
+
+/// The name the mail service consumes events under.
+pub const CONSUMER: &str = "mail";
+
+/// The events the mail service consumes: agents' articles to send.
+pub fn subscription() -> Subscription {
+    Subscription::new(CONSUMER, &["ticket.article.added"])
+}
+
+/// Where the mail service finds its peers and proves who it is.
+#[derive(Debug, Clone)]
+pub struct Peers {
+    pub ticket: String,
+    pub identity: String,
+    pub service_secret: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] docket_store::StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Bus(#[from] docket_bus::BusError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid endpoint `{0}`")]
+    Endpoint(String),
+}
+
+/// Agents' answers by mail: an email article an agent wrote, visible to the customer, is sent.
+struct Replies {
+    store: MailStore,
+    tickets: Arc<Tickets>,
+    composer: Composer,
+    wake: Arc<Notify>,
+}
+
+#[async_trait]
+impl Handler for Replies {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), HandlerError> {
+        let added: ev::ArticleAdded = delivery.payload()?;
+        if added.sender != "agent" || added.channel != "email" || !added.visible_to_customer {
+            return Ok(());
+        }
+        match outbound::queue_reply(
+            &self.store,
+            &self.tickets,
+            &self.composer,
+            &added.ticket_id,
+            &added.article_id,
+        )
+        .await
+        {
+            Ok(()) => {
+                self.wake.notify_waiters();
+                Ok(())
+            }
+            Err(e) if e.is_transient() => Err(HandlerError::Retry(e.to_string())),
+            Err(MailError::Database(e)) => Err(HandlerError::Retry(e.to_string())),
+            Err(e) => Err(HandlerError::Reject(e.to_string())),
+        }
+    }
+}
+
+fn bind_error(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> StartError {
+    move |source| StartError::Bind { addr, source }
+}
+
+/// A started mail service.
+pub struct MailServer {
+    addr: SocketAddr,
+    lmtp_addr: Option<SocketAddr>,
+    smtp_addr: Option<SocketAddr>,
+    tasks: Vec<JoinHandle<()>>,
+    db: Db,
+}
+
+impl MailServer {
+    /// Connects, migrates, starts the listeners, pollers, workers and the sender, and serves
+    /// gRPC until `shutdown`.
+    pub async fn start(
+        config: &MailConfig,
+        database_url: &str,
+        peers: &Peers,
+        bus: Arc<dyn Bus>,
+        readiness: Readiness,
+        shutdown: Shutdown,
+    ) -> Result<Self, StartError> {
+        readiness.set("mail", false);
+        let db = Db::connect(
+            database_url,
+            PoolSize {
+                max_connections: config.max_connections,
+            },
+        )
+        .await?;
+        MailStore::migrate(&db).await?;
+        let store = MailStore::new(db.clone());
+        let channel = |endpoint: &str| {
+            tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+                .map(|e| e.connect_timeout(Duration::from_secs(5)).connect_lazy())
+                .map_err(|_| StartError::Endpoint(endpoint.to_owned()))
+        };
+        let identity = IdentityServiceClient::new(channel(&peers.identity)?);
+        let token = Arc::new(ServiceToken::new(identity, CONSUMER, &peers.service_secret));
+        let tickets = Arc::new(Tickets::new(channel(&peers.ticket)?, token));
+        let composer = Composer::new(&config.hostname);
+        let outgoing = Arc::new(Notify::new());
+        let settings = IngestSettings {
+            limits: parse::Limits {
+                max_message_bytes: config.max_message_bytes,
+                max_attachment_bytes: config.max_attachment_bytes,
+                ..parse::Limits::default()
+            },
+            default_queue: config
+                .default_queue
+                .clone()
+                .filter(|q| !q.trim().is_empty()),
+            account_queues: config
+                .imap
+                .iter()
+                .filter_map(|a| a.queue.clone().map(|q| (format!("imap:{}", a.name), q)))
+                .collect(),
+            default_language: config.default_language.clone(),
+            sender_limit_per_hour: config.sender_limit_per_hour,
+        };
+        let ingest = Arc::new(Ingest::new(
+            store.clone(),
+            tickets.clone(),
+            composer.clone(),
+            settings,
+            outgoing.clone(),
+        ));
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(
+            ingest.clone().run(config.workers, shutdown.clone()),
+        ));
+        let consumer = bus
+            .subscribe(
+                subscription(),
+                Arc::new(Replies {
+                    store: store.clone(),
+                    tickets: tickets.clone(),
+                    composer,
+                    wake: outgoing.clone(),
+                }),
+                shutdown.clone(),
+            )
+            .await?;
+        tasks.push(consumer);
+        match &config.smtp {
+            Some(relay) => {
+                let sender =
+                    outbound::Sender::new(store.clone(), tickets.clone(), relay, outgoing)?;
+                tasks.push(tokio::spawn(sender.run(shutdown.clone())));
+            }
+            None => tracing::warn!("no mail.smtp relay: outgoing mail waits in its queue"),
+        }
+        for account in &config.imap {
+            let poller = imap::Poller::new(account.clone(), ingest.clone())?;
+            tasks.push(tokio::spawn(poller.run(shutdown.clone())));
+        }
+        let listen = |addr: Option<SocketAddr>, protocol: lmtp::Protocol| {
+            let ingest = ingest.clone();
+            let shutdown = shutdown.clone();
+            let hostname = config.hostname.clone();
+            async move {
+                let Some(addr) = addr else {
+                    return Ok::<_, StartError>(None);
+                };
+                let listener = TcpListener::bind(addr).await.map_err(bind_error(addr))?;
+                let bound = listener.local_addr().map_err(bind_error(addr))?;
+                let server = Arc::new(lmtp::Listener {
+                    protocol,
+                    hostname,
+                    ingest,
+                });
+                tracing::info!(addr = %bound, ?protocol, "mail listener ready");
+                Ok(Some((
+                    bound,
+                    tokio::spawn(server.serve(listener, shutdown)),
+                )))
+            }
+        };
+        let lmtp = listen(config.lmtp_listen, lmtp::Protocol::Lmtp).await?;
+        let smtp = listen(config.smtp_listen, lmtp::Protocol::Smtp).await?;
+        let (lmtp_addr, smtp_addr) = (lmtp.as_ref().map(|l| l.0), smtp.as_ref().map(|s| s.0));
+        tasks.extend(lmtp.map(|l| l.1));
+        tasks.extend(smtp.map(|s| s.1));
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(bind_error(config.listen))?;
+        let addr = listener.local_addr().map_err(bind_error(config.listen))?;
+        let verifier = RemoteVerifier::connect_lazy(&peers.identity)
+            .map_err(|_| StartError::Endpoint(peers.identity.clone()))?;
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<MailServiceServer<grpc::MailGrpc>>()
+            .await;
+        let service = MailServiceServer::new(grpc::MailGrpc::new(ingest, Arc::new(verifier)))
+            .max_decoding_message_size(config.max_message_bytes + 64 * 1024)
+            .max_encoding_message_size(config.max_message_bytes + 64 * 1024);
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let result = tonic::transport::Server::builder()
+                .trace_fn(docket_platform::propagation::grpc_request_span)
+                .add_service(health_service)
+                .add_service(service)
+                .serve_with_incoming_shutdown(
+                    docket_platform::net::incoming(listener),
+                    stop.cancelled(),
+                )
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "mail gRPC server failed");
+            }
+        }));
+        readiness.set("mail", true);
+        tracing::info!(%addr, "mail service listening (gRPC)");
+        Ok(Self {
+            addr,
+            lmtp_addr,
+            smtp_addr,
+            tasks,
+            db,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn lmtp_addr(&self) -> Option<SocketAddr> {
+        self.lmtp_addr
+    }
+
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.smtp_addr
+    }
+
+    /// Waits for every task to stop, then closes the pool.
+    pub async fn stopped(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.db.close().await;
+    }
+}

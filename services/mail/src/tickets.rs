@@ -1,0 +1,267 @@
+//! Ticket core as the mail service sees it: over gRPC, with the mail service's own token. Queue
+//! lookups are cached for a minute (addresses and signatures change rarely).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use docket_auth::remote::ServiceToken;
+use docket_proto::ticket::v1 as pb;
+use docket_proto::ticket::v1::ticket_service_client::TicketServiceClient;
+use tokio::sync::RwLock;
+use tonic::transport::Channel;
+
+use crate::error::MailError;
+
+const CACHE_FOR: Duration = Duration::from_secs(60);
+/// The largest message ticket core takes or gives (an article with its attachments).
+const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
+type Cache<T> = RwLock<HashMap<String, (Option<T>, Instant)>>;
+
+pub struct Tickets {
+    client: TicketServiceClient<Channel>,
+    token: Arc<ServiceToken>,
+    by_address: Cache<pb::Queue>,
+    by_id: Cache<pb::Queue>,
+}
+
+fn peer(status: tonic::Status) -> MailError {
+    MailError::peer("ticket service", status)
+}
+
+impl Tickets {
+    pub fn new(channel: Channel, token: Arc<ServiceToken>) -> Self {
+        Self {
+            client: TicketServiceClient::new(channel)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            token,
+            by_address: RwLock::new(HashMap::new()),
+            by_id: RwLock::new(HashMap::new()),
+        }
+    }
+
+    async fn request<T>(&self, message: T) -> Result<tonic::Request<T>, MailError> {
+        self.token.request(message).await.map_err(|status| {
+            MailError::Unavailable(format!("service token: {}", status.message()))
+        })
+    }
+
+    async fn cached<T: Clone>(cache: &Cache<T>, key: &str) -> Option<Option<T>> {
+        cache
+            .read()
+            .await
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < CACHE_FOR)
+            .map(|(value, _)| value.clone())
+    }
+
+    /// The queue an address belongs to, if any.
+    pub async fn queue_by_address(&self, address: &str) -> Result<Option<pb::Queue>, MailError> {
+        let key = address.trim().to_ascii_lowercase();
+        if let Some(hit) = Self::cached(&self.by_address, &key).await {
+            return Ok(hit);
+        }
+        let request = self
+            .request(pb::ResolveAddressRequest {
+                address: key.clone(),
+            })
+            .await?;
+        let queue = match self.client.clone().resolve_address(request).await {
+            Ok(r) => Some(r.into_inner()),
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::NotFound | tonic::Code::InvalidArgument
+                ) =>
+            {
+                None
+            }
+            Err(s) => return Err(peer(s)),
+        };
+        self.by_address
+            .write()
+            .await
+            .insert(key, (queue.clone(), Instant::now()));
+        Ok(queue)
+    }
+
+    /// A queue by id.
+    pub async fn queue(&self, id: &str) -> Result<Option<pb::Queue>, MailError> {
+        if let Some(hit) = Self::cached(&self.by_id, id).await {
+            return Ok(hit);
+        }
+        let request = self.request(pb::ListQueuesRequest::default()).await?;
+        let queues = self
+            .client
+            .clone()
+            .list_queues(request)
+            .await
+            .map_err(peer)?
+            .into_inner()
+            .queues;
+        let mut cache = self.by_id.write().await;
+        let now = Instant::now();
+        for q in &queues {
+            cache.insert(q.id.clone(), (Some(q.clone()), now));
+        }
+        let found = queues.into_iter().find(|q| q.id == id);
+        if found.is_none() {
+            cache.insert(id.to_owned(), (None, now));
+        }
+        Ok(found)
+    }
+
+    /// A ticket by id or number, if it exists.
+    pub async fn ticket(&self, key: &str) -> Result<Option<pb::Ticket>, MailError> {
+        let request = self
+            .request(pb::GetTicketRequest {
+                ticket: key.to_owned(),
+            })
+            .await?;
+        match self.client.clone().get_ticket(request).await {
+            Ok(r) => Ok(Some(r.into_inner())),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
+            Err(s) => Err(peer(s)),
+        }
+    }
+
+    pub async fn create_ticket(
+        &self,
+        message: pb::CreateTicketRequest,
+    ) -> Result<pb::Ticket, MailError> {
+        let request = self.request(message).await?;
+        Ok(self
+            .client
+            .clone()
+            .create_ticket(request)
+            .await
+            .map_err(peer)?
+            .into_inner())
+    }
+
+    pub async fn add_article(
+        &self,
+        ticket_id: &str,
+        article: pb::NewArticle,
+    ) -> Result<pb::Article, MailError> {
+        let request = self
+            .request(pb::AddArticleRequest {
+                ticket_id: ticket_id.to_owned(),
+                article: Some(article),
+            })
+            .await?;
+        Ok(self
+            .client
+            .clone()
+            .add_article(request)
+            .await
+            .map_err(peer)?
+            .into_inner())
+    }
+
+    pub async fn articles(&self, ticket_id: &str) -> Result<Vec<pb::Article>, MailError> {
+        let request = self
+            .request(pb::ListArticlesRequest {
+                ticket_id: ticket_id.to_owned(),
+            })
+            .await?;
+        Ok(self
+            .client
+            .clone()
+            .list_articles(request)
+            .await
+            .map_err(peer)?
+            .into_inner()
+            .articles)
+    }
+
+    pub async fn attachment(&self, id: &str) -> Result<pb::AttachmentContent, MailError> {
+        let request = self
+            .request(pb::GetAttachmentRequest {
+                attachment_id: id.to_owned(),
+            })
+            .await?;
+        Ok(self
+            .client
+            .clone()
+            .get_attachment(request)
+            .await
+            .map_err(peer)?
+            .into_inner())
+    }
+
+    /// The templates offered in the ticket's queue.
+    pub async fn templates(&self, ticket_id: &str) -> Result<Vec<pb::Template>, MailError> {
+        let request = self
+            .request(pb::ListTemplatesRequest {
+                tenant_id: String::new(),
+                ticket_id: ticket_id.to_owned(),
+            })
+            .await?;
+        Ok(self
+            .client
+            .clone()
+            .list_templates(request)
+            .await
+            .map_err(peer)?
+            .into_inner()
+            .templates)
+    }
+
+    pub async fn render(
+        &self,
+        template_id: &str,
+        ticket_id: &str,
+    ) -> Result<pb::RenderedTemplate, MailError> {
+        let request = self
+            .request(pb::RenderTemplateRequest {
+                template_id: template_id.to_owned(),
+                ticket_id: ticket_id.to_owned(),
+            })
+            .await?;
+        Ok(self
+            .client
+            .clone()
+            .render_template(request)
+            .await
+            .map_err(peer)?
+            .into_inner())
+    }
+
+    pub async fn record_delivery(
+        &self,
+        article_id: &str,
+        delivery: pb::Delivery,
+    ) -> Result<(), MailError> {
+        let request = self
+            .request(pb::RecordDeliveryRequest {
+                article_id: article_id.to_owned(),
+                delivery: Some(delivery),
+            })
+            .await?;
+        self.client
+            .clone()
+            .record_delivery(request)
+            .await
+            .map_err(peer)?;
+        Ok(())
+    }
+
+    pub async fn tag(&self, ticket_id: &str, tag: &str) -> Result<(), MailError> {
+        let request = self
+            .request(pb::TagTicketRequest {
+                ticket_id: ticket_id.to_owned(),
+                add: vec![tag.to_owned()],
+                remove: Vec::new(),
+            })
+            .await?;
+        self.client
+            .clone()
+            .tag_ticket(request)
+            .await
+            .map_err(peer)?;
+        Ok(())
+    }
+}
