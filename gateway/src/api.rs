@@ -606,6 +606,10 @@ pub struct NewArticle {
     /// Time spent on it, in minutes (agents' time accounting).
     #[serde(default)]
     pub time_minutes: u32,
+    /// A retry with the same key returns the article the first request made, instead of a
+    /// second one (at most 200 characters).
+    #[serde(default)]
+    pub idempotency_key: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -662,6 +666,7 @@ impl NewArticle {
             body: self.body,
             attachments,
             time_minutes: self.time_minutes,
+            idempotency_key: self.idempotency_key,
         })
     }
 }
@@ -706,6 +711,35 @@ pub struct Article {
     pub attachments: Vec<Attachment>,
     /// Time spent on it, in minutes.
     pub time_minutes: u32,
+    /// How the mail it went out as fares (articles sent by mail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
+/// The state of the mail an article went out as.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Delivery {
+    /// `queued`, `retrying`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: u32,
+    /// The receiving server's last answer, or the error.
+    pub detail: String,
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<pb::Delivery> for Delivery {
+    fn from(d: pb::Delivery) -> Self {
+        Self {
+            state: d.state,
+            attempts: d.attempts,
+            detail: d.detail,
+            message_id: d.message_id,
+            to: d.to,
+            updated_at: time(d.updated_at_us),
+        }
+    }
 }
 
 impl From<pb::Article> for Article {
@@ -733,6 +767,7 @@ impl From<pb::Article> for Article {
             created_at: time(a.created_at_us),
             attachments: a.attachments.into_iter().map(Attachment::from).collect(),
             time_minutes: a.time_minutes,
+            delivery: a.delivery.map(Delivery::from),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod fields;
+pub mod mail;
 pub mod retention;
 pub mod search;
 pub mod templates;
@@ -23,6 +24,7 @@ use docket_platform::Shutdown;
 use docket_platform::ops::Readiness;
 use docket_proto::identity::v1::identity_admin_service_client::IdentityAdminServiceClient;
 use docket_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use docket_proto::mail::v1::mail_service_client::MailServiceClient;
 use docket_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -44,6 +46,8 @@ pub struct GatewayConfig {
     pub ticket_endpoint: Option<String>,
     /// The identity service's gRPC endpoint. Unset in `docket run`: the one started in-process.
     pub identity_endpoint: Option<String>,
+    /// The mail service's gRPC endpoint. Unset in `docket run`: the one started in-process.
+    pub mail_endpoint: Option<String>,
     /// Largest request body accepted, in bytes; larger ones get 413.
     pub max_body_bytes: usize,
     /// Requests taking longer are answered 503.
@@ -56,6 +60,7 @@ impl Default for GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ticket_endpoint: None,
             identity_endpoint: None,
+            mail_endpoint: None,
             // An article with 20 MiB of attachments, base64-encoded in JSON.
             max_body_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 30,
@@ -68,6 +73,7 @@ pub struct AppState {
     pub ticket: TicketServiceClient<Channel>,
     pub identity: IdentityServiceClient<Channel>,
     pub identity_admin: IdentityAdminServiceClient<Channel>,
+    pub mail: MailServiceClient<Channel>,
     pub auth: std::sync::Arc<auth::Authenticator>,
 }
 
@@ -85,6 +91,7 @@ pub struct AppState {
         (name = "search", description = "Ticket search: filters, full text, the agent's views and saved searches"),
         (name = "admin", description = "Administration: tenants, groups, roles, agents, absences, customers, the audit log"),
         (name = "me", description = "The caller's own account: its grants, API tokens and second factor"),
+        (name = "mail", description = "The mail channel: raw message upload, received messages and the quarantine"),
     )
 )]
 struct ApiDoc;
@@ -123,6 +130,7 @@ fn resources() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(fields::router())
         .merge(templates::router())
         .merge(retention::router())
+        .merge(mail::router())
         .merge(auth::router())
         .merge(admin::router())
 }
@@ -221,6 +229,7 @@ pub enum StartError {
 pub struct Endpoints {
     pub identity: String,
     pub ticket: String,
+    pub mail: String,
 }
 
 /// Largest message to and from the ticket service (its `MAX_MESSAGE_BYTES`): an article with
@@ -259,6 +268,9 @@ impl GatewayServer {
         let state = AppState {
             identity_admin: IdentityAdminServiceClient::new(identity_channel),
             ticket: TicketServiceClient::new(channel(&endpoints.ticket)?)
+                .max_decoding_message_size(TICKET_MESSAGE_BYTES)
+                .max_encoding_message_size(TICKET_MESSAGE_BYTES),
+            mail: MailServiceClient::new(channel(&endpoints.mail)?)
                 .max_decoding_message_size(TICKET_MESSAGE_BYTES)
                 .max_encoding_message_size(TICKET_MESSAGE_BYTES),
             auth: std::sync::Arc::new(auth::Authenticator::new(identity.clone())),

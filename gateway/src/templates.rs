@@ -56,6 +56,9 @@ pub struct Template {
     pub body: String,
     /// The queues it is offered in; empty: all of the tenant's.
     pub queue_ids: Vec<String>,
+    /// The language it is written in (`de`, `en`); empty for any. Automatic confirmations use
+    /// the acceptance template in the customer's language.
+    pub language: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -69,6 +72,7 @@ impl From<pb::Template> for Template {
             subject: t.subject,
             body: t.body,
             queue_ids: t.queue_ids,
+            language: t.language,
             created_at: time(t.created_at_us),
         }
     }
@@ -89,6 +93,9 @@ pub struct NewTemplate {
     pub body: String,
     #[serde(default)]
     pub queue_ids: Vec<String>,
+    /// `de`, `en`, …; empty (the default) for any language.
+    #[serde(default)]
+    pub language: String,
 }
 
 /// Adds a template to the tenant (the tenant's administrators).
@@ -109,6 +116,7 @@ async fn create_template(
         subject: body.subject,
         body: body.body,
         queue_ids: body.queue_ids,
+        language: body.language,
     };
     let template = state
         .ticket

@@ -2,6 +2,8 @@
 //! broker, cut the network to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod mail;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +39,9 @@ pub enum Mode {
 pub struct TestApp {
     pub api: String,
     pub ops: String,
+    /// The mail service's LMTP and SMTP listeners.
+    pub lmtp: Option<SocketAddr>,
+    pub smtp: Option<SocketAddr>,
     /// Logged in as the bootstrapped administrator.
     pub client: reqwest::Client,
     /// The administrator's agent id and tenant id (empty without a gateway).
@@ -132,6 +137,10 @@ pub async fn test_settings(mode: Mode, data: &std::path::Path) -> Settings {
     s.ticket.listen = "127.0.0.1:0".parse().unwrap();
     s.gateway.listen = "127.0.0.1:0".parse().unwrap();
     s.identity.listen = "127.0.0.1:0".parse().unwrap();
+    s.mail.listen = "127.0.0.1:0".parse().unwrap();
+    s.mail.lmtp_listen = Some("127.0.0.1:0".parse().unwrap());
+    s.mail.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
+    s.mail.hostname = "desk.test".into();
     if mode == Mode::Production {
         let url = docket_store::testing::fresh_database_url(Backend::Postgres)
             .await
@@ -141,6 +150,10 @@ pub async fn test_settings(mode: Mode, data: &std::path::Path) -> Settings {
             .await
             .unwrap();
         s.identity.database_url = Some(Secret::new(url));
+        let url = docket_store::testing::fresh_database_url(Backend::Postgres)
+            .await
+            .unwrap();
+        s.mail.database_url = Some(Secret::new(url));
         s.bus.amqp_url = Some(Secret::new(amqp_url()));
         s.bus.exchange = Some(format!("docket.test.{}", uuid::Uuid::now_v7().simple()));
     }
@@ -182,6 +195,7 @@ impl TestApp {
             .map(|a| format!("http://{a}/api/v1"))
             .unwrap_or_default();
         let ops = format!("http://{}", suite.ops_addr);
+        let (lmtp, smtp) = (suite.lmtp_addr, suite.smtp_addr);
         let bus = suite.bus.clone();
         let stopped = tokio::spawn(suite.wait());
         let (client, claims) = if api.is_empty() {
@@ -199,6 +213,8 @@ impl TestApp {
         Self {
             api,
             ops,
+            lmtp,
+            smtp,
             client,
             admin_id,
             tenant_id,

@@ -17,6 +17,7 @@ use docket_bus::memory::MemoryBus;
 use docket_bus::rabbit::{RabbitBus, RabbitConfig};
 use docket_gateway::{GatewayConfig, GatewayServer};
 use docket_identity::server::{IdentityConfig, IdentityServer};
+use docket_mail::{MailConfig, MailServer};
 use docket_platform::Shutdown;
 use docket_platform::config::Secret;
 use docket_platform::ops::Readiness;
@@ -31,16 +32,23 @@ use tokio::task::JoinHandle;
 pub enum Service {
     Identity,
     Ticket,
+    Mail,
     Gateway,
 }
 
 impl Service {
-    pub const ALL: [Service; 3] = [Service::Identity, Service::Ticket, Service::Gateway];
+    pub const ALL: [Service; 4] = [
+        Service::Identity,
+        Service::Ticket,
+        Service::Mail,
+        Service::Gateway,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Identity => "identity",
             Self::Ticket => "ticket",
+            Self::Mail => "mail",
             Self::Gateway => "gateway",
         }
     }
@@ -50,7 +58,8 @@ impl Service {
         match self {
             Self::Identity => &[],
             Self::Ticket => &[Service::Identity],
-            Self::Gateway => &[Service::Identity, Service::Ticket],
+            Self::Mail => &[Service::Identity, Service::Ticket],
+            Self::Gateway => &[Service::Identity, Service::Ticket, Service::Mail],
         }
     }
 }
@@ -106,6 +115,7 @@ pub struct Settings {
     pub telemetry: TelemetryConfig,
     pub identity: IdentityConfig,
     pub ticket: TicketConfig,
+    pub mail: MailConfig,
     pub gateway: GatewayConfig,
 }
 
@@ -145,6 +155,11 @@ impl Settings {
     /// The ticket service's database: configured, or a SQLite file under `data_dir`.
     pub fn ticket_database_url(&self) -> String {
         self.database_url(self.ticket.database_url.as_ref(), "ticket")
+    }
+
+    /// The mail service's database: configured, or a SQLite file under `data_dir`.
+    pub fn mail_database_url(&self) -> String {
+        self.database_url(self.mail.database_url.as_ref(), "mail")
     }
 
     /// The identity service's database: configured, or a SQLite file under `data_dir`.
@@ -188,6 +203,14 @@ impl Settings {
                 "the gateway without the ticket service needs gateway.ticket_endpoint (e.g. http://ticket:50051)".into(),
             ));
         }
+        if services.contains(&Service::Gateway)
+            && !services.contains(&Service::Mail)
+            && self.gateway.mail_endpoint.is_none()
+        {
+            return Err(SuiteError::Config(
+                "the gateway without the mail service needs gateway.mail_endpoint (e.g. http://mail:50053)".into(),
+            ));
+        }
         if services.contains(&Service::Ticket)
             && !services.contains(&Service::Identity)
             && self.ticket.identity_endpoint.is_none()
@@ -195,6 +218,31 @@ impl Settings {
             return Err(SuiteError::Config(
                 "the ticket service without the identity service needs ticket.identity_endpoint (e.g. http://identity:50052)".into(),
             ));
+        }
+        if services.contains(&Service::Mail) {
+            for (needed, name, example) in [
+                (
+                    !services.contains(&Service::Identity) && self.mail.identity_endpoint.is_none(),
+                    "mail.identity_endpoint",
+                    "http://identity:50052",
+                ),
+                (
+                    !services.contains(&Service::Ticket) && self.mail.ticket_endpoint.is_none(),
+                    "mail.ticket_endpoint",
+                    "http://ticket:50051",
+                ),
+                (
+                    !services.contains(&Service::Identity) && self.mail.service_secret.is_none(),
+                    "mail.service_secret",
+                    "the identity service's identity.auth.service_secret",
+                ),
+            ] {
+                if needed {
+                    return Err(SuiteError::Config(format!(
+                        "the mail service without the identity or ticket service needs {name} (e.g. {example})"
+                    )));
+                }
+            }
         }
         if self.ticket.system_id > 99 {
             return Err(SuiteError::Config(format!(
@@ -224,6 +272,8 @@ pub enum SuiteError {
     TicketStore(#[from] docket_ticket::TicketError),
     #[error("gateway: {0}")]
     Gateway(#[from] docket_gateway::StartError),
+    #[error("mail service: {0}")]
+    Mail(#[from] docket_mail::StartError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -252,6 +302,10 @@ pub struct Suite {
     pub ops_addr: SocketAddr,
     pub identity_addr: Option<SocketAddr>,
     pub ticket_addr: Option<SocketAddr>,
+    pub mail_addr: Option<SocketAddr>,
+    /// The mail service's LMTP and SMTP listeners, when configured.
+    pub lmtp_addr: Option<SocketAddr>,
+    pub smtp_addr: Option<SocketAddr>,
     pub gateway_addr: Option<SocketAddr>,
     pub bus: Arc<dyn Bus>,
     pub readiness: Readiness,
@@ -262,6 +316,7 @@ pub struct Suite {
     core: Shutdown,
     identity: Option<IdentityServer>,
     ticket: Option<TicketServer>,
+    mail: Option<MailServer>,
     gateway: Option<GatewayServer>,
     background: Vec<JoinHandle<()>>,
 }
@@ -274,6 +329,7 @@ impl Suite {
         shutdown: Shutdown,
     ) -> Result<Self, SuiteError> {
         settings.validate(services)?;
+        let settings = &with_service_secret(settings, services);
         let (edge, core) = (Shutdown::new(), Shutdown::new());
         let readiness = Readiness::new();
         let ops_listener = TcpListener::bind(settings.ops.listen)
@@ -313,6 +369,9 @@ impl Suite {
             ops_addr,
             identity_addr: None,
             ticket_addr: None,
+            mail_addr: None,
+            lmtp_addr: None,
+            smtp_addr: None,
             gateway_addr: None,
             bus: bus.clone(),
             readiness: readiness.clone(),
@@ -321,6 +380,7 @@ impl Suite {
             core: core.clone(),
             identity: None,
             ticket: None,
+            mail: None,
             gateway: None,
             background,
         };
@@ -355,6 +415,39 @@ impl Suite {
                     suite.ticket_addr = Some(server.addr());
                     suite.ticket = Some(server);
                 }
+                Service::Mail => {
+                    let peers = docket_mail::Peers {
+                        ticket: endpoint(
+                            &settings.mail.ticket_endpoint,
+                            suite.ticket_addr,
+                            settings.ticket.listen,
+                        ),
+                        identity: endpoint(
+                            &settings.mail.identity_endpoint,
+                            suite.identity_addr,
+                            settings.identity.listen,
+                        ),
+                        service_secret: settings
+                            .mail
+                            .service_secret
+                            .as_ref()
+                            .map(|s| s.expose().to_owned())
+                            .unwrap_or_default(),
+                    };
+                    let server = MailServer::start(
+                        &settings.mail,
+                        &settings.mail_database_url(),
+                        &peers,
+                        bus.clone(),
+                        readiness.clone(),
+                        core.clone(),
+                    )
+                    .await?;
+                    suite.mail_addr = Some(server.addr());
+                    suite.lmtp_addr = server.lmtp_addr();
+                    suite.smtp_addr = server.smtp_addr();
+                    suite.mail = Some(server);
+                }
                 Service::Gateway => {
                     let endpoints = docket_gateway::Endpoints {
                         identity: endpoint(
@@ -366,6 +459,11 @@ impl Suite {
                             &settings.gateway.ticket_endpoint,
                             suite.ticket_addr,
                             settings.ticket.listen,
+                        ),
+                        mail: endpoint(
+                            &settings.gateway.mail_endpoint,
+                            suite.mail_addr,
+                            settings.mail.listen,
                         ),
                     };
                     let server = GatewayServer::start(
@@ -397,6 +495,9 @@ impl Suite {
             gateway.stopped().await;
         }
         self.core.trigger();
+        if let Some(mail) = self.mail {
+            mail.stopped().await;
+        }
         if let Some(ticket) = self.ticket {
             ticket.stopped().await;
         }
@@ -411,7 +512,31 @@ impl Suite {
 
 /// The bus consumers of the whole suite.
 pub fn consumers() -> Vec<docket_bus::Subscription> {
-    vec![docket_ticket::subscription()]
+    vec![docket_ticket::subscription(), docket_mail::subscription()]
+}
+
+/// The settings with a service secret shared by the identity and mail services of this process
+/// when none is configured: a fresh random one, which never leaves the process.
+fn with_service_secret(settings: &Settings, services: &BTreeSet<Service>) -> Settings {
+    let mut settings = settings.clone();
+    let both = services.contains(&Service::Identity) && services.contains(&Service::Mail);
+    match (
+        settings.identity.auth.service_secret.clone(),
+        settings.mail.service_secret.clone(),
+    ) {
+        (None, None) if both => {
+            let secret = Secret::new(
+                docket_auth::secret::OpaqueSecret::generate("dsv")
+                    .expose()
+                    .to_owned(),
+            );
+            settings.identity.auth.service_secret = Some(secret.clone());
+            settings.mail.service_secret = Some(secret);
+        }
+        (Some(secret), None) if both => settings.mail.service_secret = Some(secret),
+        _ => {}
+    }
+    settings
 }
 
 /// A service's endpoint: configured, else the one started in this process, else its default port.
@@ -442,6 +567,7 @@ pub async fn migrate(settings: &Settings, services: &BTreeSet<Service>) -> Resul
         let url = match service {
             Service::Identity => settings.identity_database_url(),
             Service::Ticket => settings.ticket_database_url(),
+            Service::Mail => settings.mail_database_url(),
             Service::Gateway => continue,
         };
         docket_store::create_database_if_missing(&url).await?;
@@ -450,6 +576,7 @@ pub async fn migrate(settings: &Settings, services: &BTreeSet<Service>) -> Resul
         match service {
             Service::Identity => docket_identity::SqlIdentityStore::migrate(&db).await?,
             Service::Ticket => docket_ticket::SqlTicketStore::migrate(&db).await?,
+            Service::Mail => docket_mail::storage::MailStore::migrate(&db).await?,
             Service::Gateway => {}
         }
         db.close().await;
@@ -618,7 +745,12 @@ mod tests {
         let all = parse_services(None).unwrap();
         assert_eq!(
             start_order(&all),
-            vec![Service::Identity, Service::Ticket, Service::Gateway]
+            vec![
+                Service::Identity,
+                Service::Ticket,
+                Service::Mail,
+                Service::Gateway
+            ]
         );
         let gw: BTreeSet<_> = [Service::Gateway].into();
         assert_eq!(start_order(&gw), vec![Service::Gateway]);
@@ -628,7 +760,10 @@ mod tests {
     fn only_names_known_services() {
         assert!(parse_services(Some("ticket,gateway")).is_ok());
         let err = parse_services(Some("tickets")).unwrap_err();
-        assert!(err.contains("one of: identity, ticket, gateway"), "{err}");
+        assert!(
+            err.contains("one of: identity, ticket, mail, gateway"),
+            "{err}"
+        );
         assert!(parse_services(Some(",")).is_err());
     }
 

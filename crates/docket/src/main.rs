@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Starts the services: all of them on the embedded default, or those named by --only.
     Run {
-        /// Comma-separated services to run (identity, ticket, gateway); default: all.
+        /// Comma-separated services to run (identity, ticket, mail, gateway); default: all.
         #[arg(long)]
         only: Option<String>,
     },
@@ -226,6 +226,15 @@ fn print_banner(
     }
     if let Some(addr) = suite.ticket_addr {
         say(format_args!("  ticket gRPC   {addr}"));
+    }
+    if let Some(addr) = suite.mail_addr {
+        say(format_args!("  mail gRPC     {addr}"));
+    }
+    if let Some(addr) = suite.lmtp_addr {
+        say(format_args!("  LMTP          {addr}"));
+    }
+    if let Some(addr) = suite.smtp_addr {
+        say(format_args!("  SMTP          {addr}"));
     }
     say(format_args!(
         "  health        http://{}/healthz  /readyz  /metrics",

@@ -23,6 +23,7 @@ fn docket() -> Command {
         .env("DOCKET__GATEWAY__LISTEN", "127.0.0.1:0")
         .env("DOCKET__TICKET__LISTEN", "127.0.0.1:0")
         .env("DOCKET__IDENTITY__LISTEN", "127.0.0.1:0")
+        .env("DOCKET__MAIL__LISTEN", "127.0.0.1:0")
         .env("DOCKET__OPS__LISTEN", "127.0.0.1:0");
     cmd
 }
@@ -65,7 +66,7 @@ async fn runs_answers_health_checks_and_stops_on_sigterm() {
     .await
     .unwrap();
     assert!(
-        lines[0].starts_with("docket is running: identity, ticket, gateway"),
+        lines[0].starts_with("docket is running: identity, ticket, mail, gateway"),
         "{lines:?}"
     );
     let api = address_after(&lines, "REST API");
@@ -165,9 +166,9 @@ fn a_bad_configuration_is_refused_with_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bus.amqp_url"), "{err}");
 
-    let out = docket().args(["run", "--only", "mail"]).output().unwrap();
+    let out = docket().args(["run", "--only", "mailer"]).output().unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service `mail`"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service `mailer`"));
 }
 
 #[tokio::test]

@@ -1,0 +1,246 @@
+//! The mail channel over REST: a raw RFC 822 upload for scripts, and the received messages with
+//! the quarantine for installation administrators.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use docket_proto::mail::v1 as pb;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::time;
+use crate::auth::{Principal, grpc_request};
+use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit_message))
+        .routes(routes!(list_messages))
+        .routes(routes!(get_message))
+        .routes(routes!(get_raw))
+        .routes(routes!(reprocess))
+}
+
+/// A received message and what became of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboundMessage {
+    pub id: String,
+    pub received_at: DateTime<Utc>,
+    /// `lmtp`, `smtp`, `imap:<account>` or `upload`.
+    pub source: String,
+    pub message_id: String,
+    pub sha256: String,
+    pub size: u64,
+    /// `pending`, `done`, `quarantined` or `refused`.
+    pub state: String,
+    /// Why it is quarantined or refused; for processed ones, what was repaired.
+    pub reason: String,
+    /// `new_ticket`, `follow_up` or `bounce`; empty until processed.
+    pub outcome: String,
+    pub ticket_id: String,
+    pub article_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub attempts: u32,
+    /// It was there before (the same Message-ID and content); nothing new was stored.
+    pub duplicate: bool,
+}
+
+impl From<pb::InboundMessage> for InboundMessage {
+    fn from(m: pb::InboundMessage) -> Self {
+        Self {
+            id: m.id,
+            received_at: time(m.received_at_us),
+            source: m.source,
+            message_id: m.message_id,
+            sha256: m.sha256,
+            size: m.size,
+            state: m.state,
+            reason: m.reason,
+            outcome: m.outcome,
+            ticket_id: m.ticket_id,
+            article_id: m.article_id,
+            sender: m.sender,
+            subject: m.subject,
+            attempts: m.attempts,
+            duplicate: m.duplicate,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitQuery {
+    /// Envelope recipients, comma-separated: they pick the queue before the headers do.
+    pub to: Option<String>,
+}
+
+/// Takes a raw RFC 822 message as if it had arrived by mail (installation administrators; API
+/// tokens need the `admin` scope). It is stored at once and processed in the background; the
+/// same message twice is stored once.
+#[utoipa::path(post, path = "/mail/messages", tag = "mail", params(SubmitQuery),
+    request_body(content = Vec<u8>, content_type = "message/rfc822", description = "The message, byte for byte"),
+    responses((status = 202, body = InboundMessage, description = "stored; processing follows"),
+              (status = 200, body = InboundMessage, description = "stored before"),
+              (status = 403, body = Problem), (status = 413, description = "too large, or an attachment is", body = Problem),
+              (status = 422, body = Problem)))]
+async fn submit_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<SubmitQuery>,
+    raw: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let recipients = query
+        .to
+        .unwrap_or_default()
+        .split(',')
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let r = state
+        .mail
+        .clone()
+        .submit_message(grpc_request(
+            pb::SubmitMessageRequest {
+                raw: raw.to_vec(),
+                recipients,
+            },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    let status = if r.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, axum::Json(InboundMessage::from(r))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MessagePage {
+    /// Only messages in this state: `pending`, `done`, `quarantined` or `refused`.
+    pub state: Option<String>,
+    /// 1 to 500; default 50.
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageList {
+    pub items: Vec<InboundMessage>,
+    /// Pass as `page_token` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// Received messages, newest first (installation administrators): `state=quarantined` is the
+/// quarantine.
+#[utoipa::path(get, path = "/admin/mail/messages", tag = "mail", params(MessagePage),
+    responses((status = 200, body = MessageList), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(page): ApiQuery<MessagePage>,
+) -> Result<axum::Json<MessageList>, ApiError> {
+    let r = state
+        .mail
+        .clone()
+        .list_messages(grpc_request(
+            pb::ListMessagesRequest {
+                state: page.state.unwrap_or_default(),
+                page_size: page.page_size.unwrap_or(0),
+                page_token: page.page_token.unwrap_or_default(),
+            },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok(axum::Json(MessageList {
+        items: r.messages.into_iter().map(InboundMessage::from).collect(),
+        next_page_token: (!r.next_page_token.is_empty()).then_some(r.next_page_token),
+    }))
+}
+
+async fn fetch(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+) -> Result<pb::InboundMessage, ApiError> {
+    Ok(state
+        .mail
+        .clone()
+        .get_message(grpc_request(pb::GetMessageRequest { id }, principal))
+        .await?
+        .into_inner())
+}
+
+/// One received message (installation administrators).
+#[utoipa::path(get, path = "/admin/mail/messages/{message_id}", tag = "mail", params(("message_id" = String, Path)),
+    responses((status = 200, body = InboundMessage), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(message_id): ApiPath<String>,
+) -> Result<axum::Json<InboundMessage>, ApiError> {
+    let mut m = fetch(&state, &principal, message_id).await?;
+    m.raw = Vec::new();
+    Ok(axum::Json(InboundMessage::from(m)))
+}
+
+/// The message exactly as it arrived, byte for byte (installation administrators).
+#[utoipa::path(get, path = "/admin/mail/messages/{message_id}/raw", tag = "mail", params(("message_id" = String, Path)),
+    responses((status = 200, content_type = "message/rfc822", body = Vec<u8>), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn get_raw(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(message_id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let m = fetch(&state, &principal, message_id).await?;
+    let disposition =
+        header::HeaderValue::from_str(&format!("attachment; filename=\"{}.eml\"", m.id))
+            .unwrap_or(header::HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("message/rfc822"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                header::HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        m.raw,
+    ))
+}
+
+/// Processes a quarantined or refused message again, e.g. after a default queue was set or a
+/// sender's flood was judged harmless (installation administrators).
+#[utoipa::path(post, path = "/admin/mail/messages/{message_id}/reprocess", tag = "mail", params(("message_id" = String, Path)),
+    responses((status = 202, body = InboundMessage), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "the message is not quarantined or refused", body = Problem)))]
+async fn reprocess(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(message_id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let r = state
+        .mail
+        .clone()
+        .reprocess_message(grpc_request(
+            pb::GetMessageRequest { id: message_id },
+            &principal,
+        ))
+        .await?
+        .into_inner();
+    Ok((StatusCode::ACCEPTED, axum::Json(InboundMessage::from(r))))
+}

@@ -1,0 +1,618 @@
+//! The mail channel with real peers: swaks delivers over SMTP and LMTP, an aiosmtpd server
+//! receives what the desk sends, Dovecot holds a polled mailbox. A customer writes to a queue's
+//! address, gets the confirmation with the ticket number, replies, and the reply lands on the
+//! same ticket; an agent answers by mail; robots get no answers, bounces land on their ticket,
+//! unreadable mail waits in the quarantine. Embedded and on PostgreSQL + RabbitMQ.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use docket_integration_tests::mail::{Dovecot, Sink, header, swaks};
+use docket_integration_tests::{Mode, TestApp, eventually, send, test_settings};
+use docket_mail::config::{ImapAccount, Security, SmtpRelay};
+use docket_platform::config::Secret;
+use serde_json::{Value, json};
+
+const QUEUE_ADDRESS: &str = "support@uni.example";
+
+fn relay(sink: &Sink) -> SmtpRelay {
+    SmtpRelay {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: Security::None,
+        ca_file: None,
+        user: None,
+        password: None,
+        max_attempts: 5,
+        retry_secs: 1,
+    }
+}
+
+async fn expect(status: u16, request: reqwest::RequestBuilder, what: &str) -> Value {
+    let (got, body) = send(request).await;
+    assert_eq!(got, status, "{what}: {body}");
+    body
+}
+
+/// The queue's tickets (at most a page).
+async fn tickets(app: &TestApp, queue: &str) -> Vec<Value> {
+    app.get_json(&format!("/queues/{queue}/tickets?page_size=100"))
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn articles(app: &TestApp, ticket: &str) -> Vec<Value> {
+    app.get_json(&format!("/tickets/{ticket}/articles")).await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Waits until the queue has a ticket titled `title`; returns it.
+async fn ticket_titled(app: &TestApp, queue: &str, title: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(t) = tickets(app, queue)
+            .await
+            .into_iter()
+            .find(|t| t["title"] == title)
+        {
+            return t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no ticket {title:?} in {:#?}",
+            tickets(app, queue).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the ticket has `n` articles; returns them.
+async fn articles_n(app: &TestApp, ticket: &str, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = articles(app, ticket).await;
+        if list.len() >= n {
+            assert_eq!(list.len(), n, "{list:#?}");
+            return list;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ticket {ticket} has {} articles, not {n}: {list:#?}",
+            list.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until an article's mail reached `state`.
+async fn delivery(app: &TestApp, ticket: &str, article: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = articles(app, ticket).await;
+        let a = list.iter().find(|a| a["id"] == article).unwrap().clone();
+        if a["delivery"]["state"] == state {
+            return a["delivery"].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "article {article} never reached {state}: {a:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the admin API lists the message with this Message-ID in `state`.
+async fn message_state(app: &TestApp, message_id: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = app.get_json("/admin/mail/messages?page_size=500").await;
+        let found = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["message_id"] == message_id)
+            .cloned();
+        if let Some(m) = found.filter(|m| m["state"] == state) {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "message {message_id} never became {state}: {list:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn round_trip(mode: Mode) {
+    let sink = Sink::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(mode, data.path()).await;
+    settings.mail.smtp = Some(relay(&sink));
+    settings.mail.default_language = "en".into();
+    settings.mail.max_message_bytes = 256 * 1024;
+    let app = TestApp::spawn_with(settings, data, None).await;
+    let (smtp, lmtp) = (app.smtp.unwrap().port(), app.lmtp.unwrap().port());
+    let api = app.api.clone();
+    let queue = app.queue_id("Raw").await;
+    expect(
+        200,
+        app.client
+            .patch(format!("{api}/queues/{queue}"))
+            .json(&json!({
+                "addresses": [QUEUE_ADDRESS], "signature": "IT Service Desk, Uni Example"
+            })),
+        "queue address",
+    )
+    .await;
+
+    // A customer writes to the queue's address (SMTP, as a mail server next door would).
+    let (ok, out) = swaks(
+        smtp,
+        "ESMTP",
+        &[
+            "--from",
+            "jane@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            "Subject: Printer on fire",
+            "--header",
+            "Message-Id: <first-1@example.com>",
+            "--header",
+            "From: Jane Doe <jane@example.com>",
+            "--body",
+            "The printer in room 3 is on fire.",
+        ],
+    );
+    assert!(ok, "{out}");
+    let ticket = ticket_titled(&app, &queue, "Printer on fire").await;
+    let ticket_id = ticket["id"].as_str().unwrap().to_owned();
+    let number = ticket["number"].as_str().unwrap().to_owned();
+    assert_eq!(ticket["contact"]["email"], "jane@example.com");
+    assert_eq!(ticket["contact"]["name"], "Jane Doe");
+
+    // She gets the confirmation, threaded to her mail and marked automatic.
+    let tag = format!("[Ticket#{number}]");
+    let confirmation = sink.wait_for(&["To: jane@example.com", &tag]).await;
+    assert_eq!(
+        header(&confirmation, "In-Reply-To").as_deref(),
+        Some("<first-1@example.com>")
+    );
+    assert_eq!(
+        header(&confirmation, "Auto-Submitted").as_deref(),
+        Some("auto-replied")
+    );
+    assert!(
+        header(&confirmation, "From")
+            .unwrap()
+            .contains(QUEUE_ADDRESS)
+    );
+    let confirmation_id = header(&confirmation, "Message-ID").unwrap();
+    let list = articles_n(&app, &ticket_id, 2).await;
+    assert_eq!(list[0]["sender"], "customer");
+    assert_eq!(list[0]["body"], "The printer in room 3 is on fire.");
+    assert_eq!(list[1]["sender"], "system");
+    let sent = delivery(&app, &ticket_id, list[1]["id"].as_str().unwrap(), "sent").await;
+    assert_eq!(sent["to"], json!(["jane@example.com"]));
+    assert_eq!(
+        format!("<{}>", sent["message_id"].as_str().unwrap()),
+        confirmation_id
+    );
+
+    // She replies to it (over LMTP, as her mail reaches us through Postfix): same ticket.
+    let subject = format!("Subject: Re: {}", header(&confirmation, "Subject").unwrap());
+    let in_reply_to = format!("In-Reply-To: {confirmation_id}");
+    let (ok, out) = swaks(
+        lmtp,
+        "LMTP",
+        &[
+            "--from",
+            "jane@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            &subject,
+            "--header",
+            &in_reply_to,
+            "--header",
+            "Message-Id: <reply-2@example.com>",
+            "--body",
+            "It is out now, but the printer is gone.",
+        ],
+    );
+    assert!(ok, "{out}");
+    let list = articles_n(&app, &ticket_id, 3).await;
+    assert_eq!(list[2]["sender"], "customer");
+    assert!(
+        list[2]["body"]
+            .as_str()
+            .unwrap()
+            .contains("printer is gone")
+    );
+
+    // A reply without the number in its subject threads by In-Reply-To alone.
+    let (ok, out) = swaks(
+        lmtp,
+        "LMTP",
+        &[
+            "--from",
+            "jane@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            "Subject: one more thing",
+            "--header",
+            "In-Reply-To: <reply-2@example.com>",
+            "--body",
+            "The fire alarm did not go off.",
+        ],
+    );
+    assert!(ok, "{out}");
+    articles_n(&app, &ticket_id, 4).await;
+    assert_eq!(tickets(&app, &queue).await.len(), 1, "no second ticket");
+
+    // The same message delivered twice (an MTA retry) is stored once.
+    let (ok, out) = swaks(
+        lmtp,
+        "LMTP",
+        &[
+            "--from",
+            "jane@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            "Subject: one more thing",
+            "--header",
+            "In-Reply-To: <reply-2@example.com>",
+            "--header",
+            "Message-Id: <dup-3@example.com>",
+            "--header",
+            "Date: Mon, 30 Nov 2026 10:00:00 +0000",
+            "--body",
+            "Twice.",
+        ],
+    );
+    assert!(ok, "{out}");
+    let first = message_state(&app, "dup-3@example.com", "done").await;
+    let (ok, out) = swaks(
+        lmtp,
+        "LMTP",
+        &[
+            "--from",
+            "jane@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            "Subject: one more thing",
+            "--header",
+            "In-Reply-To: <reply-2@example.com>",
+            "--header",
+            "Message-Id: <dup-3@example.com>",
+            "--header",
+            "Date: Mon, 30 Nov 2026 10:00:00 +0000",
+            "--body",
+            "Twice.",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("stored as {}", first["id"].as_str().unwrap())),
+        "{out}"
+    );
+    articles_n(&app, &ticket_id, 5).await;
+
+    // An agent answers by mail: from the queue's address, with its signature, in the thread.
+    let answer = expect(
+        201,
+        app.client
+            .post(format!("{api}/tickets/{ticket_id}/articles"))
+            .json(&json!({"sender": "agent", "channel": "email", "visible_to_customer": true,
+                          "subject": "Replacement printer", "body": "A new printer arrives tomorrow."})),
+        "answer",
+    )
+    .await;
+    let mail = sink
+        .wait_for(&["A new printer arrives tomorrow.", "To: jane@example.com"])
+        .await;
+    assert!(header(&mail, "Subject").unwrap().contains(&tag), "{mail}");
+    assert!(header(&mail, "From").unwrap().contains(QUEUE_ADDRESS));
+    assert!(mail.contains("IT Service Desk, Uni Example"), "{mail}");
+    let references = header(&mail, "References").unwrap();
+    assert!(references.contains("<first-1@example.com>"), "{references}");
+    assert!(references.contains("<reply-2@example.com>"), "{references}");
+    assert_eq!(header(&mail, "Auto-Submitted"), None);
+    let answer_id = answer["id"].as_str().unwrap();
+    let sent = delivery(&app, &ticket_id, answer_id, "sent").await;
+    let answer_message_id = sent["message_id"].as_str().unwrap().to_owned();
+    assert!(
+        sent["detail"].as_str().unwrap().starts_with("250"),
+        "{sent}"
+    );
+
+    // Her mail server bounces it: a note on the ticket, tagged, the answer marked failed.
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.example.com\r\nTo: {QUEUE_ADDRESS}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+Message-ID: <dsn-4@mx.example.com>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n\
+--b1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n\
+Final-Recipient: rfc822; jane@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{answer_message_id}>\r\nSubject: x\r\n\r\n--b1--\r\n"
+    );
+    let uploaded = expect(
+        202,
+        app.client
+            .post(format!("{api}/mail/messages"))
+            .header("content-type", "message/rfc822")
+            .body(dsn),
+        "upload the bounce",
+    )
+    .await;
+    assert_eq!(uploaded["source"], "upload");
+    let bounced = message_state(&app, "dsn-4@mx.example.com", "done").await;
+    assert_eq!(bounced["outcome"], "bounce");
+    assert_eq!(bounced["ticket_id"].as_str(), Some(ticket_id.as_str()));
+    let failed = delivery(&app, &ticket_id, answer_id, "failed").await;
+    assert!(
+        failed["detail"].as_str().unwrap().contains("5.1.1"),
+        "{failed}"
+    );
+    let list = articles(&app, &ticket_id).await;
+    let note = list.last().unwrap();
+    assert_eq!(note["sender"], "system");
+    assert_eq!(note["visible_to_customer"], false);
+    let t = app.get_json(&format!("/tickets/{ticket_id}")).await;
+    assert!(
+        t["tags"].as_array().unwrap().contains(&json!("bounce")),
+        "{t}"
+    );
+
+    // A robot's mail makes a ticket, but no answer goes back to it.
+    let (ok, out) = swaks(
+        smtp,
+        "ESMTP",
+        &[
+            "--from",
+            "monitor@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            "Subject: Disk full on srv1",
+            "--header",
+            "Auto-Submitted: auto-generated",
+            "--header",
+            "Message-Id: <robot-5@example.com>",
+            "--body",
+            "Disk /var is 100% full.",
+        ],
+    );
+    assert!(ok, "{out}");
+    let robot = message_state(&app, "robot-5@example.com", "done").await;
+    assert_eq!(robot["outcome"], "new_ticket");
+    let list = articles(&app, robot["ticket_id"].as_str().unwrap()).await;
+    assert_eq!(list.len(), 1, "no confirmation for a robot: {list:#?}");
+
+    // SMTP takes mail only for the queues' addresses.
+    let (ok, out) = swaks(
+        smtp,
+        "ESMTP",
+        &[
+            "--from",
+            "jane@example.com",
+            "--to",
+            "nobody@uni.example",
+            "--body",
+            "x",
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("550 5.1.1"), "{out}");
+    // Too large: refused with the reason, at the door.
+    let big = "x".repeat(300 * 1024);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &big).unwrap();
+    let body = format!("@{}", file.path().display());
+    let (ok, out) = swaks(
+        smtp,
+        "ESMTP",
+        &[
+            "--from",
+            "jane@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--body",
+            &body,
+        ],
+    );
+    assert!(!ok);
+    assert!(out.contains("552 5.3.4"), "{}", &out[..out.len().min(2000)]);
+    let (status, problem) = send(
+        app.client
+            .post(format!("{api}/mail/messages"))
+            .body(format!("Subject: big\r\n\r\n{big}")),
+    )
+    .await;
+    assert_eq!(status, 413, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 262144"),
+        "{problem}"
+    );
+
+    // Mail for no known address, with no default queue: kept in the quarantine, byte for byte,
+    // and processed again on request.
+    let stray = b"From: someone@example.net\r\nTo: nobody@elsewhere.example\r\nSubject: stray\r\n\
+Message-ID: <stray-6@example.net>\r\n\r\nHello?\r\n"
+        .to_vec();
+    expect(
+        202,
+        app.client
+            .post(format!("{api}/mail/messages"))
+            .body(stray.clone()),
+        "upload a stray mail",
+    )
+    .await;
+    let held = message_state(&app, "stray-6@example.net", "quarantined").await;
+    assert!(
+        held["reason"]
+            .as_str()
+            .unwrap()
+            .contains("nobody@elsewhere.example"),
+        "{held}"
+    );
+    let id = held["id"].as_str().unwrap();
+    let raw = app
+        .client
+        .get(format!("{api}/admin/mail/messages/{id}/raw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 200);
+    assert_eq!(raw.bytes().await.unwrap().to_vec(), stray);
+    expect(
+        202,
+        app.client
+            .post(format!("{api}/admin/mail/messages/{id}/reprocess")),
+        "reprocess",
+    )
+    .await;
+    message_state(&app, "stray-6@example.net", "quarantined").await;
+    let done = bounced["id"].as_str().unwrap();
+    expect(
+        409,
+        app.client
+            .post(format!("{api}/admin/mail/messages/{done}/reprocess")),
+        "reprocess a processed message",
+    )
+    .await;
+    let quarantine = app.get_json("/admin/mail/messages?state=quarantined").await;
+    assert_eq!(
+        quarantine["items"].as_array().unwrap().len(),
+        1,
+        "{quarantine}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn round_trip_embedded() {
+    round_trip(Mode::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn round_trip_on_postgres_and_rabbitmq() {
+    round_trip(Mode::Production).await;
+}
+
+/// A mailbox polled over IMAP (STARTTLS, IDLE): a message placed there becomes a ticket, the
+/// customer gets the confirmation at the SMTP receiver in her language, and her reply placed
+/// there lands on the same ticket. Messages are marked seen once stored. Each mode has its own
+/// Dovecot account, so both run at once.
+async fn polled_mailbox(mode: Mode, user: &str, password: &str) {
+    Dovecot::clear(user, password);
+    let sink = Sink::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(mode, data.path()).await;
+    settings.mail.smtp = Some(relay(&sink));
+    settings.mail.default_language = "en".into();
+    settings.mail.imap = vec![ImapAccount {
+        name: "support".into(),
+        host: "127.0.0.1".into(),
+        port: Dovecot::STARTTLS_PORT,
+        security: Security::Starttls,
+        ca_file: Some(Dovecot::ca_file()),
+        user: user.into(),
+        password: Secret::new(password),
+        folder: "INBOX".into(),
+        queue: None,
+        // Longer than the test waits: only IDLE brings the messages in time.
+        poll_interval_secs: 600,
+        delete_after_import: false,
+    }];
+    let app = TestApp::spawn_with(settings, data, None).await;
+    let queue = app.queue_id("Raw").await;
+    let api = app.api.clone();
+    expect(
+        200,
+        app.client
+            .patch(format!("{api}/queues/{queue}"))
+            .json(&json!({"addresses": [user]})),
+        "queue address",
+    )
+    .await;
+    // Give the poller time to open the mailbox and start waiting (IDLE).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let first = format!(
+        "From: Max Mustermann <max@example.org>\r\nTo: {user}\r\n\
+Subject: =?UTF-8?Q?Drucker_st=C3=B6rt?=\r\nMessage-ID: <imap-1@example.org>\r\n\
+Content-Language: de\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\nDer Drucker im Raum 3 druckt nicht.\r\n"
+    );
+    Dovecot::append(user, password, first.as_bytes());
+    let ticket = ticket_titled(&app, &queue, "Drucker stört").await;
+    let ticket_id = ticket["id"].as_str().unwrap().to_owned();
+    let number = ticket["number"].as_str().unwrap().to_owned();
+    let tag = format!("[Ticket#{number}]");
+    let confirmation = sink.wait_for(&["To: max@example.org", &tag]).await;
+    assert_eq!(
+        header(&confirmation, "Content-Language").as_deref(),
+        Some("de")
+    );
+    assert_eq!(
+        header(&confirmation, "In-Reply-To").as_deref(),
+        Some("<imap-1@example.org>")
+    );
+    eventually(
+        "the message is marked seen",
+        Duration::from_secs(30),
+        || async {
+            Dovecot::flags(user, password)
+                .iter()
+                .any(|f| f.contains("\\Seen"))
+        },
+    )
+    .await;
+
+    let reply = format!(
+        "From: max@example.org\r\nTo: {user}\r\nSubject: AW: {tag} Drucker\r\n\
+Message-ID: <imap-2@example.org>\r\nIn-Reply-To: {}\r\n\r\nJetzt geht er wieder.\r\n",
+        header(&confirmation, "Message-ID").unwrap()
+    );
+    Dovecot::append(user, password, reply.as_bytes());
+    let list = articles_n(&app, &ticket_id, 3).await;
+    assert_eq!(list[2]["sender"], "customer");
+    assert!(
+        list[2]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Jetzt geht er wieder.")
+    );
+    assert_eq!(tickets(&app, &queue).await.len(), 1);
+    eventually(
+        "both messages are marked seen",
+        Duration::from_secs(30),
+        || async {
+            let flags = Dovecot::flags(user, password);
+            flags.len() == 2 && flags.iter().all(|f| f.contains("\\Seen"))
+        },
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn polled_mailbox_embedded() {
+    polled_mailbox(Mode::Embedded, "support@docket.test", "support-secret").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn polled_mailbox_on_postgres_and_rabbitmq() {
+    polled_mailbox(Mode::Production, "cert@docket.test", "cert-secret").await;
+}
