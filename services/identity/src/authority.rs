@@ -704,6 +704,46 @@ impl Authority {
         self.sign(claims, now).await
     }
 
+    /// Active agents of `tenant_id` with a mail address: those in `agent_ids`, and (with
+    /// `group`) those who may read the group's queues. For the suite's services only.
+    pub async fn agent_contacts(
+        &self,
+        token: &str,
+        tenant_id: TenantId,
+        group: Option<GroupId>,
+        agent_ids: &[AgentId],
+        now: Micros,
+    ) -> Result<Vec<Agent>, IdentityError> {
+        let claims = self.verifier(now).await?.verify(token)?;
+        if claims.kind != Kind::Service {
+            return Err(IdentityError::PermissionDenied(
+                "agent contacts are for the suite's services".into(),
+            ));
+        }
+        let mut found = Vec::new();
+        for agent in self.store.list_agents(tenant_id).await? {
+            if !agent.active || agent.email.as_deref().is_none_or(str::is_empty) {
+                continue;
+            }
+            let named = agent_ids.contains(&agent.id);
+            let reads = match group {
+                Some(group) => self
+                    .store
+                    .agent_grants(agent.id, now)
+                    .await?
+                    .tenants
+                    .get(&tenant_id.to_string())
+                    .and_then(|t| t.groups.get(&group.to_string()))
+                    .is_some_and(|set| set.allows(docket_auth::Permission::Ro)),
+                None => false,
+            };
+            if named || reads {
+                found.push(agent);
+            }
+        }
+        Ok(found)
+    }
+
     /// The public keys that verify current access tokens.
     pub async fn jwks(&self, now: Micros) -> Result<JwkSet, IdentityError> {
         self.signing_key(now).await?;

@@ -124,6 +124,53 @@ impl IdentityService for IdentityGrpc {
         }))
     }
 
+    async fn list_agent_contacts(
+        &self,
+        request: Request<pb::ListAgentContactsRequest>,
+    ) -> Result<Response<pb::ListAgentContactsResponse>, Status> {
+        let token = docket_auth::bearer_token(request.metadata())
+            .ok_or(IdentityError::Unauthenticated)?
+            .to_owned();
+        let r = request.into_inner();
+        let parse = |id: &str| {
+            id.trim()
+                .parse()
+                .map_err(|_| IdentityError::invalid(format!("`{id}` is not an id")))
+        };
+        let tenant = parse(&r.tenant_id)?;
+        let group = match r.group_id.trim() {
+            "" => None,
+            g => Some(
+                g.parse()
+                    .map_err(|_| IdentityError::invalid(format!("`{g}` is not a group id")))?,
+            ),
+        };
+        let agent_ids = r
+            .agent_ids
+            .iter()
+            .map(|a| {
+                a.trim()
+                    .parse()
+                    .map_err(|_| IdentityError::invalid(format!("`{a}` is not an agent id")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let agents = self
+            .authority
+            .agent_contacts(&token, tenant, group, &agent_ids, now())
+            .await?;
+        Ok(Response::new(pb::ListAgentContactsResponse {
+            agents: agents
+                .into_iter()
+                .map(|a| pb::AgentContact {
+                    agent_id: a.id.to_string(),
+                    login: a.login.as_str().to_owned(),
+                    name: a.name,
+                    email: a.email.unwrap_or_default(),
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_jwks(
         &self,
         _: Request<pb::GetJwksRequest>,

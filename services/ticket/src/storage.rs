@@ -126,9 +126,9 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<Ticket, TicketError>;
     /// The article with this id.
     async fn get_article(&self, id: ArticleId) -> Result<Article, TicketError>;
-    /// Records how the mail an article went out as fares (reported by the mail service). The
-    /// outcome (sent, failed) is a change of the ticket, in its history; attempts in between are
-    /// only on the article.
+    /// Records how the mail an article went out as fares (reported by the mail service), on the
+    /// article. It is not a change of the ticket: its version stays, so agents working on it
+    /// meet no conflict because a mail went out.
     async fn record_delivery(
         &self,
         id: ArticleId,
@@ -2315,36 +2315,18 @@ impl TicketStore for SqlTicketStore {
         delivery: Delivery,
         actor: &Actor,
     ) -> Result<Article, TicketError> {
-        let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
-        let ticket_id: Option<TicketId> =
-            sqlx::query_scalar("SELECT ticket_id FROM articles WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let ticket_id = ticket_id.ok_or_else(|| TicketError::not_found("article", id))?;
-        sqlx::query("UPDATE articles SET delivery = $1 WHERE id = $2")
+        let updated = sqlx::query("UPDATE articles SET delivery = $1 WHERE id = $2")
             .bind(to_json(&delivery)?)
             .bind(id)
             .execute(&mut *tx)
-            .await?;
-        if matches!(delivery.state, DeliveryState::Sent | DeliveryState::Failed) {
-            let mut ticket = Self::fetch_ticket(&mut tx, ticket_id).await?;
-            let previous = ticket.version;
-            ticket.version += 1;
-            ticket.updated_at = now;
-            let details = serde_json::json!({
-                "article_id": id,
-                "state": delivery.state.as_str(),
-                "to": delivery.to,
-                "message_id": delivery.message_id,
-                "attempts": delivery.attempts,
-                "detail": delivery.detail,
-            });
-            Self::append_history(&mut tx, &ticket, "article_delivery", actor, details).await?;
-            bump_version(&mut tx, &ticket, previous).await?;
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return Err(TicketError::not_found("article", id));
         }
         self.commit(tx).await?;
+        tracing::debug!(article = %id, state = delivery.state.as_str(), actor = %actor.as_str(), "delivery recorded");
         self.get_article(id).await
     }
 

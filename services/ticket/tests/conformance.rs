@@ -71,6 +71,7 @@ docket_store::conformance!(
     case_collaborators,
     case_attachments_and_time,
     case_templates,
+    case_mail_channel,
     case_retention,
     case_tenant_states,
     case_history,
@@ -4508,4 +4509,177 @@ async fn case_tenant_states(store: &SqlTicketStore, _db: &Db) {
             )
             .await,
     );
+}
+
+/// What the mail channel relies on: idempotency keys make a retried create or append return what
+/// the first made; an article's delivery state is recorded without changing the ticket; a ticket
+/// for a known customer's address is theirs; templates carry a language.
+async fn case_mail_channel(store: &SqlTicketStore, db: &Db) {
+    let (t, q) = tenant_and_queue(store).await;
+    let keyed = |key: &str, body: &str| {
+        article(SenderType::Customer, Channel::Email, true, body)
+            .with_idempotency_key(key)
+            .unwrap()
+    };
+    let first = store
+        .create_ticket(
+            NewTicket {
+                article: Some(keyed("mail:m1", "Printer on fire")),
+                ..new_ticket(&q, "Printer", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let again = store
+        .create_ticket(
+            NewTicket {
+                article: Some(keyed("mail:m1", "Printer on fire")),
+                ..new_ticket(&q, "Printer", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id, "the same key: the same ticket");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let reply = store
+        .add_article(first.id, keyed("mail:m2", "It is out."), &agent())
+        .await
+        .unwrap();
+    let replayed = store
+        .add_article(first.id, keyed("mail:m2", "It is out."), &agent())
+        .await
+        .unwrap();
+    assert_eq!(replayed.id, reply.id);
+    assert_eq!(store.list_articles(first.id, false).await.unwrap().len(), 2);
+    let events = outbox_counts(db).await;
+    assert_eq!(events.get("ticket.article.added"), Some(&2), "{events:?}");
+    // Too long a key is refused; a blank one is no key.
+    assert!(
+        article(SenderType::Customer, Channel::Email, true, "x")
+            .with_idempotency_key(&"k".repeat(201))
+            .is_err()
+    );
+    assert_eq!(
+        article(SenderType::Customer, Channel::Email, true, "x")
+            .with_idempotency_key("  ")
+            .unwrap()
+            .idempotency_key,
+        None
+    );
+
+    // The delivery state of an answer sent by mail, on the article only.
+    let answer = store
+        .add_article(
+            first.id,
+            article(SenderType::Agent, Channel::Email, true, "A new one comes."),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.delivery, None);
+    let version = store.get_ticket(first.id).await.unwrap().version;
+    for (state, detail) in [
+        (DeliveryState::Queued, ""),
+        (DeliveryState::Retrying, "421 try later"),
+        (DeliveryState::Sent, "250 ok"),
+    ] {
+        let recorded = store
+            .record_delivery(
+                answer.id,
+                Delivery {
+                    state,
+                    attempts: 1,
+                    detail: detail.into(),
+                    message_id: "a@desk".into(),
+                    to: vec!["jane@example.com".into()],
+                    updated_at: 1,
+                },
+                &agent(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(recorded.delivery.as_ref().map(|d| d.state), Some(state));
+    }
+    let listed = store.list_articles(first.id, false).await.unwrap();
+    let sent = listed.iter().find(|a| a.id == answer.id).unwrap();
+    assert_eq!(sent.delivery.as_ref().unwrap().detail, "250 ok");
+    assert_eq!(
+        store.get_ticket(first.id).await.unwrap().version,
+        version,
+        "no change of the ticket"
+    );
+    assert_not_found(
+        store
+            .record_delivery(ArticleId::new(), sent.delivery.clone().unwrap(), &agent())
+            .await,
+        "article",
+    );
+
+    // Mail from a known customer's address is theirs.
+    let jane = CustomerRecord {
+        id: CustomerId::new(),
+        tenant_id: t.id,
+        company_id: None,
+        contact: Contact::parse("Jane Doe", "jane@example.com", "", "").unwrap(),
+    };
+    store
+        .project_customer(&event_id(), jane.clone())
+        .await
+        .unwrap();
+    let mailed = store
+        .create_ticket(
+            NewTicket {
+                contact: Contact::parse("", "Jane@Example.com", "", "").unwrap(),
+                ..new_ticket(&q, "VPN", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mailed.customer_id, Some(jane.id));
+    let stranger = store
+        .create_ticket(
+            NewTicket {
+                contact: Contact::parse("", "max@example.com", "", "").unwrap(),
+                ..new_ticket(&q, "Wifi", None)
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stranger.customer_id, None);
+
+    // Templates in a language.
+    let german = NewTemplate::parse(
+        t.id,
+        "Eingang",
+        TemplateKind::Acceptance,
+        "",
+        "Danke.",
+        vec![],
+    )
+    .unwrap()
+    .in_language("DE")
+    .unwrap();
+    assert_eq!(german.language, "de");
+    let stored = store.create_template(german, &agent()).await.unwrap();
+    assert_eq!(store.get_template(stored.id).await.unwrap().language, "de");
+    assert!(
+        NewTemplate::parse(t.id, "x", TemplateKind::Acceptance, "", "y", vec![])
+            .unwrap()
+            .in_language("deutsch")
+            .is_err()
+    );
+    // The queue an address belongs to.
+    let addressed = store
+        .queue_by_address(&EmailAddress::parse("nobody@example.com").unwrap())
+        .await
+        .unwrap();
+    assert!(addressed.is_none());
 }
