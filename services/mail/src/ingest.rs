@@ -285,7 +285,7 @@ impl Ingest {
         let limit = u64::from(self.settings.sender_limit_per_hour);
         if !sender.is_empty() && message.reason != REPROCESSED && limit > 0 {
             let since = message.received_at - 3_600_000_000;
-            let sent = self.store.sender_count(&sender, since).await?;
+            let sent = self.store.sender_count(&sender, since, id).await?;
             if sent > limit {
                 let reason = format!(
                     "{sender} sent {sent} messages within an hour, more than the {limit} accepted \

@@ -5,6 +5,7 @@
 //! - [`ingest`]: stored first, then processed into tickets, follow-ups and bounce notes;
 //! - [`lmtp`]: the LMTP and SMTP listeners; [`imap`]: polling mailboxes;
 //! - [`outbound`]: confirmations and agents' answers, sent with retries;
+//! - [`notify`]: agents told of new tickets in their queues, assignments and customers' replies;
 //! - [`tickets`]: ticket core over gRPC, with this service's own token;
 //! - [`grpc`]: uploads and the quarantine for administrators.
 
@@ -14,6 +15,7 @@ pub mod grpc;
 pub mod imap;
 pub mod ingest;
 pub mod lmtp;
+pub mod notify;
 pub mod outbound;
 pub mod parse;
 pub mod storage;
@@ -47,9 +49,13 @@ use crate::tickets::Tickets;
 /// The name the mail service consumes events under.
 pub const CONSUMER: &str = "mail";
 
-/// The events the mail service consumes: agents' articles to send.
+/// The events the mail service consumes: agents' articles to send, and what agents are notified
+/// of.
 pub fn subscription() -> Subscription {
-    Subscription::new(CONSUMER, &["ticket.article.added"])
+    Subscription::new(
+        CONSUMER,
+        &["ticket.article.added", "ticket.created", "ticket.updated"],
+    )
 }
 
 /// Where the mail service finds its peers and proves who it is.
@@ -77,36 +83,84 @@ pub enum StartError {
     Endpoint(String),
 }
 
-/// Agents' answers by mail: an email article an agent wrote, visible to the customer, is sent.
-struct Replies {
+/// What the mail service does with ticket core's events: agents' email articles go out to the
+/// customer; new tickets, assignments and customers' replies notify agents.
+struct Events {
     store: MailStore,
     tickets: Arc<Tickets>,
     composer: Composer,
+    notices: notify::Notices,
     wake: Arc<Notify>,
 }
 
-#[async_trait]
-impl Handler for Replies {
-    async fn handle(&self, delivery: &Delivery) -> Result<(), HandlerError> {
-        let added: ev::ArticleAdded = delivery.payload()?;
-        if added.sender != "agent" || added.channel != "email" || !added.visible_to_customer {
-            return Ok(());
+impl Events {
+    async fn handle_event(&self, delivery: &Delivery) -> Result<(), MailError> {
+        let envelope = &delivery.envelope;
+        match envelope.event_type.as_str() {
+            "ticket.article.added" => {
+                let added: ev::ArticleAdded = delivery
+                    .payload()
+                    .map_err(|e| MailError::invalid(e.to_string()))?;
+                if added.sender == "agent" && added.channel == "email" && added.visible_to_customer
+                {
+                    outbound::queue_reply(
+                        &self.store,
+                        &self.tickets,
+                        &self.composer,
+                        &added.ticket_id,
+                        &added.article_id,
+                    )
+                    .await?;
+                }
+                // The first article comes with the ticket (version 1); later ones are replies.
+                if added.sender == "customer" && envelope.aggregate_version > 1 {
+                    self.notices
+                        .customer_replied(&envelope.event_id, &added.ticket_id, &added.actor)
+                        .await?;
+                }
+            }
+            "ticket.created" => {
+                let created: ev::TicketCreated = delivery
+                    .payload()
+                    .map_err(|e| MailError::invalid(e.to_string()))?;
+                self.notices
+                    .new_ticket(&envelope.event_id, &created.ticket_id, &created.actor)
+                    .await?;
+            }
+            "ticket.updated" => {
+                let updated: ev::TicketUpdated = delivery
+                    .payload()
+                    .map_err(|e| MailError::invalid(e.to_string()))?;
+                for change in &updated.changes {
+                    if change.field == "owner_id" && !change.new_value.is_empty() {
+                        self.notices
+                            .assigned(
+                                &envelope.event_id,
+                                &updated.ticket_id,
+                                &change.new_value,
+                                &updated.actor,
+                            )
+                            .await?;
+                    }
+                }
+            }
+            _ => {}
         }
-        match outbound::queue_reply(
-            &self.store,
-            &self.tickets,
-            &self.composer,
-            &added.ticket_id,
-            &added.article_id,
-        )
-        .await
-        {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Handler for Events {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), HandlerError> {
+        match self.handle_event(delivery).await {
             Ok(()) => {
                 self.wake.notify_waiters();
                 Ok(())
             }
             Err(e) if e.is_transient() => Err(HandlerError::Retry(e.to_string())),
             Err(MailError::Database(e)) => Err(HandlerError::Retry(e.to_string())),
+            // A ticket deleted since (retention) or a refused mail: nothing to send.
             Err(e) => Err(HandlerError::Reject(e.to_string())),
         }
     }
@@ -151,9 +205,13 @@ impl MailServer {
                 .map(|e| e.connect_timeout(Duration::from_secs(5)).connect_lazy())
                 .map_err(|_| StartError::Endpoint(endpoint.to_owned()))
         };
-        let identity = IdentityServiceClient::new(channel(&peers.identity)?);
-        let token = Arc::new(ServiceToken::new(identity, CONSUMER, &peers.service_secret));
-        let tickets = Arc::new(Tickets::new(channel(&peers.ticket)?, token));
+        let identity = channel(&peers.identity)?;
+        let token = Arc::new(ServiceToken::new(
+            IdentityServiceClient::new(identity.clone()),
+            CONSUMER,
+            &peers.service_secret,
+        ));
+        let tickets = Arc::new(Tickets::new(channel(&peers.ticket)?, identity, token));
         let composer = Composer::new(&config.hostname);
         let outgoing = Arc::new(Notify::new());
         let settings = IngestSettings {
@@ -188,9 +246,15 @@ impl MailServer {
         let consumer = bus
             .subscribe(
                 subscription(),
-                Arc::new(Replies {
+                Arc::new(Events {
                     store: store.clone(),
                     tickets: tickets.clone(),
+                    notices: notify::Notices::new(
+                        store.clone(),
+                        tickets.clone(),
+                        composer.clone(),
+                        &config.default_language,
+                    ),
                     composer,
                     wake: outgoing.clone(),
                 }),

@@ -54,6 +54,10 @@ impl Composer {
         }
     }
 
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
     /// A new Message-ID (without angle brackets).
     pub fn message_id(&self) -> String {
         format!("{}@{}", uuid::Uuid::now_v7().simple(), self.hostname)

@@ -504,13 +504,19 @@ impl MailStore {
         Ok(message)
     }
 
-    /// How many messages `sender` sent since `since`.
-    pub async fn sender_count(&self, sender: &str, since: Micros) -> Result<u64, MailError> {
+    /// How many messages `sender` sent from `since` up to `up_to` (that one included).
+    pub async fn sender_count(
+        &self,
+        sender: &str,
+        since: Micros,
+        up_to: InboundId,
+    ) -> Result<u64, MailError> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM inbound_messages WHERE sender = $1 AND received_at >= $2",
+            "SELECT COUNT(*) FROM inbound_messages WHERE sender = $1 AND received_at >= $2 AND id <= $3",
         )
         .bind(sender)
         .bind(since)
+        .bind(up_to.to_string())
         .fetch_one(self.db.pool())
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))

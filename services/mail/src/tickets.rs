@@ -1,11 +1,14 @@
-//! Ticket core as the mail service sees it: over gRPC, with the mail service's own token. Queue
-//! lookups are cached for a minute (addresses and signatures change rarely).
+//! Ticket core (and the identity service's agent contacts) as the mail service sees them: over
+//! gRPC, with the mail service's own token. Queue lookups are cached for a minute (addresses and
+//! signatures change rarely).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use docket_auth::remote::ServiceToken;
+use docket_proto::identity::v1 as ipb;
+use docket_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use docket_proto::ticket::v1 as pb;
 use docket_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use tokio::sync::RwLock;
@@ -21,6 +24,7 @@ type Cache<T> = RwLock<HashMap<String, (Option<T>, Instant)>>;
 
 pub struct Tickets {
     client: TicketServiceClient<Channel>,
+    identity: IdentityServiceClient<Channel>,
     token: Arc<ServiceToken>,
     by_address: Cache<pb::Queue>,
     by_id: Cache<pb::Queue>,
@@ -31,8 +35,9 @@ fn peer(status: tonic::Status) -> MailError {
 }
 
 impl Tickets {
-    pub fn new(channel: Channel, token: Arc<ServiceToken>) -> Self {
+    pub fn new(channel: Channel, identity: Channel, token: Arc<ServiceToken>) -> Self {
         Self {
+            identity: IdentityServiceClient::new(identity),
             client: TicketServiceClient::new(channel)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
@@ -247,6 +252,31 @@ impl Tickets {
             .await
             .map_err(peer)?;
         Ok(())
+    }
+
+    /// Active agents of the tenant with a mail address: those named, and those who may read the
+    /// group's queues.
+    pub async fn agent_contacts(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        agent_ids: Vec<String>,
+    ) -> Result<Vec<ipb::AgentContact>, MailError> {
+        let request = self
+            .request(ipb::ListAgentContactsRequest {
+                tenant_id: tenant_id.to_owned(),
+                group_id: group_id.to_owned(),
+                agent_ids,
+            })
+            .await?;
+        Ok(self
+            .identity
+            .clone()
+            .list_agent_contacts(request)
+            .await
+            .map_err(|s| MailError::peer("identity service", s))?
+            .into_inner()
+            .agents)
     }
 
     pub async fn tag(&self, ticket_id: &str, tag: &str) -> Result<(), MailError> {

@@ -1,0 +1,237 @@
+//! Agent notifications by mail: a new ticket in a queue they may read, a ticket assigned to them,
+//! a customer's reply on a ticket they own or are responsible for (everyone in the queue when
+//! nobody is). Each goes out once per event and agent, never to the agent who caused it.
+//!
+//! Pending reminders and escalations are the workflow service's events; they are not sent yet.
+
+use std::sync::Arc;
+
+use docket_proto::ticket::v1 as pb;
+
+use crate::error::MailError;
+use crate::outbound::{Composer, Draft, subject_with_number};
+use crate::storage::{MailStore, NewOutgoing, OutgoingKind};
+use crate::tickets::Tickets;
+
+/// What an agent is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    NewTicket,
+    Assigned,
+    CustomerReplied,
+}
+
+impl Notice {
+    /// Subject (without the ticket number) and the body's first line.
+    pub fn text(self, language: &str, title: &str) -> (String, String) {
+        match (self, language) {
+            (Self::NewTicket, "de") => (
+                format!("Neues Ticket: {title}"),
+                "In einer Ihrer Queues ist ein neues Ticket eingegangen.".into(),
+            ),
+            (Self::NewTicket, _) => (
+                format!("New ticket: {title}"),
+                "A new ticket arrived in one of your queues.".into(),
+            ),
+            (Self::Assigned, "de") => (
+                format!("Ihnen zugewiesen: {title}"),
+                "Dieses Ticket wurde Ihnen zugewiesen.".into(),
+            ),
+            (Self::Assigned, _) => (
+                format!("Assigned to you: {title}"),
+                "This ticket was assigned to you.".into(),
+            ),
+            (Self::CustomerReplied, "de") => (
+                format!("Antwort des Kunden: {title}"),
+                "Der Kunde hat auf dieses Ticket geantwortet.".into(),
+            ),
+            (Self::CustomerReplied, _) => (
+                format!("The customer replied: {title}"),
+                "The customer replied to this ticket.".into(),
+            ),
+        }
+    }
+}
+
+pub struct Notices {
+    store: MailStore,
+    tickets: Arc<Tickets>,
+    composer: Composer,
+    language: String,
+}
+
+impl Notices {
+    pub fn new(
+        store: MailStore,
+        tickets: Arc<Tickets>,
+        composer: Composer,
+        language: &str,
+    ) -> Self {
+        Self {
+            store,
+            tickets,
+            composer,
+            language: language.to_owned(),
+        }
+    }
+
+    pub async fn new_ticket(
+        &self,
+        event_id: &str,
+        ticket_id: &str,
+        actor: &str,
+    ) -> Result<(), MailError> {
+        self.send(
+            event_id,
+            Notice::NewTicket,
+            ticket_id,
+            Vec::new(),
+            true,
+            actor,
+        )
+        .await
+    }
+
+    pub async fn assigned(
+        &self,
+        event_id: &str,
+        ticket_id: &str,
+        agent_id: &str,
+        actor: &str,
+    ) -> Result<(), MailError> {
+        self.send(
+            event_id,
+            Notice::Assigned,
+            ticket_id,
+            vec![agent_id.to_owned()],
+            false,
+            actor,
+        )
+        .await
+    }
+
+    pub async fn customer_replied(
+        &self,
+        event_id: &str,
+        ticket_id: &str,
+        actor: &str,
+    ) -> Result<(), MailError> {
+        let Some(ticket) = self.tickets.ticket(ticket_id).await? else {
+            return Ok(());
+        };
+        let people: Vec<String> = [ticket.owner_id.clone(), ticket.responsible_id.clone()]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect();
+        let whole_queue = people.is_empty();
+        self.send(
+            event_id,
+            Notice::CustomerReplied,
+            ticket_id,
+            people,
+            whole_queue,
+            actor,
+        )
+        .await
+    }
+
+    /// Queues one notice per recipient: `agents`, and with `queue_readers` everyone who may read
+    /// the ticket's queue; never `actor` (a login).
+    async fn send(
+        &self,
+        event_id: &str,
+        notice: Notice,
+        ticket_id: &str,
+        agents: Vec<String>,
+        queue_readers: bool,
+        actor: &str,
+    ) -> Result<(), MailError> {
+        let Some(ticket) = self.tickets.ticket(ticket_id).await? else {
+            return Ok(());
+        };
+        let queue = self.tickets.queue(&ticket.queue_id).await?;
+        let group = match (&queue, queue_readers) {
+            (Some(q), true) => q.group_id.clone(),
+            _ => String::new(),
+        };
+        if group.is_empty() && agents.is_empty() {
+            return Ok(());
+        }
+        let recipients = self
+            .tickets
+            .agent_contacts(&ticket.tenant_id, &group, agents)
+            .await?;
+        let from = queue
+            .as_ref()
+            .and_then(|q| q.addresses.first().cloned())
+            .unwrap_or_else(|| format!("docket@{}", self.composer.hostname()));
+        for agent in recipients.iter().filter(|a| a.login != actor) {
+            let draft = self.draft(notice, &ticket, queue.as_ref(), &from, &agent.email);
+            let (message_id, raw) = self.composer.build(&draft)?;
+            self.store
+                .queue_outgoing(NewOutgoing {
+                    kind: OutgoingKind::Notice,
+                    source_key: format!("notice:{event_id}:{}", agent.agent_id),
+                    ticket_id: ticket.id.clone(),
+                    article_id: String::new(),
+                    mail_from: from.clone(),
+                    recipients: vec![agent.email.clone()],
+                    message_id,
+                    raw,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn draft(
+        &self,
+        notice: Notice,
+        ticket: &pb::Ticket,
+        queue: Option<&pb::Queue>,
+        from: &str,
+        to: &str,
+    ) -> Draft {
+        let (subject, first) = notice.text(&self.language, &ticket.title);
+        let queue_name = queue.map(|q| q.name.as_str()).unwrap_or("");
+        let (l_queue, l_customer, l_priority) = if self.language == "de" {
+            ("Queue", "Kunde", "Priorität")
+        } else {
+            ("Queue", "Customer", "Priority")
+        };
+        Draft {
+            from_name: "Docket".into(),
+            from: from.to_owned(),
+            to: vec![to.to_owned()],
+            subject: subject_with_number(&ticket.number, &subject),
+            body: format!(
+                "{first}\n\n{}: {}\n{l_queue}: {queue_name}\n{l_customer}: {}\n{l_priority}: {}\n",
+                ticket.number, ticket.title, ticket.customer, ticket.priority
+            ),
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic: true,
+            language: self.language.clone(),
+            attachments: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_speak_german_and_english() {
+        let (subject, first) = Notice::Assigned.text("de", "Drucker");
+        assert_eq!(subject, "Ihnen zugewiesen: Drucker");
+        assert!(first.contains("zugewiesen"));
+        let (subject, _) = Notice::CustomerReplied.text("en", "Printer");
+        assert_eq!(subject, "The customer replied: Printer");
+        let (subject, _) = Notice::NewTicket.text("fr", "x");
+        assert_eq!(
+            subject, "New ticket: x",
+            "unknown languages fall back to English"
+        );
+    }
+}
