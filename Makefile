@@ -14,7 +14,9 @@ BENCH_SEED ?= 1000000
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
-run: ## Start the whole suite on the embedded default (SQLite under ./data, in-process bus)
+run: ## Start the whole suite on the embedded default (SQLite under ./data, in-process bus; LMTP :2424, SMTP :2525)
+	DOCKET__MAIL__LMTP_LISTEN=$${DOCKET__MAIL__LMTP_LISTEN-127.0.0.1:2424} \
+	DOCKET__MAIL__SMTP_LISTEN=$${DOCKET__MAIL__SMTP_LISTEN-127.0.0.1:2525} \
 	$(CARGO) run -p docket -- run
 
 test: services clean-test-databases ## Unit tests, storage conformance on PostgreSQL and SQLite, integration tests

@@ -1382,12 +1382,13 @@ mod tests {
                 {
                     let has_body = op.get("requestBody").is_some();
                     let needs_body = !(path.ends_with("/roles/{role_id}")
-                        || path.ends_with("/agents/{agent_id}"));
+                        || path.ends_with("/agents/{agent_id}")
+                        || path.ends_with("/reprocess"));
                     assert_eq!(has_body, needs_body, "{method} {path}: request body");
                 }
             }
         }
-        assert_eq!(operations, 34, "the admin and me operations");
+        assert_eq!(operations, 38, "the admin and me operations");
         for name in [
             "Agent",
             "Role",

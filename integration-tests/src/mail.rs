@@ -36,11 +36,17 @@ pub struct Sink {
 
 impl Sink {
     pub fn start() -> Self {
+        Self::start_with(0, &[])
+    }
+
+    /// On `port` (0: any), with more of the sink's options (`--tls-cert`, `--auth-user`, …).
+    pub fn start_with(port: u16, options: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(python())
             .arg(repo().join("deploy/dev/smtp-sink.py"))
-            .args(["--port", "0", "--dir"])
+            .args(["--port", &port.to_string(), "--dir"])
             .arg(dir.path())
+            .args(options)
             .stdout(Stdio::piped())
             .spawn()
             .expect("the SMTP sink starts");
@@ -67,6 +73,22 @@ impl Sink {
         numbered
             .into_iter()
             .map(|(_, p)| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect()
+    }
+
+    /// The envelope of every message received so far, in order (`mail_from`, `rcpt_tos`, `tls`,
+    /// `auth_user`).
+    pub fn envelopes(&self) -> Vec<serde_json::Value> {
+        let mut numbered: Vec<(u64, PathBuf)> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| Some((p.file_stem()?.to_str()?.parse().ok()?, p)))
+            .collect();
+        numbered.sort();
+        numbered
+            .into_iter()
+            .map(|(_, p)| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
             .collect()
     }
 
@@ -145,6 +167,11 @@ impl Dovecot {
     pub fn dir() -> PathBuf {
         std::env::var_os("DOCKET_DOVECOT_DIR")
             .map_or_else(|| PathBuf::from("/var/tmp/docket-dovecot"), PathBuf::from)
+    }
+
+    /// Dovecot's key (the SMTP receiver reuses the certificate for STARTTLS).
+    pub fn key_file() -> String {
+        Self::dir().join("tls.key").display().to_string()
     }
 
     /// The certificate clients trust.

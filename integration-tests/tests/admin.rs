@@ -445,6 +445,9 @@ struct Ids {
     token: String,
 }
 
+/// A received message's id in the refusal table (refused before it is looked up).
+const MESSAGE: &str = "01a20000-0000-7000-8000-0000000000aa";
+
 fn routes(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, Scope)> {
     let (starts, ends) = absence_window();
     let t = &ids.tenant;
@@ -458,6 +461,30 @@ fn routes(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, Scope)> {
             Scope::Installation,
         ),
         ("get", "/admin/tenants".into(), None, Scope::Installation),
+        (
+            "get",
+            "/admin/mail/messages".into(),
+            None,
+            Scope::Installation,
+        ),
+        (
+            "get",
+            format!("/admin/mail/messages/{MESSAGE}"),
+            None,
+            Scope::Installation,
+        ),
+        (
+            "get",
+            format!("/admin/mail/messages/{MESSAGE}/raw"),
+            None,
+            Scope::Installation,
+        ),
+        (
+            "post",
+            format!("/admin/mail/messages/{MESSAGE}/reprocess"),
+            None,
+            Scope::Installation,
+        ),
         (
             "post",
             "/admin/retention-runs".into(),
@@ -745,6 +772,7 @@ async fn customers_non_administrators_and_narrow_api_tokens_are_refused() {
             .replace(&ids.agent, "{agent_id}")
             .replace(&ids.customer, "{customer_id}")
             .replace(&ids.token, "{token_id}")
+            .replace(MESSAGE, "{message_id}")
     };
     for (method, path) in &documented {
         assert!(

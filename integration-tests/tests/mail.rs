@@ -134,6 +134,7 @@ async fn round_trip(mode: Mode) {
     settings.mail.smtp = Some(relay(&sink));
     settings.mail.default_language = "en".into();
     settings.mail.max_message_bytes = 256 * 1024;
+    settings.mail.sender_limit_per_hour = 5;
     let app = TestApp::spawn_with(settings, data, None).await;
     let (smtp, lmtp) = (app.smtp.unwrap().port(), app.lmtp.unwrap().port());
     let api = app.api.clone();
@@ -148,6 +149,29 @@ async fn round_trip(mode: Mode) {
         "queue address",
     )
     .await;
+
+    // Sam (2nd level) may read the queue and has a mail address: he is told what happens.
+    let tenant = app.tenant_id.clone();
+    let roles = app
+        .get_json(&format!("/admin/tenants/{tenant}/roles"))
+        .await;
+    let second_level = roles["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "2nd level")
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let sam = expect(
+        201,
+        app.client
+            .post(format!("{api}/admin/tenants/{tenant}/agents"))
+            .json(&json!({"login": "sam", "name": "Sam", "email": "sam@uni.example",
+                          "password": "a password for sam, long enough", "role_ids": [second_level]})),
+        "agent",
+    )
+    .await;
+    let sam_id = sam["id"].as_str().unwrap().to_owned();
 
     // A customer writes to the queue's address (SMTP, as a mail server next door would).
     let (ok, out) = swaks(
@@ -192,6 +216,27 @@ async fn round_trip(mode: Mode) {
             .contains(QUEUE_ADDRESS)
     );
     let confirmation_id = header(&confirmation, "Message-ID").unwrap();
+    let notice = sink
+        .wait_for(&["To: sam@uni.example", "New ticket: Printer on fire"])
+        .await;
+    assert!(
+        header(&notice, "Subject").unwrap().contains(&tag),
+        "{notice}"
+    );
+    assert_eq!(
+        header(&notice, "Auto-Submitted").as_deref(),
+        Some("auto-replied")
+    );
+    expect(
+        200,
+        app.client
+            .patch(format!("{api}/tickets/{ticket_id}"))
+            .json(&json!({"owner_id": sam_id, "state": "open"})),
+        "assign to Sam",
+    )
+    .await;
+    sink.wait_for(&["To: sam@uni.example", "Assigned to you: Printer on fire"])
+        .await;
     let list = articles_n(&app, &ticket_id, 2).await;
     assert_eq!(list[0]["sender"], "customer");
     assert_eq!(list[0]["body"], "The printer in room 3 is on fire.");
@@ -233,6 +278,11 @@ async fn round_trip(mode: Mode) {
             .unwrap()
             .contains("printer is gone")
     );
+    sink.wait_for(&[
+        "To: sam@uni.example",
+        "The customer replied: Printer on fire",
+    ])
+    .await;
 
     // A reply without the number in its subject threads by In-Reply-To alone.
     let (ok, out) = swaks(
@@ -396,6 +446,29 @@ Final-Recipient: rfc822; jane@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n
     let list = articles(&app, robot["ticket_id"].as_str().unwrap()).await;
     assert_eq!(list.len(), 1, "no confirmation for a robot: {list:#?}");
 
+    // A sender writing more than the limit within an hour (a loop): the rest is held.
+    for i in 0..7 {
+        expect(
+            202,
+            app.client.post(format!("{api}/mail/messages")).body(format!(
+                "From: robot@loop.example\r\nTo: {QUEUE_ADDRESS}\r\nSubject: Out of office {i}\r\n\
+Message-ID: <loop-{i}@loop.example>\r\n\r\nI am away.\r\n"
+            )),
+            "a looping sender",
+        )
+        .await;
+    }
+    for i in 0..5 {
+        message_state(&app, &format!("loop-{i}@loop.example"), "done").await;
+    }
+    for i in 5..7 {
+        let held = message_state(&app, &format!("loop-{i}@loop.example"), "quarantined").await;
+        assert!(
+            held["reason"].as_str().unwrap().contains("a mail loop?"),
+            "{held}"
+        );
+    }
+
     // SMTP takes mail only for the queues' addresses.
     let (ok, out) = swaks(
         smtp,
@@ -494,7 +567,7 @@ Message-ID: <stray-6@example.net>\r\n\r\nHello?\r\n"
     let quarantine = app.get_json("/admin/mail/messages?state=quarantined").await;
     assert_eq!(
         quarantine["items"].as_array().unwrap().len(),
-        1,
+        3,
         "{quarantine}"
     );
     app.stop().await;
@@ -508,6 +581,90 @@ async fn round_trip_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn round_trip_on_postgres_and_rabbitmq() {
     round_trip(Mode::Production).await;
+}
+
+/// The relay is down at first: the answer waits, its article showing the attempts and the error,
+/// and goes out once the relay answers, over STARTTLS with authentication.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answers_wait_for_the_relay_and_go_out_over_starttls_with_auth() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(Mode::Embedded, data.path()).await;
+    settings.mail.smtp = Some(SmtpRelay {
+        host: "localhost".into(),
+        port,
+        security: Security::Starttls,
+        ca_file: Some(Dovecot::ca_file()),
+        user: Some("desk".into()),
+        password: Some(Secret::new("relay-secret")),
+        max_attempts: 20,
+        retry_secs: 1,
+    });
+    let app = TestApp::spawn_with(settings, data, None).await;
+    let api = app.api.clone();
+    let queue = app.queue_id("Raw").await;
+    expect(
+        200,
+        app.client
+            .patch(format!("{api}/queues/{queue}"))
+            .json(&json!({"addresses": [QUEUE_ADDRESS]})),
+        "queue address",
+    )
+    .await;
+    let ticket = expect(
+        201,
+        app.client.post(format!("{api}/tickets")).json(&json!({
+            "queue_id": queue, "title": "Account locked",
+            "contact": {"name": "Jane Doe", "email": "jane@example.com"},
+            "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true,
+                        "body": "I am locked out."}})),
+        "ticket",
+    )
+    .await;
+    let ticket_id = ticket["id"].as_str().unwrap().to_owned();
+    let answer = expect(
+        201,
+        app.client
+            .post(format!("{api}/tickets/{ticket_id}/articles"))
+            .json(
+                &json!({"sender": "agent", "channel": "email", "visible_to_customer": true,
+                          "subject": "Unlocked", "body": "Your account is unlocked again."}),
+            ),
+        "answer",
+    )
+    .await;
+    let answer_id = answer["id"].as_str().unwrap();
+    let waiting = delivery(&app, &ticket_id, answer_id, "retrying").await;
+    assert!(waiting["attempts"].as_u64().unwrap() >= 1, "{waiting}");
+    assert!(!waiting["detail"].as_str().unwrap().is_empty(), "{waiting}");
+
+    let (cert, key) = (Dovecot::ca_file(), Dovecot::key_file());
+    let sink = Sink::start_with(
+        port,
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--auth-user",
+            "desk",
+            "--auth-password",
+            "relay-secret",
+        ],
+    );
+    let sent = delivery(&app, &ticket_id, answer_id, "sent").await;
+    assert!(sent["attempts"].as_u64().unwrap() >= 2, "{sent}");
+    sink.wait_for(&["Your account is unlocked again.", "To: jane@example.com"])
+        .await;
+    let envelope = sink.envelopes().pop().unwrap();
+    assert_eq!(envelope["tls"], true, "{envelope}");
+    assert_eq!(envelope["auth_user"], "desk", "{envelope}");
+    assert_eq!(envelope["rcpt_tos"], json!(["jane@example.com"]));
+    app.stop().await;
 }
 
 /// A mailbox polled over IMAP (STARTTLS, IDLE): a message placed there becomes a ticket, the

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use docket::Service;
 use docket_bus::{Delivery, Handler, HandlerError, Subscription};
 use docket_integration_tests::{Mode, TestApp, eventually, probe, test_settings};
+use docket_platform::config::Secret;
 use serde_json::json;
 
 /// Records what a consumer of the in-process bus receives.
@@ -266,8 +267,9 @@ async fn ticket_scenario_on_the_embedded_default() {
     app.stop().await;
 }
 
-/// The Kubernetes shape: the ticket service and the gateway in separate processes (here: separate
-/// suites), talking gRPC, sharing PostgreSQL and RabbitMQ.
+/// The Kubernetes shape: the identity, ticket and mail services and the gateway in separate
+/// processes (here: separate suites), talking gRPC, sharing PostgreSQL and RabbitMQ; the mail
+/// service proves itself to the others with its service token.
 #[tokio::test]
 async fn services_run_apart_with_only() {
     let data = tempfile::tempdir().unwrap();
@@ -279,9 +281,10 @@ async fn services_run_apart_with_only() {
             .unwrap()
             .port()
     };
-    let (identity_port, ticket_port) = (free_port(), free_port());
+    let (identity_port, ticket_port, mail_port) = (free_port(), free_port(), free_port());
     let mut identity_settings = settings.clone();
     identity_settings.identity.listen = format!("127.0.0.1:{identity_port}").parse().unwrap();
+    identity_settings.identity.auth.service_secret = Some(Secret::new("the split secret"));
     let identity = TestApp::spawn_with(
         identity_settings,
         tempfile::tempdir().unwrap(),
@@ -298,9 +301,21 @@ async fn services_run_apart_with_only() {
     )
     .await;
     assert!(ticket.api.is_empty(), "no gateway in the ticket-only suite");
+    let mut mail_settings = settings.clone();
+    mail_settings.mail.listen = format!("127.0.0.1:{mail_port}").parse().unwrap();
+    mail_settings.mail.ticket_endpoint = Some(format!("http://127.0.0.1:{ticket_port}"));
+    mail_settings.mail.identity_endpoint = Some(format!("http://127.0.0.1:{identity_port}"));
+    mail_settings.mail.service_secret = Some(Secret::new("the split secret"));
+    let mail = TestApp::spawn_with(
+        mail_settings,
+        tempfile::tempdir().unwrap(),
+        Some([Service::Mail].into()),
+    )
+    .await;
     let mut gateway_settings = settings.clone();
     gateway_settings.gateway.ticket_endpoint = Some(format!("http://127.0.0.1:{ticket_port}"));
     gateway_settings.gateway.identity_endpoint = Some(format!("http://127.0.0.1:{identity_port}"));
+    gateway_settings.gateway.mail_endpoint = Some(format!("http://127.0.0.1:{mail_port}"));
     let gateway =
         TestApp::spawn_with(gateway_settings, data, Some([Service::Gateway].into())).await;
 
@@ -339,7 +354,39 @@ async fn services_run_apart_with_only() {
         .await
         .unwrap();
     assert_eq!(ready["ready"], true, "{ready}");
+
+    // Mail uploaded at the gateway becomes a ticket through the mail service's own process.
+    let r = gateway
+        .client
+        .patch(format!("{}/queues/{queue}", gateway.api))
+        .json(&json!({"addresses": ["split@uni.example"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = gateway
+        .client
+        .post(format!("{}/mail/messages", gateway.api))
+        .body("From: jane@example.com\r\nTo: split@uni.example\r\nSubject: Split mail\r\n\r\nHello.\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    eventually("the mailed ticket", Duration::from_secs(15), || {
+        let gateway = &gateway;
+        let queue = queue.clone();
+        async move {
+            let list = gateway.get_json(&format!("/queues/{queue}/tickets")).await;
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["title"] == "Split mail")
+        }
+    })
+    .await;
     gateway.stop().await;
+    mail.stop().await;
     ticket.stop().await;
     identity.stop().await;
 }

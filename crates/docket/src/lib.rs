@@ -798,6 +798,13 @@ mod example_config {
             d.gateway.request_timeout_secs
         );
         assert_eq!(s.ops.listen, d.ops.listen);
+        assert_eq!(s.mail.listen, d.mail.listen);
+        assert_eq!(s.mail.max_message_bytes, d.mail.max_message_bytes);
+        assert_eq!(s.mail.max_attachment_bytes, d.mail.max_attachment_bytes);
+        assert_eq!(s.mail.sender_limit_per_hour, d.mail.sender_limit_per_hour);
+        assert_eq!(s.mail.default_language, d.mail.default_language);
+        assert_eq!(s.mail.hostname, d.mail.hostname);
+        assert_eq!(s.mail.workers, d.mail.workers);
         assert_eq!(s.telemetry.log_filter, d.telemetry.log_filter);
         assert_eq!(s.data_dir, std::path::PathBuf::from("data"));
     }

@@ -66,7 +66,9 @@ async fn runs_answers_health_checks_and_stops_on_sigterm() {
     .await
     .unwrap();
     assert!(
-        lines[0].starts_with("docket is running: identity, ticket, mail, gateway"),
+        lines
+            .iter()
+            .any(|l| l.starts_with("docket is running: identity, ticket, mail, gateway")),
         "{lines:?}"
     );
     let api = address_after(&lines, "REST API");

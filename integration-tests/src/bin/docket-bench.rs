@@ -6,6 +6,10 @@
 //! - `views`: seeds the PostgreSQL ticket database with `--seed` tickets (three articles each)
 //!   in bulk, then times an agent's queue view (first page, oldest first) and a full-text search
 //!   with two filters through the REST API, one request at a time.
+//! - `mail`: delivers `--messages` realistic messages (20 % with attachments, 30 % replies to
+//!   earlier ones) over LMTP with concurrent connections and measures until every one is
+//!   processed: messages per second from delivery to the ticket readable through the API, and the
+//!   delay of a sample of them from the LMTP acknowledgement to the article listed by the API.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -24,6 +28,8 @@ struct Args {
     seed: usize,
     /// Requests timed per measurement in the `views` scenario.
     requests: usize,
+    /// Messages delivered in the `mail` scenario.
+    messages: usize,
     out: PathBuf,
     modes: Vec<String>,
 }
@@ -34,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
         scenario: "create".into(),
         seed: 1_000_000,
         requests: 200,
+        messages: 10_000,
         tickets: 5000,
         concurrency: 16,
         out: PathBuf::from("bench-results/ticket-create.json"),
@@ -58,6 +65,9 @@ fn parse_args() -> Result<Args, String> {
             "--requests" => {
                 args.requests = value()?.parse().map_err(|e| format!("--requests: {e}"))?
             }
+            "--messages" => {
+                args.messages = value()?.parse().map_err(|e| format!("--messages: {e}"))?
+            }
             "--modes" => args.modes = value()?.split(',').map(str::to_owned).collect(),
             other => {
                 return Err(format!(
@@ -66,12 +76,19 @@ fn parse_args() -> Result<Args, String> {
             }
         }
     }
-    if args.tickets == 0 || args.concurrency == 0 || args.seed == 0 || args.requests == 0 {
-        return Err("--tickets, --concurrency, --seed and --requests must be positive".into());
+    if args.tickets == 0
+        || args.concurrency == 0
+        || args.seed == 0
+        || args.requests == 0
+        || args.messages == 0
+    {
+        return Err(
+            "--tickets, --concurrency, --seed, --requests and --messages must be positive".into(),
+        );
     }
-    if !matches!(args.scenario.as_str(), "create" | "views") {
+    if !matches!(args.scenario.as_str(), "create" | "views" | "mail") {
         return Err(format!(
-            "unknown scenario {}: create or views",
+            "unknown scenario {}: create, views or mail",
             args.scenario
         ));
     }
@@ -101,6 +118,7 @@ struct Suite {
     child: Child,
     api: String,
     ops: String,
+    lmtp: u16,
 }
 
 impl Drop for Suite {
@@ -133,6 +151,7 @@ async fn json_of(request: reqwest::RequestBuilder) -> Result<serde_json::Value, 
 
 fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<Suite, String> {
     let (gw, ticket, identity, ops) = (free_port()?, free_port()?, free_port()?, free_port()?);
+    let (mail, lmtp) = (free_port()?, free_port()?);
     let mut env = vec![
         ("DOCKET__DATA_DIR".to_owned(), data.display().to_string()),
         (
@@ -149,6 +168,24 @@ fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<S
         ),
         ("DOCKET__OPS__LISTEN".to_owned(), format!("127.0.0.1:{ops}")),
         (
+            "DOCKET__MAIL__LISTEN".to_owned(),
+            format!("127.0.0.1:{mail}"),
+        ),
+        (
+            "DOCKET__MAIL__LMTP_LISTEN".to_owned(),
+            format!("127.0.0.1:{lmtp}"),
+        ),
+        // The bench's customers write more than a person does.
+        (
+            "DOCKET__MAIL__SENDER_LIMIT_PER_HOUR".to_owned(),
+            "0".to_owned(),
+        ),
+        // Runs longer than an access token's default five minutes.
+        (
+            "DOCKET__IDENTITY__AUTH__ACCESS_TOKEN_SECS".to_owned(),
+            "3600".to_owned(),
+        ),
+        (
             "DOCKET__TELEMETRY__LOG_FILTER".to_owned(),
             "warn".to_owned(),
         ),
@@ -162,6 +199,10 @@ fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<S
         env.push((
             "DOCKET__IDENTITY__DATABASE_URL".to_owned(),
             format!("postgres://postgres@127.0.0.1:5432/{db}_identity"),
+        ));
+        env.push((
+            "DOCKET__MAIL__DATABASE_URL".to_owned(),
+            format!("postgres://postgres@127.0.0.1:5432/{db}_mail"),
         ));
         env.push((
             "DOCKET__BUS__AMQP_URL".to_owned(),
@@ -209,6 +250,7 @@ fn start_suite(docket: &PathBuf, mode: &str, data: &std::path::Path) -> Result<S
         child,
         api: format!("http://127.0.0.1:{gw}/api/v1"),
         ops: format!("http://127.0.0.1:{ops}"),
+        lmtp,
     })
 }
 
@@ -559,6 +601,313 @@ async fn run_views(args: &Args) -> Result<serde_json::Value, String> {
     }))
 }
 
+/// Words for the bench's message bodies.
+const SENTENCES: [&str; 8] = [
+    "Since this morning I cannot connect to the VPN from home; the client says the certificate expired.",
+    "Seit heute früh druckt der Drucker im Raum 3.14 nur noch leere Seiten, bitte um Hilfe.",
+    "My mailbox is over quota and I cannot send mail any more; could you raise the limit?",
+    "Das WLAN eduroam im Hörsaalgebäude bricht alle paar Minuten ab.",
+    "Please create an account for our new colleague, who starts on Monday in the chemistry department.",
+    "Beim Login in Moodle erscheint die Meldung, dass mein Passwort abgelaufen ist.",
+    "The projector in seminar room B does not find the laptop's HDMI signal.",
+    "Bitte installieren Sie die Lizenz für das Statistikprogramm auf meinem Rechner.",
+];
+
+/// Message `i` of the mail scenario: every fifth with a PDF-like attachment (30 to 200 KiB), 30 %
+/// (after the first 50) replies to the message 17 before, a third with an HTML alternative.
+fn bench_message(i: usize) -> Vec<u8> {
+    use base64::Engine as _;
+    let reply = i >= 50 && i % 10 < 3;
+    let customer = i % 400;
+    let subject = if reply {
+        format!("Re: request {}", i - 17)
+    } else {
+        format!("request {i}: {}", &SENTENCES[i % 8][..40])
+    };
+    let mut head = format!(
+        "From: Customer {customer} <customer{customer}@uni.example>\r\nTo: helpdesk@uni.example\r\n\
+Subject: {subject}\r\nMessage-ID: <bench-{i}@uni.example>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0100\r\n\
+MIME-Version: 1.0\r\n"
+    );
+    if reply {
+        head.push_str(&format!("In-Reply-To: <bench-{}@uni.example>\r\n", i - 17));
+    }
+    let text = (0..4)
+        .map(|k| SENTENCES[(i + k) % 8])
+        .collect::<Vec<_>>()
+        .join("\r\n\r\n");
+    let body = if i % 3 == 0 {
+        format!(
+            "--alt{i}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n\
+--alt{i}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<html><body><p>{}</p></body></html>\r\n--alt{i}--\r\n",
+            text.replace("\r\n\r\n", "</p><p>")
+        )
+    } else {
+        format!("{text}\r\n")
+    };
+    let body_type = if i % 3 == 0 {
+        format!("multipart/alternative; boundary=\"alt{i}\"")
+    } else {
+        "text/plain; charset=utf-8".to_owned()
+    };
+    if i % 5 != 0 {
+        let encoding = if i % 3 == 0 {
+            ""
+        } else {
+            "Content-Transfer-Encoding: 8bit\r\n"
+        };
+        return format!("{head}Content-Type: {body_type}\r\n{encoding}\r\n{body}").into_bytes();
+    }
+    let size = 30 * 1024 + (i * 7919) % (170 * 1024);
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut x = i as u32 | 1;
+    while pdf.len() < size {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        pdf.push(x as u8);
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&pdf);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
+    format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"mix{i}\"\r\n\r\n--mix{i}\r\nContent-Type: {body_type}\r\n\r\n{body}\r\n\
+--mix{i}\r\nContent-Type: application/pdf; name=\"scan-{i}.pdf\"\r\nContent-Disposition: attachment; filename=\"scan-{i}.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--mix{i}--\r\n",
+        lines.join("\r\n")
+    )
+    .into_bytes()
+}
+
+/// Reads one SMTP/LMTP reply (all its lines); the last line.
+async fn lmtp_reply(
+    reader: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+) -> Result<String, String> {
+    use tokio::io::AsyncBufReadExt as _;
+    loop {
+        let mut line = String::new();
+        if reader
+            .read_line(&mut line)
+            .await
+            .map_err(|e| e.to_string())?
+            == 0
+        {
+            return Err("the LMTP server closed the connection".into());
+        }
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return Ok(line.trim_end().to_owned());
+        }
+    }
+}
+
+async fn expect_reply(
+    reader: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+    code: &str,
+) -> Result<String, String> {
+    let line = lmtp_reply(reader).await?;
+    if line.starts_with(code) {
+        Ok(line)
+    } else {
+        Err(format!("expected {code}, got {line}"))
+    }
+}
+
+/// Delivers messages over one LMTP connection, taking the next index until all are sent;
+/// returns (index, acknowledged at, stored id) of each.
+async fn lmtp_client(
+    port: u16,
+    next: Arc<AtomicUsize>,
+    total: usize,
+) -> Result<Vec<(usize, Instant, String)>, String> {
+    use tokio::io::AsyncWriteExt as _;
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let (read, mut write) = stream.into_split();
+    let mut reader = tokio::io::BufReader::new(read);
+    expect_reply(&mut reader, "220").await?;
+    write
+        .write_all(b"LHLO bench.test\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    expect_reply(&mut reader, "250").await?;
+    let mut acked = Vec::new();
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= total {
+            break;
+        }
+        let mut data = Vec::new();
+        for line in bench_message(i).split_inclusive(|b| *b == b'\n') {
+            if line.starts_with(b".") {
+                data.push(b'.');
+            }
+            data.extend_from_slice(line);
+        }
+        data.extend_from_slice(b".\r\n");
+        let envelope = b"MAIL FROM:<mta@uni.example>\r\nRCPT TO:<helpdesk@uni.example>\r\nDATA\r\n";
+        write.write_all(envelope).await.map_err(|e| e.to_string())?;
+        expect_reply(&mut reader, "250").await?;
+        expect_reply(&mut reader, "250").await?;
+        expect_reply(&mut reader, "354").await?;
+        write.write_all(&data).await.map_err(|e| e.to_string())?;
+        let line = expect_reply(&mut reader, "250").await?;
+        let id = line.rsplit(' ').next().unwrap_or_default().to_owned();
+        acked.push((i, Instant::now(), id));
+    }
+    let _ = write.write_all(b"QUIT\r\n").await;
+    Ok(acked)
+}
+
+async fn run_mail(args: &Args, mode: &str) -> Result<serde_json::Value, String> {
+    let Session {
+        suite,
+        client,
+        queues,
+        _data,
+    } = session(args, mode).await?;
+    let api = suite.api.clone();
+    let raw = queues
+        .iter()
+        .find(|(name, _)| name == "Raw")
+        .map(|(_, id)| id.clone())
+        .ok_or("no Raw queue")?;
+    let r = client
+        .patch(format!("{api}/queues/{raw}"))
+        .json(&json!({"addresses": ["helpdesk@uni.example"]}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("setting the queue's address: {}", r.status()));
+    }
+    let total = args.messages;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for _ in 0..args.concurrency {
+        clients.push(tokio::spawn(lmtp_client(suite.lmtp, next.clone(), total)));
+    }
+    // The sample whose delay is measured: every 50th message, watched through the API.
+    let (sample_tx, mut sample_rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, String)>();
+    let sampler = {
+        let (client, api) = (client.clone(), api.clone());
+        tokio::spawn(async move {
+            let mut waiting: Vec<(Instant, String)> = Vec::new();
+            let mut delays = Vec::new();
+            let mut open = true;
+            while open || !waiting.is_empty() {
+                while let Ok(s) = sample_rx.try_recv() {
+                    waiting.push(s);
+                }
+                if sample_rx.is_closed() && sample_rx.is_empty() {
+                    open = false;
+                }
+                let mut still = Vec::new();
+                for (acked, id) in waiting.drain(..) {
+                    let m = json_of(client.get(format!("{api}/admin/mail/messages/{id}"))).await?;
+                    let readable = match (m["state"].as_str(), m["ticket_id"].as_str()) {
+                        (Some("done"), Some(ticket)) => {
+                            let list =
+                                json_of(client.get(format!("{api}/tickets/{ticket}/articles")))
+                                    .await?;
+                            list["items"].as_array().is_some_and(|items| {
+                                items.iter().any(|a| a["id"] == m["article_id"])
+                            })
+                        }
+                        (Some("pending"), _) => false,
+                        (state, _) => return Err(format!("message {id} is {state:?}: {m}")),
+                    };
+                    if readable {
+                        delays.push(acked.elapsed());
+                    } else {
+                        still.push((acked, id));
+                    }
+                }
+                waiting = still;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok::<_, String>(delays)
+        })
+    };
+    let mut acked = 0;
+    for c in clients {
+        for (i, at, id) in c.await.map_err(|e| e.to_string())?? {
+            acked += 1;
+            if i % 50 == 0 {
+                let _ = sample_tx.send((at, id));
+            }
+        }
+    }
+    drop(sample_tx);
+    let delivered = started.elapsed();
+    // Every message processed: none pending any more.
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let pending = json_of(client.get(format!(
+            "{api}/admin/mail/messages?state=pending&page_size=1"
+        )))
+        .await?;
+        if pending["items"].as_array().is_some_and(|a| a.is_empty()) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("messages still pending after an hour".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed();
+    let mut delays = sampler.await.map_err(|e| e.to_string())??;
+    delays.sort();
+    // Count what became of them.
+    let (mut done, mut new_tickets, mut follow_ups, mut token) = (0, 0, 0, String::new());
+    loop {
+        let page = json_of(client.get(format!(
+            "{api}/admin/mail/messages?page_size=500&page_token={token}"
+        )))
+        .await?;
+        for m in page["items"].as_array().into_iter().flatten() {
+            if m["state"] == "done" {
+                done += 1;
+            }
+            match m["outcome"].as_str() {
+                Some("new_ticket") => new_tickets += 1,
+                Some("follow_up") => follow_ups += 1,
+                _ => {}
+            }
+        }
+        match page["next_page_token"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+    }
+    if acked != total || done != total {
+        return Err(format!("{acked} of {total} acknowledged, {done} processed"));
+    }
+    let rss = peak_rss_kib(suite.child.id()).unwrap_or(0);
+    drop(suite);
+    Ok(json!({
+        "scenario": "mail",
+        "mode": mode,
+        "messages": total,
+        "new_tickets": new_tickets,
+        "follow_ups": follow_ups,
+        "connections": args.concurrency,
+        "lmtp_seconds": delivered.as_secs_f64(),
+        "accepted_per_second": total as f64 / delivered.as_secs_f64(),
+        "seconds": elapsed.as_secs_f64(),
+        "messages_per_second": total as f64 / elapsed.as_secs_f64(),
+        "sampled": delays.len(),
+        "delay_p50_ms": percentile(&delays, 50.0),
+        "delay_p99_ms": percentile(&delays, 99.0),
+        "peak_rss_mib": rss as f64 / 1024.0,
+    }))
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = match parse_args() {
@@ -597,6 +946,38 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         };
+    }
+    if args.scenario == "mail" {
+        let mut results = Vec::new();
+        for mode in &args.modes {
+            match run_mail(&args, mode).await {
+                Ok(r) => results.push(r),
+                Err(e) => {
+                    eprintln!("docket-bench: mail: {mode}: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+        }
+        println!(
+            "\nScenario mail: {} messages (20 % with attachments, 30 % replies) over LMTP, {} connections, until the article is readable through the API",
+            args.messages, args.concurrency
+        );
+        println!(
+            "{:<12} {:>12} {:>12} {:>14} {:>14} {:>14}",
+            "mode", "accepted/s", "processed/s", "delay p50 ms", "delay p99 ms", "peak RSS MiB"
+        );
+        for r in &results {
+            println!(
+                "{:<12} {:>12.1} {:>12.1} {:>14.0} {:>14.0} {:>14.1}",
+                r["mode"].as_str().unwrap_or("?"),
+                r["accepted_per_second"].as_f64().unwrap_or(0.0),
+                r["messages_per_second"].as_f64().unwrap_or(0.0),
+                r["delay_p50_ms"].as_f64().unwrap_or(0.0),
+                r["delay_p99_ms"].as_f64().unwrap_or(0.0),
+                r["peak_rss_mib"].as_f64().unwrap_or(0.0),
+            );
+        }
+        return write_report(&args, results);
     }
     let mut results = Vec::new();
     for mode in &args.modes {
