@@ -339,9 +339,9 @@ impl Ingest {
             idempotency_key: format!("mail:{id}"),
         };
         let target = self.thread_target(&mail, &thread, &queue).await?;
-        let (outcome, ticket_id, article_id) = match target {
+        let (outcome, created, ticket_id, article_id) = match target {
             Some(ticket) => match self.tickets.add_article(&ticket.id, article).await {
-                Ok(a) => (Outcome::FollowUp, a.ticket_id, a.id),
+                Ok(a) => (Outcome::FollowUp, None, a.ticket_id, a.id),
                 Err(MailError::Peer { status, .. })
                     if status.code() == tonic::Code::FailedPrecondition =>
                 {
@@ -393,14 +393,15 @@ impl Ingest {
                     .next()
                     .map(|a| a.id)
                     .unwrap_or_default();
-                (Outcome::NewTicket, ticket.id, article_id)
+                let id = ticket.id.clone();
+                (Outcome::NewTicket, Some(ticket), id, article_id)
             }
         };
-        let outgoing = if outcome == Outcome::NewTicket && self.may_answer(&mail, &queue) {
-            self.confirmation(&message, &mail, &ticket_id, &queue)
-                .await?
-        } else {
-            None
+        let outgoing = match created {
+            Some(ticket) if self.may_answer(&mail, &queue) => {
+                self.confirmation(&message, &mail, &ticket, &queue).await?
+            }
+            _ => None,
         };
         let queued = outgoing.is_some();
         let mut thread_ids = Vec::new();
@@ -501,17 +502,13 @@ impl Ingest {
         &self,
         message: &InboundMessage,
         mail: &ParsedMail,
-        ticket_id: &str,
+        ticket: &pb::Ticket,
         queue: &pb::Queue,
     ) -> Result<Option<NewOutgoing>, MailError> {
         let (Some(from), Some(to)) = (queue.addresses.first(), mail.from.as_ref()) else {
             return Ok(None);
         };
-        let ticket = self
-            .tickets
-            .ticket(ticket_id)
-            .await?
-            .ok_or_else(|| MailError::not_found("ticket", ticket_id))?;
+        let ticket_id = ticket.id.as_str();
         let language = match mail.content_language.as_deref() {
             Some(l @ ("de" | "en")) => l.to_owned(),
             _ => self.settings.default_language.clone(),

@@ -171,14 +171,36 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
     }
     let mut warnings = Warnings::default();
     let input = prepare(raw, &mut warnings)?;
-    let message = parse_mime(&input)?;
-    let Some((repaired, boundary)) = repair_root_boundary(&message, &input) else {
-        return extract(&message, limits, warnings);
+    let plain: Vec<u8>;
+    let message = match parse_mime(&input) {
+        Ok(message) => message,
+        Err(MimeFailure::NoHeaders) => {
+            return Err(ParseError::NotAMessage(
+                "no header fields were found".into(),
+            ));
+        }
+        Err(MimeFailure::Panicked) => {
+            // Read it again as one text/plain part: the headers stay, the body is raw text.
+            plain = insert_header_fields(
+                &input,
+                header_block_end(&input),
+                "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n",
+            );
+            warnings.push("the MIME structure could not be read; the body is shown as raw text");
+            parse_mime(&plain).map_err(|_| {
+                ParseError::NotAMessage("the MIME structure could not be read".into())
+            })?
+        }
     };
-    let message = parse_mime(&repaired)?;
-    warnings.push(format!(
-        "the message's multipart boundary was not found in its body; used \"{boundary}\", which was"
-    ));
+    if let Some((repaired, boundary)) = repair_root_boundary(&message)
+        && let Ok(fixed) = parse_mime(&repaired)
+    {
+        warnings.push(format!(
+            "the multipart boundary named in the header is not in the body; the delimiter \
+             \"{boundary}\" found there was used"
+        ));
+        return extract(&fixed, limits, warnings);
+    }
     extract(&message, limits, warnings)
 }
 
@@ -320,26 +342,54 @@ fn starts_with_header_field(bytes: &[u8]) -> bool {
         == Some(&b':')
 }
 
-/// mail-parser never panics by design; this guard keeps that promise if a version does.
-fn parse_mime(input: &[u8]) -> Result<Message<'_>, ParseError> {
+enum MimeFailure {
+    NoHeaders,
+    Panicked,
+}
+
+/// mail-parser is meant never to panic, but its debug assertions do fire on some broken nesting
+/// (0.11.9: a message/rfc822 directly inside another, in a multipart); release builds go on.
+fn parse_mime(input: &[u8]) -> Result<Message<'_>, MimeFailure> {
     match std::panic::catch_unwind(|| MessageParser::default().parse(input)) {
         Ok(Some(message)) if !message.parts.is_empty() => Ok(message),
-        Ok(_) => Err(ParseError::NotAMessage(
-            "no header fields were found".into(),
-        )),
+        Ok(_) => Err(MimeFailure::NoHeaders),
         Err(_) => {
             tracing::warn!(bytes = input.len(), "mail-parser panicked on a message");
-            Err(ParseError::NotAMessage(
-                "the MIME structure could not be read".into(),
-            ))
+            Err(MimeFailure::Panicked)
         }
     }
 }
 
+/// Where the blank line after the header fields starts (the input's end if there is none).
+fn header_block_end(input: &[u8]) -> usize {
+    let mut start = 0;
+    for line in input.split_inclusive(|&b| b == b'\n') {
+        if matches!(line, b"\n" | b"\r\n") {
+            return start;
+        }
+        start += line.len();
+    }
+    input.len()
+}
+
+/// The input with header fields (each ending in a line break) inserted at `at`.
+fn insert_header_fields(input: &[u8], at: usize, fields: &str) -> Vec<u8> {
+    let (head, rest) = input.split_at_checked(at).unwrap_or((input, &[]));
+    let mut out = Vec::with_capacity(input.len() + fields.len() + 1);
+    out.extend_from_slice(head);
+    if !head.is_empty() && !head.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(fields.as_bytes());
+    out.extend_from_slice(rest);
+    out
+}
+
 /// A root multipart whose boundary is missing or wrong, but whose body has a delimiter line
-/// followed by a part header: the input again with a Content-Type that names that boundary,
+/// followed by a part header: the message again with a Content-Type that names that boundary,
 /// and the boundary.
-fn repair_root_boundary(message: &Message<'_>, input: &[u8]) -> Option<(Vec<u8>, String)> {
+fn repair_root_boundary(message: &Message<'_>) -> Option<(Vec<u8>, String)> {
+    let input = message.raw_message.as_ref();
     let root = message.parts.first()?;
     let declared = Declared::of(root);
     if declared.ctype != "multipart" || root.is_multipart() {
@@ -365,15 +415,12 @@ fn repair_root_boundary(message: &Message<'_>, input: &[u8]) -> Option<(Vec<u8>,
         }
     };
     // mail-parser lets the last Content-Type win: put ours at the end of the header block.
-    let body_start = root.offset_body as usize;
-    let head = input.get(..body_start)?;
-    let blank_line = if head.ends_with(b"\r\n") { 2 } else { 1 };
-    let (fields, rest) = input.split_at_checked(body_start.checked_sub(blank_line)?)?;
-    let header = format!(
+    let fields = format!(
         "Content-Type: {}; boundary=\"{boundary}\"\n",
         declared.mime()
     );
-    Some(([fields, header.as_bytes(), rest].concat(), boundary))
+    let at = header_block_end(input).min(root.offset_body as usize);
+    Some((insert_header_fields(input, at, &fields), boundary))
 }
 
 #[derive(Debug, Default)]
@@ -618,6 +665,7 @@ impl<'a, 'x> Extractor<'a, 'x> {
         let mut subject = collapse_whitespace(&subject.replace(char::is_control, " "));
         if subject.chars().count() > MAX_SUBJECT_CHARS {
             subject = subject.chars().take(MAX_SUBJECT_CHARS).collect();
+            subject.truncate(subject.trim_end().len());
             self.warnings.push(format!(
                 "the subject was cut to {MAX_SUBJECT_CHARS} characters"
             ));
@@ -1476,7 +1524,8 @@ fn remove_ticket_tags(subject: &str) -> String {
     while let Some(open) = rest.find('[') {
         let (before, tag) = rest.split_at_checked(open).unwrap_or((rest, ""));
         let inner = tag.get(1..).unwrap_or_default();
-        let close = inner.find(']').filter(|&c| c <= 40);
+        // Look for the `]` nearby only: a subject full of unclosed `[` stays linear.
+        let close = inner.bytes().take(41).position(|b| b == b']');
         match close {
             Some(close) if strip_prefix_ci(inner, "ticket#").is_some() => {
                 out.push_str(before);
@@ -2937,6 +2986,18 @@ mod tests {
     }
 
     #[test]
+    fn subject_helpers_stay_linear() {
+        let hostile = "[Ticket#1".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert_eq!(clean_subject(&hostile), hostile);
+        assert_eq!(ticket_number_in_subject(&hostile), None);
+        let digits = format!("Ticket#{}", "1".repeat(100_000)).repeat(5);
+        assert_eq!(ticket_number_in_subject(&digits), None);
+        // Generous even for a debug build on a busy machine; quadratic took minutes.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
     fn content_hash_is_sha256_hex() {
         assert_eq!(
             content_hash(b""),
@@ -3036,5 +3097,42 @@ mod tests {
         assert_eq!(html_nesting_depth(&"<ul><li>".repeat(1000)), 1000);
         assert_eq!(html_nesting_depth("</div></div><b>"), 1);
         assert_eq!(html_nesting_depth("a < b"), 0);
+    }
+
+    #[test]
+    fn mail_parser_panics_fall_back_to_raw_text() {
+        // mail-parser 0.11.9's debug assertion fires on this (debug builds only).
+        let raw = "Subject: nested\n\
+            Content-Type: multipart/mixed; boundary=\"l0\"\n\
+            \n\
+            --l0\n\
+            Content-Type: message/rfc822\n\
+            \n\
+            Content-Type: message/rfc822\n\
+            \n\
+            \n\
+            --l0--\n";
+        let mail = parse_ok(raw.as_bytes());
+        assert_eq!(mail.subject, "nested");
+        if cfg!(debug_assertions) {
+            assert!(
+                mail.warnings.iter().any(|w| w.contains("MIME structure")),
+                "{:?}",
+                mail.warnings
+            );
+            assert!(mail.text.contains("--l0"), "{:?}", mail.text);
+        }
+    }
+
+    #[test]
+    fn header_block_helpers() {
+        assert_eq!(header_block_end(b"A: 1\nB: 2\n\nbody"), 10);
+        assert_eq!(header_block_end(b"A: 1\r\n\r\nbody"), 6);
+        assert_eq!(header_block_end(b"A: 1\n"), 5);
+        assert_eq!(
+            insert_header_fields(b"A: 1\n\nx", 5, "B: 2\n"),
+            b"A: 1\nB: 2\n\nx"
+        );
+        assert_eq!(insert_header_fields(b"A: 1", 4, "B: 2\n"), b"A: 1\nB: 2\n");
     }
 }

@@ -4,6 +4,8 @@
 //! invariants every `ParsedMail` promises. Proptests then feed arbitrary bytes and mutated corpus
 //! files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, OnceLock};
@@ -64,6 +66,23 @@ fn panics_so_far() -> Vec<String> {
     PANICS.lock().map(|p| p.clone()).unwrap_or_default()
 }
 
+/// mail-parser 0.11's `debug_assert!(false, …)`s: they fire in debug builds only, on broken
+/// nesting, and `parse` recovers from them (the body is then read as raw text). Any other panic,
+/// caught or not, fails.
+const MAIL_PARSER_DEBUG_ASSERTIONS: &[&str] = &[
+    "Invalid part ID, could not find multipart.",
+    "Invalid part ID, could not find message.",
+    "Failed to restore parent message. Aborting.",
+    "This should not have happened.",
+];
+
+fn is_known_mail_parser_assertion(panic: &str) -> bool {
+    panic.contains("/mail-parser-0.11.")
+        && MAIL_PARSER_DEBUG_ASSERTIONS
+            .iter()
+            .any(|message| panic.contains(message))
+}
+
 /// Parses without letting a panic escape; `Err` carries the panic message. Tests run in
 /// parallel, so a panic elsewhere may be blamed here too: only when something fails anyway.
 fn guarded_parse(raw: &[u8], limits: &Limits) -> Result<Outcome, String> {
@@ -71,9 +90,17 @@ fn guarded_parse(raw: &[u8], limits: &Limits) -> Result<Outcome, String> {
     let before = panics_so_far().len();
     let outcome = catch_unwind(AssertUnwindSafe(|| parse(raw, limits)))
         .map_err(|payload| panic_message(payload.as_ref()))?;
-    match panics_so_far().get(before..) {
-        Some(new) if !new.is_empty() => Err(format!("a panic was caught inside parse: {new:?}")),
-        _ => Ok(outcome),
+    let caught: Vec<String> = panics_so_far()
+        .get(before..)
+        .unwrap_or_default()
+        .iter()
+        .filter(|panic| !is_known_mail_parser_assertion(panic))
+        .cloned()
+        .collect();
+    if caught.is_empty() {
+        Ok(outcome)
+    } else {
+        Err(format!("a panic was caught inside parse: {caught:?}"))
     }
 }
 
@@ -90,7 +117,10 @@ fn check_invariants(mail: &ParsedMail) {
     for text in [&mail.subject, &mail.text] {
         assert!(!text.contains('\0'), "NUL in {text:?}");
     }
-    assert!(!mail.subject.contains(['\r', '\n']), "line break in the subject");
+    assert!(
+        !mail.subject.contains(['\r', '\n']),
+        "line break in the subject"
+    );
     assert_eq!(mail.subject, mail.subject.trim());
     if let Some(html) = &mail.html {
         assert!(!html.contains('\0'));
@@ -200,7 +230,10 @@ fn expectations() -> Vec<(&'static str, Check)> {
             assert_eq!(m.text, "You have been invited to a printer review.");
             assert!(m.html.as_deref().unwrap().contains("<b>printer review</b>"));
             assert_eq!(names(m), ["attachment-1.ics", "invite.ics"]);
-            assert_eq!(m.attachments[0].content_type, "text/calendar; charset=utf-8");
+            assert_eq!(
+                m.attachments[0].content_type,
+                "text/calendar; charset=utf-8"
+            );
             assert!(m.attachments[0].content.starts_with(b"BEGIN:VCALENDAR"));
         }),
         ("charset_lie_latin1_as_utf8.eml", |o| {
@@ -239,7 +272,10 @@ fn expectations() -> Vec<(&'static str, Check)> {
             assert_eq!(m.delivered_to[0].email, "support@docket.test");
             assert_eq!(
                 names(m),
-                ["attachment-1.txt", "[Ticket#2026112210000017] Your printer.eml"]
+                [
+                    "attachment-1.txt",
+                    "[Ticket#2026112210000017] Your printer.eml"
+                ]
             );
             assert!(m.text.contains("could not\nbe delivered"));
         }),
@@ -265,7 +301,9 @@ fn expectations() -> Vec<(&'static str, Check)> {
             let m = ok(o);
             assert_eq!(m.text, "Hallo Welt\n\nread more");
             let html = m.html.as_deref().unwrap();
-            for banned in ["tracker", "script", "track()", "onload", "onclick", "iframe", "evil"] {
+            for banned in [
+                "tracker", "script", "track()", "onload", "onclick", "iframe", "evil",
+            ] {
                 assert!(!html.contains(banned), "{banned} in {html}");
             }
             assert!(html.contains("href=\"https://example.com/\""), "{html}");
@@ -278,7 +316,10 @@ fn expectations() -> Vec<(&'static str, Check)> {
         ("iso_2022_jp.eml", |o| {
             let m = ok(o);
             // Decoded when mail-parser has its full_encoding feature; otherwise said so.
-            if m.text != "ハロー・ワールド" {
+            if m.text == "ハロー・ワールド" {
+                assert_eq!(m.subject, "日本語の件名");
+                assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+            } else {
                 warned(m, "not supported by this build");
             }
         }),
@@ -312,7 +353,10 @@ fn expectations() -> Vec<(&'static str, Check)> {
                 })
             );
             assert_eq!(m.auto, Some(AutoKind::AutoSubmitted("bounce".into())));
-            assert!(m.text.starts_with("Your message to jane@contoso.com couldn't be delivered."));
+            assert!(
+                m.text
+                    .starts_with("Your message to jane@contoso.com couldn't be delivered.")
+            );
             assert!(m.html.is_some());
         }),
         ("nested_multipart_50.eml", |o| {
@@ -370,17 +414,30 @@ fn expectations() -> Vec<(&'static str, Check)> {
         ("qp_broken_soft_breaks.eml", |o| {
             let m = ok(o);
             assert!(
-                m.text.starts_with("Grüße, a soft break with spaces after it and a bad escape =ZZ"),
+                m.text
+                    .starts_with("Grüße, a soft break with spaces after it and a bad escape =ZZ"),
                 "{:?}",
                 m.text
             );
             warned(m, "quoted-printable");
         }),
         ("random.bin", not_a_message),
+        ("rfc822_in_rfc822.eml", |o| {
+            // mail-parser's debug assertion fires here in debug builds: the body is then raw.
+            let m = ok(o);
+            assert_eq!(m.subject, "message/rfc822 directly inside message/rfc822");
+            if m.attachments.is_empty() {
+                warned(m, "MIME structure could not be read");
+                assert!(m.text.contains("--outer"), "{:?}", m.text);
+            }
+        }),
         ("raw_utf8_headers.eml", |o| {
             let m = ok(o);
             assert_eq!(m.subject, "Grüße aus Zürich – 東京");
-            assert_eq!(m.from.as_ref().unwrap().name.as_deref(), Some("Jürgen Müller"));
+            assert_eq!(
+                m.from.as_ref().unwrap().name.as_deref(),
+                Some("Jürgen Müller")
+            );
             assert_eq!(m.to[0].name.as_deref(), Some("Süpport"));
         }),
         ("smime_signed.eml", |o| {
@@ -402,7 +459,11 @@ fn expectations() -> Vec<(&'static str, Check)> {
             let m = ok(o);
             assert_eq!(names(m), ["winmail.dat"]);
             assert_eq!(m.attachments[0].content_type, "application/ms-tnef");
-            assert!(m.attachments[0].content.starts_with(&[0x78, 0x9f, 0x3e, 0x22]));
+            assert!(
+                m.attachments[0]
+                    .content
+                    .starts_with(&[0x78, 0x9f, 0x3e, 0x22])
+            );
         }),
         ("traversal_filename.eml", |o| {
             let m = ok(o);

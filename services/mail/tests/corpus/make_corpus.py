@@ -464,6 +464,17 @@ def qmail_bounce():
         "hello\n"))
 
 
+def rfc822_in_rfc822():
+    # mail-parser 0.11.9 trips a debug assertion on this nesting (debug builds only).
+    write("rfc822_in_rfc822.eml", crlf(
+        HEAD + "Subject: message/rfc822 directly inside message/rfc822\n"
+        "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
+        "--outer\nContent-Type: text/plain\n\nouter text\n"
+        "--outer\nContent-Type: message/rfc822\n\n"
+        "Content-Type: message/rfc822\n\n\n"
+        "--outer--\n"))
+
+
 def traversal_filename():
     write("traversal_filename.eml", crlf(
         HEAD + "Subject: hostile file names\n"
@@ -489,6 +500,7 @@ def main():
         dsn_postfix, ndr_exchange, out_of_office, mailing_list, calendar_invite, tnef,
         smime_signed, empty, random_binary, html_tracking, deep_html, iso_2022_jp,
         mbox_from_line, base64_nested_message, digest, qmail_bounce, traversal_filename,
+        rfc822_in_rfc822,
     ]:
         make()
 
