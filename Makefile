@@ -8,6 +8,8 @@ CARGO ?= cargo
 BENCH_TICKETS ?= 5000
 BENCH_CONCURRENCY ?= 16
 BENCH_SEED ?= 1000000
+BENCH_MESSAGES ?= 10000
+BENCH_MAIL_CONNECTIONS ?= 8
 
 .PHONY: help run test services lint fix bench clean-test-databases
 
@@ -39,9 +41,11 @@ fix: ## Format and apply clippy's suggestions
 	$(CARGO) fmt --all
 	$(CARGO) clippy --workspace --all-targets --fix --allow-dirty --allow-staged
 
-bench: services ## Benchmarks: ticket creation in both modes, queue view and search on BENCH_SEED tickets; bench-results/*.json
+bench: services ## Benchmarks: ticket creation and mail (LMTP to API) in both modes, queue view and search on BENCH_SEED tickets; bench-results/*.json
 	$(CARGO) build --release --locked --workspace --bin docket --bin docket-bench
 	$(CARGO_TARGET_DIR)/release/docket-bench --docket $(CARGO_TARGET_DIR)/release/docket \
 		--tickets $(BENCH_TICKETS) --concurrency $(BENCH_CONCURRENCY) --out bench-results/ticket-create.json
+	$(CARGO_TARGET_DIR)/release/docket-bench --docket $(CARGO_TARGET_DIR)/release/docket --scenario mail \
+		--messages $(BENCH_MESSAGES) --concurrency $(BENCH_MAIL_CONNECTIONS) --out bench-results/mail.json
 	$(CARGO_TARGET_DIR)/release/docket-bench --docket $(CARGO_TARGET_DIR)/release/docket --scenario views \
 		--seed $(BENCH_SEED) --out bench-results/views.json

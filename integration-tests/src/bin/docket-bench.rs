@@ -636,7 +636,7 @@ MIME-Version: 1.0\r\n"
         .map(|k| SENTENCES[(i + k) % 8])
         .collect::<Vec<_>>()
         .join("\r\n\r\n");
-    let body = if i % 3 == 0 {
+    let body = if i.is_multiple_of(3) {
         format!(
             "--alt{i}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n\
 --alt{i}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<html><body><p>{}</p></body></html>\r\n--alt{i}--\r\n",
@@ -645,13 +645,13 @@ MIME-Version: 1.0\r\n"
     } else {
         format!("{text}\r\n")
     };
-    let body_type = if i % 3 == 0 {
+    let body_type = if i.is_multiple_of(3) {
         format!("multipart/alternative; boundary=\"alt{i}\"")
     } else {
         "text/plain; charset=utf-8".to_owned()
     };
-    if i % 5 != 0 {
-        let encoding = if i % 3 == 0 {
+    if !i.is_multiple_of(5) {
+        let encoding = if i.is_multiple_of(3) {
             ""
         } else {
             "Content-Transfer-Encoding: 8bit\r\n"
