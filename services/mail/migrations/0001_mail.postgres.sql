@@ -26,7 +26,8 @@ CREATE TABLE inbound_messages (
     processed_at BIGINT,
     CONSTRAINT inbound_messages_dedup UNIQUE (message_id, sha256)
 );
-CREATE INDEX inbound_messages_due ON inbound_messages (state, next_attempt_at);
+-- Ids are UUIDv7, in arrival order: workers take the oldest pending ones, listings page by id.
+CREATE INDEX inbound_messages_state ON inbound_messages (state, id);
 CREATE INDEX inbound_messages_message_id ON inbound_messages (message_id);
 CREATE INDEX inbound_messages_sender ON inbound_messages (sender, received_at);
 

@@ -351,16 +351,31 @@ impl MailStore {
             .filter(|t| !t.is_empty())
             .map(|t| t.parse::<InboundId>())
             .transpose()?;
-        // Ids are time-ordered (UUIDv7), so they page in arrival order.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {INBOUND_COLUMNS} FROM inbound_messages \
-             WHERE ($1 = '' OR state = $1) AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
-        )))
-        .bind(state.map(InboundState::as_str).unwrap_or(""))
-        .bind(before.map(|b| b.to_string()).unwrap_or_default())
-        .bind(limit + 1)
-        .fetch_all(self.db.pool())
-        .await?;
+        // Ids are time-ordered (UUIDv7), so they page in arrival order; `~` sorts after every id.
+        let before = before.map_or_else(|| "~".to_owned(), |b| b.to_string());
+        let rows = match state {
+            Some(state) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {INBOUND_COLUMNS} FROM inbound_messages \
+                     WHERE state = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                )))
+                .bind(state.as_str())
+                .bind(before)
+                .bind(limit + 1)
+                .fetch_all(self.db.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {INBOUND_COLUMNS} FROM inbound_messages \
+                     WHERE id < $1 ORDER BY id DESC LIMIT $2"
+                )))
+                .bind(before)
+                .bind(limit + 1)
+                .fetch_all(self.db.pool())
+                .await?
+            }
+        };
         let mut items = rows
             .iter()
             .map(|r| inbound_from_row(r, false))
@@ -387,7 +402,7 @@ impl MailStore {
         let mut tx = self.db.begin_write().await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM inbound_messages WHERE state = 'pending' AND next_attempt_at <= $1 \
-             AND lease_until <= $1 ORDER BY received_at, id LIMIT $2",
+             AND lease_until <= $1 ORDER BY id LIMIT $2",
         )
         .bind(now)
         .bind(i64::from(limit))
