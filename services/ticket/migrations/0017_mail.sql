@@ -13,3 +13,5 @@ CREATE TABLE idempotency_keys (
 ALTER TABLE articles ADD COLUMN delivery TEXT;
 -- The language a template is written in (`de`, `en`); '' for any.
 ALTER TABLE templates ADD COLUMN language TEXT NOT NULL DEFAULT '';
+-- Mail from an address belongs to the tenant's customer user with that address.
+CREATE INDEX customers_email ON customers (tenant_id, lower(email));
