@@ -10,8 +10,9 @@ BENCH_CONCURRENCY ?= 16
 BENCH_SEED ?= 1000000
 BENCH_MESSAGES ?= 10000
 BENCH_MAIL_CONNECTIONS ?= 8
+FUZZ_SECONDS ?= 60
 
-.PHONY: help run test services lint fix bench clean-test-databases
+.PHONY: help run test services lint fix bench fuzz clean-test-databases
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -49,3 +50,9 @@ bench: services ## Benchmarks: ticket creation and mail (LMTP to API) in both mo
 		--messages $(BENCH_MESSAGES) --concurrency $(BENCH_MAIL_CONNECTIONS) --out bench-results/mail.json
 	$(CARGO_TARGET_DIR)/release/docket-bench --docket $(CARGO_TARGET_DIR)/release/docket --scenario views \
 		--seed $(BENCH_SEED) --out bench-results/views.json
+
+fuzz: ## Fuzz the mail parser for FUZZ_SECONDS with cargo-fuzz (see fuzz/README.md)
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/parse
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse fuzz/corpus/parse services/mail/tests/corpus \
+		-- -max_total_time=$(FUZZ_SECONDS) -timeout=10
