@@ -306,48 +306,32 @@ async fn round_trip(mode: Mode) {
     assert_eq!(tickets(&app, &queue).await.len(), 1, "no second ticket");
 
     // The same message delivered twice (an MTA retry) is stored once.
-    let (ok, out) = swaks(
-        lmtp,
-        "LMTP",
-        &[
-            "--from",
-            "jane@example.com",
-            "--to",
-            QUEUE_ADDRESS,
-            "--header",
-            "Subject: one more thing",
-            "--header",
-            "In-Reply-To: <reply-2@example.com>",
-            "--header",
-            "Message-Id: <dup-3@example.com>",
-            "--header",
-            "Date: Mon, 30 Nov 2026 10:00:00 +0000",
-            "--body",
-            "Twice.",
-        ],
-    );
+    let twice = || {
+        swaks(
+            lmtp,
+            "LMTP",
+            &[
+                "--from",
+                "jane@example.com",
+                "--to",
+                QUEUE_ADDRESS,
+                "--header",
+                "Subject: one more thing",
+                "--header",
+                "In-Reply-To: <reply-2@example.com>",
+                "--header",
+                "Message-Id: <dup-3@example.com>",
+                "--header",
+                "Date: Mon, 30 Nov 2026 10:00:00 +0000",
+                "--body",
+                "Twice.",
+            ],
+        )
+    };
+    let (ok, out) = twice();
     assert!(ok, "{out}");
     let first = message_state(&app, "dup-3@example.com", "done").await;
-    let (ok, out) = swaks(
-        lmtp,
-        "LMTP",
-        &[
-            "--from",
-            "jane@example.com",
-            "--to",
-            QUEUE_ADDRESS,
-            "--header",
-            "Subject: one more thing",
-            "--header",
-            "In-Reply-To: <reply-2@example.com>",
-            "--header",
-            "Message-Id: <dup-3@example.com>",
-            "--header",
-            "Date: Mon, 30 Nov 2026 10:00:00 +0000",
-            "--body",
-            "Twice.",
-        ],
-    );
+    let (ok, out) = twice();
     assert!(ok, "{out}");
     assert!(
         out.contains(&format!("stored as {}", first["id"].as_str().unwrap())),

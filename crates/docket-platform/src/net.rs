@@ -24,3 +24,23 @@ pub fn no_delay(stream: &mut TcpStream) {
         tracing::debug!(error = %e, "cannot set TCP_NODELAY");
     }
 }
+
+/// Serves gRPC `routes` (a service's own, plus the health service) on `listener` until
+/// `shutdown`, with the request spans of [`crate::propagation`]; in-flight calls finish first.
+pub fn serve_grpc(
+    name: &'static str,
+    listener: TcpListener,
+    routes: tonic::service::Routes,
+    shutdown: crate::Shutdown,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .trace_fn(crate::propagation::grpc_request_span)
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming(listener), shutdown.cancelled())
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, service = name, "gRPC server failed");
+        }
+    })
+}

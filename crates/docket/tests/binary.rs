@@ -2,44 +2,12 @@
 //! (HTTP and gRPC), stops cleanly on SIGTERM, and refuses a bad configuration with a clear message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Ends the child process when a test fails before it could stop it.
-struct KillOnDrop(std::process::Child);
+mod common;
 
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn docket() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docket"));
-    cmd.env_remove("DOCKET_CONFIG")
-        .env("DOCKET__TELEMETRY__LOG_FILTER", "warn")
-        .env("DOCKET__GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("DOCKET__TICKET__LISTEN", "127.0.0.1:0")
-        .env("DOCKET__IDENTITY__LISTEN", "127.0.0.1:0")
-        .env("DOCKET__MAIL__LISTEN", "127.0.0.1:0")
-        .env("DOCKET__OPS__LISTEN", "127.0.0.1:0");
-    cmd
-}
-
-/// The first `http://…` or address after `label` in the startup lines.
-fn address_after(lines: &[String], label: &str) -> String {
-    let line = lines
-        .iter()
-        .find(|l| l.trim_start().starts_with(label))
-        .unwrap_or_else(|| panic!("no {label} in {lines:?}"));
-    line.trim_start()[label.len()..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
-}
+use common::{KillOnDrop, address_after, banner, docket};
 
 #[tokio::test]
 async fn runs_answers_health_checks_and_stops_on_sigterm() {
@@ -50,21 +18,8 @@ async fn runs_answers_health_checks_and_stops_on_sigterm() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let lines = banner(&mut child).await;
     let mut child = KillOnDrop(child);
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let done = line.trim_start().starts_with("health");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        lines
-    })
-    .await
-    .unwrap();
     assert!(
         lines
             .iter()

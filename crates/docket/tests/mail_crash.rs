@@ -4,8 +4,7 @@
 //! acknowledged. Afterwards there are exactly 1,000 customer articles, each message once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -18,25 +17,14 @@ const MESSAGES: usize = 1000;
 const PASSWORD: &str = "the crash test's admin password";
 const ADDRESS: &str = "helpdesk@uni.example";
 
-struct KillOnDrop(Child);
+mod common;
 
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{KillOnDrop, address_after, banner};
 
 fn docket(data: &std::path::Path, lmtp_port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docket"));
-    cmd.env_remove("DOCKET_CONFIG")
-        .env("DOCKET__TELEMETRY__LOG_FILTER", "error")
+    let mut cmd = common::docket();
+    cmd.env("DOCKET__TELEMETRY__LOG_FILTER", "error")
         .env("DOCKET__DATA_DIR", data)
-        .env("DOCKET__GATEWAY__LISTEN", "127.0.0.1:0")
-        .env("DOCKET__TICKET__LISTEN", "127.0.0.1:0")
-        .env("DOCKET__IDENTITY__LISTEN", "127.0.0.1:0")
-        .env("DOCKET__MAIL__LISTEN", "127.0.0.1:0")
-        .env("DOCKET__OPS__LISTEN", "127.0.0.1:0")
         .env(
             "DOCKET__MAIL__LMTP_LISTEN",
             format!("127.0.0.1:{lmtp_port}"),
@@ -51,28 +39,8 @@ async fn start(data: &std::path::Path, lmtp_port: u16) -> (KillOnDrop, String) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let child = KillOnDrop(child);
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let done = line.trim_start().starts_with("health");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        lines
-    })
-    .await
-    .unwrap();
-    let api = lines
-        .iter()
-        .find_map(|l| l.trim_start().strip_prefix("REST API"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no REST API in {lines:?}"))
-        .to_owned();
-    (child, api)
+    let lines = banner(&mut child).await;
+    (KillOnDrop(child), address_after(&lines, "REST API"))
 }
 
 async fn admin(api: &str) -> reqwest::Client {

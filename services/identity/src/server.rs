@@ -107,22 +107,11 @@ impl IdentityServer {
             .await;
         let service = IdentityServiceServer::new(crate::grpc::IdentityGrpc::new(authority.clone()));
         let admin = IdentityAdminServiceServer::new(crate::admin::AdminGrpc::new(authority));
-        let stop = shutdown.clone();
-        let server_task = tokio::spawn(async move {
-            let served = tonic::transport::Server::builder()
-                .trace_fn(docket_platform::propagation::grpc_request_span)
-                .add_service(health_service)
-                .add_service(service)
-                .add_service(admin)
-                .serve_with_incoming_shutdown(
-                    docket_platform::net::incoming(listener),
-                    stop.cancelled(),
-                )
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "identity gRPC server failed");
-            }
-        });
+        let routes = tonic::service::Routes::new(health_service)
+            .add_service(service)
+            .add_service(admin);
+        let server_task =
+            docket_platform::net::serve_grpc("identity", listener, routes, shutdown.clone());
         readiness.set("identity", true);
         tracing::info!(%addr, "identity service listening (gRPC)");
         Ok(Self {

@@ -326,15 +326,7 @@ impl Ingest {
                 mail.subject.chars().take(250).collect()
             },
             body: article_body(&mail),
-            attachments: mail
-                .attachments
-                .iter()
-                .map(|p| pb::NewAttachment {
-                    filename: p.filename.clone(),
-                    content_type: p.content_type.clone(),
-                    content: p.content.clone(),
-                })
-                .collect(),
+            attachments: attachments(&mail),
             time_minutes: 0,
             idempotency_key: format!("mail:{id}"),
         };
@@ -639,15 +631,7 @@ impl Ingest {
                         .take(250)
                         .collect(),
                     body,
-                    attachments: mail
-                        .attachments
-                        .iter()
-                        .map(|p| pb::NewAttachment {
-                            filename: p.filename.clone(),
-                            content_type: p.content_type.clone(),
-                            content: p.content.clone(),
-                        })
-                        .collect(),
+                    attachments: attachments(mail),
                     time_minutes: 0,
                     idempotency_key: format!("mail:{}", message.id),
                 },
@@ -705,6 +689,18 @@ pub fn recipients(message: &InboundMessage, mail: &ParsedMail) -> Vec<String> {
                 .map(|a| a.email.clone()),
         )
         .filter(|a| a.contains('@') && seen.insert(a.clone()))
+        .collect()
+}
+
+/// The mail's attachments and inline images, as ticket core takes them.
+fn attachments(mail: &ParsedMail) -> Vec<pb::NewAttachment> {
+    mail.attachments
+        .iter()
+        .map(|p| pb::NewAttachment {
+            filename: p.filename.clone(),
+            content_type: p.content_type.clone(),
+            content: p.content.clone(),
+        })
         .collect()
 }
 

@@ -315,21 +315,13 @@ impl MailServer {
         let service = MailServiceServer::new(grpc::MailGrpc::new(ingest, Arc::new(verifier)))
             .max_decoding_message_size(config.max_message_bytes + 64 * 1024)
             .max_encoding_message_size(config.max_message_bytes + 64 * 1024);
-        let stop = shutdown.clone();
-        tasks.push(tokio::spawn(async move {
-            let result = tonic::transport::Server::builder()
-                .trace_fn(docket_platform::propagation::grpc_request_span)
-                .add_service(health_service)
-                .add_service(service)
-                .serve_with_incoming_shutdown(
-                    docket_platform::net::incoming(listener),
-                    stop.cancelled(),
-                )
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "mail gRPC server failed");
-            }
-        }));
+        let routes = tonic::service::Routes::new(health_service).add_service(service);
+        tasks.push(docket_platform::net::serve_grpc(
+            "mail",
+            listener,
+            routes,
+            shutdown.clone(),
+        ));
         readiness.set("mail", true);
         tracing::info!(%addr, "mail service listening (gRPC)");
         Ok(Self {

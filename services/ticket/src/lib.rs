@@ -189,21 +189,9 @@ impl TicketServer {
         let service = TicketServiceServer::new(grpc::TicketGrpc::new(store, Arc::new(verifier)))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let stop = shutdown.clone();
-        let server_task = tokio::spawn(async move {
-            let result = tonic::transport::Server::builder()
-                .trace_fn(docket_platform::propagation::grpc_request_span)
-                .add_service(health_service)
-                .add_service(service)
-                .serve_with_incoming_shutdown(
-                    docket_platform::net::incoming(listener),
-                    stop.cancelled(),
-                )
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "ticket gRPC server failed");
-            }
-        });
+        let routes = tonic::service::Routes::new(health_service).add_service(service);
+        let server_task =
+            docket_platform::net::serve_grpc("ticket", listener, routes, shutdown.clone());
         readiness.set("ticket", true);
         tracing::info!(%addr, "ticket service listening (gRPC)");
         Ok(Self {
