@@ -405,6 +405,49 @@ Final-Recipient: rfc822; jane@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n
         "{t}"
     );
 
+    // An HTML mail: its text is the article, its HTML (sanitised) is kept beside it.
+    let html = format!(
+        "From: jane@example.com\r\nTo: {QUEUE_ADDRESS}\r\nSubject: Re: {tag} photos\r\n\
+Message-ID: <html-7@example.com>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n--alt\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nSee the photos.\r\n--alt\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n<p>See the <b>photos</b>.</p>\
+<script>alert(1)</script><img src=\"https://tracker.example/x.gif\">\r\n--alt--\r\n"
+    );
+    expect(
+        202,
+        app.client.post(format!("{api}/mail/messages")).body(html),
+        "an HTML mail",
+    )
+    .await;
+    let done_html = message_state(&app, "html-7@example.com", "done").await;
+    assert_eq!(done_html["ticket_id"].as_str(), Some(ticket_id.as_str()));
+    let list = articles(&app, &ticket_id).await;
+    let article = list
+        .iter()
+        .find(|a| a["id"] == done_html["article_id"])
+        .unwrap();
+    assert_eq!(article["body"], "See the photos.");
+    let html_part = &article["attachments"][0];
+    assert_eq!(html_part["filename"], "message.html");
+    let shown = app
+        .client
+        .get(format!(
+            "{api}/attachments/{}",
+            html_part["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("<b>photos</b>"), "{shown}");
+    assert!(
+        !shown.contains("<script") && !shown.contains("tracker.example"),
+        "{shown}"
+    );
+
     // A robot's mail makes a ticket, but no answer goes back to it.
     let (ok, out) = swaks(
         smtp,
@@ -654,8 +697,8 @@ async fn answers_wait_for_the_relay_and_go_out_over_starttls_with_auth() {
 /// A mailbox polled over IMAP (STARTTLS, IDLE): a message placed there becomes a ticket, the
 /// customer gets the confirmation at the SMTP receiver in her language, and her reply placed
 /// there lands on the same ticket. Messages are marked seen once stored. Each mode has its own
-/// Dovecot account, so both run at once.
-async fn polled_mailbox(mode: Mode, user: &str, password: &str) {
+/// Dovecot account (so both run at once) and its own way in: STARTTLS, and IMAPS.
+async fn polled_mailbox(mode: Mode, user: &str, password: &str, security: Security, port: u16) {
     Dovecot::clear(user, password);
     let sink = Sink::start();
     let data = tempfile::tempdir().unwrap();
@@ -665,8 +708,8 @@ async fn polled_mailbox(mode: Mode, user: &str, password: &str) {
     settings.mail.imap = vec![ImapAccount {
         name: "support".into(),
         host: "127.0.0.1".into(),
-        port: Dovecot::STARTTLS_PORT,
-        security: Security::Starttls,
+        port,
+        security,
         ca_file: Some(Dovecot::ca_file()),
         user: user.into(),
         password: Secret::new(password),
@@ -750,10 +793,24 @@ Message-ID: <imap-2@example.org>\r\nIn-Reply-To: {}\r\n\r\nJetzt geht er wieder.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn polled_mailbox_embedded() {
-    polled_mailbox(Mode::Embedded, "support@docket.test", "support-secret").await;
+    polled_mailbox(
+        Mode::Embedded,
+        "support@docket.test",
+        "support-secret",
+        Security::Starttls,
+        Dovecot::STARTTLS_PORT,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn polled_mailbox_on_postgres_and_rabbitmq() {
-    polled_mailbox(Mode::Production, "cert@docket.test", "cert-secret").await;
+    polled_mailbox(
+        Mode::Production,
+        "cert@docket.test",
+        "cert-secret",
+        Security::Tls,
+        Dovecot::TLS_PORT,
+    )
+    .await;
 }

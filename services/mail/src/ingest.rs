@@ -692,17 +692,34 @@ pub fn recipients(message: &InboundMessage, mail: &ParsedMail) -> Vec<String> {
         .collect()
 }
 
-/// The mail's attachments and inline images, as ticket core takes them.
+/// The mail's attachments and inline images, as ticket core takes them, and its HTML body,
+/// sanitised, as `message.html` (the desk shows it; the text stays the article's body).
 fn attachments(mail: &ParsedMail) -> Vec<pb::NewAttachment> {
-    mail.attachments
+    let mut list: Vec<_> = mail
+        .attachments
         .iter()
         .map(|p| pb::NewAttachment {
             filename: p.filename.clone(),
             content_type: p.content_type.clone(),
             content: p.content.clone(),
         })
-        .collect()
+        .collect();
+    if let Some(html) = &mail.html
+        && list.len() < MAX_ATTACHMENTS
+        && html.len() <= MAX_HTML_BYTES
+    {
+        list.push(pb::NewAttachment {
+            filename: "message.html".into(),
+            content_type: "text/html; charset=utf-8".into(),
+            content: html.clone().into_bytes(),
+        });
+    }
+    list
 }
+
+/// Ticket core takes 20 attachments per article; the HTML body is kept up to 4 MiB.
+const MAX_ATTACHMENTS: usize = 20;
+const MAX_HTML_BYTES: usize = 4 * 1024 * 1024;
 
 /// The largest index ≤ `at` on a character boundary.
 fn floor_char_boundary(s: &str, at: usize) -> usize {

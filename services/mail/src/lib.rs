@@ -49,12 +49,18 @@ use crate::tickets::Tickets;
 /// The name the mail service consumes events under.
 pub const CONSUMER: &str = "mail";
 
-/// The events the mail service consumes: agents' articles to send, and what agents are notified
-/// of.
+/// The events the mail service consumes: agents' articles to send, what agents are notified
+/// of, and tickets retention removed (their mail goes too).
 pub fn subscription() -> Subscription {
     Subscription::new(
         CONSUMER,
-        &["ticket.article.added", "ticket.created", "ticket.updated"],
+        &[
+            "ticket.article.added",
+            "ticket.created",
+            "ticket.updated",
+            "ticket.deleted",
+            "ticket.anonymised",
+        ],
     )
 }
 
@@ -126,6 +132,11 @@ impl Events {
                 self.notices
                     .new_ticket(&envelope.event_id, &created.ticket_id, &created.actor)
                     .await?;
+            }
+            // Retention removed the ticket: its mail goes with it.
+            "ticket.deleted" | "ticket.anonymised" => {
+                let forgotten = self.store.forget_ticket(&envelope.aggregate_id).await?;
+                tracing::info!(ticket = %envelope.aggregate_id, messages = forgotten, "mail of a removed ticket forgotten");
             }
             "ticket.updated" => {
                 let updated: ev::TicketUpdated = delivery

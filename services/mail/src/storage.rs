@@ -591,6 +591,27 @@ impl MailStore {
         Ok(ids)
     }
 
+    /// Forgets a ticket's mail (retention deleted or anonymised the ticket): the received messages
+    /// that went to it, its thread ids and its outgoing mail. Returns how many messages went.
+    pub async fn forget_ticket(&self, ticket_id: &str) -> Result<u64, MailError> {
+        let mut tx = self.db.begin_write().await?;
+        let messages = sqlx::query("DELETE FROM inbound_messages WHERE ticket_id = $1")
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        for table in ["thread_ids", "outgoing_mail"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE ticket_id = $1"
+            )))
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(messages)
+    }
+
     /// Queues a mail to send; one per source key (a second call returns the first's id).
     pub async fn queue_outgoing(&self, new: NewOutgoing) -> Result<(OutgoingId, bool), MailError> {
         let now = docket_platform::time::now_micros();

@@ -324,7 +324,42 @@ async fn outgoing_mail_is_queued_once_and_retried_later(store: &MailStore, _db: 
     assert_eq!(store.outgoing_of_ticket("t1").await.unwrap().len(), 1);
 }
 
+async fn a_removed_tickets_mail_is_forgotten(store: &MailStore, _db: &Db) {
+    let (gone, _) = store.store_inbound(inbound("r1@x", b"r1")).await.unwrap();
+    store
+        .finish(
+            gone,
+            done(
+                "t-gone",
+                &["r1@x"],
+                Some(outgoing("confirmation:r1", "o-r1@desk")),
+            ),
+        )
+        .await
+        .unwrap();
+    let (kept, _) = store.store_inbound(inbound("r2@x", b"r2")).await.unwrap();
+    store
+        .finish(kept, done("t-kept", &["r2@x"], None))
+        .await
+        .unwrap();
+    assert_eq!(store.forget_ticket("t-gone").await.unwrap(), 1);
+    assert!(store.get_inbound(gone).await.is_err());
+    assert_eq!(store.ticket_of(&["r1@x".into()]).await.unwrap(), None);
+    assert!(store.outgoing_of_ticket("t-gone").await.unwrap().is_empty());
+    assert_eq!(store.get_inbound(kept).await.unwrap().ticket_id, "t-kept");
+    assert_eq!(
+        store.ticket_of(&["r2@x".into()]).await.unwrap().as_deref(),
+        Some("t-kept")
+    );
+    assert_eq!(
+        store.forget_ticket("t-gone").await.unwrap(),
+        0,
+        "idempotent"
+    );
+}
+
 docket_store::conformance!(
+    a_removed_tickets_mail_is_forgotten,
     messages_are_kept_byte_for_byte_and_once,
     claims_lease_and_deferred_messages_wait,
     finishing_records_ticket_thread_and_answer_together,
