@@ -338,6 +338,10 @@ mod tests {
             ("/tickets/{ticket_id}/articles", "post"),
             ("/tickets/{ticket_id}/articles", "get"),
             ("/tickets/{ticket_id}/history", "get"),
+            ("/mail/messages", "post"),
+            ("/admin/mail/messages", "get"),
+            ("/admin/mail/messages/{message_id}/raw", "get"),
+            ("/admin/mail/messages/{message_id}/reprocess", "post"),
         ] {
             assert!(
                 paths.get(path).and_then(|p| p.get(method)).is_some(),
