@@ -258,7 +258,7 @@ fn expires(us: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
-fn session_cookies(
+pub(crate) fn session_cookies(
     secret: &str,
     csrf: &str,
     max_age: i64,

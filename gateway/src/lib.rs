@@ -11,6 +11,7 @@ pub mod mail;
 pub mod retention;
 pub mod search;
 pub mod templates;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -137,6 +138,7 @@ fn resources() -> utoipa_axum::router::OpenApiRouter<AppState> {
 
 /// The whole HTTP router of the gateway.
 pub fn router(state: AppState, config: &GatewayConfig, readiness: Readiness) -> Router {
+    let state_for_web = state.clone();
     let (api, doc) = resources().split_for_parts();
     let doc = std::sync::Arc::new(doc);
     let api = api
@@ -148,7 +150,7 @@ pub fn router(state: AppState, config: &GatewayConfig, readiness: Readiness) -> 
                 async move { axum::Json((*doc).clone()) }
             }),
         )
-        .with_state(state)
+        .with_state(state.clone())
         .fallback(|| async { not_found() })
         .method_not_allowed_fallback(|| async {
             problem_response(
@@ -159,6 +161,7 @@ pub fn router(state: AppState, config: &GatewayConfig, readiness: Readiness) -> 
         });
     Router::new()
         .nest("/api/v1", api)
+        .merge(web::router().with_state(state_for_web))
         .merge(docket_platform::ops::health_router(readiness))
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn(record_metrics))

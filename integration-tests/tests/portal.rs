@@ -1,0 +1,154 @@
+//! The customer portal's first pages over HTTP, as a browser meets them: the login form in the
+//! browser's language with its CSRF token, a strict Content-Security-Policy, the customer's
+//! tickets after signing in, and the login page for anyone without a session.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use docket_integration_tests::{Mode, TestApp, send};
+use serde_json::json;
+
+const PASSWORD: &str = "a password for jane, long enough";
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of cookie `name` among a response's Set-Cookie headers.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).unwrap() + r#"name="csrf" value=""#.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_customer_signs_in_and_sees_their_tickets() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let api = app.api.clone();
+    let site = api.trim_end_matches("/api/v1").to_owned();
+    let tenant = app.tenant_id.clone();
+    let (status, jane) = send(
+        app.client
+            .post(format!("{api}/admin/tenants/{tenant}/customers"))
+            .json(&json!({"login": "jane", "name": "Jane Doe", "email": "jane@uni.example", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 201, "{jane}");
+    let queue = app.queue_id("Misc").await;
+    let mut created = (0, serde_json::Value::Null);
+    for _ in 0..200 {
+        created = send(app.client.post(format!("{api}/tickets")).json(&json!({
+            "queue_id": queue, "title": "Beamer im Hörsaal 2", "customer_id": jane["id"],
+            "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true, "body": "Kein Bild."}
+        })))
+        .await;
+        if created.0 != 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(created.0, 201, "{}", created.1);
+    let number = created.1["number"].as_str().unwrap().to_owned();
+
+    // The login page, in the browser's language, under a strict policy.
+    let browser = browser();
+    let page = browser
+        .get(format!("{site}/portal/login"))
+        .header("accept-language", "de-DE,de;q=0.9,en;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let form_cookie = set_cookie(&page, "docket_form").unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="de">"#), "{html}");
+    assert!(html.contains("Anmelden"));
+    let csrf = hidden_csrf(&html);
+    assert_eq!(csrf, form_cookie);
+
+    let post = |cookie: Option<String>, csrf: String, password: &str| {
+        let mut request = browser.post(format!("{site}/portal/login?lang=en")).form(&[
+            ("csrf", csrf.as_str()),
+            ("tenant", "it-centre"),
+            ("login", "jane"),
+            ("password", password),
+        ]);
+        if let Some(c) = cookie {
+            request = request.header("cookie", format!("docket_form={c}"));
+        }
+        request.send()
+    };
+    // A form without its cookie (another site posting it) is refused.
+    let forged = post(None, csrf.clone(), PASSWORD).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("The form has expired")
+    );
+    // A wrong password: the form again, the error tied to the fields.
+    let wrong = post(Some(form_cookie.clone()), csrf.clone(), "not her password")
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let html = wrong.text().await.unwrap();
+    assert!(html.contains(r#"role="alert""#) && html.contains(r#"aria-describedby="login-error""#));
+    // Signed in: the session cookie, and on to her tickets.
+    let signed_in = post(Some(form_cookie), csrf, PASSWORD).await.unwrap();
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "/portal/");
+    let session = set_cookie(&signed_in, "docket_session").unwrap();
+    let mine = browser
+        .get(format!("{site}/portal/?lang=en"))
+        .header("cookie", format!("docket_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.status(), 200);
+    let html = mine.text().await.unwrap();
+    assert!(html.contains("My requests"), "{html}");
+    assert!(
+        html.contains("Beamer im Hörsaal 2") && html.contains(&number),
+        "{html}"
+    );
+
+    // Without a session: the login page, never a ticket.
+    let anonymous = browser.get(format!("{site}/portal/")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 303);
+    assert_eq!(anonymous.headers()["location"], "/portal/login");
+    let css = browser
+        .get(format!("{site}/assets/portal.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    app.stop().await;
+}
