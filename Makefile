@@ -25,11 +25,12 @@ run: ## Start the whole suite on the embedded default (SQLite under ./data, in-p
 test: services clean-test-databases ## Unit tests, storage conformance on PostgreSQL and SQLite, integration tests
 	$(CARGO) test --workspace --locked
 
-services: ## Install/start PostgreSQL, RabbitMQ and the test OpenLDAP directory where needed
+services: ## Install/start what the tests talk to: PostgreSQL, RabbitMQ, OpenLDAP, Dovecot, swaks, aiosmtpd, Chromium
 	@deploy/dev/services.sh
 	@deploy/dev/slapd.sh
 	@deploy/dev/dovecot.sh
 	@deploy/dev/mail-tools.sh
+	@deploy/dev/browser.sh
 
 clean-test-databases: ## Drop the databases earlier test runs left behind
 	@deploy/dev/drop-test-databases.sh

@@ -1,0 +1,75 @@
+//! The portal in Debian's Chromium, driven by playwright-core (`integration-tests/browser/`): a
+//! customer signs in (keyboard only after a failed attempt), sees her request, switches the
+//! language; axe-core finds no serious or critical violation on any page; her session gets no
+//! agent-only data. Screenshots land in `integration-tests/browser/artifacts/`.
+//! `deploy/dev/browser.sh` (called by `make test`) installs Chromium and the npm packages; without
+//! them this test fails, it never skips.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use docket_integration_tests::mail::repo;
+use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, send};
+use serde_json::json;
+
+const PASSWORD: &str = "a password for jane, long enough";
+const TITLE: &str = "Beamer im Hörsaal 2 zeigt kein Bild";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_customer_uses_the_portal_in_a_real_browser() {
+    let browser_dir = repo().join("integration-tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists(),
+        "playwright-core is missing: run deploy/dev/browser.sh (make test does)"
+    );
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let api = app.api.clone();
+    let tenant = app.tenant_id.clone();
+    let (status, jane) = send(
+        app.client
+            .post(format!("{api}/admin/tenants/{tenant}/customers"))
+            .json(&json!({"login": "jane", "name": "Jane Doe", "email": "jane@uni.example", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 201, "{jane}");
+    let queue = app.queue_id("Misc").await;
+    let mut created = (0, serde_json::Value::Null);
+    for _ in 0..200 {
+        created = send(app.client.post(format!("{api}/tickets")).json(&json!({
+            "queue_id": queue, "title": TITLE, "customer_id": jane["id"],
+            "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true, "body": "Kein Bild."}
+        })))
+        .await;
+        if created.0 != 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(created.0, 201, "{}", created.1);
+
+    let base = api.trim_end_matches("/api/v1").to_owned();
+    let out = tokio::process::Command::new("node")
+        .arg(browser_dir.join("portal.js"))
+        .env("DOCKET_BASE_URL", &base)
+        .env("DOCKET_TENANT", ADMIN_TENANT)
+        .env("DOCKET_LOGIN", "jane")
+        .env("DOCKET_PASSWORD", PASSWORD)
+        .env("DOCKET_TICKET_TITLE", TITLE)
+        .output()
+        .await
+        .expect("node runs (make test installs the browser tools)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the browser check failed:\n{report}");
+    assert!(report.contains("portal: all passed"), "{report}");
+    for page in ["login", "login-error", "tickets"] {
+        assert!(
+            browser_dir
+                .join(format!("artifacts/portal-{page}.png"))
+                .exists(),
+            "no screenshot of {page}"
+        );
+    }
+    app.stop().await;
+}
