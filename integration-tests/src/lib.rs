@@ -280,6 +280,44 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// A customer of the administrator's tenant (`login`, `password`, email `<login>@uni.example`)
+    /// with one ticket titled `title` in the Misc queue, once ticket core knows the customer.
+    /// Returns the customer and the ticket.
+    pub async fn customer_with_ticket(
+        &self,
+        login: &str,
+        password: &str,
+        title: &str,
+    ) -> (serde_json::Value, serde_json::Value) {
+        let (status, customer) = send(
+            self.client
+                .post(format!("{}/admin/tenants/{}/customers", self.api, self.tenant_id))
+                .json(&serde_json::json!({"login": login, "name": login, "email": format!("{login}@uni.example"), "password": password})),
+        )
+        .await;
+        assert_eq!(status, 201, "{customer}");
+        let queue = self.queue_id("Misc").await;
+        let ticket = serde_json::json!({
+            "queue_id": queue, "title": title, "customer_id": customer["id"],
+            "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true, "body": "Reported by phone."}
+        });
+        for _ in 0..200 {
+            let (status, created) = send(
+                self.client
+                    .post(format!("{}/tickets", self.api))
+                    .json(&ticket),
+            )
+            .await;
+            match status {
+                201 => return (customer, created),
+                // Ticket core learns of the customer from identity's event.
+                404 => tokio::time::sleep(Duration::from_millis(50)).await,
+                _ => panic!("ticket for {login}: {status} {created}"),
+            }
+        }
+        panic!("ticket core never learned of the customer {login}");
+    }
+
     /// Stops the suite in order and waits for it.
     pub async fn stop(mut self) {
         self.shutdown.trigger();

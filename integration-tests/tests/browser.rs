@@ -7,8 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::mail::repo;
-use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp, send};
-use serde_json::json;
+use docket_integration_tests::{ADMIN_TENANT, Mode, TestApp};
 
 const PASSWORD: &str = "a password for jane, long enough";
 const TITLE: &str = "Beamer im Hörsaal 2 zeigt kein Bild";
@@ -22,28 +21,7 @@ async fn a_customer_uses_the_portal_in_a_real_browser() {
     );
     let app = TestApp::spawn(Mode::Embedded).await;
     let api = app.api.clone();
-    let tenant = app.tenant_id.clone();
-    let (status, jane) = send(
-        app.client
-            .post(format!("{api}/admin/tenants/{tenant}/customers"))
-            .json(&json!({"login": "jane", "name": "Jane Doe", "email": "jane@uni.example", "password": PASSWORD})),
-    )
-    .await;
-    assert_eq!(status, 201, "{jane}");
-    let queue = app.queue_id("Misc").await;
-    let mut created = (0, serde_json::Value::Null);
-    for _ in 0..200 {
-        created = send(app.client.post(format!("{api}/tickets")).json(&json!({
-            "queue_id": queue, "title": TITLE, "customer_id": jane["id"],
-            "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true, "body": "Kein Bild."}
-        })))
-        .await;
-        if created.0 != 404 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(created.0, 201, "{}", created.1);
+    app.customer_with_ticket("jane", PASSWORD, TITLE).await;
 
     let base = api.trim_end_matches("/api/v1").to_owned();
     let out = tokio::process::Command::new("node")

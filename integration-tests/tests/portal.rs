@@ -3,8 +3,7 @@
 //! tickets after signing in, and the login page for anyone without a session.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use docket_integration_tests::{Mode, TestApp, send};
-use serde_json::json;
+use docket_integration_tests::{Mode, TestApp};
 
 const PASSWORD: &str = "a password for jane, long enough";
 
@@ -37,29 +36,10 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
     let app = TestApp::spawn(Mode::Embedded).await;
     let api = app.api.clone();
     let site = api.trim_end_matches("/api/v1").to_owned();
-    let tenant = app.tenant_id.clone();
-    let (status, jane) = send(
-        app.client
-            .post(format!("{api}/admin/tenants/{tenant}/customers"))
-            .json(&json!({"login": "jane", "name": "Jane Doe", "email": "jane@uni.example", "password": PASSWORD})),
-    )
-    .await;
-    assert_eq!(status, 201, "{jane}");
-    let queue = app.queue_id("Misc").await;
-    let mut created = (0, serde_json::Value::Null);
-    for _ in 0..200 {
-        created = send(app.client.post(format!("{api}/tickets")).json(&json!({
-            "queue_id": queue, "title": "Beamer im Hörsaal 2", "customer_id": jane["id"],
-            "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true, "body": "Kein Bild."}
-        })))
+    let (_, ticket) = app
+        .customer_with_ticket("jane", PASSWORD, "Beamer im Hörsaal 2")
         .await;
-        if created.0 != 404 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(created.0, 201, "{}", created.1);
-    let number = created.1["number"].as_str().unwrap().to_owned();
+    let number = ticket["number"].as_str().unwrap().to_owned();
 
     // The login page, in the browser's language, under a strict policy.
     let browser = browser();
