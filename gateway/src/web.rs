@@ -40,6 +40,10 @@ pub struct Texts {
     pub title: &'static str,
     pub state: &'static str,
     pub changed: &'static str,
+    pub messages: &'static str,
+    pub you: &'static str,
+    pub service_desk: &'static str,
+    pub states: [(&'static str, &'static str); 7],
 }
 
 pub const DE: Texts = Texts {
@@ -58,6 +62,18 @@ pub const DE: Texts = Texts {
     title: "Betreff",
     state: "Status",
     changed: "Geändert",
+    messages: "Nachrichten",
+    you: "Sie",
+    service_desk: "Service-Desk",
+    states: [
+        ("new", "neu"),
+        ("open", "in Bearbeitung"),
+        ("pending_reminder", "wartet"),
+        ("pending_auto", "wartet"),
+        ("closed", "geschlossen"),
+        ("merged", "zusammengeführt"),
+        ("removed", "entfernt"),
+    ],
 };
 
 pub const EN: Texts = Texts {
@@ -76,7 +92,32 @@ pub const EN: Texts = Texts {
     title: "Subject",
     state: "State",
     changed: "Changed",
+    messages: "Messages",
+    you: "You",
+    service_desk: "Service desk",
+    states: [
+        ("new", "new"),
+        ("open", "in progress"),
+        ("pending_reminder", "waiting"),
+        ("pending_auto", "waiting"),
+        ("closed", "closed"),
+        ("merged", "merged"),
+        ("removed", "removed"),
+    ],
 };
+
+impl Texts {
+    /// A ticket's state type in this language.
+    pub fn state(&self, state_type: &str) -> String {
+        self.states
+            .iter()
+            .find(|(key, _)| *key == state_type)
+            .map_or_else(
+                || state_type.replace('_', " "),
+                |(_, text)| (*text).to_owned(),
+            )
+    }
+}
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -297,7 +338,7 @@ async fn my_tickets(
             TicketRow {
                 number: ticket.number,
                 title: ticket.title,
-                state: ticket.state_type.replace('_', " "),
+                state: t.state(&ticket.state_type),
                 changed: changed.to_rfc3339(),
                 changed_text: changed.format("%Y-%m-%d %H:%M").to_string(),
             }
@@ -308,6 +349,110 @@ async fn my_tickets(
         response.headers_mut().append(k, v);
     }
     response
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage {
+    t: &'static Texts,
+    ticket: TicketRow,
+    articles: Vec<ArticleRow>,
+}
+
+struct ArticleRow {
+    who: &'static str,
+    at: String,
+    at_text: String,
+    subject: String,
+    body: String,
+}
+
+/// One of the customer's tickets with the messages she may read (ticket core leaves out
+/// internal notes for customers); another's ticket is as unknown as a missing one.
+async fn ticket_page(
+    State(state): State<AppState>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    principal: Result<Principal, crate::error::ApiError>,
+) -> Response {
+    let t = texts(&query, &headers);
+    let Ok(principal) = principal else {
+        return Redirect::to("/portal/login").into_response();
+    };
+    let mut client = state.ticket.clone();
+    let ticket = match client
+        .get_ticket(grpc_request(
+            pb::GetTicketRequest { ticket: key },
+            &principal,
+        ))
+        .await
+    {
+        Ok(r) => r.into_inner(),
+        Err(status)
+            if matches!(
+                status.code(),
+                tonic::Code::NotFound
+                    | tonic::Code::InvalidArgument
+                    | tonic::Code::PermissionDenied
+            ) =>
+        {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        Err(status) => {
+            tracing::warn!(error = %status, "portal ticket page failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let articles = match client
+        .list_articles(grpc_request(
+            pb::ListArticlesRequest {
+                ticket_id: ticket.id.clone(),
+            },
+            &principal,
+        ))
+        .await
+    {
+        Ok(r) => r.into_inner().articles,
+        Err(status) => {
+            tracing::warn!(error = %status, "portal articles failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let when = |us: i64| {
+        let at = crate::api::time(us);
+        (at.to_rfc3339(), at.format("%Y-%m-%d %H:%M").to_string())
+    };
+    let (changed, changed_text) = when(ticket.updated_at_us);
+    let page = TicketPage {
+        t,
+        articles: articles
+            .into_iter()
+            .filter(|a| a.visible_to_customer)
+            .map(|a| {
+                let (at, at_text) = when(a.created_at_us);
+                ArticleRow {
+                    who: if a.sender == pb::SenderType::Customer as i32 {
+                        t.you
+                    } else {
+                        t.service_desk
+                    },
+                    at,
+                    at_text,
+                    subject: a.subject,
+                    body: a.body,
+                }
+            })
+            .collect(),
+        ticket: TicketRow {
+            number: ticket.number,
+            title: ticket.title,
+            state: t.state(&ticket.state_type),
+            changed,
+            changed_text,
+        },
+    };
+    render(&page, StatusCode::OK)
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -345,6 +490,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/portal/login", get(login_page).post(login_submit))
         .route("/portal/", get(my_tickets))
+        .route("/portal/tickets/{ticket}", get(ticket_page))
         .route("/portal", get(|| async { Redirect::permanent("/portal/") }))
         .route("/assets/portal.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))

@@ -59,6 +59,10 @@ try {
   const title = env('DOCKET_TICKET_TITLE');
   check('her request is listed', (await page.getByRole('cell', { name: title }).count()) === 1);
   await accessible(page, 'tickets');
+  await page.getByRole('link', { name: title }).click();
+  check('her request opens', (await page.getByRole('heading', { name: title, level: 1 }).count()) === 1);
+  await accessible(page, 'ticket');
+  await page.getByRole('link', { name: 'Meine Anfragen' }).click();
 
   await page.getByRole('link', { name: 'English' }).click();
   await page.waitForURL(/lang=en/);

@@ -41,7 +41,7 @@ async fn a_customer_uses_the_portal_in_a_real_browser() {
     );
     assert!(out.status.success(), "the browser check failed:\n{report}");
     assert!(report.contains("portal: all passed"), "{report}");
-    for page in ["login", "login-error", "tickets"] {
+    for page in ["login", "login-error", "tickets", "ticket"] {
         assert!(
             browser_dir
                 .join(format!("artifacts/portal-{page}.png"))

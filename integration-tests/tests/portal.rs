@@ -114,6 +114,57 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
         "{html}"
     );
 
+    // Her ticket's page: the messages she may read, not the agents' internal note.
+    let ticket_id = ticket["id"].as_str().unwrap();
+    for (visible, channel, body) in [
+        (false, "note", "Internal: the lamp is broken, order one."),
+        (true, "email", "We are replacing the projector lamp today."),
+    ] {
+        let r = app
+            .client
+            .post(format!("{api}/tickets/{ticket_id}/articles"))
+            .json(&serde_json::json!({"sender": "agent", "channel": channel,
+                                      "visible_to_customer": visible, "body": body}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let page = browser
+        .get(format!("{site}/portal/tickets/{number}?lang=de"))
+        .header("cookie", format!("docket_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Reported by phone.") && html.contains("replacing the projector lamp"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Internal: the lamp"),
+        "an internal note reached the portal: {html}"
+    );
+    assert!(
+        html.contains("Service-Desk") && html.contains("neu"),
+        "{html}"
+    );
+    // Someone else's ticket is as unknown as a missing one.
+    let (_, other) = app
+        .customer_with_ticket("max", "a password for max, long enough", "Max's printer")
+        .await;
+    let foreign = browser
+        .get(format!(
+            "{site}/portal/tickets/{}",
+            other["number"].as_str().unwrap()
+        ))
+        .header("cookie", format!("docket_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404);
+
     // Without a session: the login page, never a ticket.
     let anonymous = browser.get(format!("{site}/portal/")).send().await.unwrap();
     assert_eq!(anonymous.status(), 303);
