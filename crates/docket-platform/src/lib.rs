@@ -6,7 +6,7 @@
 //! - [`ops`]: `/healthz`, `/readyz` and Prometheus `/metrics`;
 //! - [`shutdown`]: one signal that stops the whole process in order;
 //! - [`error`]: the error vocabulary shared by gRPC and HTTP;
-//! - [`id`]: typed identifiers.
+//! - [`id`]: typed identifiers; [`text`]: closed lists named by texts (`text_enum!`).
 
 pub mod config;
 pub mod error;
@@ -16,6 +16,7 @@ pub mod ops;
 pub mod propagation;
 pub mod shutdown;
 pub mod telemetry;
+pub mod text;
 pub mod time;
 
 pub use error::ErrorCode;

@@ -2,7 +2,6 @@
 //! thread onto tickets, and outgoing mail with its state. PostgreSQL or SQLite, one code path.
 
 use docket_store::{Db, Row, WriteTx};
-use serde::Serialize;
 use sqlx::any::AnyRow;
 
 use crate::error::MailError;
@@ -12,43 +11,7 @@ pub type Micros = i64;
 docket_platform::typed_id!(pub InboundId, "inbound message");
 docket_platform::typed_id!(pub OutgoingId, "outgoing mail");
 
-macro_rules! states {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &[$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = MailError;
-
-            fn from_str(s: &str) -> Result<Self, MailError> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let names: Vec<_> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    MailError::invalid(format!(
-                        "`{s}` is not a {} (one of: {})", $what, names.join(", ")
-                    ))
-                })
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-states!(
+docket_platform::text_enum!(MailError;
     /// Where a received message is.
     InboundState, "message state" {
         Pending = "pending",
@@ -58,7 +21,7 @@ states!(
     }
 );
 
-states!(
+docket_platform::text_enum!(MailError;
     /// What a processed message became.
     Outcome, "outcome" {
         NewTicket = "new_ticket",
@@ -67,7 +30,7 @@ states!(
     }
 );
 
-states!(
+docket_platform::text_enum!(MailError;
     /// Where an outgoing mail is (the same names as an article's delivery state).
     OutgoingState, "outgoing state" {
         Queued = "queued",
@@ -77,7 +40,7 @@ states!(
     }
 );
 
-states!(
+docket_platform::text_enum!(MailError;
     /// What an outgoing mail is.
     OutgoingKind, "outgoing kind" {
         Confirmation = "confirmation",

@@ -101,43 +101,11 @@ impl SystemId {
     }
 }
 
-/// A closed list of values named by fixed texts: `as_str`, `ALL`, `FromStr` (naming the choices
-/// when it fails), `Display`, and serde as those texts. Used for every such list of ticket core.
+/// A closed list of values named by fixed texts (`docket_platform::text_enum!`), failing to parse
+/// as a [`TicketError`](crate::error::TicketError). Used for every such list of ticket core.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl ::std::str::FromStr for $name {
-            type Err = $crate::error::TicketError;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err($crate::error::TicketError::invalid(format!(
-                        concat!("`{}` is not a ", $what, " (one of: {})"),
-                        s.chars().take(40).collect::<String>(),
-                        [$($text),+].join(", ")
-                    ))),
-                }
-            }
-        }
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+    ($($list:tt)*) => {
+        docket_platform::text_enum!($crate::error::TicketError; $($list)*);
     };
 }
 pub(crate) use text_enum;
