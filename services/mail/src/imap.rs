@@ -154,27 +154,24 @@ impl Poller {
         let _ = tcp.set_nodelay(true);
         let server = ServerName::try_from(a.host.clone())
             .map_err(|e| MailError::invalid(format!("IMAP host `{}`: {e}", a.host)))?;
+        // STARTTLS: the greeting and the upgrade in plain text, then TLS as on an IMAPS port.
+        let tcp = if a.security == Security::Starttls {
+            let mut client = async_imap::Client::new(tcp);
+            client
+                .read_response()
+                .await
+                .map_err(|e| imap_error(name, e))?;
+            client
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .map_err(|e| imap_error(name, format!("STARTTLS: {e}")))?;
+            client.into_inner()
+        } else {
+            tcp
+        };
         let stream = match a.security {
             Security::None => Stream::Plain(tcp),
-            Security::Tls => {
-                let tls = self
-                    .tls
-                    .connect(server, tcp)
-                    .await
-                    .map_err(|e| imap_error(name, e))?;
-                Stream::Tls(Box::new(tls))
-            }
-            Security::Starttls => {
-                let mut client = async_imap::Client::new(tcp);
-                client
-                    .read_response()
-                    .await
-                    .map_err(|e| imap_error(name, e))?;
-                client
-                    .run_command_and_check_ok("STARTTLS", None)
-                    .await
-                    .map_err(|e| imap_error(name, format!("STARTTLS: {e}")))?;
-                let tcp = client.into_inner();
+            Security::Tls | Security::Starttls => {
                 let tls = self
                     .tls
                     .connect(server, tcp)

@@ -216,22 +216,23 @@ impl Ingest {
                         }
                     } else {
                         tracing::warn!(message = %id, error = %e, "message quarantined");
-                        let finish = Finish {
-                            state: InboundState::Quarantined,
-                            reason: e.to_string(),
-                            outcome: None,
-                            ticket_id: String::new(),
-                            article_id: String::new(),
-                            thread_ids: Vec::new(),
-                            outgoing: None,
-                        };
-                        if let Err(e) = self.store.finish(id, finish).await {
+                        if let Err(e) = self.quarantine(id, e.to_string()).await {
                             tracing::error!(message = %id, error = %e, "cannot quarantine a message");
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Holds a message in the quarantine with the reason, for an administrator.
+    async fn quarantine(&self, id: InboundId, reason: String) -> Result<(), MailError> {
+        self.store
+            .finish(
+                id,
+                Self::finish_without_ticket(InboundState::Quarantined, reason),
+            )
+            .await
     }
 
     fn finish_without_ticket(state: InboundState, reason: String) -> Finish {
@@ -291,13 +292,7 @@ impl Ingest {
                     "{sender} sent {sent} messages within an hour, more than the {limit} accepted \
                      (a mail loop?); reprocess it to accept it"
                 );
-                return self
-                    .store
-                    .finish(
-                        id,
-                        Self::finish_without_ticket(InboundState::Quarantined, reason),
-                    )
-                    .await;
+                return self.quarantine(id, reason).await;
             }
         }
         if let Some(bounce) = &mail.bounce {
@@ -308,13 +303,7 @@ impl Ingest {
                 "no queue has any of the addresses {} and no default queue is set (mail.default_queue)",
                 recipients(&message, &mail).join(", ")
             );
-            return self
-                .store
-                .finish(
-                    id,
-                    Self::finish_without_ticket(InboundState::Quarantined, reason),
-                )
-                .await;
+            return self.quarantine(id, reason).await;
         };
         let article = pb::NewArticle {
             sender: pb::SenderType::Customer.into(),
@@ -603,13 +592,7 @@ impl Ingest {
                     &original
                 }
             );
-            return self
-                .store
-                .finish(
-                    message.id,
-                    Self::finish_without_ticket(InboundState::Quarantined, reason),
-                )
-                .await;
+            return self.quarantine(message.id, reason).await;
         };
         let status = bounce.status.clone().unwrap_or_else(|| "unknown".into());
         let recipient = bounce.recipient.clone().unwrap_or_default();
