@@ -134,7 +134,8 @@ fn unauthenticated() -> ApiError {
     ApiError::Unauthenticated("authentication required: log in, or send a bearer token".into())
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of the request's cookie `name`.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -17,7 +17,7 @@ use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{Principal, grpc_request};
+use crate::auth::{Principal, cookie, grpc_request};
 
 /// The cookie that binds the login form's CSRF token to the browser (double submit).
 const FORM_COOKIE: &str = "docket_form";
@@ -117,17 +117,6 @@ impl Texts {
                 |(_, text)| (*text).to_owned(),
             )
     }
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 #[derive(Debug, Deserialize)]
