@@ -67,20 +67,35 @@ pub struct RabbitBus {
     connected: Arc<AtomicBool>,
 }
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a starting service keeps trying to reach the broker before it gives up: a pod
+/// that starts beside a broker still booting, or a busy broker, is not a reason to crash.
+const STARTUP_WINDOW: Duration = Duration::from_secs(30);
 
 impl RabbitBus {
-    /// Connects once to check the broker and declare the exchanges; later failures reconnect.
+    /// Connects to check the broker and declare the exchanges, retrying within the start-up
+    /// window; later failures reconnect.
     pub async fn connect(config: RabbitConfig) -> Result<Self, BusError> {
         let bus = Self {
             config,
             publisher: Mutex::new(None),
             connected: Arc::new(AtomicBool::new(false)),
         };
-        let mut publisher = bus.publisher.lock().await;
-        *publisher = Some(bus.open_publisher().await?);
-        drop(publisher);
+        let deadline = tokio::time::Instant::now() + STARTUP_WINDOW;
+        let mut pause = Duration::from_millis(250);
+        let opened = loop {
+            match bus.open_publisher().await {
+                Ok(opened) => break opened,
+                Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::warn!(error = %e, retry_in = ?pause, "the message broker is not reachable yet");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(4));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        *bus.publisher.lock().await = Some(opened);
         Ok(bus)
     }
 
