@@ -1022,6 +1022,40 @@ impl TicketListQuery {
     }
 }
 
+/// A queue's tickets being worked on, by state type; `escalated` counts those among them past
+/// their target date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub queue_id: QueueId,
+    pub new: u64,
+    pub open: u64,
+    pub pending: u64,
+    pub escalated: u64,
+}
+
+impl QueueCounts {
+    pub fn new(queue_id: QueueId) -> Self {
+        Self {
+            queue_id,
+            new: 0,
+            open: 0,
+            pending: 0,
+            escalated: 0,
+        }
+    }
+
+    /// Counts `n` tickets of a state type, `late` of them past their target date.
+    pub fn add(&mut self, state_type: StateType, n: u64, late: u64) {
+        match state_type {
+            StateType::New => self.new += n,
+            StateType::Open => self.open += n,
+            StateType::PendingReminder | StateType::PendingAuto => self.pending += n,
+            StateType::Closed | StateType::Merged | StateType::Removed => return,
+        }
+        self.escalated += late;
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,

@@ -163,6 +163,37 @@ fn attachments_from_pb(list: Vec<pb::NewAttachment>) -> Result<Vec<NewAttachment
 }
 
 /// What a customer writes: a portal article with their attachments, no time accounting.
+/// What a customer may do to her own ticket: close it while it is open, and reopen it once
+/// closed where the queue lets follow-ups reopen tickets. Nothing else.
+fn customer_may_change(
+    ticket: &Ticket,
+    queue: &Queue,
+    update: &TicketUpdate,
+) -> Result<(), TicketError> {
+    let only_state = TicketUpdate {
+        state: None,
+        expected_version: None,
+        ..update.clone()
+    }
+    .is_empty();
+    let closed = ticket.state.state_type() == StateType::Closed;
+    match update.state {
+        Some(TicketState::ClosedSuccessful) if only_state && !ticket.state.is_final() => Ok(()),
+        Some(TicketState::Open) if only_state && closed => {
+            if queue.follow_up == FollowUp::Reopen {
+                Ok(())
+            } else {
+                Err(TicketError::denied(
+                    "this queue does not reopen closed requests: please open a new one",
+                ))
+            }
+        }
+        _ => Err(TicketError::denied(
+            "customers can only close their open requests and reopen closed ones",
+        )),
+    }
+}
+
 fn customer_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, TicketError> {
     NewArticle::parse(
         SenderType::Customer,
@@ -347,9 +378,9 @@ impl TicketGrpc {
     ) -> Result<Ticket, TicketError> {
         let (ticket, queue) = self.visible_ticket(caller, ticket_id).await?;
         if caller.is_customer() {
-            return Err(TicketError::denied(
-                "customers cannot change a ticket's fields",
-            ));
+            customer_may_change(&ticket, &queue, &update)?;
+            update.expected_version = update.expected_version.or(Some(ticket.version));
+            return self.store.update_ticket(ticket.id, update, &caller.actor).await;
         }
         // Coordinating: the state and its date, the responsible agent, the desired and target dates.
         if update.state.is_some()
@@ -954,6 +985,50 @@ impl TicketService for TicketGrpc {
         }))
     }
 
+    async fn queue_overview(
+        &self,
+        request: Request<pb::QueueOverviewRequest>,
+    ) -> Result<Response<pb::QueueOverviewResponse>, Status> {
+        let caller = self.caller(&request, Scope::Read).await?;
+        if caller.is_customer() {
+            return Err(TicketError::denied("the queue overview is for agents").into());
+        }
+        let tenant = optional_id(&request.into_inner().tenant_id)?;
+        let queues: Vec<Queue> = self
+            .store
+            .list_queues(tenant)
+            .await?
+            .into_iter()
+            .filter(|q| caller.sees_queue(q))
+            .collect();
+        let now = docket_platform::time::now_micros();
+        let mut counts = Vec::new();
+        let mut tenants: Vec<TenantId> = queues.iter().map(|q| q.tenant_id).collect();
+        tenants.dedup();
+        for tenant_id in tenants {
+            counts.extend(self.store.queue_counts(tenant_id, now).await?);
+        }
+        Ok(Response::new(pb::QueueOverviewResponse {
+            queues: queues
+                .into_iter()
+                .map(|queue| {
+                    let c = counts
+                        .iter()
+                        .find(|c| c.queue_id == queue.id)
+                        .copied()
+                        .unwrap_or_else(|| QueueCounts::new(queue.id));
+                    pb::QueueCount {
+                        queue: Some(queue_to_pb(queue)),
+                        new: c.new,
+                        open: c.open,
+                        pending: c.pending,
+                        escalated: c.escalated,
+                    }
+                })
+                .collect(),
+        }))
+    }
+
     async fn create_service(
         &self,
         request: Request<pb::CreateCatalogueEntryRequest>,
@@ -999,6 +1074,9 @@ impl TicketService for TicketGrpc {
             }
             let article = r.article.map(customer_article_from_pb).transpose()?;
             NewTicket {
+                // The portal classifies what the customer chose (the store checks the tenant).
+                type_id: optional_id(&r.type_id)?,
+                service_id: optional_id(&r.service_id)?,
                 desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
                 ..NewTicket::parse(queue.id, &r.title, None, "", Some(me), article)?
             }

@@ -68,6 +68,14 @@ pub trait TicketStore: Send + Sync + 'static {
         tenant_id: TenantId,
     ) -> Result<Vec<CatalogueEntry>, TicketError>;
     async fn list_queues(&self, tenant_id: Option<TenantId>) -> Result<Vec<Queue>, TicketError>;
+    /// How many tickets of the tenant are being worked on, per queue: new, open, pending, and
+    /// among those not closed the ones past their target date (`now`). Queues without such
+    /// tickets are left out.
+    async fn queue_counts(
+        &self,
+        tenant_id: TenantId,
+        now: i64,
+    ) -> Result<Vec<QueueCounts>, TicketError>;
     async fn create_ticket(&self, ticket: NewTicket, actor: &Actor) -> Result<Ticket, TicketError>;
     async fn get_ticket(&self, id: TicketId) -> Result<Ticket, TicketError>;
     async fn get_ticket_by_number(&self, number: &TicketNumber) -> Result<Ticket, TicketError>;
@@ -417,6 +425,11 @@ impl SqlTicketStore {
                             17,
                             "idempotency keys, delivery state of articles, template languages",
                             "0017_mail"
+                        ),
+                        migration!(
+                            18,
+                            "the desk's queue overview counts active tickets",
+                            "0018_desk"
                         ),
                     ],
                 )
@@ -1859,6 +1872,42 @@ impl TicketStore for SqlTicketStore {
         .fetch_optional(self.db.pool())
         .await?;
         row.as_ref().map(queue_from_row).transpose()
+    }
+
+    async fn queue_counts(
+        &self,
+        tenant_id: TenantId,
+        now: i64,
+    ) -> Result<Vec<QueueCounts>, TicketError> {
+        // The predicate repeats the partial index `tickets_active` so both engines use it.
+        let rows = sqlx::query(
+            "SELECT queue_id, state, COUNT(*) AS n, \
+                    SUM(CASE WHEN target_at IS NOT NULL AND target_at < $2 THEN 1 ELSE 0 END) AS late \
+             FROM tickets WHERE tenant_id = $1 AND state IN ('new', 'open', 'pending_reminder', \
+                 'pending_auto_close_successful', 'pending_auto_close_unsuccessful') \
+             GROUP BY queue_id, state",
+        )
+        .bind(tenant_id)
+        .bind(now)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut counts: Vec<QueueCounts> = Vec::new();
+        for row in rows {
+            let queue_id: QueueId = row.try_get::<String, _>("queue_id")?.parse()?;
+            let state: TicketState = row.try_get::<String, _>("state")?.parse()?;
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+            let late = u64::try_from(row.try_get::<i64, _>("late")?).unwrap_or(0);
+            let entry = match counts.iter_mut().position(|c| c.queue_id == queue_id) {
+                Some(i) => &mut counts[i],
+                None => {
+                    counts.push(QueueCounts::new(queue_id));
+                    let last = counts.len() - 1;
+                    &mut counts[last]
+                }
+            };
+            entry.add(state.state_type(), n, late);
+        }
+        Ok(counts)
     }
 
     async fn list_queues(&self, tenant_id: Option<TenantId>) -> Result<Vec<Queue>, TicketError> {

@@ -78,6 +78,7 @@ docket_store::conformance!(
     case_history_is_append_only,
     case_history_chain_shows_tampering,
     case_outbox_one_row_per_event,
+    case_queue_counts,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -4682,4 +4683,74 @@ async fn case_mail_channel(store: &SqlTicketStore, db: &Db) {
         .await
         .unwrap();
     assert!(addressed.is_none());
+}
+
+/// The desk's queue overview: per queue, new / open / pending and those past their target date;
+/// closed tickets and other tenants do not count.
+async fn case_queue_counts(store: &SqlTicketStore, _db: &Db) {
+    let (t, support) = tenant_and_queue(store).await;
+    let raw = queue(store, &t, "Raw").await;
+    let other = tenant(store, "other").await;
+    let elsewhere = queue(store, &other, "Support").await;
+    let now = docket_platform::time::now_micros();
+    let hour = 3_600_000_000;
+
+    let fresh = ticket(store, &support, "new one").await;
+    let _second = ticket(store, &support, "new two").await;
+    let opened = ticket(store, &support, "opened").await;
+    let open = TicketUpdate {
+        state: Some(TicketState::Open),
+        target_at: Some(Some(now - hour)),
+        ..update()
+    };
+    store.update_ticket(opened.id, open, &agent()).await.unwrap();
+    let waiting = ticket(store, &raw, "waiting").await;
+    let pending = TicketUpdate {
+        state: Some(TicketState::PendingReminder),
+        pending_until: Some(now + hour),
+        target_at: Some(Some(now + hour)),
+        ..update()
+    };
+    store.update_ticket(waiting.id, pending, &agent()).await.unwrap();
+    let done = ticket(store, &raw, "done").await;
+    close(store, done.id).await;
+    let late_but_closed = ticket(store, &raw, "late but closed").await;
+    let late = TicketUpdate {
+        target_at: Some(Some(now - hour)),
+        ..update()
+    };
+    store
+        .update_ticket(late_but_closed.id, late, &agent())
+        .await
+        .unwrap();
+    close(store, late_but_closed.id).await;
+    ticket(store, &elsewhere, "another tenant's").await;
+
+    let mut counts = store.queue_counts(t.id, now).await.unwrap();
+    counts.sort_by_key(|c| c.queue_id != support.id);
+    assert_eq!(
+        counts,
+        vec![
+            QueueCounts {
+                queue_id: support.id,
+                new: 2,
+                open: 1,
+                pending: 0,
+                escalated: 1,
+            },
+            QueueCounts {
+                queue_id: raw.id,
+                new: 0,
+                open: 0,
+                pending: 1,
+                escalated: 0,
+            },
+        ]
+    );
+    // Closing the new one takes it out of the count.
+    close(store, fresh.id).await;
+    let counts = store.queue_counts(t.id, now).await.unwrap();
+    let support_counts = counts.iter().find(|c| c.queue_id == support.id).unwrap();
+    assert_eq!(support_counts.new, 1);
+    assert!(store.queue_counts(TenantId::new(), now).await.unwrap().is_empty());
 }
