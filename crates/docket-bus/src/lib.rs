@@ -124,6 +124,11 @@ pub struct Subscription {
     pub patterns: Vec<String>,
     /// Deliveries before an event is dead-lettered.
     pub max_deliveries: u32,
+    /// A notice board rather than a work queue: every process gets its own queue, which lives
+    /// only as long as its connection (RabbitMQ: exclusive, auto-delete, no dead letters). For
+    /// what may be missed while nobody listens, such as the desk's live updates; the consumer
+    /// name must be unique per process.
+    pub transient: bool,
 }
 
 impl Subscription {
@@ -132,6 +137,16 @@ impl Subscription {
             consumer: consumer.into(),
             patterns: patterns.iter().map(|p| (*p).to_owned()).collect(),
             max_deliveries: 5,
+            transient: false,
+        }
+    }
+
+    /// A [transient](Self::transient) subscription.
+    pub fn transient(consumer: impl Into<String>, patterns: &[&str]) -> Self {
+        Self {
+            max_deliveries: 1,
+            transient: true,
+            ..Self::new(consumer, patterns)
         }
     }
 }

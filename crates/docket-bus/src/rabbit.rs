@@ -222,6 +222,19 @@ pub async fn declare_consumer_queue(
 ) -> Result<String, BusError> {
     declare_exchanges(channel, config).await?;
     let queue = config.queue_name(&subscription.consumer);
+    if subscription.transient {
+        let options = QueueDeclareOptions {
+            exclusive: true,
+            auto_delete: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .queue_declare(queue.as_str().into(), options, FieldTable::default())
+            .await
+            .map_err(unavailable)?;
+        bind(channel, config, &queue, &subscription.patterns).await?;
+        return Ok(queue);
+    }
     let dead = format!("{queue}.dead");
     let durable = QueueDeclareOptions {
         durable: true,
@@ -265,10 +278,20 @@ pub async fn declare_consumer_queue(
         .queue_declare(queue.as_str().into(), durable, args)
         .await
         .map_err(unavailable)?;
-    for pattern in &subscription.patterns {
+    bind(channel, config, &queue, &subscription.patterns).await?;
+    Ok(queue)
+}
+
+async fn bind(
+    channel: &Channel,
+    config: &RabbitConfig,
+    queue: &str,
+    patterns: &[String],
+) -> Result<(), BusError> {
+    for pattern in patterns {
         channel
             .queue_bind(
-                queue.as_str().into(),
+                queue.into(),
                 config.exchange.as_str().into(),
                 pattern.as_str().into(),
                 QueueBindOptions::default(),
@@ -277,7 +300,7 @@ pub async fn declare_consumer_queue(
             .await
             .map_err(unavailable)?;
     }
-    Ok(queue)
+    Ok(())
 }
 
 #[async_trait]
@@ -318,8 +341,11 @@ impl Bus for RabbitBus {
         handler: Arc<dyn Handler>,
         shutdown: Shutdown,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
-        // Declare once now so that events published from here on are kept for this consumer.
-        self.declare(&subscription).await?;
+        // Declare once now so that events published from here on are kept for this consumer
+        // (a transient queue lives with the consumer's own connection instead).
+        if !subscription.transient {
+            self.declare(&subscription).await?;
+        }
 
         let config = self.config.clone();
         let this = Consumer {

@@ -1256,3 +1256,82 @@ async fn rabbit_relay_publishes_the_outbox() {
     scope.finish().await;
     teardown(db).await;
 }
+
+/// Live notices: every replica gets every event on a queue of its own, which goes away with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rabbit_transient_subscriptions_reach_every_replica_and_vanish_with_it() {
+    let mut scope = RabbitScope::new();
+    let first_bus = scope.bus().await;
+    let second_bus = scope.bus().await;
+    let names = [
+        format!("test-live-{}", uuid::Uuid::now_v7().simple()),
+        format!("test-live-{}", uuid::Uuid::now_v7().simple()),
+    ];
+    let (first, second) = (Recorder::default(), Recorder::default());
+    for (bus, name, recorder) in [
+        (&first_bus, &names[0], &first),
+        (&second_bus, &names[1], &second),
+    ] {
+        scope
+            .subscribe(
+                bus,
+                Subscription::transient(name, &["ticket.*"]),
+                recorder.accepting(),
+            )
+            .await;
+    }
+    let (conn, _) = inspect_channel(&scope.config.url).await;
+    // The consumers declare their queues as they start.
+    for name in &names {
+        let queue = scope.config.queue_name(name);
+        // Exclusive to its consumer's connection: from here, RESOURCE_LOCKED (and a closed
+        // channel, so a new one per look).
+        wait_until("the transient queue to exist", DEADLINE, || async {
+            conn.create_channel()
+                .await
+                .unwrap()
+                .queue_declare(
+                    queue.as_str().into(),
+                    lapin::options::QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    lapin::types::FieldTable::default(),
+                )
+                .await
+                .is_err_and(|e| e.to_string().contains("RESOURCE_LOCKED"))
+        })
+        .await;
+    }
+    let _ = conn.close(200, "done".into()).await;
+    let m = message("ticket.updated");
+    first_bus.publish(&m).await.unwrap();
+    wait_until("both replicas to see the event", DEADLINE, || async {
+        first.len() == 1 && second.len() == 1
+    })
+    .await;
+    assert_eq!(first.event_ids(), vec![m.event_id.clone()]);
+    assert_eq!(second.event_ids(), vec![m.event_id]);
+    let config = scope.config.clone();
+    scope.finish().await;
+    // Gone with their connections: a passive declare finds nothing (404 closes the channel).
+    let (conn, _) = inspect_channel(&config.url).await;
+    for name in &names {
+        let channel = conn.create_channel().await.unwrap();
+        let found = channel
+            .queue_declare(
+                config.queue_name(name).as_str().into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                lapin::types::FieldTable::default(),
+            )
+            .await;
+        assert!(
+            found.as_ref().is_err_and(|e| e.to_string().contains("NOT_FOUND")),
+            "{found:?}"
+        );
+    }
+    let _ = conn.close(200, "done".into()).await;
+}
