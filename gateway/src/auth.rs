@@ -113,6 +113,35 @@ impl Authenticator {
         Ok(Principal { claims, token })
     }
 
+    /// The principal of a browser's session cookie, whatever the method: the web pages check
+    /// their forms' CSRF token themselves (`web::Submitted`).
+    pub(crate) async fn session(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let secret = cookie(headers, SESSION_COOKIE).ok_or_else(unauthenticated)?;
+        self.exchange(secret).await
+    }
+
+    /// Ends a browser's session: the identity service forgets it, and so does the cache.
+    pub(crate) async fn end_session(
+        &self,
+        identity: &IdentityServiceClient<Channel>,
+        principal: &Principal,
+        headers: &HeaderMap,
+    ) -> Result<(), ApiError> {
+        if let Some(secret) = cookie(headers, SESSION_COOKIE) {
+            self.forget(secret).await;
+            identity
+                .clone()
+                .logout(grpc_request(
+                    pb::LogoutRequest {
+                        session_secret: secret.to_owned(),
+                    },
+                    principal,
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Drops the cached access tokens of a session or API token by its id (the token's `sid`),
     /// e.g. when it is revoked: the next request with it asks the identity service again.
     pub async fn forget_sid(&self, sid: &str) {
@@ -365,18 +394,10 @@ async fn logout(
     principal: Principal,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
-        state.auth.forget(secret).await;
-        let mut identity = state.identity.clone();
-        identity
-            .logout(grpc_request(
-                pb::LogoutRequest {
-                    session_secret: secret.to_owned(),
-                },
-                &principal,
-            ))
-            .await?;
-    }
+    state
+        .auth
+        .end_session(&state.identity, &principal, &headers)
+        .await?;
     Ok((StatusCode::NO_CONTENT, session_cookies("", "", 0)).into_response())
 }
 

@@ -1,12 +1,14 @@
 //! The API gateway: the REST JSON API under `/api/v1` (described by the OpenAPI document at
-//! `/api/v1/openapi.json`), calling the services over gRPC. Later it serves the customer portal and
-//! the agent desk too.
+//! `/api/v1/openapi.json`), calling the services over gRPC, and the web pages: the customer
+//! portal under `/portal/` and the agent desk under `/desk/` ([`web`]), kept current by the
+//! ticket events it hears on the bus ([`live`]).
 
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod fields;
+pub mod live;
 pub mod mail;
 pub mod retention;
 pub mod search;
@@ -76,6 +78,8 @@ pub struct AppState {
     pub identity_admin: IdentityAdminServiceClient<Channel>,
     pub mail: MailServiceClient<Channel>,
     pub auth: std::sync::Arc<auth::Authenticator>,
+    /// Ticket changes for the desk's live updates.
+    pub live: live::Live,
 }
 
 #[derive(OpenApi)]
@@ -220,6 +224,8 @@ pub enum StartError {
         endpoint: String,
         source: tonic::transport::Error,
     },
+    #[error("cannot listen to ticket events for live updates: {0}")]
+    Bus(#[from] docket_bus::BusError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -258,14 +264,17 @@ pub struct GatewayServer {
 }
 
 impl GatewayServer {
-    /// Binds the listener and serves until `shutdown`, then drains in-flight requests.
+    /// Binds the listener and serves until `shutdown`, then drains in-flight requests. The
+    /// desk's live updates listen on `bus`.
     pub async fn start(
         config: &GatewayConfig,
         endpoints: &Endpoints,
+        bus: &dyn docket_bus::Bus,
         readiness: Readiness,
         shutdown: Shutdown,
     ) -> Result<Self, StartError> {
         readiness.set("gateway", false);
+        let live = live::Live::start(bus, shutdown.clone()).await?;
         let identity_channel = channel(&endpoints.identity)?;
         let identity = IdentityServiceClient::new(identity_channel.clone());
         let state = AppState {
@@ -278,6 +287,7 @@ impl GatewayServer {
                 .max_encoding_message_size(TICKET_MESSAGE_BYTES),
             auth: std::sync::Arc::new(auth::Authenticator::new(identity.clone())),
             identity,
+            live,
         };
         let app = router(state, config, readiness.clone());
         let listener =

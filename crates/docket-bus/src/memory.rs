@@ -63,24 +63,27 @@ impl Bus for MemoryBus {
                         .iter()
                         .any(|p| topic_matches(p, &message.routing_key))
                 })
-                .map(|s| s.queue.clone())
+                .map(|s| (s.queue.clone(), s.subscription.transient))
                 .collect(),
             Err(_) => return Err(BusError::Unavailable("in-process bus poisoned".into())),
         };
         let mut acks = Vec::with_capacity(queues.len());
-        for queue in queues {
+        for (queue, transient) in queues {
             let (tx, rx) = oneshot::channel();
-            queue
-                .send((message.clone(), tx))
-                .await
-                .map_err(|_| BusError::Unavailable("a consumer has stopped".into()))?;
-            acks.push(rx);
+            match queue.send((message.clone(), tx)).await {
+                Ok(()) => acks.push((rx, transient)),
+                // A transient subscriber that stopped misses what it would have missed anyway.
+                Err(_) if transient => {}
+                Err(_) => return Err(BusError::Unavailable("a consumer has stopped".into())),
+            }
         }
-        for ack in acks {
+        for (ack, transient) in acks {
             // A consumer that stopped (shutdown) drops the sender: the event stays in the outbox.
-            ack.await.map_err(|_| {
-                BusError::Unavailable("a consumer stopped before processing".into())
-            })?;
+            if ack.await.is_err() && !transient {
+                return Err(BusError::Unavailable(
+                    "a consumer stopped before processing".into(),
+                ));
+            }
         }
         Ok(())
     }

@@ -1329,7 +1329,9 @@ async fn rabbit_transient_subscriptions_reach_every_replica_and_vanish_with_it()
             )
             .await;
         assert!(
-            found.as_ref().is_err_and(|e| e.to_string().contains("NOT_FOUND")),
+            found
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("NOT_FOUND")),
             "{found:?}"
         );
     }

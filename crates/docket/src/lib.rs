@@ -469,6 +469,7 @@ impl Suite {
                     let server = GatewayServer::start(
                         &settings.gateway,
                         &endpoints,
+                        bus.as_ref(),
                         readiness.clone(),
                         edge.clone(),
                     )

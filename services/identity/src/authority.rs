@@ -715,17 +715,22 @@ impl Authority {
         now: Micros,
     ) -> Result<Vec<Agent>, IdentityError> {
         let claims = self.verifier(now).await?.verify(token)?;
-        if claims.kind != Kind::Service {
+        let service = claims.kind == Kind::Service;
+        let colleague = claims.kind == Kind::Agent
+            && (claims.tenant(&tenant_id.to_string()).is_some() || claims.is_installation_admin());
+        if !service && !colleague {
             return Err(IdentityError::PermissionDenied(
-                "agent contacts are for the suite's services".into(),
+                "agent contacts are for the suite's services and the tenant's agents".into(),
             ));
         }
+        // The desk picks owners from every active agent of the tenant; mail needs an address.
+        let everyone = colleague && group.is_none() && agent_ids.is_empty();
         let mut found = Vec::new();
         for agent in self.store.list_agents(tenant_id).await? {
-            if !agent.active || agent.email.as_deref().is_none_or(str::is_empty) {
+            if !agent.active || (service && agent.email.as_deref().is_none_or(str::is_empty)) {
                 continue;
             }
-            let named = agent_ids.contains(&agent.id);
+            let named = everyone || agent_ids.contains(&agent.id);
             let reads = match group {
                 Some(group) => self
                     .store

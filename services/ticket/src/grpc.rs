@@ -380,7 +380,10 @@ impl TicketGrpc {
         if caller.is_customer() {
             customer_may_change(&ticket, &queue, &update)?;
             update.expected_version = update.expected_version.or(Some(ticket.version));
-            return self.store.update_ticket(ticket.id, update, &caller.actor).await;
+            return self
+                .store
+                .update_ticket(ticket.id, update, &caller.actor)
+                .await;
         }
         // Coordinating: the state and its date, the responsible agent, the desired and target dates.
         if update.state.is_some()

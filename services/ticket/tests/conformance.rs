@@ -4703,7 +4703,10 @@ async fn case_queue_counts(store: &SqlTicketStore, _db: &Db) {
         target_at: Some(Some(now - hour)),
         ..update()
     };
-    store.update_ticket(opened.id, open, &agent()).await.unwrap();
+    store
+        .update_ticket(opened.id, open, &agent())
+        .await
+        .unwrap();
     let waiting = ticket(store, &raw, "waiting").await;
     let pending = TicketUpdate {
         state: Some(TicketState::PendingReminder),
@@ -4711,7 +4714,10 @@ async fn case_queue_counts(store: &SqlTicketStore, _db: &Db) {
         target_at: Some(Some(now + hour)),
         ..update()
     };
-    store.update_ticket(waiting.id, pending, &agent()).await.unwrap();
+    store
+        .update_ticket(waiting.id, pending, &agent())
+        .await
+        .unwrap();
     let done = ticket(store, &raw, "done").await;
     close(store, done.id).await;
     let late_but_closed = ticket(store, &raw, "late but closed").await;
@@ -4752,5 +4758,11 @@ async fn case_queue_counts(store: &SqlTicketStore, _db: &Db) {
     let counts = store.queue_counts(t.id, now).await.unwrap();
     let support_counts = counts.iter().find(|c| c.queue_id == support.id).unwrap();
     assert_eq!(support_counts.new, 1);
-    assert!(store.queue_counts(TenantId::new(), now).await.unwrap().is_empty());
+    assert!(
+        store
+            .queue_counts(TenantId::new(), now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -1,0 +1,1770 @@
+//! The agent desk: the queue overview with its counts, list views (queues, the agent's views
+//! and saved searches, search) with sorting, filters, paging and bulk changes, the ticket page
+//! with its thread, history, links and every action of the daily work, the phone ticket, and a
+//! stream of server-sent events that keeps open pages current.
+//!
+//! Every call goes to the services with the agent's own token: what an agent may not see or do,
+//! ticket core refuses, and the page says so.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::multipart::Multipart;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use docket_proto::identity::v1 as ipb;
+use docket_proto::ticket::v1 as pb;
+use futures::Stream;
+use serde::Deserialize;
+
+use super::portal::{ArticleRow, Choice, signed_in};
+use super::{
+    LangQuery, Session, Submitted, Texts, When, error_page, failure, form_failure, login_token,
+    login_token_ok, remember_lang, render, session, signed_out, texts,
+};
+use crate::AppState;
+use crate::auth::grpc_request;
+
+/// Ticket states an agent sets, in the order the desk offers them.
+const STATES: [pb::TicketState; 7] = [
+    pb::TicketState::New,
+    pb::TicketState::Open,
+    pb::TicketState::PendingReminder,
+    pb::TicketState::PendingAutoCloseSuccessful,
+    pb::TicketState::PendingAutoCloseUnsuccessful,
+    pb::TicketState::ClosedSuccessful,
+    pb::TicketState::ClosedUnsuccessful,
+];
+
+/// A state's API name (`pending_reminder`), as the texts and forms use it.
+fn state_name(state: pb::TicketState) -> &'static str {
+    state
+        .as_str_name()
+        .strip_prefix("TICKET_STATE_")
+        .map_or("unspecified", |s| match s {
+            "NEW" => "new",
+            "OPEN" => "open",
+            "PENDING_REMINDER" => "pending_reminder",
+            "PENDING_AUTO_CLOSE_SUCCESSFUL" => "pending_auto_close_successful",
+            "PENDING_AUTO_CLOSE_UNSUCCESSFUL" => "pending_auto_close_unsuccessful",
+            "CLOSED_SUCCESSFUL" => "closed_successful",
+            "CLOSED_UNSUCCESSFUL" => "closed_unsuccessful",
+            "MERGED" => "merged",
+            "REMOVED" => "removed",
+            _ => "unspecified",
+        })
+}
+
+fn state_by_name(name: &str) -> Option<pb::TicketState> {
+    STATES.into_iter().find(|s| state_name(*s) == name)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+// ---------------------------------------------------------------------------------------------
+
+/// The signed-in agent; a customer gets 403 (no desk page, no agent data), nobody the login.
+async fn agent(
+    state: &AppState,
+    headers: &HeaderMap,
+    t: &'static Texts,
+) -> Result<Session, Response> {
+    match session(state, headers).await {
+        Some(s) if s.is_agent() => Ok(s),
+        Some(s) => Err(error_page(
+            t,
+            Some(&s),
+            StatusCode::FORBIDDEN,
+            t.agents_only,
+        )),
+        None => Err(Redirect::to("/desk/login").into_response()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    action: &'static str,
+    heading: &'static str,
+    csrf: &'a str,
+    tenant: &'a str,
+    login: &'a str,
+    totp: bool,
+    error: Option<&'static str>,
+}
+
+async fn login_page(Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let t = texts(&query, &headers);
+    login_form(t, &query, "", None, StatusCode::OK)
+}
+
+fn login_form(
+    t: &'static Texts,
+    query: &LangQuery,
+    login: &str,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Response {
+    let (csrf, cookie) = login_token("/desk");
+    let page = LoginPage {
+        t,
+        session: None,
+        action: "/desk/login",
+        heading: t.desk_login_title,
+        csrf: &csrf,
+        tenant: "",
+        login,
+        totp: true,
+        error,
+    };
+    let mut response = render(&page, status);
+    if let Some(v) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    remember_lang(&mut response, query, t);
+    response
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    login: String,
+    password: String,
+    #[serde(default)]
+    totp_code: String,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let t = texts(&query, &headers);
+    if !login_token_ok(&headers, &form.csrf) {
+        return login_form(
+            t,
+            &query,
+            &form.login,
+            Some(t.form_expired),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let request = ipb::LoginRequest {
+        kind: ipb::PrincipalKind::Agent.into(),
+        tenant: String::new(),
+        login: form.login.clone(),
+        password: form.password,
+        totp_code: form.totp_code.trim().to_owned(),
+    };
+    match state
+        .identity
+        .clone()
+        .login(crate::auth::traced(request))
+        .await
+    {
+        Ok(answer) if answer.get_ref().second_factor_required => login_form(
+            t,
+            &query,
+            &form.login,
+            Some(t.second_factor),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Ok(answer) => signed_in(&answer.into_inner().session_secret, "/desk/"),
+        Err(status) if status.code() == tonic::Code::Unauthenticated => login_form(
+            t,
+            &query,
+            &form.login,
+            Some(t.login_failed),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(status) => failure(t, None, status.into()),
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&query, &headers);
+    let Some(s) = session(&state, &headers).await else {
+        return signed_out("/desk/login");
+    };
+    if let Err(e) = Submitted::read(&headers, multipart).await {
+        return form_failure(t, Some(&s), e);
+    }
+    if let Err(e) = state
+        .auth
+        .end_session(&state.identity, &s.principal, &headers)
+        .await
+    {
+        return failure(t, Some(&s), e);
+    }
+    signed_out("/desk/login")
+}
+
+// ---------------------------------------------------------------------------------------------
+// What pages look up: queue and agent names
+// ---------------------------------------------------------------------------------------------
+
+/// Names of the queues and agents the agent's pages mention.
+struct Names {
+    queues: Vec<pb::Queue>,
+    agents: HashMap<String, String>,
+}
+
+impl Names {
+    /// The queues the agent sees and the agents of their tenants.
+    async fn load(state: &AppState, s: &Session) -> Result<Self, tonic::Status> {
+        let queues = state
+            .ticket
+            .clone()
+            .list_queues(grpc_request(pb::ListQueuesRequest::default(), &s.principal))
+            .await?
+            .into_inner()
+            .queues;
+        let mut agents = HashMap::new();
+        let tenants: Vec<String> = s
+            .principal
+            .claims
+            .agent
+            .as_ref()
+            .map(|a| a.tenants.keys().cloned().collect())
+            .unwrap_or_default();
+        for tenant_id in tenants {
+            let found = state
+                .identity
+                .clone()
+                .list_agent_contacts(grpc_request(
+                    ipb::ListAgentContactsRequest {
+                        tenant_id,
+                        ..Default::default()
+                    },
+                    &s.principal,
+                ))
+                .await?
+                .into_inner()
+                .agents;
+            for a in found {
+                let label = if a.name.is_empty() {
+                    a.login
+                } else {
+                    format!("{} ({})", a.name, a.login)
+                };
+                agents.insert(a.agent_id, label);
+            }
+        }
+        Ok(Self { queues, agents })
+    }
+
+    fn queue(&self, id: &str) -> String {
+        self.queues
+            .iter()
+            .find(|q| q.id == id)
+            .map_or_else(String::new, |q| q.name.clone())
+    }
+
+    fn agent(&self, id: &str) -> String {
+        if id.is_empty() {
+            return String::new();
+        }
+        self.agents
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn queue_choices(&self, chosen: &str) -> Vec<Choice> {
+        self.queues
+            .iter()
+            .map(|q| Choice {
+                value: q.id.clone(),
+                label: q.name.clone(),
+                selected: q.id == chosen,
+            })
+            .collect()
+    }
+
+    fn agent_choices(&self, chosen: &str) -> Vec<Choice> {
+        let mut agents: Vec<Choice> = self
+            .agents
+            .iter()
+            .map(|(id, label)| Choice {
+                value: id.clone(),
+                label: label.clone(),
+                selected: id == chosen,
+            })
+            .collect();
+        agents.sort_by(|a, b| a.label.cmp(&b.label));
+        agents
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overview
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "desk/overview.html")]
+struct OverviewPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    queues: Vec<QueueLine>,
+    views: Vec<pb::View>,
+}
+
+struct QueueLine {
+    id: String,
+    /// The last part of the queue's path; the depth indents it.
+    label: String,
+    depth: usize,
+    new: u64,
+    open: u64,
+    pending: u64,
+    escalated: u64,
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let loaded = async {
+        let counts = state
+            .ticket
+            .clone()
+            .queue_overview(grpc_request(
+                pb::QueueOverviewRequest::default(),
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .queues;
+        let views = state
+            .ticket
+            .clone()
+            .list_views(grpc_request(pb::ListViewsRequest {}, &s.principal))
+            .await?
+            .into_inner()
+            .views;
+        Ok::<_, tonic::Status>((counts, views))
+    }
+    .await;
+    let (counts, views) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let mut queues: Vec<QueueLine> = counts
+        .into_iter()
+        .filter_map(|c| {
+            let q = c.queue?;
+            let parts: Vec<&str> = q.name.split("::").collect();
+            Some(QueueLine {
+                id: q.id.clone(),
+                label: parts.last().map_or_else(String::new, |p| (*p).to_owned()),
+                depth: parts.len().saturating_sub(1),
+                new: c.new,
+                open: c.open,
+                pending: c.pending,
+                escalated: c.escalated,
+            })
+        })
+        .collect();
+    // Ticket core lists by tenant and name, so a queue's children follow it.
+    queues.shrink_to_fit();
+    let page = OverviewPage {
+        t,
+        session: Some(&s),
+        queues,
+        views,
+    };
+    let mut response = render(&page, StatusCode::OK);
+    remember_lang(&mut response, &query, t);
+    response
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists: a queue, a view, a search
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    lang: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    page: Option<String>,
+    /// Queue views: `open` (default: everything not closed), `closed` or `all`.
+    show: Option<String>,
+    // Search filters.
+    text: Option<String>,
+    queue: Option<String>,
+    state: Option<String>,
+    priority: Option<String>,
+    customer: Option<String>,
+}
+
+impl ListQuery {
+    fn sort(&self) -> (pb::SortField, bool) {
+        let field = match self.sort.as_deref() {
+            Some("updated") => pb::SortField::UpdatedAt,
+            Some("priority") => pb::SortField::Priority,
+            _ => pb::SortField::CreatedAt,
+        };
+        (field, self.order.as_deref() == Some("desc"))
+    }
+
+    /// This list's address with other query parameters (sorting, paging) replaced.
+    fn link(&self, path: &str, sort: Option<(&str, &str)>, page: Option<&str>) -> String {
+        let (sort_key, order) = sort.unwrap_or((
+            self.sort.as_deref().unwrap_or("created"),
+            self.order.as_deref().unwrap_or("asc"),
+        ));
+        let mut parts = vec![format!("sort={sort_key}"), format!("order={order}")];
+        for (k, v) in [
+            ("show", &self.show),
+            ("text", &self.text),
+            ("queue", &self.queue),
+            ("state", &self.state),
+            ("priority", &self.priority),
+            ("customer", &self.customer),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", encode(v)));
+            }
+        }
+        if let Some(p) = page {
+            parts.push(format!("page={}", encode(p)));
+        }
+        format!("{path}?{}", parts.join("&"))
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "desk/list.html")]
+struct ListPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    heading: String,
+    /// The queue a queue view shows (live updates: tickets arriving in it).
+    live_queue: String,
+    columns: Vec<Column>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    first: Option<String>,
+    back: String,
+    /// The search form (search page only).
+    search: Option<SearchForm>,
+    /// Queue views: which tickets (open, closed, all).
+    show: Option<(String, String, String)>,
+    bulk_states: Vec<Choice>,
+    bulk_queues: Vec<Choice>,
+    bulk_agents: Vec<Choice>,
+}
+
+struct Column {
+    label: &'static str,
+    /// A sortable column: its link and how it is sorted now (`ascending`, `descending`, none).
+    link: Option<String>,
+    sorted: Option<&'static str>,
+}
+
+struct Row {
+    id: String,
+    number: String,
+    title: String,
+    state: &'static str,
+    priority: &'static str,
+    queue: String,
+    customer: String,
+    owner: String,
+    locked: bool,
+    created: When,
+    changed: When,
+}
+
+struct SearchForm {
+    text: String,
+    customer: String,
+    queues: Vec<Choice>,
+    states: Vec<Choice>,
+    priorities: Vec<Choice>,
+}
+
+/// What a list shows: its heading and the search behind it.
+struct ListSpec {
+    heading: String,
+    path: String,
+    request: pb::SearchTicketsRequest,
+    live_queue: String,
+    search: bool,
+    show: bool,
+}
+
+async fn list(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &ListQuery,
+    spec: impl FnOnce(&'static Texts, &Names) -> Option<ListSpec>,
+) -> Response {
+    let lang = LangQuery {
+        lang: query.lang.clone(),
+    };
+    let t = texts(&lang, headers);
+    let s = match agent(state, headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let names = match Names::load(state, &s).await {
+        Ok(n) => n,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    // No spec: a list of something the agent does not see.
+    let Some(spec) = spec(t, &names) else {
+        return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
+    };
+    let found = state
+        .ticket
+        .clone()
+        .search_tickets(grpc_request(spec.request.clone(), &s.principal))
+        .await;
+    let found = match found {
+        Ok(r) => r.into_inner(),
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let (sort, descending) = query.sort();
+    let column = |label: &'static str, key: &'static str, field: pb::SortField| {
+        let active = sort == field && query.sort.is_some()
+            || (query.sort.is_none() && field == pb::SortField::CreatedAt);
+        let order = if active && !descending { "desc" } else { "asc" };
+        Column {
+            label,
+            link: Some(query.link(&spec.path, Some((key, order)), None)),
+            sorted: active.then_some(if descending {
+                "descending"
+            } else {
+                "ascending"
+            }),
+        }
+    };
+    let plain = |label: &'static str| Column {
+        label,
+        link: None,
+        sorted: None,
+    };
+    let columns = vec![
+        plain(t.number),
+        plain(t.title),
+        plain(t.state),
+        column(t.priority, "priority", pb::SortField::Priority),
+        plain(t.queue),
+        plain(t.customer),
+        plain(t.owner),
+        column(t.created, "created", pb::SortField::CreatedAt),
+        column(t.changed, "updated", pb::SortField::UpdatedAt),
+    ];
+    let rows = found
+        .tickets
+        .into_iter()
+        .map(|ticket| Row {
+            state: t.ticket_state(state_name(ticket.state())),
+            priority: t.priority(ticket.priority),
+            queue: names.queue(&ticket.queue_id),
+            owner: names.agent(&ticket.owner_id),
+            locked: ticket.locked,
+            created: When::of(ticket.created_at_us),
+            changed: When::of(ticket.updated_at_us),
+            customer: ticket.customer,
+            id: ticket.id,
+            number: ticket.number,
+            title: ticket.title,
+        })
+        .collect();
+    let search = spec.search.then(|| SearchForm {
+        text: query.text.clone().unwrap_or_default(),
+        customer: query.customer.clone().unwrap_or_default(),
+        queues: names.queue_choices(query.queue.as_deref().unwrap_or_default()),
+        states: ["new", "open", "pending_reminder", "pending_auto", "closed"]
+            .into_iter()
+            .map(|st| Choice {
+                value: st.to_owned(),
+                label: t.state(st).to_owned(),
+                selected: query.state.as_deref() == Some(st),
+            })
+            .collect(),
+        priorities: (1..=5)
+            .map(|p| Choice {
+                value: p.to_string(),
+                label: t.priority(p).to_owned(),
+                selected: query.priority.as_deref() == Some(p.to_string().as_str()),
+            })
+            .collect(),
+    });
+    let shown = query.show.clone().unwrap_or_else(|| "open".into());
+    let show = spec.show.then(|| {
+        let link = |what: &str| {
+            let mut q = ListQuery {
+                show: Some(what.to_owned()),
+                ..ListQuery::default()
+            };
+            q.sort.clone_from(&query.sort);
+            q.order.clone_from(&query.order);
+            q.link(&spec.path, None, None)
+        };
+        (shown.clone(), link("open"), link("all"))
+    });
+    let page = ListPage {
+        t,
+        session: Some(&s),
+        heading: spec.heading,
+        live_queue: spec.live_queue,
+        columns,
+        rows,
+        next: Some(found.next_page_token)
+            .filter(|n| !n.is_empty())
+            .map(|n| query.link(&spec.path, None, Some(&n))),
+        first: query
+            .page
+            .as_ref()
+            .filter(|p| !p.is_empty())
+            .map(|_| query.link(&spec.path, None, None)),
+        back: query.link(&spec.path, None, query.page.as_deref()),
+        search,
+        show,
+        bulk_states: STATES
+            .into_iter()
+            .filter(|st| !is_pending(*st))
+            .map(|st| Choice {
+                value: state_name(st).to_owned(),
+                label: t.ticket_state(state_name(st)).to_owned(),
+                selected: false,
+            })
+            .collect(),
+        bulk_queues: names.queue_choices(""),
+        bulk_agents: names.agent_choices(""),
+    };
+    let mut response = render(&page, StatusCode::OK);
+    remember_lang(&mut response, &lang, t);
+    response
+}
+
+fn is_pending(state: pb::TicketState) -> bool {
+    matches!(
+        state,
+        pb::TicketState::PendingReminder
+            | pb::TicketState::PendingAutoCloseSuccessful
+            | pb::TicketState::PendingAutoCloseUnsuccessful
+    )
+}
+
+const WORKED_ON: [&str; 4] = ["new", "open", "pending_reminder", "pending_auto"];
+
+async fn queue_view(
+    State(state): State<AppState>,
+    Path(queue_id): Path<String>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (sort, descending) = query.sort();
+    let state_types = match query.show.as_deref() {
+        Some("all") => vec![],
+        Some("closed") => vec!["closed".to_owned()],
+        _ => WORKED_ON.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let page_token = query.page.clone().unwrap_or_default();
+    list(&state, &headers, &query, |t, names| {
+        let name = names.queue(&queue_id);
+        if name.is_empty() {
+            return None;
+        }
+        Some(ListSpec {
+            heading: format!("{}: {name}", t.queue),
+            path: format!("/desk/queues/{queue_id}"),
+            request: pb::SearchTicketsRequest {
+                filter: Some(pb::TicketFilter {
+                    queue_ids: vec![queue_id.clone()],
+                    state_types,
+                    ..Default::default()
+                }),
+                sort: sort.into(),
+                descending,
+                page_size: 25,
+                page_token,
+                ..Default::default()
+            },
+            live_queue: queue_id.clone(),
+            search: false,
+            show: true,
+        })
+    })
+    .await
+}
+
+async fn view(
+    State(state): State<AppState>,
+    Path(view_id): Path<String>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let page_token = query.page.clone().unwrap_or_default();
+    let (sort, descending) = query.sort();
+    let explicit_sort = query.sort.is_some();
+    list(&state, &headers, &query, |t, _| {
+        Some(ListSpec {
+            heading: format!("{}: {view_id}", t.views),
+            path: format!("/desk/views/{view_id}"),
+            request: pb::SearchTicketsRequest {
+                view: view_id.clone(),
+                sort: if explicit_sort {
+                    sort.into()
+                } else {
+                    pb::SortField::Unspecified.into()
+                },
+                descending,
+                page_size: 25,
+                page_token,
+                ..Default::default()
+            },
+            live_queue: String::new(),
+            search: false,
+            show: false,
+        })
+    })
+    .await
+}
+
+async fn search(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (sort, descending) = query.sort();
+    let filter = pb::TicketFilter {
+        text: query.text.clone().unwrap_or_default(),
+        customer: query.customer.clone().unwrap_or_default(),
+        queue_ids: query
+            .queue
+            .iter()
+            .filter(|q| !q.is_empty())
+            .cloned()
+            .collect(),
+        state_types: query
+            .state
+            .iter()
+            .filter(|q| !q.is_empty())
+            .cloned()
+            .collect(),
+        priorities: query
+            .priority
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        ..Default::default()
+    };
+    let page_token = query.page.clone().unwrap_or_default();
+    list(&state, &headers, &query, |t, _| {
+        Some(ListSpec {
+            heading: t.search.to_owned(),
+            path: "/desk/search".to_owned(),
+            request: pb::SearchTicketsRequest {
+                filter: Some(filter),
+                sort: sort.into(),
+                descending,
+                page_size: 25,
+                page_token,
+                ..Default::default()
+            },
+            live_queue: String::new(),
+            search: true,
+            show: false,
+        })
+    })
+    .await
+}
+
+/// Changes every selected ticket at once; back to the list, or a page naming those that were
+/// not changed and why.
+async fn bulk(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let form = match Submitted::read(&headers, multipart).await {
+        Ok(f) => f,
+        Err(e) => return form_failure(t, Some(&s), e),
+    };
+    let back = Some(form.get("back"))
+        .filter(|b| b.starts_with("/desk/") && !b.starts_with("/desk//"))
+        .unwrap_or("/desk/")
+        .to_owned();
+    let update = pb::UpdateTicketRequest {
+        state: state_by_name(form.get("state")).map(Into::into),
+        priority: form.get("priority").parse().ok(),
+        queue_id: Some(form.get("queue").to_owned()).filter(|q| !q.is_empty()),
+        owner_id: Some(form.get("owner").to_owned()).filter(|o| !o.is_empty()),
+        locked: match form.get("lock") {
+            "lock" => Some(true),
+            "unlock" => Some(false),
+            _ => None,
+        },
+        ..Default::default()
+    };
+    let ids = form.all("ticket").to_vec();
+    if ids.is_empty() {
+        return Redirect::to(&back).into_response();
+    }
+    let outcome = state
+        .ticket
+        .clone()
+        .bulk_update_tickets(grpc_request(
+            pb::BulkUpdateTicketsRequest {
+                ticket_ids: ids,
+                update: Some(update),
+            },
+            &s.principal,
+        ))
+        .await;
+    match outcome {
+        Ok(r) => {
+            let failed: Vec<String> = r
+                .into_inner()
+                .outcomes
+                .into_iter()
+                .filter(|o| o.ticket.is_none())
+                .map(|o| format!("{}: {}", o.ticket_id, o.error_message))
+                .collect();
+            if failed.is_empty() {
+                Redirect::to(&back).into_response()
+            } else {
+                let message = format!("{}: {}", t.bulk_failed, failed.join("; "));
+                error_page(t, Some(&s), StatusCode::CONFLICT, &message)
+            }
+        }
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ticket page
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "desk/ticket.html")]
+struct TicketPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    ticket: pb::Ticket,
+    state: &'static str,
+    priority: &'static str,
+    queue: String,
+    owner: String,
+    responsible: String,
+    service: String,
+    ticket_type: String,
+    created: When,
+    changed: When,
+    pending: Option<When>,
+    articles: Vec<DeskArticle>,
+    history: Vec<HistoryLine>,
+    links: Vec<pb::LinkedTicket>,
+    children: Option<(usize, usize)>,
+    templates: Vec<Choice>,
+    draft_subject: String,
+    draft_body: String,
+    states: Vec<Choice>,
+    priorities: Vec<Choice>,
+    queues: Vec<Choice>,
+    services: Vec<Choice>,
+    types: Vec<Choice>,
+    agents: Vec<Choice>,
+    responsibles: Vec<Choice>,
+}
+
+struct DeskArticle {
+    id: String,
+    row: ArticleRow,
+    internal: bool,
+    channel: &'static str,
+    author: String,
+    delivery: String,
+}
+
+struct HistoryLine {
+    kind: String,
+    actor: String,
+    at: When,
+    details: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TicketQuery {
+    lang: Option<String>,
+    /// Fills the answer with this template, rendered for the ticket.
+    template: Option<String>,
+}
+
+async fn ticket_page(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<TicketQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = LangQuery {
+        lang: query.lang.clone(),
+    };
+    let t = texts(&lang, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let page = load_ticket(&state, t, &s, &key, query.template.as_deref()).await;
+    let mut response = match page {
+        Ok(page) => render(&page, StatusCode::OK),
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found)
+        }
+        Err(status) => failure(t, Some(&s), status.into()),
+    };
+    remember_lang(&mut response, &lang, t);
+    response
+}
+
+async fn load_ticket<'a>(
+    state: &AppState,
+    t: &'static Texts,
+    s: &'a Session,
+    key: &str,
+    template: Option<&str>,
+) -> Result<TicketPage<'a>, tonic::Status> {
+    let mut client = state.ticket.clone();
+    let p = &s.principal;
+    let ticket = client
+        .get_ticket(grpc_request(
+            pb::GetTicketRequest {
+                ticket: key.to_owned(),
+            },
+            p,
+        ))
+        .await?
+        .into_inner();
+    let id = ticket.id.clone();
+    let (articles, history, links, templates, services, types, names) = tokio::try_join!(
+        async {
+            Ok::<_, tonic::Status>(
+                state
+                    .ticket
+                    .clone()
+                    .list_articles(grpc_request(
+                        pb::ListArticlesRequest {
+                            ticket_id: id.clone(),
+                        },
+                        p,
+                    ))
+                    .await?
+                    .into_inner()
+                    .articles,
+            )
+        },
+        async {
+            Ok(state
+                .ticket
+                .clone()
+                .get_history(grpc_request(
+                    pb::GetHistoryRequest {
+                        ticket_id: id.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .entries)
+        },
+        async {
+            Ok(state
+                .ticket
+                .clone()
+                .list_links(grpc_request(
+                    pb::ListLinksRequest {
+                        ticket_id: id.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .links)
+        },
+        async {
+            Ok(state
+                .ticket
+                .clone()
+                .list_templates(grpc_request(
+                    pb::ListTemplatesRequest {
+                        ticket_id: id.clone(),
+                        ..Default::default()
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .templates)
+        },
+        async {
+            Ok(state
+                .ticket
+                .clone()
+                .list_services(grpc_request(
+                    pb::ListCatalogueRequest {
+                        tenant_id: ticket.tenant_id.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .entries)
+        },
+        async {
+            Ok(state
+                .ticket
+                .clone()
+                .list_ticket_types(grpc_request(
+                    pb::ListCatalogueRequest {
+                        tenant_id: ticket.tenant_id.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .entries)
+        },
+        Names::load(state, s),
+    )?;
+    let (draft_subject, draft_body) = match template.filter(|id| !id.is_empty()) {
+        Some(template_id) => {
+            let rendered = client
+                .render_template(grpc_request(
+                    pb::RenderTemplateRequest {
+                        template_id: template_id.to_owned(),
+                        ticket_id: id.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner();
+            (rendered.subject, rendered.body)
+        }
+        None => (format!("Re: {}", ticket.title), String::new()),
+    };
+    let children: Vec<&pb::LinkedTicket> = links.iter().filter(|l| l.relation == "child").collect();
+    let children = (!children.is_empty()).then(|| {
+        let done = children
+            .iter()
+            .filter(|c| matches!(c.state_type.as_str(), "closed" | "merged" | "removed"))
+            .count();
+        (done, children.len())
+    });
+    let entry_name = |entries: &[pb::CatalogueEntry], id: &str| {
+        entries
+            .iter()
+            .find(|e| e.id == id)
+            .map_or_else(String::new, |e| e.name.clone())
+    };
+    let choices = |entries: &[pb::CatalogueEntry], chosen: &str| -> Vec<Choice> {
+        entries
+            .iter()
+            .map(|e| Choice {
+                value: e.id.clone(),
+                label: e.name.clone(),
+                selected: e.id == chosen,
+            })
+            .collect()
+    };
+    let current = ticket.state();
+    Ok(TicketPage {
+        t,
+        session: Some(s),
+        state: t.ticket_state(state_name(current)),
+        priority: t.priority(ticket.priority),
+        queue: names.queue(&ticket.queue_id),
+        owner: names.agent(&ticket.owner_id),
+        responsible: names.agent(&ticket.responsible_id),
+        service: entry_name(&services, &ticket.service_id),
+        ticket_type: entry_name(&types, &ticket.type_id),
+        created: When::of(ticket.created_at_us),
+        changed: When::of(ticket.updated_at_us),
+        pending: (ticket.pending_until_us != 0).then(|| When::of(ticket.pending_until_us)),
+        articles: articles
+            .into_iter()
+            .map(|a| DeskArticle {
+                id: a.id.clone(),
+                internal: !a.visible_to_customer,
+                channel: match a.channel() {
+                    pb::Channel::Email => t.by_email,
+                    pb::Channel::Phone => t.by_phone,
+                    pb::Channel::Portal => t.by_portal,
+                    _ => t.note,
+                },
+                author: a.author.clone(),
+                delivery: a
+                    .delivery
+                    .as_ref()
+                    .map(|d| format!("{} ({})", d.state, d.detail))
+                    .unwrap_or_default(),
+                row: ArticleRow {
+                    who: match a.sender() {
+                        pb::SenderType::Customer => t.from_customer,
+                        pb::SenderType::Agent => t.from_agent,
+                        _ => t.from_system,
+                    },
+                    at: When::of(a.created_at_us),
+                    subject: a.subject,
+                    body: a.body,
+                    attachments: a.attachments,
+                },
+            })
+            .collect(),
+        history: history
+            .into_iter()
+            .rev()
+            .map(|h| HistoryLine {
+                kind: h.kind,
+                actor: h.actor,
+                at: When::of(h.occurred_at_us),
+                details: h.details_json,
+            })
+            .collect(),
+        links,
+        children,
+        templates: templates
+            .into_iter()
+            .map(|tpl| Choice {
+                selected: template == Some(tpl.id.as_str()),
+                value: tpl.id,
+                label: tpl.name,
+            })
+            .collect(),
+        draft_subject,
+        draft_body,
+        states: STATES
+            .into_iter()
+            .map(|st| Choice {
+                value: state_name(st).to_owned(),
+                label: t.ticket_state(state_name(st)).to_owned(),
+                selected: st == current,
+            })
+            .collect(),
+        priorities: (1..=5)
+            .map(|n| Choice {
+                value: n.to_string(),
+                label: t.priority(n).to_owned(),
+                selected: n == ticket.priority,
+            })
+            .collect(),
+        queues: names.queue_choices(&ticket.queue_id),
+        services: choices(&services, &ticket.service_id),
+        types: choices(&types, &ticket.type_id),
+        agents: names.agent_choices(&ticket.owner_id),
+        responsibles: names.agent_choices(&ticket.responsible_id),
+        ticket,
+    })
+}
+
+/// Runs a change for the ticket page's form, then shows the ticket again (303).
+async fn ticket_action<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &str,
+    multipart: Multipart,
+    change: F,
+) -> Response
+where
+    F: FnOnce(AppState, Session, pb::Ticket, Submitted) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, tonic::Status>>,
+{
+    let t = texts(&LangQuery::default(), headers);
+    let s = match agent(state, headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let form = match Submitted::read(headers, multipart).await {
+        Ok(f) => f,
+        Err(e) => return form_failure(t, Some(&s), e),
+    };
+    let ticket = match state
+        .ticket
+        .clone()
+        .get_ticket(grpc_request(
+            pb::GetTicketRequest {
+                ticket: key.to_owned(),
+            },
+            &s.principal,
+        ))
+        .await
+    {
+        Ok(r) => r.into_inner(),
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let number = ticket.number.clone();
+    match change(state.clone(), s.clone(), ticket, form).await {
+        Ok(to) => {
+            Redirect::to(&to.unwrap_or_else(|| format!("/desk/tickets/{number}"))).into_response()
+        }
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+/// An answer by email, an internal note or a phone call, with attachments and time.
+async fn add_article(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            let (channel, visible) = match form.get("kind") {
+                "answer" => (pb::Channel::Email, true),
+                "phone" => (pb::Channel::Phone, form.get("visible") == "1"),
+                _ => (pb::Channel::Note, false),
+            };
+            let body = form.get("body").to_owned();
+            if body.is_empty() {
+                return Err(tonic::Status::invalid_argument("the text is empty"));
+            }
+            state
+                .ticket
+                .clone()
+                .add_article(grpc_request(
+                    pb::AddArticleRequest {
+                        ticket_id: ticket.id,
+                        article: Some(pb::NewArticle {
+                            sender: pb::SenderType::Agent.into(),
+                            channel: channel.into(),
+                            visible_to_customer: visible,
+                            subject: form.get("subject").to_owned(),
+                            body,
+                            time_minutes: form.get("time").parse().unwrap_or(0),
+                            attachments: form.files,
+                            ..Default::default()
+                        }),
+                    },
+                    &s.principal,
+                ))
+                .await?;
+            Ok(None)
+        },
+    )
+    .await
+}
+
+/// The ticket's fields as the form left them: only what differs from the ticket is changed,
+/// and only if nobody changed the ticket since the page was shown.
+async fn update(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            let request = changes(&ticket, &form)?;
+            if request
+                != (pb::UpdateTicketRequest {
+                    ticket_id: ticket.id.clone(),
+                    expected_version: request.expected_version,
+                    ..Default::default()
+                })
+            {
+                state
+                    .ticket
+                    .clone()
+                    .update_ticket(grpc_request(request, &s.principal))
+                    .await?;
+            }
+            Ok(None)
+        },
+    )
+    .await
+}
+
+/// What the change form asks for, against the ticket as it is.
+fn changes(
+    ticket: &pb::Ticket,
+    form: &Submitted,
+) -> Result<pb::UpdateTicketRequest, tonic::Status> {
+    let differs = |given: &str, current: &str| (given != current).then(|| given.to_owned());
+    let mut request = pb::UpdateTicketRequest {
+        ticket_id: ticket.id.clone(),
+        expected_version: form.get("version").parse().unwrap_or(0),
+        ..Default::default()
+    };
+    if let Some(next) = state_by_name(form.get("state")) {
+        if next != ticket.state() {
+            request.state = Some(next.into());
+        }
+        if is_pending(next) {
+            let until = pending_until(form.get("pending_until"), form.get("tz_offset"))
+                .ok_or_else(|| {
+                    tonic::Status::invalid_argument(
+                        "a pending state needs the date and time it is due",
+                    )
+                })?;
+            if until != ticket.pending_until_us || request.state.is_some() {
+                request.pending_until_us = Some(until);
+            }
+        }
+    }
+    if let Ok(p) = form.get("priority").parse::<u32>()
+        && p != ticket.priority
+    {
+        request.priority = Some(p);
+    }
+    request.queue_id = differs(form.get("queue"), &ticket.queue_id).filter(|q| !q.is_empty());
+    request.service_id = differs(form.get("service"), &ticket.service_id);
+    request.type_id = differs(form.get("type"), &ticket.type_id);
+    request.owner_id = differs(form.get("owner"), &ticket.owner_id);
+    request.responsible_id = differs(form.get("responsible"), &ticket.responsible_id);
+    Ok(request)
+}
+
+/// A `datetime-local` value in the agent's zone (the script sends the browser's offset from
+/// UTC in minutes, as `Date.getTimezoneOffset` gives it; without it, UTC).
+fn pending_until(local: &str, offset_minutes: &str) -> Option<i64> {
+    let at = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M").ok()?;
+    let offset: i64 = offset_minutes.parse().unwrap_or(0);
+    Some(at.and_utc().timestamp_micros() + offset * 60_000_000)
+}
+
+async fn lock(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            state
+                .ticket
+                .clone()
+                .update_ticket(grpc_request(
+                    pb::UpdateTicketRequest {
+                        ticket_id: ticket.id,
+                        expected_version: ticket.version,
+                        locked: Some(form.get("locked") == "1"),
+                        ..Default::default()
+                    },
+                    &s.principal,
+                ))
+                .await?;
+            Ok(None)
+        },
+    )
+    .await
+}
+
+async fn link(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            let mut client = state.ticket.clone();
+            let other = client
+                .get_ticket(grpc_request(
+                    pb::GetTicketRequest {
+                        ticket: form.get("other").to_owned(),
+                    },
+                    &s.principal,
+                ))
+                .await?
+                .into_inner();
+            let kind = if form.get("kind") == "parent" {
+                pb::LinkKind::ParentChild
+            } else {
+                pb::LinkKind::Related
+            };
+            client
+                .link_tickets(grpc_request(
+                    pb::LinkTicketsRequest {
+                        source_ticket_id: ticket.id,
+                        target_ticket_id: other.id,
+                        kind: kind.into(),
+                    },
+                    &s.principal,
+                ))
+                .await?;
+            Ok(None)
+        },
+    )
+    .await
+}
+
+async fn merge(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            let mut client = state.ticket.clone();
+            let target = client
+                .get_ticket(grpc_request(
+                    pb::GetTicketRequest {
+                        ticket: form.get("target").to_owned(),
+                    },
+                    &s.principal,
+                ))
+                .await?
+                .into_inner();
+            let merged = client
+                .merge_tickets(grpc_request(
+                    pb::MergeTicketsRequest {
+                        target_ticket_id: target.id,
+                        source_ticket_ids: vec![ticket.id],
+                    },
+                    &s.principal,
+                ))
+                .await?
+                .into_inner();
+            if let Some(failed) = merged.outcomes.iter().find(|o| o.ticket.is_none()) {
+                return Err(tonic::Status::failed_precondition(
+                    failed.error_message.clone(),
+                ));
+            }
+            Ok(Some(format!("/desk/tickets/{}", target.number)))
+        },
+    )
+    .await
+}
+
+/// Splits an article off into a new ticket in the same queue, linked as the ticket's child.
+async fn split(
+    State(state): State<AppState>,
+    Path((key, article_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            let title = match form.get("title") {
+                "" => ticket.title.clone(),
+                given => given.to_owned(),
+            };
+            let new = state
+                .ticket
+                .clone()
+                .split_article(grpc_request(
+                    pb::SplitArticleRequest {
+                        article_id,
+                        queue_id: ticket.queue_id,
+                        title,
+                        priority: ticket.priority,
+                    },
+                    &s.principal,
+                ))
+                .await?
+                .into_inner();
+            Ok(Some(format!("/desk/tickets/{}", new.number)))
+        },
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phone ticket
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "desk/phone.html")]
+struct PhonePage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    queues: Vec<Choice>,
+    priorities: Vec<Choice>,
+    error: Option<String>,
+    customer: String,
+    title: String,
+    body: String,
+}
+
+async fn phone_page(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    phone_form(&state, t, &s, None, "", "", "", "", StatusCode::OK).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn phone_form(
+    state: &AppState,
+    t: &'static Texts,
+    s: &Session,
+    error: Option<String>,
+    queue: &str,
+    customer: &str,
+    title: &str,
+    body: &str,
+    status: StatusCode,
+) -> Response {
+    let names = match Names::load(state, s).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, Some(s), e.into()),
+    };
+    let page = PhonePage {
+        t,
+        session: Some(s),
+        queues: names.queue_choices(queue),
+        priorities: (1..=5)
+            .map(|n| Choice {
+                value: n.to_string(),
+                label: t.priority(n).to_owned(),
+                selected: n == 3,
+            })
+            .collect(),
+        error,
+        customer: customer.to_owned(),
+        title: title.to_owned(),
+        body: body.to_owned(),
+    };
+    render(&page, status)
+}
+
+async fn phone_submit(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let form = match Submitted::read(&headers, multipart).await {
+        Ok(f) => f,
+        Err(e) => return form_failure(t, Some(&s), e),
+    };
+    let request = pb::CreateTicketRequest {
+        queue_id: form.get("queue").to_owned(),
+        title: form.get("title").to_owned(),
+        priority: form.get("priority").parse().unwrap_or(0),
+        customer: form.get("customer").to_owned(),
+        contact: Some(form.get("customer"))
+            .filter(|c| c.contains('@'))
+            .map(|email| pb::Contact {
+                email: email.to_owned(),
+                ..Default::default()
+            }),
+        article: Some(pb::NewArticle {
+            sender: pb::SenderType::Customer.into(),
+            channel: pb::Channel::Phone.into(),
+            visible_to_customer: true,
+            subject: form.get("title").to_owned(),
+            body: form.get("body").to_owned(),
+            time_minutes: form.get("time").parse().unwrap_or(0),
+            attachments: form.files.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    match state
+        .ticket
+        .clone()
+        .create_ticket(grpc_request(request, &s.principal))
+        .await
+    {
+        Ok(ticket) => {
+            Redirect::to(&format!("/desk/tickets/{}", ticket.into_inner().number)).into_response()
+        }
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            phone_form(
+                &state,
+                t,
+                &s,
+                Some(status.message().to_owned()),
+                form.get("queue"),
+                form.get("customer"),
+                form.get("title"),
+                form.get("body"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live updates
+// ---------------------------------------------------------------------------------------------
+
+/// Server-sent events for the agent's open pages: a `change` event per ticket change in the
+/// agent's tenants. The page fetches what it shows again, through the usual checks.
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+    let t = texts(&LangQuery::default(), &headers);
+    let s = agent(&state, &headers, t).await?;
+    let claims = s.principal.claims;
+    let everything = claims.is_installation_admin();
+    let tenants: Vec<String> = claims
+        .agent
+        .map(|a| a.tenants.into_keys().collect())
+        .unwrap_or_default();
+    let notices = state.live.listen();
+    let stream = futures::stream::unfold(notices, move |mut notices| {
+        let tenants = tenants.clone();
+        async move {
+            loop {
+                match notices.recv().await {
+                    Ok(n) if everything || tenants.contains(&n.tenant_id) => {
+                        let event = Event::default()
+                            .event("change")
+                            .json_data(&n)
+                            .unwrap_or_else(|_| Event::default().event("change"));
+                        return Some((Ok(event), notices));
+                    }
+                    Ok(_) => {}
+                    // Too slow a reader: tell the page to fetch afresh.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        return Some((Ok(Event::default().event("stale").data("{}")), notices));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The desk's pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/desk/login", get(login_page).post(login_submit))
+        .route("/desk/logout", post(logout))
+        .route("/desk/", get(overview))
+        .route("/desk", get(|| async { Redirect::permanent("/desk/") }))
+        .route("/desk/queues/{queue_id}", get(queue_view))
+        .route("/desk/views/{view_id}", get(view))
+        .route("/desk/search", get(search))
+        .route("/desk/bulk", post(bulk))
+        .route("/desk/phone", get(phone_page).post(phone_submit))
+        .route("/desk/tickets/{ticket}", get(ticket_page))
+        .route("/desk/tickets/{ticket}/articles", post(add_article))
+        .route("/desk/tickets/{ticket}/update", post(update))
+        .route("/desk/tickets/{ticket}/lock", post(lock))
+        .route("/desk/tickets/{ticket}/link", post(link))
+        .route("/desk/tickets/{ticket}/merge", post(merge))
+        .route(
+            "/desk/tickets/{ticket}/articles/{article_id}/split",
+            post(split),
+        )
+        .route("/desk/events", get(events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for st in STATES {
+            assert_eq!(state_by_name(state_name(st)), Some(st));
+        }
+        assert_eq!(state_by_name("merged"), None, "only merging sets it");
+        assert_eq!(state_name(pb::TicketState::Merged), "merged");
+    }
+
+    #[test]
+    fn pending_dates_are_read_in_the_agents_zone() {
+        // 09:30 in Berlin in winter (UTC+1, offset -60) is 08:30 UTC.
+        let utc = pending_until("2026-12-01T08:30", "0").unwrap();
+        assert_eq!(pending_until("2026-12-01T09:30", "-60"), Some(utc));
+        assert_eq!(pending_until("2026-12-01T08:30", ""), Some(utc));
+        assert_eq!(pending_until("tomorrow", "0"), None);
+    }
+
+    #[test]
+    fn list_links_keep_filters_and_encode_them() {
+        let q = ListQuery {
+            text: Some("vpn & mail".into()),
+            state: Some("open".into()),
+            sort: Some("priority".into()),
+            order: Some("desc".into()),
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            q.link("/desk/search", None, Some("tok/1")),
+            "/desk/search?sort=priority&order=desc&text=vpn%20%26%20mail&state=open&page=tok%2F1"
+        );
+        assert_eq!(
+            q.link("/desk/search", Some(("created", "asc")), None),
+            "/desk/search?sort=created&order=asc&text=vpn%20%26%20mail&state=open"
+        );
+    }
+}

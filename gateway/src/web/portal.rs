@@ -1,0 +1,880 @@
+//! The customer portal: sign in, report a request (service, type, subject, description,
+//! attachments, the date it is wanted by), follow one's own requests and, where the company
+//! grants it, the colleagues', read the messages meant for the customer (never internal notes:
+//! ticket core leaves them out), reply with attachments, close, and reopen where the queue lets
+//! follow-ups reopen tickets.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::multipart::Multipart;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use docket_proto::identity::v1 as ipb;
+use docket_proto::ticket::v1 as pb;
+use serde::Deserialize;
+
+use super::{
+    LangQuery, Session, Submitted, Texts, When, error_page, failure, form_failure, login_token,
+    login_token_ok, remember_lang, render, session, signed_out, texts,
+};
+use crate::AppState;
+use crate::auth::grpc_request;
+use crate::error::ApiError;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    action: &'static str,
+    heading: &'static str,
+    csrf: &'a str,
+    tenant: &'a str,
+    login: &'a str,
+    /// Agents may give a one-time code; customers have none.
+    totp: bool,
+    error: Option<&'static str>,
+}
+
+/// The login page, with a fresh form token in its cookie.
+async fn login_page(Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let t = texts(&query, &headers);
+    login_form(t, &query, "", "", None, StatusCode::OK)
+}
+
+fn login_form(
+    t: &'static Texts,
+    query: &LangQuery,
+    tenant: &str,
+    login: &str,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Response {
+    let (csrf, cookie) = login_token("/portal");
+    let page = LoginPage {
+        t,
+        session: None,
+        action: "/portal/login",
+        heading: t.login_title,
+        csrf: &csrf,
+        tenant,
+        login,
+        totp: false,
+        error,
+    };
+    let mut response = render(&page, status);
+    if let Some(v) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    remember_lang(&mut response, query, t);
+    response
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    tenant: String,
+    login: String,
+    password: String,
+}
+
+/// Signs a customer in: the session cookies, then their requests.
+async fn login_submit(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let t = texts(&query, &headers);
+    if !login_token_ok(&headers, &form.csrf) {
+        return login_form(
+            t,
+            &query,
+            &form.tenant,
+            &form.login,
+            Some(t.form_expired),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let request = ipb::LoginRequest {
+        kind: ipb::PrincipalKind::Customer.into(),
+        tenant: form.tenant.clone(),
+        login: form.login.clone(),
+        password: form.password,
+        totp_code: String::new(),
+    };
+    match state
+        .identity
+        .clone()
+        .login(crate::auth::traced(request))
+        .await
+    {
+        Ok(answer) => signed_in(&answer.into_inner().session_secret, "/portal/"),
+        Err(status) if status.code() == tonic::Code::Unauthenticated => login_form(
+            t,
+            &query,
+            &form.tenant,
+            &form.login,
+            Some(t.login_failed),
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(status) => failure(t, None, status.into()),
+    }
+}
+
+/// The session cookies of a fresh login, and on to `to`.
+pub(super) fn signed_in(session_secret: &str, to: &str) -> Response {
+    let csrf = docket_auth::secret::OpaqueSecret::generate("csrf").id;
+    (
+        crate::auth::session_cookies(session_secret, &csrf, 12 * 3600),
+        Redirect::to(to),
+    )
+        .into_response()
+}
+
+/// The signed-in customer; anyone else is sent where they belong (the login page, the desk).
+async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
+    match session(state, headers).await {
+        Some(s) if s.is_customer() => Ok(s),
+        Some(s) if s.is_agent() => Err(Redirect::to("/desk/").into_response()),
+        _ => Err(Redirect::to("/portal/login").into_response()),
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match customer(&state, &headers).await {
+        Ok(s) => s,
+        Err(_) => return signed_out("/portal/login"),
+    };
+    if let Err(e) = Submitted::read(&headers, multipart).await {
+        return form_failure(t, Some(&s), e);
+    }
+    if let Err(e) = state
+        .auth
+        .end_session(&state.identity, &s.principal, &headers)
+        .await
+    {
+        return failure(t, Some(&s), e);
+    }
+    signed_out("/portal/login")
+}
+
+#[derive(Template)]
+#[template(path = "tickets.html")]
+struct TicketsPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    closed: bool,
+    tickets: Vec<TicketRow>,
+    next: Option<String>,
+}
+
+struct TicketRow {
+    number: String,
+    title: String,
+    state: &'static str,
+    changed: When,
+    /// Set for a colleague's request (company tickets): who asked.
+    requester: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    lang: Option<String>,
+    show: Option<String>,
+    page: Option<String>,
+}
+
+const OPEN_TYPES: [&str; 4] = ["new", "open", "pending_reminder", "pending_auto"];
+
+/// The customer's requests, open or closed, most recently changed first.
+async fn my_tickets(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = LangQuery {
+        lang: query.lang.clone(),
+    };
+    let t = texts(&lang, &headers);
+    let s = match customer(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let closed = query.show.as_deref() == Some("closed");
+    let state_types = if closed {
+        vec!["closed".to_owned()]
+    } else {
+        OPEN_TYPES.iter().map(|s| (*s).to_owned()).collect()
+    };
+    let found = state
+        .ticket
+        .clone()
+        .search_tickets(grpc_request(
+            pb::SearchTicketsRequest {
+                filter: Some(pb::TicketFilter {
+                    state_types,
+                    ..Default::default()
+                }),
+                sort: pb::SortField::UpdatedAt.into(),
+                descending: true,
+                page_size: 50,
+                page_token: query.page.clone().unwrap_or_default(),
+                ..Default::default()
+            },
+            &s.principal,
+        ))
+        .await;
+    let found = match found {
+        Ok(r) => r.into_inner(),
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let me = s.principal.claims.sub.clone();
+    let tickets = found
+        .tickets
+        .into_iter()
+        .map(|ticket| TicketRow {
+            state: t.state(&ticket.state_type),
+            changed: When::of(ticket.updated_at_us),
+            requester: (ticket.customer_id != me).then(|| ticket.customer.clone()),
+            number: ticket.number,
+            title: ticket.title,
+        })
+        .collect();
+    let page = TicketsPage {
+        t,
+        session: Some(&s),
+        closed,
+        tickets,
+        next: Some(found.next_page_token).filter(|n| !n.is_empty()),
+    };
+    let mut response = render(&page, StatusCode::OK);
+    remember_lang(&mut response, &lang, t);
+    response
+}
+
+#[derive(Template)]
+#[template(path = "new_ticket.html")]
+struct NewTicketPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    queues: Vec<Choice>,
+    services: Vec<Choice>,
+    types: Vec<Choice>,
+    draft: Draft,
+    title_error: bool,
+    body_error: bool,
+    error: Option<String>,
+}
+
+/// An option of a select, and whether it is chosen.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Default)]
+struct Draft {
+    queue: String,
+    service: String,
+    ticket_type: String,
+    title: String,
+    body: String,
+    desired: String,
+}
+
+async fn new_ticket_page(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match customer(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    new_ticket_form(&state, t, &s, Draft::default(), None, StatusCode::OK).await
+}
+
+/// The form for a new request, with what the customer gave so far and what is wrong with it.
+async fn new_ticket_form(
+    state: &AppState,
+    t: &'static Texts,
+    s: &Session,
+    draft: Draft,
+    problem: Option<NewTicketProblem>,
+    status: StatusCode,
+) -> Response {
+    let tenant_id = s
+        .principal
+        .claims
+        .customer
+        .as_ref()
+        .map(|c| c.tenant_id.clone())
+        .unwrap_or_default();
+    let choices = async {
+        let queues = state
+            .ticket
+            .clone()
+            .list_queues(grpc_request(
+                pb::ListQueuesRequest {
+                    tenant_id: tenant_id.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .queues;
+        let services = state
+            .ticket
+            .clone()
+            .list_services(grpc_request(
+                pb::ListCatalogueRequest {
+                    tenant_id: tenant_id.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .entries;
+        let types = state
+            .ticket
+            .clone()
+            .list_ticket_types(grpc_request(
+                pb::ListCatalogueRequest {
+                    tenant_id: tenant_id.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .entries;
+        Ok::<_, tonic::Status>((queues, services, types))
+    }
+    .await;
+    let (queues, services, types) = match choices {
+        Ok(c) => c,
+        Err(status) => return failure(t, Some(s), status.into()),
+    };
+    let choose = |id: String, label: String, chosen: &str| Choice {
+        selected: id == chosen,
+        value: id,
+        label,
+    };
+    let page = NewTicketPage {
+        t,
+        session: Some(s),
+        queues: queues
+            .into_iter()
+            .map(|q| choose(q.id, q.name, &draft.queue))
+            .collect(),
+        services: services
+            .into_iter()
+            .map(|e| choose(e.id, e.name, &draft.service))
+            .collect(),
+        types: types
+            .into_iter()
+            .map(|e| choose(e.id, e.name, &draft.ticket_type))
+            .collect(),
+        title_error: matches!(problem, Some(NewTicketProblem::Missing { title: true, .. })),
+        body_error: matches!(problem, Some(NewTicketProblem::Missing { body: true, .. })),
+        error: match problem {
+            Some(NewTicketProblem::Refused(message)) => Some(message),
+            _ => None,
+        },
+        draft,
+    };
+    render(&page, status)
+}
+
+enum NewTicketProblem {
+    Missing { title: bool, body: bool },
+    Refused(String),
+}
+
+/// A date from a date input (`YYYY-MM-DD`) as noon UTC of that day, which is that day in
+/// every European time zone; empty is none.
+fn desired_at(date: &str) -> Result<i64, ()> {
+    if date.is_empty() {
+        return Ok(0);
+    }
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .map(|d| d.and_utc().timestamp_micros())
+        .ok_or(())
+}
+
+async fn new_ticket_submit(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match customer(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let form = match Submitted::read(&headers, multipart).await {
+        Ok(f) => f,
+        Err(e) => return form_failure(t, Some(&s), e),
+    };
+    let draft = Draft {
+        queue: form.get("queue").to_owned(),
+        service: form.get("service").to_owned(),
+        ticket_type: form.get("type").to_owned(),
+        title: form.get("title").to_owned(),
+        body: form.get("body").to_owned(),
+        desired: form.get("desired").to_owned(),
+    };
+    if draft.title.is_empty() || draft.body.is_empty() {
+        let missing = NewTicketProblem::Missing {
+            title: draft.title.is_empty(),
+            body: draft.body.is_empty(),
+        };
+        return new_ticket_form(
+            &state,
+            t,
+            &s,
+            draft,
+            Some(missing),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let Ok(desired_at_us) = desired_at(&draft.desired) else {
+        let problem = NewTicketProblem::Refused(format!("{}: {}", t.desired_date, draft.desired));
+        return new_ticket_form(
+            &state,
+            t,
+            &s,
+            draft,
+            Some(problem),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let request = pb::CreateTicketRequest {
+        queue_id: draft.queue.clone(),
+        title: draft.title.clone(),
+        service_id: draft.service.clone(),
+        type_id: draft.ticket_type.clone(),
+        desired_at_us,
+        article: Some(pb::NewArticle {
+            sender: pb::SenderType::Customer.into(),
+            channel: pb::Channel::Portal.into(),
+            visible_to_customer: true,
+            subject: draft.title.clone(),
+            body: draft.body.clone(),
+            attachments: form.files,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    match state
+        .ticket
+        .clone()
+        .create_ticket(grpc_request(request, &s.principal))
+        .await
+    {
+        Ok(ticket) => {
+            Redirect::to(&format!("/portal/tickets/{}", ticket.into_inner().number)).into_response()
+        }
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            let problem = NewTicketProblem::Refused(status.message().to_owned());
+            new_ticket_form(
+                &state,
+                t,
+                &s,
+                draft,
+                Some(problem),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    number: String,
+    title: String,
+    state: &'static str,
+    changed: When,
+    created: When,
+    closed: bool,
+    /// Replies go to tickets that are neither merged nor removed and not closed.
+    replyable: bool,
+    reopenable: bool,
+    articles: Vec<ArticleRow>,
+    draft: String,
+    reply_error: bool,
+}
+
+pub struct ArticleRow {
+    pub who: &'static str,
+    pub at: When,
+    pub subject: String,
+    pub body: String,
+    pub attachments: Vec<pb::Attachment>,
+}
+
+/// One of the customer's requests with the messages she may read; another's request is as
+/// unknown as a missing one.
+async fn ticket_page(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match customer(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    show_ticket(&state, t, &s, &key, "", false, StatusCode::OK).await
+}
+
+async fn show_ticket(
+    state: &AppState,
+    t: &'static Texts,
+    s: &Session,
+    key: &str,
+    draft: &str,
+    reply_error: bool,
+    status: StatusCode,
+) -> Response {
+    let loaded = async {
+        let mut client = state.ticket.clone();
+        let ticket = client
+            .get_ticket(grpc_request(
+                pb::GetTicketRequest {
+                    ticket: key.to_owned(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner();
+        let articles = client
+            .list_articles(grpc_request(
+                pb::ListArticlesRequest {
+                    ticket_id: ticket.id.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .articles;
+        let queues = client
+            .list_queues(grpc_request(
+                pb::ListQueuesRequest {
+                    tenant_id: ticket.tenant_id.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .queues;
+        Ok::<_, tonic::Status>((ticket, articles, queues))
+    }
+    .await;
+    let (ticket, articles, queues) = match loaded {
+        Ok(l) => l,
+        // A malformed number is as unknown as a missing one.
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            return error_page(t, Some(s), StatusCode::NOT_FOUND, t.not_found);
+        }
+        Err(status) => return failure(t, Some(s), status.into()),
+    };
+    let closed = ticket.state_type == "closed";
+    let reopenable = closed
+        && queues.iter().any(|q| {
+            q.id == ticket.queue_id && (q.follow_up.is_empty() || q.follow_up == "reopen")
+        });
+    let page = TicketPage {
+        t,
+        session: Some(s),
+        state: t.state(&ticket.state_type),
+        changed: When::of(ticket.updated_at_us),
+        created: When::of(ticket.created_at_us),
+        replyable: matches!(
+            ticket.state_type.as_str(),
+            "new" | "open" | "pending_reminder" | "pending_auto"
+        ),
+        closed,
+        reopenable,
+        articles: articles
+            .into_iter()
+            .filter(|a| a.visible_to_customer)
+            .map(|a| ArticleRow {
+                who: if a.sender == pb::SenderType::Customer as i32 {
+                    t.you
+                } else {
+                    t.service_desk
+                },
+                at: When::of(a.created_at_us),
+                subject: a.subject,
+                body: a.body,
+                attachments: a.attachments,
+            })
+            .collect(),
+        number: ticket.number,
+        title: ticket.title,
+        draft: draft.to_owned(),
+        reply_error,
+    };
+    render(&page, status)
+}
+
+/// The customer's reply, with attachments.
+async fn reply(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match customer(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let form = match Submitted::read(&headers, multipart).await {
+        Ok(f) => f,
+        Err(e) => return form_failure(t, Some(&s), e),
+    };
+    let body = form.get("body").to_owned();
+    if body.is_empty() {
+        return show_ticket(
+            &state,
+            t,
+            &s,
+            &key,
+            "",
+            true,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let added = async {
+        let mut client = state.ticket.clone();
+        let ticket = client
+            .get_ticket(grpc_request(
+                pb::GetTicketRequest {
+                    ticket: key.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner();
+        client
+            .add_article(grpc_request(
+                pb::AddArticleRequest {
+                    ticket_id: ticket.id,
+                    article: Some(pb::NewArticle {
+                        sender: pb::SenderType::Customer.into(),
+                        channel: pb::Channel::Portal.into(),
+                        visible_to_customer: true,
+                        subject: format!("Re: {}", ticket.title),
+                        body,
+                        attachments: form.files,
+                        ..Default::default()
+                    }),
+                },
+                &s.principal,
+            ))
+            .await?;
+        Ok::<_, tonic::Status>(ticket.number)
+    }
+    .await;
+    match added {
+        Ok(number) => back_to(&number),
+        Err(status) => failure(t, Some(&s), ApiError::from(status)),
+    }
+}
+
+fn back_to(number: &str) -> Response {
+    Redirect::to(&format!("/portal/tickets/{number}")).into_response()
+}
+
+/// Closes the request, or reopens it: ticket core decides whether the customer may.
+async fn set_state(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &LangQuery,
+    key: &str,
+    multipart: Multipart,
+    to: pb::TicketState,
+) -> Response {
+    let t = texts(query, headers);
+    let s = match customer(state, headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(e) = Submitted::read(headers, multipart).await {
+        return form_failure(t, Some(&s), e);
+    }
+    let changed = async {
+        let mut client = state.ticket.clone();
+        let ticket = client
+            .get_ticket(grpc_request(
+                pb::GetTicketRequest {
+                    ticket: key.to_owned(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner();
+        client
+            .update_ticket(grpc_request(
+                pb::UpdateTicketRequest {
+                    ticket_id: ticket.id,
+                    expected_version: ticket.version,
+                    state: Some(to.into()),
+                    ..Default::default()
+                },
+                &s.principal,
+            ))
+            .await?;
+        Ok::<_, tonic::Status>(ticket.number)
+    }
+    .await;
+    match changed {
+        Ok(number) => back_to(&number),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+async fn close(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    set_state(
+        &state,
+        &headers,
+        &query,
+        &key,
+        multipart,
+        pb::TicketState::ClosedSuccessful,
+    )
+    .await
+}
+
+async fn reopen(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    set_state(
+        &state,
+        &headers,
+        &query,
+        &key,
+        multipart,
+        pb::TicketState::Open,
+    )
+    .await
+}
+
+/// The portal's pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/portal/login", get(login_page).post(login_submit))
+        .route("/portal/logout", post(logout))
+        .route("/portal/", get(my_tickets))
+        .route("/portal/new", get(new_ticket_page).post(new_ticket_submit))
+        .route("/portal/tickets/{ticket}", get(ticket_page))
+        .route("/portal/tickets/{ticket}/reply", post(reply))
+        .route("/portal/tickets/{ticket}/close", post(close))
+        .route("/portal/tickets/{ticket}/reopen", post(reopen))
+        .route("/portal", get(|| async { Redirect::permanent("/portal/") }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::EN;
+
+    #[test]
+    fn the_login_page_labels_every_field_and_ties_errors_to_them() {
+        let page = LoginPage {
+            t: &EN,
+            session: None,
+            action: "/portal/login",
+            heading: EN.login_title,
+            csrf: "tok",
+            tenant: "uni",
+            login: "<jane>",
+            totp: false,
+            error: Some(EN.login_failed),
+        };
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"<html lang="en">"#));
+        for id in ["tenant", "login", "password"] {
+            assert!(html.contains(&format!(r#"<label for="{id}">"#)), "{id}");
+        }
+        assert!(html.contains(r#"aria-describedby="login-error""#));
+        assert!(
+            html.contains("jane") && !html.contains("<jane>"),
+            "values are escaped: {html}"
+        );
+        assert!(!html.contains("totp"), "customers have no second factor");
+        assert!(!html.contains("<script>"), "no inline script");
+    }
+
+    #[test]
+    fn desired_dates_are_noon_utc_of_the_day() {
+        assert_eq!(desired_at(""), Ok(0));
+        assert_eq!(desired_at("2026-12-24"), Ok(1_798_113_600_000_000));
+        assert!(desired_at("24.12.2026").is_err());
+        assert!(desired_at("2026-02-30").is_err());
+    }
+
+    #[test]
+    fn missing_fields_are_marked_and_described() {
+        let page = NewTicketPage {
+            t: &EN,
+            session: None,
+            queues: vec![],
+            services: vec![Choice {
+                value: "s1".into(),
+                label: "E-Mail".into(),
+                selected: true,
+            }],
+            types: vec![],
+            draft: Draft {
+                body: "the beamer".into(),
+                ..Draft::default()
+            },
+            title_error: true,
+            body_error: false,
+            error: None,
+        };
+        let html = page.render().unwrap();
+        assert!(html.contains(r#"aria-describedby="title-error""#), "{html}");
+        assert!(html.contains(r#"id="title-error""#));
+        assert!(!html.contains(r#"id="body-error""#));
+        assert!(html.contains("the beamer"), "what she wrote stays");
+        assert!(html.contains(r#"<option value="s1" selected>"#), "{html}");
+        assert!(html.contains(r#"enctype="multipart/form-data""#));
+    }
+}
