@@ -56,8 +56,15 @@
       fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
-          const next = new DOMParser().parseFromString(html, "text/html").getElementById("live");
+          const fetched = new DOMParser().parseFromString(html, "text/html");
+          const next = fetched.getElementById("live");
           if (!next) return;
+          // Forms outside the live part change the ticket as the agent now sees it.
+          fetched.querySelectorAll("input[name=version]").forEach(function (v) {
+            const form = v.form && v.form.id && document.getElementById(v.form.id);
+            const mine = form && form.querySelector("input[name=version]");
+            if (mine) mine.value = v.value;
+          });
           const focused = document.activeElement && document.activeElement.id;
           current.replaceWith(next);
           localTimes(next);

@@ -37,6 +37,7 @@ texts! {
     number: "Nummer", "Number";
     title: "Betreff", "Subject";
     state: "Status", "State";
+    details: "Angaben zum Ticket", "Ticket details";
     changed: "Geändert", "Changed";
     created: "Erstellt", "Created";
     messages: "Nachrichten", "Messages";
@@ -121,6 +122,7 @@ texts! {
     links: "Verknüpfungen", "Links";
     children_done: "Teilaufgaben erledigt", "Sub-tickets done";
     link_ticket: "Verknüpfen mit Ticket", "Link with ticket";
+    link: "Verknüpfen", "Link";
     link_kind: "Art der Verknüpfung", "Kind of link";
     link_related: "verwandt", "related";
     link_parent: "ist Eltern-Ticket von", "is the parent of";
