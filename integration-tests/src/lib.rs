@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod mail;
+pub mod web;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

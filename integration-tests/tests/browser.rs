@@ -114,7 +114,10 @@ async fn customer_and_agent_work_a_request_in_real_browsers() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "the browser scenario failed:\n{report}");
+    assert!(
+        out.status.success(),
+        "the browser scenario failed:\n{report}"
+    );
     assert!(report.contains("desk: all passed"), "{report}");
     for page in [
         "portal-new",

@@ -3,33 +3,10 @@
 //! tickets after signing in, and the login page for anyone without a session.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use docket_integration_tests::web::{browser, hidden_csrf, set_cookie};
 use docket_integration_tests::{Mode, TestApp};
 
 const PASSWORD: &str = "a password for jane, long enough";
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of cookie `name` among a response's Set-Cookie headers.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next()?.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html.find(r#"name="csrf" value=""#).unwrap() + r#"name="csrf" value=""#.len();
-    html[at..].split('"').next().unwrap().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_customer_signs_in_and_sees_their_tickets() {
@@ -170,7 +147,7 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
     assert_eq!(anonymous.status(), 303);
     assert_eq!(anonymous.headers()["location"], "/portal/login");
     let css = browser
-        .get(format!("{site}/assets/portal.css"))
+        .get(format!("{site}/assets/docket.css"))
         .send()
         .await
         .unwrap();

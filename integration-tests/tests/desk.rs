@@ -1,0 +1,540 @@
+//! The agent desk and the portal's forms over HTTP, as a browser without JavaScript uses them:
+//! every action of the desk (phone ticket, answer, note, field changes with optimistic
+//! concurrency, lock, link, split, merge, bulk, search, views), the portal's new request, reply,
+//! close and reopen, the CSRF token every form needs, a customer session refused the desk, and
+//! the live updates (server-sent events) on the embedded default and on PostgreSQL + RabbitMQ.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use docket_integration_tests::web::Web;
+use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, send};
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "a password for jane, long enough";
+
+fn site(app: &TestApp) -> String {
+    app.api.trim_end_matches("/api/v1").to_owned()
+}
+
+/// The ticket number a page redirected to (`/desk/tickets/<number>`).
+fn number_in(location: &str) -> String {
+    location.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn ticket(app: &TestApp, key: &str) -> Value {
+    app.get_json(&format!("/tickets/{key}")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_works_tickets_in_the_desk() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let site = site(&app);
+    let misc = app.queue_id("Misc").await;
+    let (_, jane_ticket) = app
+        .customer_with_ticket("jane", PASSWORD, "Beamer im Hörsaal 2")
+        .await;
+    let agent = Web::login(&site, "desk", None, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+
+    // The overview counts the queue's new ticket.
+    let (status, html) = agent.get("/desk/?lang=en").await;
+    assert_eq!(status, 200);
+    let row = html
+        .split(&format!(r#"data-queue="{misc}""#))
+        .nth(1)
+        .unwrap();
+    let row = row.split("</tr>").next().unwrap();
+    assert!(row.contains(r#"<td class="num">1</td>"#), "{row}");
+    assert!(
+        html.contains("/desk/views/my-locked"),
+        "the default views are offered"
+    );
+
+    // A phone ticket.
+    let (status, to) = agent
+        .post(
+            "/desk/phone",
+            &[
+                ("queue", misc.as_str()),
+                ("customer", "bob@uni.example"),
+                ("title", "VPN bricht ab"),
+                ("body", "Anruf: der VPN-Client trennt stündlich."),
+                ("priority", "4"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303, "{to}");
+    let number = number_in(&to);
+    let created = ticket(&app, &number).await;
+    assert_eq!(created["priority"], 4);
+    assert_eq!(created["contact"]["email"], "bob@uni.example");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, html) = agent.get(&format!("/desk/tickets/{number}?lang=de")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("VPN bricht ab") && html.contains("4 hoch"),
+        "{html}"
+    );
+    assert!(html.contains(&format!(r#"data-live-ticket="{id}""#)));
+
+    // An answer by email with an attachment and time, and an internal note.
+    let (status, _) = agent
+        .post(
+            &format!("/desk/tickets/{number}/articles"),
+            &[
+                ("kind", "answer"),
+                ("subject", "Re: VPN bricht ab"),
+                ("body", "Bitte installieren Sie Version 5."),
+                ("time", "5"),
+            ],
+            &[("anleitung.txt", b"1. Download\n2. Install\n")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, _) = agent
+        .post(
+            &format!("/desk/tickets/{number}/articles"),
+            &[("kind", "note"), ("body", "Intern: Lizenz prüfen.")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let articles = app.get_json(&format!("/tickets/{id}/articles")).await;
+    let articles = articles["items"].as_array().unwrap();
+    let answer = articles.iter().find(|a| a["channel"] == "email").unwrap();
+    assert_eq!(answer["visible_to_customer"], true);
+    assert_eq!(answer["time_minutes"], 5);
+    assert_eq!(answer["attachments"][0]["filename"], "anleitung.txt");
+    let note = articles.iter().find(|a| a["channel"] == "note").unwrap();
+    assert_eq!(note["visible_to_customer"], false);
+    // An empty text is refused with a message, nothing added.
+    let (status, html) = agent
+        .post(
+            &format!("/desk/tickets/{number}/articles"),
+            &[("kind", "note"), ("body", " ")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(
+        app.get_json(&format!("/tickets/{id}/articles")).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Fields: pending until a time given in the agent's zone, and a higher priority.
+    let version = ticket(&app, &id).await["version"].to_string();
+    let (status, page) = agent
+        .post(
+            &format!("/desk/tickets/{number}/update"),
+            &[
+                ("version", version.as_str()),
+                ("state", "pending_reminder"),
+                ("pending_until", "2030-01-02T10:00"),
+                ("tz_offset", "-60"),
+                ("priority", "5"),
+                ("queue", misc.as_str()),
+                ("service", ""),
+                ("type", ""),
+                ("owner", ""),
+                ("responsible", ""),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303, "{page}");
+    let changed = ticket(&app, &id).await;
+    assert_eq!(changed["state"], "pending_reminder");
+    assert_eq!(changed["pending_until"], "2030-01-02T09:00:00Z");
+    assert_eq!(changed["priority"], 5);
+    // The same form again from the old page: somebody changed the ticket meanwhile.
+    let (status, page) = agent
+        .post(
+            &format!("/desk/tickets/{number}/update"),
+            &[
+                ("version", version.as_str()),
+                ("priority", "1"),
+                ("state", "open"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 409, "{page}");
+    assert_eq!(ticket(&app, &id).await["priority"], 5);
+
+    // Lock (and so take) it.
+    let (status, _) = agent
+        .post(
+            &format!("/desk/tickets/{number}/lock"),
+            &[("locked", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let locked = ticket(&app, &id).await;
+    assert_eq!(locked["locked"], true);
+    assert_eq!(locked["owner_id"], app.admin_id.as_str());
+    let (_, html) = agent.get("/desk/views/my-locked").await;
+    assert!(html.contains("VPN bricht ab"), "{html}");
+
+    // Link it with Jane's ticket; split the answer off; merge Jane's ticket into it.
+    let jane_number = jane_ticket["number"].as_str().unwrap();
+    let (status, _) = agent
+        .post(
+            &format!("/desk/tickets/{number}/link"),
+            &[("other", jane_number), ("kind", "related")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let links = app.get_json(&format!("/tickets/{id}/links")).await;
+    assert_eq!(links["items"][0]["number"], jane_number, "{links}");
+    let answer_id = answer["id"].as_str().unwrap();
+    let (status, to) = agent
+        .post(
+            &format!("/desk/tickets/{number}/articles/{answer_id}/split"),
+            &[("title", "Lizenz für Version 5")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let split = ticket(&app, &number_in(&to)).await;
+    assert_eq!(split["title"], "Lizenz für Version 5");
+    let (status, to) = agent
+        .post(
+            &format!("/desk/tickets/{jane_number}/merge"),
+            &[("target", number.as_str())],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(to, format!("/desk/tickets/{number}"));
+    assert_eq!(ticket(&app, jane_number).await["state"], "merged");
+
+    // Bulk: two tickets at once, back to the list; never back to another site.
+    let mut ids = Vec::new();
+    for title in ["Drucker 1", "Drucker 2"] {
+        let (status, t) = send(
+            app.client
+                .post(format!("{}/tickets", app.api))
+                .json(&json!({"queue_id": misc, "title": title, "priority": 3})),
+        )
+        .await;
+        assert_eq!(status, 201);
+        ids.push(t["id"].as_str().unwrap().to_owned());
+    }
+    let back = format!("/desk/queues/{misc}?sort=priority&order=desc");
+    let (status, to) = agent
+        .post(
+            "/desk/bulk",
+            &[
+                ("ticket", ids[0].as_str()),
+                ("ticket", ids[1].as_str()),
+                ("priority", "1"),
+                ("state", "open"),
+                ("back", back.as_str()),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(to, back);
+    for id in &ids {
+        let t = ticket(&app, id).await;
+        assert_eq!(
+            (t["priority"].as_u64(), t["state"].as_str()),
+            (Some(1), Some("open"))
+        );
+    }
+    let (_, to) = agent
+        .post(
+            "/desk/bulk",
+            &[
+                ("ticket", ids[0].as_str()),
+                ("priority", "2"),
+                ("back", "https://evil.example/"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(to, "/desk/");
+
+    // The queue view sorted by priority, highest first.
+    let (status, html) = agent.get(&back).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"aria-sort="descending""#));
+    let first = html.find("Lizenz für Version 5").unwrap();
+    let last = html.find("Drucker 1").unwrap();
+    assert!(first < last, "priority 5 before priority 2");
+    // Search by text and state.
+    let (_, html) = agent.get("/desk/search?text=Drucker&state=open").await;
+    assert!(
+        html.contains("Drucker 1") && html.contains("Drucker 2"),
+        "{html}"
+    );
+    assert!(!html.contains("VPN bricht ab"));
+
+    // Every form needs the session's token.
+    let (status, _) = agent
+        .post_with_token(
+            "/desk/bulk",
+            "forged",
+            &[("ticket", ids[0].as_str()), ("priority", "5")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(ticket(&app, &ids[0]).await["priority"], 2);
+
+    // A customer gets no desk page, no events, no desk action; an agent is sent to the desk.
+    let jane = Web::login(&site, "portal", Some(ADMIN_TENANT), "jane", PASSWORD).await;
+    for path in [
+        "/desk/",
+        &format!("/desk/tickets/{number}"),
+        "/desk/events",
+        "/desk/search?text=VPN",
+    ] {
+        let (status, html) = jane.get(path).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(!html.contains("VPN bricht ab"), "{path}: {html}");
+    }
+    let (status, _) = jane
+        .post(
+            "/desk/bulk",
+            &[("ticket", ids[0].as_str()), ("priority", "5")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, to) = agent.get("/portal/").await;
+    assert_eq!((status, to.as_str()), (303, "/desk/"));
+
+    // Signing out ends the session.
+    let (status, to) = agent.post("/desk/logout", &[], &[]).await;
+    assert_eq!((status, to.as_str()), (303, "/desk/login"));
+    let (status, to) = agent.get("/desk/").await;
+    assert_eq!((status, to.as_str()), (303, "/desk/login"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_customer_reports_replies_closes_and_reopens_in_the_portal() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let site = site(&app);
+    let misc = app.queue_id("Misc").await;
+    app.customer_with_ticket("jane", PASSWORD, "Erste Anfrage")
+        .await;
+    let r = app
+        .client
+        .patch(format!("{}/queues/{misc}", app.api))
+        .json(&json!({"portal": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, service) = send(
+        app.client
+            .post(format!("{}/tenants/{}/services", app.api, app.tenant_id))
+            .json(&json!({"name": "Netzwerk"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, kind) = send(
+        app.client
+            .post(format!(
+                "{}/tenants/{}/ticket-types",
+                app.api, app.tenant_id
+            ))
+            .json(&json!({"name": "Störung"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let jane = Web::login(&site, "portal", Some(ADMIN_TENANT), "jane", PASSWORD).await;
+
+    let (status, html) = jane.get("/portal/new?lang=de").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Netzwerk") && html.contains("Störung"),
+        "{html}"
+    );
+    // A missing subject: the form again, what she wrote kept, the error at its field.
+    let (status, html) = jane
+        .post(
+            "/portal/new",
+            &[
+                ("queue", misc.as_str()),
+                ("title", ""),
+                ("body", "Kein Netz"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains(r#"aria-describedby="title-error""#) && html.contains("Kein Netz"));
+    let (status, to) = jane
+        .post(
+            "/portal/new",
+            &[
+                ("queue", misc.as_str()),
+                ("service", service["id"].as_str().unwrap()),
+                ("type", kind["id"].as_str().unwrap()),
+                ("title", "Kein Netz im Büro 4.12"),
+                ("body", "Seit heute früh."),
+                ("desired", "2030-03-01"),
+            ],
+            &[("foto.txt", b"link light off")],
+        )
+        .await;
+    assert_eq!(status, 303, "{to}");
+    let number = number_in(&to);
+    let t = ticket(&app, &number).await;
+    assert_eq!(t["service_id"], service["id"]);
+    assert_eq!(t["type_id"], kind["id"]);
+    assert_eq!(t["desired_at"], "2030-03-01T12:00:00Z");
+    let id = t["id"].as_str().unwrap().to_owned();
+    let articles = app.get_json(&format!("/tickets/{id}/articles")).await;
+    assert_eq!(
+        articles["items"][0]["attachments"][0]["filename"],
+        "foto.txt"
+    );
+
+    // Her reply with an attachment.
+    let (status, _) = jane
+        .post(
+            &format!("/portal/tickets/{number}/reply"),
+            &[("body", "Noch immer nichts.")],
+            &[("log.txt", b"no carrier")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let articles = app.get_json(&format!("/tickets/{id}/articles")).await;
+    let reply = &articles["items"][1];
+    assert_eq!(
+        (reply["sender"].as_str(), reply["channel"].as_str()),
+        (Some("customer"), Some("portal"))
+    );
+    assert_eq!(reply["attachments"][0]["filename"], "log.txt");
+
+    // She closes it, then reopens it (the queue reopens follow-ups).
+    let (status, _) = jane
+        .post(&format!("/portal/tickets/{number}/close"), &[], &[])
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(ticket(&app, &id).await["state"], "closed_successful");
+    let (_, html) = jane.get("/portal/?show=closed").await;
+    assert!(html.contains("Kein Netz im Büro 4.12"));
+    let (_, html) = jane.get(&format!("/portal/tickets/{number}")).await;
+    assert!(html.contains("/reopen"), "{html}");
+    let (status, _) = jane
+        .post(&format!("/portal/tickets/{number}/reopen"), &[], &[])
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(ticket(&app, &id).await["state"], "open");
+    // Reopening a request that is open is refused.
+    let (status, _) = jane
+        .post(&format!("/portal/tickets/{number}/reopen"), &[], &[])
+        .await;
+    assert_eq!(status, 403);
+
+    // Where the queue refuses follow-ups, a closed request stays closed.
+    let r = app
+        .client
+        .patch(format!("{}/queues/{misc}", app.api))
+        .json(&json!({"follow_up": "reject"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, _) = jane
+        .post(&format!("/portal/tickets/{number}/close"), &[], &[])
+        .await;
+    assert_eq!(status, 303);
+    let (_, html) = jane.get(&format!("/portal/tickets/{number}")).await;
+    assert!(!html.contains("/reopen"), "{html}");
+    let (status, html) = jane
+        .post(&format!("/portal/tickets/{number}/reopen"), &[], &[])
+        .await;
+    assert_eq!(status, 403);
+    assert!(html.contains("new one"), "{html}");
+    assert_eq!(ticket(&app, &id).await["state"], "closed_successful");
+
+    // No form without her token.
+    let (status, _) = jane
+        .post_with_token(
+            &format!("/portal/tickets/{number}/reply"),
+            "",
+            &[("body", "x")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, to) = jane.post("/portal/logout", &[], &[]).await;
+    assert_eq!((status, to.as_str()), (303, "/portal/login"));
+    app.stop().await;
+}
+
+/// Reads the event stream until an event mentions `needle`.
+async fn event_mentioning(events: reqwest::Response, needle: &str) -> String {
+    let mut stream = events.bytes_stream();
+    let mut seen = String::new();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if let Some(event) = seen.split("\n\n").find(|e| e.contains(needle)) {
+                return Some(event.to_owned());
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(event)) => event,
+        _ => panic!("no event about {needle}; saw: {seen}"),
+    }
+}
+
+async fn the_desk_hears_changes_live(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let site = site(&app);
+    let misc = app.queue_id("Misc").await;
+    let agent = Web::login(&site, "desk", None, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+    let events = agent.events().await;
+    assert_eq!(events.status(), 200);
+    assert!(
+        events.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    // Give the stream a moment to be subscribed before the change happens.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, created) = send(
+        app.client
+            .post(format!("{}/tickets", app.api))
+            .json(&json!({"queue_id": misc, "title": "Live"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap();
+    let event = event_mentioning(events, id).await;
+    assert!(event.starts_with("event: change"), "{event}");
+    assert!(
+        event.contains("ticket.created") && event.contains(&misc),
+        "{event}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_desk_hears_changes_live_embedded() {
+    the_desk_hears_changes_live(Mode::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_desk_hears_changes_live_on_postgres_and_rabbitmq() {
+    the_desk_hears_changes_live(Mode::Production).await;
+}
