@@ -585,10 +585,12 @@ async fn run_views(args: &Args) -> Result<serde_json::Value, String> {
         client.post(format!("{api}/tickets/search")).json(&body).send()
     })
     .await?;
+    let desk = desk_pages(args, &suite.api, &client, &raw).await?;
     let rss = peak_rss_kib(suite.child.id()).unwrap_or(0);
     drop(suite);
     Ok(json!({
         "scenario": "views",
+        "desk": desk,
         "common_word_search": {"p50_ms": percentile(&common, 50.0), "p99_ms": percentile(&common, 99.0)},
         "mode": "production",
         "seeded_tickets": args.seed,
@@ -598,6 +600,94 @@ async fn run_views(args: &Args) -> Result<serde_json::Value, String> {
         "queue_view": {"p50_ms": percentile(&queue_view, 50.0), "p99_ms": percentile(&queue_view, 99.0)},
         "search": {"p50_ms": percentile(&search, 50.0), "p99_ms": percentile(&search, 99.0)},
         "peak_rss_mib": rss as f64 / 1024.0,
+    }))
+}
+
+/// The desk's pages as a browser loads them (server-rendered HTML, one session cookie): the
+/// queue overview with its counts, a queue's first page, and ticket pages of tickets with
+/// three articles each.
+async fn desk_pages(
+    args: &Args,
+    api: &str,
+    client: &reqwest::Client,
+    raw: &str,
+) -> Result<serde_json::Value, String> {
+    let site = api.trim_end_matches("/api/v1").to_owned();
+    let login = reqwest::Client::new()
+        .post(format!("{api}/auth/login"))
+        .json(&json!({"login": BENCH_LOGIN, "password": BENCH_PASSWORD}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let session = login
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()?
+                .strip_prefix("docket_session=")
+                .map(str::to_owned)
+        })
+        .ok_or("no session cookie from the login")?;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let cookie = format!("docket_session={session}");
+    let mut numbers = Vec::new();
+    let mut page = String::new();
+    while numbers.len() < args.requests {
+        let listed = json_of(client.get(format!(
+            "{api}/queues/{raw}/tickets?sort=created_at&order=desc&page_size=100&page_token={page}"
+        )))
+        .await?;
+        numbers.extend(
+            listed["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["number"].as_str().map(str::to_owned)),
+        );
+        match listed["next_page_token"].as_str() {
+            Some(next) if !next.is_empty() => page = next.to_owned(),
+            _ => break,
+        }
+    }
+    if numbers.is_empty() {
+        return Err("no tickets to open in the desk".into());
+    }
+    let get = |path: String| {
+        browser
+            .get(format!("{site}{path}"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    let overview = timed(args.requests, |_| get("/desk/".to_owned())).await?;
+    let queue = timed(args.requests, |_| {
+        get(format!("/desk/queues/{raw}?sort=created&order=asc"))
+    })
+    .await?;
+    let ticket = timed(args.requests, |i| {
+        get(format!("/desk/tickets/{}", numbers[i % numbers.len()]))
+    })
+    .await?;
+    let figures =
+        |d: &[Duration]| json!({"p50_ms": percentile(d, 50.0), "p99_ms": percentile(d, 99.0)});
+    println!(
+        "desk: overview p50 {:.2} ms p99 {:.2} ms; queue view p50 {:.2} ms p99 {:.2} ms; ticket page p50 {:.2} ms p99 {:.2} ms",
+        percentile(&overview, 50.0),
+        percentile(&overview, 99.0),
+        percentile(&queue, 50.0),
+        percentile(&queue, 99.0),
+        percentile(&ticket, 50.0),
+        percentile(&ticket, 99.0),
+    );
+    Ok(json!({
+        "overview": figures(&overview),
+        "queue_view": figures(&queue),
+        "ticket_page": figures(&ticket),
     }))
 }
 
