@@ -68,6 +68,79 @@ async fn every_route_refuses_an_unauthenticated_request() {
     app.stop().await;
 }
 
+/// The web pages (outside the OpenAPI document): without a session every page and form sends
+/// the browser to its login page and shows nothing; the login pages and the assets are public.
+#[tokio::test]
+async fn every_web_page_sends_an_anonymous_browser_to_its_login() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let site = app.api.trim_end_matches("/api/v1").to_owned();
+    let anonymous = docket_integration_tests::web::browser();
+    let id = "01a20000-0000-7000-8000-000000000000";
+    let pages: &[(&str, String)] = &[
+        ("get", "/portal/".into()),
+        ("get", "/portal/new".into()),
+        ("post", "/portal/new".into()),
+        ("get", "/portal/tickets/2026113010000001".into()),
+        ("post", "/portal/tickets/2026113010000001/reply".into()),
+        ("post", "/portal/tickets/2026113010000001/close".into()),
+        ("post", "/portal/tickets/2026113010000001/reopen".into()),
+        ("post", "/portal/logout".into()),
+        ("get", "/desk/".into()),
+        ("get", format!("/desk/queues/{id}")),
+        ("get", "/desk/views/my-locked".into()),
+        ("get", "/desk/search?text=vpn".into()),
+        ("post", "/desk/bulk".into()),
+        ("get", "/desk/phone".into()),
+        ("post", "/desk/phone".into()),
+        ("get", "/desk/tickets/2026113010000001".into()),
+        ("post", "/desk/tickets/2026113010000001/articles".into()),
+        ("post", "/desk/tickets/2026113010000001/update".into()),
+        ("post", "/desk/tickets/2026113010000001/lock".into()),
+        ("post", "/desk/tickets/2026113010000001/link".into()),
+        ("post", "/desk/tickets/2026113010000001/watch".into()),
+        ("post", "/desk/searches".into()),
+        ("post", format!("/desk/views/{id}/delete")),
+        ("post", "/desk/tickets/2026113010000001/merge".into()),
+        (
+            "post",
+            format!("/desk/tickets/2026113010000001/articles/{id}/split"),
+        ),
+        ("get", "/desk/events".into()),
+        ("post", "/desk/logout".into()),
+    ];
+    for (method, path) in pages {
+        let url = format!("{site}{path}");
+        let request = match *method {
+            "get" => anonymous.get(&url),
+            _ => anonymous
+                .post(&url)
+                .multipart(reqwest::multipart::Form::new().text("csrf", "x")),
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 303, "{method} {path}");
+        let area = path.split('/').nth(1).unwrap();
+        assert_eq!(
+            response.headers()["location"],
+            format!("/{area}/login"),
+            "{method} {path}"
+        );
+    }
+    for public in [
+        "/portal/login",
+        "/desk/login",
+        "/assets/docket.css",
+        "/assets/docket.js",
+    ] {
+        let response = anonymous
+            .get(format!("{site}{public}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{public}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn bad_credentials_get_one_non_revealing_answer() {
     let app = TestApp::spawn(Mode::Embedded).await;

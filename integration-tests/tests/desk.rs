@@ -180,6 +180,19 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(locked["owner_id"], app.admin_id.as_str());
     let (_, html) = agent.get("/desk/views/my-locked").await;
     assert!(html.contains("VPN bricht ab"), "{html}");
+    // Watch it: it joins the agent's watched view.
+    let (status, _) = agent
+        .post(
+            &format!("/desk/tickets/{number}/watch"),
+            &[("watch", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, html) = agent.get("/desk/views/watched").await;
+    assert!(html.contains("VPN bricht ab"), "{html}");
+    let (_, html) = agent.get(&format!("/desk/tickets/{number}?lang=en")).await;
+    assert!(html.contains("Stop watching"), "{html}");
 
     // Link it with Jane's ticket; split the answer off; merge Jane's ticket into it.
     let jane_number = jane_ticket["number"].as_str().unwrap();
@@ -277,6 +290,35 @@ async fn an_agent_works_tickets_in_the_desk() {
         "{html}"
     );
     assert!(!html.contains("VPN bricht ab"));
+
+    // The search saved as a view of its own, and deleted again.
+    let (status, to) = agent
+        .post(
+            "/desk/searches",
+            &[
+                ("name", "Drucker offen"),
+                ("text", "Drucker"),
+                ("state", "open"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303, "{to}");
+    let (_, html) = agent.get("/desk/").await;
+    assert!(
+        html.contains("Drucker offen"),
+        "the saved search is among the views"
+    );
+    let (status, html) = agent.get(&to).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Drucker 1") && !html.contains("VPN bricht ab"),
+        "{html}"
+    );
+    let (status, _) = agent.post(&format!("{to}/delete"), &[], &[]).await;
+    assert_eq!(status, 303);
+    let (_, html) = agent.get("/desk/").await;
+    assert!(!html.contains("Drucker offen"));
 
     // Every form needs the session's token.
     let (status, _) = agent

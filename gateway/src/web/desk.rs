@@ -483,6 +483,7 @@ struct ListPage<'a> {
     search: Option<SearchForm>,
     /// Queue views: which tickets (open, closed, all).
     show: Option<(String, String, String)>,
+    saved: Option<String>,
     bulk_states: Vec<Choice>,
     bulk_queues: Vec<Choice>,
     bulk_agents: Vec<Choice>,
@@ -525,6 +526,8 @@ struct ListSpec {
     live_queue: String,
     search: bool,
     show: bool,
+    /// A saved search's id: the page offers to delete it.
+    saved: Option<String>,
 }
 
 async fn list(
@@ -657,6 +660,7 @@ async fn list(
         back: query.link(&spec.path, None, query.page.as_deref()),
         search,
         show,
+        saved: spec.saved,
         bulk_states: STATES
             .into_iter()
             .filter(|st| !is_pending(*st))
@@ -721,6 +725,7 @@ async fn queue_view(
             live_queue: queue_id.clone(),
             search: false,
             show: true,
+            saved: None,
         })
     })
     .await
@@ -754,6 +759,8 @@ async fn view(
             live_queue: String::new(),
             search: false,
             show: false,
+            // Default views have names like `my-locked`; saved searches are ids.
+            saved: (view_id.len() == 36).then(|| view_id.clone()),
         })
     })
     .await
@@ -765,28 +772,13 @@ async fn search(
     headers: HeaderMap,
 ) -> Response {
     let (sort, descending) = query.sort();
-    let filter = pb::TicketFilter {
-        text: query.text.clone().unwrap_or_default(),
-        customer: query.customer.clone().unwrap_or_default(),
-        queue_ids: query
-            .queue
-            .iter()
-            .filter(|q| !q.is_empty())
-            .cloned()
-            .collect(),
-        state_types: query
-            .state
-            .iter()
-            .filter(|q| !q.is_empty())
-            .cloned()
-            .collect(),
-        priorities: query
-            .priority
-            .iter()
-            .filter_map(|p| p.parse().ok())
-            .collect(),
-        ..Default::default()
-    };
+    let filter = search_filter(
+        query.text.as_deref().unwrap_or_default(),
+        query.queue.as_deref().unwrap_or_default(),
+        query.state.as_deref().unwrap_or_default(),
+        query.priority.as_deref().unwrap_or_default(),
+        query.customer.as_deref().unwrap_or_default(),
+    );
     let page_token = query.page.clone().unwrap_or_default();
     list(&state, &headers, &query, |t, _| {
         Some(ListSpec {
@@ -803,9 +795,97 @@ async fn search(
             live_queue: String::new(),
             search: true,
             show: false,
+            saved: None,
         })
     })
     .await
+}
+
+/// The search form's filter; empty fields do not narrow.
+fn search_filter(
+    text: &str,
+    queue: &str,
+    state_type: &str,
+    priority: &str,
+    customer: &str,
+) -> pb::TicketFilter {
+    let some = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+    pb::TicketFilter {
+        text: text.to_owned(),
+        customer: customer.to_owned(),
+        queue_ids: some(queue).into_iter().collect(),
+        state_types: some(state_type).into_iter().collect(),
+        priorities: priority.parse().ok().into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+/// Saves the search form's filter under a name: it joins the agent's views.
+async fn save_search(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let form = match Submitted::read(&headers, multipart).await {
+        Ok(f) => f,
+        Err(e) => return form_failure(t, Some(&s), e),
+    };
+    let request = pb::SaveSearchRequest {
+        name: form.get("name").to_owned(),
+        filter: Some(search_filter(
+            form.get("text"),
+            form.get("queue"),
+            form.get("state"),
+            form.get("priority"),
+            form.get("customer"),
+        )),
+        ..Default::default()
+    };
+    match state
+        .ticket
+        .clone()
+        .save_search(grpc_request(request, &s.principal))
+        .await
+    {
+        Ok(view) => Redirect::to(&format!("/desk/views/{}", view.into_inner().id)).into_response(),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+/// Deletes one of the agent's saved searches.
+async fn delete_search(
+    State(state): State<AppState>,
+    Path(view_id): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&query, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(e) = Submitted::read(&headers, multipart).await {
+        return form_failure(t, Some(&s), e);
+    }
+    match state
+        .ticket
+        .clone()
+        .delete_saved_search(grpc_request(
+            pb::DeleteSavedSearchRequest { id: view_id },
+            &s.principal,
+        ))
+        .await
+    {
+        Ok(_) => Redirect::to("/desk/").into_response(),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
 }
 
 /// Changes every selected ticket at once; back to the list, or a page naming those that were
@@ -900,6 +980,7 @@ struct TicketPage<'a> {
     history: Vec<HistoryLine>,
     links: Vec<pb::LinkedTicket>,
     children: Option<(usize, usize)>,
+    watching: bool,
     templates: Vec<Choice>,
     draft_subject: String,
     draft_body: String,
@@ -980,7 +1061,7 @@ async fn load_ticket<'a>(
         .await?
         .into_inner();
     let id = ticket.id.clone();
-    let (articles, history, links, templates, services, types, names) = tokio::try_join!(
+    let (articles, history, links, templates, services, types, names, watchers) = tokio::try_join!(
         async {
             Ok::<_, tonic::Status>(
                 state
@@ -1069,6 +1150,20 @@ async fn load_ticket<'a>(
                 .entries)
         },
         Names::load(state, s),
+        async {
+            Ok(state
+                .ticket
+                .clone()
+                .list_watchers(grpc_request(
+                    pb::ListWatchersRequest {
+                        ticket_id: id.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .agent_ids)
+        },
     )?;
     let (draft_subject, draft_body) = match template.filter(|id| !id.is_empty()) {
         Some(template_id) => {
@@ -1166,6 +1261,7 @@ async fn load_ticket<'a>(
             .collect(),
         links,
         children,
+        watching: watchers.contains(&p.claims.sub),
         templates: templates
             .into_iter()
             .map(|tpl| Choice {
@@ -1395,6 +1491,35 @@ async fn lock(
                         expected_version: ticket.version,
                         locked: Some(form.get("locked") == "1"),
                         ..Default::default()
+                    },
+                    &s.principal,
+                ))
+                .await?;
+            Ok(None)
+        },
+    )
+    .await
+}
+
+async fn watch(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            state
+                .ticket
+                .clone()
+                .watch_ticket(grpc_request(
+                    pb::WatchTicketRequest {
+                        ticket_id: ticket.id,
+                        watch: form.get("watch") == "1",
                     },
                     &s.principal,
                 ))
@@ -1718,7 +1843,10 @@ pub fn router() -> Router<AppState> {
         .route("/desk/tickets/{ticket}/articles", post(add_article))
         .route("/desk/tickets/{ticket}/update", post(update))
         .route("/desk/tickets/{ticket}/lock", post(lock))
+        .route("/desk/tickets/{ticket}/watch", post(watch))
         .route("/desk/tickets/{ticket}/link", post(link))
+        .route("/desk/searches", post(save_search))
+        .route("/desk/views/{view_id}/delete", post(delete_search))
         .route("/desk/tickets/{ticket}/merge", post(merge))
         .route(
             "/desk/tickets/{ticket}/articles/{article_id}/split",

@@ -142,6 +142,10 @@ texts! {
     escalated_note: "Eskaliert: nicht geschlossen und über dem Zieldatum.", "Escalated: not closed and past the target date.";
     created_by: "von", "by";
     sort_by: "Sortieren nach", "Sort by";
+    watch: "Beobachten", "Watch";
+    unwatch: "Nicht mehr beobachten", "Stop watching";
+    save_search: "Suche speichern als", "Save this search as";
+    delete_search: "Gespeicherte Suche löschen", "Delete this saved search";
 }
 
 impl Texts {

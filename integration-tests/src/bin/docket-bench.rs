@@ -434,8 +434,8 @@ const WORDS: [&str; 30] = [
 ];
 
 /// SQL that seeds `n` tickets in the tenant's four queues over the past two years (states,
-/// priorities and customers spread out), each with three articles, then rebuilds the full-text
-/// indexes. Rows are generated inside PostgreSQL; the ids are the bench's own.
+/// priorities and customers spread out; one in a thousand with a target date, most of them past
+/// it), each with three articles, then rebuilds the full-text indexes and the queue counts. Rows are generated inside PostgreSQL; the ids are the bench's own.
 fn seed_sql(n: usize, tenant: &str, queues: &[String]) -> String {
     let words = WORDS.map(|w| format!("'{w}'")).join(",");
     let queues = queues
@@ -449,8 +449,10 @@ fn seed_sql(n: usize, tenant: &str, queues: &[String]) -> String {
 DROP INDEX IF EXISTS articles_body_fts;
 DROP INDEX IF EXISTS tickets_title_fts;
 CREATE TEMP TABLE words AS SELECT ARRAY[{words}] AS w;
+-- A bulk load: the per-row counter trigger is off, the counts are taken once afterwards.
+ALTER TABLE tickets DISABLE TRIGGER tickets_count_insert_delete;
 INSERT INTO tickets (id, tenant_id, number, queue_id, title, state, pending_until, locked, priority,
-                     customer, created_at, updated_at, closed_at, version)
+                     customer, created_at, updated_at, closed_at, target_at, version)
 SELECT gen_random_uuid()::text, '{tenant}', '1999' || lpad(i::text, 12, '0'),
        (ARRAY[{queues}])[1 + i % 4],
        initcap({t1}) || ' ' || {t2} || ' in room' || (i % 2000),
@@ -459,7 +461,8 @@ SELECT gen_random_uuid()::text, '{tenant}', '1999' || lpad(i::text, 12, '0'),
        CASE WHEN i % 10 = 8 THEN base + i * 60000000::bigint + 86400000000 END,
        0, 1 + (i * 3) % 5, 'user' || (i % 50000) || '@uni.example',
        base + i * 60000000::bigint, base + i * 60000000::bigint + 3600000000,
-       CASE WHEN i % 10 IN (0, 1, 2, 6, 9) THEN base + i * 60000000::bigint + 3600000000 END, 1
+       CASE WHEN i % 10 IN (0, 1, 2, 6, 9) THEN base + i * 60000000::bigint + 3600000000 END,
+       CASE WHEN i % 1000 = 3 THEN base + i * 60000000::bigint + 172800000000 END, 1
 FROM generate_series(1, {n}) i, words,
      (SELECT (extract(epoch FROM now())::bigint - {n}::bigint * 60) * 1000000 AS base) b;
 INSERT INTO articles (id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at)
@@ -470,6 +473,10 @@ SELECT gen_random_uuid()::text, t.id, CASE WHEN k = 2 THEN 'agent' ELSE 'custome
        'bench', t.created_at + k
 FROM (SELECT id, title, created_at, substr(number, 5)::bigint AS n FROM tickets WHERE number LIKE '1999%') t,
      generate_series(1, 3) k, words;
+ALTER TABLE tickets ENABLE TRIGGER tickets_count_insert_delete;
+DELETE FROM queue_state_counts;
+INSERT INTO queue_state_counts (queue_id, state, n)
+    SELECT queue_id, state, COUNT(*) FROM tickets GROUP BY queue_id, state;
 CREATE INDEX tickets_title_fts ON tickets USING GIN (to_tsvector('simple', title));
 CREATE INDEX articles_body_fts ON articles USING GIN (to_tsvector('simple', left(subject || ' ' || body, 250000)));
 ANALYZE;

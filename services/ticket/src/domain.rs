@@ -1044,15 +1044,14 @@ impl QueueCounts {
         }
     }
 
-    /// Counts `n` tickets of a state type, `late` of them past their target date.
-    pub fn add(&mut self, state_type: StateType, n: u64, late: u64) {
+    /// Counts `n` tickets of a state type (closed ones are not counted).
+    pub fn add(&mut self, state_type: StateType, n: u64) {
         match state_type {
             StateType::New => self.new += n,
             StateType::Open => self.open += n,
             StateType::PendingReminder | StateType::PendingAuto => self.pending += n,
-            StateType::Closed | StateType::Merged | StateType::Removed => return,
+            StateType::Closed | StateType::Merged | StateType::Removed => {}
         }
-        self.escalated += late;
     }
 }
 

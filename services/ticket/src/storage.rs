@@ -1879,33 +1879,56 @@ impl TicketStore for SqlTicketStore {
         tenant_id: TenantId,
         now: i64,
     ) -> Result<Vec<QueueCounts>, TicketError> {
-        // The predicate repeats the partial index `tickets_active` so both engines use it.
+        // The counts per queue and state (kept by triggers), then the few tickets past their
+        // target date (a range of `tickets_escalation`, whose predicate this repeats).
         let rows = sqlx::query(
-            "SELECT queue_id, state, COUNT(*) AS n, \
-                    SUM(CASE WHEN target_at IS NOT NULL AND target_at < $2 THEN 1 ELSE 0 END) AS late \
-             FROM tickets WHERE tenant_id = $1 AND state IN ('new', 'open', 'pending_reminder', \
-                 'pending_auto_close_successful', 'pending_auto_close_unsuccessful') \
-             GROUP BY queue_id, state",
+            "SELECT c.queue_id, c.state, c.n FROM queue_state_counts c \
+             JOIN queues q ON q.id = c.queue_id \
+             WHERE q.tenant_id = $1 AND c.n > 0 AND c.state IN ('new', 'open', \
+                 'pending_reminder', 'pending_auto_close_successful', 'pending_auto_close_unsuccessful')",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        let late = sqlx::query(
+            "SELECT queue_id, COUNT(*) AS n FROM tickets \
+             WHERE tenant_id = $1 AND target_at IS NOT NULL AND target_at < $2 AND state IN ('new', \
+                 'open', 'pending_reminder', 'pending_auto_close_successful', \
+                 'pending_auto_close_unsuccessful') \
+             GROUP BY queue_id",
         )
         .bind(tenant_id)
         .bind(now)
         .fetch_all(self.db.pool())
         .await?;
         let mut counts: Vec<QueueCounts> = Vec::new();
+        let mut entry = |queue_id: QueueId| -> usize {
+            match counts.iter().position(|c| c.queue_id == queue_id) {
+                Some(i) => i,
+                None => {
+                    counts.push(QueueCounts::new(queue_id));
+                    counts.len() - 1
+                }
+            }
+        };
+        let mut by_state = Vec::with_capacity(rows.len());
         for row in rows {
             let queue_id: QueueId = row.try_get::<String, _>("queue_id")?.parse()?;
             let state: TicketState = row.try_get::<String, _>("state")?.parse()?;
             let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
-            let late = u64::try_from(row.try_get::<i64, _>("late")?).unwrap_or(0);
-            let entry = match counts.iter_mut().position(|c| c.queue_id == queue_id) {
-                Some(i) => &mut counts[i],
-                None => {
-                    counts.push(QueueCounts::new(queue_id));
-                    let last = counts.len() - 1;
-                    &mut counts[last]
-                }
-            };
-            entry.add(state.state_type(), n, late);
+            by_state.push((entry(queue_id), state, n));
+        }
+        let mut escalated = Vec::with_capacity(late.len());
+        for row in late {
+            let queue_id: QueueId = row.try_get::<String, _>("queue_id")?.parse()?;
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+            escalated.push((entry(queue_id), n));
+        }
+        for (i, state, n) in by_state {
+            counts[i].add(state.state_type(), n);
+        }
+        for (i, n) in escalated {
+            counts[i].escalated += n;
         }
         Ok(counts)
     }

@@ -4696,7 +4696,7 @@ async fn case_queue_counts(store: &SqlTicketStore, _db: &Db) {
     let hour = 3_600_000_000;
 
     let fresh = ticket(store, &support, "new one").await;
-    let _second = ticket(store, &support, "new two").await;
+    let second = ticket(store, &support, "new two").await;
     let opened = ticket(store, &support, "opened").await;
     let open = TicketUpdate {
         state: Some(TicketState::Open),
@@ -4753,11 +4753,49 @@ async fn case_queue_counts(store: &SqlTicketStore, _db: &Db) {
             },
         ]
     );
-    // Closing the new one takes it out of the count.
+    // Closing the new one takes it out of the count; moving the open one moves its count and
+    // its escalation.
     close(store, fresh.id).await;
+    let moving = TicketUpdate {
+        queue_id: Some(raw.id),
+        ..update()
+    };
+    store
+        .update_ticket(opened.id, moving, &agent())
+        .await
+        .unwrap();
     let counts = store.queue_counts(t.id, now).await.unwrap();
-    let support_counts = counts.iter().find(|c| c.queue_id == support.id).unwrap();
-    assert_eq!(support_counts.new, 1);
+    let of = |q: QueueId| {
+        counts
+            .iter()
+            .find(|c| c.queue_id == q)
+            .copied()
+            .unwrap_or_else(|| QueueCounts::new(q))
+    };
+    assert_eq!(
+        (
+            of(support.id).new,
+            of(support.id).open,
+            of(support.id).escalated
+        ),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        (of(raw.id).open, of(raw.id).pending, of(raw.id).escalated),
+        (1, 1, 1)
+    );
+    // Merging the last new one away: merged tickets are not being worked on.
+    store
+        .merge_tickets(second.id, opened.id, &agent())
+        .await
+        .unwrap();
+    let counts = store.queue_counts(t.id, now).await.unwrap();
+    assert!(
+        counts
+            .iter()
+            .all(|c| c.queue_id != support.id || c.new == 0),
+        "{counts:?}"
+    );
     assert!(
         store
             .queue_counts(TenantId::new(), now)
