@@ -64,6 +64,11 @@ try {
   await agent.waitForURL(`${base}/desk/`);
   check('the desk shows the queue overview', (await agent.getByRole('table', { name: 'Queues' }).count()) === 1);
   await accessible(agent, 'desk-overview');
+  await agent.goto(`${base}/desk/admin/queues`);
+  check('the administration lists the queues', (await agent.getByRole('table', { name: 'Queues' }).count()) === 1);
+  await accessible(agent, 'desk-admin-queues');
+  await agent.goto(`${base}/desk/search?text=Drucker`);
+  await accessible(agent, 'desk-search');
   await agent.goto(`${base}/desk/queues/${env('DOCKET_QUEUE_ID')}`);
   await agent.waitForSelector('body[data-live-connected="true"]', { timeout: 10_000 });
   await accessible(agent, 'desk-queue');

@@ -106,6 +106,9 @@ async fn every_web_page_sends_an_anonymous_browser_to_its_login() {
             format!("/desk/tickets/2026113010000001/articles/{id}/split"),
         ),
         ("get", "/desk/events".into()),
+        ("get", "/desk/admin/queues".into()),
+        ("post", "/desk/admin/queues".into()),
+        ("post", format!("/desk/admin/templates/{id}/delete")),
         ("post", "/desk/logout".into()),
     ];
     for (method, path) in pages {

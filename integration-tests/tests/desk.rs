@@ -580,3 +580,240 @@ async fn the_desk_hears_changes_live_embedded() {
 async fn the_desk_hears_changes_live_on_postgres_and_rabbitmq() {
     the_desk_hears_changes_live(Mode::Production).await;
 }
+
+/// The id of the entry named `name` in a REST list (`items`).
+async fn id_named(app: &TestApp, path: &str, name: &str) -> String {
+    let list = app.get_json(path).await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {list}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_administrator_sets_up_the_tenant_in_the_desk() {
+    let app = TestApp::spawn(Mode::Embedded).await;
+    let site = site(&app);
+    app.queue_id("Misc").await;
+    let admin = Web::login(&site, "desk", None, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+    let tenant = app.tenant_id.clone();
+    let (status, html) = admin.get("/desk/admin/queues?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Misc") && html.contains("Offered in the portal"),
+        "{html}"
+    );
+
+    let post = |section: &'static str, fields: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        let tenant = tenant.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, to) = admin
+                .post(
+                    &format!("/desk/admin/{section}?tenant={tenant}"),
+                    &fields,
+                    &[],
+                )
+                .await;
+            assert_eq!(status, 303, "{section}: {to}");
+            assert_eq!(to, format!("/desk/admin/{section}?tenant={tenant}"));
+        }
+    };
+    post("groups", vec![("name", "2nd Level".into())]).await;
+    let group = id_named(
+        &app,
+        &format!("/admin/tenants/{tenant}/groups"),
+        "2nd Level",
+    )
+    .await;
+    post(
+        "queues",
+        vec![
+            ("name", "2nd Level".into()),
+            ("group", group.clone()),
+            ("portal", "on".into()),
+            ("follow_up", "new_ticket".into()),
+            ("addresses", "second@uni.example".into()),
+            ("signature", "Ihr 2nd Level".into()),
+        ],
+    )
+    .await;
+    let queues = app.get_json("/queues").await;
+    let queue = queues["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "2nd Level")
+        .unwrap()
+        .clone();
+    assert_eq!(queue["portal"], true);
+    assert_eq!(queue["follow_up"], "new_ticket");
+    assert_eq!(queue["addresses"][0], "second@uni.example");
+    post("services", vec![("name", "Netzwerk".into())]).await;
+    post("types", vec![("name", "Störung".into())]).await;
+    post(
+        "states",
+        vec![
+            ("name", "wartet auf Lieferant".into()),
+            ("base", "pending_reminder".into()),
+        ],
+    )
+    .await;
+    post(
+        "fields",
+        vec![
+            ("key", "building".into()),
+            ("label", "Gebäude".into()),
+            ("kind", "single_select".into()),
+            ("options", "A, B, C".into()),
+        ],
+    )
+    .await;
+    post(
+        "templates",
+        vec![
+            ("name", "Gruß".into()),
+            ("kind", "answer".into()),
+            ("language", "de".into()),
+            ("subject", "Ihre Anfrage".into()),
+            ("body", "Guten Tag {{customer.name}},".into()),
+        ],
+    )
+    .await;
+    for (path, name) in [
+        (format!("/tenants/{tenant}/services"), "Netzwerk"),
+        (format!("/tenants/{tenant}/ticket-types"), "Störung"),
+        (format!("/tenants/{tenant}/states"), "wartet auf Lieferant"),
+        (format!("/tenants/{tenant}/templates"), "Gruß"),
+    ] {
+        id_named(&app, &path, name).await;
+    }
+    let fields = app.get_json(&format!("/tenants/{tenant}/fields")).await;
+    assert_eq!(
+        fields["items"][0]["options"],
+        json!(["A", "B", "C"]),
+        "{fields}"
+    );
+    post(
+        "roles",
+        vec![
+            ("name", "2nd Level Agent".into()),
+            ("group", group.clone()),
+            ("permissions", "ro".into()),
+            ("permissions", "rw".into()),
+        ],
+    )
+    .await;
+    let role = id_named(
+        &app,
+        &format!("/admin/tenants/{tenant}/roles"),
+        "2nd Level Agent",
+    )
+    .await;
+    post(
+        "agents",
+        vec![
+            ("login", "max".into()),
+            ("name", "Max Muster".into()),
+            ("email", "max@uni.example".into()),
+            ("password", "a password for max, long enough".into()),
+            ("roles", role),
+        ],
+    )
+    .await;
+    post("companies", vec![("name", "Fakultät Physik".into())]).await;
+    let company = id_named(
+        &app,
+        &format!("/admin/tenants/{tenant}/companies"),
+        "Fakultät Physik",
+    )
+    .await;
+    post(
+        "customers",
+        vec![
+            ("login", "erika".into()),
+            ("name", "Erika Mustermann".into()),
+            ("email", "erika@uni.example".into()),
+            ("password", "a password for erika, long enough".into()),
+            ("company", company),
+            ("company_tickets", "on".into()),
+        ],
+    )
+    .await;
+    post(
+        "tenants",
+        vec![
+            ("slug", "hs-musterstadt".into()),
+            ("name", "HS Musterstadt".into()),
+        ],
+    )
+    .await;
+    let (_, html) = admin
+        .get(&format!("/desk/admin/tenants?tenant={tenant}"))
+        .await;
+    assert!(html.contains("HS Musterstadt"), "{html}");
+
+    // What was made works: the new agent works the new queue, the new customer uses the portal.
+    let max = Web::login(
+        &site,
+        "desk",
+        None,
+        "max",
+        "a password for max, long enough",
+    )
+    .await;
+    let (status, html) = max.get("/desk/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("2nd Level"), "{html}");
+    // ... but administers nothing.
+    let (status, _) = max.get("/desk/admin/queues").await;
+    assert_eq!(status, 403);
+    let (status, _) = max
+        .post(
+            &format!("/desk/admin/groups?tenant={tenant}"),
+            &[("name", "mine")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 403);
+    Web::login(
+        &site,
+        "portal",
+        Some(ADMIN_TENANT),
+        "erika",
+        "a password for erika, long enough",
+    )
+    .await;
+
+    // A template deleted from its page.
+    let template = id_named(&app, &format!("/tenants/{tenant}/templates"), "Gruß").await;
+    let (status, _) = admin
+        .post(
+            &format!("/desk/admin/templates/{template}/delete?tenant={tenant}"),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let templates = app.get_json(&format!("/tenants/{tenant}/templates")).await;
+    assert!(
+        templates["items"].as_array().unwrap().is_empty(),
+        "{templates}"
+    );
+    // A bad entry is refused with the reason.
+    let (status, html) = admin
+        .post(
+            &format!("/desk/admin/services?tenant={tenant}"),
+            &[("name", "")],
+            &[],
+        )
+        .await;
+    assert!((400..500).contains(&status), "{status}: {html}");
+    app.stop().await;
+}

@@ -31,7 +31,7 @@ use crate::AppState;
 use crate::auth::grpc_request;
 
 /// Ticket states an agent sets, in the order the desk offers them.
-const STATES: [pb::TicketState; 7] = [
+pub(super) const STATES: [pb::TicketState; 7] = [
     pb::TicketState::New,
     pb::TicketState::Open,
     pb::TicketState::PendingReminder,
@@ -42,7 +42,7 @@ const STATES: [pb::TicketState; 7] = [
 ];
 
 /// A state's API name (`pending_reminder`), as the texts and forms use it.
-fn state_name(state: pb::TicketState) -> &'static str {
+pub(super) fn state_name(state: pb::TicketState) -> &'static str {
     state
         .as_str_name()
         .strip_prefix("TICKET_STATE_")
@@ -69,7 +69,7 @@ fn state_by_name(name: &str) -> Option<pb::TicketState> {
 // ---------------------------------------------------------------------------------------------
 
 /// The signed-in agent; a customer gets 403 (no desk page, no agent data), nobody the login.
-async fn agent(
+pub(super) async fn agent(
     state: &AppState,
     headers: &HeaderMap,
     t: &'static Texts,

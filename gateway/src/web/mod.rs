@@ -11,6 +11,7 @@
 //! - A customer's session gets no desk page; an agent's session is sent from the portal to the
 //!   desk.
 
+pub mod admin;
 pub mod desk;
 pub mod portal;
 pub mod texts;
@@ -344,6 +345,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(portal::router())
         .merge(desk::router())
+        .merge(admin::router())
         .route("/assets/docket.css", get(stylesheet))
         .route("/assets/docket.js", get(script))
         .layer(middleware::from_fn(security_headers))

@@ -1,0 +1,1009 @@
+//! The desk's administration pages for tenant administrators (and installation administrators):
+//! queues, services, ticket types, states, custom fields, templates, agents, customers,
+//! companies, groups, roles and tenants. Each page lists what the tenant has and offers a form to
+//! add to it; the services decide who may, exactly as for the REST API.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::multipart::Multipart;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use docket_proto::identity::v1 as ipb;
+use docket_proto::ticket::v1 as pb;
+use serde::Deserialize;
+
+use super::desk::{STATES, agent, state_name};
+use super::portal::Choice;
+use super::{
+    LangQuery, Session, Submitted, Texts, error_page, failure, form_failure, render, texts,
+};
+use crate::AppState;
+use crate::auth::grpc_request;
+
+/// The administration's sections, in the order the navigation shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Queues,
+    Services,
+    Types,
+    States,
+    Fields,
+    Templates,
+    Agents,
+    Customers,
+    Companies,
+    Groups,
+    Roles,
+    Tenants,
+}
+
+impl Section {
+    const ALL: [Self; 12] = [
+        Self::Queues,
+        Self::Services,
+        Self::Types,
+        Self::States,
+        Self::Fields,
+        Self::Templates,
+        Self::Agents,
+        Self::Customers,
+        Self::Companies,
+        Self::Groups,
+        Self::Roles,
+        Self::Tenants,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::Queues => "queues",
+            Self::Services => "services",
+            Self::Types => "types",
+            Self::States => "states",
+            Self::Fields => "fields",
+            Self::Templates => "templates",
+            Self::Agents => "agents",
+            Self::Customers => "customers",
+            Self::Companies => "companies",
+            Self::Groups => "groups",
+            Self::Roles => "roles",
+            Self::Tenants => "tenants",
+        }
+    }
+
+    fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    fn title(self, t: &Texts) -> &'static str {
+        match self {
+            Self::Queues => t.queues,
+            Self::Services => t.services,
+            Self::Types => t.ticket_types,
+            Self::States => t.states,
+            Self::Fields => t.custom_fields,
+            Self::Templates => t.templates,
+            Self::Agents => t.agents,
+            Self::Customers => t.customers,
+            Self::Companies => t.companies,
+            Self::Groups => t.groups,
+            Self::Roles => t.roles,
+            Self::Tenants => t.tenants,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/admin.html")]
+struct AdminPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    section: &'static str,
+    title: &'static str,
+    sections: Vec<(&'static str, &'static str, bool)>,
+    tenant: String,
+    tenants: Vec<Choice>,
+    columns: Vec<&'static str>,
+    rows: Vec<Row>,
+    fields: Vec<Field>,
+}
+
+struct Row {
+    cells: Vec<String>,
+    /// Where a form deletes the entry, if it can be deleted here.
+    delete: Option<String>,
+}
+
+/// A field of the form that adds an entry.
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    /// text, email, password, textarea, select, multi or checkbox.
+    kind: &'static str,
+    options: Vec<Choice>,
+    required: bool,
+}
+
+fn field(name: &'static str, label: &'static str, kind: &'static str, required: bool) -> Field {
+    Field {
+        name,
+        label,
+        kind,
+        options: Vec::new(),
+        required,
+    }
+}
+
+fn select(name: &'static str, label: &'static str, options: Vec<Choice>, multi: bool) -> Field {
+    Field {
+        name,
+        label,
+        kind: if multi { "multi" } else { "select" },
+        options,
+        required: !multi,
+    }
+}
+
+fn choices<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Choice> {
+    pairs
+        .into_iter()
+        .map(|(value, label)| Choice {
+            value: value.to_owned(),
+            label: label.to_owned(),
+            selected: false,
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AdminQuery {
+    lang: Option<String>,
+    tenant: Option<String>,
+}
+
+/// The tenants the agent administers (every tenant for an installation administrator), and the
+/// one the page is about.
+async fn tenants(
+    state: &AppState,
+    s: &Session,
+    wanted: Option<&str>,
+) -> Result<(String, Vec<Choice>), tonic::Status> {
+    let claims = &s.principal.claims;
+    let all = state
+        .identity_admin
+        .clone()
+        .list_tenants(grpc_request(ipb::ListTenantsRequest {}, &s.principal))
+        .await?
+        .into_inner()
+        .tenants;
+    let mine: Vec<ipb::Tenant> = all
+        .into_iter()
+        .filter(|t| claims.is_installation_admin() || claims.is_admin_of(&t.id))
+        .collect();
+    let chosen = wanted
+        .filter(|w| mine.iter().any(|t| t.id == *w))
+        .map(str::to_owned)
+        .or_else(|| mine.first().map(|t| t.id.clone()))
+        .ok_or_else(|| tonic::Status::permission_denied("you administer no tenant"))?;
+    let options = mine
+        .into_iter()
+        .map(|t| Choice {
+            selected: t.id == chosen,
+            value: t.id,
+            label: t.name,
+        })
+        .collect();
+    Ok((chosen, options))
+}
+
+async fn index(Query(query): Query<AdminQuery>) -> Response {
+    let tenant = query
+        .tenant
+        .map(|t| format!("?tenant={t}"))
+        .unwrap_or_default();
+    Redirect::to(&format!("/desk/admin/queues{tenant}")).into_response()
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Path(section): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = LangQuery {
+        lang: query.lang.clone(),
+    };
+    let t = texts(&lang, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(section) = Section::parse(&section) else {
+        return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
+    };
+    match build(&state, t, &s, section, query.tenant.as_deref()).await {
+        Ok(page) => render(&page, StatusCode::OK),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+async fn build<'a>(
+    state: &AppState,
+    t: &'static Texts,
+    s: &'a Session,
+    section: Section,
+    wanted: Option<&str>,
+) -> Result<AdminPage<'a>, tonic::Status> {
+    let (tenant, tenant_choices) = tenants(state, s, wanted).await?;
+    let p = &s.principal;
+    let mut ticket = state.ticket.clone();
+    let mut identity = state.identity_admin.clone();
+    let catalogue = pb::ListCatalogueRequest {
+        tenant_id: tenant.clone(),
+    };
+    let groups = || async {
+        Ok::<_, tonic::Status>(
+            state
+                .identity_admin
+                .clone()
+                .list_groups(grpc_request(
+                    ipb::ListGroupsRequest {
+                        tenant_id: tenant.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .groups,
+        )
+    };
+    let yes_no = |b: bool| if b { t.yes } else { t.no }.to_owned();
+    let (columns, rows, fields): (Vec<&'static str>, Vec<Row>, Vec<Field>) = match section {
+        Section::Queues => {
+            let groups = groups().await?;
+            let queues = ticket
+                .list_queues(grpc_request(
+                    pb::ListQueuesRequest {
+                        tenant_id: tenant.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .queues;
+            let group_name = |id: &str| {
+                groups
+                    .iter()
+                    .find(|g| g.id == id)
+                    .map_or_else(String::new, |g| g.name.clone())
+            };
+            (
+                vec![t.name, t.group, t.portal_queue, t.follow_up, t.addresses],
+                queues
+                    .iter()
+                    .map(|q| Row {
+                        cells: vec![
+                            q.name.clone(),
+                            group_name(&q.group_id),
+                            yes_no(q.portal),
+                            q.follow_up.clone(),
+                            q.addresses.join(", "),
+                        ],
+                        delete: None,
+                    })
+                    .collect(),
+                vec![
+                    field("name", t.name, "text", true),
+                    select(
+                        "group",
+                        t.group,
+                        groups
+                            .iter()
+                            .map(|g| Choice {
+                                value: g.id.clone(),
+                                label: g.name.clone(),
+                                selected: false,
+                            })
+                            .collect(),
+                        false,
+                    ),
+                    field("portal", t.portal_queue, "checkbox", false),
+                    select(
+                        "follow_up",
+                        t.follow_up,
+                        choices([
+                            ("reopen", "reopen"),
+                            ("new_ticket", "new_ticket"),
+                            ("reject", "reject"),
+                        ]),
+                        false,
+                    ),
+                    field("addresses", t.addresses, "text", false),
+                    field("signature", t.signature, "textarea", false),
+                ],
+            )
+        }
+        Section::Services | Section::Types => {
+            let entries = if section == Section::Services {
+                ticket.list_services(grpc_request(catalogue, p)).await?
+            } else {
+                ticket.list_ticket_types(grpc_request(catalogue, p)).await?
+            }
+            .into_inner()
+            .entries;
+            (
+                vec![t.name],
+                entries
+                    .into_iter()
+                    .map(|e| Row {
+                        cells: vec![e.name],
+                        delete: None,
+                    })
+                    .collect(),
+                vec![field("name", t.name, "text", true)],
+            )
+        }
+        Section::States => {
+            let states = ticket
+                .list_states(grpc_request(
+                    pb::ListStatesRequest {
+                        tenant_id: tenant.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .states;
+            (
+                vec![t.name, t.base_state],
+                states
+                    .into_iter()
+                    .map(|c| {
+                        let base = t.ticket_state(state_name(c.base())).to_owned();
+                        Row {
+                            cells: vec![c.name, base],
+                            delete: None,
+                        }
+                    })
+                    .collect(),
+                vec![
+                    field("name", t.name, "text", true),
+                    select(
+                        "base",
+                        t.base_state,
+                        STATES
+                            .into_iter()
+                            .map(|st| Choice {
+                                value: state_name(st).to_owned(),
+                                label: t.ticket_state(state_name(st)).to_owned(),
+                                selected: false,
+                            })
+                            .collect(),
+                        false,
+                    ),
+                ],
+            )
+        }
+        Section::Fields => {
+            let fields = ticket
+                .list_fields(grpc_request(
+                    pb::ListFieldsRequest {
+                        tenant_id: tenant.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .fields;
+            (
+                vec![t.key, t.label, t.kind, t.options],
+                fields
+                    .into_iter()
+                    .map(|f| Row {
+                        cells: vec![f.key, f.label, f.kind, f.options.join(", ")],
+                        delete: None,
+                    })
+                    .collect(),
+                vec![
+                    field("key", t.key, "text", true),
+                    field("label", t.label, "text", true),
+                    select(
+                        "kind",
+                        t.kind,
+                        choices([
+                            ("text", "text"),
+                            ("number", "number"),
+                            ("date", "date"),
+                            ("single_select", "single_select"),
+                            ("multi_select", "multi_select"),
+                            ("checkbox", "checkbox"),
+                        ]),
+                        false,
+                    ),
+                    field("options", t.options, "text", false),
+                ],
+            )
+        }
+        Section::Templates => {
+            let templates = ticket
+                .list_templates(grpc_request(
+                    pb::ListTemplatesRequest {
+                        tenant_id: tenant.clone(),
+                        ..Default::default()
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .templates;
+            (
+                vec![t.name, t.kind, t.language, t.title],
+                templates
+                    .into_iter()
+                    .map(|tpl| Row {
+                        delete: Some(format!(
+                            "/desk/admin/templates/{}/delete?tenant={tenant}",
+                            tpl.id
+                        )),
+                        cells: vec![tpl.name, tpl.kind, tpl.language, tpl.subject],
+                    })
+                    .collect(),
+                vec![
+                    field("name", t.name, "text", true),
+                    select(
+                        "kind",
+                        t.kind,
+                        choices([
+                            ("answer", "answer"),
+                            ("acceptance", "acceptance"),
+                            ("note", "note"),
+                        ]),
+                        false,
+                    ),
+                    select(
+                        "language",
+                        t.language,
+                        choices([("", t.any), ("de", "Deutsch"), ("en", "English")]),
+                        false,
+                    ),
+                    field("subject", t.title, "text", false),
+                    field("body", t.body, "textarea", true),
+                ],
+            )
+        }
+        Section::Agents => {
+            let roles = identity
+                .list_roles(grpc_request(
+                    ipb::ListRolesRequest {
+                        tenant_id: tenant.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .roles;
+            let agents = identity
+                .list_agents(grpc_request(
+                    ipb::ListAgentsRequest {
+                        tenant_id: tenant.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .agents;
+            (
+                vec![t.login, t.name, t.email, t.source, t.active],
+                agents
+                    .into_iter()
+                    .map(|a| Row {
+                        cells: vec![a.login, a.name, a.email, a.source, yes_no(a.active)],
+                        delete: None,
+                    })
+                    .collect(),
+                vec![
+                    field("login", t.login, "text", true),
+                    field("name", t.name, "text", true),
+                    field("email", t.email, "email", false),
+                    field("password", t.password, "password", true),
+                    select(
+                        "roles",
+                        t.roles,
+                        roles
+                            .into_iter()
+                            .map(|r| Choice {
+                                value: r.id,
+                                label: r.name,
+                                selected: false,
+                            })
+                            .collect(),
+                        true,
+                    ),
+                ],
+            )
+        }
+        Section::Customers | Section::Companies => {
+            let companies = identity
+                .list_companies(grpc_request(
+                    ipb::ListCompaniesRequest {
+                        tenant_id: tenant.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .companies;
+            if section == Section::Companies {
+                (
+                    vec![t.name],
+                    companies
+                        .into_iter()
+                        .map(|c| Row {
+                            cells: vec![c.name],
+                            delete: None,
+                        })
+                        .collect(),
+                    vec![field("name", t.name, "text", true)],
+                )
+            } else {
+                let customers = identity
+                    .list_customers(grpc_request(
+                        ipb::ListCustomersRequest {
+                            tenant_id: tenant.clone(),
+                        },
+                        p,
+                    ))
+                    .await?
+                    .into_inner()
+                    .customers;
+                let company_name = |id: &str| {
+                    companies
+                        .iter()
+                        .find(|c| c.id == id)
+                        .map_or_else(String::new, |c| c.name.clone())
+                };
+                let mut company_choices = choices([("", t.none)]);
+                company_choices.extend(companies.iter().map(|c| Choice {
+                    value: c.id.clone(),
+                    label: c.name.clone(),
+                    selected: false,
+                }));
+                (
+                    vec![t.login, t.name, t.email, t.company],
+                    customers
+                        .into_iter()
+                        .map(|c| Row {
+                            cells: vec![c.login, c.name, c.email, company_name(&c.company_id)],
+                            delete: None,
+                        })
+                        .collect(),
+                    vec![
+                        field("login", t.login, "text", true),
+                        field("name", t.name, "text", true),
+                        field("email", t.email, "email", false),
+                        field("password", t.password, "password", false),
+                        select("company", t.company, company_choices, false),
+                        field("company_tickets", t.company_tickets, "checkbox", false),
+                    ],
+                )
+            }
+        }
+        Section::Groups => {
+            let groups = groups().await?;
+            (
+                vec![t.name],
+                groups
+                    .into_iter()
+                    .map(|g| Row {
+                        cells: vec![g.name],
+                        delete: None,
+                    })
+                    .collect(),
+                vec![field("name", t.name, "text", true)],
+            )
+        }
+        Section::Roles => {
+            let groups = groups().await?;
+            let roles = identity
+                .list_roles(grpc_request(
+                    ipb::ListRolesRequest {
+                        tenant_id: tenant.clone(),
+                    },
+                    p,
+                ))
+                .await?
+                .into_inner()
+                .roles;
+            let group_name = |id: &str| {
+                groups
+                    .iter()
+                    .find(|g| g.id == id)
+                    .map_or_else(|| id.to_owned(), |g| g.name.clone())
+            };
+            (
+                vec![t.name, t.tenant_admin, t.permissions],
+                roles
+                    .into_iter()
+                    .map(|r| Row {
+                        cells: vec![
+                            r.name,
+                            yes_no(r.tenant_admin),
+                            r.permissions
+                                .iter()
+                                .map(|g| {
+                                    format!(
+                                        "{}: {}",
+                                        group_name(&g.group_id),
+                                        g.permissions.join(" ")
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ],
+                        delete: None,
+                    })
+                    .collect(),
+                vec![
+                    field("name", t.name, "text", true),
+                    field("tenant_admin", t.tenant_admin, "checkbox", false),
+                    select(
+                        "group",
+                        t.group,
+                        groups
+                            .iter()
+                            .map(|g| Choice {
+                                value: g.id.clone(),
+                                label: g.name.clone(),
+                                selected: false,
+                            })
+                            .collect(),
+                        false,
+                    ),
+                    select(
+                        "permissions",
+                        t.permissions,
+                        choices(
+                            [
+                                "ro",
+                                "move_into",
+                                "create",
+                                "note",
+                                "owner",
+                                "priority",
+                                "rw",
+                            ]
+                            .map(|p| (p, p)),
+                        ),
+                        true,
+                    ),
+                ],
+            )
+        }
+        Section::Tenants => {
+            let all = identity
+                .list_tenants(grpc_request(ipb::ListTenantsRequest {}, p))
+                .await?
+                .into_inner()
+                .tenants;
+            (
+                vec![t.slug, t.name],
+                all.into_iter()
+                    .map(|x| Row {
+                        cells: vec![x.slug, x.name],
+                        delete: None,
+                    })
+                    .collect(),
+                vec![
+                    field("slug", t.slug, "text", true),
+                    field("name", t.name, "text", true),
+                ],
+            )
+        }
+    };
+    Ok(AdminPage {
+        t,
+        session: Some(s),
+        section: section.key(),
+        title: section.title(t),
+        sections: Section::ALL
+            .into_iter()
+            .map(|x| (x.key(), x.title(t), x == section))
+            .collect(),
+        tenant,
+        tenants: tenant_choices,
+        columns,
+        rows,
+        fields,
+    })
+}
+
+/// Adds an entry to a section; back to the section's page.
+async fn create(
+    State(state): State<AppState>,
+    Path(section): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let lang = LangQuery {
+        lang: query.lang.clone(),
+    };
+    let t = texts(&lang, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Some(section) = Section::parse(&section) else {
+        return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
+    };
+    let form = match Submitted::read(&headers, multipart).await {
+        Ok(f) => f,
+        Err(e) => return form_failure(t, Some(&s), e),
+    };
+    let done = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        add(&state, &s, section, &tenant, &form).await?;
+        Ok::<_, tonic::Status>(tenant)
+    }
+    .await;
+    match done {
+        Ok(tenant) => {
+            Redirect::to(&format!("/desk/admin/{}?tenant={tenant}", section.key())).into_response()
+        }
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+/// A list field given as `a, b c`: its entries.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn add(
+    state: &AppState,
+    s: &Session,
+    section: Section,
+    tenant: &str,
+    form: &Submitted,
+) -> Result<(), tonic::Status> {
+    let p = &s.principal;
+    let mut ticket = state.ticket.clone();
+    let mut identity = state.identity_admin.clone();
+    let entry = || pb::CreateCatalogueEntryRequest {
+        tenant_id: tenant.to_owned(),
+        name: form.get("name").to_owned(),
+    };
+    let checked = |name: &str| form.get(name) == "on";
+    match section {
+        Section::Queues => {
+            ticket
+                .create_queue(grpc_request(
+                    pb::CreateQueueRequest {
+                        tenant_id: tenant.to_owned(),
+                        name: form.get("name").to_owned(),
+                        group_id: form.get("group").to_owned(),
+                        portal: checked("portal"),
+                        signature: form.get("signature").to_owned(),
+                        follow_up: form.get("follow_up").to_owned(),
+                        addresses: list(form.get("addresses")),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Services => {
+            ticket.create_service(grpc_request(entry(), p)).await?;
+        }
+        Section::Types => {
+            ticket.create_ticket_type(grpc_request(entry(), p)).await?;
+        }
+        Section::States => {
+            let base = STATES
+                .into_iter()
+                .find(|st| state_name(*st) == form.get("base"))
+                .ok_or_else(|| tonic::Status::invalid_argument("choose the state it behaves as"))?;
+            ticket
+                .define_state(grpc_request(
+                    pb::DefineStateRequest {
+                        tenant_id: tenant.to_owned(),
+                        name: form.get("name").to_owned(),
+                        base: base.into(),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Fields => {
+            ticket
+                .define_field(grpc_request(
+                    pb::DefineFieldRequest {
+                        tenant_id: tenant.to_owned(),
+                        key: form.get("key").to_owned(),
+                        label: form.get("label").to_owned(),
+                        kind: form.get("kind").to_owned(),
+                        options: form
+                            .get("options")
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|o| !o.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                        queue_ids: Vec::new(),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Templates => {
+            ticket
+                .create_template(grpc_request(
+                    pb::CreateTemplateRequest {
+                        tenant_id: tenant.to_owned(),
+                        name: form.get("name").to_owned(),
+                        kind: form.get("kind").to_owned(),
+                        subject: form.get("subject").to_owned(),
+                        body: form.get("body").to_owned(),
+                        queue_ids: Vec::new(),
+                        language: form.get("language").to_owned(),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Agents => {
+            identity
+                .create_agent(grpc_request(
+                    ipb::CreateAgentRequest {
+                        tenant_id: tenant.to_owned(),
+                        login: form.get("login").to_owned(),
+                        name: form.get("name").to_owned(),
+                        email: form.get("email").to_owned(),
+                        password: form.get("password").to_owned(),
+                        role_ids: form.all("roles").to_vec(),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Customers => {
+            identity
+                .create_customer(grpc_request(
+                    ipb::CreateCustomerRequest {
+                        tenant_id: tenant.to_owned(),
+                        login: form.get("login").to_owned(),
+                        name: form.get("name").to_owned(),
+                        email: form.get("email").to_owned(),
+                        company_id: form.get("company").to_owned(),
+                        company_tickets: checked("company_tickets"),
+                        password: form.get("password").to_owned(),
+                        ..Default::default()
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Companies => {
+            identity
+                .create_company(grpc_request(
+                    ipb::CreateCompanyRequest {
+                        tenant_id: tenant.to_owned(),
+                        name: form.get("name").to_owned(),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Groups => {
+            identity
+                .create_group(grpc_request(
+                    ipb::CreateGroupRequest {
+                        tenant_id: tenant.to_owned(),
+                        name: form.get("name").to_owned(),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Roles => {
+            let permissions = form.all("permissions").to_vec();
+            identity
+                .create_role(grpc_request(
+                    ipb::CreateRoleRequest {
+                        tenant_id: tenant.to_owned(),
+                        name: form.get("name").to_owned(),
+                        tenant_admin: checked("tenant_admin"),
+                        permissions: (!permissions.is_empty())
+                            .then(|| ipb::GroupPermissions {
+                                group_id: form.get("group").to_owned(),
+                                permissions,
+                            })
+                            .into_iter()
+                            .collect(),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+        Section::Tenants => {
+            identity
+                .create_tenant(grpc_request(
+                    ipb::CreateTenantRequest {
+                        slug: form.get("slug").to_owned(),
+                        name: form.get("name").to_owned(),
+                    },
+                    p,
+                ))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn delete_template(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(e) = Submitted::read(&headers, multipart).await {
+        return form_failure(t, Some(&s), e);
+    }
+    match state
+        .ticket
+        .clone()
+        .delete_template(grpc_request(pb::DeleteTemplateRequest { id }, &s.principal))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/desk/admin/templates?tenant={}",
+            query.tenant.unwrap_or_default()
+        ))
+        .into_response(),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+/// The administration's pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/desk/admin/", get(index))
+        .route("/desk/admin", get(index))
+        .route("/desk/admin/{section}", get(page).post(create))
+        .route("/desk/admin/templates/{id}/delete", post(delete_template))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_round_trip_and_have_titles_in_both_languages() {
+        for section in Section::ALL {
+            assert_eq!(Section::parse(section.key()), Some(section));
+            assert!(!section.title(&super::super::DE).is_empty());
+            assert_ne!(section.title(&super::super::DE), "");
+        }
+        assert_eq!(Section::parse("audit"), None);
+    }
+
+    #[test]
+    fn list_fields_split_on_commas_spaces_and_lines() {
+        assert_eq!(
+            list("a@x.example, b@x.example\nc@x.example  "),
+            vec!["a@x.example", "b@x.example", "c@x.example"]
+        );
+        assert!(list("  ").is_empty());
+    }
+}
