@@ -817,3 +817,43 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     assert!((400..500).contains(&status), "{status}: {html}");
     app.stop().await;
 }
+
+/// A customer of the directory (here the test OpenLDAP of `deploy/dev/slapd.sh`) signs in to
+/// the portal with her directory password at once; the first login makes her customer user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_directory_customer_signs_in_to_the_portal() {
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = docket_integration_tests::test_settings(Mode::Embedded, data.path()).await;
+    settings.identity.auth.customer_ldap = Some(docket_identity::ldap::LdapConfig {
+        url: std::env::var("DOCKET_TEST_LDAP_URL")
+            .unwrap_or_else(|_| "ldap://127.0.0.1:3890".into()),
+        bind_dn: "cn=docket-service,dc=docket,dc=test".into(),
+        bind_password: docket_platform::config::Secret::new("service-secret"),
+        user_base_dn: "ou=people,dc=docket,dc=test".into(),
+        timeout_secs: 5,
+        ..docket_identity::ldap::LdapConfig::default()
+    });
+    settings.identity.auth.customer_ldap_tenant = Some(ADMIN_TENANT.into());
+    let app = TestApp::spawn_with(settings, data, None).await;
+    let site = site(&app);
+    let jane = Web::login(&site, "portal", Some(ADMIN_TENANT), "jdoe", "jane-secret").await;
+    let (status, html) = jane.get("/portal/?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("jdoe"),
+        "signed in as her directory login: {html}"
+    );
+    let customers = app
+        .get_json(&format!("/admin/tenants/{}/customers", app.tenant_id))
+        .await;
+    let made = customers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["login"] == "jdoe")
+        .unwrap_or_else(|| panic!("no customer jdoe in {customers}"))
+        .clone();
+    assert_eq!(made["name"], "Jane Doe");
+    assert_eq!(made["email"], "jane.doe@uni.example");
+    app.stop().await;
+}

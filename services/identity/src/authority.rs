@@ -36,6 +36,12 @@ pub struct AuthSettings {
     pub ldap_role_mapping: BTreeMap<String, String>,
     /// The tenant (slug) LDAP agents are created in on first login.
     pub ldap_tenant: Option<String>,
+    /// The directory customers log in with (students, staff of other departments); unset:
+    /// customers have local passwords only.
+    pub customer_ldap: Option<LdapConfig>,
+    /// The tenant (slug) whose customers may log in through `customer_ldap`; a customer user is
+    /// created there on the first login.
+    pub customer_ldap_tenant: Option<String>,
     /// The secret other services of the suite (mail) present for a service token; unset: none
     /// is issued. `docket run` sets a fresh one for the services of its process.
     pub service_secret: Option<docket_platform::config::Secret>,
@@ -50,6 +56,8 @@ impl Default for AuthSettings {
             ldap: None,
             ldap_role_mapping: BTreeMap::new(),
             ldap_tenant: None,
+            customer_ldap: None,
+            customer_ldap_tenant: None,
             service_secret: None,
         }
     }
@@ -80,16 +88,19 @@ pub struct Authority {
     store: Arc<dyn IdentityStore>,
     settings: AuthSettings,
     ldap: Option<LdapAuthenticator>,
+    customer_ldap: Option<LdapAuthenticator>,
     keys: RwLock<Option<(Vec<Arc<KeyPair>>, Micros)>>,
 }
 
 impl Authority {
     pub fn new(store: Arc<dyn IdentityStore>, settings: AuthSettings) -> Self {
         let ldap = settings.ldap.clone().map(LdapAuthenticator::new);
+        let customer_ldap = settings.customer_ldap.clone().map(LdapAuthenticator::new);
         Self {
             store,
             settings,
             ldap,
+            customer_ldap,
             keys: RwLock::new(None),
         }
     }
@@ -208,6 +219,20 @@ impl Authority {
         }
         let creds = self.store.customer_credentials(tenant_id, &login).await?;
         let customer = match creds {
+            // A customer the directory made: the directory checks the password.
+            Some(c) if c.customer.source == Source::Ldap => {
+                match self
+                    .customer_ldap_login(tenant_id, &login, password, Some(c.customer))
+                    .await?
+                {
+                    Some(customer) if customer.active => customer,
+                    _ => {
+                        return self
+                            .fail(&key, &login, None, "wrong_password_or_disabled", now)
+                            .await;
+                    }
+                }
+            }
             Some(c)
                 if c.customer.active
                     && c.password_hash
@@ -221,10 +246,16 @@ impl Authority {
                     .fail(&key, &login, None, "wrong_password_or_disabled", now)
                     .await;
             }
-            None => {
-                crate::password::verify_dummy(password);
-                return self.fail(&key, &login, None, "unknown_user", now).await;
-            }
+            None => match self
+                .customer_ldap_login(tenant_id, &login, password, None)
+                .await?
+            {
+                Some(customer) => customer,
+                None => {
+                    crate::password::verify_dummy(password);
+                    return self.fail(&key, &login, None, "unknown_user", now).await;
+                }
+            },
         };
         self.store.clear_login_failures(&key).await?;
         let grant = self
@@ -358,6 +389,73 @@ impl Authority {
             self.apply_ldap_roles(&agent, slug, &user.groups).await?;
         }
         Ok(Some(agent))
+    }
+
+    /// Checks a customer's password against the customer directory, for the tenant it serves;
+    /// creates the customer user on the first login. `Ok(None)`: the directory says no, or
+    /// there is none for this tenant.
+    async fn customer_ldap_login(
+        &self,
+        tenant_id: TenantId,
+        login: &Login,
+        password: &str,
+        known: Option<Customer>,
+    ) -> Result<Option<Customer>, IdentityError> {
+        let (Some(ldap), Some(slug)) = (&self.customer_ldap, &self.settings.customer_ldap_tenant)
+        else {
+            return Ok(None);
+        };
+        let serves = self
+            .store
+            .list_tenants()
+            .await?
+            .into_iter()
+            .any(|t| t.id == tenant_id && t.slug == *slug);
+        if !serves {
+            return Ok(None);
+        }
+        let user = match ldap.authenticate(login.as_str(), password).await {
+            Ok(user) => user,
+            Err(LdapError::InvalidCredentials | LdapError::Ambiguous) => return Ok(None),
+            Err(LdapError::Unavailable(e)) => return Err(IdentityError::Directory(e)),
+        };
+        if let Some(customer) = known {
+            return Ok(Some(customer));
+        }
+        // The directory's uid is the login, whether the customer typed it or their mail.
+        let canonical = Login::parse(&user.login).unwrap_or_else(|_| login.clone());
+        if canonical != *login {
+            match self
+                .store
+                .customer_credentials(tenant_id, &canonical)
+                .await?
+            {
+                Some(c) if c.customer.source == Source::Ldap => return Ok(Some(c.customer)),
+                // A local customer owns that login: the directory does not take it over.
+                Some(_) => return Ok(None),
+                None => {}
+            }
+        }
+        let new = NewCustomer {
+            tenant_id,
+            login: canonical.clone(),
+            name: if user.name.trim().is_empty() {
+                canonical.as_str().to_owned()
+            } else {
+                user.name.clone()
+            },
+            email: user.email.clone(),
+            phone: None,
+            company_id: None,
+            company_tickets: false,
+            password: None,
+            language: None,
+        };
+        Ok(Some(
+            self.store
+                .create_customer(new, Source::Ldap, "ldap")
+                .await?,
+        ))
     }
 
     /// Makes the agent a member of the LDAP tenant with the roles its directory groups map to.

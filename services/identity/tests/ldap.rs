@@ -476,7 +476,7 @@ mod login_flow {
     use docket_bus::outbox::OutboxSignal;
     use docket_identity::IdentityError;
     use docket_identity::authority::{AuthSettings, Authority, LoginOutcome};
-    use docket_identity::domain::{Login, NewPassword, NewTenant, Tenant};
+    use docket_identity::domain::{Login, NewCustomer, NewPassword, NewTenant, Source, Tenant};
     use docket_identity::server::bootstrap;
     use docket_identity::storage::{IdentityStore, SqlIdentityStore};
     use docket_store::{Backend, Db};
@@ -498,6 +498,8 @@ mod login_flow {
         let settings = AuthSettings {
             ldap: Some(super::config()),
             ldap_tenant: Some("it-centre".into()),
+            customer_ldap: Some(super::config()),
+            customer_ldap_tenant: Some("it-centre".into()),
             ldap_role_mapping: [
                 ("it-helpdesk".to_owned(), "1st level (help desk)".to_owned()),
                 ("students".to_owned(), "Team member".to_owned()),
@@ -581,6 +583,100 @@ mod login_flow {
             }
         }
         docket_store::testing::discard(db).await.unwrap();
+    }
+
+    async fn customer(
+        authority: &Authority,
+        tenant: &Tenant,
+        login: &str,
+        password: &str,
+    ) -> Result<docket_auth::Claims, IdentityError> {
+        let grant = authority
+            .login_customer(tenant.id, login, password, now())
+            .await?;
+        Ok(authority
+            .verifier(now())
+            .await
+            .unwrap()
+            .verify(&grant.access_token)
+            .unwrap())
+    }
+
+    /// Customers of the directory's tenant log in with their directory password; the first
+    /// login makes the customer user, by uid or mail alike. Other tenants, wrong passwords and
+    /// logins a local customer owns get the one failure.
+    async fn customers_log_in_through_their_directory(backend: Backend) {
+        let (authority, store, tenant, db) = authority(backend).await;
+        let first = customer(&authority, &tenant, "jdoe", "jane-secret")
+            .await
+            .unwrap();
+        let made = store
+            .customer_credentials(tenant.id, &Login::parse("jdoe").unwrap())
+            .await
+            .unwrap()
+            .expect("the customer user was made");
+        assert_eq!(made.customer.id.to_string(), first.sub);
+        assert_eq!(made.customer.source, Source::Ldap);
+        assert_eq!(made.customer.name, "Jane Doe");
+        assert_eq!(made.customer.email.as_deref(), Some("jane.doe@uni.example"));
+        assert!(
+            made.password_hash.is_none(),
+            "the directory keeps the password"
+        );
+        let again = customer(&authority, &tenant, "Jane.Doe@uni.example", "jane-secret")
+            .await
+            .unwrap();
+        assert_eq!(again.sub, first.sub, "one customer, however she logs in");
+        assert!(matches!(
+            customer(&authority, &tenant, "jdoe", "not-her-password").await,
+            Err(IdentityError::LoginFailed)
+        ));
+        // Another tenant does not take its customers from this directory.
+        let other = store
+            .create_tenant(NewTenant::parse("hs-other", "Other").unwrap(), "test")
+            .await
+            .unwrap();
+        assert!(matches!(
+            customer(&authority, &other, "mmuster", "Müller-Passwort-1").await,
+            Err(IdentityError::LoginFailed)
+        ));
+        // A local customer owns her login: the directory's password does not open it.
+        store
+            .create_customer(
+                NewCustomer {
+                    tenant_id: tenant.id,
+                    login: Login::parse("mmuster").unwrap(),
+                    name: "Local Max".into(),
+                    email: None,
+                    phone: None,
+                    company_id: None,
+                    company_tickets: false,
+                    password: Some(NewPassword::parse("the local password").unwrap()),
+                    language: None,
+                },
+                Source::Local,
+                "test",
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            customer(&authority, &tenant, "mmuster", "Müller-Passwort-1").await,
+            Err(IdentityError::LoginFailed)
+        ));
+        customer(&authority, &tenant, "mmuster", "the local password")
+            .await
+            .unwrap();
+        docket_store::testing::discard(db).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn customers_log_in_through_their_directory_postgres() {
+        customers_log_in_through_their_directory(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn customers_log_in_through_their_directory_sqlite() {
+        customers_log_in_through_their_directory(Backend::Sqlite).await;
     }
 
     #[tokio::test]
