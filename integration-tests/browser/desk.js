@@ -155,7 +155,7 @@ try {
   }
   check('the ticket page was not reloaded', await agent.evaluate(() => window.__notReloaded === true));
   await agent.getByLabel('State').selectOption('closed_successful');
-  await agent.getByRole('button', { name: 'Save' }).click();
+  await agent.locator('#change-form').getByRole('button', { name: 'Save' }).click();
   await agent.waitForURL(`${base}/desk/tickets/${number}`);
   check('the agent closed it', (await agent.locator('.facts').getByText('closed successful').count()) === 1);
   await screenshot(agent, 'desk-ticket-closed');

@@ -98,6 +98,8 @@ async fn every_web_page_sends_an_anonymous_browser_to_its_login() {
         ("post", "/desk/tickets/2026113010000001/lock".into()),
         ("post", "/desk/tickets/2026113010000001/link".into()),
         ("post", "/desk/tickets/2026113010000001/watch".into()),
+        ("post", "/desk/tickets/2026113010000001/fields".into()),
+        ("post", "/desk/tickets/2026113010000001/tags".into()),
         ("post", "/desk/searches".into()),
         ("post", format!("/desk/views/{id}/delete")),
         ("post", "/desk/tickets/2026113010000001/merge".into()),

@@ -166,6 +166,51 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(status, 409, "{page}");
     assert_eq!(ticket(&app, &id).await["priority"], 5);
 
+    // Custom fields and tags from the ticket page.
+    let (status, _) = send(
+        app.client
+            .post(format!("{}/tenants/{}/fields", app.api, app.tenant_id))
+            .json(&json!({"key": "building", "label": "Gebäude", "kind": "single_select", "options": ["A", "B"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, html) = agent.get(&format!("/desk/tickets/{number}")).await;
+    assert!(html.contains(r#"name="field.building""#), "{html}");
+    let (status, _) = agent
+        .post(
+            &format!("/desk/tickets/{number}/fields"),
+            &[("field.building", "B")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, _) = agent
+        .post(
+            &format!("/desk/tickets/{number}/tags"),
+            &[("tags", "vpn, lizenz")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let tagged = ticket(&app, &id).await;
+    assert_eq!(tagged["fields"]["building"], json!(["B"]), "{tagged}");
+    let mut tags: Vec<&str> = tagged["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    tags.sort_unstable();
+    assert_eq!(tags, ["lizenz", "vpn"]);
+    let (status, page) = agent
+        .post(
+            &format!("/desk/tickets/{number}/fields"),
+            &[("field.building", "Z")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 422, "a value that is not an option: {page}");
+
     // Lock (and so take) it.
     let (status, _) = agent
         .post(

@@ -368,7 +368,8 @@ async fn overview(
         Ok(l) => l,
         Err(status) => return failure(t, Some(&s), status.into()),
     };
-    let mut queues: Vec<QueueLine> = counts
+    // Ticket core lists by tenant and name, so a queue's children follow it.
+    let queues: Vec<QueueLine> = counts
         .into_iter()
         .filter_map(|c| {
             let q = c.queue?;
@@ -384,8 +385,6 @@ async fn overview(
             })
         })
         .collect();
-    // Ticket core lists by tenant and name, so a queue's children follow it.
-    queues.shrink_to_fit();
     let page = OverviewPage {
         t,
         session: Some(&s),
@@ -549,9 +548,29 @@ async fn list(
         Err(status) => return failure(t, Some(&s), status.into()),
     };
     // No spec: a list of something the agent does not see.
-    let Some(spec) = spec(t, &names) else {
+    let Some(mut spec) = spec(t, &names) else {
         return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
     };
+    if !spec.request.view.is_empty() {
+        // A view is headed by its name (a saved search's is the agent's own).
+        let views = state
+            .ticket
+            .clone()
+            .list_views(grpc_request(pb::ListViewsRequest {}, &s.principal))
+            .await;
+        match views {
+            Ok(v) => match v
+                .into_inner()
+                .views
+                .into_iter()
+                .find(|v| v.id == spec.request.view)
+            {
+                Some(v) => spec.heading = format!("{}: {}", t.views, v.name),
+                None => return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found),
+            },
+            Err(status) => return failure(t, Some(&s), status.into()),
+        }
+    }
     let found = state
         .ticket
         .clone()
@@ -563,7 +582,8 @@ async fn list(
     };
     let (sort, descending) = query.sort();
     let column = |label: &'static str, key: &'static str, field: pb::SortField| {
-        let active = sort == field && query.sort.is_some()
+        // Unsorted lists are oldest first.
+        let active = (sort == field && query.sort.is_some())
             || (query.sort.is_none() && field == pb::SortField::CreatedAt);
         let order = if active && !descending { "desc" } else { "asc" };
         Column {
@@ -981,6 +1001,9 @@ struct TicketPage<'a> {
     links: Vec<pb::LinkedTicket>,
     children: Option<(usize, usize)>,
     watching: bool,
+    /// The tenant's custom fields shown in the ticket's queue, with the ticket's values.
+    fields: Vec<FieldInput>,
+    tags: String,
     templates: Vec<Choice>,
     draft_subject: String,
     draft_body: String,
@@ -991,6 +1014,69 @@ struct TicketPage<'a> {
     types: Vec<Choice>,
     agents: Vec<Choice>,
     responsibles: Vec<Choice>,
+}
+
+/// A custom field as the ticket page's form shows it.
+struct FieldInput {
+    key: String,
+    label: String,
+    /// text, number, date, select, multi or checkbox.
+    kind: &'static str,
+    options: Vec<Choice>,
+    value: String,
+    checked: bool,
+}
+
+impl FieldInput {
+    fn of(field: pb::CustomField, values: &[String]) -> Self {
+        let kind = match field.kind.as_str() {
+            "number" => "number",
+            "date" => "date",
+            "single_select" => "select",
+            "multi_select" => "multi",
+            "checkbox" => "checkbox",
+            _ => "text",
+        };
+        Self {
+            options: field
+                .options
+                .iter()
+                .map(|o| Choice {
+                    value: o.clone(),
+                    label: o.clone(),
+                    selected: values.contains(o),
+                })
+                .collect(),
+            value: values.first().cloned().unwrap_or_default(),
+            checked: values.first().is_some_and(|v| v == "true"),
+            key: field.key,
+            label: field.label,
+            kind,
+        }
+    }
+}
+
+/// The tenant's custom fields shown in a queue.
+async fn fields_of(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    ticket: &pb::Ticket,
+) -> Result<Vec<pb::CustomField>, tonic::Status> {
+    Ok(state
+        .ticket
+        .clone()
+        .list_fields(grpc_request(
+            pb::ListFieldsRequest {
+                tenant_id: ticket.tenant_id.clone(),
+            },
+            p,
+        ))
+        .await?
+        .into_inner()
+        .fields
+        .into_iter()
+        .filter(|f| f.queue_ids.is_empty() || f.queue_ids.contains(&ticket.queue_id))
+        .collect())
 }
 
 struct DeskArticle {
@@ -1061,7 +1147,7 @@ async fn load_ticket<'a>(
         .await?
         .into_inner();
     let id = ticket.id.clone();
-    let (articles, history, links, templates, services, types, names, watchers) = tokio::try_join!(
+    let (articles, history, links, templates, services, types, names, watchers, defined) = tokio::try_join!(
         async {
             Ok::<_, tonic::Status>(
                 state
@@ -1164,6 +1250,7 @@ async fn load_ticket<'a>(
                 .into_inner()
                 .agent_ids)
         },
+        fields_of(state, p, &ticket),
     )?;
     let (draft_subject, draft_body) = match template.filter(|id| !id.is_empty()) {
         Some(template_id) => {
@@ -1262,6 +1349,19 @@ async fn load_ticket<'a>(
         links,
         children,
         watching: watchers.contains(&p.claims.sub),
+        fields: defined
+            .into_iter()
+            .map(|f| {
+                let values = ticket
+                    .fields
+                    .iter()
+                    .find(|v| v.key == f.key)
+                    .map(|v| v.values.clone())
+                    .unwrap_or_default();
+                FieldInput::of(f, &values)
+            })
+            .collect(),
+        tags: ticket.tags.join(" "),
         templates: templates
             .into_iter()
             .map(|tpl| Choice {
@@ -1491,6 +1591,100 @@ async fn lock(
                         expected_version: ticket.version,
                         locked: Some(form.get("locked") == "1"),
                         ..Default::default()
+                    },
+                    &s.principal,
+                ))
+                .await?;
+            Ok(None)
+        },
+    )
+    .await
+}
+
+/// The custom fields as the form left them (an empty field clears its value).
+async fn set_fields(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            let defined = fields_of(&state, &s.principal, &ticket).await?;
+            let values = defined
+                .into_iter()
+                .map(|f| {
+                    let name = format!("field.{}", f.key);
+                    let values = match f.kind.as_str() {
+                        "multi_select" => form.all(&name).to_vec(),
+                        "checkbox" => vec![(form.get(&name) == "on").to_string()],
+                        _ => Some(form.get(&name).to_owned())
+                            .filter(|v| !v.is_empty())
+                            .into_iter()
+                            .collect(),
+                    };
+                    pb::FieldValue { key: f.key, values }
+                })
+                .collect();
+            state
+                .ticket
+                .clone()
+                .set_ticket_fields(grpc_request(
+                    pb::SetTicketFieldsRequest {
+                        ticket_id: ticket.id,
+                        values,
+                    },
+                    &s.principal,
+                ))
+                .await?;
+            Ok(None)
+        },
+    )
+    .await
+}
+
+/// The tags as the form lists them (separated by spaces or commas).
+async fn set_tags(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            let wanted: Vec<String> = form
+                .get("tags")
+                .split([' ', ','])
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let add = wanted
+                .iter()
+                .filter(|t| !ticket.tags.contains(t))
+                .cloned()
+                .collect();
+            let remove = ticket
+                .tags
+                .iter()
+                .filter(|t| !wanted.contains(t))
+                .cloned()
+                .collect();
+            state
+                .ticket
+                .clone()
+                .tag_ticket(grpc_request(
+                    pb::TagTicketRequest {
+                        ticket_id: ticket.id,
+                        add,
+                        remove,
                     },
                     &s.principal,
                 ))
@@ -1844,6 +2038,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/tickets/{ticket}/update", post(update))
         .route("/desk/tickets/{ticket}/lock", post(lock))
         .route("/desk/tickets/{ticket}/watch", post(watch))
+        .route("/desk/tickets/{ticket}/fields", post(set_fields))
+        .route("/desk/tickets/{ticket}/tags", post(set_tags))
         .route("/desk/tickets/{ticket}/link", post(link))
         .route("/desk/searches", post(save_search))
         .route("/desk/views/{view_id}/delete", post(delete_search))

@@ -147,8 +147,8 @@ pub struct Submitted {
 pub enum FormError {
     /// No or the wrong CSRF token: an old page, or another site posting.
     Expired,
-    /// Not a readable multipart form (or too large).
-    Unreadable(String),
+    /// Not a readable multipart form, or too large (the status says which).
+    Unreadable(StatusCode, String),
 }
 
 impl Submitted {
@@ -161,7 +161,7 @@ impl Submitted {
             let field = match multipart.next_field().await {
                 Ok(Some(field)) => field,
                 Ok(None) => break,
-                Err(e) => return Err(FormError::Unreadable(e.body_text())),
+                Err(e) => return Err(FormError::Unreadable(e.status(), e.body_text())),
             };
             let name = field.name().unwrap_or_default().to_owned();
             match field.file_name().map(ToOwned::to_owned) {
@@ -173,7 +173,7 @@ impl Submitted {
                     let content = field
                         .bytes()
                         .await
-                        .map_err(|e| FormError::Unreadable(e.body_text()))?;
+                        .map_err(|e| FormError::Unreadable(e.status(), e.body_text()))?;
                     if !filename.is_empty() && !content.is_empty() {
                         files.push(pb::NewAttachment {
                             filename,
@@ -186,7 +186,7 @@ impl Submitted {
                     let text = field
                         .text()
                         .await
-                        .map_err(|e| FormError::Unreadable(e.body_text()))?;
+                        .map_err(|e| FormError::Unreadable(e.status(), e.body_text()))?;
                     fields.entry(name).or_default().push(text);
                 }
             }
@@ -270,7 +270,7 @@ pub fn failure(t: &'static Texts, session: Option<&Session>, error: ApiError) ->
 pub fn form_failure(t: &'static Texts, session: Option<&Session>, error: FormError) -> Response {
     match error {
         FormError::Expired => error_page(t, session, StatusCode::FORBIDDEN, t.form_expired),
-        FormError::Unreadable(detail) => error_page(t, session, StatusCode::BAD_REQUEST, &detail),
+        FormError::Unreadable(status, detail) => error_page(t, session, status, &detail),
     }
 }
 
