@@ -96,6 +96,8 @@ pub struct CatalogueEntry {
     /// Services: the parent's id.
     pub parent_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Services: customers may choose it in the portal (ticket types: always).
+    pub portal: bool,
 }
 
 impl From<pb::CatalogueEntry> for CatalogueEntry {
@@ -106,6 +108,7 @@ impl From<pb::CatalogueEntry> for CatalogueEntry {
             name: e.name,
             parent_id: non_empty(e.parent_id),
             created_at: time(e.created_at_us),
+            portal: e.portal,
         }
     }
 }
@@ -116,6 +119,9 @@ pub struct CreateCatalogueEntry {
     /// Services: a path whose parent exists, e.g. `E-Mail::Exchange` after `E-Mail`.
     #[schema(example = "E-Mail::Exchange")]
     pub name: String,
+    /// Services: offered to customers in the portal (default true). Ticket types ignore it.
+    #[serde(default)]
+    pub portal: Option<bool>,
 }
 
 /// Adds a service to the tenant's catalogue (the tenant's administrators).
@@ -129,7 +135,7 @@ async fn create_service(
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateCatalogueEntry>,
 ) -> Result<impl IntoResponse, ApiError> {
-    create_entry(state, principal, Catalogue::Services, tenant_id, body.name).await
+    create_entry(state, principal, Catalogue::Services, tenant_id, body).await
 }
 
 /// The tenant's service catalogue, by path.
@@ -154,14 +160,7 @@ async fn create_ticket_type(
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateCatalogueEntry>,
 ) -> Result<impl IntoResponse, ApiError> {
-    create_entry(
-        state,
-        principal,
-        Catalogue::TicketTypes,
-        tenant_id,
-        body.name,
-    )
-    .await
+    create_entry(state, principal, Catalogue::TicketTypes, tenant_id, body).await
 }
 
 /// The tenant's ticket types (incident, service request, problem, security incident, …).
@@ -187,10 +186,14 @@ async fn create_entry(
     principal: Principal,
     catalogue: Catalogue,
     tenant_id: String,
-    name: String,
+    body: CreateCatalogueEntry,
 ) -> Result<(StatusCode, axum::Json<CatalogueEntry>), ApiError> {
     let req = grpc_request(
-        pb::CreateCatalogueEntryRequest { tenant_id, name },
+        pb::CreateCatalogueEntryRequest {
+            tenant_id,
+            name: body.name,
+            portal: body.portal,
+        },
         &principal,
     );
     let mut client = state.ticket.clone();

@@ -700,7 +700,12 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     assert_eq!(queue["portal"], true);
     assert_eq!(queue["follow_up"], "new_ticket");
     assert_eq!(queue["addresses"][0], "second@uni.example");
-    post("services", vec![("name", "Netzwerk".into())]).await;
+    post(
+        "services",
+        vec![("name", "Netzwerk".into()), ("portal", "on".into())],
+    )
+    .await;
+    post("services", vec![("name", "Firewall-Regeln".into())]).await;
     post("types", vec![("name", "Störung".into())]).await;
     post(
         "states",
@@ -739,6 +744,14 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     ] {
         id_named(&app, &path, name).await;
     }
+    let services = app.get_json(&format!("/tenants/{tenant}/services")).await;
+    let offered: Vec<(&str, bool)> = services["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["portal"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(offered, [("Firewall-Regeln", false), ("Netzwerk", true)]);
     let fields = app.get_json(&format!("/tenants/{tenant}/fields")).await;
     assert_eq!(
         fields["items"][0]["options"],
@@ -827,7 +840,8 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         )
         .await;
     assert_eq!(status, 403);
-    Web::login(
+    // The portal offers her the services meant for customers only, and takes no other.
+    let erika = Web::login(
         &site,
         "portal",
         Some(ADMIN_TENANT),
@@ -835,6 +849,74 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "a password for erika, long enough",
     )
     .await;
+    let (_, html) = erika.get("/portal/new").await;
+    assert!(
+        html.contains("Netzwerk") && !html.contains("Firewall-Regeln"),
+        "{html}"
+    );
+    let hidden = id_named(
+        &app,
+        &format!("/tenants/{tenant}/services"),
+        "Firewall-Regeln",
+    )
+    .await;
+    let misc = app.queue_id("Misc").await;
+    let (status, _) = erika
+        .post(
+            "/portal/new",
+            &[
+                ("queue", misc.as_str()),
+                ("service", hidden.as_str()),
+                ("title", "Port 22"),
+                ("body", "Bitte öffnen"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        status, 404,
+        "a service the portal does not offer is unknown to her"
+    );
+    // Her company's requests are hers to follow too, marked with who asked.
+    let company = id_named(
+        &app,
+        &format!("/admin/tenants/{tenant}/companies"),
+        "Fakultät Physik",
+    )
+    .await;
+    let (status, colleague) = send(
+        app.client
+            .post(format!("{}/admin/tenants/{tenant}/customers", app.api))
+            .json(
+                &json!({"login": "hans", "name": "Hans Meier", "email": "hans@uni.example",
+                          "company_id": company, "password": "a password for hans, long enough"}),
+            ),
+    )
+    .await;
+    assert_eq!(status, 201, "{colleague}");
+    let mut created = None;
+    for _ in 0..200 {
+        let (status, t) = send(
+            app.client
+                .post(format!("{}/tickets", app.api))
+                .json(&json!({
+            "queue_id": misc, "title": "Laborrechner startet nicht", "customer_id": colleague["id"],
+            "customer": "Hans Meier"})),
+        )
+        .await;
+        if status == 201 {
+            created = Some(t);
+            break;
+        }
+        // Ticket core learns of the customer from identity's event.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(created.is_some(), "ticket core never learned of hans");
+    let (_, html) = erika.get("/portal/?lang=en").await;
+    assert!(
+        html.contains("Laborrechner startet nicht") && html.contains("Requester: Hans Meier"),
+        "{html}"
+    );
 
     // A template deleted from its page.
     let template = id_named(&app, &format!("/tenants/{tenant}/templates"), "Gruß").await;

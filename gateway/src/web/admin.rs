@@ -123,6 +123,8 @@ struct Field {
     kind: &'static str,
     options: Vec<Choice>,
     required: bool,
+    /// Checkboxes: ticked at first.
+    checked: bool,
 }
 
 fn field(name: &'static str, label: &'static str, kind: &'static str, required: bool) -> Field {
@@ -132,6 +134,7 @@ fn field(name: &'static str, label: &'static str, kind: &'static str, required: 
         kind,
         options: Vec::new(),
         required,
+        checked: false,
     }
 }
 
@@ -142,6 +145,7 @@ fn select(name: &'static str, label: &'static str, options: Vec<Choice>, multi: 
         kind: if multi { "multi" } else { "select" },
         options,
         required: !multi,
+        checked: false,
     }
 }
 
@@ -332,17 +336,37 @@ async fn build<'a>(
             }
             .into_inner()
             .entries;
-            (
-                vec![t.name],
-                entries
-                    .into_iter()
-                    .map(|e| Row {
-                        cells: vec![e.name],
-                        delete: None,
-                    })
-                    .collect(),
-                vec![field("name", t.name, "text", true)],
-            )
+            if section == Section::Services {
+                (
+                    vec![t.name, t.portal_queue],
+                    entries
+                        .into_iter()
+                        .map(|e| Row {
+                            cells: vec![e.name, yes_no(e.portal)],
+                            delete: None,
+                        })
+                        .collect(),
+                    vec![
+                        field("name", t.name, "text", true),
+                        Field {
+                            checked: true,
+                            ..field("portal", t.portal_queue, "checkbox", false)
+                        },
+                    ],
+                )
+            } else {
+                (
+                    vec![t.name],
+                    entries
+                        .into_iter()
+                        .map(|e| Row {
+                            cells: vec![e.name],
+                            delete: None,
+                        })
+                        .collect(),
+                    vec![field("name", t.name, "text", true)],
+                )
+            }
         }
         Section::States => {
             let states = ticket
@@ -775,11 +799,12 @@ async fn add(
     let p = &s.principal;
     let mut ticket = state.ticket.clone();
     let mut identity = state.identity_admin.clone();
+    let checked = |name: &str| form.get(name) == "on";
     let entry = || pb::CreateCatalogueEntryRequest {
         tenant_id: tenant.to_owned(),
         name: form.get("name").to_owned(),
+        portal: Some(checked("portal")),
     };
-    let checked = |name: &str| form.get(name) == "on";
     match section {
         Section::Queues => {
             ticket

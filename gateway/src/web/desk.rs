@@ -13,7 +13,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::multipart::Multipart;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -22,10 +22,11 @@ use docket_proto::ticket::v1 as pb;
 use futures::Stream;
 use serde::Deserialize;
 
-use super::portal::{ArticleRow, Choice, signed_in};
+use super::login::{self, Area};
+use super::portal::{ArticleRow, Choice};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, error_page, failure, form_failure, login_token,
-    login_token_ok, remember_lang, render, session, signed_out, texts,
+    LangQuery, Session, Submitted, Texts, When, error_page, failure, form_failure, remember_lang,
+    render, session, texts,
 };
 use crate::AppState;
 use crate::auth::grpc_request;
@@ -82,134 +83,8 @@ pub(super) async fn agent(
             StatusCode::FORBIDDEN,
             t.agents_only,
         )),
-        None => Err(Redirect::to("/desk/login").into_response()),
+        None => Err(Redirect::to(Area::Desk.login()).into_response()),
     }
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    t: &'static Texts,
-    session: Option<&'a Session>,
-    action: &'static str,
-    heading: &'static str,
-    csrf: &'a str,
-    tenant: &'a str,
-    login: &'a str,
-    totp: bool,
-    error: Option<&'static str>,
-}
-
-async fn login_page(Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let t = texts(&query, &headers);
-    login_form(t, &query, "", None, StatusCode::OK)
-}
-
-fn login_form(
-    t: &'static Texts,
-    query: &LangQuery,
-    login: &str,
-    error: Option<&'static str>,
-    status: StatusCode,
-) -> Response {
-    let (csrf, cookie) = login_token("/desk");
-    let page = LoginPage {
-        t,
-        session: None,
-        action: "/desk/login",
-        heading: t.desk_login_title,
-        csrf: &csrf,
-        tenant: "",
-        login,
-        totp: true,
-        error,
-    };
-    let mut response = render(&page, status);
-    if let Some(v) = cookie {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    remember_lang(&mut response, query, t);
-    response
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    csrf: String,
-    login: String,
-    password: String,
-    #[serde(default)]
-    totp_code: String,
-}
-
-async fn login_submit(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let t = texts(&query, &headers);
-    if !login_token_ok(&headers, &form.csrf) {
-        return login_form(
-            t,
-            &query,
-            &form.login,
-            Some(t.form_expired),
-            StatusCode::FORBIDDEN,
-        );
-    }
-    let request = ipb::LoginRequest {
-        kind: ipb::PrincipalKind::Agent.into(),
-        tenant: String::new(),
-        login: form.login.clone(),
-        password: form.password,
-        totp_code: form.totp_code.trim().to_owned(),
-    };
-    match state
-        .identity
-        .clone()
-        .login(crate::auth::traced(request))
-        .await
-    {
-        Ok(answer) if answer.get_ref().second_factor_required => login_form(
-            t,
-            &query,
-            &form.login,
-            Some(t.second_factor),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Ok(answer) => signed_in(&answer.into_inner().session_secret, "/desk/"),
-        Err(status) if status.code() == tonic::Code::Unauthenticated => login_form(
-            t,
-            &query,
-            &form.login,
-            Some(t.login_failed),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Err(status) => failure(t, None, status.into()),
-    }
-}
-
-async fn logout(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    let t = texts(&query, &headers);
-    let Some(s) = session(&state, &headers).await else {
-        return signed_out("/desk/login");
-    };
-    if let Err(e) = Submitted::read(&headers, multipart).await {
-        return form_failure(t, Some(&s), e);
-    }
-    if let Err(e) = state
-        .auth
-        .end_session(&state.identity, &s.principal, &headers)
-        .await
-    {
-        return failure(t, Some(&s), e);
-    }
-    signed_out("/desk/login")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2024,8 +1899,25 @@ async fn events(
 /// The desk's pages.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/desk/login", get(login_page).post(login_submit))
-        .route("/desk/logout", post(logout))
+        .route(
+            "/desk/login",
+            get(|Query(q): Query<LangQuery>, h: HeaderMap| login::page(Area::Desk, q, h)).post(
+                |s: State<AppState>,
+                 q: Query<LangQuery>,
+                 h: HeaderMap,
+                 f: Form<login::LoginForm>| {
+                    login::submit(Area::Desk, s, q, h, f)
+                },
+            ),
+        )
+        .route(
+            "/desk/logout",
+            post(
+                |s: State<AppState>, q: Query<LangQuery>, h: HeaderMap, m: Multipart| {
+                    login::logout(Area::Desk, s, q, h, m)
+                },
+            ),
+        )
         .route("/desk/", get(overview))
         .route("/desk", get(|| async { Redirect::permanent("/desk/") }))
         .route("/desk/queues/{queue_id}", get(queue_view))

@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod desk;
+pub mod login;
 pub mod portal;
 pub mod texts;
 
@@ -21,7 +22,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::multipart::Multipart;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, middleware};
 use docket_auth::Kind;
@@ -285,11 +286,6 @@ fn login_token(path: &str) -> (String, Option<HeaderValue>) {
 /// Whether a login form's token matches the one bound to the browser.
 fn login_token_ok(headers: &HeaderMap, sent: &str) -> bool {
     cookie(headers, FORM_COOKIE).is_some_and(|c| !c.is_empty() && constant_time_eq(c, sent))
-}
-
-/// Where a signed-in browser is sent after logging out.
-fn signed_out(to: &'static str) -> Response {
-    (crate::auth::session_cookies("", "", 0), Redirect::to(to)).into_response()
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -8,163 +8,28 @@ use askama::Template;
 use axum::Router;
 use axum::extract::multipart::Multipart;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use docket_proto::identity::v1 as ipb;
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
 
+use super::login::{self, Area};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, error_page, failure, form_failure, login_token,
-    login_token_ok, remember_lang, render, session, signed_out, texts,
+    LangQuery, Session, Submitted, Texts, When, error_page, failure, form_failure, remember_lang,
+    render, session, texts,
 };
 use crate::AppState;
 use crate::auth::grpc_request;
 use crate::error::ApiError;
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    t: &'static Texts,
-    session: Option<&'a Session>,
-    action: &'static str,
-    heading: &'static str,
-    csrf: &'a str,
-    tenant: &'a str,
-    login: &'a str,
-    /// Agents may give a one-time code; customers have none.
-    totp: bool,
-    error: Option<&'static str>,
-}
-
-/// The login page, with a fresh form token in its cookie.
-async fn login_page(Query(query): Query<LangQuery>, headers: HeaderMap) -> Response {
-    let t = texts(&query, &headers);
-    login_form(t, &query, "", "", None, StatusCode::OK)
-}
-
-fn login_form(
-    t: &'static Texts,
-    query: &LangQuery,
-    tenant: &str,
-    login: &str,
-    error: Option<&'static str>,
-    status: StatusCode,
-) -> Response {
-    let (csrf, cookie) = login_token("/portal");
-    let page = LoginPage {
-        t,
-        session: None,
-        action: "/portal/login",
-        heading: t.login_title,
-        csrf: &csrf,
-        tenant,
-        login,
-        totp: false,
-        error,
-    };
-    let mut response = render(&page, status);
-    if let Some(v) = cookie {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    remember_lang(&mut response, query, t);
-    response
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    csrf: String,
-    tenant: String,
-    login: String,
-    password: String,
-}
-
-/// Signs a customer in: the session cookies, then their requests.
-async fn login_submit(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let t = texts(&query, &headers);
-    if !login_token_ok(&headers, &form.csrf) {
-        return login_form(
-            t,
-            &query,
-            &form.tenant,
-            &form.login,
-            Some(t.form_expired),
-            StatusCode::FORBIDDEN,
-        );
-    }
-    let request = ipb::LoginRequest {
-        kind: ipb::PrincipalKind::Customer.into(),
-        tenant: form.tenant.clone(),
-        login: form.login.clone(),
-        password: form.password,
-        totp_code: String::new(),
-    };
-    match state
-        .identity
-        .clone()
-        .login(crate::auth::traced(request))
-        .await
-    {
-        Ok(answer) => signed_in(&answer.into_inner().session_secret, "/portal/"),
-        Err(status) if status.code() == tonic::Code::Unauthenticated => login_form(
-            t,
-            &query,
-            &form.tenant,
-            &form.login,
-            Some(t.login_failed),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Err(status) => failure(t, None, status.into()),
-    }
-}
-
-/// The session cookies of a fresh login, and on to `to`.
-pub(super) fn signed_in(session_secret: &str, to: &str) -> Response {
-    let csrf = docket_auth::secret::OpaqueSecret::generate("csrf").id;
-    (
-        crate::auth::session_cookies(session_secret, &csrf, 12 * 3600),
-        Redirect::to(to),
-    )
-        .into_response()
-}
 
 /// The signed-in customer; anyone else is sent where they belong (the login page, the desk).
 async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
     match session(state, headers).await {
         Some(s) if s.is_customer() => Ok(s),
         Some(s) if s.is_agent() => Err(Redirect::to("/desk/").into_response()),
-        _ => Err(Redirect::to("/portal/login").into_response()),
+        _ => Err(Redirect::to(Area::Portal.login()).into_response()),
     }
-}
-
-async fn logout(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    let t = texts(&query, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
-        Err(_) => return signed_out("/portal/login"),
-    };
-    if let Err(e) = Submitted::read(&headers, multipart).await {
-        return form_failure(t, Some(&s), e);
-    }
-    if let Err(e) = state
-        .auth
-        .end_session(&state.identity, &s.principal, &headers)
-        .await
-    {
-        return failure(t, Some(&s), e);
-    }
-    signed_out("/portal/login")
 }
 
 #[derive(Template)]
@@ -798,8 +663,25 @@ async fn reopen(
 /// The portal's pages.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/portal/login", get(login_page).post(login_submit))
-        .route("/portal/logout", post(logout))
+        .route(
+            "/portal/login",
+            get(|Query(q): Query<LangQuery>, h: HeaderMap| login::page(Area::Portal, q, h)).post(
+                |s: State<AppState>,
+                 q: Query<LangQuery>,
+                 h: HeaderMap,
+                 f: Form<login::LoginForm>| {
+                    login::submit(Area::Portal, s, q, h, f)
+                },
+            ),
+        )
+        .route(
+            "/portal/logout",
+            post(
+                |s: State<AppState>, q: Query<LangQuery>, h: HeaderMap, m: Multipart| {
+                    login::logout(Area::Portal, s, q, h, m)
+                },
+            ),
+        )
         .route("/portal/", get(my_tickets))
         .route("/portal/new", get(new_ticket_page).post(new_ticket_submit))
         .route("/portal/tickets/{ticket}", get(ticket_page))
@@ -813,33 +695,6 @@ pub fn router() -> Router<AppState> {
 mod tests {
     use super::*;
     use crate::web::EN;
-
-    #[test]
-    fn the_login_page_labels_every_field_and_ties_errors_to_them() {
-        let page = LoginPage {
-            t: &EN,
-            session: None,
-            action: "/portal/login",
-            heading: EN.login_title,
-            csrf: "tok",
-            tenant: "uni",
-            login: "<jane>",
-            totp: false,
-            error: Some(EN.login_failed),
-        };
-        let html = page.render().unwrap();
-        assert!(html.contains(r#"<html lang="en">"#));
-        for id in ["tenant", "login", "password"] {
-            assert!(html.contains(&format!(r#"<label for="{id}">"#)), "{id}");
-        }
-        assert!(html.contains(r#"aria-describedby="login-error""#));
-        assert!(
-            html.contains("jane") && !html.contains("<jane>"),
-            "values are escaped: {html}"
-        );
-        assert!(!html.contains("totp"), "customers have no second factor");
-        assert!(!html.contains("<script>"), "no inline script");
-    }
 
     #[test]
     fn desired_dates_are_noon_utc_of_the_day() {

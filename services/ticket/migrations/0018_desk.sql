@@ -9,6 +9,8 @@ CREATE TABLE queue_state_counts (
 );
 INSERT INTO queue_state_counts (queue_id, state, n)
     SELECT queue_id, state, COUNT(*) FROM tickets GROUP BY queue_id, state;
+-- Services customers may choose in the portal (all of them until an administrator says not).
+ALTER TABLE services ADD COLUMN portal INTEGER NOT NULL DEFAULT 1;
 -- Escalated: tickets still being worked on that are past their target date (a range of this
 -- index; only tickets with a target date are in it).
 CREATE INDEX tickets_escalation ON tickets (tenant_id, target_at)

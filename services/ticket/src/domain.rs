@@ -655,6 +655,8 @@ pub struct CatalogueEntry {
     pub name: String,
     pub parent_id: Option<uuid::Uuid>,
     pub created_at: Micros,
+    /// Services: customers may choose it in the portal (ticket types: always).
+    pub portal: bool,
 }
 
 /// Checks a catalogue name; for services each `::`-separated part must be non-empty.

@@ -332,6 +332,7 @@ fn entry_to_pb(e: CatalogueEntry) -> pb::CatalogueEntry {
         name: e.name,
         parent_id: opt_text(e.parent_id),
         created_at_us: e.created_at,
+        portal: e.portal,
     }
 }
 
@@ -488,7 +489,13 @@ impl TicketGrpc {
         caller.require_admin_of(tenant_id)?;
         let entry = self
             .store
-            .create_catalogue_entry(catalogue, tenant_id, &r.name, &caller.actor)
+            .create_catalogue_entry(
+                catalogue,
+                tenant_id,
+                &r.name,
+                r.portal.unwrap_or(true),
+                &caller.actor,
+            )
             .await?;
         Ok(Response::new(entry_to_pb(entry)))
     }
@@ -505,7 +512,12 @@ impl TicketGrpc {
         }
         let entries = self.store.list_catalogue(catalogue, tenant_id).await?;
         Ok(Response::new(pb::ListCatalogueResponse {
-            entries: entries.into_iter().map(entry_to_pb).collect(),
+            entries: entries
+                .into_iter()
+                // Customers see the services offered in the portal.
+                .filter(|e| e.portal || !caller.is_customer())
+                .map(entry_to_pb)
+                .collect(),
         }))
     }
 }
@@ -1076,10 +1088,23 @@ impl TicketService for TicketGrpc {
                 return Err(TicketError::denied("customers cannot open sub-tickets").into());
             }
             let article = r.article.map(customer_article_from_pb).transpose()?;
+            let service_id: Option<ServiceId> = optional_id(&r.service_id)?;
+            if let Some(service) = service_id {
+                // Only a service the portal offers; another is as unknown as a missing one.
+                let offered = self
+                    .store
+                    .list_catalogue(Catalogue::Services, queue.tenant_id)
+                    .await?
+                    .iter()
+                    .any(|e| e.portal && e.id == *service.as_uuid());
+                if !offered {
+                    return Err(TicketError::not_found("service", service).into());
+                }
+            }
             NewTicket {
                 // The portal classifies what the customer chose (the store checks the tenant).
                 type_id: optional_id(&r.type_id)?,
-                service_id: optional_id(&r.service_id)?,
+                service_id,
                 desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
                 ..NewTicket::parse(queue.id, &r.title, None, "", Some(me), article)?
             }

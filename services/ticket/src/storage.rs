@@ -53,12 +53,14 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<Queue, TicketError>;
     /// The queue mail to `address` lands in, if any.
     async fn queue_by_address(&self, address: &EmailAddress) -> Result<Option<Queue>, TicketError>;
-    /// Adds a service (its parent path must exist) or a ticket type to a tenant's catalogue.
+    /// Adds a service (its parent path must exist) or a ticket type to a tenant's catalogue;
+    /// `portal`: customers may choose the service in the portal.
     async fn create_catalogue_entry(
         &self,
         catalogue: Catalogue,
         tenant_id: TenantId,
         name: &str,
+        portal: bool,
         actor: &Actor,
     ) -> Result<CatalogueEntry, TicketError>;
     /// A tenant's services or ticket types, by name.
@@ -428,7 +430,7 @@ impl SqlTicketStore {
                         ),
                         migration!(
                             18,
-                            "the desk's queue overview counts active tickets",
+                            "queue counts for the desk, services offered in the portal",
                             "0018_desk"
                         ),
                     ],
@@ -857,11 +859,13 @@ impl SqlTicketStore {
     }
 
     /// Adds an entry to a tenant's catalogue; a service's parent path must exist already.
+    /// `portal`: customers may choose the service (ticket types are always offered).
     async fn insert_entry(
         tx: &mut WriteTx,
         catalogue: Catalogue,
         tenant_id: TenantId,
         name: &str,
+        portal: bool,
     ) -> Result<CatalogueEntry, TicketError> {
         let name = catalogue_name(catalogue, name)?;
         let parent_id = match (catalogue, parent_path(&name)) {
@@ -888,20 +892,34 @@ impl SqlTicketStore {
             name,
             parent_id,
             created_at: docket_platform::time::now_micros(),
+            portal: portal || catalogue == Catalogue::TicketTypes,
         };
-        let table = catalogue.table();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO {table} (id, tenant_id, name, parent_id, created_at) VALUES ($1, $2, $3, $4, $5)"
-        )))
-        .bind(entry.id.to_string())
-        .bind(tenant_id)
-        .bind(&entry.name)
-        .bind(entry.parent_id.map(|p| p.to_string()))
-        .bind(entry.created_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(exists_already(|| {
-            format!("the tenant has a {} `{}` already", catalogue.kind(), entry.name)
+        let statement = match catalogue {
+            Catalogue::Services => {
+                "INSERT INTO services (id, tenant_id, name, parent_id, created_at, portal) \
+                 VALUES ($1, $2, $3, $4, $5, $6)"
+            }
+            Catalogue::TicketTypes => {
+                "INSERT INTO ticket_types (id, tenant_id, name, parent_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)"
+            }
+        };
+        let query = sqlx::query(statement)
+            .bind(entry.id.to_string())
+            .bind(tenant_id)
+            .bind(&entry.name)
+            .bind(entry.parent_id.map(|p| p.to_string()))
+            .bind(entry.created_at);
+        let query = match catalogue {
+            Catalogue::Services => query.bind(i64::from(entry.portal)),
+            Catalogue::TicketTypes => query,
+        };
+        query.execute(&mut **tx).await.map_err(exists_already(|| {
+            format!(
+                "the tenant has a {} `{}` already",
+                catalogue.kind(),
+                entry.name
+            )
         }))?;
         Ok(entry)
     }
@@ -1665,7 +1683,7 @@ impl TicketStore for SqlTicketStore {
             Self::upsert_group(&mut tx, group).await?;
         }
         for name in DEFAULT_TICKET_TYPES {
-            Self::insert_entry(&mut tx, Catalogue::TicketTypes, tenant.id, name).await?;
+            Self::insert_entry(&mut tx, Catalogue::TicketTypes, tenant.id, name, true).await?;
         }
         let home = groups.iter().find(|g| g.name == DEFAULT_QUEUE_GROUP);
         if let Some(home) = home {
@@ -1749,11 +1767,12 @@ impl TicketStore for SqlTicketStore {
         catalogue: Catalogue,
         tenant_id: TenantId,
         name: &str,
+        portal: bool,
         actor: &Actor,
     ) -> Result<CatalogueEntry, TicketError> {
         let mut tx = self.db.begin_write().await?;
         Self::require_tenant(&mut tx, tenant_id).await?;
-        let entry = Self::insert_entry(&mut tx, catalogue, tenant_id, name).await?;
+        let entry = Self::insert_entry(&mut tx, catalogue, tenant_id, name, portal).await?;
         self.commit(tx).await?;
         tracing::info!(kind = catalogue.kind(), id = %entry.id, actor = %actor.as_str(), "catalogue entry created");
         Ok(entry)
@@ -1765,8 +1784,13 @@ impl TicketStore for SqlTicketStore {
         tenant_id: TenantId,
     ) -> Result<Vec<CatalogueEntry>, TicketError> {
         let table = catalogue.table();
+        let portal = match catalogue {
+            Catalogue::Services => "portal",
+            Catalogue::TicketTypes => "1",
+        };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, tenant_id, name, parent_id, created_at FROM {table} WHERE tenant_id = $1 ORDER BY name"
+            "SELECT id, tenant_id, name, parent_id, created_at, {portal} AS portal FROM {table} \
+             WHERE tenant_id = $1 ORDER BY name"
         )))
         .bind(tenant_id)
         .fetch_all(self.db.pool())
@@ -1781,6 +1805,7 @@ impl TicketStore for SqlTicketStore {
                         .map(|p| uuid_of(&p))
                         .transpose()?,
                     created_at: get(row, "created_at")?,
+                    portal: get::<i64>(row, "portal")? != 0,
                 })
             })
             .collect()

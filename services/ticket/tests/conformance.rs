@@ -1905,7 +1905,7 @@ async fn case_classification(store: &SqlTicketStore, _db: &Db) {
     let other = tenant(store, "other").await;
     let create = |c: Catalogue, tenant: TenantId, name: &'static str| async move {
         store
-            .create_catalogue_entry(c, tenant, name, &agent())
+            .create_catalogue_entry(c, tenant, name, true, &agent())
             .await
     };
     // A service's parent path must exist first; names are trimmed paths, unique per tenant.
@@ -1935,6 +1935,18 @@ async fn case_classification(store: &SqlTicketStore, _db: &Db) {
         .await
         .unwrap();
     assert_eq!(services, vec![mail.clone(), exchange.clone()]);
+    assert!(services.iter().all(|s| s.portal));
+    // A service for agents only: kept as such.
+    let internal = store
+        .create_catalogue_entry(Catalogue::Services, t.id, "Firewall", false, &agent())
+        .await
+        .unwrap();
+    assert!(!internal.portal);
+    let services = store
+        .list_catalogue(Catalogue::Services, t.id)
+        .await
+        .unwrap();
+    assert_eq!(services, vec![mail.clone(), exchange.clone(), internal]);
     // Ticket types: a flat list of its own per tenant, starting with the defaults.
     assert!(matches!(
         create(Catalogue::TicketTypes, t.id, "Incident").await,
@@ -2443,7 +2455,7 @@ async fn case_search_filters(store: &SqlTicketStore, _db: &Db) {
     let (t, q1) = tenant_and_queue(store).await;
     let q2 = queue(store, &t, "Network").await;
     let service = store
-        .create_catalogue_entry(Catalogue::Services, t.id, "E-Mail", &agent())
+        .create_catalogue_entry(Catalogue::Services, t.id, "E-Mail", true, &agent())
         .await
         .unwrap();
     let incident = store
