@@ -12,13 +12,19 @@ use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, 
 const PASSWORD: &str = "a password for jane, long enough";
 const TITLE: &str = "Beamer im Hörsaal 2 zeigt kein Bild";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_customer_uses_the_portal_in_a_real_browser() {
-    let browser_dir = repo().join("integration-tests/browser");
+/// Where the browser scripts live, with their npm packages installed (never skipped without).
+fn browser_dir() -> std::path::PathBuf {
+    let dir = repo().join("integration-tests/browser");
     assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
+        dir.join("node_modules/playwright-core").exists(),
         "playwright-core is missing: run deploy/dev/browser.sh (make test does)"
     );
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_customer_uses_the_portal_in_a_real_browser() {
+    let browser_dir = browser_dir();
     let app = TestApp::spawn(Mode::Embedded).await;
     let api = app.api.clone();
     app.customer_with_ticket("jane", PASSWORD, TITLE).await;
@@ -58,11 +64,7 @@ async fn a_customer_uses_the_portal_in_a_real_browser() {
 /// closes it. axe checks every page; a customer session gets no desk page. (`browser/desk.js`)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn customer_and_agent_work_a_request_in_real_browsers() {
-    let browser_dir = repo().join("integration-tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
-        "playwright-core is missing: run deploy/dev/browser.sh (make test does)"
-    );
+    let browser_dir = browser_dir();
     let app = TestApp::spawn(Mode::Embedded).await;
     let api = app.api.clone();
     app.customer_with_ticket("erika", PASSWORD, "Drucker im 2. OG")

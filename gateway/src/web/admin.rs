@@ -14,11 +14,9 @@ use docket_proto::identity::v1 as ipb;
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
 
-use super::desk::{STATES, agent, state_name};
+use super::desk::{STATES, agent, agent_form, state_name};
 use super::portal::Choice;
-use super::{
-    LangQuery, Session, Submitted, Texts, error_page, failure, form_failure, render, texts,
-};
+use super::{LangQuery, Session, Submitted, Texts, error_page, failure, render, texts};
 use crate::AppState;
 use crate::auth::grpc_request;
 
@@ -754,16 +752,12 @@ async fn create(
         lang: query.lang.clone(),
     };
     let t = texts(&lang, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
     };
     let Some(section) = Section::parse(&section) else {
         return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
-    };
-    let form = match Submitted::read(&headers, multipart).await {
-        Ok(f) => f,
-        Err(e) => return form_failure(t, Some(&s), e),
     };
     let done = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
@@ -978,13 +972,10 @@ async fn delete_template(
     multipart: Multipart,
 ) -> Response {
     let t = texts(&LangQuery::default(), &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
+    let (s, _) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
     };
-    if let Err(e) = Submitted::read(&headers, multipart).await {
-        return form_failure(t, Some(&s), e);
-    }
     match state
         .ticket
         .clone()

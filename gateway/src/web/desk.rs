@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use askama::Template;
 use axum::Router;
 use axum::extract::multipart::Multipart;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -84,6 +84,20 @@ pub(super) async fn agent(
             t.agents_only,
         )),
         None => Err(Redirect::to(Area::Desk.login()).into_response()),
+    }
+}
+
+/// The signed-in agent and the form they posted, its token checked; otherwise the page to send.
+pub(super) async fn agent_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    t: &'static Texts,
+    multipart: Multipart,
+) -> Result<(Session, Submitted), Response> {
+    let s = agent(state, headers, t).await?;
+    match Submitted::read(headers, multipart).await {
+        Ok(form) => Ok((s, form)),
+        Err(e) => Err(form_failure(t, Some(&s), e)),
     }
 }
 
@@ -723,13 +737,9 @@ async fn save_search(
     multipart: Multipart,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
-    };
-    let form = match Submitted::read(&headers, multipart).await {
-        Ok(f) => f,
-        Err(e) => return form_failure(t, Some(&s), e),
     };
     let request = pb::SaveSearchRequest {
         name: form.get("name").to_owned(),
@@ -762,13 +772,10 @@ async fn delete_search(
     multipart: Multipart,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
+    let (s, _) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
     };
-    if let Err(e) = Submitted::read(&headers, multipart).await {
-        return form_failure(t, Some(&s), e);
-    }
     match state
         .ticket
         .clone()
@@ -792,13 +799,9 @@ async fn bulk(
     multipart: Multipart,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
-    };
-    let form = match Submitted::read(&headers, multipart).await {
-        Ok(f) => f,
-        Err(e) => return form_failure(t, Some(&s), e),
     };
     let back = Some(form.get("back"))
         .filter(|b| b.starts_with("/desk/") && !b.starts_with("/desk//"))
@@ -1271,6 +1274,38 @@ async fn load_ticket<'a>(
     })
 }
 
+/// A change made from the ticket page; which one, the last part of the form's address says.
+async fn act(
+    State(state): State<AppState>,
+    Path((key, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    ticket_action(
+        &state,
+        &headers,
+        &key,
+        multipart,
+        |state, s, ticket, form| async move {
+            match action.as_str() {
+                "articles" => add_article(state, s, ticket, form).await,
+                "update" => update(state, s, ticket, form).await,
+                "lock" => lock(state, s, ticket, form).await,
+                "watch" => watch(state, s, ticket, form).await,
+                "fields" => set_fields(state, s, ticket, form).await,
+                "tags" => set_tags(state, s, ticket, form).await,
+                "link" => link(state, s, ticket, form).await,
+                "merge" => merge(state, s, ticket, form).await,
+                _ => Err(tonic::Status::not_found(format!(
+                    "the ticket page has no action `{}`",
+                    action.chars().take(40).collect::<String>()
+                ))),
+            }
+        },
+    )
+    .await
+}
+
 /// Runs a change for the ticket page's form, then shows the ticket again (303).
 async fn ticket_action<F, Fut>(
     state: &AppState,
@@ -1284,13 +1319,9 @@ where
     Fut: std::future::Future<Output = Result<Option<String>, tonic::Status>>,
 {
     let t = texts(&LangQuery::default(), headers);
-    let s = match agent(state, headers, t).await {
-        Ok(s) => s,
+    let (s, form) = match agent_form(state, headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
-    };
-    let form = match Submitted::read(headers, multipart).await {
-        Ok(f) => f,
-        Err(e) => return form_failure(t, Some(&s), e),
     };
     let ticket = match state
         .ticket
@@ -1317,84 +1348,66 @@ where
 
 /// An answer by email, an internal note or a phone call, with attachments and time.
 async fn add_article(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    ticket_action(
-        &state,
-        &headers,
-        &key,
-        multipart,
-        |state, s, ticket, form| async move {
-            let (channel, visible) = match form.get("kind") {
-                "answer" => (pb::Channel::Email, true),
-                "phone" => (pb::Channel::Phone, form.get("visible") == "1"),
-                _ => (pb::Channel::Note, false),
-            };
-            let body = form.get("body").to_owned();
-            if body.is_empty() {
-                return Err(tonic::Status::invalid_argument("the text is empty"));
-            }
-            state
-                .ticket
-                .clone()
-                .add_article(grpc_request(
-                    pb::AddArticleRequest {
-                        ticket_id: ticket.id,
-                        article: Some(pb::NewArticle {
-                            sender: pb::SenderType::Agent.into(),
-                            channel: channel.into(),
-                            visible_to_customer: visible,
-                            subject: form.get("subject").to_owned(),
-                            body,
-                            time_minutes: form.get("time").parse().unwrap_or(0),
-                            attachments: form.files,
-                            ..Default::default()
-                        }),
-                    },
-                    &s.principal,
-                ))
-                .await?;
-            Ok(None)
-        },
-    )
-    .await
+    state: AppState,
+    s: Session,
+    ticket: pb::Ticket,
+    form: Submitted,
+) -> Result<Option<String>, tonic::Status> {
+    let (channel, visible) = match form.get("kind") {
+        "answer" => (pb::Channel::Email, true),
+        "phone" => (pb::Channel::Phone, form.get("visible") == "1"),
+        _ => (pb::Channel::Note, false),
+    };
+    let body = form.get("body").to_owned();
+    if body.is_empty() {
+        return Err(tonic::Status::invalid_argument("the text is empty"));
+    }
+    state
+        .ticket
+        .clone()
+        .add_article(grpc_request(
+            pb::AddArticleRequest {
+                ticket_id: ticket.id,
+                article: Some(pb::NewArticle {
+                    sender: pb::SenderType::Agent.into(),
+                    channel: channel.into(),
+                    visible_to_customer: visible,
+                    subject: form.get("subject").to_owned(),
+                    body,
+                    time_minutes: form.get("time").parse().unwrap_or(0),
+                    attachments: form.files,
+                    ..Default::default()
+                }),
+            },
+            &s.principal,
+        ))
+        .await?;
+    Ok(None)
 }
 
 /// The ticket's fields as the form left them: only what differs from the ticket is changed,
 /// and only if nobody changed the ticket since the page was shown.
 async fn update(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    ticket_action(
-        &state,
-        &headers,
-        &key,
-        multipart,
-        |state, s, ticket, form| async move {
-            let request = changes(&ticket, &form)?;
-            if request
-                != (pb::UpdateTicketRequest {
-                    ticket_id: ticket.id.clone(),
-                    expected_version: request.expected_version,
-                    ..Default::default()
-                })
-            {
-                state
-                    .ticket
-                    .clone()
-                    .update_ticket(grpc_request(request, &s.principal))
-                    .await?;
-            }
-            Ok(None)
-        },
-    )
-    .await
+    state: AppState,
+    s: Session,
+    ticket: pb::Ticket,
+    form: Submitted,
+) -> Result<Option<String>, tonic::Status> {
+    let request = changes(&ticket, &form)?;
+    if request
+        != (pb::UpdateTicketRequest {
+            ticket_id: ticket.id.clone(),
+            expected_version: request.expected_version,
+            ..Default::default()
+        })
+    {
+        state
+            .ticket
+            .clone()
+            .update_ticket(grpc_request(request, &s.principal))
+            .await?;
+    }
+    Ok(None)
 }
 
 /// What the change form asks for, against the ticket as it is.
@@ -1446,243 +1459,189 @@ fn pending_until(local: &str, offset_minutes: &str) -> Option<i64> {
 }
 
 async fn lock(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    ticket_action(
-        &state,
-        &headers,
-        &key,
-        multipart,
-        |state, s, ticket, form| async move {
-            state
-                .ticket
-                .clone()
-                .update_ticket(grpc_request(
-                    pb::UpdateTicketRequest {
-                        ticket_id: ticket.id,
-                        expected_version: ticket.version,
-                        locked: Some(form.get("locked") == "1"),
-                        ..Default::default()
-                    },
-                    &s.principal,
-                ))
-                .await?;
-            Ok(None)
-        },
-    )
-    .await
+    state: AppState,
+    s: Session,
+    ticket: pb::Ticket,
+    form: Submitted,
+) -> Result<Option<String>, tonic::Status> {
+    state
+        .ticket
+        .clone()
+        .update_ticket(grpc_request(
+            pb::UpdateTicketRequest {
+                ticket_id: ticket.id,
+                expected_version: ticket.version,
+                locked: Some(form.get("locked") == "1"),
+                ..Default::default()
+            },
+            &s.principal,
+        ))
+        .await?;
+    Ok(None)
 }
 
 /// The custom fields as the form left them (an empty field clears its value).
 async fn set_fields(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    ticket_action(
-        &state,
-        &headers,
-        &key,
-        multipart,
-        |state, s, ticket, form| async move {
-            let defined = fields_of(&state, &s.principal, &ticket).await?;
-            let values = defined
-                .into_iter()
-                .map(|f| {
-                    let name = format!("field.{}", f.key);
-                    let values = match f.kind.as_str() {
-                        "multi_select" => form.all(&name).to_vec(),
-                        "checkbox" => vec![(form.get(&name) == "on").to_string()],
-                        _ => Some(form.get(&name).to_owned())
-                            .filter(|v| !v.is_empty())
-                            .into_iter()
-                            .collect(),
-                    };
-                    pb::FieldValue { key: f.key, values }
-                })
-                .collect();
-            state
-                .ticket
-                .clone()
-                .set_ticket_fields(grpc_request(
-                    pb::SetTicketFieldsRequest {
-                        ticket_id: ticket.id,
-                        values,
-                    },
-                    &s.principal,
-                ))
-                .await?;
-            Ok(None)
-        },
-    )
-    .await
+    state: AppState,
+    s: Session,
+    ticket: pb::Ticket,
+    form: Submitted,
+) -> Result<Option<String>, tonic::Status> {
+    let defined = fields_of(&state, &s.principal, &ticket).await?;
+    let values = defined
+        .into_iter()
+        .map(|f| {
+            let name = format!("field.{}", f.key);
+            let values = match f.kind.as_str() {
+                "multi_select" => form.all(&name).to_vec(),
+                "checkbox" => vec![(form.get(&name) == "on").to_string()],
+                _ => Some(form.get(&name).to_owned())
+                    .filter(|v| !v.is_empty())
+                    .into_iter()
+                    .collect(),
+            };
+            pb::FieldValue { key: f.key, values }
+        })
+        .collect();
+    state
+        .ticket
+        .clone()
+        .set_ticket_fields(grpc_request(
+            pb::SetTicketFieldsRequest {
+                ticket_id: ticket.id,
+                values,
+            },
+            &s.principal,
+        ))
+        .await?;
+    Ok(None)
 }
 
 /// The tags as the form lists them (separated by spaces or commas).
 async fn set_tags(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    ticket_action(
-        &state,
-        &headers,
-        &key,
-        multipart,
-        |state, s, ticket, form| async move {
-            let wanted: Vec<String> = form
-                .get("tags")
-                .split([' ', ','])
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .collect();
-            let add = wanted
-                .iter()
-                .filter(|t| !ticket.tags.contains(t))
-                .cloned()
-                .collect();
-            let remove = ticket
-                .tags
-                .iter()
-                .filter(|t| !wanted.contains(t))
-                .cloned()
-                .collect();
-            state
-                .ticket
-                .clone()
-                .tag_ticket(grpc_request(
-                    pb::TagTicketRequest {
-                        ticket_id: ticket.id,
-                        add,
-                        remove,
-                    },
-                    &s.principal,
-                ))
-                .await?;
-            Ok(None)
-        },
-    )
-    .await
+    state: AppState,
+    s: Session,
+    ticket: pb::Ticket,
+    form: Submitted,
+) -> Result<Option<String>, tonic::Status> {
+    let wanted: Vec<String> = form
+        .get("tags")
+        .split([' ', ','])
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let add = wanted
+        .iter()
+        .filter(|t| !ticket.tags.contains(t))
+        .cloned()
+        .collect();
+    let remove = ticket
+        .tags
+        .iter()
+        .filter(|t| !wanted.contains(t))
+        .cloned()
+        .collect();
+    state
+        .ticket
+        .clone()
+        .tag_ticket(grpc_request(
+            pb::TagTicketRequest {
+                ticket_id: ticket.id,
+                add,
+                remove,
+            },
+            &s.principal,
+        ))
+        .await?;
+    Ok(None)
 }
 
 async fn watch(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    ticket_action(
-        &state,
-        &headers,
-        &key,
-        multipart,
-        |state, s, ticket, form| async move {
-            state
-                .ticket
-                .clone()
-                .watch_ticket(grpc_request(
-                    pb::WatchTicketRequest {
-                        ticket_id: ticket.id,
-                        watch: form.get("watch") == "1",
-                    },
-                    &s.principal,
-                ))
-                .await?;
-            Ok(None)
-        },
-    )
-    .await
+    state: AppState,
+    s: Session,
+    ticket: pb::Ticket,
+    form: Submitted,
+) -> Result<Option<String>, tonic::Status> {
+    state
+        .ticket
+        .clone()
+        .watch_ticket(grpc_request(
+            pb::WatchTicketRequest {
+                ticket_id: ticket.id,
+                watch: form.get("watch") == "1",
+            },
+            &s.principal,
+        ))
+        .await?;
+    Ok(None)
 }
 
 async fn link(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    ticket_action(
-        &state,
-        &headers,
-        &key,
-        multipart,
-        |state, s, ticket, form| async move {
-            let mut client = state.ticket.clone();
-            let other = client
-                .get_ticket(grpc_request(
-                    pb::GetTicketRequest {
-                        ticket: form.get("other").to_owned(),
-                    },
-                    &s.principal,
-                ))
-                .await?
-                .into_inner();
-            let kind = if form.get("kind") == "parent" {
-                pb::LinkKind::ParentChild
-            } else {
-                pb::LinkKind::Related
-            };
-            client
-                .link_tickets(grpc_request(
-                    pb::LinkTicketsRequest {
-                        source_ticket_id: ticket.id,
-                        target_ticket_id: other.id,
-                        kind: kind.into(),
-                    },
-                    &s.principal,
-                ))
-                .await?;
-            Ok(None)
-        },
-    )
-    .await
+    state: AppState,
+    s: Session,
+    ticket: pb::Ticket,
+    form: Submitted,
+) -> Result<Option<String>, tonic::Status> {
+    let mut client = state.ticket.clone();
+    let other = client
+        .get_ticket(grpc_request(
+            pb::GetTicketRequest {
+                ticket: form.get("other").to_owned(),
+            },
+            &s.principal,
+        ))
+        .await?
+        .into_inner();
+    let kind = if form.get("kind") == "parent" {
+        pb::LinkKind::ParentChild
+    } else {
+        pb::LinkKind::Related
+    };
+    client
+        .link_tickets(grpc_request(
+            pb::LinkTicketsRequest {
+                source_ticket_id: ticket.id,
+                target_ticket_id: other.id,
+                kind: kind.into(),
+            },
+            &s.principal,
+        ))
+        .await?;
+    Ok(None)
 }
 
 async fn merge(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    ticket_action(
-        &state,
-        &headers,
-        &key,
-        multipart,
-        |state, s, ticket, form| async move {
-            let mut client = state.ticket.clone();
-            let target = client
-                .get_ticket(grpc_request(
-                    pb::GetTicketRequest {
-                        ticket: form.get("target").to_owned(),
-                    },
-                    &s.principal,
-                ))
-                .await?
-                .into_inner();
-            let merged = client
-                .merge_tickets(grpc_request(
-                    pb::MergeTicketsRequest {
-                        target_ticket_id: target.id,
-                        source_ticket_ids: vec![ticket.id],
-                    },
-                    &s.principal,
-                ))
-                .await?
-                .into_inner();
-            if let Some(failed) = merged.outcomes.iter().find(|o| o.ticket.is_none()) {
-                return Err(tonic::Status::failed_precondition(
-                    failed.error_message.clone(),
-                ));
-            }
-            Ok(Some(format!("/desk/tickets/{}", target.number)))
-        },
-    )
-    .await
+    state: AppState,
+    s: Session,
+    ticket: pb::Ticket,
+    form: Submitted,
+) -> Result<Option<String>, tonic::Status> {
+    let mut client = state.ticket.clone();
+    let target = client
+        .get_ticket(grpc_request(
+            pb::GetTicketRequest {
+                ticket: form.get("target").to_owned(),
+            },
+            &s.principal,
+        ))
+        .await?
+        .into_inner();
+    let merged = client
+        .merge_tickets(grpc_request(
+            pb::MergeTicketsRequest {
+                target_ticket_id: target.id,
+                source_ticket_ids: vec![ticket.id],
+            },
+            &s.principal,
+        ))
+        .await?
+        .into_inner();
+    if let Some(failed) = merged.outcomes.iter().find(|o| o.ticket.is_none()) {
+        return Err(tonic::Status::failed_precondition(
+            failed.error_message.clone(),
+        ));
+    }
+    Ok(Some(format!("/desk/tickets/{}", target.number)))
 }
 
 /// Splits an article off into a new ticket in the same queue, linked as the ticket's child.
@@ -1794,13 +1753,9 @@ async fn phone_submit(
     multipart: Multipart,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
-    };
-    let form = match Submitted::read(&headers, multipart).await {
-        Ok(f) => f,
-        Err(e) => return form_failure(t, Some(&s), e),
     };
     let request = pb::CreateTicketRequest {
         queue_id: form.get("queue").to_owned(),
@@ -1899,25 +1854,7 @@ async fn events(
 /// The desk's pages.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/desk/login",
-            get(|Query(q): Query<LangQuery>, h: HeaderMap| login::page(Area::Desk, q, h)).post(
-                |s: State<AppState>,
-                 q: Query<LangQuery>,
-                 h: HeaderMap,
-                 f: Form<login::LoginForm>| {
-                    login::submit(Area::Desk, s, q, h, f)
-                },
-            ),
-        )
-        .route(
-            "/desk/logout",
-            post(
-                |s: State<AppState>, q: Query<LangQuery>, h: HeaderMap, m: Multipart| {
-                    login::logout(Area::Desk, s, q, h, m)
-                },
-            ),
-        )
+        .merge(login::router(Area::Desk))
         .route("/desk/", get(overview))
         .route("/desk", get(|| async { Redirect::permanent("/desk/") }))
         .route("/desk/queues/{queue_id}", get(queue_view))
@@ -1926,16 +1863,9 @@ pub fn router() -> Router<AppState> {
         .route("/desk/bulk", post(bulk))
         .route("/desk/phone", get(phone_page).post(phone_submit))
         .route("/desk/tickets/{ticket}", get(ticket_page))
-        .route("/desk/tickets/{ticket}/articles", post(add_article))
-        .route("/desk/tickets/{ticket}/update", post(update))
-        .route("/desk/tickets/{ticket}/lock", post(lock))
-        .route("/desk/tickets/{ticket}/watch", post(watch))
-        .route("/desk/tickets/{ticket}/fields", post(set_fields))
-        .route("/desk/tickets/{ticket}/tags", post(set_tags))
-        .route("/desk/tickets/{ticket}/link", post(link))
+        .route("/desk/tickets/{ticket}/{action}", post(act))
         .route("/desk/searches", post(save_search))
         .route("/desk/views/{view_id}/delete", post(delete_search))
-        .route("/desk/tickets/{ticket}/merge", post(merge))
         .route(
             "/desk/tickets/{ticket}/articles/{article_id}/split",
             post(split),

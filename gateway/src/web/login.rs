@@ -4,10 +4,12 @@
 //! its own; signing in sets the session and CSRF cookies.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::multipart::Multipart;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use docket_proto::identity::v1 as ipb;
 use serde::Deserialize;
 
@@ -210,6 +212,30 @@ pub async fn logout(
         Ok(()) => signed_out(),
         Err(e) => failure(t, Some(&s), e),
     }
+}
+
+/// An area's login and logout routes.
+pub fn router(area: Area) -> Router<AppState> {
+    Router::new()
+        .route(
+            area.login(),
+            get(move |Query(q): Query<LangQuery>, h: HeaderMap| page(area, q, h)).post(
+                move |s: State<AppState>, q: Query<LangQuery>, h: HeaderMap, f: Form<LoginForm>| {
+                    submit(area, s, q, h, f)
+                },
+            ),
+        )
+        .route(
+            match area {
+                Area::Portal => "/portal/logout",
+                Area::Desk => "/desk/logout",
+            },
+            post(
+                move |s: State<AppState>, q: Query<LangQuery>, h: HeaderMap, m: Multipart| {
+                    logout(area, s, q, h, m)
+                },
+            ),
+        )
 }
 
 #[cfg(test)]

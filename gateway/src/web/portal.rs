@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::multipart::Multipart;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -29,6 +29,21 @@ async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Session, Resp
         Some(s) if s.is_customer() => Ok(s),
         Some(s) if s.is_agent() => Err(Redirect::to("/desk/").into_response()),
         _ => Err(Redirect::to(Area::Portal.login()).into_response()),
+    }
+}
+
+/// The signed-in customer and the form she posted, its token checked; otherwise the page to
+/// send.
+async fn customer_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    t: &'static Texts,
+    multipart: Multipart,
+) -> Result<(Session, Submitted), Response> {
+    let s = customer(state, headers).await?;
+    match Submitted::read(headers, multipart).await {
+        Ok(form) => Ok((s, form)),
+        Err(e) => Err(form_failure(t, Some(&s), e)),
     }
 }
 
@@ -286,13 +301,9 @@ async fn new_ticket_submit(
     multipart: Multipart,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
+    let (s, form) = match customer_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
-    };
-    let form = match Submitted::read(&headers, multipart).await {
-        Ok(f) => f,
-        Err(e) => return form_failure(t, Some(&s), e),
     };
     let draft = Draft {
         queue: form.get("queue").to_owned(),
@@ -514,13 +525,9 @@ async fn reply(
     multipart: Multipart,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
+    let (s, form) = match customer_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
-    };
-    let form = match Submitted::read(&headers, multipart).await {
-        Ok(f) => f,
-        Err(e) => return form_failure(t, Some(&s), e),
     };
     let body = form.get("body").to_owned();
     if body.is_empty() {
@@ -586,13 +593,10 @@ async fn set_state(
     to: pb::TicketState,
 ) -> Response {
     let t = texts(query, headers);
-    let s = match customer(state, headers).await {
-        Ok(s) => s,
+    let (s, _) = match customer_form(state, headers, t, multipart).await {
+        Ok(signed) => signed,
         Err(r) => return r,
     };
-    if let Err(e) = Submitted::read(headers, multipart).await {
-        return form_failure(t, Some(&s), e);
-    }
     let changed = async {
         let mut client = state.ticket.clone();
         let ticket = client
@@ -663,25 +667,7 @@ async fn reopen(
 /// The portal's pages.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/portal/login",
-            get(|Query(q): Query<LangQuery>, h: HeaderMap| login::page(Area::Portal, q, h)).post(
-                |s: State<AppState>,
-                 q: Query<LangQuery>,
-                 h: HeaderMap,
-                 f: Form<login::LoginForm>| {
-                    login::submit(Area::Portal, s, q, h, f)
-                },
-            ),
-        )
-        .route(
-            "/portal/logout",
-            post(
-                |s: State<AppState>, q: Query<LangQuery>, h: HeaderMap, m: Multipart| {
-                    login::logout(Area::Portal, s, q, h, m)
-                },
-            ),
-        )
+        .merge(login::router(Area::Portal))
         .route("/portal/", get(my_tickets))
         .route("/portal/new", get(new_ticket_page).post(new_ticket_submit))
         .route("/portal/tickets/{ticket}", get(ticket_page))
