@@ -377,8 +377,27 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(status, 403);
     assert_eq!(ticket(&app, &ids[0]).await["priority"], 2);
 
-    // A customer gets no desk page, no events, no desk action; an agent is sent to the desk.
+    // A phone ticket for a known address belongs to that customer, who sees it in the portal.
+    let (status, to) = agent
+        .post(
+            "/desk/phone",
+            &[
+                ("queue", misc.as_str()),
+                ("customer", "jane@uni.example"),
+                ("title", "Rückruf wegen Beamer"),
+                ("body", "Sie hat angerufen."),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303, "{to}");
+    let phoned = ticket(&app, &number_in(&to)).await;
+    assert_eq!(phoned["customer_id"], jane_ticket["customer_id"], "{phoned}");
     let jane = Web::login(&site, "portal", Some(ADMIN_TENANT), "jane", PASSWORD).await;
+    let (_, html) = jane.get("/portal/").await;
+    assert!(html.contains("Rückruf wegen Beamer"), "{html}");
+
+    // A customer gets no desk page, no events, no desk action; an agent is sent to the desk.
     for path in [
         "/desk/",
         &format!("/desk/tickets/{number}"),
