@@ -392,7 +392,10 @@ async fn an_agent_works_tickets_in_the_desk() {
         .await;
     assert_eq!(status, 303, "{to}");
     let phoned = ticket(&app, &number_in(&to)).await;
-    assert_eq!(phoned["customer_id"], jane_ticket["customer_id"], "{phoned}");
+    assert_eq!(
+        phoned["customer_id"], jane_ticket["customer_id"],
+        "{phoned}"
+    );
     let jane = Web::login(&site, "portal", Some(ADMIN_TENANT), "jane", PASSWORD).await;
     let (_, html) = jane.get("/portal/").await;
     assert!(html.contains("Rückruf wegen Beamer"), "{html}");

@@ -25,8 +25,8 @@ use serde::Deserialize;
 use super::login::{self, Area};
 use super::portal::{ArticleRow, Choice};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, error_page, failure, form_failure, remember_lang,
-    render, session, texts,
+    LangQuery, Session, Submitted, Texts, When, customer_label, error_page, failure, form_failure,
+    remember_lang, render, session, texts,
 };
 use crate::AppState;
 use crate::auth::grpc_request;
@@ -512,7 +512,7 @@ async fn list(
             locked: ticket.locked,
             created: When::of(ticket.created_at_us),
             changed: When::of(ticket.updated_at_us),
-            customer: ticket.customer,
+            customer: customer_label(&ticket),
             id: ticket.id,
             number: ticket.number,
             title: ticket.title,
@@ -869,6 +869,7 @@ struct TicketPage<'a> {
     queue: String,
     owner: String,
     responsible: String,
+    customer: String,
     service: String,
     ticket_type: String,
     created: When,
@@ -1179,6 +1180,7 @@ async fn load_ticket<'a>(
         queue: names.queue(&ticket.queue_id),
         owner: names.agent(&ticket.owner_id),
         responsible: names.agent(&ticket.responsible_id),
+        customer: customer_label(&ticket),
         service: entry_name(&services, &ticket.service_id),
         ticket_type: entry_name(&types, &ticket.type_id),
         created: When::of(ticket.created_at_us),

@@ -138,6 +138,25 @@ impl When {
     }
 }
 
+/// Who a ticket is for, as lists show it: how the customer was named, else the contact's name
+/// or address.
+pub fn customer_label(ticket: &pb::Ticket) -> String {
+    if !ticket.customer.trim().is_empty() {
+        return ticket.customer.clone();
+    }
+    ticket
+        .contact
+        .as_ref()
+        .map(|c| {
+            if c.name.is_empty() {
+                c.email.clone()
+            } else {
+                c.name.clone()
+            }
+        })
+        .unwrap_or_default()
+}
+
 /// A form posted by a signed-in browser, its CSRF token checked.
 pub struct Submitted {
     fields: HashMap<String, Vec<String>>,

@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use super::login::{self, Area};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, error_page, failure, form_failure, remember_lang,
-    render, session, texts,
+    LangQuery, Session, Submitted, Texts, When, customer_label, error_page, failure, form_failure,
+    remember_lang, render, session, texts,
 };
 use crate::AppState;
 use crate::auth::grpc_request;
@@ -124,7 +124,7 @@ async fn my_tickets(
         .map(|ticket| TicketRow {
             state: t.state(&ticket.state_type),
             changed: When::of(ticket.updated_at_us),
-            requester: (ticket.customer_id != me).then(|| ticket.customer.clone()),
+            requester: (ticket.customer_id != me).then(|| customer_label(&ticket)),
             number: ticket.number,
             title: ticket.title,
         })
