@@ -67,6 +67,8 @@ try {
   await agent.goto(`${base}/desk/admin/queues`);
   check('the administration lists the queues', (await agent.getByRole('table', { name: 'Queues' }).count()) === 1);
   await accessible(agent, 'desk-admin-queues');
+  await agent.getByRole('row', { name: /Misc/ }).getByRole('link', { name: 'Change' }).click();
+  await accessible(agent, 'desk-admin-queue');
   await agent.goto(`${base}/desk/search?text=Drucker`);
   await accessible(agent, 'desk-search');
   await agent.goto(`${base}/desk/queues/${env('DOCKET_QUEUE_ID')}`);

@@ -111,6 +111,9 @@ async fn every_web_page_sends_an_anonymous_browser_to_its_login() {
         ("get", "/desk/admin/queues".into()),
         ("post", "/desk/admin/queues".into()),
         ("post", format!("/desk/admin/templates/{id}/delete")),
+        ("get", format!("/desk/admin/queues/{id}")),
+        ("post", format!("/desk/admin/queues/{id}")),
+        ("post", format!("/desk/admin/agents/{id}/deactivate")),
         ("post", "/desk/logout".into()),
     ];
     for (method, path) in pages {

@@ -940,6 +940,67 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "{html}"
     );
 
+    // The queue's settings changed from its own page; an agent deactivated and back.
+    let queue_id = queue["id"].as_str().unwrap().to_owned();
+    let (status, html) = admin
+        .get(&format!("/desk/admin/queues/{queue_id}?tenant={tenant}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Ihr 2nd Level"), "{html}");
+    let (status, _) = admin
+        .post(
+            &format!("/desk/admin/queues/{queue_id}?tenant={tenant}"),
+            &[
+                ("group", group.as_str()),
+                ("follow_up", "reject"),
+                ("addresses", "second@uni.example, 2nd@uni.example"),
+                ("signature", "Ihr IT-Service"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let queues = app.get_json("/queues").await;
+    let changed = queues["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == queue_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(changed["portal"], false, "unticked");
+    assert_eq!(changed["follow_up"], "reject");
+    assert_eq!(
+        changed["addresses"],
+        json!(["second@uni.example", "2nd@uni.example"])
+    );
+    let max_id = app
+        .get_json(&format!("/admin/tenants/{tenant}/agents"))
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["login"] == "max")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = admin
+        .post(
+            &format!("/desk/admin/agents/{max_id}/deactivate?tenant={tenant}"),
+            &[],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, html) = admin
+        .get(&format!("/desk/admin/agents?tenant={tenant}&lang=en"))
+        .await;
+    assert!(
+        html.contains(&format!("/desk/admin/agents/{max_id}/activate")),
+        "{html}"
+    );
+
     // A template deleted from its page.
     let template = id_named(&app, &format!("/tenants/{tenant}/templates"), "Gruß").await;
     let (status, _) = admin

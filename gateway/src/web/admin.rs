@@ -109,8 +109,15 @@ struct AdminPage<'a> {
 
 struct Row {
     cells: Vec<String>,
-    /// Where a form deletes the entry, if it can be deleted here.
-    delete: Option<String>,
+    /// What can be done to the entry from its row.
+    action: Option<RowAction>,
+}
+
+/// A row's action: a link to a page of its own, or a button posting to `href`.
+struct RowAction {
+    href: String,
+    label: &'static str,
+    post: bool,
 }
 
 /// A field of the form that adds an entry.
@@ -292,7 +299,11 @@ async fn build<'a>(
                             q.follow_up.clone(),
                             q.addresses.join(", "),
                         ],
-                        delete: None,
+                        action: Some(RowAction {
+                            href: format!("/desk/admin/queues/{}?tenant={tenant}", q.id),
+                            label: t.change,
+                            post: false,
+                        }),
                     })
                     .collect(),
                 vec![
@@ -341,7 +352,7 @@ async fn build<'a>(
                         .into_iter()
                         .map(|e| Row {
                             cells: vec![e.name, yes_no(e.portal)],
-                            delete: None,
+                            action: None,
                         })
                         .collect(),
                     vec![
@@ -359,7 +370,7 @@ async fn build<'a>(
                         .into_iter()
                         .map(|e| Row {
                             cells: vec![e.name],
-                            delete: None,
+                            action: None,
                         })
                         .collect(),
                     vec![field("name", t.name, "text", true)],
@@ -385,7 +396,7 @@ async fn build<'a>(
                         let base = t.ticket_state(state_name(c.base())).to_owned();
                         Row {
                             cells: vec![c.name, base],
-                            delete: None,
+                            action: None,
                         }
                     })
                     .collect(),
@@ -424,7 +435,7 @@ async fn build<'a>(
                     .into_iter()
                     .map(|f| Row {
                         cells: vec![f.key, f.label, f.kind, f.options.join(", ")],
-                        delete: None,
+                        action: None,
                     })
                     .collect(),
                 vec![
@@ -464,10 +475,14 @@ async fn build<'a>(
                 templates
                     .into_iter()
                     .map(|tpl| Row {
-                        delete: Some(format!(
-                            "/desk/admin/templates/{}/delete?tenant={tenant}",
-                            tpl.id
-                        )),
+                        action: Some(RowAction {
+                            href: format!(
+                                "/desk/admin/templates/{}/delete?tenant={tenant}",
+                                tpl.id
+                            ),
+                            label: t.delete,
+                            post: true,
+                        }),
                         cells: vec![tpl.name, tpl.kind, tpl.language, tpl.subject],
                     })
                     .collect(),
@@ -520,8 +535,16 @@ async fn build<'a>(
                 agents
                     .into_iter()
                     .map(|a| Row {
+                        action: Some(RowAction {
+                            href: format!(
+                                "/desk/admin/agents/{}/{}?tenant={tenant}",
+                                a.id,
+                                if a.active { "deactivate" } else { "activate" }
+                            ),
+                            label: if a.active { t.deactivate } else { t.activate },
+                            post: true,
+                        }),
                         cells: vec![a.login, a.name, a.email, a.source, yes_no(a.active)],
-                        delete: None,
                     })
                     .collect(),
                 vec![
@@ -563,7 +586,7 @@ async fn build<'a>(
                         .into_iter()
                         .map(|c| Row {
                             cells: vec![c.name],
-                            delete: None,
+                            action: None,
                         })
                         .collect(),
                     vec![field("name", t.name, "text", true)],
@@ -597,7 +620,7 @@ async fn build<'a>(
                         .into_iter()
                         .map(|c| Row {
                             cells: vec![c.login, c.name, c.email, company_name(&c.company_id)],
-                            delete: None,
+                            action: None,
                         })
                         .collect(),
                     vec![
@@ -619,7 +642,7 @@ async fn build<'a>(
                     .into_iter()
                     .map(|g| Row {
                         cells: vec![g.name],
-                        delete: None,
+                        action: None,
                     })
                     .collect(),
                 vec![field("name", t.name, "text", true)],
@@ -663,7 +686,7 @@ async fn build<'a>(
                                 .collect::<Vec<_>>()
                                 .join("; "),
                         ],
-                        delete: None,
+                        action: None,
                     })
                     .collect(),
                 vec![
@@ -713,7 +736,7 @@ async fn build<'a>(
                 all.into_iter()
                     .map(|x| Row {
                         cells: vec![x.slug, x.name],
-                        delete: None,
+                        action: None,
                     })
                     .collect(),
                 vec![
@@ -991,6 +1014,171 @@ async fn delete_template(
     }
 }
 
+#[derive(Template)]
+#[template(path = "desk/admin_queue.html")]
+struct QueuePage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    queue: pb::Queue,
+    groups: Vec<Choice>,
+    follow_ups: Vec<Choice>,
+}
+
+/// One queue's settings, to change them.
+async fn queue_page(
+    State(state): State<AppState>,
+    Path(queue_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = LangQuery {
+        lang: query.lang.clone(),
+    };
+    let t = texts(&lang, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let loaded = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let queue = state
+            .ticket
+            .clone()
+            .list_queues(grpc_request(
+                pb::ListQueuesRequest {
+                    tenant_id: tenant.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .queues
+            .into_iter()
+            .find(|q| q.id == queue_id)
+            .ok_or_else(|| tonic::Status::not_found("queue not found"))?;
+        let groups = state
+            .identity_admin
+            .clone()
+            .list_groups(grpc_request(
+                ipb::ListGroupsRequest {
+                    tenant_id: tenant.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .groups;
+        Ok::<_, tonic::Status>((tenant, queue, groups))
+    }
+    .await;
+    let (tenant, queue, groups) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let follow_up = if queue.follow_up.is_empty() {
+        "reopen"
+    } else {
+        queue.follow_up.as_str()
+    };
+    let page = QueuePage {
+        t,
+        session: Some(&s),
+        groups: groups
+            .into_iter()
+            .map(|g| Choice {
+                selected: g.id == queue.group_id,
+                value: g.id,
+                label: g.name,
+            })
+            .collect(),
+        follow_ups: ["reopen", "new_ticket", "reject"]
+            .into_iter()
+            .map(|f| Choice {
+                value: f.to_owned(),
+                label: f.to_owned(),
+                selected: f == follow_up,
+            })
+            .collect(),
+        tenant,
+        queue,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves a queue's settings as the form left them.
+async fn queue_save(
+    State(state): State<AppState>,
+    Path(queue_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
+        Err(r) => return r,
+    };
+    let update = pb::UpdateQueueRequest {
+        queue_id,
+        group_id: Some(form.get("group").to_owned()),
+        portal: Some(form.get("portal") == "on"),
+        signature: Some(form.get("signature").to_owned()),
+        follow_up: Some(form.get("follow_up").to_owned()),
+        set_addresses: true,
+        addresses: list(form.get("addresses")),
+    };
+    match state
+        .ticket
+        .clone()
+        .update_queue(grpc_request(update, &s.principal))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/desk/admin/queues?tenant={}",
+            query.tenant.unwrap_or_default()
+        ))
+        .into_response(),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+/// Lets an agent sign in again, or no longer.
+async fn agent_active(
+    State(state): State<AppState>,
+    Path((agent_id, change)): Path<(String, String)>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let (s, _) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
+        Err(r) => return r,
+    };
+    let active = match change.as_str() {
+        "activate" => true,
+        "deactivate" => false,
+        _ => return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found),
+    };
+    match state
+        .identity_admin
+        .clone()
+        .set_agent_active(grpc_request(
+            ipb::SetAgentActiveRequest { agent_id, active },
+            &s.principal,
+        ))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/desk/admin/agents?tenant={}",
+            query.tenant.unwrap_or_default()
+        ))
+        .into_response(),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
 /// The administration's pages.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -998,6 +1186,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/admin", get(index))
         .route("/desk/admin/{section}", get(page).post(create))
         .route("/desk/admin/templates/{id}/delete", post(delete_template))
+        .route("/desk/admin/queues/{id}", get(queue_page).post(queue_save))
+        .route("/desk/admin/agents/{id}/{change}", post(agent_active))
 }
 
 #[cfg(test)]

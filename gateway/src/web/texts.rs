@@ -176,6 +176,9 @@ texts! {
     add: "Hinzufügen", "Add";
     delete: "Löschen", "Delete";
     tenant_choice: "Mandant", "Tenant";
+    actions: "Aktionen", "Actions";
+    activate: "Aktivieren", "Activate";
+    deactivate: "Deaktivieren", "Deactivate";
     watch: "Beobachten", "Watch";
     unwatch: "Nicht mehr beobachten", "Stop watching";
     save_search: "Suche speichern als", "Save this search as";
