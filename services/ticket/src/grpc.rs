@@ -162,7 +162,6 @@ fn attachments_from_pb(list: Vec<pb::NewAttachment>) -> Result<Vec<NewAttachment
         .collect()
 }
 
-/// What a customer writes: a portal article with their attachments, no time accounting.
 /// What a customer may do to her own ticket: close it while it is open, and reopen it once
 /// closed where the queue lets follow-ups reopen tickets. Nothing else.
 fn customer_may_change(
@@ -194,6 +193,7 @@ fn customer_may_change(
     }
 }
 
+/// What a customer writes: a portal article with their attachments, no time accounting.
 fn customer_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, TicketError> {
     NewArticle::parse(
         SenderType::Customer,
@@ -1019,6 +1019,7 @@ impl TicketService for TicketGrpc {
         let now = docket_platform::time::now_micros();
         let mut counts = Vec::new();
         let mut tenants: Vec<TenantId> = queues.iter().map(|q| q.tenant_id).collect();
+        tenants.sort();
         tenants.dedup();
         for tenant_id in tenants {
             counts.extend(self.store.queue_counts(tenant_id, now).await?);
