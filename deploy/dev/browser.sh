@@ -10,6 +10,8 @@
 #
 # Then: node integration-tests/browser/<script>.js (see integration-tests/browser/README.md).
 set -euo pipefail
+NAME=browser
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -21,24 +23,6 @@ NPM_STAMP="$DIR/node_modules/.package-lock.json"
 VERIFIED_STAMP="$DIR/node_modules/.docket-browser-verified"
 CHROMIUM=${DOCKET_CHROMIUM:-/usr/bin/chromium}
 NODE_MAJOR_MIN=20
-apt_updated=""
-
-say() { printf 'browser: %s\n' "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-
-apt_install() {
-  command -v apt-get >/dev/null || die "$* missing and no apt-get to install it; install it by hand"
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  if [[ -z $apt_updated ]]; then
-    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt_updated=1
-  fi
-  say "installing $* from Debian's packages"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
-    die "apt-get install $* failed"
-}
-
 ensure_chromium() {
   [[ -x $CHROMIUM ]] && return
   [[ -z ${DOCKET_CHROMIUM:-} ]] || die "DOCKET_CHROMIUM=$DOCKET_CHROMIUM is no executable"

@@ -30,6 +30,8 @@
 # Stop it with: kill "$(cat /var/tmp/docket-dovecot/run/master.pid)"
 #   (or: doveadm -c /var/tmp/docket-dovecot/dovecot.conf stop)
 set -euo pipefail
+NAME=dovecot
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
@@ -50,39 +52,6 @@ ACCOUNTS=(
 )
 # Marks a directory this script may wipe and rebuild.
 OWNER_MARK=".docket-dovecot"
-apt_updated=""
-
-say() { printf 'dovecot: %s\n' "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-
-apt_install() {
-  command -v apt-get >/dev/null || die "$* missing and no apt-get to install it; install it by hand"
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  if [[ -z $apt_updated ]]; then
-    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt_updated=1
-  fi
-  say "installing $* from Debian's packages"
-  # The package's postinst may start (or, in containers, fail to start) a system dovecot on
-  # ports 143 and 993; stop_system_dovecot stops it, this script never uses it.
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
-    die "apt-get install $* failed"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_for() { # what seconds command...: retries the command until it succeeds or time is up
-  local what=$1 seconds=$2
-  shift 2
-  local deadline=$((SECONDS + seconds))
-  while ((SECONDS < deadline)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.25
-  done
-  die "$what did not happen within ${seconds}s${LOG_HINT:-}"
-}
-
 # Identifies this script (the configuration is written by it); the running server shows it in
 # its greeting.
 fingerprint() { sha256sum "$SELF" | cut -c1-16; }

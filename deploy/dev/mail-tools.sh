@@ -9,28 +9,12 @@
 # Installs what is missing, checks that both work, and fails loudly when they don't. Running it
 # again when everything is present only checks (well under a second).
 set -euo pipefail
+NAME=mail-tools
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 VENV=${DOCKET_PY_VENV:-$HOME/.cache/docket/py}
 PYTHON=${DOCKET_PYTHON:-python3} # the interpreter a new venv is made from
 AIOSMTPD_VERSION=1.4.6
-apt_updated=""
-
-say() { printf 'mail-tools: %s\n' "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-
-apt_install() {
-  command -v apt-get >/dev/null || die "$* missing and no apt-get to install it; install it by hand"
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  if [[ -z $apt_updated ]]; then
-    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt_updated=1
-  fi
-  say "installing $* from Debian's packages"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
-    die "apt-get install $* failed"
-}
-
 has_aiosmtpd() {
   "$VENV/bin/python" -c "import sys, aiosmtpd; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null
 }

@@ -4,38 +4,11 @@
 # Installs them from Debian's packages where missing, starts them where not running, waits until
 # they accept connections, and fails loudly when they can't be reached.
 set -euo pipefail
+NAME=services
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PG_PORT=5432
 AMQP_PORT=5672
-apt_updated=""
-
-say() { printf 'services: %s\n' "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-
-apt_install() {
-  command -v apt-get >/dev/null || die "$* missing and no apt-get to install it; install it by hand"
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  if [[ -z $apt_updated ]]; then
-    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt_updated=1
-  fi
-  say "installing $* from Debian's packages"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_for() { # what seconds command...
-  local what=$1 seconds=$2
-  shift 2
-  for ((i = 0; i < seconds * 4; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.25
-  done
-  die "$what did not become ready within ${seconds}s"
-}
-
 pg_query() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc "$1"; }
 
 ensure_postgres() {

@@ -14,6 +14,8 @@
 #
 # Stop it with: kill "$(cat /var/tmp/docket-slapd/slapd.pid)"
 set -euo pipefail
+NAME=slapd
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
@@ -33,39 +35,6 @@ MODULE_DIR=/usr/lib/ldap
 SBIN=/usr/sbin
 # Marks a directory this script may wipe and rebuild.
 OWNER_MARK=".docket-slapd"
-apt_updated=""
-
-say() { printf 'slapd: %s\n' "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-
-apt_install() {
-  command -v apt-get >/dev/null || die "$* missing and no apt-get to install it; install it by hand"
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  if [[ -z $apt_updated ]]; then
-    $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt_updated=1
-  fi
-  say "installing $* from Debian's packages"
-  # The package's postinst may start (or, in containers, fail to start) a system slapd on
-  # port 389; this script never uses it.
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null ||
-    die "apt-get install $* failed"
-}
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
-
-wait_for() { # what seconds command...: retries the command until it succeeds or time is up
-  local what=$1 seconds=$2
-  shift 2
-  local deadline=$((SECONDS + seconds))
-  while ((SECONDS < deadline)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.25
-  done
-  die "$what did not happen within ${seconds}s${LOG_HINT:-}"
-}
-
 ldap() { # tool args...: an ldap-utils tool against our URL that gives up when nobody answers
   local tool=$1
   shift
@@ -271,7 +240,7 @@ main() {
     say "test directory ready on $URL (already running)"
     return
   fi
-  if port_open; then
+  if port_open "$PORT"; then
     our_pid >/dev/null ||
       die "127.0.0.1:$PORT is taken by something other than this script's slapd from $LDAP_DIR; stop it, or set DOCKET_LDAP_PORT (and DOCKET_TEST_LDAP_URL for the tests)"
     say "the running test directory is from another seed or incomplete; rebuilding it"
