@@ -619,8 +619,8 @@ async fn the_desk_hears_changes_live(mode: Mode) {
             .unwrap()
             .starts_with("text/event-stream")
     );
-    // Give the stream a moment to be subscribed before the change happens.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The gateway's subscription was bound when it started and the stream listens once its
+    // headers are here: the change can happen at once.
     let (status, created) = send(
         app.client
             .post(format!("{}/tickets", app.api))

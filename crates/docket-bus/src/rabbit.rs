@@ -341,19 +341,25 @@ impl Bus for RabbitBus {
         handler: Arc<dyn Handler>,
         shutdown: Shutdown,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
-        // Declare once now so that events published from here on are kept for this consumer
-        // (a transient queue lives with the consumer's own connection instead).
+        // Declare once now so that events published from here on are kept for this consumer.
+        // A transient queue lives with the consumer's own connection: it is opened (declared
+        // and bound) now, for the same promise.
         if !subscription.transient {
             self.declare(&subscription).await?;
         }
-
+        let transient = subscription.transient;
         let config = self.config.clone();
         let this = Consumer {
             config,
             subscription,
             handler,
         };
-        Ok(tokio::spawn(async move { this.run(shutdown).await }))
+        let first = if transient {
+            Some(this.open().await?)
+        } else {
+            None
+        };
+        Ok(tokio::spawn(async move { this.run(shutdown, first).await }))
     }
 
     fn is_connected(&self) -> bool {
@@ -367,6 +373,13 @@ impl Bus for RabbitBus {
     }
 }
 
+/// A consumer's connection with its queue bound and its deliveries flowing.
+struct Opened {
+    conn: Connection,
+    _channel: Channel,
+    deliveries: lapin::Consumer,
+}
+
 struct Consumer {
     config: RabbitConfig,
     subscription: Subscription,
@@ -374,10 +387,19 @@ struct Consumer {
 }
 
 impl Consumer {
-    async fn run(self, shutdown: Shutdown) {
+    /// Consumes until shutdown, reconnecting after failures; `first` is an already opened
+    /// consumer to start with.
+    async fn run(self, shutdown: Shutdown, mut first: Option<Opened>) {
         let mut backoff = Duration::from_millis(200);
         while !shutdown.is_triggered() {
-            match self.consume(&shutdown).await {
+            let consumed = match first.take() {
+                Some(opened) => self.consume(opened, &shutdown).await,
+                None => match self.open().await {
+                    Ok(opened) => self.consume(opened, &shutdown).await,
+                    Err(e) => Err(e),
+                },
+            };
+            match consumed {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(consumer = %self.subscription.consumer, error = %e, retry_in_ms = backoff.as_millis() as u64, "consumer lost the broker; reconnecting");
@@ -392,8 +414,8 @@ impl Consumer {
         tracing::debug!(consumer = %self.subscription.consumer, "consumer stopped");
     }
 
-    /// Consumes until shutdown (Ok) or until the connection fails (Err).
-    async fn consume(&self, shutdown: &Shutdown) -> Result<(), BusError> {
+    /// Connects, declares and binds the queue, and starts consuming from it.
+    async fn open(&self) -> Result<Opened, BusError> {
         let conn = connect(&self.config, &self.subscription.consumer).await?;
         let channel = conn.create_channel().await.map_err(unavailable)?;
         let queue = declare_consumer_queue(&channel, &self.config, &self.subscription).await?;
@@ -401,7 +423,7 @@ impl Consumer {
             .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await
             .map_err(unavailable)?;
-        let mut deliveries = channel
+        let deliveries = channel
             .basic_consume(
                 queue.as_str().into(),
                 format!("{}-{}", self.subscription.consumer, uuid::Uuid::now_v7()).into(),
@@ -411,6 +433,20 @@ impl Consumer {
             .await
             .map_err(unavailable)?;
         tracing::info!(consumer = %self.subscription.consumer, queue = %queue, "consuming");
+        Ok(Opened {
+            conn,
+            _channel: channel,
+            deliveries,
+        })
+    }
+
+    /// Consumes until shutdown (Ok) or until the connection fails (Err).
+    async fn consume(&self, opened: Opened, shutdown: &Shutdown) -> Result<(), BusError> {
+        let Opened {
+            conn,
+            mut deliveries,
+            ..
+        } = opened;
         loop {
             let next = tokio::select! {
                 next = deliveries.next() => next,

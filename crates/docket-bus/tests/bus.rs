@@ -1281,27 +1281,29 @@ async fn rabbit_transient_subscriptions_reach_every_replica_and_vanish_with_it()
             .await;
     }
     let (conn, _) = inspect_channel(&scope.config.url).await;
-    // The consumers declare their queues as they start.
+    // Subscribing returned with each queue declared and bound, exclusive to its consumer's
+    // connection: from here a look finds it locked (which closes the channel: one per look).
     for name in &names {
         let queue = scope.config.queue_name(name);
-        // Exclusive to its consumer's connection: from here, RESOURCE_LOCKED (and a closed
-        // channel, so a new one per look).
-        wait_until("the transient queue to exist", DEADLINE, || async {
-            conn.create_channel()
-                .await
-                .unwrap()
-                .queue_declare(
-                    queue.as_str().into(),
-                    lapin::options::QueueDeclareOptions {
-                        passive: true,
-                        ..Default::default()
-                    },
-                    lapin::types::FieldTable::default(),
-                )
-                .await
-                .is_err_and(|e| e.to_string().contains("RESOURCE_LOCKED"))
-        })
-        .await;
+        let looked = conn
+            .create_channel()
+            .await
+            .unwrap()
+            .queue_declare(
+                queue.as_str().into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                lapin::types::FieldTable::default(),
+            )
+            .await;
+        assert!(
+            looked
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("RESOURCE_LOCKED")),
+            "{looked:?}"
+        );
     }
     let _ = conn.close(200, "done".into()).await;
     let m = message("ticket.updated");
