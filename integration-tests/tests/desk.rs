@@ -360,6 +360,15 @@ async fn an_agent_works_tickets_in_the_desk() {
         html.contains("Drucker 1") && !html.contains("VPN bricht ab"),
         "{html}"
     );
+    assert!(
+        html.contains(&format!(r#"action="{to}/delete""#)),
+        "its page offers to delete it"
+    );
+    let (_, builtin) = agent.get("/desk/views/watched").await;
+    assert!(
+        !builtin.contains("/delete\""),
+        "a default view is not deleted: {builtin}"
+    );
     let (status, _) = agent.post(&format!("{to}/delete"), &[], &[]).await;
     assert_eq!(status, 303);
     let (_, html) = agent.get("/desk/").await;

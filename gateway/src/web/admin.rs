@@ -167,7 +167,8 @@ fn choices<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Choic
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AdminQuery {
-    lang: Option<String>,
+    #[serde(flatten)]
+    lang: LangQuery,
     tenant: Option<String>,
 }
 
@@ -220,10 +221,8 @@ async fn page(
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = LangQuery {
-        lang: query.lang.clone(),
-    };
-    let t = texts(&lang, &headers);
+    let lang = &query.lang;
+    let t = texts(lang, &headers);
     let s = match agent(&state, &headers, t).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -771,10 +770,8 @@ async fn create(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let lang = LangQuery {
-        lang: query.lang.clone(),
-    };
-    let t = texts(&lang, &headers);
+    let lang = &query.lang;
+    let t = texts(lang, &headers);
     let (s, form) = match agent_form(&state, &headers, t, multipart).await {
         Ok(signed) => signed,
         Err(r) => return r,
@@ -1032,10 +1029,8 @@ async fn queue_page(
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = LangQuery {
-        lang: query.lang.clone(),
-    };
-    let t = texts(&lang, &headers);
+    let lang = &query.lang;
+    let t = texts(lang, &headers);
     let s = match agent(&state, &headers, t).await {
         Ok(s) => s,
         Err(r) => return r,

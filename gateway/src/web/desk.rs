@@ -291,7 +291,8 @@ async fn overview(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
-    lang: Option<String>,
+    #[serde(flatten)]
+    lang: LangQuery,
     sort: Option<String>,
     order: Option<String>,
     page: Option<String>,
@@ -414,7 +415,7 @@ struct ListSpec {
     live_queue: String,
     search: bool,
     show: bool,
-    /// A saved search's id: the page offers to delete it.
+    /// A saved search's id: the page offers to delete it (set from the view itself).
     saved: Option<String>,
 }
 
@@ -424,10 +425,8 @@ async fn list(
     query: &ListQuery,
     spec: impl FnOnce(&'static Texts, &Names) -> Option<ListSpec>,
 ) -> Response {
-    let lang = LangQuery {
-        lang: query.lang.clone(),
-    };
-    let t = texts(&lang, headers);
+    let lang = &query.lang;
+    let t = texts(lang, headers);
     let s = match agent(state, headers, t).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -454,7 +453,11 @@ async fn list(
                 .into_iter()
                 .find(|v| v.id == spec.request.view)
             {
-                Some(v) => spec.heading = format!("{}: {}", t.views, v.name),
+                Some(v) => {
+                    spec.heading = format!("{}: {}", t.views, v.name);
+                    // The agent's own saved search can be deleted from its page.
+                    spec.saved = (!v.builtin).then_some(v.id);
+                }
                 None => return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found),
             },
             Err(status) => return failure(t, Some(&s), status.into()),
@@ -583,7 +586,7 @@ async fn list(
         bulk_agents: names.agent_choices(""),
     };
     let mut response = render(&page, StatusCode::OK);
-    remember_lang(&mut response, &lang, t);
+    remember_lang(&mut response, lang, t);
     response
 }
 
@@ -668,8 +671,7 @@ async fn view(
             live_queue: String::new(),
             search: false,
             show: false,
-            // Default views have names like `my-locked`; saved searches are ids.
-            saved: (view_id.len() == 36).then(|| view_id.clone()),
+            saved: None,
         })
     })
     .await
@@ -976,7 +978,8 @@ struct HistoryLine {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TicketQuery {
-    lang: Option<String>,
+    #[serde(flatten)]
+    lang: LangQuery,
     /// Fills the answer with this template, rendered for the ticket.
     template: Option<String>,
 }
@@ -987,10 +990,8 @@ async fn ticket_page(
     Query(query): Query<TicketQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = LangQuery {
-        lang: query.lang.clone(),
-    };
-    let t = texts(&lang, &headers);
+    let lang = &query.lang;
+    let t = texts(lang, &headers);
     let s = match agent(&state, &headers, t).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -1003,7 +1004,7 @@ async fn ticket_page(
         }
         Err(status) => failure(t, Some(&s), status.into()),
     };
-    remember_lang(&mut response, &lang, t);
+    remember_lang(&mut response, lang, t);
     response
 }
 

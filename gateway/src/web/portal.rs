@@ -68,7 +68,8 @@ struct TicketRow {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
-    lang: Option<String>,
+    #[serde(flatten)]
+    lang: LangQuery,
     show: Option<String>,
     page: Option<String>,
 }
@@ -81,10 +82,8 @@ async fn my_tickets(
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = LangQuery {
-        lang: query.lang.clone(),
-    };
-    let t = texts(&lang, &headers);
+    let lang = &query.lang;
+    let t = texts(lang, &headers);
     let s = match customer(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -137,7 +136,7 @@ async fn my_tickets(
         next: Some(found.next_page_token).filter(|n| !n.is_empty()),
     };
     let mut response = render(&page, StatusCode::OK);
-    remember_lang(&mut response, &lang, t);
+    remember_lang(&mut response, lang, t);
     response
 }
 
