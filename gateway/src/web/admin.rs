@@ -16,7 +16,9 @@ use serde::Deserialize;
 
 use super::desk::{STATES, agent, agent_form, state_name};
 use super::portal::Choice;
-use super::{LangQuery, Session, Submitted, Texts, error_page, failure, render, texts};
+use super::{
+    LangQuery, Session, Submitted, Texts, choices_of, error_page, failure, name_of, render, texts,
+};
 use crate::AppState;
 use crate::auth::grpc_request;
 
@@ -196,14 +198,7 @@ async fn tenants(
         .map(str::to_owned)
         .or_else(|| mine.first().map(|t| t.id.clone()))
         .ok_or_else(|| tonic::Status::permission_denied("you administer no tenant"))?;
-    let options = mine
-        .into_iter()
-        .map(|t| Choice {
-            selected: t.id == chosen,
-            value: t.id,
-            label: t.name,
-        })
-        .collect();
+    let options = choices_of(&mine, &chosen);
     Ok((chosen, options))
 }
 
@@ -280,12 +275,7 @@ async fn build<'a>(
                 .await?
                 .into_inner()
                 .queues;
-            let group_name = |id: &str| {
-                groups
-                    .iter()
-                    .find(|g| g.id == id)
-                    .map_or_else(String::new, |g| g.name.clone())
-            };
+            let group_name = |id: &str| name_of(&groups, id);
             (
                 vec![t.name, t.group, t.portal_queue, t.follow_up, t.addresses],
                 queues
@@ -307,19 +297,7 @@ async fn build<'a>(
                     .collect(),
                 vec![
                     field("name", t.name, "text", true),
-                    select(
-                        "group",
-                        t.group,
-                        groups
-                            .iter()
-                            .map(|g| Choice {
-                                value: g.id.clone(),
-                                label: g.name.clone(),
-                                selected: false,
-                            })
-                            .collect(),
-                        false,
-                    ),
+                    select("group", t.group, choices_of(&groups, ""), false),
                     field("portal", t.portal_queue, "checkbox", false),
                     select(
                         "follow_up",
@@ -551,19 +529,7 @@ async fn build<'a>(
                     field("name", t.name, "text", true),
                     field("email", t.email, "email", false),
                     field("password", t.password, "password", true),
-                    select(
-                        "roles",
-                        t.roles,
-                        roles
-                            .into_iter()
-                            .map(|r| Choice {
-                                value: r.id,
-                                label: r.name,
-                                selected: false,
-                            })
-                            .collect(),
-                        true,
-                    ),
+                    select("roles", t.roles, choices_of(&roles, ""), true),
                 ],
             )
         }
@@ -601,18 +567,9 @@ async fn build<'a>(
                     .await?
                     .into_inner()
                     .customers;
-                let company_name = |id: &str| {
-                    companies
-                        .iter()
-                        .find(|c| c.id == id)
-                        .map_or_else(String::new, |c| c.name.clone())
-                };
+                let company_name = |id: &str| name_of(&companies, id);
                 let mut company_choices = choices([("", t.none)]);
-                company_choices.extend(companies.iter().map(|c| Choice {
-                    value: c.id.clone(),
-                    label: c.name.clone(),
-                    selected: false,
-                }));
+                company_choices.extend(choices_of(&companies, ""));
                 (
                     vec![t.login, t.name, t.email, t.company],
                     customers
@@ -691,19 +648,7 @@ async fn build<'a>(
                 vec![
                     field("name", t.name, "text", true),
                     field("tenant_admin", t.tenant_admin, "checkbox", false),
-                    select(
-                        "group",
-                        t.group,
-                        groups
-                            .iter()
-                            .map(|g| Choice {
-                                value: g.id.clone(),
-                                label: g.name.clone(),
-                                selected: false,
-                            })
-                            .collect(),
-                        false,
-                    ),
+                    select("group", t.group, choices_of(&groups, ""), false),
                     select(
                         "permissions",
                         t.permissions,
@@ -1079,14 +1024,7 @@ async fn queue_page(
     let page = QueuePage {
         t,
         session: Some(&s),
-        groups: groups
-            .into_iter()
-            .map(|g| Choice {
-                selected: g.id == queue.group_id,
-                value: g.id,
-                label: g.name,
-            })
-            .collect(),
+        groups: choices_of(&groups, &queue.group_id),
         follow_ups: ["reopen", "new_ticket", "reject"]
             .into_iter()
             .map(|f| Choice {

@@ -25,8 +25,8 @@ use serde::Deserialize;
 use super::login::{self, Area};
 use super::portal::{ArticleRow, Choice};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, customer_label, error_page, failure, form_failure,
-    remember_lang, render, session, texts,
+    LangQuery, Session, Submitted, Texts, When, choices_of, customer_label, error_page, failure,
+    form_failure, name_of, remember_lang, render, session, texts,
 };
 use crate::AppState;
 use crate::auth::grpc_request;
@@ -156,10 +156,7 @@ impl Names {
     }
 
     fn queue(&self, id: &str) -> String {
-        self.queues
-            .iter()
-            .find(|q| q.id == id)
-            .map_or_else(String::new, |q| q.name.clone())
+        name_of(&self.queues, id)
     }
 
     fn agent(&self, id: &str) -> String {
@@ -173,14 +170,7 @@ impl Names {
     }
 
     fn queue_choices(&self, chosen: &str) -> Vec<Choice> {
-        self.queues
-            .iter()
-            .map(|q| Choice {
-                value: q.id.clone(),
-                label: q.name.clone(),
-                selected: q.id == chosen,
-            })
-            .collect()
+        choices_of(&self.queues, chosen)
     }
 
     fn agent_choices(&self, chosen: &str) -> Vec<Choice> {
@@ -1156,22 +1146,7 @@ async fn load_ticket<'a>(
             .count();
         (done, children.len())
     });
-    let entry_name = |entries: &[pb::CatalogueEntry], id: &str| {
-        entries
-            .iter()
-            .find(|e| e.id == id)
-            .map_or_else(String::new, |e| e.name.clone())
-    };
-    let choices = |entries: &[pb::CatalogueEntry], chosen: &str| -> Vec<Choice> {
-        entries
-            .iter()
-            .map(|e| Choice {
-                value: e.id.clone(),
-                label: e.name.clone(),
-                selected: e.id == chosen,
-            })
-            .collect()
-    };
+
     let current = ticket.state();
     Ok(TicketPage {
         t,
@@ -1182,8 +1157,8 @@ async fn load_ticket<'a>(
         owner: names.agent(&ticket.owner_id),
         responsible: names.agent(&ticket.responsible_id),
         customer: customer_label(&ticket),
-        service: entry_name(&services, &ticket.service_id),
-        ticket_type: entry_name(&types, &ticket.type_id),
+        service: name_of(&services, &ticket.service_id),
+        ticket_type: name_of(&types, &ticket.type_id),
         created: When::of(ticket.created_at_us),
         changed: When::of(ticket.updated_at_us),
         pending: (ticket.pending_until_us != 0).then(|| When::of(ticket.pending_until_us)),
@@ -1269,8 +1244,8 @@ async fn load_ticket<'a>(
             })
             .collect(),
         queues: names.queue_choices(&ticket.queue_id),
-        services: choices(&services, &ticket.service_id),
-        types: choices(&types, &ticket.type_id),
+        services: choices_of(&services, &ticket.service_id),
+        types: choices_of(&types, &ticket.type_id),
         agents: names.agent_choices(&ticket.owner_id),
         responsibles: names.agent_choices(&ticket.responsible_id),
         ticket,

@@ -138,6 +138,55 @@ impl When {
     }
 }
 
+/// Something the pages name and offer in a select: queues, catalogue entries, groups, roles,
+/// companies, tenants.
+pub trait Named {
+    fn id(&self) -> &str;
+    fn name(&self) -> &str;
+}
+
+macro_rules! named {
+    ($($t:ty),* $(,)?) => {
+        $(impl Named for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        })*
+    };
+}
+
+named!(
+    pb::Queue,
+    pb::CatalogueEntry,
+    docket_proto::identity::v1::Group,
+    docket_proto::identity::v1::Role,
+    docket_proto::identity::v1::Company,
+    docket_proto::identity::v1::Tenant,
+);
+
+/// The name of the item with `id`; empty when there is none.
+pub fn name_of<T: Named>(items: &[T], id: &str) -> String {
+    items
+        .iter()
+        .find(|i| i.id() == id)
+        .map_or_else(String::new, |i| i.name().to_owned())
+}
+
+/// The items as a select's options, `chosen` selected.
+pub fn choices_of<T: Named>(items: &[T], chosen: &str) -> Vec<portal::Choice> {
+    items
+        .iter()
+        .map(|i| portal::Choice {
+            value: i.id().to_owned(),
+            label: i.name().to_owned(),
+            selected: i.id() == chosen,
+        })
+        .collect()
+}
+
 /// Who a ticket is for, as lists show it: how the customer was named, else the contact's name
 /// or address.
 pub fn customer_label(ticket: &pb::Ticket) -> String {

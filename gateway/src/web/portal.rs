@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use super::login::{self, Area};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, customer_label, error_page, failure, form_failure,
-    remember_lang, render, session, texts,
+    LangQuery, Session, Submitted, Texts, When, choices_of, customer_label, error_page, failure,
+    form_failure, remember_lang, render, session, texts,
 };
 use crate::AppState;
 use crate::auth::grpc_request;
@@ -244,26 +244,12 @@ async fn new_ticket_form(
         Ok(c) => c,
         Err(status) => return failure(t, Some(s), status.into()),
     };
-    let choose = |id: String, label: String, chosen: &str| Choice {
-        selected: id == chosen,
-        value: id,
-        label,
-    };
     let page = NewTicketPage {
         t,
         session: Some(s),
-        queues: queues
-            .into_iter()
-            .map(|q| choose(q.id, q.name, &draft.queue))
-            .collect(),
-        services: services
-            .into_iter()
-            .map(|e| choose(e.id, e.name, &draft.service))
-            .collect(),
-        types: types
-            .into_iter()
-            .map(|e| choose(e.id, e.name, &draft.ticket_type))
-            .collect(),
+        queues: choices_of(&queues, &draft.queue),
+        services: choices_of(&services, &draft.service),
+        types: choices_of(&types, &draft.ticket_type),
         title_error: matches!(problem, Some(NewTicketProblem::Missing { title: true, .. })),
         body_error: matches!(problem, Some(NewTicketProblem::Missing { body: true, .. })),
         error: match problem {
