@@ -14,7 +14,7 @@ use docket_proto::identity::v1 as ipb;
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
 
-use super::desk::{STATES, agent, agent_form, state_name};
+use super::desk::{STATES, agent, agent_form, state_choices, state_name};
 use super::portal::Choice;
 use super::{
     LangQuery, Session, Submitted, Texts, choices_of, error_page, failure, name_of, render, texts,
@@ -370,7 +370,7 @@ async fn build<'a>(
                 states
                     .into_iter()
                     .map(|c| {
-                        let base = t.ticket_state(state_name(c.base())).to_owned();
+                        let base = t.ticket_state(&state_name(c.base())).to_owned();
                         Row {
                             cells: vec![c.name, base],
                             action: None,
@@ -379,19 +379,7 @@ async fn build<'a>(
                     .collect(),
                 vec![
                     field("name", t.name, "text", true),
-                    select(
-                        "base",
-                        t.base_state,
-                        STATES
-                            .into_iter()
-                            .map(|st| Choice {
-                                value: state_name(st).to_owned(),
-                                label: t.ticket_state(state_name(st)).to_owned(),
-                                selected: false,
-                            })
-                            .collect(),
-                        false,
-                    ),
+                    select("base", t.base_state, state_choices(t, STATES, None), false),
                 ],
             )
         }

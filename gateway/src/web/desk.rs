@@ -43,22 +43,41 @@ pub(super) const STATES: [pb::TicketState; 7] = [
 ];
 
 /// A state's API name (`pending_reminder`), as the texts and forms use it.
-pub(super) fn state_name(state: pb::TicketState) -> &'static str {
+pub(super) fn state_name(state: pb::TicketState) -> String {
     state
         .as_str_name()
-        .strip_prefix("TICKET_STATE_")
-        .map_or("unspecified", |s| match s {
-            "NEW" => "new",
-            "OPEN" => "open",
-            "PENDING_REMINDER" => "pending_reminder",
-            "PENDING_AUTO_CLOSE_SUCCESSFUL" => "pending_auto_close_successful",
-            "PENDING_AUTO_CLOSE_UNSUCCESSFUL" => "pending_auto_close_unsuccessful",
-            "CLOSED_SUCCESSFUL" => "closed_successful",
-            "CLOSED_UNSUCCESSFUL" => "closed_unsuccessful",
-            "MERGED" => "merged",
-            "REMOVED" => "removed",
-            _ => "unspecified",
+        .trim_start_matches("TICKET_STATE_")
+        .to_ascii_lowercase()
+}
+
+/// States as a select's options, `current` selected.
+pub(super) fn state_choices(
+    t: &Texts,
+    states: impl IntoIterator<Item = pb::TicketState>,
+    current: Option<pb::TicketState>,
+) -> Vec<Choice> {
+    states
+        .into_iter()
+        .map(|st| {
+            let name = state_name(st);
+            Choice {
+                label: t.ticket_state(&name).to_owned(),
+                value: name,
+                selected: Some(st) == current,
+            }
         })
+        .collect()
+}
+
+/// Priorities 1 (very low) to 5 (very high) as a select's options, `chosen` selected.
+fn priority_choices(t: &Texts, chosen: Option<u32>) -> Vec<Choice> {
+    (1..=5)
+        .map(|p| Choice {
+            value: p.to_string(),
+            label: t.priority(p).to_owned(),
+            selected: Some(p) == chosen,
+        })
+        .collect()
 }
 
 fn state_by_name(name: &str) -> Option<pb::TicketState> {
@@ -498,7 +517,7 @@ async fn list(
         .tickets
         .into_iter()
         .map(|ticket| Row {
-            state: t.ticket_state(state_name(ticket.state())),
+            state: t.ticket_state(&state_name(ticket.state())),
             priority: t.priority(ticket.priority),
             queue: names.queue(&ticket.queue_id),
             owner: names.agent(&ticket.owner_id),
@@ -523,13 +542,7 @@ async fn list(
                 selected: query.state.as_deref() == Some(st),
             })
             .collect(),
-        priorities: (1..=5)
-            .map(|p| Choice {
-                value: p.to_string(),
-                label: t.priority(p).to_owned(),
-                selected: query.priority.as_deref() == Some(p.to_string().as_str()),
-            })
-            .collect(),
+        priorities: priority_choices(t, query.priority.as_deref().and_then(|p| p.parse().ok())),
     });
     let shown = query.show.clone().unwrap_or_else(|| "open".into());
     let show = spec.show.then(|| {
@@ -563,15 +576,7 @@ async fn list(
         search,
         show,
         saved: spec.saved,
-        bulk_states: STATES
-            .into_iter()
-            .filter(|st| !is_pending(*st))
-            .map(|st| Choice {
-                value: state_name(st).to_owned(),
-                label: t.ticket_state(state_name(st)).to_owned(),
-                selected: false,
-            })
-            .collect(),
+        bulk_states: state_choices(t, STATES.into_iter().filter(|st| !is_pending(*st)), None),
         bulk_queues: names.queue_choices(""),
         bulk_agents: names.agent_choices(""),
     };
@@ -1151,7 +1156,7 @@ async fn load_ticket<'a>(
     Ok(TicketPage {
         t,
         session: Some(s),
-        state: t.ticket_state(state_name(current)),
+        state: t.ticket_state(&state_name(current)),
         priority: t.priority(ticket.priority),
         queue: names.queue(&ticket.queue_id),
         owner: names.agent(&ticket.owner_id),
@@ -1228,21 +1233,8 @@ async fn load_ticket<'a>(
             .collect(),
         draft_subject,
         draft_body,
-        states: STATES
-            .into_iter()
-            .map(|st| Choice {
-                value: state_name(st).to_owned(),
-                label: t.ticket_state(state_name(st)).to_owned(),
-                selected: st == current,
-            })
-            .collect(),
-        priorities: (1..=5)
-            .map(|n| Choice {
-                value: n.to_string(),
-                label: t.priority(n).to_owned(),
-                selected: n == ticket.priority,
-            })
-            .collect(),
+        states: state_choices(t, STATES, Some(current)),
+        priorities: priority_choices(t, Some(ticket.priority)),
         queues: names.queue_choices(&ticket.queue_id),
         services: choices_of(&services, &ticket.service_id),
         types: choices_of(&types, &ticket.type_id),
@@ -1709,13 +1701,7 @@ async fn phone_form(
         t,
         session: Some(s),
         queues: names.queue_choices(queue),
-        priorities: (1..=5)
-            .map(|n| Choice {
-                value: n.to_string(),
-                label: t.priority(n).to_owned(),
-                selected: n == 3,
-            })
-            .collect(),
+        priorities: priority_choices(t, Some(3)),
         error,
         customer: customer.to_owned(),
         title: title.to_owned(),
@@ -1858,7 +1844,7 @@ mod tests {
     #[test]
     fn states_round_trip_through_their_names() {
         for st in STATES {
-            assert_eq!(state_by_name(state_name(st)), Some(st));
+            assert_eq!(state_by_name(&state_name(st)), Some(st));
         }
         assert_eq!(state_by_name("merged"), None, "only merging sets it");
         assert_eq!(state_name(pb::TicketState::Merged), "merged");
