@@ -12,25 +12,10 @@
 //   DOCKET_BASE_URL=… DOCKET_TENANT=… DOCKET_CUSTOMER=… DOCKET_CUSTOMER_PASSWORD=… \
 //   DOCKET_AGENT=… DOCKET_AGENT_PASSWORD=… DOCKET_QUEUE_ID=… node desk.js
 
-import { launch, axeCheck, seriousViolations, screenshot } from './lib.js';
+import { launch, screenshot, env, checks } from './lib.js';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const base = env('DOCKET_BASE_URL');
-const failures = [];
-const check = (what, ok, detail = '') => {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok || !detail ? '' : `: ${detail}`}`);
-  if (!ok) failures.push(what);
-};
-
-async function accessible(page, name) {
-  const serious = seriousViolations(await axeCheck(page));
-  check(`${name}: no serious or critical axe violation`, serious.length === 0, serious.join('\n  '));
-  await screenshot(page, name);
-}
+const { check, accessible, finish } = checks('');
 
 /** Fails on anything the Content-Security-Policy blocked and on script errors. */
 function watch(page, label, problems) {
@@ -202,5 +187,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`desk: ${failures.length === 0 ? 'all passed' : `${failures.length} failed`}`);
-process.exit(failures.length === 0 ? 0 : 1);
+finish('desk');

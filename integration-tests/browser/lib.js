@@ -133,3 +133,33 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** The value of environment variable `name`; throws when it is not set. */
+export function env(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+/**
+ * A scenario's checks: `check(what, ok, detail)` prints one line each, `accessible(page, name)`
+ * checks the page with axe and saves its screenshot as `<prefix><name>.png`, and `finish(label)`
+ * prints "<label>: all passed" (or how many failed) and exits 0 or 1.
+ */
+export function checks(prefix = '') {
+  const failures = [];
+  const check = (what, ok, detail = '') => {
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok || !detail ? '' : `: ${detail}`}`);
+    if (!ok) failures.push(what);
+  };
+  const accessible = async (page, name) => {
+    const serious = seriousViolations(await axeCheck(page));
+    check(`${name}: no serious or critical axe violation`, serious.length === 0, serious.join('\n  '));
+    await screenshot(page, `${prefix}${name}`);
+  };
+  const finish = (label) => {
+    console.log(`${label}: ${failures.length === 0 ? 'all passed' : `${failures.length} failed`}`);
+    process.exit(failures.length === 0 ? 0 : 1);
+  };
+  return { check, accessible, finish };
+}

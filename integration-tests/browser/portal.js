@@ -5,25 +5,10 @@
 //   DOCKET_BASE_URL=http://127.0.0.1:8080 DOCKET_TENANT=it-centre DOCKET_LOGIN=jane \
 //   DOCKET_PASSWORD=… DOCKET_TICKET_TITLE=… node integration-tests/browser/portal.js
 
-import { launch, axeCheck, seriousViolations, screenshot } from './lib.js';
+import { launch, env, checks } from './lib.js';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const base = env('DOCKET_BASE_URL');
-const failures = [];
-const check = (what, ok, detail = '') => {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok || !detail ? '' : `: ${detail}`}`);
-  if (!ok) failures.push(what);
-};
-
-async function accessible(page, name) {
-  const serious = seriousViolations(await axeCheck(page));
-  check(`${name}: no serious or critical axe violation`, serious.length === 0, serious.join('\n  '));
-  await screenshot(page, `portal-${name}`);
-}
+const { check, accessible, finish } = checks('portal-');
 
 const browser = await launch();
 try {
@@ -79,5 +64,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`portal: ${failures.length === 0 ? 'all passed' : `${failures.length} failed`}`);
-process.exit(failures.length === 0 ? 0 : 1);
+finish('portal');
