@@ -568,16 +568,23 @@ fn back_to(number: &str) -> Response {
     Redirect::to(&format!("/portal/tickets/{number}")).into_response()
 }
 
-/// Closes the request, or reopens it: ticket core decides whether the customer may.
+/// Closes the request (`close`), or reopens it (`reopen`): ticket core decides whether the
+/// customer may.
 async fn set_state(
-    state: &AppState,
-    headers: &HeaderMap,
-    query: &LangQuery,
-    key: &str,
+    State(state): State<AppState>,
+    Path((key, action)): Path<(String, String)>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
     multipart: Multipart,
-    to: pb::TicketState,
 ) -> Response {
-    let t = texts(query, headers);
+    let state = &state;
+    let (headers, key) = (&headers, key.as_str());
+    let t = texts(&query, headers);
+    let to = match action.as_str() {
+        "close" => pb::TicketState::ClosedSuccessful,
+        "reopen" => pb::TicketState::Open,
+        _ => return error_page(t, None, StatusCode::NOT_FOUND, t.not_found),
+    };
     let (s, _) = match customer_form(state, headers, t, multipart).await {
         Ok(signed) => signed,
         Err(r) => return r,
@@ -613,42 +620,6 @@ async fn set_state(
     }
 }
 
-async fn close(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    set_state(
-        &state,
-        &headers,
-        &query,
-        &key,
-        multipart,
-        pb::TicketState::ClosedSuccessful,
-    )
-    .await
-}
-
-async fn reopen(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    set_state(
-        &state,
-        &headers,
-        &query,
-        &key,
-        multipart,
-        pb::TicketState::Open,
-    )
-    .await
-}
-
 /// The portal's pages.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -657,8 +628,7 @@ pub fn router() -> Router<AppState> {
         .route("/portal/new", get(new_ticket_page).post(new_ticket_submit))
         .route("/portal/tickets/{ticket}", get(ticket_page))
         .route("/portal/tickets/{ticket}/reply", post(reply))
-        .route("/portal/tickets/{ticket}/close", post(close))
-        .route("/portal/tickets/{ticket}/reopen", post(reopen))
+        .route("/portal/tickets/{ticket}/{action}", post(set_state))
         .route("/portal", get(|| async { Redirect::permanent("/portal/") }))
 }
 
