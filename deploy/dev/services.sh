@@ -48,12 +48,38 @@ amqp_handshake() {
   [[ $first == "01" ]]
 }
 
+# Each test run names its exchange docket.test.<id>, and the durable queues of its consumers
+# after it. A failed or killed test leaves them behind, and each quorum queue holds some of the
+# broker's file handles (about 900 under the default `ulimit -n 1024`): with enough leftovers the
+# broker stops answering new connections. A policy lets idle test queues expire; a sweep clears
+# a pile left from before the policy.
+TEST_QUEUES='^docket\.test\.'
+test_queue_count() { rabbitmqctl -q list_queues name | grep -c "$TEST_QUEUES" || true; }
+
+expire_test_queues() {
+  rabbitmqctl -q set_policy --apply-to queues docket-test-expiry "$TEST_QUEUES" '{"expires":600000}' >/dev/null ||
+    die "cannot set the expiry policy for test queues on RabbitMQ"
+  local left
+  left=$(test_queue_count)
+  if ((left > 100)); then
+    say "$left queues left by earlier test runs: letting the idle ones expire now"
+    rabbitmqctl -q set_policy --priority 1 --apply-to queues docket-test-sweep "$TEST_QUEUES" '{"expires":1000}' >/dev/null ||
+      die "cannot set the sweep policy for test queues on RabbitMQ"
+    local deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)) && (($(test_queue_count) > 100)); do sleep 1; done
+    rabbitmqctl -q clear_policy docket-test-sweep >/dev/null || die "cannot clear the sweep policy on RabbitMQ"
+    say "$(test_queue_count) test queues left"
+  fi
+}
+
 ensure_rabbitmq() {
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
   if ! port_open "$AMQP_PORT"; then
     say "starting RabbitMQ"
     rabbitmq-server -detached || die "cannot start RabbitMQ"
   fi
+  timeout 120 rabbitmqctl -q await_startup >/dev/null || die "RabbitMQ did not finish starting within 120s"
+  expire_test_queues
   wait_for "RabbitMQ on 127.0.0.1:$AMQP_PORT" 120 amqp_handshake
   say "RabbitMQ ready on 127.0.0.1:$AMQP_PORT"
 }

@@ -99,6 +99,8 @@ pub fn bearer_client(token: &str) -> reqwest::Client {
     headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
     reqwest::Client::builder()
         .default_headers(headers)
+        // A request that hangs fails its test instead of the whole run.
+        .timeout(Duration::from_secs(60))
         .build()
         .unwrap()
 }

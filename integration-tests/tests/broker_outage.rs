@@ -45,6 +45,14 @@ async fn count(db: &Db, sql: &'static str) -> i64 {
 
 #[tokio::test]
 async fn broker_outage_loses_and_duplicates_nothing() {
+    // Every step has its own deadline; this one makes a broker that stops answering altogether
+    // fail the test instead of hanging the run.
+    tokio::time::timeout(Duration::from_secs(300), outage())
+        .await
+        .expect("the outage scenario finishes within five minutes");
+}
+
+async fn outage() {
     const N: usize = 120;
     let broker: SocketAddr = "127.0.0.1:5672".parse().unwrap();
     let proxy = Proxy::start(broker).await;

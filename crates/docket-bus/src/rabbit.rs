@@ -8,6 +8,7 @@
 //!   what exceeds it, or what a handler rejects, to `<exchange>.<consumer>.dead`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -67,8 +68,10 @@ pub struct RabbitBus {
     connected: Arc<AtomicBool>,
 }
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one round trip to the broker (connecting, a declaration, a publisher confirm, an
+/// acknowledgement) may take. A broker that stops answering — blocked by a resource alarm, out of
+/// file handles — fails the operation instead of holding a relay or a consumer forever.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a starting service keeps trying to reach the broker before it gives up: a pod
 /// that starts beside a broker still booting, or a busy broker, is not a reason to crash.
 const STARTUP_WINDOW: Duration = Duration::from_secs(30);
@@ -105,11 +108,12 @@ impl RabbitBus {
 
     async fn open_publisher(&self) -> Result<(Connection, Channel), BusError> {
         let conn = self.open_connection("publisher").await?;
-        let channel = conn.create_channel().await.map_err(unavailable)?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(unavailable)?;
+        let channel = answered("opening a channel", conn.create_channel()).await?;
+        answered(
+            "the publisher-confirm mode",
+            channel.confirm_select(ConfirmSelectOptions::default()),
+        )
+        .await?;
         declare_exchanges(&channel, &self.config).await?;
         self.connected.store(true, Ordering::Relaxed);
         tracing::info!(broker = %docket_store::redact(&self.config.url), "connected to the message broker");
@@ -130,20 +134,18 @@ impl RabbitBus {
             .with_content_type("application/x-protobuf".into())
             .with_delivery_mode(2)
             .with_headers(headers);
-        let confirm = channel
-            .basic_publish(
+        let confirm = answered(
+            "a publish",
+            channel.basic_publish(
                 self.config.exchange.as_str().into(),
                 message.routing_key.as_str().into(),
                 BasicPublishOptions::default(),
                 &message.body,
                 props,
-            )
-            .await
-            .map_err(unavailable)?;
-        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
-            .await
-            .map_err(|_| BusError::Unavailable("no publisher confirm from the broker".into()))?
-            .map_err(unavailable)?;
+            ),
+        )
+        .await?;
+        let confirmation = answered("a publisher confirm", confirm).await?;
         match confirmation {
             Confirmation::Ack(_) => Ok(()),
             Confirmation::Nack(_) | Confirmation::NotRequested => Err(BusError::Refused {
@@ -157,9 +159,22 @@ impl RabbitBus {
 async fn connect(config: &RabbitConfig, role: &str) -> Result<Connection, BusError> {
     let props = ConnectionProperties::default()
         .with_connection_name(format!("{}-{role}", config.connection_name).into());
-    tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(&config.url, props))
+    answered("connecting", Connection::connect(&config.url, props)).await
+}
+
+/// Awaits one broker operation for at most [`BROKER_TIMEOUT`].
+async fn answered<T>(
+    what: &str,
+    operation: impl Future<Output = Result<T, lapin::Error>>,
+) -> Result<T, BusError> {
+    tokio::time::timeout(BROKER_TIMEOUT, operation)
         .await
-        .map_err(|_| BusError::Unavailable("timed out connecting to the broker".into()))?
+        .map_err(|_| {
+            BusError::Unavailable(format!(
+                "the broker did not answer {what} within {} s",
+                BROKER_TIMEOUT.as_secs()
+            ))
+        })?
         .map_err(unavailable)
 }
 
@@ -193,24 +208,26 @@ async fn declare_exchanges(channel: &Channel, config: &RabbitConfig) -> Result<(
         durable: true,
         ..ExchangeDeclareOptions::default()
     };
-    channel
-        .exchange_declare(
+    answered(
+        "an exchange declaration",
+        channel.exchange_declare(
             config.exchange.as_str().into(),
             ExchangeKind::Topic,
             durable,
             FieldTable::default(),
-        )
-        .await
-        .map_err(unavailable)?;
-    channel
-        .exchange_declare(
+        ),
+    )
+    .await?;
+    answered(
+        "an exchange declaration",
+        channel.exchange_declare(
             config.dead_letter_exchange().as_str().into(),
             ExchangeKind::Direct,
             durable,
             FieldTable::default(),
-        )
-        .await
-        .map_err(unavailable)?;
+        ),
+    )
+    .await?;
     Ok(())
 }
 
@@ -228,10 +245,11 @@ pub async fn declare_consumer_queue(
             auto_delete: true,
             ..QueueDeclareOptions::default()
         };
-        channel
-            .queue_declare(queue.as_str().into(), options, FieldTable::default())
-            .await
-            .map_err(unavailable)?;
+        answered(
+            "a queue declaration",
+            channel.queue_declare(queue.as_str().into(), options, FieldTable::default()),
+        )
+        .await?;
         bind(channel, config, &queue, &subscription.patterns).await?;
         return Ok(queue);
     }
@@ -242,20 +260,22 @@ pub async fn declare_consumer_queue(
     };
     let mut dead_args = FieldTable::default();
     dead_args.insert("x-queue-type".into(), long_string("quorum"));
-    channel
-        .queue_declare(dead.as_str().into(), durable, dead_args)
-        .await
-        .map_err(unavailable)?;
-    channel
-        .queue_bind(
+    answered(
+        "a queue declaration",
+        channel.queue_declare(dead.as_str().into(), durable, dead_args),
+    )
+    .await?;
+    answered(
+        "a queue binding",
+        channel.queue_bind(
             dead.as_str().into(),
             config.dead_letter_exchange().as_str().into(),
             subscription.consumer.as_str().into(),
             QueueBindOptions::default(),
             FieldTable::default(),
-        )
-        .await
-        .map_err(unavailable)?;
+        ),
+    )
+    .await?;
     let mut args = FieldTable::default();
     args.insert("x-queue-type".into(), long_string("quorum"));
     args.insert(
@@ -274,10 +294,11 @@ pub async fn declare_consumer_queue(
             i32::try_from(subscription.max_deliveries.max(1) - 1).unwrap_or(i32::MAX),
         ),
     );
-    channel
-        .queue_declare(queue.as_str().into(), durable, args)
-        .await
-        .map_err(unavailable)?;
+    answered(
+        "a queue declaration",
+        channel.queue_declare(queue.as_str().into(), durable, args),
+    )
+    .await?;
     bind(channel, config, &queue, &subscription.patterns).await?;
     Ok(queue)
 }
@@ -289,16 +310,17 @@ async fn bind(
     patterns: &[String],
 ) -> Result<(), BusError> {
     for pattern in patterns {
-        channel
-            .queue_bind(
+        answered(
+            "a queue binding",
+            channel.queue_bind(
                 queue.into(),
                 config.exchange.as_str().into(),
                 pattern.as_str().into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
+            ),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -329,9 +351,9 @@ impl Bus for RabbitBus {
         let conn = self
             .open_connection(&format!("{}-setup", subscription.consumer))
             .await?;
-        let channel = conn.create_channel().await.map_err(unavailable)?;
+        let channel = answered("opening a channel", conn.create_channel()).await?;
         declare_consumer_queue(&channel, &self.config, subscription).await?;
-        let _ = conn.close(200, "declared".into()).await;
+        let _ = answered("closing", conn.close(200, "declared".into())).await;
         Ok(())
     }
 
@@ -417,21 +439,23 @@ impl Consumer {
     /// Connects, declares and binds the queue, and starts consuming from it.
     async fn open(&self) -> Result<Opened, BusError> {
         let conn = connect(&self.config, &self.subscription.consumer).await?;
-        let channel = conn.create_channel().await.map_err(unavailable)?;
+        let channel = answered("opening a channel", conn.create_channel()).await?;
         let queue = declare_consumer_queue(&channel, &self.config, &self.subscription).await?;
-        channel
-            .basic_qos(self.config.prefetch, BasicQosOptions::default())
-            .await
-            .map_err(unavailable)?;
-        let deliveries = channel
-            .basic_consume(
+        answered(
+            "the prefetch setting",
+            channel.basic_qos(self.config.prefetch, BasicQosOptions::default()),
+        )
+        .await?;
+        let deliveries = answered(
+            "the start of consuming",
+            channel.basic_consume(
                 queue.as_str().into(),
                 format!("{}-{}", self.subscription.consumer, uuid::Uuid::now_v7()).into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
+            ),
+        )
+        .await?;
         tracing::info!(consumer = %self.subscription.consumer, queue = %queue, "consuming");
         Ok(Opened {
             conn,
@@ -451,7 +475,7 @@ impl Consumer {
             let next = tokio::select! {
                 next = deliveries.next() => next,
                 () = shutdown.cancelled() => {
-                    let _ = conn.close(200, "shutdown".into()).await;
+                    let _ = answered("closing", conn.close(200, "shutdown".into())).await;
                     return Ok(());
                 }
             };
@@ -500,30 +524,29 @@ impl Consumer {
         };
         let acker = &delivery.acker;
         match outcome {
-            Ok(()) => acker
-                .ack(BasicAckOptions::default())
-                .await
-                .map_err(unavailable)?,
+            Ok(()) => answered("an acknowledgement", acker.ack(BasicAckOptions::default())).await?,
             Err(HandlerError::Retry(e)) => {
                 tracing::warn!(consumer = %self.subscription.consumer, event_id = %message.event_id, attempt, error = %e, "event handling failed; redelivering");
                 tokio::time::sleep(Duration::from_millis(200) * (attempt + 1).min(25)).await;
-                acker
-                    .nack(BasicNackOptions {
+                answered(
+                    "a negative acknowledgement",
+                    acker.nack(BasicNackOptions {
                         requeue: true,
                         ..BasicNackOptions::default()
-                    })
-                    .await
-                    .map_err(unavailable)?
+                    }),
+                )
+                .await?
             }
             Err(HandlerError::Reject(e)) => {
                 tracing::error!(consumer = %self.subscription.consumer, event_id = %message.event_id, error = %e, "event rejected; dead-lettered");
-                acker
-                    .nack(BasicNackOptions {
+                answered(
+                    "a negative acknowledgement",
+                    acker.nack(BasicNackOptions {
                         requeue: false,
                         ..BasicNackOptions::default()
-                    })
-                    .await
-                    .map_err(unavailable)?
+                    }),
+                )
+                .await?
             }
         };
         Ok(())
