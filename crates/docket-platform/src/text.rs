@@ -4,8 +4,21 @@
 /// when it fails, as the crate's error type `$error`, which has `invalid(String)`), `Display`, and
 /// serde as those texts.
 ///
-/// ```ignore
+/// ```
+/// #[derive(Debug)]
+/// pub struct MyError(String);
+/// impl MyError {
+///     fn invalid(message: String) -> Self {
+///         Self(message)
+///     }
+/// }
 /// docket_platform::text_enum!(MyError; Colour, "colour" { Red = "red", Blue = "blue" });
+///
+/// assert_eq!("blue".parse::<Colour>().unwrap(), Colour::Blue);
+/// assert_eq!(Colour::Red.to_string(), "red");
+/// assert_eq!(Colour::ALL, &[Colour::Red, Colour::Blue]);
+/// let refused = "green".parse::<Colour>().unwrap_err();
+/// assert_eq!(refused.0, "`green` is not a colour (one of: red, blue)");
 /// ```
 #[macro_export]
 macro_rules! text_enum {
