@@ -113,7 +113,10 @@ async fn every_web_page_sends_an_anonymous_browser_to_its_login() {
         ("post", format!("/desk/admin/templates/{id}/delete")),
         ("get", format!("/desk/admin/queues/{id}")),
         ("post", format!("/desk/admin/queues/{id}")),
-        ("post", format!("/desk/admin/agents/{id}/deactivate")),
+        ("get", format!("/desk/admin/agents/{id}")),
+        ("post", format!("/desk/admin/agents/{id}")),
+        ("get", format!("/desk/admin/roles/{id}")),
+        ("post", format!("/desk/admin/roles/{id}")),
         ("post", "/desk/logout".into()),
     ];
     for (method, path) in pages {

@@ -994,20 +994,103 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         .as_str()
         .unwrap()
         .to_owned();
+    // Max's own page: his role unticked, his sign-in stopped, a new password set.
+    let role = id_named(
+        &app,
+        &format!("/admin/tenants/{tenant}/roles"),
+        "2nd Level Agent",
+    )
+    .await;
+    let (status, html) = admin
+        .get(&format!(
+            "/desk/admin/agents/{max_id}?tenant={tenant}&lang=en"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Max Muster") && html.contains(&format!("value=\"{role}\" checked")),
+        "{html}"
+    );
+    let new_password = "max's new password, long enough";
     let (status, _) = admin
         .post(
-            &format!("/desk/admin/agents/{max_id}/deactivate?tenant={tenant}"),
-            &[],
+            &format!("/desk/admin/agents/{max_id}?tenant={tenant}"),
+            &[("password", new_password)],
             &[],
         )
         .await;
     assert_eq!(status, 303);
-    let (_, html) = admin
-        .get(&format!("/desk/admin/agents?tenant={tenant}&lang=en"))
+    let max_now = app.get_json(&format!("/admin/agents/{max_id}")).await;
+    assert_eq!(max_now["active"], false, "{max_now}");
+    let roles_of = |agent: &Value| -> Vec<Value> {
+        agent["memberships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["tenant_id"] == tenant.as_str())
+            .flat_map(|m| m["role_ids"].as_array().unwrap().clone())
+            .collect()
+    };
+    assert!(roles_of(&max_now).is_empty(), "{max_now}");
+    // Ticked again and let back in: he signs in with the new password.
+    let (status, _) = admin
+        .post(
+            &format!("/desk/admin/agents/{max_id}?tenant={tenant}"),
+            &[("roles", role.as_str()), ("active", "on")],
+            &[],
+        )
         .await;
+    assert_eq!(status, 303);
+    let max_now = app.get_json(&format!("/admin/agents/{max_id}")).await;
+    assert_eq!(max_now["active"], true, "{max_now}");
+    assert_eq!(roles_of(&max_now), vec![json!(role)], "{max_now}");
+    Web::login(&site, "desk", None, "max", new_password).await;
+
+    // The role's page: a grid of groups and permissions; the role now only reads and notes.
+    let (status, html) = admin
+        .get(&format!("/desk/admin/roles/{role}?tenant={tenant}&lang=en"))
+        .await;
+    assert_eq!(status, 200);
     assert!(
-        html.contains(&format!("/desk/admin/agents/{max_id}/activate")),
+        html.contains(&format!(
+            "name=\"g-{group}\" value=\"rw\" aria-label=\"2nd Level: rw\" checked"
+        )),
         "{html}"
+    );
+    let field = format!("g-{group}");
+    let (status, _) = admin
+        .post(
+            &format!("/desk/admin/roles/{role}?tenant={tenant}"),
+            &[(field.as_str(), "ro"), (field.as_str(), "note")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let roles = app
+        .get_json(&format!("/admin/tenants/{tenant}/roles"))
+        .await;
+    let granted = roles["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == role.as_str())
+        .unwrap()["permissions"]
+        .clone();
+    let mut names: Vec<&str> = granted[0]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        (
+            granted.as_array().unwrap().len(),
+            granted[0]["group_id"].as_str(),
+            names
+        ),
+        (1, Some(group.as_str()), vec!["note", "ro"]),
+        "{roles}"
     );
 
     // A template deleted from its page.

@@ -22,6 +22,17 @@ use super::{
 use crate::AppState;
 use crate::auth::grpc_request;
 
+/// What a role or an agent may do in a group's queues, as identity names it.
+const PERMISSIONS: [&str; 7] = [
+    "ro",
+    "move_into",
+    "create",
+    "note",
+    "owner",
+    "priority",
+    "rw",
+];
+
 /// The administration's sections, in the order the navigation shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
@@ -501,13 +512,9 @@ async fn build<'a>(
                     .into_iter()
                     .map(|a| Row {
                         action: Some(RowAction {
-                            href: format!(
-                                "/desk/admin/agents/{}/{}?tenant={tenant}",
-                                a.id,
-                                if a.active { "deactivate" } else { "activate" }
-                            ),
-                            label: if a.active { t.deactivate } else { t.activate },
-                            post: true,
+                            href: format!("/desk/admin/agents/{}?tenant={tenant}", a.id),
+                            label: t.change,
+                            post: false,
                         }),
                         cells: vec![a.login, a.name, a.email, a.source, yes_no(a.active)],
                     })
@@ -630,7 +637,11 @@ async fn build<'a>(
                                 .collect::<Vec<_>>()
                                 .join("; "),
                         ],
-                        action: None,
+                        action: Some(RowAction {
+                            href: format!("/desk/admin/roles/{}?tenant={tenant}", r.id),
+                            label: t.change,
+                            post: false,
+                        }),
                     })
                     .collect(),
                 vec![
@@ -640,18 +651,7 @@ async fn build<'a>(
                     select(
                         "permissions",
                         t.permissions,
-                        choices(
-                            [
-                                "ro",
-                                "move_into",
-                                "create",
-                                "note",
-                                "owner",
-                                "priority",
-                                "rw",
-                            ]
-                            .map(|p| (p, p)),
-                        ),
+                        choices(PERMISSIONS.map(|p| (p, p))),
                         true,
                     ),
                 ],
@@ -1064,38 +1064,318 @@ async fn queue_save(
     }
 }
 
-/// Lets an agent sign in again, or no longer.
-async fn agent_active(
+#[derive(Template)]
+#[template(path = "desk/admin_agent.html")]
+struct AgentPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    agent: ipb::Agent,
+    /// The tenant's roles, ticked where the agent has them.
+    roles: Vec<Choice>,
+}
+
+/// The roles an agent has in a tenant.
+fn roles_in(agent: &ipb::Agent, tenant: &str) -> Vec<String> {
+    agent
+        .memberships
+        .iter()
+        .filter(|m| m.tenant_id == tenant)
+        .flat_map(|m| m.role_ids.iter().cloned())
+        .collect()
+}
+
+/// One agent: their roles in the tenant, whether they may sign in, a new password.
+async fn agent_page(
     State(state): State<AppState>,
-    Path((agent_id, change)): Path<(String, String)>,
+    Path(agent_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(&query.lang, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let loaded = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let mut identity = state.identity_admin.clone();
+        let found = identity
+            .get_agent(grpc_request(
+                ipb::GetAgentRequest { agent_id },
+                &s.principal,
+            ))
+            .await?
+            .into_inner();
+        let roles = identity
+            .list_roles(grpc_request(
+                ipb::ListRolesRequest {
+                    tenant_id: tenant.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .roles;
+        Ok::<_, tonic::Status>((tenant, found, roles))
+    }
+    .await;
+    let (tenant, found, roles) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let has = roles_in(&found, &tenant);
+    let page = AgentPage {
+        t,
+        session: Some(&s),
+        roles: roles
+            .iter()
+            .map(|r| Choice {
+                value: r.id.clone(),
+                label: r.name.clone(),
+                selected: has.contains(&r.id),
+            })
+            .collect(),
+        tenant,
+        agent: found,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves an agent as the form left them: grants the roles newly ticked and revokes those
+/// unticked, sets a new password if one was given, and lets them sign in or no longer.
+async fn agent_save(
+    State(state): State<AppState>,
+    Path(agent_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
     let t = texts(&LangQuery::default(), &headers);
-    let (s, _) = match agent_form(&state, &headers, t, multipart).await {
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
         Ok(signed) => signed,
         Err(r) => return r,
     };
-    let active = match change.as_str() {
-        "activate" => true,
-        "deactivate" => false,
-        _ => return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found),
-    };
-    match state
-        .identity_admin
-        .clone()
-        .set_agent_active(grpc_request(
-            ipb::SetAgentActiveRequest { agent_id, active },
+    let saved = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let mut identity = state.identity_admin.clone();
+        let found = identity
+            .get_agent(grpc_request(
+                ipb::GetAgentRequest {
+                    agent_id: agent_id.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner();
+        let had = roles_in(&found, &tenant);
+        let wanted = form.all("roles");
+        for role_id in wanted.iter().filter(|r| !had.contains(r)) {
+            identity
+                .assign_role(grpc_request(
+                    ipb::AgentRoleRequest {
+                        agent_id: agent_id.clone(),
+                        role_id: role_id.clone(),
+                    },
+                    &s.principal,
+                ))
+                .await?;
+        }
+        for role_id in had.iter().filter(|r| !wanted.contains(r)) {
+            identity
+                .revoke_role(grpc_request(
+                    ipb::AgentRoleRequest {
+                        agent_id: agent_id.clone(),
+                        role_id: role_id.clone(),
+                    },
+                    &s.principal,
+                ))
+                .await?;
+        }
+        // Taken as typed: a password may begin or end with a space.
+        if let Some(password) = form.all("password").first().filter(|p| !p.is_empty()) {
+            identity
+                .set_agent_password(grpc_request(
+                    ipb::SetAgentPasswordRequest {
+                        agent_id: agent_id.clone(),
+                        password: password.clone(),
+                    },
+                    &s.principal,
+                ))
+                .await?;
+        }
+        let active = form.get("active") == "on";
+        if active != found.active {
+            identity
+                .set_agent_active(grpc_request(
+                    ipb::SetAgentActiveRequest {
+                        agent_id: agent_id.clone(),
+                        active,
+                    },
+                    &s.principal,
+                ))
+                .await?;
+        }
+        Ok::<_, tonic::Status>(tenant)
+    }
+    .await;
+    match saved {
+        Ok(tenant) => Redirect::to(&format!("/desk/admin/agents?tenant={tenant}")).into_response(),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/admin_role.html")]
+struct RolePage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    role: ipb::Role,
+    permissions: [&'static str; 7],
+    groups: Vec<GroupGrants>,
+}
+
+/// A row of the role's grid: a group of the tenant and each permission with whether the role
+/// grants it there.
+struct GroupGrants {
+    id: String,
+    name: String,
+    ticks: Vec<(&'static str, bool)>,
+}
+
+/// A role's group and its tenant's groups.
+async fn role_and_groups(
+    state: &AppState,
+    s: &Session,
+    tenant: Option<&str>,
+    role_id: &str,
+) -> Result<(String, ipb::Role, Vec<ipb::Group>), tonic::Status> {
+    let (tenant, _) = tenants(state, s, tenant).await?;
+    let mut identity = state.identity_admin.clone();
+    let role = identity
+        .list_roles(grpc_request(
+            ipb::ListRolesRequest {
+                tenant_id: tenant.clone(),
+            },
             &s.principal,
         ))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!(
-            "/desk/admin/agents?tenant={}",
-            query.tenant.unwrap_or_default()
+        .await?
+        .into_inner()
+        .roles
+        .into_iter()
+        .find(|r| r.id == role_id)
+        .ok_or_else(|| tonic::Status::not_found("role not found"))?;
+    let groups = identity
+        .list_groups(grpc_request(
+            ipb::ListGroupsRequest {
+                tenant_id: tenant.clone(),
+            },
+            &s.principal,
         ))
-        .into_response(),
+        .await?
+        .into_inner()
+        .groups;
+    Ok((tenant, role, groups))
+}
+
+/// What a role grants in a group.
+fn granted<'a>(role: &'a ipb::Role, group_id: &str) -> &'a [String] {
+    role.permissions
+        .iter()
+        .find(|g| g.group_id == group_id)
+        .map_or(&[], |g| g.permissions.as_slice())
+}
+
+/// One role: what it grants in each of the tenant's groups, as a grid of checkboxes.
+async fn role_page(
+    State(state): State<AppState>,
+    Path(role_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(&query.lang, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (tenant, role, groups) =
+        match role_and_groups(&state, &s, query.tenant.as_deref(), &role_id).await {
+            Ok(l) => l,
+            Err(status) => return failure(t, Some(&s), status.into()),
+        };
+    let groups = groups
+        .into_iter()
+        .map(|g| {
+            let has = granted(&role, &g.id);
+            let ticks = PERMISSIONS
+                .iter()
+                .map(|p| (*p, has.iter().any(|h| h == p)))
+                .collect();
+            GroupGrants {
+                id: g.id,
+                name: g.name,
+                ticks,
+            }
+        })
+        .collect();
+    let page = RolePage {
+        t,
+        session: Some(&s),
+        tenant,
+        role,
+        permissions: PERMISSIONS,
+        groups,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves what the role grants in each group whose ticks changed.
+async fn role_save(
+    State(state): State<AppState>,
+    Path(role_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
+        Err(r) => return r,
+    };
+    let saved = async {
+        let (tenant, role, groups) =
+            role_and_groups(&state, &s, query.tenant.as_deref(), &role_id).await?;
+        for group in groups {
+            let wanted: Vec<String> = PERMISSIONS
+                .iter()
+                .filter(|p| form.all(&format!("g-{}", group.id)).iter().any(|w| w == *p))
+                .map(|p| (*p).to_owned())
+                .collect();
+            let had = granted(&role, &group.id);
+            if had.len() == wanted.len() && wanted.iter().all(|w| had.contains(w)) {
+                continue;
+            }
+            state
+                .identity_admin
+                .clone()
+                .set_role_permissions(grpc_request(
+                    ipb::SetRolePermissionsRequest {
+                        role_id: role.id.clone(),
+                        permissions: Some(ipb::GroupPermissions {
+                            group_id: group.id,
+                            permissions: wanted,
+                        }),
+                    },
+                    &s.principal,
+                ))
+                .await?;
+        }
+        Ok::<_, tonic::Status>(tenant)
+    }
+    .await;
+    match saved {
+        Ok(tenant) => Redirect::to(&format!("/desk/admin/roles?tenant={tenant}")).into_response(),
         Err(status) => failure(t, Some(&s), status.into()),
     }
 }
@@ -1108,7 +1388,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/admin/{section}", get(page).post(create))
         .route("/desk/admin/templates/{id}/delete", post(delete_template))
         .route("/desk/admin/queues/{id}", get(queue_page).post(queue_save))
-        .route("/desk/admin/agents/{id}/{change}", post(agent_active))
+        .route("/desk/admin/agents/{id}", get(agent_page).post(agent_save))
+        .route("/desk/admin/roles/{id}", get(role_page).post(role_save))
 }
 
 #[cfg(test)]

@@ -177,8 +177,11 @@ texts! {
     delete: "Löschen", "Delete";
     tenant_choice: "Mandant", "Tenant";
     actions: "Aktionen", "Actions";
-    activate: "Aktivieren", "Activate";
-    deactivate: "Deaktivieren", "Deactivate";
+    agent: "Agent", "Agent";
+    role: "Rolle", "Role";
+    may_sign_in: "Darf sich anmelden", "May sign in";
+    new_password: "Neues Passwort (leer lassen, um es zu behalten)", "New password (leave empty to keep it)";
+    two_factor: "Zweiter Faktor", "Second factor";
     watch: "Beobachten", "Watch";
     unwatch: "Nicht mehr beobachten", "Stop watching";
     save_search: "Suche speichern als", "Save this search as";
