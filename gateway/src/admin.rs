@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_absence, list_absences))
         .routes(routes!(create_company, list_companies))
         .routes(routes!(create_customer, list_customers))
-        .routes(routes!(get_customer))
+        .routes(routes!(get_customer, update_customer))
         .routes(routes!(audit_log))
         .routes(routes!(me))
         .routes(routes!(issue_api_token, list_api_tokens))
@@ -428,6 +428,26 @@ pub struct CreateCustomer {
     pub password: Option<String>,
     #[schema(example = "de")]
     pub language: Option<String>,
+}
+
+/// A customer's details to change; what is left out stays. An empty text clears an email, a
+/// phone, a company or a language.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomer {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// A company of the same tenant; leaving it ends seeing its tickets.
+    pub company_id: Option<String>,
+    /// Sees the tickets of the whole company (needs a company).
+    pub company_tickets: Option<bool>,
+    #[schema(example = "en")]
+    pub language: Option<String>,
+    /// An inactive customer cannot sign in.
+    pub active: Option<bool>,
+    /// A new password, at least 10 characters; local customers only.
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -1098,6 +1118,36 @@ async fn get_customer(
             pb::GetCustomerRequest { customer_id },
             &principal,
         ))
+        .await?
+        .into_inner();
+    Ok(Json(Customer::from(c)))
+}
+
+/// Changes a customer user's details (ticket core hears of them).
+#[utoipa::path(patch, path = "/admin/customers/{customer_id}", tag = "admin", request_body = UpdateCustomer,
+    params(("customer_id" = String, Path)),
+    responses((status = 200, body = Customer), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, description = "unknown customer or company", body = Problem),
+              (status = 422, body = Problem)))]
+async fn update_customer(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(customer_id): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateCustomer>,
+) -> Result<Json<Customer>, ApiError> {
+    let req = pb::UpdateCustomerRequest {
+        customer_id,
+        name: body.name,
+        email: body.email,
+        phone: body.phone,
+        company_id: body.company_id,
+        company_tickets: body.company_tickets,
+        language: body.language,
+        active: body.active,
+        password: body.password,
+    };
+    let c = admin_client(&state)
+        .update_customer(grpc_request(req, &principal))
         .await?
         .into_inner();
     Ok(Json(Customer::from(c)))

@@ -622,6 +622,12 @@ fn routes(ids: &Ids) -> Vec<(&'static str, String, Option<Value>, Scope)> {
             Scope::Tenant,
         ),
         (
+            "patch",
+            format!("/admin/customers/{}", ids.customer),
+            Some(json!({ "name": "Refused" })),
+            Scope::Tenant,
+        ),
+        (
             "get",
             format!("/admin/tenants/{t}/audit"),
             None,
@@ -726,6 +732,70 @@ async fn customers_non_administrators_and_narrow_api_tokens_are_refused() {
     assert_eq!(customer_me["kind"], "customer");
     assert_eq!(customer_me["customer"]["company_id"], company.as_str());
     assert_eq!(customer_me["customer"]["company_tickets"], true);
+
+    // Her details change: a new address, no company (and so none of its tickets), no sign-in.
+    let changed = api
+        .ok(
+            "patch",
+            &format!("/admin/customers/{customer_id}"),
+            Some(json!({ "email": "max@uni.example", "company_id": "", "active": false })),
+        )
+        .await;
+    assert_eq!(
+        (
+            &changed["email"],
+            &changed["company_id"],
+            &changed["company_tickets"],
+            &changed["active"],
+            &changed["name"]
+        ),
+        (
+            &json!("max@uni.example"),
+            &Value::Null,
+            &json!(false),
+            &json!(false),
+            &json!("Max Muster")
+        ),
+        "{changed}"
+    );
+    let customer_login =
+        json!({ "kind": "customer", "tenant": ADMIN_TENANT, "login": "max", "password": PASSWORD });
+    let (status, _) = call(
+        &Client::new(),
+        "post",
+        &api.url("/auth/login"),
+        Some(customer_login.clone()),
+    )
+    .await;
+    assert_eq!(status, 401, "an inactive customer cannot sign in");
+    let (status, problem) = api
+        .admin(
+            "patch",
+            &format!("/admin/customers/{customer_id}"),
+            Some(json!({ "company_tickets": true })),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let restored = api
+        .ok(
+            "patch",
+            &format!("/admin/customers/{customer_id}"),
+            Some(json!({ "company_id": company, "company_tickets": true, "active": true })),
+        )
+        .await;
+    assert_eq!(restored["company_tickets"], true);
+    let (status, _) = call(
+        &Client::new(),
+        "post",
+        &api.url("/auth/login"),
+        Some(customer_login),
+    )
+    .await;
+    assert_eq!(status, 200, "active again");
+    let customer_id_read = api
+        .ok("get", &format!("/admin/customers/{customer_id}"), None)
+        .await;
+    assert_eq!(customer_id_read, restored);
 
     // An agent without administration, and API tokens with and without the `admin` scope.
     let users = api.group_id(&tenant, "users").await;

@@ -1093,6 +1093,63 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "{roles}"
     );
 
+    // Erika's page: a phone number, English, no longer the company's requests.
+    let erika_id = id_named(
+        &app,
+        &format!("/admin/tenants/{tenant}/customers"),
+        "Erika Mustermann",
+    )
+    .await;
+    let (status, html) = admin
+        .get(&format!(
+            "/desk/admin/customers/{erika_id}?tenant={tenant}&lang=en"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("value=\"erika@uni.example\"") && html.contains("selected>Fakultät Physik"),
+        "{html}"
+    );
+    let (status, _) = admin
+        .post(
+            &format!("/desk/admin/customers/{erika_id}?tenant={tenant}"),
+            &[
+                ("name", "Erika Mustermann"),
+                ("email", "erika@uni.example"),
+                ("phone", "+49 30 555"),
+                ("company", company.as_str()),
+                ("language", "en"),
+                ("active", "on"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let erika_now = app.get_json(&format!("/admin/customers/{erika_id}")).await;
+    assert_eq!(
+        (
+            &erika_now["phone"],
+            &erika_now["language"],
+            &erika_now["company_tickets"],
+            &erika_now["active"]
+        ),
+        (
+            &json!("+49 30 555"),
+            &json!("en"),
+            &json!(false),
+            &json!(true)
+        ),
+        "{erika_now}"
+    );
+    Web::login(
+        &site,
+        "portal",
+        Some(ADMIN_TENANT),
+        "erika",
+        "a password for erika, long enough",
+    )
+    .await;
+
     // A template deleted from its page.
     let template = id_named(&app, &format!("/tenants/{tenant}/templates"), "Gruß").await;
     let (status, _) = admin

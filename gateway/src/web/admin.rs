@@ -570,8 +570,12 @@ async fn build<'a>(
                     customers
                         .into_iter()
                         .map(|c| Row {
+                            action: Some(RowAction {
+                                href: format!("/desk/admin/customers/{}?tenant={tenant}", c.id),
+                                label: t.change,
+                                post: false,
+                            }),
                             cells: vec![c.login, c.name, c.email, company_name(&c.company_id)],
-                            action: None,
                         })
                         .collect(),
                     vec![
@@ -1226,6 +1230,121 @@ async fn agent_save(
 }
 
 #[derive(Template)]
+#[template(path = "desk/admin_customer.html")]
+struct CustomerPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    customer: ipb::Customer,
+    companies: Vec<Choice>,
+    languages: Vec<Choice>,
+}
+
+/// One customer's details, to change them.
+async fn customer_page(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(&query.lang, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let loaded = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let mut identity = state.identity_admin.clone();
+        let customer = identity
+            .get_customer(grpc_request(
+                ipb::GetCustomerRequest { customer_id },
+                &s.principal,
+            ))
+            .await?
+            .into_inner();
+        let companies = identity
+            .list_companies(grpc_request(
+                ipb::ListCompaniesRequest {
+                    tenant_id: tenant.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .companies;
+        Ok::<_, tonic::Status>((tenant, customer, companies))
+    }
+    .await;
+    let (tenant, customer, companies) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let mut company_choices = choices([("", t.none)]);
+    company_choices.extend(choices_of(&companies, &customer.company_id));
+    let languages = [("", t.none), ("de", "Deutsch"), ("en", "English")]
+        .into_iter()
+        .map(|(value, label)| Choice {
+            value: value.to_owned(),
+            label: label.to_owned(),
+            selected: value == customer.language,
+        })
+        .collect();
+    let page = CustomerPage {
+        t,
+        session: Some(&s),
+        tenant,
+        customer,
+        companies: company_choices,
+        languages,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves a customer's details as the form left them; a new password only if one was typed.
+async fn customer_save(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
+        Err(r) => return r,
+    };
+    let update = ipb::UpdateCustomerRequest {
+        customer_id,
+        name: Some(form.get("name").to_owned()),
+        email: Some(form.get("email").to_owned()),
+        phone: Some(form.get("phone").to_owned()),
+        company_id: Some(form.get("company").to_owned()),
+        company_tickets: Some(form.get("company_tickets") == "on"),
+        language: Some(form.get("language").to_owned()),
+        active: Some(form.get("active") == "on"),
+        // Taken as typed: a password may begin or end with a space.
+        password: form
+            .all("password")
+            .first()
+            .filter(|p| !p.is_empty())
+            .cloned(),
+    };
+    match state
+        .identity_admin
+        .clone()
+        .update_customer(grpc_request(update, &s.principal))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/desk/admin/customers?tenant={}",
+            query.tenant.unwrap_or_default()
+        ))
+        .into_response(),
+        Err(status) => failure(t, Some(&s), status.into()),
+    }
+}
+
+#[derive(Template)]
 #[template(path = "desk/admin_role.html")]
 struct RolePage<'a> {
     t: &'static Texts,
@@ -1390,6 +1509,10 @@ pub fn router() -> Router<AppState> {
         .route("/desk/admin/queues/{id}", get(queue_page).post(queue_save))
         .route("/desk/admin/agents/{id}", get(agent_page).post(agent_save))
         .route("/desk/admin/roles/{id}", get(role_page).post(role_save))
+        .route(
+            "/desk/admin/customers/{id}",
+            get(customer_page).post(customer_save),
+        )
 }
 
 #[cfg(test)]

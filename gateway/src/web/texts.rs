@@ -179,6 +179,7 @@ texts! {
     actions: "Aktionen", "Actions";
     agent: "Agent", "Agent";
     role: "Rolle", "Role";
+    phone: "Telefon", "Phone";
     may_sign_in: "Darf sich anmelden", "May sign in";
     new_password: "Neues Passwort (leer lassen, um es zu behalten)", "New password (leave empty to keep it)";
     two_factor: "Zweiter Faktor", "Second factor";

@@ -783,6 +783,69 @@ impl IdentityAdminService for AdminGrpc {
         Ok(Response::new(customer_pb(customer)))
     }
 
+    async fn update_customer(
+        &self,
+        request: Request<pb::UpdateCustomerRequest>,
+    ) -> Result<Response<pb::Customer>, Status> {
+        let caller = self.admin(&request).await?;
+        let r = request.into_inner();
+        let id: CustomerId = parse_id("customer_id", &r.customer_id)?;
+        let c = match self.store().get_customer(id).await? {
+            c if caller.administers(c.tenant_id) => c,
+            _ => return Err(IdentityError::not_found("customer", id).into()),
+        };
+        let company_id = match r.company_id.as_deref().map(str::trim) {
+            None => c.company_id,
+            Some("") => None,
+            Some(raw) => Some(parse_id::<CompanyId>("company_id", raw)?),
+        };
+        // Leaving the company ends seeing its tickets, unless asked for (and then refused).
+        let company_tickets = r
+            .company_tickets
+            .unwrap_or(c.company_tickets && company_id.is_some());
+        if company_tickets && company_id.is_none() {
+            return Err(IdentityError::invalid(
+                "company_tickets needs a company: set company_id as well",
+            )
+            .into());
+        }
+        let password = match r.password.as_deref() {
+            None | Some("") => None,
+            Some(_) if c.source != Source::Local => {
+                return Err(IdentityError::invalid(
+                    "the customer signs in through the directory: change the password there",
+                )
+                .into());
+            }
+            Some(p) => Some(NewPassword::parse(p)?),
+        };
+        let update = CustomerUpdate {
+            name: r.name.unwrap_or(c.name),
+            email: match r.email {
+                Some(e) => optional_email(&e)?,
+                None => c.email,
+            },
+            phone: match r.phone {
+                Some(p) => optional_text("phone", &p, 40)?,
+                None => c.phone,
+            },
+            company_id,
+            company_tickets,
+            language: match r.language {
+                Some(l) => optional_text("language", &l, 35)?,
+                None => c.language,
+            },
+            active: r.active.unwrap_or(c.active),
+            password,
+        };
+        // The store answers NOT_FOUND for a company of another tenant.
+        let customer = self
+            .store()
+            .update_customer(id, update, caller.actor())
+            .await?;
+        Ok(Response::new(customer_pb(customer)))
+    }
+
     async fn get_customer(
         &self,
         request: Request<pb::GetCustomerRequest>,

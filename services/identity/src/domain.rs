@@ -288,6 +288,20 @@ pub struct NewCustomer {
     pub language: Option<String>,
 }
 
+/// A customer's details as they are to be: everything but the login, the tenant and the
+/// source; a password only when it changes.
+#[derive(Debug, Clone)]
+pub struct CustomerUpdate {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company_id: Option<CompanyId>,
+    pub company_tickets: bool,
+    pub language: Option<String>,
+    pub active: bool,
+    pub password: Option<NewPassword>,
+}
+
 #[derive(Debug, Clone)]
 pub struct CustomerCredentials {
     pub customer: Customer,

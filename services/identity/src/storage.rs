@@ -140,6 +140,13 @@ pub trait IdentityStore: Send + Sync + 'static {
         source: Source,
         actor: &str,
     ) -> Result<Customer, IdentityError>;
+    /// Replaces a customer's details; announces them to ticket core like a new customer's.
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        update: CustomerUpdate,
+        actor: &str,
+    ) -> Result<Customer, IdentityError>;
     async fn get_customer(&self, id: CustomerId) -> Result<Customer, IdentityError>;
     async fn customer_credentials(
         &self,
@@ -280,6 +287,26 @@ fn agent_from_row(row: &AnyRow) -> Result<Agent, IdentityError> {
         installation_admin: flag(row, "installation_admin")?,
         created_at: get(row, "created_at")?,
     })
+}
+
+/// The names of the details an update changed.
+fn changed_details(before: &Customer, after: &Customer, password: bool) -> Vec<&'static str> {
+    [
+        ("name", before.name != after.name),
+        ("email", before.email != after.email),
+        ("phone", before.phone != after.phone),
+        ("company_id", before.company_id != after.company_id),
+        (
+            "company_tickets",
+            before.company_tickets != after.company_tickets,
+        ),
+        ("language", before.language != after.language),
+        ("active", before.active != after.active),
+        ("password", password),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
 }
 
 fn customer_from_row(row: &AnyRow) -> Result<Customer, IdentityError> {
@@ -496,6 +523,61 @@ impl SqlIdentityStore {
         )
         .await?;
         Ok(())
+    }
+
+    /// Refuses a company that is not the tenant's (NOT_FOUND, as for a company of nobody's).
+    async fn check_company(
+        tx: &mut WriteTx,
+        tenant_id: TenantId,
+        company_id: Option<CompanyId>,
+    ) -> Result<(), IdentityError> {
+        let Some(company) = company_id else {
+            return Ok(());
+        };
+        let same_tenant: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM customer_companies WHERE id = $1 AND tenant_id = $2")
+                .bind(company)
+                .bind(tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        match same_tenant {
+            Some(_) => Ok(()),
+            None => Err(IdentityError::not_found("company", company)),
+        }
+    }
+
+    /// Tells ticket core who the customer is: it files their tickets under their company and
+    /// shows how to reach them.
+    async fn announce_customer(tx: &mut WriteTx, customer: &Customer) -> Result<(), IdentityError> {
+        let company_name: Option<String> = match customer.company_id {
+            Some(company) => {
+                sqlx::query_scalar("SELECT name FROM customer_companies WHERE id = $1")
+                    .bind(company)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+            None => None,
+        };
+        Self::event(
+            tx,
+            "customer.changed",
+            customer.tenant_id,
+            ("customer", customer.id.to_string()),
+            ev::CustomerChanged {
+                customer_id: customer.id.to_string(),
+                tenant_id: customer.tenant_id.to_string(),
+                company_id: customer
+                    .company_id
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                name: customer.name.clone(),
+                email: customer.email.clone().unwrap_or_default(),
+                phone: customer.phone.clone().unwrap_or_default(),
+                company_name: company_name.unwrap_or_default(),
+            }
+            .encode_to_vec(),
+        )
+        .await
     }
 
     async fn tenant_of_group(
@@ -1364,18 +1446,7 @@ impl IdentityStore for SqlIdentityStore {
         if known.is_none() {
             return Err(IdentityError::not_found("tenant", c.tenant_id));
         }
-        if let Some(company) = c.company_id {
-            let same_tenant: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM customer_companies WHERE id = $1 AND tenant_id = $2",
-            )
-            .bind(company)
-            .bind(c.tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if same_tenant.is_none() {
-                return Err(IdentityError::not_found("company", company));
-            }
-        }
+        Self::check_company(&mut tx, c.tenant_id, c.company_id).await?;
         let customer = Customer {
             id: CustomerId::new(),
             tenant_id: c.tenant_id,
@@ -1418,37 +1489,66 @@ impl IdentityStore for SqlIdentityStore {
             serde_json::json!({ "login": customer.login }),
         )
         .await?;
-        // Ticket core files the customer's tickets under their company and shows how to reach
-        // them: it keeps both from this.
-        let company_name: Option<String> = match customer.company_id {
-            Some(company) => {
-                sqlx::query_scalar("SELECT name FROM customer_companies WHERE id = $1")
-                    .bind(company)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-            None => None,
+        Self::announce_customer(&mut tx, &customer).await?;
+        self.commit(tx).await?;
+        Ok(customer)
+    }
+
+    async fn update_customer(
+        &self,
+        id: CustomerId,
+        u: CustomerUpdate,
+        actor: &str,
+    ) -> Result<Customer, IdentityError> {
+        let password_hash = u.password.as_ref().map(crate::password::hash).transpose()?;
+        let mut tx = self.db.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customer_users WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| IdentityError::not_found("customer", id))?;
+        let before = customer_from_row(&row)?;
+        Self::check_company(&mut tx, before.tenant_id, u.company_id).await?;
+        let customer = Customer {
+            name: crate::domain::name("name", &u.name, 200)?,
+            email: u.email,
+            phone: u.phone,
+            company_id: u.company_id,
+            company_tickets: u.company_tickets,
+            language: u.language,
+            active: u.active,
+            ..before.clone()
         };
-        Self::event(
+        sqlx::query(
+            "UPDATE customer_users SET name = $1, email = $2, phone = $3, company_id = $4, \
+             company_tickets = $5, language = $6, active = $7, \
+             password_hash = COALESCE($8, password_hash), updated_at = $9 WHERE id = $10",
+        )
+        .bind(&customer.name)
+        .bind(customer.email.as_deref())
+        .bind(customer.phone.as_deref())
+        .bind(customer.company_id)
+        .bind(i64::from(customer.company_tickets))
+        .bind(customer.language.as_deref())
+        .bind(i64::from(customer.active))
+        .bind(password_hash)
+        .bind(now())
+        .bind(customer.id)
+        .execute(&mut *tx)
+        .await?;
+        Self::audit_change(
             &mut tx,
-            "customer.changed",
-            customer.tenant_id,
-            ("customer", customer.id.to_string()),
-            ev::CustomerChanged {
-                customer_id: customer.id.to_string(),
-                tenant_id: customer.tenant_id.to_string(),
-                company_id: customer
-                    .company_id
-                    .map(|c| c.to_string())
-                    .unwrap_or_default(),
-                name: customer.name.clone(),
-                email: customer.email.clone().unwrap_or_default(),
-                phone: customer.phone.clone().unwrap_or_default(),
-                company_name: company_name.unwrap_or_default(),
-            }
-            .encode_to_vec(),
+            Some(customer.tenant_id),
+            actor,
+            "customer_changed",
+            customer.id.to_string(),
+            // Which details changed, not their values: the audit log outlives personal data.
+            serde_json::json!({ "changed": changed_details(&before, &customer, u.password.is_some()) }),
         )
         .await?;
+        Self::announce_customer(&mut tx, &customer).await?;
         self.commit(tx).await?;
         Ok(customer)
     }

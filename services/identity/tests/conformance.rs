@@ -47,6 +47,7 @@ docket_store::conformance!(
     case_grants_stay_in_their_tenant,
     case_absences,
     case_companies_and_customers,
+    case_customer_update,
     case_throttle_locks_on_the_fifth_failure,
     case_throttle_lockout_is_neither_lifted_nor_extended,
     case_throttle_spread_failures_and_clearing,
@@ -1265,6 +1266,175 @@ fn new_customer(
         password: password.map(|p| NewPassword::parse(p).unwrap()),
         language: Some("de".to_owned()),
     }
+}
+
+async fn case_customer_update(store: &SqlIdentityStore, db: &Db) {
+    let a = tenant(store, "acme").await;
+    let b = tenant(store, "beta").await;
+    let company = store.create_company(a.id, "Physik", ACTOR).await.unwrap();
+    let foreign = store.create_company(b.id, "Chemie", ACTOR).await.unwrap();
+    let jane = store
+        .create_customer(
+            new_customer(&a, "jane", None, Some(PASSWORD)),
+            Source::Local,
+            ACTOR,
+        )
+        .await
+        .unwrap();
+    let old_hash = store
+        .customer_credentials(a.id, &jane.login)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+
+    let update = CustomerUpdate {
+        name: " Jane Roe ".to_owned(),
+        email: Some("jane.roe@example.org".to_owned()),
+        phone: None,
+        company_id: Some(company.id),
+        company_tickets: true,
+        language: Some("en".to_owned()),
+        active: false,
+        password: Some(NewPassword::parse("jane's new password").unwrap()),
+    };
+    let changed = store
+        .update_customer(jane.id, update.clone(), ACTOR)
+        .await
+        .unwrap();
+    assert_eq!(
+        changed,
+        Customer {
+            name: "Jane Roe".to_owned(),
+            email: Some("jane.roe@example.org".to_owned()),
+            phone: None,
+            company_id: Some(company.id),
+            company_tickets: true,
+            language: Some("en".to_owned()),
+            active: false,
+            ..jane.clone()
+        }
+    );
+    assert_eq!(store.get_customer(jane.id).await.unwrap(), changed);
+    let new_hash = store
+        .customer_credentials(a.id, &jane.login)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert!(password::verify("jane's new password", &new_hash));
+    assert!(!password::verify(PASSWORD, &new_hash));
+
+    // Without a password the hash stays.
+    let kept = store
+        .update_customer(
+            jane.id,
+            CustomerUpdate {
+                password: None,
+                ..update.clone()
+            },
+            ACTOR,
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, changed);
+    let still = store
+        .customer_credentials(a.id, &jane.login)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert_eq!(still, new_hash);
+    assert_ne!(still, old_hash);
+
+    // Ticket core hears the new details, with the company's name.
+    let last = outbox(db)
+        .await
+        .iter()
+        .filter(|(t, _)| t == "customer.changed")
+        .map(|(_, bytes)| {
+            let envelope = ev::Envelope::decode(bytes.as_slice()).unwrap();
+            ev::CustomerChanged::decode(envelope.payload.as_slice()).unwrap()
+        })
+        .rfind(|c| c.customer_id == jane.id.to_string())
+        .unwrap();
+    assert_eq!(
+        last,
+        ev::CustomerChanged {
+            customer_id: jane.id.to_string(),
+            tenant_id: a.id.to_string(),
+            company_id: company.id.to_string(),
+            name: "Jane Roe".into(),
+            email: "jane.roe@example.org".into(),
+            phone: String::new(),
+            company_name: "Physik".into(),
+        }
+    );
+
+    // The audit log names what changed, not the values (newest first: the second save
+    // changed nothing).
+    let entries: Vec<AuditEntry> = audit_entries(store, Some(&a))
+        .await
+        .into_iter()
+        .filter(|e| e.action == "customer_changed")
+        .collect();
+    assert_eq!(entries.len(), 2);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.target == Some(jane.id.to_string()))
+    );
+    assert_eq!(entries[0].details["changed"], serde_json::json!([]));
+    assert_eq!(
+        entries[1].details["changed"],
+        serde_json::json!([
+            "name",
+            "email",
+            "phone",
+            "company_id",
+            "company_tickets",
+            "language",
+            "active",
+            "password"
+        ])
+    );
+
+    // Another tenant's company, an unknown customer, an empty name: refused, nothing changed.
+    assert_not_found(
+        store
+            .update_customer(
+                jane.id,
+                CustomerUpdate {
+                    company_id: Some(foreign.id),
+                    ..update.clone()
+                },
+                ACTOR,
+            )
+            .await,
+        "company",
+    );
+    assert_not_found(
+        store
+            .update_customer(CustomerId::new(), update.clone(), ACTOR)
+            .await,
+        "customer",
+    );
+    assert_invalid(
+        store
+            .update_customer(
+                jane.id,
+                CustomerUpdate {
+                    name: " ".to_owned(),
+                    ..update
+                },
+                ACTOR,
+            )
+            .await,
+    );
+    assert_eq!(store.get_customer(jane.id).await.unwrap(), changed);
 }
 
 async fn case_companies_and_customers(store: &SqlIdentityStore, db: &Db) {
