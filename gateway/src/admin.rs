@@ -1438,7 +1438,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(operations, 38, "the admin and me operations");
+        assert_eq!(operations, 39, "the admin and me operations");
         for name in [
             "Agent",
             "Role",
