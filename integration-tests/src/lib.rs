@@ -138,6 +138,8 @@ pub async fn test_settings(mode: Mode, data: &std::path::Path) -> Settings {
     };
     s.ops.listen = "127.0.0.1:0".parse().unwrap();
     s.ticket.listen = "127.0.0.1:0".parse().unwrap();
+    // Reminders and escalations are looked for every second, not every minute.
+    s.ticket.due_interval_secs = 1;
     s.gateway.listen = "127.0.0.1:0".parse().unwrap();
     s.identity.listen = "127.0.0.1:0".parse().unwrap();
     s.mail.listen = "127.0.0.1:0".parse().unwrap();

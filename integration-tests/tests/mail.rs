@@ -597,6 +597,46 @@ Message-ID: <stray-6@example.net>\r\n\r\nHello?\r\n"
         3,
         "{quarantine}"
     );
+
+    // Sam's ticket waits for a day that comes in a second: he is reminded. Its target date
+    // passes: he (and everyone in the queue) hears it is escalated. Each once.
+    let in_a_second = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    expect(
+        200,
+        app.client
+            .patch(format!("{api}/tickets/{ticket_id}"))
+            .json(&json!({"state": "pending_reminder", "pending_until": in_a_second})),
+        "pending",
+    )
+    .await;
+    let reminder = sink
+        .wait_for(&["To: sam@uni.example", "Reminder: Printer on fire"])
+        .await;
+    assert!(
+        header(&reminder, "Subject").unwrap().contains(&tag),
+        "{reminder}"
+    );
+    let an_hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    expect(
+        200,
+        app.client
+            .patch(format!("{api}/tickets/{ticket_id}"))
+            .json(&json!({"state": "open", "target_at": an_hour_ago})),
+        "target date",
+    )
+    .await;
+    sink.wait_for(&["To: sam@uni.example", "Escalated: Printer on fire"])
+        .await;
+    // Two more seconds of looking tell nobody again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let told = sink
+        .messages()
+        .iter()
+        .filter(|m| {
+            m.contains("Reminder: Printer on fire") || m.contains("Escalated: Printer on fire")
+        })
+        .count();
+    assert_eq!(told, 2, "one reminder, one escalation");
     app.stop().await;
 }
 

@@ -58,6 +58,8 @@ pub fn subscription() -> Subscription {
             "ticket.article.added",
             "ticket.created",
             "ticket.updated",
+            "ticket.reminder_reached",
+            "ticket.escalated",
             "ticket.deleted",
             "ticket.anonymised",
         ],
@@ -90,7 +92,8 @@ pub enum StartError {
 }
 
 /// What the mail service does with ticket core's events: agents' email articles go out to the
-/// customer; new tickets, assignments and customers' replies notify agents.
+/// customer; new tickets, assignments, customers' replies, reminders and escalations notify
+/// agents.
 struct Events {
     store: MailStore,
     tickets: Arc<Tickets>,
@@ -131,6 +134,19 @@ impl Events {
                     .map_err(|e| MailError::invalid(e.to_string()))?;
                 self.notices
                     .new_ticket(&envelope.event_id, &created.ticket_id, &created.actor)
+                    .await?;
+            }
+            "ticket.reminder_reached" | "ticket.escalated" => {
+                let due: ev::TicketDue = delivery
+                    .payload()
+                    .map_err(|e| MailError::invalid(e.to_string()))?;
+                let notice = if envelope.event_type == "ticket.escalated" {
+                    notify::Notice::Escalated
+                } else {
+                    notify::Notice::ReminderReached
+                };
+                self.notices
+                    .due(&envelope.event_id, notice, &due.ticket_id)
                     .await?;
             }
             // Retention removed the ticket: its mail goes with it.

@@ -1,8 +1,8 @@
 //! Agent notifications by mail: a new ticket in a queue they may read, a ticket assigned to them,
-//! a customer's reply on a ticket they own or are responsible for (everyone in the queue when
-//! nobody is). Each goes out once per event and agent, never to the agent who caused it.
-//!
-//! Pending reminders and escalations are the workflow service's events; they are not sent yet.
+//! a customer's reply or a pending reminder's time on a ticket they own or are responsible for
+//! (everyone in the queue when nobody is), a ticket past its target date (its owner, its
+//! responsible agent and everyone in the queue). Each goes out once per event and agent, never
+//! to the agent who caused it.
 
 use std::sync::Arc;
 
@@ -19,6 +19,8 @@ pub enum Notice {
     NewTicket,
     Assigned,
     CustomerReplied,
+    ReminderReached,
+    Escalated,
 }
 
 impl Notice {
@@ -48,6 +50,22 @@ impl Notice {
             (Self::CustomerReplied, _) => (
                 format!("The customer replied: {title}"),
                 "The customer replied to this ticket.".into(),
+            ),
+            (Self::ReminderReached, "de") => (
+                format!("Erinnerung: {title}"),
+                "Die Wartezeit dieses Tickets ist abgelaufen: Es braucht Sie wieder.".into(),
+            ),
+            (Self::ReminderReached, _) => (
+                format!("Reminder: {title}"),
+                "This ticket's pending time has come: it needs you again.".into(),
+            ),
+            (Self::Escalated, "de") => (
+                format!("Eskaliert: {title}"),
+                "Dieses Ticket hat seinen Zieltermin überschritten.".into(),
+            ),
+            (Self::Escalated, _) => (
+                format!("Escalated: {title}"),
+                "This ticket is past its target date.".into(),
             ),
         }
     }
@@ -116,23 +134,45 @@ impl Notices {
         ticket_id: &str,
         actor: &str,
     ) -> Result<(), MailError> {
+        self.to_the_people(event_id, Notice::CustomerReplied, ticket_id, actor)
+            .await
+    }
+
+    /// A reminder's time has come, or the target date passed; nobody caused it.
+    pub async fn due(
+        &self,
+        event_id: &str,
+        notice: Notice,
+        ticket_id: &str,
+    ) -> Result<(), MailError> {
+        if notice == Notice::Escalated {
+            let Some(ticket) = self.tickets.ticket(ticket_id).await? else {
+                return Ok(());
+            };
+            let people = people_of(&ticket);
+            return self
+                .send(event_id, notice, ticket_id, people, true, "")
+                .await;
+        }
+        self.to_the_people(event_id, notice, ticket_id, "").await
+    }
+
+    /// Tells the ticket's owner and responsible agent, or everyone in its queue when it has
+    /// neither.
+    async fn to_the_people(
+        &self,
+        event_id: &str,
+        notice: Notice,
+        ticket_id: &str,
+        actor: &str,
+    ) -> Result<(), MailError> {
         let Some(ticket) = self.tickets.ticket(ticket_id).await? else {
             return Ok(());
         };
-        let people: Vec<String> = [ticket.owner_id.clone(), ticket.responsible_id.clone()]
-            .into_iter()
-            .filter(|a| !a.is_empty())
-            .collect();
+        let people = people_of(&ticket);
         let whole_queue = people.is_empty();
-        self.send(
-            event_id,
-            Notice::CustomerReplied,
-            ticket_id,
-            people,
-            whole_queue,
-            actor,
-        )
-        .await
+        self.send(event_id, notice, ticket_id, people, whole_queue, actor)
+            .await
     }
 
     /// Queues one notice per recipient: `agents`, and with `queue_readers` everyone who may read
@@ -217,6 +257,14 @@ impl Notices {
     }
 }
 
+/// A ticket's owner and responsible agent, those it has.
+fn people_of(ticket: &pb::Ticket) -> Vec<String> {
+    [ticket.owner_id.clone(), ticket.responsible_id.clone()]
+        .into_iter()
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +276,10 @@ mod tests {
         assert!(first.contains("zugewiesen"));
         let (subject, _) = Notice::CustomerReplied.text("en", "Printer");
         assert_eq!(subject, "The customer replied: Printer");
+        let (subject, _) = Notice::ReminderReached.text("de", "Drucker");
+        assert_eq!(subject, "Erinnerung: Drucker");
+        let (subject, _) = Notice::Escalated.text("en", "Printer");
+        assert_eq!(subject, "Escalated: Printer");
         let (subject, _) = Notice::NewTicket.text("fr", "x");
         assert_eq!(
             subject, "New ticket: x",

@@ -1063,6 +1063,22 @@ pub struct Page<T> {
     pub next_page_token: Option<String>,
 }
 
+/// What one call of `announce_due` announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Due {
+    pub reminders: usize,
+    pub escalations: usize,
+}
+
+/// The two kinds of time that come for a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueKind {
+    /// A pending-reminder ticket's pending time.
+    Reminder,
+    /// A ticket's target date.
+    Escalation,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,9 @@ pub struct TicketConfig {
     /// How often closed tickets past their tenant's retention period are removed, in seconds;
     /// 0 turns the schedule off (`docket admin retention` still runs it).
     pub retention_interval_secs: u64,
+    /// How often reminders whose time has come and tickets past their target date are looked
+    /// for and announced, in seconds; 0 turns it off.
+    pub due_interval_secs: u64,
 }
 
 impl Default for TicketConfig {
@@ -73,6 +76,7 @@ impl Default for TicketConfig {
             system_id: 10,
             identity_endpoint: None,
             retention_interval_secs: 86_400,
+            due_interval_secs: 60,
         }
     }
 }
@@ -124,6 +128,33 @@ async fn retention_schedule(store: Arc<dyn TicketStore>, interval_secs: u64, shu
     }
 }
 
+/// Announces due reminders and escalations every `interval_secs` (never when 0) until
+/// `shutdown`, a batch after another while there are more.
+async fn due_schedule(store: Arc<dyn TicketStore>, interval_secs: u64, shutdown: Shutdown) {
+    const BATCH: u32 = 200;
+    if interval_secs == 0 {
+        return;
+    }
+    let period = std::time::Duration::from_secs(interval_secs);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        loop {
+            let now = docket_platform::time::now_micros();
+            match store.announce_due(now, BATCH).await {
+                Ok(due) if due.reminders.max(due.escalations) == BATCH as usize => {}
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot announce due reminders and escalations");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 impl TicketServer {
     /// Connects, migrates, consumes the identity service's events, starts the outbox relay and
     /// serves gRPC until `shutdown`.
@@ -163,6 +194,11 @@ impl TicketServer {
             config.retention_interval_secs,
             shutdown.clone(),
         ));
+        let due_task = tokio::spawn(due_schedule(
+            store.clone(),
+            config.due_interval_secs,
+            shutdown.clone(),
+        ));
 
         let listener =
             TcpListener::bind(config.listen)
@@ -196,7 +232,7 @@ impl TicketServer {
         tracing::info!(%addr, "ticket service listening (gRPC)");
         Ok(Self {
             addr,
-            tasks: vec![server_task, relay_task, consumer, retention_task],
+            tasks: vec![server_task, relay_task, consumer, retention_task, due_task],
             db,
         })
     }

@@ -231,6 +231,11 @@ pub trait TicketStore: Send + Sync + 'static {
     ) -> Result<RetentionRun, TicketError>;
     /// The latest retention runs, newest first.
     async fn retention_runs(&self, limit: u32) -> Result<Vec<RetentionRun>, TicketError>;
+    /// Announces, each once, up to `limit` reminders whose pending time has come
+    /// (`ticket.reminder_reached`) and up to `limit` tickets still being worked on past their
+    /// target date (`ticket.escalated`). A new pending time or target date is announced again
+    /// when it comes. Replicas may call it at once; each announcement is made by one of them.
+    async fn announce_due(&self, now: Micros, limit: u32) -> Result<Due, TicketError>;
     /// Adds a state of the tenant's own, behaving as `base`.
     async fn define_state(
         &self,
@@ -433,6 +438,7 @@ impl SqlTicketStore {
                             "queue counts for the desk, services offered in the portal",
                             "0018_desk"
                         ),
+                        migration!(19, "reminders and escalations told once", "0019_due"),
                     ],
                 )
             },
@@ -726,6 +732,69 @@ impl SqlTicketStore {
         )
         .await?;
         Ok(())
+    }
+
+    /// Marks up to `limit` tickets of `kind` that are due and not yet told, and appends their
+    /// events; returns how many. The conditions are checked again on each row as it is updated,
+    /// so a replica that raced for the same rows finds them told and skips them.
+    async fn announce(
+        tx: &mut WriteTx,
+        kind: DueKind,
+        now: Micros,
+        limit: u32,
+    ) -> Result<usize, TicketError> {
+        let (due, told, event_type) = match kind {
+            DueKind::Reminder => ("pending_until", "reminded_for", "ticket.reminder_reached"),
+            DueKind::Escalation => ("target_at", "escalated_for", "ticket.escalated"),
+        };
+        // The escalation condition is the one of the `tickets_escalation` partial index.
+        let states = match kind {
+            DueKind::Reminder => "state = 'pending_reminder'",
+            DueKind::Escalation => {
+                "state IN ('new', 'open', 'pending_reminder', 'pending_auto_close_successful', \
+                 'pending_auto_close_unsuccessful')"
+            }
+        };
+        let condition = format!(
+            "{states} AND {due} IS NOT NULL AND {due} <= $1 AND ({told} IS NULL OR {told} <> {due})"
+        );
+        // Only fixed column names and state lists go into the text.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE tickets SET {told} = {due} \
+             WHERE id IN (SELECT id FROM tickets WHERE {condition} ORDER BY {due} LIMIT $2) \
+             AND {condition} \
+             RETURNING id, tenant_id, queue_id, owner_id, {due} AS due_at, version"
+        )))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in &rows {
+            let ticket_id: String = row.try_get("id")?;
+            let due_at: i64 = row.try_get("due_at")?;
+            let version: i64 = row.try_get("version")?;
+            let payload = ev::TicketDue {
+                ticket_id: ticket_id.clone(),
+                queue_id: row.try_get("queue_id")?,
+                owner_id: row
+                    .try_get::<Option<String>, _>("owner_id")?
+                    .unwrap_or_default(),
+                due_at_us: due_at,
+            };
+            outbox::append(
+                tx,
+                NewEvent {
+                    event_type,
+                    tenant_id: row.try_get("tenant_id")?,
+                    aggregate_type: "ticket",
+                    aggregate_id: ticket_id,
+                    aggregate_version: u64::try_from(version).unwrap_or_default(),
+                    payload: payload.encode_to_vec(),
+                },
+            )
+            .await?;
+        }
+        Ok(rows.len())
     }
 
     async fn ticket_event(
@@ -2956,6 +3025,17 @@ impl TicketStore for SqlTicketStore {
         Self::ticket_event(&mut tx, &next, "ticket.updated", event.encode_to_vec()).await?;
         self.commit(tx).await?;
         Ok(next)
+    }
+
+    async fn announce_due(&self, now: Micros, limit: u32) -> Result<Due, TicketError> {
+        let mut tx = self.db.begin_write().await?;
+        let reminders = Self::announce(&mut tx, DueKind::Reminder, now, limit).await?;
+        let escalations = Self::announce(&mut tx, DueKind::Escalation, now, limit).await?;
+        self.commit(tx).await?;
+        Ok(Due {
+            reminders,
+            escalations,
+        })
     }
 
     async fn run_retention(

@@ -79,6 +79,7 @@ docket_store::conformance!(
     case_history_chain_shows_tampering,
     case_outbox_one_row_per_event,
     case_queue_counts,
+    case_due_reminders_and_escalations,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -4699,6 +4700,157 @@ async fn case_mail_channel(store: &SqlTicketStore, db: &Db) {
 
 /// The desk's queue overview: per queue, new / open / pending and those past their target date;
 /// closed tickets and other tenants do not count.
+/// The due events in the outbox: (type, ticket id, due at).
+async fn due_events(db: &Db) -> Vec<(String, String, i64)> {
+    envelopes(db)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "ticket.reminder_reached" || e.event_type == "ticket.escalated")
+        .map(|e| {
+            let due = ev::TicketDue::decode(e.payload.as_slice()).unwrap();
+            assert_eq!(due.ticket_id, e.aggregate_id);
+            (e.event_type, due.ticket_id, due.due_at_us)
+        })
+        .collect()
+}
+
+async fn case_due_reminders_and_escalations(store: &SqlTicketStore, db: &Db) {
+    let (_, support) = tenant_and_queue(store).await;
+    let now = docket_platform::time::now_micros();
+    let hour = 3_600_000_000;
+    let pend = |until: i64| TicketUpdate {
+        state: Some(TicketState::PendingReminder),
+        pending_until: Some(until),
+        ..update()
+    };
+
+    // A reminder an hour from now, a ticket an hour late, a late one that is closed, and one
+    // with its target date tomorrow.
+    let waiting = ticket(store, &support, "waiting").await;
+    store
+        .update_ticket(waiting.id, pend(now + hour), &agent())
+        .await
+        .unwrap();
+    let late = ticket(store, &support, "late").await;
+    let target = |at: i64| TicketUpdate {
+        target_at: Some(Some(at)),
+        ..update()
+    };
+    store
+        .update_ticket(late.id, target(now - hour), &agent())
+        .await
+        .unwrap();
+    let closed = ticket(store, &support, "late but closed").await;
+    store
+        .update_ticket(closed.id, target(now - hour), &agent())
+        .await
+        .unwrap();
+    close(store, closed.id).await;
+    let planned = ticket(store, &support, "planned").await;
+    store
+        .update_ticket(planned.id, target(now + 24 * hour), &agent())
+        .await
+        .unwrap();
+
+    // Now: only the late one is told, once.
+    let due = store.announce_due(now, 100).await.unwrap();
+    assert_eq!(
+        due,
+        Due {
+            reminders: 0,
+            escalations: 1
+        }
+    );
+    assert_eq!(
+        due_events(db).await,
+        vec![(
+            "ticket.escalated".to_owned(),
+            late.id.to_string(),
+            now - hour
+        )]
+    );
+    assert_eq!(store.announce_due(now, 100).await.unwrap(), Due::default());
+
+    // Two hours on: the reminder's time has come (it is not escalated: it has no target date).
+    let due = store.announce_due(now + 2 * hour, 100).await.unwrap();
+    assert_eq!(
+        due,
+        Due {
+            reminders: 1,
+            escalations: 0
+        }
+    );
+    assert_eq!(
+        due_events(db).await.last().unwrap(),
+        &(
+            "ticket.reminder_reached".to_owned(),
+            waiting.id.to_string(),
+            now + hour
+        )
+    );
+    assert_eq!(
+        store.announce_due(now + 2 * hour, 100).await.unwrap(),
+        Due::default()
+    );
+
+    // A new pending time and a new target date are told again when they come; a ticket taken
+    // off pending is not reminded.
+    store
+        .update_ticket(waiting.id, pend(now + 3 * hour), &agent())
+        .await
+        .unwrap();
+    store
+        .update_ticket(late.id, target(now + 3 * hour), &agent())
+        .await
+        .unwrap();
+    let reopened = ticket(store, &support, "reopened").await;
+    store
+        .update_ticket(reopened.id, pend(now + hour), &agent())
+        .await
+        .unwrap();
+    store
+        .update_ticket(
+            reopened.id,
+            TicketUpdate {
+                state: Some(TicketState::Open),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let due = store.announce_due(now + 4 * hour, 100).await.unwrap();
+    assert_eq!(
+        due,
+        Due {
+            reminders: 1,
+            escalations: 1
+        }
+    );
+    // A batch limit: the planned ticket and another one, one at a time.
+    let another = ticket(store, &support, "another").await;
+    store
+        .update_ticket(another.id, target(now + 25 * hour), &agent())
+        .await
+        .unwrap();
+    let due = store.announce_due(now + 48 * hour, 1).await.unwrap();
+    assert_eq!(due.escalations, 1);
+    let due = store.announce_due(now + 48 * hour, 1).await.unwrap();
+    assert_eq!(due.escalations, 1);
+    assert_eq!(
+        store.announce_due(now + 48 * hour, 1).await.unwrap(),
+        Due::default()
+    );
+    let told: Vec<String> = due_events(db)
+        .await
+        .into_iter()
+        .map(|(_, t, _)| t)
+        .collect();
+    assert!(!told.contains(&reopened.id.to_string()), "{told:?}");
+    assert!(!told.contains(&closed.id.to_string()), "{told:?}");
+    assert_eq!(told.len(), 6, "{told:?}");
+}
+
 async fn case_queue_counts(store: &SqlTicketStore, _db: &Db) {
     let (t, support) = tenant_and_queue(store).await;
     let raw = queue(store, &t, "Raw").await;
