@@ -722,12 +722,7 @@ async fn create(
         Ok::<_, tonic::Status>(tenant)
     }
     .await;
-    match done {
-        Ok(tenant) => {
-            Redirect::to(&format!("/desk/admin/{}?tenant={tenant}", section.key())).into_response()
-        }
-        Err(status) => failure(t, Some(&s), status.into()),
-    }
+    back_to_list(t, &s, section, done)
 }
 
 /// A list field given as `a, b c`: its entries.
@@ -921,6 +916,22 @@ async fn add(
     Ok(())
 }
 
+/// Where a saved form goes: back to its section's list in the tenant (`Ok` carries it), or to
+/// the page saying what went wrong.
+fn back_to_list(
+    t: &'static Texts,
+    s: &Session,
+    section: Section,
+    saved: Result<String, tonic::Status>,
+) -> Response {
+    match saved {
+        Ok(tenant) => {
+            Redirect::to(&format!("/desk/admin/{}?tenant={tenant}", section.key())).into_response()
+        }
+        Err(status) => failure(t, Some(s), status.into()),
+    }
+}
+
 async fn delete_template(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -933,19 +944,17 @@ async fn delete_template(
         Ok(signed) => signed,
         Err(r) => return r,
     };
-    match state
+    let saved = state
         .ticket
         .clone()
         .delete_template(grpc_request(pb::DeleteTemplateRequest { id }, &s.principal))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!(
-            "/desk/admin/templates?tenant={}",
-            query.tenant.unwrap_or_default()
-        ))
-        .into_response(),
-        Err(status) => failure(t, Some(&s), status.into()),
-    }
+        .await;
+    back_to_list(
+        t,
+        &s,
+        Section::Templates,
+        saved.map(|_| query.tenant.unwrap_or_default()),
+    )
 }
 
 #[derive(Template)]
@@ -1053,19 +1062,17 @@ async fn queue_save(
         set_addresses: true,
         addresses: list(form.get("addresses")),
     };
-    match state
+    let saved = state
         .ticket
         .clone()
         .update_queue(grpc_request(update, &s.principal))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!(
-            "/desk/admin/queues?tenant={}",
-            query.tenant.unwrap_or_default()
-        ))
-        .into_response(),
-        Err(status) => failure(t, Some(&s), status.into()),
-    }
+        .await;
+    back_to_list(
+        t,
+        &s,
+        Section::Queues,
+        saved.map(|_| query.tenant.unwrap_or_default()),
+    )
 }
 
 #[derive(Template)]
@@ -1223,10 +1230,7 @@ async fn agent_save(
         Ok::<_, tonic::Status>(tenant)
     }
     .await;
-    match saved {
-        Ok(tenant) => Redirect::to(&format!("/desk/admin/agents?tenant={tenant}")).into_response(),
-        Err(status) => failure(t, Some(&s), status.into()),
-    }
+    back_to_list(t, &s, Section::Agents, saved)
 }
 
 #[derive(Template)]
@@ -1329,19 +1333,17 @@ async fn customer_save(
             .filter(|p| !p.is_empty())
             .cloned(),
     };
-    match state
+    let saved = state
         .identity_admin
         .clone()
         .update_customer(grpc_request(update, &s.principal))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!(
-            "/desk/admin/customers?tenant={}",
-            query.tenant.unwrap_or_default()
-        ))
-        .into_response(),
-        Err(status) => failure(t, Some(&s), status.into()),
-    }
+        .await;
+    back_to_list(
+        t,
+        &s,
+        Section::Customers,
+        saved.map(|_| query.tenant.unwrap_or_default()),
+    )
 }
 
 #[derive(Template)]
@@ -1493,10 +1495,7 @@ async fn role_save(
         Ok::<_, tonic::Status>(tenant)
     }
     .await;
-    match saved {
-        Ok(tenant) => Redirect::to(&format!("/desk/admin/roles?tenant={tenant}")).into_response(),
-        Err(status) => failure(t, Some(&s), status.into()),
-    }
+    back_to_list(t, &s, Section::Roles, saved)
 }
 
 /// The administration's pages.

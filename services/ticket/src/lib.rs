@@ -105,9 +105,12 @@ pub struct TicketServer {
     db: Db,
 }
 
-/// Runs retention every `interval_secs` (never when 0) until `shutdown`; a run another replica
-/// holds is skipped, a failed one logged and tried again next time.
-async fn retention_schedule(store: Arc<dyn TicketStore>, interval_secs: u64, shutdown: Shutdown) {
+/// Calls `tick` every `interval_secs` (never when 0) until `shutdown`.
+async fn every<F, Fut>(interval_secs: u64, shutdown: Shutdown, mut tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     if interval_secs == 0 {
         return;
     }
@@ -117,39 +120,34 @@ async fn retention_schedule(store: Arc<dyn TicketStore>, interval_secs: u64, shu
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(period) => {}
         }
-        let now = docket_platform::time::now_micros();
-        match store
-            .run_retention(now, false, &domain::Actor::system())
-            .await
-        {
-            Ok(_) | Err(TicketError::Conflict(_)) => {}
-            Err(e) => tracing::error!(error = %e, "retention run failed"),
-        }
+        tick().await;
     }
 }
 
-/// Announces due reminders and escalations every `interval_secs` (never when 0) until
-/// `shutdown`, a batch after another while there are more.
-async fn due_schedule(store: Arc<dyn TicketStore>, interval_secs: u64, shutdown: Shutdown) {
-    const BATCH: u32 = 200;
-    if interval_secs == 0 {
-        return;
+/// Runs retention; a run another replica holds is skipped, a failed one logged and tried again
+/// next time.
+async fn run_retention(store: &dyn TicketStore) {
+    let now = docket_platform::time::now_micros();
+    match store
+        .run_retention(now, false, &domain::Actor::system())
+        .await
+    {
+        Ok(_) | Err(TicketError::Conflict(_)) => {}
+        Err(e) => tracing::error!(error = %e, "retention run failed"),
     }
-    let period = std::time::Duration::from_secs(interval_secs);
+}
+
+/// Announces due reminders and escalations, a batch after another while there are more.
+async fn announce_due(store: &dyn TicketStore) {
+    const BATCH: u32 = 200;
     loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(period) => {}
-        }
-        loop {
-            let now = docket_platform::time::now_micros();
-            match store.announce_due(now, BATCH).await {
-                Ok(due) if due.reminders.max(due.escalations) == BATCH as usize => {}
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot announce due reminders and escalations");
-                    break;
-                }
+        let now = docket_platform::time::now_micros();
+        match store.announce_due(now, BATCH).await {
+            Ok(due) if due.reminders.max(due.escalations) == BATCH as usize => {}
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot announce due reminders and escalations");
+                return;
             }
         }
     }
@@ -189,16 +187,24 @@ impl TicketServer {
 
         let relay = Relay::new(db.clone(), bus, signal);
         let relay_task = tokio::spawn(relay.run(shutdown.clone()));
-        let retention_task = tokio::spawn(retention_schedule(
-            store.clone(),
-            config.retention_interval_secs,
-            shutdown.clone(),
-        ));
-        let due_task = tokio::spawn(due_schedule(
-            store.clone(),
-            config.due_interval_secs,
-            shutdown.clone(),
-        ));
+        let retention_task = tokio::spawn({
+            let store = store.clone();
+            every(
+                config.retention_interval_secs,
+                shutdown.clone(),
+                move || {
+                    let store = store.clone();
+                    async move { run_retention(store.as_ref()).await }
+                },
+            )
+        });
+        let due_task = tokio::spawn({
+            let store = store.clone();
+            every(config.due_interval_secs, shutdown.clone(), move || {
+                let store = store.clone();
+                async move { announce_due(store.as_ref()).await }
+            })
+        });
 
         let listener =
             TcpListener::bind(config.listen)
