@@ -134,7 +134,7 @@ impl Notices {
         ticket_id: &str,
         actor: &str,
     ) -> Result<(), MailError> {
-        self.to_the_people(event_id, Notice::CustomerReplied, ticket_id, actor)
+        self.to_the_people(event_id, Notice::CustomerReplied, ticket_id, actor, false)
             .await
     }
 
@@ -145,32 +145,27 @@ impl Notices {
         notice: Notice,
         ticket_id: &str,
     ) -> Result<(), MailError> {
-        if notice == Notice::Escalated {
-            let Some(ticket) = self.tickets.ticket(ticket_id).await? else {
-                return Ok(());
-            };
-            let people = people_of(&ticket);
-            return self
-                .send(event_id, notice, ticket_id, people, true, "")
-                .await;
-        }
-        self.to_the_people(event_id, notice, ticket_id, "").await
+        // An escalation concerns the whole queue as well.
+        let also_the_queue = notice == Notice::Escalated;
+        self.to_the_people(event_id, notice, ticket_id, "", also_the_queue)
+            .await
     }
 
-    /// Tells the ticket's owner and responsible agent, or everyone in its queue when it has
-    /// neither.
+    /// Tells the ticket's owner and responsible agent, and everyone in its queue when it has
+    /// neither or when `also_the_queue`.
     async fn to_the_people(
         &self,
         event_id: &str,
         notice: Notice,
         ticket_id: &str,
         actor: &str,
+        also_the_queue: bool,
     ) -> Result<(), MailError> {
         let Some(ticket) = self.tickets.ticket(ticket_id).await? else {
             return Ok(());
         };
         let people = people_of(&ticket);
-        let whole_queue = people.is_empty();
+        let whole_queue = also_the_queue || people.is_empty();
         self.send(event_id, notice, ticket_id, people, whole_queue, actor)
             .await
     }
