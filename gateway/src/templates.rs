@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_template, list_templates))
-        .routes(routes!(delete_template))
+        .routes(routes!(update_template, delete_template))
         .routes(routes!(ticket_templates))
         .routes(routes!(render_template))
 }
@@ -179,6 +179,36 @@ async fn templates(
     Ok(axum::Json(Items {
         items: r.templates.into_iter().map(Template::from).collect(),
     }))
+}
+
+/// Replaces a template's name, kind, texts, queues and language (the tenant's administrators).
+#[utoipa::path(put, path = "/templates/{template_id}", tag = "tenants", request_body = NewTemplate,
+    params(("template_id" = String, Path)),
+    responses((status = 200, body = Template), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "name taken", body = Problem),
+              (status = 422, description = "unknown variable, no body", body = Problem)))]
+async fn update_template(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewTemplate>,
+) -> Result<axum::Json<Template>, ApiError> {
+    let req = pb::UpdateTemplateRequest {
+        id,
+        name: body.name,
+        kind: body.kind.as_str().to_owned(),
+        subject: body.subject,
+        body: body.body,
+        queue_ids: body.queue_ids,
+        language: body.language,
+    };
+    let template = state
+        .ticket
+        .clone()
+        .update_template(grpc_request(req, &principal))
+        .await?
+        .into_inner();
+    Ok(axum::Json(Template::from(template)))
 }
 
 /// Deletes a template (the tenant's administrators).

@@ -117,6 +117,8 @@ async fn every_web_page_sends_an_anonymous_browser_to_its_login() {
         ("post", format!("/desk/admin/agents/{id}")),
         ("get", format!("/desk/admin/roles/{id}")),
         ("post", format!("/desk/admin/roles/{id}")),
+        ("get", format!("/desk/admin/templates/{id}")),
+        ("post", format!("/desk/admin/templates/{id}")),
         ("get", format!("/desk/admin/customers/{id}")),
         ("post", format!("/desk/admin/customers/{id}")),
         ("post", "/desk/logout".into()),

@@ -1150,8 +1150,67 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     )
     .await;
 
-    // A template deleted from its page.
+    // A template changed on its page: its text, its language, offered only in one queue.
     let template = id_named(&app, &format!("/tenants/{tenant}/templates"), "Gruß").await;
+    let (status, html) = admin
+        .get(&format!(
+            "/desk/admin/templates/{template}?tenant={tenant}&lang=en"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("value=\"Gruß\""), "{html}");
+    let (status, _) = admin
+        .post(
+            &format!("/desk/admin/templates/{template}?tenant={tenant}"),
+            &[
+                ("name", "Gruß"),
+                ("kind", "answer"),
+                ("language", "de"),
+                ("subject", "Ihre Anfrage {{ticket.number}}"),
+                ("body", "Guten Tag {{customer.name}},\n\nwir kümmern uns."),
+                ("queues", queue_id.as_str()),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let templates = app.get_json(&format!("/tenants/{tenant}/templates")).await;
+    let changed = &templates["items"][0];
+    assert_eq!(
+        (
+            &changed["body"],
+            &changed["language"],
+            &changed["queue_ids"],
+            &changed["subject"]
+        ),
+        (
+            &json!("Guten Tag {{customer.name}},\n\nwir kümmern uns."),
+            &json!("de"),
+            &json!([queue_id]),
+            &json!("Ihre Anfrage {{ticket.number}}")
+        ),
+        "{templates}"
+    );
+    // An unknown variable is refused with the reason, and nothing changes.
+    let (status, html) = admin
+        .post(
+            &format!("/desk/admin/templates/{template}?tenant={tenant}"),
+            &[
+                ("name", "Gruß"),
+                ("kind", "answer"),
+                ("body", "{{ticket.secret}}"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("ticket.secret"), "{html}");
+    assert_eq!(
+        app.get_json(&format!("/tenants/{tenant}/templates")).await["items"][0]["body"],
+        changed["body"]
+    );
+
+    // A template deleted from its page.
     let (status, _) = admin
         .post(
             &format!("/desk/admin/templates/{template}/delete?tenant={tenant}"),

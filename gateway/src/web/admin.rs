@@ -452,12 +452,9 @@ async fn build<'a>(
                     .into_iter()
                     .map(|tpl| Row {
                         action: Some(RowAction {
-                            href: format!(
-                                "/desk/admin/templates/{}/delete?tenant={tenant}",
-                                tpl.id
-                            ),
-                            label: t.delete,
-                            post: true,
+                            href: format!("/desk/admin/templates/{}?tenant={tenant}", tpl.id),
+                            label: t.change,
+                            post: false,
                         }),
                         cells: vec![tpl.name, tpl.kind, tpl.language, tpl.subject],
                     })
@@ -1234,6 +1231,141 @@ async fn agent_save(
 }
 
 #[derive(Template)]
+#[template(path = "desk/admin_template.html")]
+struct TemplatePage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    template: pb::Template,
+    kinds: Vec<Choice>,
+    languages: Vec<Choice>,
+    /// The tenant's queues, ticked where the template is offered.
+    queues: Vec<Choice>,
+}
+
+/// Options with `chosen` selected.
+fn options_with(pairs: &[(&str, &str)], chosen: &str) -> Vec<Choice> {
+    pairs
+        .iter()
+        .map(|(value, label)| Choice {
+            value: (*value).to_owned(),
+            label: (*label).to_owned(),
+            selected: *value == chosen,
+        })
+        .collect()
+}
+
+/// One template, to change (or delete) it.
+async fn template_page(
+    State(state): State<AppState>,
+    Path(template_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts(&query.lang, &headers);
+    let s = match agent(&state, &headers, t).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let loaded = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let mut ticket = state.ticket.clone();
+        let template = ticket
+            .list_templates(grpc_request(
+                pb::ListTemplatesRequest {
+                    tenant_id: tenant.clone(),
+                    ..Default::default()
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .templates
+            .into_iter()
+            .find(|tpl| tpl.id == template_id)
+            .ok_or_else(|| tonic::Status::not_found("template not found"))?;
+        let queues = ticket
+            .list_queues(grpc_request(
+                pb::ListQueuesRequest {
+                    tenant_id: tenant.clone(),
+                },
+                &s.principal,
+            ))
+            .await?
+            .into_inner()
+            .queues;
+        Ok::<_, tonic::Status>((tenant, template, queues))
+    }
+    .await;
+    let (tenant, template, queues) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let page = TemplatePage {
+        t,
+        session: Some(&s),
+        tenant,
+        kinds: options_with(
+            &[
+                ("answer", "answer"),
+                ("acceptance", "acceptance"),
+                ("note", "note"),
+            ],
+            &template.kind,
+        ),
+        languages: options_with(
+            &[("", t.any), ("de", "Deutsch"), ("en", "English")],
+            &template.language,
+        ),
+        queues: queues
+            .into_iter()
+            .map(|q| Choice {
+                selected: template.queue_ids.contains(&q.id),
+                value: q.id,
+                label: q.name,
+            })
+            .collect(),
+        template,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves a template as the form left it.
+async fn template_save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
+        Ok(signed) => signed,
+        Err(r) => return r,
+    };
+    let update = pb::UpdateTemplateRequest {
+        id,
+        name: form.get("name").to_owned(),
+        kind: form.get("kind").to_owned(),
+        subject: form.get("subject").to_owned(),
+        body: form.get("body").to_owned(),
+        queue_ids: form.all("queues").to_vec(),
+        language: form.get("language").to_owned(),
+    };
+    let saved = state
+        .ticket
+        .clone()
+        .update_template(grpc_request(update, &s.principal))
+        .await;
+    back_to_list(
+        t,
+        &s,
+        Section::Templates,
+        saved.map(|_| query.tenant.unwrap_or_default()),
+    )
+}
+
+#[derive(Template)]
 #[template(path = "desk/admin_customer.html")]
 struct CustomerPage<'a> {
     t: &'static Texts,
@@ -1508,6 +1640,10 @@ pub fn router() -> Router<AppState> {
         .route("/desk/admin/queues/{id}", get(queue_page).post(queue_save))
         .route("/desk/admin/agents/{id}", get(agent_page).post(agent_save))
         .route("/desk/admin/roles/{id}", get(role_page).post(role_save))
+        .route(
+            "/desk/admin/templates/{id}",
+            get(template_page).post(template_save),
+        )
         .route(
             "/desk/admin/customers/{id}",
             get(customer_page).post(customer_save),

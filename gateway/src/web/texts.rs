@@ -180,6 +180,7 @@ texts! {
     agent: "Agent", "Agent";
     role: "Rolle", "Role";
     phone: "Telefon", "Phone";
+    offered_in: "Angeboten in (keine: in allen Queues)", "Offered in (none: every queue)";
     may_sign_in: "Darf sich anmelden", "May sign in";
     new_password: "Neues Passwort (leer lassen, um es zu behalten)", "New password (leave empty to keep it)";
     two_factor: "Zweiter Faktor", "Second factor";

@@ -1644,6 +1644,34 @@ impl TicketService for TicketGrpc {
         }))
     }
 
+    async fn update_template(
+        &self,
+        request: Request<pb::UpdateTemplateRequest>,
+    ) -> Result<Response<pb::Template>, Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let id: TemplateId = parse_id(&r.id)?;
+        let before = self.store.get_template(id).await?;
+        if caller.is_customer() || !caller.belongs_to(before.tenant_id) {
+            return Err(TicketError::not_found("template", id).into());
+        }
+        caller.require_admin_of(before.tenant_id)?;
+        let template = NewTemplate::parse(
+            before.tenant_id,
+            &r.name,
+            r.kind.trim().parse::<TemplateKind>()?,
+            &r.subject,
+            &r.body,
+            ids_from_pb(&r.queue_ids)?,
+        )?
+        .in_language(&r.language)?;
+        let template = self
+            .store
+            .update_template(id, template, &caller.actor)
+            .await?;
+        Ok(Response::new(template_to_pb(template)))
+    }
+
     async fn delete_template(
         &self,
         request: Request<pb::DeleteTemplateRequest>,

@@ -202,6 +202,13 @@ pub trait TicketStore: Send + Sync + 'static {
         queue: Option<QueueId>,
     ) -> Result<Vec<Template>, TicketError>;
     async fn get_template(&self, id: TemplateId) -> Result<Template, TicketError>;
+    /// Replaces a template with `template` (its tenant stays; the name stays unique there).
+    async fn update_template(
+        &self,
+        id: TemplateId,
+        template: NewTemplate,
+        actor: &Actor,
+    ) -> Result<Template, TicketError>;
     async fn delete_template(&self, id: TemplateId, actor: &Actor) -> Result<(), TicketError>;
     /// A tenant's retention policy (the default unless set).
     async fn retention_policy(&self, tenant_id: TenantId) -> Result<RetentionPolicy, TicketError>;
@@ -2898,6 +2905,48 @@ impl TicketStore for SqlTicketStore {
         .await?
         .ok_or_else(|| TicketError::not_found("template", id))?;
         template_from_row(&row)
+    }
+
+    async fn update_template(
+        &self,
+        id: TemplateId,
+        template: NewTemplate,
+        actor: &Actor,
+    ) -> Result<Template, TicketError> {
+        let before = self.get_template(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        Self::require_queues_in(&mut tx, before.tenant_id, &template.queue_ids).await?;
+        let stored = Template {
+            name: template.name,
+            kind: template.kind,
+            subject: template.subject,
+            body: template.body,
+            queue_ids: template.queue_ids,
+            language: template.language,
+            ..before
+        };
+        let updated = sqlx::query(
+            "UPDATE templates SET name = $1, kind = $2, subject = $3, body = $4, queue_ids = $5, \
+             language = $6 WHERE id = $7",
+        )
+        .bind(&stored.name)
+        .bind(stored.kind.as_str())
+        .bind(&stored.subject)
+        .bind(&stored.body)
+        .bind(to_json(&stored.queue_ids)?)
+        .bind(&stored.language)
+        .bind(stored.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(exists_already(|| {
+            format!("the tenant has a template `{}` already", stored.name)
+        }))?;
+        if updated.rows_affected() == 0 {
+            return Err(TicketError::not_found("template", id));
+        }
+        self.commit(tx).await?;
+        tracing::info!(template = %stored.id, actor = %actor.as_str(), "template changed");
+        Ok(stored)
     }
 
     async fn delete_template(&self, id: TemplateId, actor: &Actor) -> Result<(), TicketError> {

@@ -4167,6 +4167,78 @@ async fn case_templates(store: &SqlTicketStore, _db: &Db) {
         names(store.list_templates(t.id, None).await.unwrap()),
         ["Network answer"]
     );
+
+    // Changed: a new name, text, language and queues; the id, tenant and creation stay.
+    let changed = NewTemplate::parse(
+        t2.id,
+        "Network answer (VPN)",
+        TemplateKind::Answer,
+        "VPN: {{ticket.title}}",
+        "Hello {{customer.name}}, the VPN works again.",
+        vec![q.id, other.id],
+    )
+    .unwrap()
+    .in_language("en")
+    .unwrap();
+    let updated = store
+        .update_template(network_only.id, changed.clone(), &agent())
+        .await
+        .unwrap();
+    assert_eq!(
+        updated,
+        Template {
+            name: "Network answer (VPN)".to_owned(),
+            subject: "VPN: {{ticket.title}}".to_owned(),
+            body: "Hello {{customer.name}}, the VPN works again.".to_owned(),
+            queue_ids: vec![q.id, other.id],
+            language: "en".to_owned(),
+            ..network_only.clone()
+        },
+        "the tenant is the template's, whatever the change says"
+    );
+    assert_eq!(store.get_template(network_only.id).await.unwrap(), updated);
+    assert_eq!(
+        names(store.list_templates(t.id, Some(q.id)).await.unwrap()),
+        ["Network answer (VPN)"]
+    );
+    // Another tenant's queue, a name taken, an unknown template: refused, nothing changed.
+    let taken = store
+        .create_template(new("Taken", TemplateKind::Note, vec![]), &agent())
+        .await
+        .unwrap();
+    assert_not_found(
+        store
+            .update_template(
+                network_only.id,
+                NewTemplate {
+                    queue_ids: vec![theirs.id],
+                    ..changed.clone()
+                },
+                &agent(),
+            )
+            .await,
+        "queue",
+    );
+    assert!(matches!(
+        store
+            .update_template(
+                network_only.id,
+                NewTemplate {
+                    name: taken.name.clone(),
+                    ..changed.clone()
+                },
+                &agent(),
+            )
+            .await,
+        Err(TicketError::AlreadyExists(_))
+    ));
+    assert_not_found(
+        store
+            .update_template(TemplateId::new(), changed, &agent())
+            .await,
+        "template",
+    );
+    assert_eq!(store.get_template(network_only.id).await.unwrap(), updated);
 }
 
 // ---------------------------------------------------------------------------------------------
