@@ -33,6 +33,13 @@ const PERMISSIONS: [&str; 7] = [
     "rw",
 ];
 
+/// The kinds of template, as ticket core names them.
+const TEMPLATE_KINDS: [(&str, &str); 3] = [
+    ("answer", "answer"),
+    ("acceptance", "acceptance"),
+    ("note", "note"),
+];
+
 /// The administration's sections, in the order the navigation shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
@@ -461,16 +468,7 @@ async fn build<'a>(
                     .collect(),
                 vec![
                     field("name", t.name, "text", true),
-                    select(
-                        "kind",
-                        t.kind,
-                        choices([
-                            ("answer", "answer"),
-                            ("acceptance", "acceptance"),
-                            ("note", "note"),
-                        ]),
-                        false,
-                    ),
+                    select("kind", t.kind, options_with(&TEMPLATE_KINDS, ""), false),
                     select(
                         "language",
                         t.language,
@@ -1305,14 +1303,7 @@ async fn template_page(
         t,
         session: Some(&s),
         tenant,
-        kinds: options_with(
-            &[
-                ("answer", "answer"),
-                ("acceptance", "acceptance"),
-                ("note", "note"),
-            ],
-            &template.kind,
-        ),
+        kinds: options_with(&TEMPLATE_KINDS, &template.kind),
         languages: options_with(
             &[("", t.any), ("de", "Deutsch"), ("en", "English")],
             &template.language,
@@ -1417,14 +1408,10 @@ async fn customer_page(
     };
     let mut company_choices = choices([("", t.none)]);
     company_choices.extend(choices_of(&companies, &customer.company_id));
-    let languages = [("", t.none), ("de", "Deutsch"), ("en", "English")]
-        .into_iter()
-        .map(|(value, label)| Choice {
-            value: value.to_owned(),
-            label: label.to_owned(),
-            selected: value == customer.language,
-        })
-        .collect();
+    let languages = options_with(
+        &[("", t.none), ("de", "Deutsch"), ("en", "English")],
+        &customer.language,
+    );
     let page = CustomerPage {
         t,
         session: Some(&s),
