@@ -99,14 +99,9 @@ impl Notices {
         ticket_id: &str,
         actor: &str,
     ) -> Result<(), MailError> {
-        self.send(
-            event_id,
-            Notice::NewTicket,
-            ticket_id,
-            Vec::new(),
-            true,
-            actor,
-        )
+        self.send(event_id, Notice::NewTicket, ticket_id, actor, |_| {
+            (Vec::new(), true)
+        })
         .await
     }
 
@@ -117,14 +112,9 @@ impl Notices {
         agent_id: &str,
         actor: &str,
     ) -> Result<(), MailError> {
-        self.send(
-            event_id,
-            Notice::Assigned,
-            ticket_id,
-            vec![agent_id.to_owned()],
-            false,
-            actor,
-        )
+        self.send(event_id, Notice::Assigned, ticket_id, actor, |_| {
+            (vec![agent_id.to_owned()], false)
+        })
         .await
     }
 
@@ -161,29 +151,28 @@ impl Notices {
         actor: &str,
         also_the_queue: bool,
     ) -> Result<(), MailError> {
-        let Some(ticket) = self.tickets.ticket(ticket_id).await? else {
-            return Ok(());
-        };
-        let people = people_of(&ticket);
-        let whole_queue = also_the_queue || people.is_empty();
-        self.send(event_id, notice, ticket_id, people, whole_queue, actor)
-            .await
+        self.send(event_id, notice, ticket_id, actor, |ticket| {
+            let people = people_of(ticket);
+            let whole_queue = also_the_queue || people.is_empty();
+            (people, whole_queue)
+        })
+        .await
     }
 
-    /// Queues one notice per recipient: `agents`, and with `queue_readers` everyone who may read
-    /// the ticket's queue; never `actor` (a login).
+    /// Queues one notice per recipient: the agents `addressees` names for the ticket, and
+    /// with its flag everyone who may read the ticket's queue; never `actor` (a login).
     async fn send(
         &self,
         event_id: &str,
         notice: Notice,
         ticket_id: &str,
-        agents: Vec<String>,
-        queue_readers: bool,
         actor: &str,
+        addressees: impl FnOnce(&pb::Ticket) -> (Vec<String>, bool),
     ) -> Result<(), MailError> {
         let Some(ticket) = self.tickets.ticket(ticket_id).await? else {
             return Ok(());
         };
+        let (agents, queue_readers) = addressees(&ticket);
         let queue = self.tickets.queue(&ticket.queue_id).await?;
         let group = match (&queue, queue_readers) {
             (Some(q), true) => q.group_id.clone(),
