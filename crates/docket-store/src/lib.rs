@@ -5,6 +5,10 @@
 //! text, bytes; times as microseconds since the epoch, ids as text. Where the engines truly differ
 //! (full-text search, row locking), code asks [`Db::backend`] and branches.
 
+mod params;
+
+pub use params::Params;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
