@@ -622,7 +622,7 @@ pub async fn run_retention(
     settings: &Settings,
     dry_run: bool,
 ) -> Result<docket_ticket::retention::RetentionRun, SuiteError> {
-    use docket_ticket::TicketStore as _;
+    use docket_ticket::storage::prelude::*;
     let url = settings.ticket_database_url();
     let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 }).await?;
     let store = docket_ticket::SqlTicketStore::new(
@@ -653,7 +653,7 @@ pub async fn verify_history(
     settings: &Settings,
     ticket: Option<&str>,
 ) -> Result<HistoryReport, SuiteError> {
-    use docket_ticket::TicketStore as _;
+    use docket_ticket::storage::prelude::*;
     use docket_ticket::domain::{SystemId, TicketId, TicketNumber};
     let url = settings.ticket_database_url();
     let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 }).await?;
@@ -703,7 +703,7 @@ async fn check_history(
     id: docket_ticket::domain::TicketId,
     report: &mut HistoryReport,
 ) -> Result<(), docket_ticket::TicketError> {
-    use docket_ticket::TicketStore as _;
+    use docket_ticket::storage::prelude::*;
     use docket_ticket::chain::Verdict;
     let ticket = store.get_ticket(id).await?;
     report.tickets += 1;

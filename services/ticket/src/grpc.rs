@@ -162,37 +162,6 @@ fn attachments_from_pb(list: Vec<pb::NewAttachment>) -> Result<Vec<NewAttachment
         .collect()
 }
 
-/// What a customer may do to her own ticket: close it while it is open, and reopen it once
-/// closed where the queue lets follow-ups reopen tickets. Nothing else.
-fn customer_may_change(
-    ticket: &Ticket,
-    queue: &Queue,
-    update: &TicketUpdate,
-) -> Result<(), TicketError> {
-    let only_state = TicketUpdate {
-        state: None,
-        expected_version: None,
-        ..update.clone()
-    }
-    .is_empty();
-    let closed = ticket.state.state_type() == StateType::Closed;
-    match update.state {
-        Some(TicketState::ClosedSuccessful) if only_state && !ticket.state.is_final() => Ok(()),
-        Some(TicketState::Open) if only_state && closed => {
-            if queue.follow_up == FollowUp::Reopen {
-                Ok(())
-            } else {
-                Err(TicketError::denied(
-                    "this queue does not reopen closed requests: please open a new one",
-                ))
-            }
-        }
-        _ => Err(TicketError::denied(
-            "customers can only close their open requests and reopen closed ones",
-        )),
-    }
-}
-
 /// What a customer writes: a portal article with their attachments, no time accounting.
 fn customer_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, TicketError> {
     NewArticle::parse(
@@ -379,7 +348,7 @@ impl TicketGrpc {
     ) -> Result<Ticket, TicketError> {
         let (ticket, queue) = self.visible_ticket(caller, ticket_id).await?;
         if caller.is_customer() {
-            customer_may_change(&ticket, &queue, &update)?;
+            ticket.customer_may_change(queue.follow_up, &update)?;
             update.expected_version = update.expected_version.or(Some(ticket.version));
             return self
                 .store

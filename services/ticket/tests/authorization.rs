@@ -23,9 +23,10 @@ use docket_identity::domain::ROLE_TEMPLATES;
 use docket_proto::ticket::v1 as pb;
 use docket_proto::ticket::v1::ticket_service_server::TicketService;
 use docket_store::{Backend, Db};
+use docket_ticket::SqlTicketStore;
 use docket_ticket::domain::*;
 use docket_ticket::grpc::TicketGrpc;
-use docket_ticket::{SqlTicketStore, TicketStore};
+use docket_ticket::storage::prelude::*;
 use tonic::{Code, Request};
 
 // ---------------------------------------------------------------------------------------------

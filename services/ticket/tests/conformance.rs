@@ -16,8 +16,9 @@ use docket_ticket::domain::*;
 use docket_ticket::fields::*;
 use docket_ticket::retention::*;
 use docket_ticket::search::*;
+use docket_ticket::storage::prelude::*;
 use docket_ticket::templates::*;
-use docket_ticket::{SqlTicketStore, TicketError, TicketStore};
+use docket_ticket::{SqlTicketStore, TicketError};
 use prost::Message as _;
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TicketError;
 
+mod ticket;
+
+pub use ticket::*;
+
 typed_id!(
     /// A tenant: a logically separated client of the installation.
     pub TenantId,
@@ -678,52 +682,6 @@ pub fn parent_path(name: &str) -> Option<&str> {
     name.rsplit_once("::").map(|(parent, _)| parent)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Ticket {
-    pub id: TicketId,
-    pub tenant_id: TenantId,
-    pub number: TicketNumber,
-    pub queue_id: QueueId,
-    pub title: String,
-    pub state: TicketState,
-    /// When a pending state is due; set exactly while the state is pending.
-    pub pending_until: Option<Micros>,
-    /// Locked by its owner while they work on it.
-    pub locked: bool,
-    pub priority: Priority,
-    /// The agent responsible.
-    pub owner_id: Option<AgentId>,
-    /// How the customer was named when the ticket arrived (an address, a name); free text.
-    pub customer: Option<String>,
-    /// The customer user the ticket is for: they (and, if allowed, their company) see it.
-    pub customer_id: Option<CustomerId>,
-    /// The customer's company when the ticket was opened.
-    pub company_id: Option<CompanyId>,
-    pub type_id: Option<TicketTypeId>,
-    pub service_id: Option<ServiceId>,
-    /// The agent responsible for the outcome, beside the owner who works it.
-    pub responsible_id: Option<AgentId>,
-    /// When the requester wants it done, and when the coordinator plans it: side by side.
-    pub desired_at: Option<Micros>,
-    pub target_at: Option<Micros>,
-    pub created_at: Micros,
-    pub updated_at: Micros,
-    /// When it was closed; cleared when it is reopened.
-    pub closed_at: Option<Micros>,
-    /// The ticket it was merged into (state `merged`).
-    pub merged_into: Option<TicketId>,
-    /// How to reach the customer.
-    pub contact: Contact,
-    /// Time accounted on its articles, in minutes.
-    pub time_minutes: u64,
-    /// The tenant's own state the ticket is in, if any; `state` is what it behaves as.
-    pub custom_state: Option<String>,
-    /// Kept past the retention period: a legal hold, or its requester objected to deletion.
-    pub legal_hold: bool,
-    pub retention_objection: bool,
-    pub version: u64,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewArticle {
     pub sender: SenderType,
@@ -854,96 +812,6 @@ pub struct Delivery {
     /// The recipients.
     pub to: Vec<String>,
     pub updated_at: Micros,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewTicket {
-    pub queue_id: QueueId,
-    pub title: String,
-    pub priority: Priority,
-    pub customer: Option<String>,
-    /// The customer user; their company is looked up when the ticket is stored.
-    pub customer_id: Option<CustomerId>,
-    pub type_id: Option<TicketTypeId>,
-    pub service_id: Option<ServiceId>,
-    /// Opens the ticket as a sub-ticket of this one (split a case), linked in the same change.
-    pub parent_id: Option<TicketId>,
-    /// When the requester wants it done.
-    pub desired_at: Option<Micros>,
-    /// How to reach the customer; empty: from the customer user's record.
-    pub contact: Contact,
-    pub article: Option<NewArticle>,
-}
-
-impl NewTicket {
-    pub fn parse(
-        queue_id: QueueId,
-        title: &str,
-        priority: Option<Priority>,
-        customer: &str,
-        customer_id: Option<CustomerId>,
-        article: Option<NewArticle>,
-    ) -> Result<Self, TicketError> {
-        let customer = optional_text("customer", customer, 250)?;
-        Ok(Self {
-            queue_id,
-            title: required_text("title", title, 250)?,
-            priority: priority.unwrap_or(Priority::DEFAULT),
-            customer: (!customer.is_empty()).then_some(customer),
-            customer_id,
-            type_id: None,
-            service_id: None,
-            parent_id: None,
-            desired_at: None,
-            contact: Contact::default(),
-            article,
-        })
-    }
-}
-
-/// A change to a ticket's fields; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
-pub struct TicketUpdate {
-    /// Apply only if the ticket is still at this version (optimistic concurrency).
-    pub expected_version: Option<u64>,
-    pub state: Option<TicketState>,
-    /// The date a pending state is due: required with a pending state, refused with any other.
-    pub pending_until: Option<Micros>,
-    /// Lock (the owner works on it) or unlock.
-    pub locked: Option<bool>,
-    pub priority: Option<Priority>,
-    /// `Some(None)` clears the owner.
-    pub owner: Option<Option<AgentId>>,
-    pub queue_id: Option<QueueId>,
-    /// `Some(None)` clears the classification.
-    pub type_id: Option<Option<TicketTypeId>>,
-    pub service_id: Option<Option<ServiceId>>,
-    /// `Some(None)` clears them.
-    pub responsible: Option<Option<AgentId>>,
-    pub desired_at: Option<Option<Micros>>,
-    pub target_at: Option<Option<Micros>>,
-    /// Replaces how to reach the customer.
-    pub contact: Option<Contact>,
-    /// One of the tenant's own states (it sets `state` to the built-in one it behaves as).
-    pub custom_state: Option<String>,
-}
-
-impl TicketUpdate {
-    pub fn is_empty(&self) -> bool {
-        self.state.is_none()
-            && self.pending_until.is_none()
-            && self.locked.is_none()
-            && self.priority.is_none()
-            && self.owner.is_none()
-            && self.queue_id.is_none()
-            && self.type_id.is_none()
-            && self.service_id.is_none()
-            && self.responsible.is_none()
-            && self.desired_at.is_none()
-            && self.target_at.is_none()
-            && self.contact.is_none()
-            && self.custom_state.is_none()
-    }
 }
 
 /// One entry of a ticket's append-only history.

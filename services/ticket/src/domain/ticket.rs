@@ -1,0 +1,1017 @@
+//! A ticket and the rules of changing it: states and their pending dates, locks, closing,
+//! follow-ups, what a customer may change, merging. Every rule is a pure function of the ticket
+//! and what the store looked up for it; the store loads, calls these and writes the result.
+//!
+//! The rules, in the order [`Ticket::apply`] checks them:
+//! - an update names the version it was made against, or none; another version is a conflict;
+//! - a tenant's own state (`custom_state`) behaves as a built-in one; naming both is a mistake;
+//! - `merged` is reached only by merging, and a merged ticket is not worked on any more;
+//! - a pending state needs the date it is due and keeps it while it stays pending; no other state
+//!   has one;
+//! - the owner locks a ticket while working on it: a lock needs an owner; giving the ticket away
+//!   keeps the lock only with an owner; closing, merging or removing unlocks it;
+//! - a ticket moves only to a queue of its own tenant (another tenant's queue is unknown here);
+//! - closing dates the close, reopening clears it, closed to closed keeps the first date;
+//! - a change that alters nothing leaves the ticket (and its version) as it was.
+
+use serde::Serialize;
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub tenant_id: TenantId,
+    pub number: TicketNumber,
+    pub queue_id: QueueId,
+    pub title: String,
+    pub state: TicketState,
+    /// When a pending state is due; set exactly while the state is pending.
+    pub pending_until: Option<Micros>,
+    /// Locked by its owner while they work on it.
+    pub locked: bool,
+    pub priority: Priority,
+    /// The agent responsible.
+    pub owner_id: Option<AgentId>,
+    /// How the customer was named when the ticket arrived (an address, a name); free text.
+    pub customer: Option<String>,
+    /// The customer user the ticket is for: they (and, if allowed, their company) see it.
+    pub customer_id: Option<CustomerId>,
+    /// The customer's company when the ticket was opened.
+    pub company_id: Option<CompanyId>,
+    pub type_id: Option<TicketTypeId>,
+    pub service_id: Option<ServiceId>,
+    /// The agent responsible for the outcome, beside the owner who works it.
+    pub responsible_id: Option<AgentId>,
+    /// When the requester wants it done, and when the coordinator plans it: side by side.
+    pub desired_at: Option<Micros>,
+    pub target_at: Option<Micros>,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+    /// When it was closed; cleared when it is reopened.
+    pub closed_at: Option<Micros>,
+    /// The ticket it was merged into (state `merged`).
+    pub merged_into: Option<TicketId>,
+    /// How to reach the customer.
+    pub contact: Contact,
+    /// Time accounted on its articles, in minutes.
+    pub time_minutes: u64,
+    /// The tenant's own state the ticket is in, if any; `state` is what it behaves as.
+    pub custom_state: Option<String>,
+    /// Kept past the retention period: a legal hold, or its requester objected to deletion.
+    pub legal_hold: bool,
+    pub retention_objection: bool,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub queue_id: QueueId,
+    pub title: String,
+    pub priority: Priority,
+    pub customer: Option<String>,
+    /// The customer user; their company is looked up when the ticket is stored.
+    pub customer_id: Option<CustomerId>,
+    pub type_id: Option<TicketTypeId>,
+    pub service_id: Option<ServiceId>,
+    /// Opens the ticket as a sub-ticket of this one (split a case), linked in the same change.
+    pub parent_id: Option<TicketId>,
+    /// When the requester wants it done.
+    pub desired_at: Option<Micros>,
+    /// How to reach the customer; empty: from the customer user's record.
+    pub contact: Contact,
+    pub article: Option<NewArticle>,
+}
+
+impl NewTicket {
+    pub fn parse(
+        queue_id: QueueId,
+        title: &str,
+        priority: Option<Priority>,
+        customer: &str,
+        customer_id: Option<CustomerId>,
+        article: Option<NewArticle>,
+    ) -> Result<Self, TicketError> {
+        let customer = optional_text("customer", customer, 250)?;
+        Ok(Self {
+            queue_id,
+            title: required_text("title", title, 250)?,
+            priority: priority.unwrap_or(Priority::DEFAULT),
+            customer: (!customer.is_empty()).then_some(customer),
+            customer_id,
+            type_id: None,
+            service_id: None,
+            parent_id: None,
+            desired_at: None,
+            contact: Contact::default(),
+            article,
+        })
+    }
+}
+
+/// A change to a ticket's fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TicketUpdate {
+    /// Apply only if the ticket is still at this version (optimistic concurrency).
+    pub expected_version: Option<u64>,
+    pub state: Option<TicketState>,
+    /// The date a pending state is due: required with a pending state, refused with any other.
+    pub pending_until: Option<Micros>,
+    /// Lock (the owner works on it) or unlock.
+    pub locked: Option<bool>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` clears the owner.
+    pub owner: Option<Option<AgentId>>,
+    pub queue_id: Option<QueueId>,
+    /// `Some(None)` clears the classification.
+    pub type_id: Option<Option<TicketTypeId>>,
+    pub service_id: Option<Option<ServiceId>>,
+    /// `Some(None)` clears them.
+    pub responsible: Option<Option<AgentId>>,
+    pub desired_at: Option<Option<Micros>>,
+    pub target_at: Option<Option<Micros>>,
+    /// Replaces how to reach the customer.
+    pub contact: Option<Contact>,
+    /// One of the tenant's own states (it sets `state` to the built-in one it behaves as).
+    pub custom_state: Option<String>,
+}
+
+impl TicketUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.state.is_none()
+            && self.pending_until.is_none()
+            && self.locked.is_none()
+            && self.priority.is_none()
+            && self.owner.is_none()
+            && self.queue_id.is_none()
+            && self.type_id.is_none()
+            && self.service_id.is_none()
+            && self.responsible.is_none()
+            && self.desired_at.is_none()
+            && self.target_at.is_none()
+            && self.contact.is_none()
+            && self.custom_state.is_none()
+    }
+}
+
+/// One field a change altered, as the history and the `ticket.updated` event record it: the old
+/// and new values as text, empty for none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+/// What an update does to a ticket: the ticket after it and the fields it altered, in a fixed
+/// order. Without fields nothing changed and `ticket` is the ticket as it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub ticket: Ticket,
+    pub fields: Vec<FieldChange>,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+/// What the store looked up for an update in rows other than the ticket's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateFacts {
+    /// The built-in state the tenant's own state named by the update behaves as; `None` when the
+    /// tenant has no state of that name.
+    pub custom_state_base: Option<TicketState>,
+    /// The tenant of the queue the update moves the ticket to.
+    pub target_queue_tenant: Option<TenantId>,
+}
+
+/// What a customer's reply does to the ticket it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowUpAction {
+    /// The ticket is being worked on: the reply is added to it.
+    Continue,
+    /// The ticket opens again (state `open`), then the reply is added.
+    Reopen,
+    /// A new ticket, linked to this one, takes the reply.
+    NewTicket,
+}
+
+impl FollowUp {
+    /// What a customer's reply to a closed ticket does under this queue policy.
+    pub fn for_closed(self, ticket: &Ticket) -> Result<FollowUpAction, TicketError> {
+        match self {
+            Self::Reopen => Ok(FollowUpAction::Reopen),
+            Self::NewTicket => Ok(FollowUpAction::NewTicket),
+            Self::Reject => Err(TicketError::Conflict(format!(
+                "ticket {} is closed and its queue takes no replies to closed tickets: please open a new ticket",
+                ticket.number
+            ))),
+        }
+    }
+}
+
+impl Ticket {
+    /// Opens a ticket from what was asked for and what the store found: its tenant (the queue's),
+    /// its number, and the customer user it belongs to with their company and record. What the
+    /// agent took down as the contact wins over the customer's record.
+    pub fn open(
+        new: &NewTicket,
+        tenant_id: TenantId,
+        number: TicketNumber,
+        customer: Option<(CustomerId, Option<CompanyId>, Contact)>,
+        now: Micros,
+    ) -> Ticket {
+        let (customer_id, company_id, known) = match customer {
+            Some((id, company, contact)) => (Some(id), company, contact),
+            None => (None, None, Contact::default()),
+        };
+        let contact = if new.contact.is_empty() {
+            known
+        } else {
+            new.contact.clone()
+        };
+        Ticket {
+            id: TicketId::new(),
+            tenant_id,
+            number,
+            queue_id: new.queue_id,
+            title: new.title.clone(),
+            state: TicketState::New,
+            pending_until: None,
+            locked: false,
+            priority: new.priority,
+            owner_id: None,
+            customer: new.customer.clone(),
+            customer_id,
+            company_id,
+            type_id: new.type_id,
+            service_id: new.service_id,
+            responsible_id: None,
+            desired_at: new.desired_at,
+            target_at: None,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            merged_into: None,
+            contact,
+            time_minutes: 0,
+            custom_state: None,
+            legal_hold: false,
+            retention_objection: false,
+            version: 1,
+        }
+    }
+
+    /// Refuses a change made against another version than the ticket's (optimistic concurrency).
+    pub fn check_version(&self, expected: Option<u64>) -> Result<(), TicketError> {
+        match expected {
+            Some(expected) if expected != self.version => Err(TicketError::Conflict(format!(
+                "ticket {} is at version {}, not {expected}: it was changed meanwhile; reload and try again",
+                self.id, self.version
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The ticket after `update`, with the fields it altered (see the module's rules). `facts`
+    /// holds what the store looked up for the update; `now` dates the change.
+    pub fn apply(
+        &self,
+        update: &TicketUpdate,
+        facts: &UpdateFacts,
+        now: Micros,
+    ) -> Result<Change, TicketError> {
+        self.check_version(update.expected_version)?;
+        let current = self;
+        let mut next = current.clone();
+        let mut fields = Vec::new();
+        let mut change = |field: &'static str, old: String, new: String| {
+            if old != new {
+                fields.push(FieldChange { field, old, new });
+            }
+        };
+        let mut state = update.state;
+        if let Some(name) = &update.custom_state {
+            if update.state.is_some() {
+                return Err(TicketError::invalid(
+                    "give a built-in state or one of the tenant's own, not both",
+                ));
+            }
+            let base = facts
+                .custom_state_base
+                .ok_or_else(|| TicketError::not_found("state", name.trim()))?;
+            state = Some(base);
+            next.custom_state = Some(name.trim().to_owned());
+        } else if update.state.is_some() {
+            next.custom_state = None;
+        }
+        change(
+            "custom_state",
+            opt_text(current.custom_state.as_deref()),
+            opt_text(next.custom_state.as_deref()),
+        );
+        if let Some(state) = state {
+            if current.state == TicketState::Merged && state != TicketState::Merged {
+                return Err(TicketError::Conflict(format!(
+                    "ticket {} was merged into another ticket: work on that one",
+                    current.number
+                )));
+            }
+            if state == TicketState::Merged && current.state != TicketState::Merged {
+                return Err(TicketError::invalid(
+                    "a ticket becomes `merged` by merging it into another, not by setting the state",
+                ));
+            }
+            change("state", current.state.to_string(), state.to_string());
+            next.state = state;
+        }
+        next.pending_until = match (next.state.is_pending(), update.pending_until) {
+            (true, Some(at)) => Some(at),
+            (true, None) if current.state.is_pending() => current.pending_until,
+            (true, None) => {
+                return Err(TicketError::invalid(format!(
+                    "the state `{}` needs pending_until, the date it is due",
+                    next.state
+                )));
+            }
+            (false, Some(_)) => {
+                return Err(TicketError::invalid(format!(
+                    "pending_until is only for pending states, not `{}`",
+                    next.state
+                )));
+            }
+            (false, None) => None,
+        };
+        change(
+            "pending_until",
+            opt_text(current.pending_until),
+            opt_text(next.pending_until),
+        );
+        if let Some(priority) = update.priority {
+            change(
+                "priority",
+                current.priority.get().to_string(),
+                priority.get().to_string(),
+            );
+            next.priority = priority;
+        }
+        if let Some(owner) = update.owner {
+            change("owner_id", opt_text(current.owner_id), opt_text(owner));
+            next.owner_id = owner;
+        }
+        if let Some(type_id) = update.type_id {
+            change("type_id", opt_text(current.type_id), opt_text(type_id));
+            next.type_id = type_id;
+        }
+        if let Some(service_id) = update.service_id {
+            change(
+                "service_id",
+                opt_text(current.service_id),
+                opt_text(service_id),
+            );
+            next.service_id = service_id;
+        }
+        if let Some(responsible) = update.responsible {
+            change(
+                "responsible_id",
+                opt_text(current.responsible_id),
+                opt_text(responsible),
+            );
+            next.responsible_id = responsible;
+        }
+        if let Some(desired) = update.desired_at {
+            change(
+                "desired_at",
+                opt_text(current.desired_at),
+                opt_text(desired),
+            );
+            next.desired_at = desired;
+        }
+        if let Some(contact) = &update.contact {
+            for (field, old, new) in [
+                ("contact_name", &current.contact.name, &contact.name),
+                ("contact_email", &current.contact.email, &contact.email),
+                ("contact_phone", &current.contact.phone, &contact.phone),
+                (
+                    "contact_organisation",
+                    &current.contact.organisation,
+                    &contact.organisation,
+                ),
+            ] {
+                change(field, old.clone(), new.clone());
+            }
+            next.contact = contact.clone();
+        }
+        if let Some(target) = update.target_at {
+            change("target_at", opt_text(current.target_at), opt_text(target));
+            next.target_at = target;
+        }
+        next.locked = update
+            .locked
+            .unwrap_or(current.locked && next.owner_id.is_some())
+            && !next.state.is_final();
+        if next.locked && next.owner_id.is_none() {
+            return Err(TicketError::invalid(
+                "a locked ticket needs an owner: give owner_id, or take the ticket",
+            ));
+        }
+        change(
+            "locked",
+            current.locked.to_string(),
+            next.locked.to_string(),
+        );
+        if let Some(queue_id) = update.queue_id {
+            if facts.target_queue_tenant != Some(current.tenant_id) {
+                // A queue of another tenant is invisible from here.
+                return Err(TicketError::not_found("queue", queue_id));
+            }
+            change(
+                "queue_id",
+                current.queue_id.to_string(),
+                queue_id.to_string(),
+            );
+            next.queue_id = queue_id;
+        }
+        if fields.is_empty() {
+            return Ok(Change {
+                ticket: current.clone(),
+                fields,
+            });
+        }
+        next.version = current.version + 1;
+        next.updated_at = now;
+        let closed = |t: &Ticket| t.state.state_type() == StateType::Closed;
+        next.closed_at = match (closed(current), closed(&next)) {
+            (false, true) => Some(now),
+            (_, false) => None,
+            (true, true) => current.closed_at,
+        };
+        Ok(Change {
+            ticket: next,
+            fields,
+        })
+    }
+
+    /// What a customer's reply does to this ticket: one being worked on takes it; a pending one
+    /// opens again; a merged or removed one takes none. `None`: the ticket is closed, and its
+    /// queue's policy decides ([`FollowUp::for_closed`]).
+    pub fn follow_up(&self) -> Result<Option<FollowUpAction>, TicketError> {
+        match self.state.state_type() {
+            StateType::New | StateType::Open => Ok(Some(FollowUpAction::Continue)),
+            StateType::PendingReminder | StateType::PendingAuto => Ok(Some(FollowUpAction::Reopen)),
+            StateType::Closed => Ok(None),
+            StateType::Merged | StateType::Removed => Err(TicketError::Conflict(format!(
+                "ticket {} is {} and takes no replies",
+                self.number, self.state
+            ))),
+        }
+    }
+
+    /// The ticket that takes a customer's reply when its closed original's queue opens a new
+    /// one: the original's queue, title, priority, customer and classification.
+    pub fn follow_up_ticket(&self, article: NewArticle) -> NewTicket {
+        NewTicket {
+            queue_id: self.queue_id,
+            title: self.title.clone(),
+            priority: self.priority,
+            customer: self.customer.clone(),
+            customer_id: self.customer_id,
+            type_id: self.type_id,
+            service_id: self.service_id,
+            parent_id: None,
+            desired_at: None,
+            contact: self.contact.clone(),
+            article: Some(article),
+        }
+    }
+
+    /// What a customer may do to her own ticket: close it while it is open, and reopen it once
+    /// closed where the queue (`follow_up`, its policy) lets follow-ups reopen tickets. Nothing
+    /// else.
+    pub fn customer_may_change(
+        &self,
+        follow_up: FollowUp,
+        update: &TicketUpdate,
+    ) -> Result<(), TicketError> {
+        let only_state = TicketUpdate {
+            state: None,
+            expected_version: None,
+            ..update.clone()
+        }
+        .is_empty();
+        let closed = self.state.state_type() == StateType::Closed;
+        match update.state {
+            Some(TicketState::ClosedSuccessful) if only_state && !self.state.is_final() => Ok(()),
+            Some(TicketState::Open) if only_state && closed => {
+                if follow_up == FollowUp::Reopen {
+                    Ok(())
+                } else {
+                    Err(TicketError::denied(
+                        "this queue does not reopen closed requests: please open a new one",
+                    ))
+                }
+            }
+            _ => Err(TicketError::denied(
+                "customers can only close their open requests and reopen closed ones",
+            )),
+        }
+    }
+
+    /// Whether `self` may be merged into `into`: two tickets of one tenant, neither merged nor
+    /// removed. Another tenant's ticket is as unknown here as one that does not exist.
+    pub fn check_merge_into(&self, into: &Ticket) -> Result<(), TicketError> {
+        if self.id == into.id {
+            return Err(TicketError::invalid(
+                "a ticket cannot be merged into itself",
+            ));
+        }
+        if self.tenant_id != into.tenant_id {
+            return Err(TicketError::not_found("ticket", into.id));
+        }
+        for t in [self, into] {
+            if matches!(t.state.state_type(), StateType::Merged | StateType::Removed) {
+                return Err(TicketError::Conflict(format!(
+                    "ticket {} is {}: it cannot be merged",
+                    t.number, t.state
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The ticket after it was merged into `into`: `merged`, unlocked, without a pending date,
+    /// pointing at its target.
+    pub fn merged_into(&self, into: TicketId, now: Micros) -> Ticket {
+        Ticket {
+            state: TicketState::Merged,
+            locked: false,
+            pending_until: None,
+            merged_into: Some(into),
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
+    /// Whether `self` may be linked to `other` as `kind` (`self` the parent of a parent-child
+    /// link): two tickets of one tenant, not the same one; the new child must not be one of the
+    /// parent's `ancestors` (nearest first), so sub-tickets form a tree. Another tenant's ticket is
+    /// as unknown here as one that does not exist.
+    pub fn check_link(
+        &self,
+        other: &Ticket,
+        kind: LinkKind,
+        ancestors: &[TicketId],
+    ) -> Result<(), TicketError> {
+        if self.id == other.id {
+            return Err(TicketError::invalid("a ticket cannot be linked to itself"));
+        }
+        if self.tenant_id != other.tenant_id {
+            return Err(TicketError::not_found("ticket", other.id));
+        }
+        if kind == LinkKind::ParentChild && ancestors.contains(&other.id) {
+            return Err(TicketError::Conflict(format!(
+                "ticket {} is an ancestor of {}: it cannot become its child",
+                other.number, self.number
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl LinkKind {
+    /// How a link between `source` and `target` is stored: the parent first, or for related
+    /// tickets the smaller id first, so each pair is stored once whichever way it was asked.
+    pub fn key(self, source: TicketId, target: TicketId) -> (TicketId, TicketId) {
+        match self {
+            Self::Related if target < source => (target, source),
+            _ => (source, target),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const NOW: Micros = 1_800_000_000_000_000;
+    const DUE: Micros = NOW + 3_600_000_000;
+
+    fn ticket(state: TicketState) -> Ticket {
+        let new =
+            NewTicket::parse(QueueId::new(), "Printer on fire", None, "", None, None).unwrap();
+        let number = TicketNumber::compose(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
+            SystemId::new(10).unwrap(),
+            1,
+        );
+        let mut t = Ticket::open(&new, TenantId::new(), number, None, NOW - 1000);
+        t.state = state;
+        t.pending_until = state.is_pending().then_some(NOW - 10);
+        t.closed_at = (state.state_type() == StateType::Closed).then_some(NOW - 100);
+        t
+    }
+
+    fn set_state(state: TicketState) -> TicketUpdate {
+        TicketUpdate {
+            state: Some(state),
+            pending_until: state.is_pending().then_some(DUE),
+            ..TicketUpdate::default()
+        }
+    }
+
+    fn apply(t: &Ticket, update: TicketUpdate) -> Result<Change, TicketError> {
+        t.apply(&update, &UpdateFacts::default(), NOW)
+    }
+
+    #[test]
+    fn a_stale_version_is_a_conflict() {
+        let t = ticket(TicketState::New);
+        let update = TicketUpdate {
+            expected_version: Some(t.version + 1),
+            ..set_state(TicketState::Open)
+        };
+        assert!(matches!(apply(&t, update), Err(TicketError::Conflict(_))));
+        let current = TicketUpdate {
+            expected_version: Some(t.version),
+            ..set_state(TicketState::Open)
+        };
+        assert_eq!(apply(&t, current).unwrap().ticket.version, t.version + 1);
+    }
+
+    #[test]
+    fn pending_states_need_their_date_and_keep_it() {
+        let open = ticket(TicketState::Open);
+        let without = TicketUpdate {
+            state: Some(TicketState::PendingReminder),
+            ..TicketUpdate::default()
+        };
+        assert!(matches!(
+            apply(&open, without.clone()),
+            Err(TicketError::InvalidArgument(_))
+        ));
+        let pending = ticket(TicketState::PendingReminder);
+        let kept = apply(&pending, set_state(TicketState::PendingAutoCloseSuccessful)).unwrap();
+        assert_eq!(kept.ticket.pending_until, Some(DUE));
+        let same_date = apply(&pending, without).unwrap();
+        assert_eq!(same_date.ticket.pending_until, pending.pending_until);
+        let dated_open = TicketUpdate {
+            pending_until: Some(DUE),
+            ..set_state(TicketState::Open)
+        };
+        assert!(matches!(
+            apply(&open, dated_open),
+            Err(TicketError::InvalidArgument(_))
+        ));
+        let reopened = apply(&pending, set_state(TicketState::Open)).unwrap();
+        assert_eq!(
+            reopened.ticket.pending_until, None,
+            "leaving pending drops the date"
+        );
+    }
+
+    #[test]
+    fn merged_is_reached_only_by_merging_and_is_final() {
+        let open = ticket(TicketState::Open);
+        assert!(matches!(
+            apply(&open, set_state(TicketState::Merged)),
+            Err(TicketError::InvalidArgument(_))
+        ));
+        let merged = ticket(TicketState::Merged);
+        assert!(matches!(
+            apply(&merged, set_state(TicketState::Open)),
+            Err(TicketError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn a_lock_needs_an_owner_and_closing_unlocks() {
+        let open = ticket(TicketState::Open);
+        let lock = TicketUpdate {
+            locked: Some(true),
+            ..TicketUpdate::default()
+        };
+        assert!(matches!(
+            apply(&open, lock),
+            Err(TicketError::InvalidArgument(_))
+        ));
+        let me = AgentId::new();
+        let take = TicketUpdate {
+            owner: Some(Some(me)),
+            locked: Some(true),
+            ..TicketUpdate::default()
+        };
+        let taken = apply(&open, take).unwrap().ticket;
+        assert!(taken.locked);
+        let closed = apply(&taken, set_state(TicketState::ClosedSuccessful)).unwrap();
+        assert!(!closed.ticket.locked, "closing unlocks");
+        let released = TicketUpdate {
+            owner: Some(None),
+            ..TicketUpdate::default()
+        };
+        assert!(
+            !apply(&taken, released).unwrap().ticket.locked,
+            "no owner, no lock"
+        );
+    }
+
+    #[test]
+    fn closing_dates_the_close_and_reopening_clears_it() {
+        let open = ticket(TicketState::Open);
+        let closed = apply(&open, set_state(TicketState::ClosedSuccessful))
+            .unwrap()
+            .ticket;
+        assert_eq!(closed.closed_at, Some(NOW));
+        let again = closed.apply(
+            &set_state(TicketState::ClosedUnsuccessful),
+            &UpdateFacts::default(),
+            NOW + 5,
+        );
+        assert_eq!(
+            again.unwrap().ticket.closed_at,
+            Some(NOW),
+            "closed to closed keeps the date"
+        );
+        let reopened = apply(&closed, set_state(TicketState::Open)).unwrap().ticket;
+        assert_eq!(reopened.closed_at, None);
+    }
+
+    #[test]
+    fn a_tenants_own_state_behaves_as_its_base() {
+        let open = ticket(TicketState::Open);
+        let own = TicketUpdate {
+            custom_state: Some(" waiting for parts ".into()),
+            ..TicketUpdate::default()
+        };
+        let unknown = apply(&open, own.clone());
+        assert!(matches!(
+            unknown,
+            Err(TicketError::NotFound { kind: "state", .. })
+        ));
+        let facts = UpdateFacts {
+            custom_state_base: Some(TicketState::Open),
+            ..UpdateFacts::default()
+        };
+        let change = open.apply(&own, &facts, NOW).unwrap();
+        assert_eq!(
+            change.ticket.custom_state.as_deref(),
+            Some("waiting for parts")
+        );
+        assert_eq!(change.ticket.state, TicketState::Open);
+        assert_eq!(
+            change.fields.len(),
+            1,
+            "only the own state changed: {:?}",
+            change.fields
+        );
+        let both = TicketUpdate {
+            state: Some(TicketState::Open),
+            ..own
+        };
+        assert!(matches!(
+            open.apply(&both, &facts, NOW),
+            Err(TicketError::InvalidArgument(_))
+        ));
+        let built_in = change
+            .ticket
+            .apply(&set_state(TicketState::Open), &facts, NOW)
+            .unwrap();
+        assert_eq!(
+            built_in.ticket.custom_state, None,
+            "a built-in state clears the own one"
+        );
+    }
+
+    #[test]
+    fn a_queue_of_another_tenant_is_unknown() {
+        let open = ticket(TicketState::Open);
+        let to = QueueId::new();
+        let moving = TicketUpdate {
+            queue_id: Some(to),
+            ..TicketUpdate::default()
+        };
+        let foreign = UpdateFacts {
+            target_queue_tenant: Some(TenantId::new()),
+            ..UpdateFacts::default()
+        };
+        assert!(matches!(
+            open.apply(&moving, &foreign, NOW),
+            Err(TicketError::NotFound { kind: "queue", .. })
+        ));
+        let own = UpdateFacts {
+            target_queue_tenant: Some(open.tenant_id),
+            ..UpdateFacts::default()
+        };
+        assert_eq!(open.apply(&moving, &own, NOW).unwrap().ticket.queue_id, to);
+    }
+
+    #[test]
+    fn what_a_customers_reply_does() {
+        let action = |s| ticket(s).follow_up().map_err(|_| ());
+        assert_eq!(action(TicketState::New), Ok(Some(FollowUpAction::Continue)));
+        assert_eq!(
+            action(TicketState::Open),
+            Ok(Some(FollowUpAction::Continue))
+        );
+        assert_eq!(
+            action(TicketState::PendingReminder),
+            Ok(Some(FollowUpAction::Reopen))
+        );
+        assert_eq!(
+            action(TicketState::PendingAutoCloseUnsuccessful),
+            Ok(Some(FollowUpAction::Reopen))
+        );
+        assert_eq!(action(TicketState::ClosedSuccessful), Ok(None));
+        assert_eq!(action(TicketState::Merged), Err(()));
+        assert_eq!(action(TicketState::Removed), Err(()));
+        let closed = ticket(TicketState::ClosedSuccessful);
+        assert_eq!(
+            FollowUp::Reopen.for_closed(&closed).unwrap(),
+            FollowUpAction::Reopen
+        );
+        assert_eq!(
+            FollowUp::NewTicket.for_closed(&closed).unwrap(),
+            FollowUpAction::NewTicket
+        );
+        assert!(matches!(
+            FollowUp::Reject.for_closed(&closed),
+            Err(TicketError::Conflict(_))
+        ));
+        let article =
+            NewArticle::parse(SenderType::Customer, Channel::Email, true, "re", "again").unwrap();
+        let next = closed.follow_up_ticket(article);
+        assert_eq!(
+            (next.queue_id, &next.title, next.priority),
+            (closed.queue_id, &closed.title, closed.priority)
+        );
+        assert!(next.article.is_some() && next.parent_id.is_none());
+    }
+
+    #[test]
+    fn customers_close_open_requests_and_reopen_where_the_queue_allows() {
+        let open = ticket(TicketState::Open);
+        let closed = ticket(TicketState::ClosedSuccessful);
+        let close = set_state(TicketState::ClosedSuccessful);
+        let reopen = set_state(TicketState::Open);
+        assert!(open.customer_may_change(FollowUp::Reject, &close).is_ok());
+        assert!(
+            closed
+                .customer_may_change(FollowUp::Reopen, &reopen)
+                .is_ok()
+        );
+        let denied =
+            |r: Result<(), TicketError>| matches!(r, Err(TicketError::PermissionDenied(_)));
+        assert!(denied(
+            closed.customer_may_change(FollowUp::NewTicket, &reopen)
+        ));
+        assert!(denied(open.customer_may_change(
+            FollowUp::Reopen,
+            &set_state(TicketState::ClosedUnsuccessful)
+        )));
+        assert!(denied(
+            ticket(TicketState::Merged).customer_may_change(FollowUp::Reopen, &close)
+        ));
+        let more = TicketUpdate {
+            priority: Some(Priority::new(5).unwrap()),
+            ..close
+        };
+        assert!(
+            denied(open.customer_may_change(FollowUp::Reopen, &more)),
+            "only the state"
+        );
+    }
+
+    #[test]
+    fn merging_needs_two_live_tickets_of_one_tenant() {
+        let a = ticket(TicketState::Open);
+        let mut b = ticket(TicketState::New);
+        b.tenant_id = a.tenant_id;
+        assert!(a.check_merge_into(&b).is_ok());
+        assert!(matches!(
+            a.check_merge_into(&a),
+            Err(TicketError::InvalidArgument(_))
+        ));
+        let foreign = ticket(TicketState::Open);
+        assert!(matches!(
+            a.check_merge_into(&foreign),
+            Err(TicketError::NotFound { .. })
+        ));
+        let mut removed = ticket(TicketState::Removed);
+        removed.tenant_id = a.tenant_id;
+        assert!(matches!(
+            a.check_merge_into(&removed),
+            Err(TicketError::Conflict(_))
+        ));
+        let merged = a.merged_into(b.id, NOW);
+        assert_eq!(
+            (merged.state, merged.merged_into, merged.locked),
+            (TicketState::Merged, Some(b.id), false)
+        );
+        assert_eq!(
+            (merged.pending_until, merged.version),
+            (None, a.version + 1)
+        );
+    }
+
+    #[test]
+    fn links_form_a_tree_within_a_tenant() {
+        let parent = ticket(TicketState::Open);
+        let mut child = ticket(TicketState::Open);
+        child.tenant_id = parent.tenant_id;
+        assert!(
+            parent
+                .check_link(&child, LinkKind::ParentChild, &[])
+                .is_ok()
+        );
+        assert!(matches!(
+            parent.check_link(&parent, LinkKind::Related, &[]),
+            Err(TicketError::InvalidArgument(_))
+        ));
+        let cycle = parent.check_link(&child, LinkKind::ParentChild, &[TicketId::new(), child.id]);
+        assert!(matches!(cycle, Err(TicketError::Conflict(_))));
+        assert!(
+            parent
+                .check_link(&child, LinkKind::Related, &[child.id])
+                .is_ok(),
+            "related links may go anywhere"
+        );
+        let foreign = ticket(TicketState::Open);
+        assert!(matches!(
+            parent.check_link(&foreign, LinkKind::Related, &[]),
+            Err(TicketError::NotFound { .. })
+        ));
+        let (x, y) = (parent.id, child.id);
+        assert_eq!(LinkKind::Related.key(x, y), LinkKind::Related.key(y, x));
+        assert_eq!(
+            LinkKind::ParentChild.key(y, x),
+            (y, x),
+            "the parent stays first"
+        );
+    }
+
+    fn any_state() -> impl Strategy<Value = TicketState> {
+        proptest::sample::select(TicketState::ALL.to_vec())
+    }
+
+    prop_compose! {
+        fn any_update()(
+            state in proptest::option::of(any_state()),
+            dated in any::<bool>(),
+            locked in proptest::option::of(any::<bool>()),
+            owner in proptest::option::of(proptest::option::of(Just(()))),
+            priority in proptest::option::of(1_i64..=5),
+            version_ok in proptest::option::of(any::<bool>()),
+        ) -> (TicketUpdate, Option<bool>) {
+            let update = TicketUpdate {
+                state,
+                pending_until: dated.then_some(DUE),
+                locked,
+                owner: owner.map(|o| o.map(|()| AgentId::new())),
+                priority: priority.map(|p| Priority::new(p).unwrap()),
+                ..TicketUpdate::default()
+            };
+            (update, version_ok)
+        }
+    }
+
+    proptest! {
+        /// Whatever is asked of whichever ticket, what `apply` gives keeps the ticket's
+        /// invariants, and a change is exactly one version further.
+        #[test]
+        fn every_accepted_change_keeps_the_invariants(
+            start in any_state(),
+            owned in any::<bool>(),
+            locked in any::<bool>(),
+            (mut update, version_ok) in any_update(),
+        ) {
+            let mut t = ticket(start);
+            t.owner_id = owned.then(AgentId::new);
+            t.locked = locked && owned && !start.is_final();
+            update.expected_version = version_ok.map(|ok| if ok { t.version } else { t.version + 1 });
+            match apply(&t, update) {
+                Ok(change) => {
+                    let next = &change.ticket;
+                    prop_assert_eq!(next.pending_until.is_some(), next.state.is_pending());
+                    prop_assert!(!next.locked || (next.owner_id.is_some() && !next.state.is_final()));
+                    prop_assert_eq!(next.closed_at.is_some(), next.state.state_type() == StateType::Closed);
+                    prop_assert!(next.state != TicketState::Merged || start == TicketState::Merged);
+                    if change.is_empty() {
+                        prop_assert_eq!(next, &t);
+                    } else {
+                        prop_assert_eq!(next.version, t.version + 1);
+                        prop_assert_eq!(next.updated_at, NOW);
+                    }
+                    prop_assert_eq!(version_ok, version_ok.filter(|ok| *ok), "a stale version never applies");
+                }
+                Err(TicketError::Conflict(_) | TicketError::InvalidArgument(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
+    }
+}
