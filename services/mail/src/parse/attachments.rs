@@ -1,5 +1,7 @@
-//! Attachments and inline images: nested messages become `.eml` files, file names are
-//! sanitised or made up, and the size and count limits are checked as they are collected.
+//! Attachments and inline images, in the order they appear: a nested message becomes a `.eml`
+//! file with its raw bytes (its text is not merged into the body); file names are sanitised, or
+//! made up from the number and the content type; each one's size is checked as it is collected
+//! (their count by `extract`, once all are).
 
 use mail_parser::{Encoding, HeaderName, HeaderValue, Message, MessagePart, PartType};
 

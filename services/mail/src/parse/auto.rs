@@ -1,4 +1,7 @@
-//! Whether an automatic answer may be sent: the first mark of a robot, a list or a bounce.
+//! Whether an automatic answer may be sent: the first of these marks of a robot or a list, in
+//! this order, becomes [`AutoKind`]: `Auto-Submitted` with any value but `no`; `Precedence` bulk,
+//! junk, list or auto_reply; `X-Auto-Response-Suppress`; `List-Id`; `List-Unsubscribe`; an empty
+//! `Return-Path`. A bounce without any of them is marked too, by `extract`.
 
 use mail_parser::MessagePart;
 
@@ -7,6 +10,7 @@ use super::extract::Extractor;
 use super::headers::raw_values;
 
 impl<'x> Extractor<'_, 'x> {
+    /// The first mark of a robot or a list on the root part, in the order of the module docs.
     pub(super) fn auto(&self, root: &MessagePart<'x>) -> Option<AutoKind> {
         let raw = self.raw();
         let values = |name: &str| raw_values(raw, root, name);

@@ -1,5 +1,7 @@
-//! Delivery status notifications (RFC 3464 reports, and mailer-daemon mail without one): the
-//! Message-ID of the mail that came back, the status and the failed recipient.
+//! Delivery status notifications: the Message-ID of the mail that came back, the status and the
+//! failed recipient. A bounce is a multipart/report with report-type delivery-status (RFC 3464),
+//! or mail from a mailer-daemon or postmaster whose subject says it could not be delivered and
+//! that quotes the Message-ID of the returned mail (in its text or a text or message part).
 
 use mail_parser::{HeaderName, MessagePart, MimeHeaders, PartType};
 
@@ -9,6 +11,7 @@ use super::mime::Declared;
 use super::{Address, Bounce, strip_prefix_ci};
 
 impl<'x> Extractor<'_, 'x> {
+    /// The bounce this mail is, if it is one (see the module docs).
     pub(super) fn bounce(
         &self,
         root: &MessagePart<'x>,
