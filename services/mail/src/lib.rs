@@ -10,6 +10,7 @@
 //! - [`grpc`]: uploads and the quarantine for administrators.
 
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod imap;

@@ -4,8 +4,12 @@
 //! Processing is idempotent end to end: ticket core's calls carry the key `mail:<message id>`, so
 //! a worker that dies after ticket core stored the article and before the message was marked done
 //! makes nothing twice when the next worker takes the message again.
+//!
+//! This module does the I/O (the store, ticket core, the composer); what a message becomes is
+//! decided by the pure functions in `rules`.
 
-use std::collections::BTreeSet;
+mod rules;
+
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +18,7 @@ use docket_platform::Shutdown;
 use docket_proto::ticket::v1 as pb;
 use tokio::sync::Notify;
 
+use crate::domain::processing_retry_delay;
 use crate::error::MailError;
 use crate::outbound::{Composer, Draft, confirmation_text, subject_with_number};
 use crate::parse::{self, Limits, ParseError, ParsedMail};
@@ -22,6 +27,12 @@ use crate::storage::{
     OutgoingKind, OutgoingState,
 };
 use crate::tickets::Tickets;
+use rules::{
+    acceptance_template, admission, answer_language, answered_ids, bounce_note, customer_article,
+    held_state, may_answer, new_ticket, sender_limit_exceeded, sender_limit_window,
+};
+
+pub use rules::recipients;
 
 /// Set on a message an administrator sent through processing again: the sender's rate limit no
 /// longer applies to it.
@@ -66,8 +77,6 @@ fn parse_guarded(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> 
         ))
     })
 }
-
-const NO_SUBJECT: &str = "(no subject)";
 
 impl Ingest {
     pub fn new(
@@ -130,22 +139,9 @@ impl Ingest {
         })
         .await
         .map_err(|e| MailError::Corrupt(format!("parser task: {e}")))?;
-        let (state, reason, message_id, sender, subject) = match parsed {
-            Ok(mail) => (
-                InboundState::Pending,
-                String::new(),
-                mail.message_id.unwrap_or_default(),
-                mail.from.map(|a| a.email).unwrap_or_default(),
-                mail.subject,
-            ),
-            Err(e @ ParseError::NotAMessage(_)) => (
-                InboundState::Quarantined,
-                e.to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ),
-            Err(e) => return Ok(Receipt::Refused(e.to_string())),
+        let admitted = match admission(parsed) {
+            Ok(admitted) => admitted,
+            Err(reason) => return Ok(Receipt::Refused(reason)),
         };
         let (id, duplicate) = self
             .store
@@ -154,12 +150,12 @@ impl Ingest {
                 envelope_from: envelope_from.to_owned(),
                 recipients,
                 raw,
-                message_id,
+                message_id: admitted.message_id,
                 sha256,
-                sender,
-                subject: subject.chars().take(500).collect(),
-                state,
-                reason,
+                sender: admitted.sender,
+                subject: admitted.subject,
+                state: admitted.state,
+                reason: admitted.reason,
             })
             .await?;
         metrics::counter!("docket_mail_received_total", "source" => source.split(':').next().unwrap_or("").to_owned(), "duplicate" => duplicate.to_string()).increment(1);
@@ -207,7 +203,7 @@ impl Ingest {
                 let attempts = message.attempts;
                 if let Err(e) = self.process(message).await {
                     if e.is_transient() {
-                        let wait = (1_u64 << attempts.min(8)).min(300);
+                        let wait = processing_retry_delay(attempts).as_secs();
                         tracing::warn!(message = %id, error = %e, retry_in_secs = wait, "processing a message failed; it is retried");
                         let at = docket_platform::time::now_micros()
                             + i64::try_from(wait).unwrap_or(300) * 1_000_000;
@@ -258,18 +254,16 @@ impl Ingest {
         let mail = match parsed {
             Ok(mail) => mail,
             Err(e) => {
-                let state = match e {
-                    ParseError::NotAMessage(_) => InboundState::Quarantined,
-                    _ => InboundState::Refused,
-                };
                 return self
                     .store
-                    .finish(id, Self::finish_without_ticket(state, e.to_string()))
+                    .finish(
+                        id,
+                        Self::finish_without_ticket(held_state(&e), e.to_string()),
+                    )
                     .await;
             }
         };
-        let mut thread: Vec<String> = mail.references.clone();
-        thread.extend(mail.in_reply_to.iter().cloned());
+        let thread = answered_ids(&mail);
         if self.store.earlier_pending(id, &thread).await? {
             // The message it answers came first and is not processed yet: after it.
             let at = docket_platform::time::now_micros() + 200_000;
@@ -283,15 +277,10 @@ impl Ingest {
             .as_ref()
             .map(|a| a.email.clone())
             .unwrap_or_default();
-        let limit = u64::from(self.settings.sender_limit_per_hour);
-        if !sender.is_empty() && message.reason != REPROCESSED && limit > 0 {
-            let since = message.received_at - 3_600_000_000;
+        let limit = self.settings.sender_limit_per_hour;
+        if let Some(since) = sender_limit_window(&message, &sender, limit) {
             let sent = self.store.sender_count(&sender, since, id).await?;
-            if sent > limit {
-                let reason = format!(
-                    "{sender} sent {sent} messages within an hour, more than the {limit} accepted \
-                     (a mail loop?); reprocess it to accept it"
-                );
+            if let Some(reason) = sender_limit_exceeded(&sender, sent, limit) {
                 return self.quarantine(id, reason).await;
             }
         }
@@ -305,20 +294,7 @@ impl Ingest {
             );
             return self.quarantine(id, reason).await;
         };
-        let article = pb::NewArticle {
-            sender: pb::SenderType::Customer.into(),
-            channel: pb::Channel::Email.into(),
-            visible_to_customer: true,
-            subject: if mail.subject.is_empty() {
-                NO_SUBJECT.into()
-            } else {
-                mail.subject.chars().take(250).collect()
-            },
-            body: article_body(&mail),
-            attachments: attachments(&mail),
-            time_minutes: 0,
-            idempotency_key: format!("mail:{id}"),
-        };
+        let article = customer_article(id, &mail);
         let target = self.thread_target(&mail, &thread, &queue).await?;
         let (outcome, created, ticket_id, article_id) = match target {
             Some(ticket) => match self.tickets.add_article(&ticket.id, article).await {
@@ -339,32 +315,9 @@ impl Ingest {
                 Err(e) => return Err(e),
             },
             None => {
-                let from = mail.from.clone();
-                let title = match parse::clean_subject(&mail.subject) {
-                    t if t.trim().is_empty() => NO_SUBJECT.to_owned(),
-                    t => t.chars().take(250).collect(),
-                };
                 let ticket = self
                     .tickets
-                    .create_ticket(pb::CreateTicketRequest {
-                        queue_id: queue.id.clone(),
-                        title,
-                        customer: sender.clone(),
-                        contact: Some(pb::Contact {
-                            name: from
-                                .as_ref()
-                                .and_then(|a| a.name.clone())
-                                .unwrap_or_default()
-                                .chars()
-                                .take(200)
-                                .collect(),
-                            email: sender.clone(),
-                            ..Default::default()
-                        })
-                        .filter(|c| !c.email.is_empty()),
-                        article: Some(article),
-                        ..Default::default()
-                    })
+                    .create_ticket(new_ticket(&queue, &mail, &sender, article))
                     .await?;
                 let article_id = self
                     .tickets
@@ -379,7 +332,7 @@ impl Ingest {
             }
         };
         let outgoing = match created {
-            Some(ticket) if self.may_answer(&mail, &queue) => {
+            Some(ticket) if may_answer(&mail, &queue) => {
                 self.confirmation(&message, &mail, &ticket, &queue).await?
             }
             _ => None,
@@ -423,14 +376,7 @@ impl Ingest {
                 return Ok(Some(queue));
             }
         }
-        let fallback = self
-            .settings
-            .account_queues
-            .iter()
-            .find(|(source, _)| *source == message.source)
-            .map(|(_, queue)| queue.clone())
-            .or_else(|| self.settings.default_queue.clone());
-        match fallback {
+        match self.settings.fallback_queue(&message.source) {
             Some(queue) => self.tickets.queue(&queue).await,
             None => Ok(None),
         }
@@ -459,24 +405,6 @@ impl Ingest {
         Ok(None)
     }
 
-    /// Whether an automatic answer may go to the sender: not to robots, lists or bounces, not to
-    /// one of our own addresses.
-    fn may_answer(&self, mail: &ParsedMail, queue: &pb::Queue) -> bool {
-        let Some(from) = &mail.from else {
-            return false;
-        };
-        let robot = ["mailer-daemon@", "postmaster@", "noreply@", "no-reply@"]
-            .iter()
-            .any(|p| from.email.starts_with(p));
-        mail.auto.is_none()
-            && mail.bounce.is_none()
-            && !robot
-            && !queue
-                .addresses
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(&from.email))
-    }
-
     /// The automatic confirmation of a new ticket: an article on the ticket (so its delivery is
     /// visible there) and the mail, in the sender's language.
     async fn confirmation(
@@ -490,21 +418,9 @@ impl Ingest {
             return Ok(None);
         };
         let ticket_id = ticket.id.as_str();
-        let language = match mail.content_language.as_deref() {
-            Some(l @ ("de" | "en")) => l.to_owned(),
-            _ => self.settings.default_language.clone(),
-        };
+        let language = answer_language(mail, &self.settings.default_language);
         let templates = self.tickets.templates(ticket_id).await?;
-        let template = templates
-            .iter()
-            .filter(|t| t.kind == "acceptance")
-            .find(|t| t.language == language)
-            .or_else(|| {
-                templates
-                    .iter()
-                    .find(|t| t.kind == "acceptance" && t.language.is_empty())
-            });
-        let (subject, body) = match template {
+        let (subject, body) = match acceptance_template(&templates, &language) {
             Some(t) => {
                 let rendered = self.tickets.render(&t.id, ticket_id).await?;
                 let subject = if rendered.subject.trim().is_empty() {
@@ -594,32 +510,8 @@ impl Ingest {
             );
             return self.quarantine(message.id, reason).await;
         };
-        let status = bounce.status.clone().unwrap_or_else(|| "unknown".into());
-        let recipient = bounce.recipient.clone().unwrap_or_default();
-        let mut body = format!(
-            "Undeliverable: the mail {original} to {recipient} bounced (status {status}).\n\n{}",
-            mail.text
-        );
-        body.truncate(floor_char_boundary(&body, 900_000));
-        let article = self
-            .tickets
-            .add_article(
-                &ticket_id,
-                pb::NewArticle {
-                    sender: pb::SenderType::System.into(),
-                    channel: pb::Channel::Email.into(),
-                    visible_to_customer: false,
-                    subject: format!("[Bounce] {}", mail.subject)
-                        .chars()
-                        .take(250)
-                        .collect(),
-                    body,
-                    attachments: attachments(mail),
-                    time_minutes: 0,
-                    idempotency_key: format!("mail:{}", message.id),
-                },
-            )
-            .await?;
+        let note = bounce_note(message.id, mail, bounce, &original);
+        let article = self.tickets.add_article(&ticket_id, note.article).await?;
         self.tickets.tag(&ticket_id, "bounce").await?;
         if let Some(sent) = self.store.outgoing_by_message_id(&original).await?
             && !sent.article_id.is_empty()
@@ -630,7 +522,7 @@ impl Ingest {
                     pb::Delivery {
                         state: OutgoingState::Failed.as_str().into(),
                         attempts: sent.attempts,
-                        detail: format!("bounced: {status} {recipient}").trim().to_owned(),
+                        detail: note.detail,
                         message_id: original.clone(),
                         to: sent.recipients.clone(),
                         updated_at_us: 0,
@@ -652,148 +544,5 @@ impl Ingest {
                 },
             )
             .await
-    }
-}
-
-/// Where a message was addressed, in the order that decides: envelope recipients, then
-/// Delivered-To, X-Original-To, To and Cc; each once, lowercased.
-pub fn recipients(message: &InboundMessage, mail: &ParsedMail) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    message
-        .recipients
-        .iter()
-        .map(|r| r.trim().to_ascii_lowercase())
-        .chain(
-            mail.delivered_to
-                .iter()
-                .chain(&mail.x_original_to)
-                .chain(&mail.to)
-                .chain(&mail.cc)
-                .map(|a| a.email.clone()),
-        )
-        .filter(|a| a.contains('@') && seen.insert(a.clone()))
-        .collect()
-}
-
-/// The mail's attachments and inline images, as ticket core takes them, and its HTML body,
-/// sanitised, as `message.html` (the desk shows it; the text stays the article's body).
-fn attachments(mail: &ParsedMail) -> Vec<pb::NewAttachment> {
-    let mut list: Vec<_> = mail
-        .attachments
-        .iter()
-        .map(|p| pb::NewAttachment {
-            filename: p.filename.clone(),
-            content_type: p.content_type.clone(),
-            content: p.content.clone(),
-        })
-        .collect();
-    if let Some(html) = &mail.html
-        && list.len() < MAX_ATTACHMENTS
-        && html.len() <= MAX_HTML_BYTES
-    {
-        list.push(pb::NewAttachment {
-            filename: "message.html".into(),
-            content_type: "text/html; charset=utf-8".into(),
-            content: html.clone().into_bytes(),
-        });
-    }
-    list
-}
-
-/// Ticket core takes 20 attachments per article; the HTML body is kept up to 4 MiB.
-const MAX_ATTACHMENTS: usize = 20;
-const MAX_HTML_BYTES: usize = 4 * 1024 * 1024;
-
-/// The largest index ≤ `at` on a character boundary.
-fn floor_char_boundary(s: &str, at: usize) -> usize {
-    let mut i = at.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-/// The article's text: the mail's text, never empty, at most what ticket core takes.
-fn article_body(mail: &ParsedMail) -> String {
-    const MAX: usize = 1024 * 1024 - 200;
-    let mut body = if mail.text.trim().is_empty() {
-        "(the message has no text)".to_owned()
-    } else {
-        mail.text.clone()
-    };
-    if body.len() > MAX {
-        body.truncate(floor_char_boundary(&body, MAX));
-        body.push_str("\n\n[shortened: the full message is kept with the received mail]");
-    }
-    body
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::parse::Address;
-
-    fn inbound(recipients: &[&str]) -> InboundMessage {
-        InboundMessage {
-            id: InboundId::new(),
-            received_at: 0,
-            source: "lmtp".into(),
-            envelope_from: String::new(),
-            recipients: recipients.iter().map(|r| (*r).to_owned()).collect(),
-            message_id: String::new(),
-            sha256: String::new(),
-            size: 0,
-            sender: String::new(),
-            subject: String::new(),
-            state: InboundState::Pending,
-            reason: String::new(),
-            outcome: None,
-            ticket_id: String::new(),
-            article_id: String::new(),
-            attempts: 0,
-            raw: Vec::new(),
-        }
-    }
-
-    fn address(email: &str) -> Address {
-        Address {
-            name: None,
-            email: email.into(),
-        }
-    }
-
-    #[test]
-    fn envelope_recipients_decide_before_headers() {
-        let mail = ParsedMail {
-            delivered_to: vec![address("support@uni.example")],
-            to: vec![
-                address("someone@uni.example"),
-                address("support@uni.example"),
-            ],
-            cc: vec![address("cert@uni.example")],
-            ..Default::default()
-        };
-        assert_eq!(
-            recipients(&inbound(&["Helpdesk@Uni.Example", "not-an-address"]), &mail),
-            vec![
-                "helpdesk@uni.example",
-                "support@uni.example",
-                "someone@uni.example",
-                "cert@uni.example"
-            ]
-        );
-    }
-
-    #[test]
-    fn bodies_are_never_empty_and_never_too_long() {
-        let empty = ParsedMail::default();
-        assert_eq!(article_body(&empty), "(the message has no text)");
-        let long = ParsedMail {
-            text: "ä".repeat(700_000),
-            ..Default::default()
-        };
-        let body = article_body(&long);
-        assert!(body.len() <= 1024 * 1024);
-        assert!(body.ends_with("kept with the received mail]"));
     }
 }

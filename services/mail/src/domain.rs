@@ -1,0 +1,136 @@
+//! The mail channel's vocabulary (ids, the states of received and outgoing mail) and the rules
+//! that decide on them, as pure functions; `storage` saves what they decide and `ingest` acts on
+//! it.
+//!
+//! - A received message is `pending` until a worker has made it a ticket change (`done`), or it
+//!   is held for an administrator: `quarantined` (it could not be processed) or `refused` (it
+//!   cannot become a ticket change as it is). Only held messages are processed again.
+//! - An outgoing mail waits to be sent while `queued` or `retrying`; `sent` and `failed` are final.
+//! - A mail we send names the first of its ticket's Message-IDs and the newest ones, at most as
+//!   many as asked: enough for any client to thread it, never a header that grows without end.
+//! - A received message whose processing failed for a transient reason is tried again after a
+//!   wait that doubles with each attempt: 2 seconds after the first, at most 256 seconds.
+
+use std::time::Duration;
+
+use crate::error::MailError;
+
+/// Unix time in microseconds.
+pub type Micros = i64;
+
+docket_platform::typed_id!(pub InboundId, "inbound message");
+docket_platform::typed_id!(pub OutgoingId, "outgoing mail");
+
+docket_platform::text_enum!(MailError;
+    /// Where a received message is.
+    InboundState, "message state" {
+        Pending = "pending",
+        Done = "done",
+        Quarantined = "quarantined",
+        Refused = "refused",
+    }
+);
+
+docket_platform::text_enum!(MailError;
+    /// What a processed message became.
+    Outcome, "outcome" {
+        NewTicket = "new_ticket",
+        FollowUp = "follow_up",
+        Bounce = "bounce",
+    }
+);
+
+docket_platform::text_enum!(MailError;
+    /// Where an outgoing mail is (the same names as an article's delivery state).
+    OutgoingState, "outgoing state" {
+        Queued = "queued",
+        Retrying = "retrying",
+        Sent = "sent",
+        Failed = "failed",
+    }
+);
+
+docket_platform::text_enum!(MailError;
+    /// What an outgoing mail is.
+    OutgoingKind, "outgoing kind" {
+        Confirmation = "confirmation",
+        Reply = "reply",
+        Notice = "notice",
+    }
+);
+
+impl InboundState {
+    /// Held for an administrator: the states from which a message may be processed again.
+    pub const HELD: [Self; 2] = [Self::Quarantined, Self::Refused];
+}
+
+impl OutgoingState {
+    /// Not sent yet and not given up: the states in which a mail is due for another attempt.
+    pub const WAITING: [Self; 2] = [Self::Queued, Self::Retrying];
+}
+
+/// The Message-IDs a mail names of its ticket's thread (`ids` oldest first): all of them if
+/// there are at most `limit` (never fewer than 2), else the first and the `limit - 1` newest.
+pub fn thread_references(mut ids: Vec<String>, limit: u32) -> Vec<String> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(2);
+    if ids.len() > limit {
+        let newest = ids.split_off(ids.len() - (limit - 1));
+        ids.truncate(1);
+        ids.extend(newest);
+    }
+    ids
+}
+
+/// How long a received message waits before its next try after a transient failure, given how
+/// many times it was taken so far (claiming counts, so the first failure waits 2 seconds). The
+/// cap of 300 seconds is never reached: the doubling stops at 2^8.
+pub fn processing_retry_delay(attempts: u32) -> Duration {
+    Duration::from_secs((1_u64 << attempts.min(8)).min(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("m{i}")).collect()
+    }
+
+    #[test]
+    fn threads_keep_their_first_and_newest_ids() {
+        assert_eq!(thread_references(ids(3), 20), ids(3));
+        assert_eq!(thread_references(ids(20), 20), ids(20));
+        assert_eq!(thread_references(ids(5), 3), ["m1", "m4", "m5"]);
+        // Never fewer than the first and the newest.
+        assert_eq!(thread_references(ids(5), 0), ["m1", "m5"]);
+        assert_eq!(thread_references(ids(5), 1), ["m1", "m5"]);
+        assert_eq!(thread_references(Vec::new(), 2), Vec::<String>::new());
+    }
+
+    #[test]
+    fn only_quarantined_and_refused_messages_are_held() {
+        let held: Vec<_> = InboundState::ALL
+            .iter()
+            .filter(|s| InboundState::HELD.contains(s))
+            .collect();
+        assert_eq!(held, [&InboundState::Quarantined, &InboundState::Refused]);
+    }
+
+    #[test]
+    fn queued_and_retrying_mail_waits_to_be_sent() {
+        let waiting: Vec<_> = OutgoingState::ALL
+            .iter()
+            .filter(|s| OutgoingState::WAITING.contains(s))
+            .collect();
+        assert_eq!(waiting, [&OutgoingState::Queued, &OutgoingState::Retrying]);
+    }
+
+    #[test]
+    fn processing_retries_double_up_to_256_seconds() {
+        let secs: Vec<u64> = (0..10)
+            .map(|a| processing_retry_delay(a).as_secs())
+            .collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 256]);
+        assert_eq!(processing_retry_delay(u32::MAX), Duration::from_secs(256));
+    }
+}

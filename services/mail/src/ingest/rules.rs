@@ -1,0 +1,595 @@
+//! What a received message becomes, decided without I/O; `Ingest` asks the store and ticket
+//! core, these decide.
+//!
+//! - At the door a message that parses is kept `pending`; one that is not mail at all is kept in
+//!   the quarantine; one over a limit (size, attachments) is refused and not kept.
+//! - A message that no longer parses when a worker takes it is held the same way: quarantined
+//!   when it is not mail, refused otherwise.
+//! - A sender's messages within the hour count towards `sender_limit_per_hour`, unless the limit
+//!   is 0, the sender unknown, or an administrator sent the message through again.
+//! - A message goes to the first queue one of its recipients belongs to, else to its IMAP
+//!   account's queue, else to the default queue.
+//! - An automatic answer goes only to a person: not to mail marked automatic, not to a bounce,
+//!   not to a robot's address, not to one of the queue's own addresses. It is in the mail's
+//!   language if that is German or English, else in the default language, from the `acceptance`
+//!   template of that language, else the one without a language, else the built-in text.
+
+use std::collections::BTreeSet;
+
+use docket_proto::ticket::v1 as pb;
+
+use super::{IngestSettings, REPROCESSED};
+use crate::domain::{InboundId, InboundState, Micros};
+use crate::parse::{self, Bounce, ParseError, ParsedMail};
+use crate::storage::InboundMessage;
+
+/// A new ticket's title or an article's subject when the mail has none.
+pub(super) const NO_SUBJECT: &str = "(no subject)";
+
+/// Ticket core takes 20 attachments per article; the HTML body is kept up to 4 MiB.
+const MAX_ATTACHMENTS: usize = 20;
+const MAX_HTML_BYTES: usize = 4 * 1024 * 1024;
+
+/// How a message is kept at the door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Admission {
+    pub state: InboundState,
+    pub reason: String,
+    pub message_id: String,
+    pub sender: String,
+    /// At most 500 characters, for listings.
+    pub subject: String,
+}
+
+/// How a message is kept, from what the parser made of it; `Err` with the reason when it is
+/// refused and not kept.
+pub(super) fn admission(parsed: Result<ParsedMail, ParseError>) -> Result<Admission, String> {
+    match parsed {
+        Ok(mail) => Ok(Admission {
+            state: InboundState::Pending,
+            reason: String::new(),
+            message_id: mail.message_id.unwrap_or_default(),
+            sender: mail.from.map(|a| a.email).unwrap_or_default(),
+            subject: mail.subject.chars().take(500).collect(),
+        }),
+        Err(e @ ParseError::NotAMessage(_)) => Ok(Admission {
+            state: InboundState::Quarantined,
+            reason: e.to_string(),
+            message_id: String::new(),
+            sender: String::new(),
+            subject: String::new(),
+        }),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Where a stored message that does not parse is held.
+pub(super) fn held_state(error: &ParseError) -> InboundState {
+    match error {
+        ParseError::NotAMessage(_) => InboundState::Quarantined,
+        _ => InboundState::Refused,
+    }
+}
+
+/// The Message-IDs a mail answers: its References, then In-Reply-To.
+pub(super) fn answered_ids(mail: &ParsedMail) -> Vec<String> {
+    let mut thread = mail.references.clone();
+    thread.extend(mail.in_reply_to.iter().cloned());
+    thread
+}
+
+/// Since when `sender`'s messages count towards the hourly limit, or `None` when the limit does
+/// not apply to this message.
+pub(super) fn sender_limit_window(
+    message: &InboundMessage,
+    sender: &str,
+    limit_per_hour: u32,
+) -> Option<Micros> {
+    (!sender.is_empty() && message.reason != REPROCESSED && limit_per_hour > 0)
+        .then(|| message.received_at - 3_600_000_000)
+}
+
+/// Why a message is quarantined when its sender sent `sent` messages within the hour, more than
+/// `limit_per_hour`; `None` when that is within the limit.
+pub(super) fn sender_limit_exceeded(
+    sender: &str,
+    sent: u64,
+    limit_per_hour: u32,
+) -> Option<String> {
+    let limit = u64::from(limit_per_hour);
+    (sent > limit).then(|| {
+        format!(
+            "{sender} sent {sent} messages within an hour, more than the {limit} accepted \
+             (a mail loop?); reprocess it to accept it"
+        )
+    })
+}
+
+impl IngestSettings {
+    /// The queue for mail that no queue's address names: the account's queue (IMAP), else the
+    /// default queue.
+    pub(super) fn fallback_queue(&self, source: &str) -> Option<String> {
+        self.account_queues
+            .iter()
+            .find(|(account, _)| account == source)
+            .map(|(_, queue)| queue.clone())
+            .or_else(|| self.default_queue.clone())
+    }
+}
+
+/// Where a message was addressed, in the order that decides: envelope recipients, then
+/// Delivered-To, X-Original-To, To and Cc; each once, lowercased.
+pub fn recipients(message: &InboundMessage, mail: &ParsedMail) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    message
+        .recipients
+        .iter()
+        .map(|r| r.trim().to_ascii_lowercase())
+        .chain(
+            mail.delivered_to
+                .iter()
+                .chain(&mail.x_original_to)
+                .chain(&mail.to)
+                .chain(&mail.cc)
+                .map(|a| a.email.clone()),
+        )
+        .filter(|a| a.contains('@') && seen.insert(a.clone()))
+        .collect()
+}
+
+/// The customer's article a mail becomes; ticket core stores it once per message.
+pub(super) fn customer_article(id: InboundId, mail: &ParsedMail) -> pb::NewArticle {
+    pb::NewArticle {
+        sender: pb::SenderType::Customer.into(),
+        channel: pb::Channel::Email.into(),
+        visible_to_customer: true,
+        subject: if mail.subject.is_empty() {
+            NO_SUBJECT.into()
+        } else {
+            mail.subject.chars().take(250).collect()
+        },
+        body: article_body(mail),
+        attachments: attachments(mail),
+        time_minutes: 0,
+        idempotency_key: format!("mail:{id}"),
+    }
+}
+
+/// A new ticket in `queue` for a mail from `sender`, with the mail's article: titled by the
+/// subject without reply prefixes and ticket tags, the sender as customer and contact.
+pub(super) fn new_ticket(
+    queue: &pb::Queue,
+    mail: &ParsedMail,
+    sender: &str,
+    article: pb::NewArticle,
+) -> pb::CreateTicketRequest {
+    let title = match parse::clean_subject(&mail.subject) {
+        t if t.trim().is_empty() => NO_SUBJECT.to_owned(),
+        t => t.chars().take(250).collect(),
+    };
+    pb::CreateTicketRequest {
+        queue_id: queue.id.clone(),
+        title,
+        customer: sender.to_owned(),
+        contact: Some(pb::Contact {
+            name: mail
+                .from
+                .as_ref()
+                .and_then(|a| a.name.clone())
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect(),
+            email: sender.to_owned(),
+            ..Default::default()
+        })
+        .filter(|c| !c.email.is_empty()),
+        article: Some(article),
+        ..Default::default()
+    }
+}
+
+/// Whether an automatic answer may go to the sender: not to robots, lists or bounces, not to
+/// one of our own addresses.
+pub(super) fn may_answer(mail: &ParsedMail, queue: &pb::Queue) -> bool {
+    let Some(from) = &mail.from else {
+        return false;
+    };
+    let robot = ["mailer-daemon@", "postmaster@", "noreply@", "no-reply@"]
+        .iter()
+        .any(|p| from.email.starts_with(p));
+    mail.auto.is_none()
+        && mail.bounce.is_none()
+        && !robot
+        && !queue
+            .addresses
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&from.email))
+}
+
+/// The language of an automatic answer: the mail's if we speak it, else the default.
+pub(super) fn answer_language(mail: &ParsedMail, default_language: &str) -> String {
+    match mail.content_language.as_deref() {
+        Some(l @ ("de" | "en")) => l.to_owned(),
+        _ => default_language.to_owned(),
+    }
+}
+
+/// The `acceptance` template in `language`, else the one without a language.
+pub(super) fn acceptance_template<'t>(
+    templates: &'t [pb::Template],
+    language: &str,
+) -> Option<&'t pb::Template> {
+    templates
+        .iter()
+        .filter(|t| t.kind == "acceptance")
+        .find(|t| t.language == language)
+        .or_else(|| {
+            templates
+                .iter()
+                .find(|t| t.kind == "acceptance" && t.language.is_empty())
+        })
+}
+
+/// A bounce as an internal note on the ticket of the mail that bounced, and the delivery detail
+/// recorded on that mail's article.
+pub(super) struct BounceNote {
+    pub article: pb::NewArticle,
+    pub detail: String,
+}
+
+/// The note for a delivery status notification about `original` (the returned Message-ID).
+pub(super) fn bounce_note(
+    id: InboundId,
+    mail: &ParsedMail,
+    bounce: &Bounce,
+    original: &str,
+) -> BounceNote {
+    let status = bounce.status.clone().unwrap_or_else(|| "unknown".into());
+    let recipient = bounce.recipient.clone().unwrap_or_default();
+    let mut body = format!(
+        "Undeliverable: the mail {original} to {recipient} bounced (status {status}).\n\n{}",
+        mail.text
+    );
+    body.truncate(floor_char_boundary(&body, 900_000));
+    BounceNote {
+        article: pb::NewArticle {
+            sender: pb::SenderType::System.into(),
+            channel: pb::Channel::Email.into(),
+            visible_to_customer: false,
+            subject: format!("[Bounce] {}", mail.subject)
+                .chars()
+                .take(250)
+                .collect(),
+            body,
+            attachments: attachments(mail),
+            time_minutes: 0,
+            idempotency_key: format!("mail:{id}"),
+        },
+        detail: format!("bounced: {status} {recipient}").trim().to_owned(),
+    }
+}
+
+/// The mail's attachments and inline images, as ticket core takes them, and its HTML body,
+/// sanitised, as `message.html` (the desk shows it; the text stays the article's body).
+fn attachments(mail: &ParsedMail) -> Vec<pb::NewAttachment> {
+    let mut list: Vec<_> = mail
+        .attachments
+        .iter()
+        .map(|p| pb::NewAttachment {
+            filename: p.filename.clone(),
+            content_type: p.content_type.clone(),
+            content: p.content.clone(),
+        })
+        .collect();
+    if let Some(html) = &mail.html
+        && list.len() < MAX_ATTACHMENTS
+        && html.len() <= MAX_HTML_BYTES
+    {
+        list.push(pb::NewAttachment {
+            filename: "message.html".into(),
+            content_type: "text/html; charset=utf-8".into(),
+            content: html.clone().into_bytes(),
+        });
+    }
+    list
+}
+
+/// The largest index ≤ `at` on a character boundary.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The article's text: the mail's text, never empty, at most what ticket core takes.
+fn article_body(mail: &ParsedMail) -> String {
+    const MAX: usize = 1024 * 1024 - 200;
+    let mut body = if mail.text.trim().is_empty() {
+        "(the message has no text)".to_owned()
+    } else {
+        mail.text.clone()
+    };
+    if body.len() > MAX {
+        body.truncate(floor_char_boundary(&body, MAX));
+        body.push_str("\n\n[shortened: the full message is kept with the received mail]");
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Address;
+
+    fn inbound(recipients: &[&str]) -> InboundMessage {
+        InboundMessage {
+            id: InboundId::new(),
+            received_at: 0,
+            source: "lmtp".into(),
+            envelope_from: String::new(),
+            recipients: recipients.iter().map(|r| (*r).to_owned()).collect(),
+            message_id: String::new(),
+            sha256: String::new(),
+            size: 0,
+            sender: String::new(),
+            subject: String::new(),
+            state: InboundState::Pending,
+            reason: String::new(),
+            outcome: None,
+            ticket_id: String::new(),
+            article_id: String::new(),
+            attempts: 0,
+            raw: Vec::new(),
+        }
+    }
+
+    fn address(email: &str) -> Address {
+        Address {
+            name: None,
+            email: email.into(),
+        }
+    }
+
+    #[test]
+    fn envelope_recipients_decide_before_headers() {
+        let mail = ParsedMail {
+            delivered_to: vec![address("support@uni.example")],
+            to: vec![
+                address("someone@uni.example"),
+                address("support@uni.example"),
+            ],
+            cc: vec![address("cert@uni.example")],
+            ..Default::default()
+        };
+        assert_eq!(
+            recipients(&inbound(&["Helpdesk@Uni.Example", "not-an-address"]), &mail),
+            vec![
+                "helpdesk@uni.example",
+                "support@uni.example",
+                "someone@uni.example",
+                "cert@uni.example"
+            ]
+        );
+    }
+
+    #[test]
+    fn bodies_are_never_empty_and_never_too_long() {
+        let empty = ParsedMail::default();
+        assert_eq!(article_body(&empty), "(the message has no text)");
+        let long = ParsedMail {
+            text: "ä".repeat(700_000),
+            ..Default::default()
+        };
+        let body = article_body(&long);
+        assert!(body.len() <= 1024 * 1024);
+        assert!(body.ends_with("kept with the received mail]"));
+    }
+
+    fn from(email: &str) -> ParsedMail {
+        ParsedMail {
+            from: Some(address(email)),
+            ..Default::default()
+        }
+    }
+
+    fn queue(addresses: &[&str]) -> pb::Queue {
+        pb::Queue {
+            id: "q1".into(),
+            addresses: addresses.iter().map(|a| (*a).to_owned()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn mail_is_kept_quarantined_or_refused_at_the_door() {
+        let mail = ParsedMail {
+            message_id: Some("m1@x".into()),
+            subject: "ä".repeat(600),
+            ..from("jane@example.com")
+        };
+        let kept = admission(Ok(mail)).unwrap();
+        assert_eq!(kept.state, InboundState::Pending);
+        assert_eq!(
+            (kept.message_id.as_str(), kept.sender.as_str()),
+            ("m1@x", "jane@example.com")
+        );
+        assert_eq!(kept.subject.chars().count(), 500);
+
+        let not_mail = ParseError::NotAMessage("the input is empty".into());
+        let held = admission(Err(not_mail.clone())).unwrap();
+        assert_eq!(held.state, InboundState::Quarantined);
+        assert_eq!(held.reason, not_mail.to_string());
+        assert_eq!(held_state(&not_mail), InboundState::Quarantined);
+
+        let too_large = ParseError::TooLarge { size: 2, limit: 1 };
+        assert_eq!(
+            admission(Err(too_large.clone())),
+            Err(too_large.to_string())
+        );
+        assert_eq!(held_state(&too_large), InboundState::Refused);
+    }
+
+    #[test]
+    fn answers_name_references_then_in_reply_to() {
+        let mail = ParsedMail {
+            references: vec!["a".into(), "b".into()],
+            in_reply_to: vec!["c".into()],
+            ..Default::default()
+        };
+        assert_eq!(answered_ids(&mail), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn the_sender_limit_counts_the_last_hour_unless_lifted() {
+        let message = InboundMessage {
+            received_at: 10_000_000_000,
+            ..inbound(&[])
+        };
+        assert_eq!(
+            sender_limit_window(&message, "jane@example.com", 30),
+            Some(6_400_000_000)
+        );
+        assert_eq!(sender_limit_window(&message, "", 30), None);
+        assert_eq!(sender_limit_window(&message, "jane@example.com", 0), None);
+        let again = InboundMessage {
+            reason: REPROCESSED.into(),
+            ..message
+        };
+        assert_eq!(sender_limit_window(&again, "jane@example.com", 30), None);
+
+        assert_eq!(sender_limit_exceeded("jane@example.com", 30, 30), None);
+        let reason = sender_limit_exceeded("jane@example.com", 31, 30).unwrap();
+        assert!(
+            reason
+                .starts_with("jane@example.com sent 31 messages within an hour, more than the 30")
+        );
+    }
+
+    #[test]
+    fn mail_without_a_queue_address_goes_to_its_account_else_the_default() {
+        let settings = IngestSettings {
+            limits: parse::Limits::default(),
+            default_queue: Some("default".into()),
+            account_queues: vec![("imap:sales".into(), "sales".into())],
+            default_language: "en".into(),
+            sender_limit_per_hour: 0,
+        };
+        assert_eq!(
+            settings.fallback_queue("imap:sales").as_deref(),
+            Some("sales")
+        );
+        assert_eq!(settings.fallback_queue("lmtp").as_deref(), Some("default"));
+        let none = IngestSettings {
+            default_queue: None,
+            ..settings
+        };
+        assert_eq!(none.fallback_queue("lmtp"), None);
+    }
+
+    #[test]
+    fn new_tickets_are_titled_by_the_cleaned_subject() {
+        let mail = ParsedMail {
+            subject: "AW: [Ticket#2026112210000017] Printer".into(),
+            from: Some(Address {
+                name: Some("Jane".into()),
+                email: "jane@example.com".into(),
+            }),
+            ..Default::default()
+        };
+        let id = InboundId::new();
+        let article = customer_article(id, &mail);
+        assert_eq!(article.subject, mail.subject);
+        assert_eq!(article.idempotency_key, format!("mail:{id}"));
+        let ticket = new_ticket(&queue(&[]), &mail, "jane@example.com", article);
+        assert_eq!(ticket.title, "Printer");
+        assert_eq!(ticket.queue_id, "q1");
+        let contact = ticket.contact.unwrap();
+        assert_eq!(
+            (contact.name.as_str(), contact.email.as_str()),
+            ("Jane", "jane@example.com")
+        );
+
+        let untitled = ParsedMail::default();
+        assert_eq!(customer_article(id, &untitled).subject, NO_SUBJECT);
+        let ticket = new_ticket(&queue(&[]), &untitled, "", customer_article(id, &untitled));
+        assert_eq!(ticket.title, NO_SUBJECT);
+        assert_eq!(ticket.contact, None);
+    }
+
+    #[test]
+    fn automatic_answers_go_to_people_only() {
+        let support = queue(&["Support@Uni.Example"]);
+        assert!(may_answer(&from("jane@example.com"), &support));
+        assert!(!may_answer(&ParsedMail::default(), &support));
+        for robot in ["mailer-daemon@x", "postmaster@x", "noreply@x", "no-reply@x"] {
+            assert!(!may_answer(&from(robot), &support), "{robot}");
+        }
+        assert!(!may_answer(&from("support@uni.example"), &support));
+        let automatic = ParsedMail {
+            auto: Some(parse::AutoKind::ListUnsubscribe),
+            ..from("jane@example.com")
+        };
+        assert!(!may_answer(&automatic, &support));
+        let bounce = ParsedMail {
+            bounce: Some(Bounce::default()),
+            ..from("jane@example.com")
+        };
+        assert!(!may_answer(&bounce, &support));
+    }
+
+    #[test]
+    fn answers_are_in_the_mails_language_from_its_template() {
+        let in_language = |l: Option<&str>| ParsedMail {
+            content_language: l.map(str::to_owned),
+            ..Default::default()
+        };
+        assert_eq!(answer_language(&in_language(Some("de")), "en"), "de");
+        assert_eq!(answer_language(&in_language(Some("fr")), "en"), "en");
+        assert_eq!(answer_language(&in_language(None), "de"), "de");
+
+        let template = |id: &str, kind: &str, language: &str| pb::Template {
+            id: id.into(),
+            kind: kind.into(),
+            language: language.into(),
+            ..Default::default()
+        };
+        let templates = [
+            template("any", "acceptance", ""),
+            template("reply-de", "answer", "de"),
+            template("de", "acceptance", "de"),
+        ];
+        let chosen =
+            |language: &str| acceptance_template(&templates, language).map(|t| t.id.as_str());
+        assert_eq!(chosen("de"), Some("de"));
+        assert_eq!(chosen("en"), Some("any"));
+        assert_eq!(acceptance_template(&templates[1..], "en"), None);
+    }
+
+    #[test]
+    fn bounces_become_internal_notes() {
+        let mail = ParsedMail {
+            subject: "Undelivered Mail".into(),
+            text: "x".repeat(1_000_000),
+            ..Default::default()
+        };
+        let bounce = Bounce {
+            original_message_id: Some("orig@docket".into()),
+            status: Some("5.1.1".into()),
+            recipient: Some("nobody@example.org".into()),
+        };
+        let id = InboundId::new();
+        let note = bounce_note(id, &mail, &bounce, "orig@docket");
+        assert!(!note.article.visible_to_customer);
+        assert_eq!(note.article.subject, "[Bounce] Undelivered Mail");
+        assert!(note.article.body.starts_with(
+            "Undeliverable: the mail orig@docket to nobody@example.org bounced (status 5.1.1)."
+        ));
+        assert_eq!(note.article.body.len(), 900_000);
+        assert_eq!(note.detail, "bounced: 5.1.1 nobody@example.org");
+        let unknown = bounce_note(id, &mail, &Bounce::default(), "orig@docket");
+        assert_eq!(unknown.detail, "bounced: unknown");
+    }
+}

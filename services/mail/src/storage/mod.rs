@@ -1,0 +1,129 @@
+//! The mail service's own tables: received messages (raw, byte for byte), the Message-IDs that
+//! thread onto tickets, and outgoing mail with its state. PostgreSQL or SQLite, one code path.
+//!
+//! One module per feature, each with its SQL: `inbound` (messages as they arrived, listings, the
+//! sender count, holding and processing again), `processing` (the workers' leases on received
+//! messages, and what processing records, in one transaction), `threads` (Message-IDs that lead
+//! to tickets) and `outgoing` (the send queue and its leases). Rows are read into `FromRow`
+//! structs of what the database holds and converted into the types here. The rules (which states
+//! wait, which messages may be processed again, which thread ids a mail names) are in
+//! [`crate::domain`]; the store saves what they decide.
+
+use docket_store::Db;
+use sqlx::any::AnyRow;
+
+use crate::error::MailError;
+
+/// The column list of `inbound_messages` without `raw` (listings leave the bytes out), as a
+/// literal so that queries stay `&'static str`.
+macro_rules! inbound_columns {
+    () => {
+        "id, received_at, source, envelope_from, recipients, message_id, sha256, size, sender, \
+         subject, state, reason, outcome, ticket_id, article_id, attempts"
+    };
+}
+
+/// The column list of `outgoing_mail`, as a literal.
+macro_rules! outgoing_columns {
+    () => {
+        "id, kind, source_key, ticket_id, article_id, mail_from, recipients, message_id, raw, \
+         state, attempts, detail"
+    };
+}
+
+mod inbound;
+mod outgoing;
+mod processing;
+mod threads;
+
+pub use crate::domain::{
+    InboundId, InboundState, Micros, Outcome, OutgoingId, OutgoingKind, OutgoingState,
+};
+pub use inbound::{InboundMessage, NewInbound};
+pub use outgoing::{NewOutgoing, Outgoing};
+pub use processing::Finish;
+
+/// The mail service's store.
+#[derive(Clone)]
+pub struct MailStore {
+    db: Db,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: Option<String>,
+}
+
+fn migrations() -> &'static docket_store::Migrations {
+    static MIGRATIONS: std::sync::LazyLock<docket_store::Migrations> =
+        std::sync::LazyLock::new(|| {
+            docket_store::Migrations::new(
+                "_docket_mail_migrations",
+                &[docket_store::MigrationSql {
+                    version: 1,
+                    description: "received messages, thread ids, outgoing mail",
+                    portable: include_str!("../../migrations/0001_mail.sql"),
+                    postgres: include_str!("../../migrations/0001_mail.postgres.sql"),
+                    sqlite: include_str!("../../migrations/0001_mail.sqlite.sql"),
+                }],
+            )
+        });
+    &MIGRATIONS
+}
+
+const FORGET_MESSAGES: &str = "DELETE FROM inbound_messages WHERE ticket_id = $1";
+const FORGET_THREAD: &str = "DELETE FROM thread_ids WHERE ticket_id = $1";
+const FORGET_OUTGOING: &str = "DELETE FROM outgoing_mail WHERE ticket_id = $1";
+
+impl MailStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn migrate(db: &Db) -> Result<(), docket_store::StoreError> {
+        db.migrate(migrations()).await
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Forgets a ticket's mail (retention deleted or anonymised the ticket): the received messages
+    /// that went to it, its thread ids and its outgoing mail. Returns how many messages went.
+    pub async fn forget_ticket(&self, ticket_id: &str) -> Result<u64, MailError> {
+        let mut tx = self.db.begin_write().await?;
+        let messages = sqlx::query(FORGET_MESSAGES)
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        for sql in [FORGET_THREAD, FORGET_OUTGOING] {
+            sqlx::query(sql).bind(ticket_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(messages)
+    }
+}
+
+/// A row as its `FromRow` struct; a row that does not decode is corrupt data, not a database
+/// failure (which could be retried).
+fn decode<T>(row: &AnyRow) -> Result<T, MailError>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    T::from_row(row).map_err(|e| MailError::Corrupt(e.to_string()))
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+fn from_json(list: &str, column: &str) -> Result<Vec<String>, MailError> {
+    serde_json::from_str(list).map_err(|e| MailError::Corrupt(format!("column {column}: {e}")))
+}
+
+fn to_json(list: &[String]) -> Result<String, MailError> {
+    serde_json::to_string(list).map_err(|e| MailError::Corrupt(format!("json: {e}")))
+}
