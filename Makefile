@@ -12,7 +12,7 @@ BENCH_MESSAGES ?= 10000
 BENCH_MAIL_CONNECTIONS ?= 8
 FUZZ_SECONDS ?= 60
 
-.PHONY: help run test services lint fix bench fuzz clean-test-databases
+.PHONY: help run test test-quick services lint fix bench fuzz clean-test-databases
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -24,6 +24,11 @@ run: ## Start the whole suite on the embedded default (SQLite under ./data, in-p
 
 test: services clean-test-databases ## Unit tests, storage conformance on PostgreSQL and SQLite, integration tests
 	$(CARGO) test --workspace --locked
+
+test-quick: ## Unit tests and every storage case on SQLite: nothing needed but the Rust toolchain
+	$(CARGO) test --workspace --locked --lib --bins -- --skip postgres
+	$(CARGO) test --locked -p docket-ticket -p docket-identity -p docket-mail \
+		--test conformance --test authorization --test authority -- sqlite
 
 services: ## Install/start what the tests talk to: PostgreSQL, RabbitMQ, OpenLDAP, Dovecot, swaks, aiosmtpd, Chromium
 	@deploy/dev/services.sh

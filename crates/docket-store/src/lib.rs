@@ -488,17 +488,25 @@ mod tests {
         );
     }
 
+    async fn accepts_dollar_parameters(backend: Backend) {
+        let db = testing::fresh_db(backend).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT CAST($1 AS BIGINT) + $2")
+            .bind(40_i64)
+            .bind(2_i64)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 42, "{backend:?}");
+        testing::discard(db).await.unwrap();
+    }
+
     #[tokio::test]
-    async fn both_engines_accept_dollar_parameters() {
-        for backend in [Backend::Postgres, Backend::Sqlite] {
-            let db = testing::fresh_db(backend).await.unwrap();
-            let n: i64 = sqlx::query_scalar("SELECT CAST($1 AS BIGINT) + $2")
-                .bind(40_i64)
-                .bind(2_i64)
-                .fetch_one(db.pool())
-                .await
-                .unwrap();
-            assert_eq!(n, 42, "{backend:?}");
-        }
+    async fn postgres_accepts_dollar_parameters() {
+        accepts_dollar_parameters(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_accepts_dollar_parameters() {
+        accepts_dollar_parameters(Backend::Sqlite).await;
     }
 }
