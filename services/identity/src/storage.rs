@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use docket_auth::{AgentGrants, PermSet, TenantGrants};
+use docket_auth::{AgentGrants, PermSet};
 use docket_bus::outbox::{self, NewEvent, OutboxSignal};
 use docket_proto::events::v1 as ev;
 use docket_store::{Db, Row, WriteTx};
@@ -12,15 +12,6 @@ use sqlx::any::AnyRow;
 
 use crate::domain::*;
 use crate::error::IdentityError;
-
-/// How many failed logins within [`Throttle::WINDOW`] lock an account, and for how long.
-pub struct Throttle;
-
-impl Throttle {
-    pub const MAX_FAILURES: i64 = 5;
-    pub const WINDOW: Micros = 15 * 60 * 1_000_000;
-    pub const LOCKOUT: Micros = 15 * 60 * 1_000_000;
-}
 
 /// The operations of the identity service. One conformance suite runs against both engines.
 #[async_trait]
@@ -287,26 +278,6 @@ fn agent_from_row(row: &AnyRow) -> Result<Agent, IdentityError> {
         installation_admin: flag(row, "installation_admin")?,
         created_at: get(row, "created_at")?,
     })
-}
-
-/// The names of the details an update changed.
-fn changed_details(before: &Customer, after: &Customer, password: bool) -> Vec<&'static str> {
-    [
-        ("name", before.name != after.name),
-        ("email", before.email != after.email),
-        ("phone", before.phone != after.phone),
-        ("company_id", before.company_id != after.company_id),
-        (
-            "company_tickets",
-            before.company_tickets != after.company_tickets,
-        ),
-        ("language", before.language != after.language),
-        ("active", before.active != after.active),
-        ("password", password),
-    ]
-    .into_iter()
-    .filter_map(|(name, changed)| changed.then_some(name))
-    .collect()
 }
 
 fn customer_from_row(row: &AnyRow) -> Result<Customer, IdentityError> {
@@ -996,14 +967,12 @@ impl IdentityStore for SqlIdentityStore {
         source: Source,
         actor: &str,
     ) -> Result<Agent, IdentityError> {
+        agent.check_source(source)?;
         let password_hash = agent
             .password
             .as_ref()
             .map(crate::password::hash)
             .transpose()?;
-        if source == Source::Local && password_hash.is_none() {
-            return Err(IdentityError::invalid("a local agent needs a password"));
-        }
         let stored = Agent {
             id: AgentId::new(),
             login: agent.login,
@@ -1282,54 +1251,37 @@ impl IdentityStore for SqlIdentityStore {
                 .bind(agent_id)
                 .fetch_all(self.db.pool())
                 .await?;
-        let mut grants = AgentGrants::default();
-        for t in &tenants {
-            grants
-                .tenants
-                .insert(t.to_string(), TenantGrants::default());
-        }
-        // Permissions through roles, and the agent's own; only in tenants it belongs to.
-        let rows = sqlx::query(
-            "SELECT g.tenant_id, rp.group_id, rp.permissions, r.tenant_admin \
+        // Permissions through roles, and the agent's own.
+        let rows: Vec<(Option<TenantId>, Option<GroupId>, Option<String>)> = sqlx::query_as(
+            "SELECT g.tenant_id, rp.group_id, rp.permissions \
                FROM agent_roles ar JOIN roles r ON r.id = ar.role_id \
                LEFT JOIN role_permissions rp ON rp.role_id = r.id \
                LEFT JOIN groups g ON g.id = rp.group_id \
               WHERE ar.agent_id = $1 \
              UNION ALL \
-             SELECT g.tenant_id, ap.group_id, ap.permissions, 0 \
+             SELECT g.tenant_id, ap.group_id, ap.permissions \
                FROM agent_permissions ap JOIN groups g ON g.id = ap.group_id \
               WHERE ap.agent_id = $1",
         )
         .bind(agent_id)
         .fetch_all(self.db.pool())
         .await?;
-        let admin_roles = sqlx::query_scalar::<_, TenantId>(
+        let mut permissions = Vec::with_capacity(rows.len());
+        // A role without permissions joins to NULLs.
+        for (tenant, group, perms) in rows {
+            if let (Some(tenant), Some(group), Some(perms)) = (tenant, group, perms) {
+                permissions.push((tenant, group, parse_permissions(&perms)?));
+            }
+        }
+        let admin_of = sqlx::query_scalar::<_, TenantId>(
             "SELECT r.tenant_id FROM agent_roles ar JOIN roles r ON r.id = ar.role_id \
              WHERE ar.agent_id = $1 AND r.tenant_admin = 1",
         )
         .bind(agent_id)
         .fetch_all(self.db.pool())
         .await?;
-        for tenant in admin_roles {
-            if let Some(t) = grants.tenants.get_mut(&tenant.to_string()) {
-                t.admin = true;
-            }
-        }
-        for row in &rows {
-            let (Some(tenant), Some(group), Some(perms)) = (
-                get::<Option<TenantId>>(row, "tenant_id")?,
-                get::<Option<GroupId>>(row, "group_id")?,
-                get::<Option<String>>(row, "permissions")?,
-            ) else {
-                continue;
-            };
-            if let Some(t) = grants.tenants.get_mut(&tenant.to_string()) {
-                let entry = t.groups.entry(group.to_string()).or_default();
-                *entry = entry.union(parse_permissions(&perms)?);
-            }
-        }
-        // Substitutions: absent agents of a shared tenant whom this agent stands in for now.
-        let subs = sqlx::query(
+        // Absent agents of a shared tenant whom this agent stands in for now.
+        let standing_in_for = sqlx::query_as::<_, (AgentId, TenantId)>(
             "SELECT a.agent_id, at.tenant_id FROM agent_absences a \
                JOIN agent_tenants at ON at.agent_id = a.agent_id \
               WHERE a.substitute_id = $1 AND a.starts_at <= $2 AND a.ends_at > $2",
@@ -1338,16 +1290,13 @@ impl IdentityStore for SqlIdentityStore {
         .bind(at)
         .fetch_all(self.db.pool())
         .await?;
-        for row in &subs {
-            let absent: AgentId = get(row, "agent_id")?;
-            let tenant: TenantId = get(row, "tenant_id")?;
-            if let Some(t) = grants.tenants.get_mut(&tenant.to_string())
-                && !t.substitute_for.contains(&absent.to_string())
-            {
-                t.substitute_for.push(absent.to_string());
-            }
+        Ok(AccessFacts {
+            tenants,
+            admin_of,
+            permissions,
+            standing_in_for,
         }
-        Ok(grants)
+        .grants())
     }
 
     async fn add_absence(
@@ -1358,26 +1307,10 @@ impl IdentityStore for SqlIdentityStore {
         ends_at: Micros,
         actor: &str,
     ) -> Result<Absence, IdentityError> {
-        if ends_at <= starts_at {
-            return Err(IdentityError::invalid(
-                "an absence must end after it starts",
-            ));
-        }
-        if agent_id == substitute_id {
-            return Err(IdentityError::invalid(
-                "an agent cannot substitute themselves",
-            ));
-        }
+        let absence = Absence::new(agent_id, substitute_id, starts_at, ends_at)?;
         let mut tx = self.db.begin_write().await?;
         Self::require_agent(&mut tx, agent_id).await?;
         Self::require_agent(&mut tx, substitute_id).await?;
-        let absence = Absence {
-            id: AbsenceId::new(),
-            agent_id,
-            substitute_id,
-            starts_at,
-            ends_at,
-        };
         sqlx::query("INSERT INTO agent_absences (id, agent_id, substitute_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(absence.id)
             .bind(agent_id)
@@ -1511,16 +1444,7 @@ impl IdentityStore for SqlIdentityStore {
         .ok_or_else(|| IdentityError::not_found("customer", id))?;
         let before = customer_from_row(&row)?;
         Self::check_company(&mut tx, before.tenant_id, u.company_id).await?;
-        let customer = Customer {
-            name: crate::domain::name("name", &u.name, 200)?,
-            email: u.email,
-            phone: u.phone,
-            company_id: u.company_id,
-            company_tickets: u.company_tickets,
-            language: u.language,
-            active: u.active,
-            ..before.clone()
-        };
+        let customer = u.apply_to(&before)?;
         sqlx::query(
             "UPDATE customer_users SET name = $1, email = $2, phone = $3, company_id = $4, \
              company_tickets = $5, language = $6, active = $7, \
@@ -1544,8 +1468,7 @@ impl IdentityStore for SqlIdentityStore {
             actor,
             "customer_changed",
             customer.id.to_string(),
-            // Which details changed, not their values: the audit log outlives personal data.
-            serde_json::json!({ "changed": changed_details(&before, &customer, u.password.is_some()) }),
+            serde_json::json!({ "changed": before.changed_details(&customer, u.password.is_some()) }),
         )
         .await?;
         Self::announce_customer(&mut tx, &customer).await?;
@@ -1595,32 +1518,30 @@ impl IdentityStore for SqlIdentityStore {
             .bind(key)
             .fetch_optional(&mut *tx)
             .await?;
-        if let Some(r) = &row
-            && get::<Option<i64>>(r, "locked_until")?.is_some_and(|until| until > at)
-        {
-            // Already locked: failures during the lockout neither extend nor lift it.
+        let previous = row
+            .map(|r| {
+                Ok::<_, IdentityError>(ThrottleRecord {
+                    failures: get(&r, "failures")?,
+                    window_started_at: get(&r, "window_started_at")?,
+                    locked_until: get(&r, "locked_until")?,
+                })
+            })
+            .transpose()?;
+        let Some(record) = Throttle::after_failure(previous.as_ref(), at) else {
             return Ok(None);
-        }
-        let (failures, window) = match row {
-            Some(r) if at - get::<i64>(&r, "window_started_at")? < Throttle::WINDOW => (
-                get::<i64>(&r, "failures")? + 1,
-                get::<i64>(&r, "window_started_at")?,
-            ),
-            _ => (1, at),
         };
-        let locked_until = (failures >= Throttle::MAX_FAILURES).then_some(at + Throttle::LOCKOUT);
         sqlx::query(
             "INSERT INTO login_throttle (login_key, failures, window_started_at, locked_until) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (login_key) DO UPDATE SET failures = $2, window_started_at = $3, locked_until = $4",
         )
         .bind(key)
-        .bind(if locked_until.is_some() { 0 } else { failures })
-        .bind(if locked_until.is_some() { at } else { window })
-        .bind(locked_until)
+        .bind(record.failures)
+        .bind(record.window_started_at)
+        .bind(record.locked_until)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(locked_until)
+        Ok(record.locked_until)
     }
 
     async fn locked_until(&self, key: &str, at: Micros) -> Result<Option<Micros>, IdentityError> {
@@ -1629,7 +1550,7 @@ impl IdentityStore for SqlIdentityStore {
                 .bind(key)
                 .fetch_optional(self.db.pool())
                 .await?;
-        Ok(until.flatten().filter(|u| *u > at))
+        Ok(Throttle::in_force(until.flatten(), at))
     }
 
     async fn clear_login_failures(&self, key: &str) -> Result<(), IdentityError> {
@@ -2013,7 +1934,7 @@ impl IdentityStore for SqlIdentityStore {
         after: Option<&AuditCursor>,
         limit: i64,
     ) -> Result<AuditPage, IdentityError> {
-        let limit = limit.clamp(1, 1000);
+        let limit = AuditPage::entries_for(limit);
         // The first page starts after the end of time.
         let (before_at, before_id) = after.map_or((i64::MAX, ""), |c| (c.occurred_at, &c.id));
         let rows = sqlx::query(
