@@ -1,4 +1,7 @@
 //! Identity's values: tenants, groups, roles, agents, customers; parsed once, valid afterwards.
+//!
+//! The rules about them live here too, as pure functions the store and the edges call: the login
+//! throttle, how grants merge, what a customer update changes, when an absence is valid.
 
 use std::collections::BTreeMap;
 
@@ -329,6 +332,41 @@ impl CustomerUpdate {
 }
 
 impl Customer {
+    /// Seeing the whole company's tickets needs a company.
+    pub fn check_company_tickets(
+        company_id: Option<CompanyId>,
+        company_tickets: bool,
+    ) -> Result<(), IdentityError> {
+        if company_tickets && company_id.is_none() {
+            return Err(IdentityError::invalid(
+                "company_tickets needs a company: set company_id as well",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the customer sees the company's tickets once in `company_id`: as `requested`, or
+    /// as before; leaving the company ends it, unless asked for (and then refused).
+    pub fn company_tickets_with(
+        &self,
+        company_id: Option<CompanyId>,
+        requested: Option<bool>,
+    ) -> Result<bool, IdentityError> {
+        let company_tickets = requested.unwrap_or(self.company_tickets && company_id.is_some());
+        Self::check_company_tickets(company_id, company_tickets)?;
+        Ok(company_tickets)
+    }
+
+    /// A password is ours to change only for a local customer; the directory keeps the others'.
+    pub fn check_password_change(&self) -> Result<(), IdentityError> {
+        if self.source != Source::Local {
+            return Err(IdentityError::invalid(
+                "the customer signs in through the directory: change the password there",
+            ));
+        }
+        Ok(())
+    }
+
     /// The names of the details that differ in `after` (and `password` when it changed): what
     /// the audit log records of a change, never the values, as it outlives personal data.
     pub fn changed_details(&self, after: &Customer, password: bool) -> Vec<&'static str> {
@@ -826,6 +864,34 @@ mod tests {
             ..update
         };
         assert!(nameless.apply_to(&before).is_err());
+    }
+
+    #[test]
+    fn company_tickets_need_a_company() {
+        let company = Some(CompanyId::new());
+        assert!(Customer::check_company_tickets(None, true).is_err());
+        assert!(Customer::check_company_tickets(None, false).is_ok());
+        assert!(Customer::check_company_tickets(company, true).is_ok());
+        let seeing = Customer {
+            company_id: company,
+            company_tickets: true,
+            ..customer()
+        };
+        // Unchanged while in a company; leaving it ends it; asking for it without one fails.
+        assert!(seeing.company_tickets_with(company, None).unwrap());
+        assert!(!seeing.company_tickets_with(None, None).unwrap());
+        assert!(seeing.company_tickets_with(None, Some(true)).is_err());
+        assert!(!seeing.company_tickets_with(company, Some(false)).unwrap());
+    }
+
+    #[test]
+    fn only_local_customers_change_their_password_here() {
+        assert!(customer().check_password_change().is_ok());
+        let ldap = Customer {
+            source: Source::Ldap,
+            ..customer()
+        };
+        assert!(ldap.check_password_change().is_err());
     }
 
     #[test]

@@ -69,12 +69,7 @@ pub(super) async fn create_customer(
     } else {
         Some(parse_id::<CompanyId>("company_id", &r.company_id)?)
     };
-    if r.company_tickets && company_id.is_none() {
-        return Err(IdentityError::invalid(
-            "company_tickets needs a company: set company_id as well",
-        )
-        .into());
-    }
+    Customer::check_company_tickets(company_id, r.company_tickets)?;
     let password = if r.password.is_empty() {
         None
     } else {
@@ -115,25 +110,13 @@ pub(super) async fn update_customer(
         Some("") => None,
         Some(raw) => Some(parse_id::<CompanyId>("company_id", raw)?),
     };
-    // Leaving the company ends seeing its tickets, unless asked for (and then refused).
-    let company_tickets = r
-        .company_tickets
-        .unwrap_or(c.company_tickets && company_id.is_some());
-    if company_tickets && company_id.is_none() {
-        return Err(IdentityError::invalid(
-            "company_tickets needs a company: set company_id as well",
-        )
-        .into());
-    }
+    let company_tickets = c.company_tickets_with(company_id, r.company_tickets)?;
     let password = match r.password.as_deref() {
         None | Some("") => None,
-        Some(_) if c.source != Source::Local => {
-            return Err(IdentityError::invalid(
-                "the customer signs in through the directory: change the password there",
-            )
-            .into());
+        Some(p) => {
+            c.check_password_change()?;
+            Some(NewPassword::parse(p)?)
         }
-        Some(p) => Some(NewPassword::parse(p)?),
     };
     let update = CustomerUpdate {
         name: r.name.unwrap_or(c.name),
