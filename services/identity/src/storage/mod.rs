@@ -62,7 +62,8 @@ pub trait TenantStore: Send + Sync + 'static {
     async fn get_role(&self, id: RoleId) -> Result<Role, IdentityError>;
 }
 
-/// Agent accounts: how they log in (password, second factor), whether they may, and installation administration.
+/// Agent accounts: how they log in (password, second factor), whether they may, and
+/// installation administration.
 #[async_trait]
 pub trait AgentStore: Send + Sync + 'static {
     async fn create_agent(
@@ -123,7 +124,8 @@ pub trait AgentStore: Send + Sync + 'static {
     ) -> Result<(), IdentityError>;
 }
 
-/// What agents may do in tenants: membership, roles, their own permissions, substitutions while others are absent, and the grants merged from them.
+/// What agents may do in tenants: membership, roles, their own permissions, substitutions while
+/// others are absent, and the grants merged from them.
 #[async_trait]
 pub trait AccessStore: Send + Sync + 'static {
     async fn add_agent_to_tenant(
