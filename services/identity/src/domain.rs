@@ -1,8 +1,11 @@
 //! Identity's values: tenants, groups, roles, agents, customers; parsed once, valid afterwards.
+//!
+//! The rules about them live here too, as pure functions the store and the edges call: the login
+//! throttle, how grants merge, what a customer update changes, when an absence is valid.
 
 use std::collections::BTreeMap;
 
-use docket_auth::{PermSet, Permission};
+use docket_auth::{AgentGrants, PermSet, Permission, TenantGrants};
 use docket_platform::config::Secret;
 use docket_platform::typed_id;
 use serde::Serialize;
@@ -243,6 +246,16 @@ pub struct NewAgent {
     pub password: Option<NewPassword>,
 }
 
+impl NewAgent {
+    /// A local agent logs in with a password we keep; a directory's agent needs none of ours.
+    pub fn check_source(&self, source: Source) -> Result<(), IdentityError> {
+        if source == Source::Local && self.password.is_none() {
+            return Err(IdentityError::invalid("a local agent needs a password"));
+        }
+        Ok(())
+    }
+}
+
 /// What login needs of an agent: the account and how to check it.
 #[derive(Debug, Clone)]
 pub struct AgentCredentials {
@@ -302,6 +315,80 @@ pub struct CustomerUpdate {
     pub password: Option<NewPassword>,
 }
 
+impl CustomerUpdate {
+    /// The customer as it is to be: the login, the tenant and the source stay as they were.
+    pub fn apply_to(&self, before: &Customer) -> Result<Customer, IdentityError> {
+        Ok(Customer {
+            name: name("name", &self.name, 200)?,
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            company_id: self.company_id,
+            company_tickets: self.company_tickets,
+            language: self.language.clone(),
+            active: self.active,
+            ..before.clone()
+        })
+    }
+}
+
+impl Customer {
+    /// Seeing the whole company's tickets needs a company.
+    pub fn check_company_tickets(
+        company_id: Option<CompanyId>,
+        company_tickets: bool,
+    ) -> Result<(), IdentityError> {
+        if company_tickets && company_id.is_none() {
+            return Err(IdentityError::invalid(
+                "company_tickets needs a company: set company_id as well",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the customer sees the company's tickets once in `company_id`: as `requested`, or
+    /// as before; leaving the company ends it, unless asked for (and then refused).
+    pub fn company_tickets_with(
+        &self,
+        company_id: Option<CompanyId>,
+        requested: Option<bool>,
+    ) -> Result<bool, IdentityError> {
+        let company_tickets = requested.unwrap_or(self.company_tickets && company_id.is_some());
+        Self::check_company_tickets(company_id, company_tickets)?;
+        Ok(company_tickets)
+    }
+
+    /// A password is ours to change only for a local customer; the directory keeps the others'.
+    pub fn check_password_change(&self) -> Result<(), IdentityError> {
+        if self.source != Source::Local {
+            return Err(IdentityError::invalid(
+                "the customer signs in through the directory: change the password there",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The names of the details that differ in `after` (and `password` when it changed): what
+    /// the audit log records of a change, never the values, as it outlives personal data.
+    pub fn changed_details(&self, after: &Customer, password: bool) -> Vec<&'static str> {
+        [
+            ("name", self.name != after.name),
+            ("email", self.email != after.email),
+            ("phone", self.phone != after.phone),
+            ("company_id", self.company_id != after.company_id),
+            (
+                "company_tickets",
+                self.company_tickets != after.company_tickets,
+            ),
+            ("language", self.language != after.language),
+            ("active", self.active != after.active),
+            ("password", password),
+        ]
+        .into_iter()
+        .filter_map(|(name, changed)| changed.then_some(name))
+        .collect()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CustomerCredentials {
     pub customer: Customer,
@@ -315,6 +402,130 @@ pub struct Absence {
     pub substitute_id: AgentId,
     pub starts_at: Micros,
     pub ends_at: Micros,
+}
+
+impl Absence {
+    /// A new absence: it ends after it starts, and nobody stands in for themselves.
+    pub fn new(
+        agent_id: AgentId,
+        substitute_id: AgentId,
+        starts_at: Micros,
+        ends_at: Micros,
+    ) -> Result<Self, IdentityError> {
+        if ends_at <= starts_at {
+            return Err(IdentityError::invalid(
+                "an absence must end after it starts",
+            ));
+        }
+        if agent_id == substitute_id {
+            return Err(IdentityError::invalid(
+                "an agent cannot substitute themselves",
+            ));
+        }
+        Ok(Self {
+            id: AbsenceId::new(),
+            agent_id,
+            substitute_id,
+            starts_at,
+            ends_at,
+        })
+    }
+}
+
+/// What an agent's access is made of at one moment, as the store finds it; [`Self::grants`]
+/// merges it into what the agent may do.
+#[derive(Debug, Clone, Default)]
+pub struct AccessFacts {
+    /// The tenants the agent is a member of.
+    pub tenants: Vec<TenantId>,
+    /// The tenants in which one of its roles administers the tenant.
+    pub admin_of: Vec<TenantId>,
+    /// Permissions on groups, through its roles and its own: one entry per grant.
+    pub permissions: Vec<(TenantId, GroupId, PermSet)>,
+    /// The absent agents it stands in for now, each with a tenant the absent agent belongs to.
+    pub standing_in_for: Vec<(AgentId, TenantId)>,
+}
+
+impl AccessFacts {
+    /// What the agent may do, per tenant. Everything counts only in the tenants it is a member
+    /// of (a role or grant elsewhere is ignored); permissions on one group add up.
+    pub fn grants(&self) -> AgentGrants {
+        let mut grants = AgentGrants::default();
+        for t in &self.tenants {
+            grants
+                .tenants
+                .insert(t.to_string(), TenantGrants::default());
+        }
+        for tenant in &self.admin_of {
+            if let Some(t) = grants.tenants.get_mut(&tenant.to_string()) {
+                t.admin = true;
+            }
+        }
+        for (tenant, group, perms) in &self.permissions {
+            if let Some(t) = grants.tenants.get_mut(&tenant.to_string()) {
+                let entry = t.groups.entry(group.to_string()).or_default();
+                *entry = entry.union(*perms);
+            }
+        }
+        for (absent, tenant) in &self.standing_in_for {
+            if let Some(t) = grants.tenants.get_mut(&tenant.to_string())
+                && !t.substitute_for.contains(&absent.to_string())
+            {
+                t.substitute_for.push(absent.to_string());
+            }
+        }
+        grants
+    }
+}
+
+/// How many failed logins within [`Throttle::WINDOW`] lock an account, and for how long.
+pub struct Throttle;
+
+impl Throttle {
+    pub const MAX_FAILURES: i64 = 5;
+    pub const WINDOW: Micros = 15 * 60 * 1_000_000;
+    pub const LOCKOUT: Micros = 15 * 60 * 1_000_000;
+
+    /// The end of a lock that is still in force at `at`.
+    pub fn in_force(locked_until: Option<Micros>, at: Micros) -> Option<Micros> {
+        locked_until.filter(|until| *until > at)
+    }
+
+    /// The throttle's record of a login key after a failure at `at`, or `None` while a lockout
+    /// is in force: failures during it neither extend nor lift it. Failures count within a
+    /// window that starts at the first; the one that locks starts a fresh, empty window.
+    pub fn after_failure(previous: Option<&ThrottleRecord>, at: Micros) -> Option<ThrottleRecord> {
+        if previous.is_some_and(|r| Self::in_force(r.locked_until, at).is_some()) {
+            return None;
+        }
+        let (failures, window_started_at) = match previous {
+            Some(r) if at - r.window_started_at < Self::WINDOW => {
+                (r.failures + 1, r.window_started_at)
+            }
+            _ => (1, at),
+        };
+        Some(if failures >= Self::MAX_FAILURES {
+            ThrottleRecord {
+                failures: 0,
+                window_started_at: at,
+                locked_until: Some(at + Self::LOCKOUT),
+            }
+        } else {
+            ThrottleRecord {
+                failures,
+                window_started_at,
+                locked_until: None,
+            }
+        })
+    }
+}
+
+/// The failed logins of one login key, as the throttle keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleRecord {
+    pub failures: i64,
+    pub window_started_at: Micros,
+    pub locked_until: Option<Micros>,
 }
 
 /// Who a session or token belongs to.
@@ -417,6 +628,17 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Set when older entries follow.
     pub next: Option<AuditCursor>,
+}
+
+impl AuditPage {
+    /// The most entries one page holds, whatever a caller asks for.
+    pub const MAX_ENTRIES: i64 = 1000;
+
+    /// The number of entries a page asked for with `limit` holds: at least one, at most
+    /// [`Self::MAX_ENTRIES`].
+    pub fn entries_for(limit: i64) -> i64 {
+        limit.clamp(1, Self::MAX_ENTRIES)
+    }
 }
 
 /// Checks an optional free-text field (email, phone, language): trimmed, empty is `None`.
@@ -546,6 +768,190 @@ mod tests {
             "{err}"
         );
         assert_eq!(permissions_from_names(&[]).unwrap(), PermSet::NONE);
+    }
+
+    const MINUTE: Micros = 60 * 1_000_000;
+
+    #[test]
+    fn the_fifth_failure_within_the_window_locks() {
+        let t0 = 1_700_000_000_000_000;
+        let mut record = None;
+        for i in 0..Throttle::MAX_FAILURES - 1 {
+            record = Throttle::after_failure(record.as_ref(), t0 + i * MINUTE);
+            let r = record.unwrap();
+            assert_eq!(
+                (r.failures, r.window_started_at, r.locked_until),
+                (i + 1, t0, None)
+            );
+        }
+        let fifth = t0 + Throttle::WINDOW - 1;
+        let locked = Throttle::after_failure(record.as_ref(), fifth).unwrap();
+        assert_eq!(
+            locked,
+            ThrottleRecord {
+                failures: 0,
+                window_started_at: fifth,
+                locked_until: Some(fifth + Throttle::LOCKOUT),
+            }
+        );
+        // During the lockout nothing changes; at its end the count starts again.
+        let until = fifth + Throttle::LOCKOUT;
+        assert_eq!(Throttle::after_failure(Some(&locked), until - 1), None);
+        assert_eq!(
+            Throttle::in_force(locked.locked_until, until - 1),
+            Some(until)
+        );
+        assert_eq!(Throttle::in_force(locked.locked_until, until), None);
+        let after = Throttle::after_failure(Some(&locked), until).unwrap();
+        assert_eq!((after.failures, after.locked_until), (1, None));
+    }
+
+    #[test]
+    fn failures_outside_the_window_start_a_new_one() {
+        let t0 = 1_700_000_000_000_000;
+        let first = Throttle::after_failure(None, t0).unwrap();
+        let late = Throttle::after_failure(Some(&first), t0 + Throttle::WINDOW).unwrap();
+        assert_eq!(
+            late,
+            ThrottleRecord {
+                failures: 1,
+                window_started_at: t0 + Throttle::WINDOW,
+                locked_until: None,
+            }
+        );
+    }
+
+    fn customer() -> Customer {
+        Customer {
+            id: CustomerId::new(),
+            tenant_id: TenantId::new(),
+            login: Login::parse("jane").unwrap(),
+            name: "Jane".into(),
+            email: None,
+            phone: Some("123".into()),
+            company_id: None,
+            company_tickets: false,
+            source: Source::Local,
+            language: None,
+            active: true,
+        }
+    }
+
+    #[test]
+    fn a_customer_update_keeps_who_the_customer_is_and_names_what_changed() {
+        let before = customer();
+        let update = CustomerUpdate {
+            name: "  Jane Doe ".into(),
+            email: Some("jane@uni.example".into()),
+            phone: Some("123".into()),
+            company_id: None,
+            company_tickets: false,
+            language: None,
+            active: false,
+            password: None,
+        };
+        let after = update.apply_to(&before).unwrap();
+        assert_eq!((after.id, after.tenant_id), (before.id, before.tenant_id));
+        assert_eq!((&after.login, after.source), (&before.login, before.source));
+        assert_eq!(after.name, "Jane Doe");
+        assert_eq!(
+            before.changed_details(&after, true),
+            ["name", "email", "active", "password"]
+        );
+        assert!(before.changed_details(&before, false).is_empty());
+        let nameless = CustomerUpdate {
+            name: " ".into(),
+            ..update
+        };
+        assert!(nameless.apply_to(&before).is_err());
+    }
+
+    #[test]
+    fn company_tickets_need_a_company() {
+        let company = Some(CompanyId::new());
+        assert!(Customer::check_company_tickets(None, true).is_err());
+        assert!(Customer::check_company_tickets(None, false).is_ok());
+        assert!(Customer::check_company_tickets(company, true).is_ok());
+        let seeing = Customer {
+            company_id: company,
+            company_tickets: true,
+            ..customer()
+        };
+        // Unchanged while in a company; leaving it ends it; asking for it without one fails.
+        assert!(seeing.company_tickets_with(company, None).unwrap());
+        assert!(!seeing.company_tickets_with(None, None).unwrap());
+        assert!(seeing.company_tickets_with(None, Some(true)).is_err());
+        assert!(!seeing.company_tickets_with(company, Some(false)).unwrap());
+    }
+
+    #[test]
+    fn only_local_customers_change_their_password_here() {
+        assert!(customer().check_password_change().is_ok());
+        let ldap = Customer {
+            source: Source::Ldap,
+            ..customer()
+        };
+        assert!(ldap.check_password_change().is_err());
+    }
+
+    #[test]
+    fn local_agents_need_a_password() {
+        let agent = NewAgent {
+            login: Login::parse("jane").unwrap(),
+            name: "Jane".into(),
+            email: None,
+            password: None,
+        };
+        assert!(agent.check_source(Source::Local).is_err());
+        assert!(agent.check_source(Source::Ldap).is_ok());
+        let with_password = NewAgent {
+            password: Some(NewPassword::parse("long enough pass").unwrap()),
+            ..agent
+        };
+        assert!(with_password.check_source(Source::Local).is_ok());
+    }
+
+    #[test]
+    fn absences_end_after_they_start_and_need_someone_else() {
+        let (a, b) = (AgentId::new(), AgentId::new());
+        let absence = Absence::new(a, b, 10, 20).unwrap();
+        assert_eq!((absence.agent_id, absence.substitute_id), (a, b));
+        assert!(Absence::new(a, b, 20, 20).is_err());
+        assert!(Absence::new(a, a, 10, 20).is_err());
+    }
+
+    #[test]
+    fn grants_merge_within_the_agents_tenants_only() {
+        let (mine, other) = (TenantId::new(), TenantId::new());
+        let (group, foreign_group) = (GroupId::new(), GroupId::new());
+        let absent = AgentId::new();
+        let facts = AccessFacts {
+            tenants: vec![mine],
+            admin_of: vec![mine, other],
+            permissions: vec![
+                (mine, group, PermSet::of(&[Permission::Ro])),
+                (mine, group, PermSet::of(&[Permission::Note])),
+                (other, foreign_group, PermSet::of(&[Permission::Rw])),
+            ],
+            standing_in_for: vec![(absent, mine), (absent, mine), (AgentId::new(), other)],
+        };
+        let grants = facts.grants();
+        assert_eq!(grants.tenants.len(), 1);
+        let t = &grants.tenants[&mine.to_string()];
+        assert!(t.admin);
+        assert_eq!(
+            t.groups[&group.to_string()],
+            PermSet::of(&[Permission::Ro, Permission::Note])
+        );
+        assert_eq!(t.groups.len(), 1);
+        assert_eq!(t.substitute_for, [absent.to_string()]);
+    }
+
+    #[test]
+    fn audit_pages_hold_one_to_a_thousand_entries() {
+        assert_eq!(AuditPage::entries_for(0), 1);
+        assert_eq!(AuditPage::entries_for(50), 50);
+        assert_eq!(AuditPage::entries_for(i64::MAX), AuditPage::MAX_ENTRIES);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Identity and access: who may log in, how, and what each agent and customer may see and do.
 //!
 //! - [`domain`]: tenants, groups, roles, agents, customers, sessions, the audit log;
-//! - [`storage`]: the repository trait and its implementation on PostgreSQL and SQLite;
+//! - [`storage`]: the repository traits (one per feature) and their implementation on PostgreSQL
+//!   and SQLite;
 //! - [`password`]: argon2id hashing of local passwords;
 //! - [`ldap`]: LDAP / Active Directory authentication;
 //! - [`totp`]: the optional second factor of agents;

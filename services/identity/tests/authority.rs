@@ -9,7 +9,9 @@ use docket_bus::outbox::OutboxSignal;
 use docket_identity::authority::{AuthSettings, Authority, LoginOutcome};
 use docket_identity::domain::*;
 use docket_identity::server::bootstrap;
-use docket_identity::storage::{IdentityStore, SqlIdentityStore, Throttle};
+use docket_identity::storage::{
+    AgentStore, AuditStore, CustomerStore, SqlIdentityStore, TenantStore, TokenStore,
+};
 use docket_identity::{IdentityError, totp::TotpSecret};
 use docket_store::{Backend, Db};
 

@@ -13,7 +13,10 @@ use docket_bus::outbox::OutboxSignal;
 use docket_identity::IdentityError;
 use docket_identity::domain::*;
 use docket_identity::password;
-use docket_identity::storage::{IdentityStore, SqlIdentityStore, Throttle};
+use docket_identity::storage::{
+    AccessStore, AgentStore, AuditStore, CustomerStore, SqlIdentityStore, TenantStore,
+    ThrottleStore, TokenStore,
+};
 use docket_proto::events::v1 as ev;
 use docket_store::{Backend, Db, Row};
 use prost::Message as _;

@@ -478,7 +478,7 @@ mod login_flow {
     use docket_identity::authority::{AuthSettings, Authority, LoginOutcome};
     use docket_identity::domain::{Login, NewCustomer, NewPassword, NewTenant, Source, Tenant};
     use docket_identity::server::bootstrap;
-    use docket_identity::storage::{IdentityStore, SqlIdentityStore};
+    use docket_identity::storage::{CustomerStore, SqlIdentityStore, TenantStore};
     use docket_store::{Backend, Db};
 
     async fn authority(backend: Backend) -> (Authority, Arc<SqlIdentityStore>, Tenant, Db) {
