@@ -229,7 +229,7 @@ async fn bootstrap_creates_an_administrator_who_can_log_in() {
 
 /// Writes two tickets with a few changes each into the ticket database at `url`; returns the first.
 async fn tickets_with_history(url: &str) -> (docket_store::Db, docket_ticket::domain::Ticket) {
-    use docket_ticket::TicketStore as _;
+    use docket_ticket::storage::prelude::*;
     use docket_ticket::domain::*;
     let db = docket_store::Db::connect(url, docket_store::PoolSize { max_connections: 2 })
         .await
@@ -364,7 +364,7 @@ async fn verify_history_names_an_entry_edited_in_postgres() {
 /// `docket admin retention` removes what is due and says so; `--dry-run` only lists it.
 #[tokio::test]
 async fn retention_runs_from_the_command_line() {
-    use docket_ticket::TicketStore as _;
+    use docket_ticket::storage::prelude::*;
     let data = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", data.path().join("ticket.db").display());
     let dir = data.path().display().to_string();
