@@ -653,8 +653,8 @@ pub async fn verify_history(
     settings: &Settings,
     ticket: Option<&str>,
 ) -> Result<HistoryReport, SuiteError> {
-    use docket_ticket::storage::prelude::*;
     use docket_ticket::domain::{SystemId, TicketId, TicketNumber};
+    use docket_ticket::storage::prelude::*;
     let url = settings.ticket_database_url();
     let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 2 }).await?;
     let store = docket_ticket::SqlTicketStore::new(
@@ -703,8 +703,8 @@ async fn check_history(
     id: docket_ticket::domain::TicketId,
     report: &mut HistoryReport,
 ) -> Result<(), docket_ticket::TicketError> {
-    use docket_ticket::storage::prelude::*;
     use docket_ticket::chain::Verdict;
+    use docket_ticket::storage::prelude::*;
     let ticket = store.get_ticket(id).await?;
     report.tickets += 1;
     match store.verify_history(id).await? {

@@ -229,8 +229,8 @@ async fn bootstrap_creates_an_administrator_who_can_log_in() {
 
 /// Writes two tickets with a few changes each into the ticket database at `url`; returns the first.
 async fn tickets_with_history(url: &str) -> (docket_store::Db, docket_ticket::domain::Ticket) {
-    use docket_ticket::storage::prelude::*;
     use docket_ticket::domain::*;
+    use docket_ticket::storage::prelude::*;
     let db = docket_store::Db::connect(url, docket_store::PoolSize { max_connections: 2 })
         .await
         .unwrap();
