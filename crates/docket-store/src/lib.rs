@@ -6,6 +6,7 @@
 //! (full-text search, row locking), code asks [`Db::backend`] and branches.
 
 mod params;
+pub mod statements;
 
 pub use params::Params;
 

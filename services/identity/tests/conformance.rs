@@ -39,7 +39,16 @@ async fn setup(backend: Backend) -> (SqlIdentityStore, Db) {
     (store, db)
 }
 
+/// Every static statement of the service (and of the bus tables it holds) prepares on this
+/// engine: a misspelt column fails here, in a second, not in the scenario that runs it.
+async fn case_every_statement_prepares(_store: &SqlIdentityStore, db: &Db) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bus = dir.join("../../crates/docket-bus/src");
+    docket_store::statements::assert_every_statement_prepares(db, &[dir.join("src"), bus]).await;
+}
+
 docket_store::conformance!(
+    case_every_statement_prepares,
     case_create_tenant,
     case_tenant_defaults,
     case_groups,

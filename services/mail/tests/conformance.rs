@@ -358,7 +358,16 @@ async fn a_removed_tickets_mail_is_forgotten(store: &MailStore, _db: &Db) {
     );
 }
 
+/// Every static statement of the service prepares on this engine: a misspelt column fails here,
+/// in a second, not in the scenario that runs it. (The bus tables' statements are checked in
+/// ticket core's suite, whose store migrates them.)
+async fn every_statement_prepares(_store: &MailStore, db: &Db) {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    docket_store::statements::assert_every_statement_prepares(db, &[src]).await;
+}
+
 docket_store::conformance!(
+    every_statement_prepares,
     a_removed_tickets_mail_is_forgotten,
     messages_are_kept_byte_for_byte_and_once,
     claims_lease_and_deferred_messages_wait,

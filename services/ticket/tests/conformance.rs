@@ -40,6 +40,7 @@ async fn setup(backend: Backend) -> (SqlTicketStore, Db) {
 }
 
 docket_store::conformance!(
+    case_every_statement_prepares,
     case_tenants,
     case_queues,
     case_tenant_gets_default_queues,
@@ -82,6 +83,14 @@ docket_store::conformance!(
     case_queue_counts,
     case_due_reminders_and_escalations,
 );
+
+/// Every static statement of ticket core prepares on this engine: a misspelt column fails here,
+/// in a second, not in the scenario that happens to run it.
+async fn case_every_statement_prepares(_store: &SqlTicketStore, db: &Db) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bus = dir.join("../../crates/docket-bus/src");
+    docket_store::statements::assert_every_statement_prepares(db, &[dir.join("src"), bus]).await;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
