@@ -22,6 +22,36 @@ use docket_auth::{Claims, Kind, PermSet, Permission};
 use crate::domain::*;
 use crate::error::TicketError;
 
+/// What the caller may do with a ticket now, decided by the same rules as the checks of each
+/// operation: the portal and the desk show exactly these and hold no rule of their own. A true
+/// flag is a promise that the operation's permission check passes (the operation may still
+/// refuse bad input or a stale version).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketActions {
+    /// The states the caller may set, in the order forms offer them (pending ones need a date).
+    pub states: Vec<TicketState>,
+    /// Write what the customer reads: an agent's answer, or a customer's reply.
+    pub reply: bool,
+    /// Add an internal note.
+    pub note: bool,
+    /// Take the ticket and lock it (the `owner` permission).
+    pub take: bool,
+    /// Unlock it: one's own with `owner`, another's with `rw`.
+    pub unlock: bool,
+    /// Give it to somebody else or release it, name the responsible agent (`rw`).
+    pub assign: bool,
+    /// Change the priority, the type and the service (`priority`).
+    pub classify: bool,
+    /// Move it out of its queue (the target queue also needs `move_into`).
+    pub move_queue: bool,
+    /// Set the pending, desired and target dates and the customer's contact (`rw`).
+    pub plan: bool,
+    /// Link, split, merge, tag, set custom fields, add collaborators (`rw`).
+    pub work: bool,
+    /// Watch it.
+    pub watch: bool,
+}
+
 /// What an operation does, for API token scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -265,6 +295,109 @@ impl Caller {
                         .is_some_and(|o| o == *id || t.substitute_for.contains(&o))
             }
         }
+    }
+
+    /// What the caller, who sees `ticket` in `queue` (or `collaborates` on it), may do with it
+    /// now. Customers close their open requests, reopen closed ones where the queue lets
+    /// follow-ups reopen, and reply until the request is closed; agents as their permissions on
+    /// the queue say; a merged ticket takes no change at all.
+    pub fn actions(&self, ticket: &Ticket, queue: &Queue, collaborates: bool) -> TicketActions {
+        let writes = self.require(Scope::Write).is_ok();
+        let merged = ticket.state == TicketState::Merged;
+        if !writes || merged {
+            return TicketActions {
+                watch: !merged && !self.is_customer(),
+                ..TicketActions::default()
+            };
+        }
+        if self.is_customer() {
+            let closed = ticket.state.state_type() == StateType::Closed;
+            let mut states = Vec::new();
+            if !ticket.state.is_final() {
+                states.push(TicketState::ClosedSuccessful);
+            }
+            if closed && queue.follow_up == FollowUp::Reopen {
+                states.push(TicketState::Open);
+            }
+            return TicketActions {
+                states,
+                reply: !ticket.state.is_final(),
+                ..TicketActions::default()
+            };
+        }
+        let may = |p| self.may(ticket.tenant_id, queue.group_id, p);
+        let rw = may(Permission::Rw);
+        let own = ticket.owner_id.is_some() && ticket.owner_id == self.agent_id();
+        TicketActions {
+            states: if rw {
+                TicketState::SETTABLE.to_vec()
+            } else {
+                Vec::new()
+            },
+            reply: rw,
+            note: may(Permission::Note) || collaborates,
+            take: may(Permission::Owner) && !ticket.state.is_final(),
+            unlock: ticket.locked && if own { may(Permission::Owner) } else { rw },
+            assign: rw,
+            classify: may(Permission::Priority),
+            move_queue: rw,
+            plan: rw,
+            work: rw,
+            watch: true,
+        }
+    }
+
+    /// PERMISSION_DENIED unless the agent may make `update` to `ticket` in `queue` (moving it
+    /// also needs `move_into` on the target, which the caller checks with the target at hand).
+    /// Locking without naming an owner takes the ticket: the update then names the caller.
+    pub fn check_update(
+        &self,
+        ticket: &Ticket,
+        queue: &Queue,
+        update: &mut TicketUpdate,
+    ) -> Result<(), TicketError> {
+        // Coordinating: the state and its date, the responsible agent, the dates, the contact,
+        // moving it out of its queue.
+        if update.state.is_some()
+            || update.pending_until.is_some()
+            || update.responsible.is_some()
+            || update.desired_at.is_some()
+            || update.target_at.is_some()
+            || update.contact.is_some()
+            || update.custom_state.is_some()
+            || update.queue_id.is_some()
+        {
+            self.require_may(ticket, queue, Permission::Rw)?;
+        }
+        let own = ticket.owner_id.is_some() && ticket.owner_id == self.agent_id();
+        match update.locked {
+            // Locking is taking: an agent becomes the owner unless the update names one.
+            Some(true) => {
+                if update.owner.is_none() && !own {
+                    update.owner = self.agent_id().map(Some);
+                }
+                self.require_may(ticket, queue, Permission::Owner)?;
+            }
+            // Unlocking one's own ticket is part of owning it; anybody else's needs rw.
+            Some(false) if own => self.require_may(ticket, queue, Permission::Owner)?,
+            Some(false) => self.require_may(ticket, queue, Permission::Rw)?,
+            None => {}
+        }
+        // Classifying (priority, type, service) is the 1st level's work: the `priority` permission.
+        if update.priority.is_some() || update.type_id.is_some() || update.service_id.is_some() {
+            self.require_may(ticket, queue, Permission::Priority)?;
+        }
+        if let Some(owner) = update.owner {
+            // Taking a ticket needs `owner`; giving it to somebody else or releasing it, `rw`.
+            let taking = owner.is_some() && owner == self.agent_id();
+            let needed = if taking {
+                Permission::Owner
+            } else {
+                Permission::Rw
+            };
+            self.require_may(ticket, queue, needed)?;
+        }
+        Ok(())
     }
 
     /// NOT_FOUND unless the caller sees the ticket; PERMISSION_DENIED unless they may do `p`.
@@ -549,6 +682,147 @@ mod tests {
         assert!(!customer(true).sees_ticket(&strangers, &q));
         assert_eq!(customer(true).redact(mine).owner_id, None);
         assert!(!customer(true).may(tenant, Some(group), Permission::Ro));
+    }
+
+    #[test]
+    fn actions_follow_the_permissions_on_the_queue() {
+        let (tenant, group) = (TenantId::new(), GroupId::new());
+        let q = queue(tenant, group, false);
+        let t = ticket(&q, None, None);
+        let (reader, _) = agent(tenant, group, &[Permission::Ro]);
+        let seen = reader.actions(&t, &q, false);
+        assert_eq!(
+            seen,
+            TicketActions {
+                watch: true,
+                ..TicketActions::default()
+            }
+        );
+        assert!(reader.actions(&t, &q, true).note, "collaborators add notes");
+        let (first_level, _) = agent(
+            tenant,
+            group,
+            &[
+                Permission::Ro,
+                Permission::Note,
+                Permission::Owner,
+                Permission::Priority,
+            ],
+        );
+        let a = first_level.actions(&t, &q, false);
+        assert!(a.note && a.take && a.classify && !a.reply && !a.assign && a.states.is_empty());
+        let (worker, me) = agent(tenant, group, &[Permission::Rw]);
+        let a = worker.actions(&t, &q, false);
+        assert_eq!(a.states, TicketState::SETTABLE.to_vec());
+        assert!(a.reply && a.assign && a.move_queue && a.plan && a.work && !a.unlock);
+        let mut locked = ticket(&q, Some(me), None);
+        locked.locked = true;
+        assert!(worker.actions(&locked, &q, false).unlock);
+        let mut merged = t.clone();
+        merged.state = TicketState::Merged;
+        assert_eq!(worker.actions(&merged, &q, false), TicketActions::default());
+    }
+
+    #[test]
+    fn customers_close_reply_and_reopen_where_the_queue_allows() {
+        let (tenant, group) = (TenantId::new(), GroupId::new());
+        let mut q = queue(tenant, group, true);
+        let me = CustomerId::new();
+        let mut c = claims(Kind::Customer, me.to_string());
+        c.customer = Some(CustomerGrant {
+            tenant_id: tenant.to_string(),
+            company_id: None,
+            company_tickets: false,
+        });
+        let customer = Caller::from_claims(&c).unwrap();
+        let mut t = ticket(&q, None, Some(me));
+        let open = customer.actions(&t, &q, false);
+        assert_eq!(open.states, vec![TicketState::ClosedSuccessful]);
+        assert!(open.reply && !open.note && !open.watch && !open.take);
+        t.state = TicketState::ClosedSuccessful;
+        let closed = customer.actions(&t, &q, false);
+        assert_eq!(
+            (closed.states, closed.reply),
+            (vec![TicketState::Open], false)
+        );
+        q.follow_up = FollowUp::NewTicket;
+        assert!(customer.actions(&t, &q, false).states.is_empty());
+        // What the actions promise, the rule of the change allows.
+        q.follow_up = FollowUp::Reopen;
+        let reopen = TicketUpdate {
+            state: Some(TicketState::Open),
+            ..TicketUpdate::default()
+        };
+        assert!(
+            customer
+                .actions(&t, &q, false)
+                .states
+                .contains(&TicketState::Open)
+        );
+        assert!(t.customer_may_change(q.follow_up, &reopen).is_ok());
+    }
+
+    proptest::proptest! {
+        /// What `actions` promises an agent is exactly what `check_update` lets them change,
+        /// whatever their permissions and whoever owns the ticket.
+        #[test]
+        fn actions_promise_what_the_checks_allow(
+            perms in proptest::sample::subsequence(Permission::ALL.to_vec(), 0..=Permission::ALL.len()),
+            state in proptest::sample::select(TicketState::SETTABLE.to_vec()),
+            owned_by in 0..3_u8,
+            locked in proptest::bool::ANY,
+            intent in 0..8_u8,
+        ) {
+            let (tenant, group) = (TenantId::new(), GroupId::new());
+            let q = queue(tenant, group, false);
+            let (caller, me) = agent(tenant, group, &perms);
+            let owner = match owned_by {
+                0 => None,
+                1 => Some(me),
+                _ => Some(AgentId::new()),
+            };
+            let mut t = ticket(&q, owner, None);
+            t.state = state;
+            t.locked = locked && owner.is_some();
+            let a = caller.actions(&t, &q, false);
+            let (mut update, promised) = match intent {
+                0 => (TicketUpdate { state: Some(TicketState::Open), ..Default::default() }, a.states.contains(&TicketState::Open)),
+                1 => (TicketUpdate { locked: Some(true), ..Default::default() }, a.take || state.is_final()),
+                2 => (TicketUpdate { locked: Some(false), ..Default::default() }, a.unlock || !t.locked),
+                3 => (TicketUpdate { owner: Some(Some(AgentId::new())), ..Default::default() }, a.assign),
+                4 => (TicketUpdate { owner: Some(None), ..Default::default() }, a.assign),
+                5 => (TicketUpdate { priority: Some(Priority::DEFAULT), ..Default::default() }, a.classify),
+                6 => (TicketUpdate { target_at: Some(Some(1)), ..Default::default() }, a.plan),
+                _ => (TicketUpdate { queue_id: Some(QueueId::new()), ..Default::default() }, a.move_queue),
+            };
+            let allowed = caller.check_update(&t, &q, &mut update).is_ok();
+            match intent {
+                // Taking a closed ticket passes the check but is not offered: closing unlocks.
+                1 if state.is_final() => proptest::prop_assert!(!a.take),
+                // Unlocking a ticket that is not locked changes nothing and is not offered.
+                2 if !t.locked => proptest::prop_assert!(!a.unlock),
+                _ => proptest::prop_assert_eq!(promised, allowed, "intent {} with {:?}", intent, a),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_only_token_promises_no_change() {
+        let (tenant, group) = (TenantId::new(), GroupId::new());
+        let q = queue(tenant, group, false);
+        let id = AgentId::new();
+        let mut c = claims(Kind::Agent, id.to_string());
+        let mut grants = TenantGrants::default();
+        grants
+            .groups
+            .insert(group.to_string(), PermSet::of(&[Permission::Rw]));
+        let mut a = AgentGrants::default();
+        a.tenants.insert(tenant.to_string(), grants);
+        c.agent = Some(a);
+        c.scopes = Some(vec!["tickets:read".into()]);
+        let reader = Caller::from_claims(&c).unwrap();
+        let actions = reader.actions(&ticket(&q, None, None), &q, false);
+        assert!(actions.states.is_empty() && !actions.reply && actions.watch);
     }
 
     #[test]

@@ -169,6 +169,18 @@ impl TicketState {
         )
     }
 
+    /// The states a change may set, in the order forms offer them: every state but `merged`,
+    /// which only merging sets, and `removed`.
+    pub const SETTABLE: [TicketState; 7] = [
+        Self::New,
+        Self::Open,
+        Self::PendingReminder,
+        Self::PendingAutoCloseSuccessful,
+        Self::PendingAutoCloseUnsuccessful,
+        Self::ClosedSuccessful,
+        Self::ClosedUnsuccessful,
+    ];
+
     /// Whether the work on the ticket is over (closed, merged or removed).
     pub fn is_final(self) -> bool {
         matches!(

@@ -69,47 +69,8 @@ impl TicketGrpc {
                 .update_ticket(ticket.id, update, &caller.actor)
                 .await;
         }
-        // Coordinating: the state and its date, the responsible agent, the desired and target dates.
-        if update.state.is_some()
-            || update.pending_until.is_some()
-            || update.responsible.is_some()
-            || update.desired_at.is_some()
-            || update.target_at.is_some()
-            || update.contact.is_some()
-            || update.custom_state.is_some()
-        {
-            caller.require_may(&ticket, &queue, Permission::Rw)?;
-        }
-        let own = ticket.owner_id.is_some() && ticket.owner_id == caller.agent_id();
-        match update.locked {
-            // Locking is taking: an agent becomes the owner unless the update names one.
-            Some(true) => {
-                if update.owner.is_none() && !own {
-                    update.owner = caller.agent_id().map(Some);
-                }
-                caller.require_may(&ticket, &queue, Permission::Owner)?;
-            }
-            // Unlocking one's own ticket is part of owning it; anybody else's needs rw.
-            Some(false) if own => caller.require_may(&ticket, &queue, Permission::Owner)?,
-            Some(false) => caller.require_may(&ticket, &queue, Permission::Rw)?,
-            None => {}
-        }
-        // Classifying (priority, type, service) is the 1st level's work: the `priority` permission.
-        if update.priority.is_some() || update.type_id.is_some() || update.service_id.is_some() {
-            caller.require_may(&ticket, &queue, Permission::Priority)?;
-        }
-        if let Some(owner) = update.owner {
-            // Taking a ticket needs `owner`; giving it to somebody else or releasing it, `rw`.
-            let taking = owner.is_some() && owner == caller.agent_id();
-            let needed = if taking {
-                Permission::Owner
-            } else {
-                Permission::Rw
-            };
-            caller.require_may(&ticket, &queue, needed)?;
-        }
+        caller.check_update(&ticket, &queue, &mut update)?;
         if let Some(target) = update.queue_id {
-            caller.require_may(&ticket, &queue, Permission::Rw)?;
             let target = self.store.get_queue(target).await?;
             if target.tenant_id != ticket.tenant_id {
                 return Err(TicketError::not_found("queue", target.id));

@@ -162,6 +162,7 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         state_type: t.state.state_type().to_string(),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
+        actions: None,
     }
 }
 
@@ -486,5 +487,25 @@ pub(super) fn priority_from_pb(p: u32) -> Result<Option<Priority>, TicketError> 
         Ok(None)
     } else {
         Priority::new(i64::from(p)).map(Some)
+    }
+}
+
+pub(super) fn actions_to_pb(a: crate::access::TicketActions) -> pb::TicketActions {
+    pb::TicketActions {
+        states: a
+            .states
+            .into_iter()
+            .map(|s| state_to_pb(s) as i32)
+            .collect(),
+        reply: a.reply,
+        note: a.note,
+        take: a.take,
+        unlock: a.unlock,
+        assign: a.assign,
+        classify: a.classify,
+        move_queue: a.move_queue,
+        plan: a.plan,
+        work: a.work,
+        watch: a.watch,
     }
 }

@@ -313,8 +313,11 @@ impl TicketService for TicketGrpc {
                 }
             },
         };
-        let (ticket, _) = self.visible_ticket(&caller, id).await?;
+        let (ticket, queue) = self.visible_ticket(&caller, id).await?;
+        let collaborates = self.collaborates(&caller, &ticket).await?;
+        let actions = caller.actions(&ticket, &queue, collaborates);
         let mut out = ticket_to_pb(caller.redact(ticket));
+        out.actions = Some(actions_to_pb(actions));
         if !caller.is_customer() {
             out.tags = self
                 .store
