@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 // The same representations as the rest of the API: one schema each in the document.
 use crate::api::{Items, Tenant};
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -57,12 +57,6 @@ fn time(us: i64) -> DateTime<Utc> {
 
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
-}
-
-fn admin_client(
-    state: &AppState,
-) -> pb::identity_admin_service_client::IdentityAdminServiceClient<tonic::transport::Channel> {
-    state.identity_admin.clone()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -598,8 +592,9 @@ async fn create_tenant(
         slug: body.slug,
         name: body.name,
     };
-    let t = admin_client(&state)
-        .create_tenant(grpc_request(req, &principal))
+    let t = state
+        .identity_admin(&principal)
+        .create_tenant(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(tenant_from_pb(t))))
@@ -613,8 +608,9 @@ async fn list_tenants(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<Items<Tenant>>, ApiError> {
-    let r = admin_client(&state)
-        .list_tenants(grpc_request(pb::ListTenantsRequest {}, &principal))
+    let r = state
+        .identity_admin(&principal)
+        .list_tenants(pb::ListTenantsRequest {})
         .await?
         .into_inner();
     Ok(Json(Items {
@@ -633,8 +629,9 @@ async fn get_tenant(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Tenant>, ApiError> {
-    let t = admin_client(&state)
-        .get_tenant(grpc_request(pb::GetTenantRequest { tenant_id }, &principal))
+    let t = state
+        .identity_admin(&principal)
+        .get_tenant(pb::GetTenantRequest { tenant_id })
         .await?
         .into_inner();
     Ok(Json(tenant_from_pb(t)))
@@ -660,8 +657,9 @@ async fn create_group(
         tenant_id,
         name: body.name,
     };
-    let g = admin_client(&state)
-        .create_group(grpc_request(req, &principal))
+    let g = state
+        .identity_admin(&principal)
+        .create_group(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(Group::from(g))))
@@ -677,11 +675,9 @@ async fn list_groups(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Group>>, ApiError> {
-    let r = admin_client(&state)
-        .list_groups(grpc_request(
-            pb::ListGroupsRequest { tenant_id },
-            &principal,
-        ))
+    let r = state
+        .identity_admin(&principal)
+        .list_groups(pb::ListGroupsRequest { tenant_id })
         .await?
         .into_inner();
     Ok(Json(Items {
@@ -711,8 +707,9 @@ async fn create_role(
             .map(GroupPermissions::into_pb)
             .collect(),
     };
-    let r = admin_client(&state)
-        .create_role(grpc_request(req, &principal))
+    let r = state
+        .identity_admin(&principal)
+        .create_role(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(Role::from(r))))
@@ -728,8 +725,9 @@ async fn list_roles(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Role>>, ApiError> {
-    let r = admin_client(&state)
-        .list_roles(grpc_request(pb::ListRolesRequest { tenant_id }, &principal))
+    let r = state
+        .identity_admin(&principal)
+        .list_roles(pb::ListRolesRequest { tenant_id })
         .await?
         .into_inner();
     Ok(Json(Items {
@@ -752,8 +750,9 @@ async fn set_role_permissions(
         role_id,
         permissions: Some(body.into_pb()),
     };
-    let r = admin_client(&state)
-        .set_role_permissions(grpc_request(req, &principal))
+    let r = state
+        .identity_admin(&principal)
+        .set_role_permissions(req)
         .await?
         .into_inner();
     Ok(Json(Role::from(r)))
@@ -783,8 +782,9 @@ async fn create_agent(
         password: body.password,
         role_ids: body.role_ids,
     };
-    let a = admin_client(&state)
-        .create_agent(grpc_request(req, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .create_agent(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(Agent::from(a))))
@@ -800,11 +800,9 @@ async fn list_agents(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Agent>>, ApiError> {
-    let r = admin_client(&state)
-        .list_agents(grpc_request(
-            pb::ListAgentsRequest { tenant_id },
-            &principal,
-        ))
+    let r = state
+        .identity_admin(&principal)
+        .list_agents(pb::ListAgentsRequest { tenant_id })
         .await?
         .into_inner();
     Ok(Json(Items {
@@ -826,8 +824,9 @@ async fn add_agent_to_tenant(
         agent_id,
         tenant_id,
     };
-    let a = admin_client(&state)
-        .add_agent_to_tenant(grpc_request(req, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .add_agent_to_tenant(req)
         .await?
         .into_inner();
     Ok(Json(Agent::from(a)))
@@ -843,8 +842,9 @@ async fn get_agent(
     principal: Principal,
     ApiPath(agent_id): ApiPath<String>,
 ) -> Result<Json<Agent>, ApiError> {
-    let a = admin_client(&state)
-        .get_agent(grpc_request(pb::GetAgentRequest { agent_id }, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .get_agent(pb::GetAgentRequest { agent_id })
         .await?
         .into_inner();
     Ok(Json(Agent::from(a)))
@@ -861,8 +861,9 @@ async fn assign_role(
     ApiPath((agent_id, role_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Agent>, ApiError> {
     let req = pb::AgentRoleRequest { agent_id, role_id };
-    let a = admin_client(&state)
-        .assign_role(grpc_request(req, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .assign_role(req)
         .await?
         .into_inner();
     Ok(Json(Agent::from(a)))
@@ -879,8 +880,9 @@ async fn revoke_role(
     ApiPath((agent_id, role_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Agent>, ApiError> {
     let req = pb::AgentRoleRequest { agent_id, role_id };
-    let a = admin_client(&state)
-        .revoke_role(grpc_request(req, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .revoke_role(req)
         .await?
         .into_inner();
     Ok(Json(Agent::from(a)))
@@ -901,8 +903,9 @@ async fn set_agent_permissions(
         agent_id,
         permissions: Some(body.into_pb()),
     };
-    let a = admin_client(&state)
-        .set_agent_permissions(grpc_request(req, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .set_agent_permissions(req)
         .await?
         .into_inner();
     Ok(Json(Agent::from(a)))
@@ -924,8 +927,9 @@ async fn set_agent_password(
         agent_id,
         password: body.password,
     };
-    let a = admin_client(&state)
-        .set_agent_password(grpc_request(req, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .set_agent_password(req)
         .await?
         .into_inner();
     Ok(Json(Agent::from(a)))
@@ -947,8 +951,9 @@ async fn set_agent_active(
         agent_id,
         active: body.active,
     };
-    let a = admin_client(&state)
-        .set_agent_active(grpc_request(req, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .set_agent_active(req)
         .await?
         .into_inner();
     Ok(Json(Agent::from(a)))
@@ -977,8 +982,9 @@ async fn add_absence(
         starts_at_us: body.starts_at.timestamp_micros(),
         ends_at_us: body.ends_at.timestamp_micros(),
     };
-    let a = admin_client(&state)
-        .add_absence(grpc_request(req, &principal))
+    let a = state
+        .identity_admin(&principal)
+        .add_absence(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(Absence::from(a))))
@@ -994,11 +1000,9 @@ async fn list_absences(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Absence>>, ApiError> {
-    let r = admin_client(&state)
-        .list_absences(grpc_request(
-            pb::ListAbsencesRequest { tenant_id },
-            &principal,
-        ))
+    let r = state
+        .identity_admin(&principal)
+        .list_absences(pb::ListAbsencesRequest { tenant_id })
         .await?
         .into_inner();
     Ok(Json(Items {
@@ -1022,8 +1026,9 @@ async fn create_company(
         tenant_id,
         name: body.name,
     };
-    let c = admin_client(&state)
-        .create_company(grpc_request(req, &principal))
+    let c = state
+        .identity_admin(&principal)
+        .create_company(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(Company::from(c))))
@@ -1039,11 +1044,9 @@ async fn list_companies(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Company>>, ApiError> {
-    let r = admin_client(&state)
-        .list_companies(grpc_request(
-            pb::ListCompaniesRequest { tenant_id },
-            &principal,
-        ))
+    let r = state
+        .identity_admin(&principal)
+        .list_companies(pb::ListCompaniesRequest { tenant_id })
         .await?
         .into_inner();
     Ok(Json(Items {
@@ -1074,8 +1077,9 @@ async fn create_customer(
         password: body.password.unwrap_or_default(),
         language: body.language.unwrap_or_default(),
     };
-    let c = admin_client(&state)
-        .create_customer(grpc_request(req, &principal))
+    let c = state
+        .identity_admin(&principal)
+        .create_customer(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, Json(Customer::from(c))))
@@ -1091,11 +1095,9 @@ async fn list_customers(
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Customer>>, ApiError> {
-    let r = admin_client(&state)
-        .list_customers(grpc_request(
-            pb::ListCustomersRequest { tenant_id },
-            &principal,
-        ))
+    let r = state
+        .identity_admin(&principal)
+        .list_customers(pb::ListCustomersRequest { tenant_id })
         .await?
         .into_inner();
     Ok(Json(Items {
@@ -1113,11 +1115,9 @@ async fn get_customer(
     principal: Principal,
     ApiPath(customer_id): ApiPath<String>,
 ) -> Result<Json<Customer>, ApiError> {
-    let c = admin_client(&state)
-        .get_customer(grpc_request(
-            pb::GetCustomerRequest { customer_id },
-            &principal,
-        ))
+    let c = state
+        .identity_admin(&principal)
+        .get_customer(pb::GetCustomerRequest { customer_id })
         .await?
         .into_inner();
     Ok(Json(Customer::from(c)))
@@ -1146,8 +1146,9 @@ async fn update_customer(
         active: body.active,
         password: body.password,
     };
-    let c = admin_client(&state)
-        .update_customer(grpc_request(req, &principal))
+    let c = state
+        .identity_admin(&principal)
+        .update_customer(req)
         .await?
         .into_inner();
     Ok(Json(Customer::from(c)))
@@ -1176,8 +1177,9 @@ async fn audit_log(
         page_size: query.page_size.unwrap_or(0),
         page_token: query.page_token.unwrap_or_default(),
     };
-    let r = admin_client(&state)
-        .list_audit_log(grpc_request(req, &principal))
+    let r = state
+        .identity_admin(&principal)
+        .list_audit_log(req)
         .await?
         .into_inner();
     Ok(Json(AuditPage {
@@ -1264,8 +1266,9 @@ async fn issue_api_token(
         scopes: body.scopes,
         valid_days: body.valid_days.unwrap_or(90),
     };
-    let issued = admin_client(&state)
-        .issue_api_token(grpc_request(req, &principal))
+    let issued = state
+        .identity_admin(&principal)
+        .issue_api_token(req)
         .await?
         .into_inner();
     let token = issued
@@ -1287,8 +1290,9 @@ async fn list_api_tokens(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<Items<ApiToken>>, ApiError> {
-    let r = admin_client(&state)
-        .list_api_tokens(grpc_request(pb::ListApiTokensRequest {}, &principal))
+    let r = state
+        .identity_admin(&principal)
+        .list_api_tokens(pb::ListApiTokensRequest {})
         .await?
         .into_inner();
     Ok(Json(Items {
@@ -1306,13 +1310,11 @@ async fn revoke_api_token(
     principal: Principal,
     ApiPath(token_id): ApiPath<String>,
 ) -> Result<Json<ApiToken>, ApiError> {
-    let t = admin_client(&state)
-        .revoke_api_token(grpc_request(
-            pb::RevokeApiTokenRequest {
-                token_id: token_id.clone(),
-            },
-            &principal,
-        ))
+    let t = state
+        .identity_admin(&principal)
+        .revoke_api_token(pb::RevokeApiTokenRequest {
+            token_id: token_id.clone(),
+        })
         .await?
         .into_inner();
     // This gateway's cached access token for it goes too.
@@ -1328,8 +1330,9 @@ async fn start_totp(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<(StatusCode, Json<TotpEnrolment>), ApiError> {
-    let r = admin_client(&state)
-        .start_totp(grpc_request(pb::StartTotpRequest {}, &principal))
+    let r = state
+        .identity_admin(&principal)
+        .start_totp(pb::StartTotpRequest {})
         .await?
         .into_inner();
     Ok((
@@ -1351,11 +1354,9 @@ async fn confirm_totp(
     principal: Principal,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<Json<TotpStatus>, ApiError> {
-    let r = admin_client(&state)
-        .confirm_totp(grpc_request(
-            pb::ConfirmTotpRequest { code: body.code },
-            &principal,
-        ))
+    let r = state
+        .identity_admin(&principal)
+        .confirm_totp(pb::ConfirmTotpRequest { code: body.code })
         .await?
         .into_inner();
     Ok(Json(TotpStatus { enabled: r.enabled }))
@@ -1372,11 +1373,9 @@ async fn disable_totp(
     principal: Principal,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<Json<TotpStatus>, ApiError> {
-    let r = admin_client(&state)
-        .disable_totp(grpc_request(
-            pb::DisableTotpRequest { code: body.code },
-            &principal,
-        ))
+    let r = state
+        .identity_admin(&principal)
+        .disable_totp(pb::DisableTotpRequest { code: body.code })
         .await?
         .into_inner();
     Ok(Json(TotpStatus { enabled: r.enabled }))

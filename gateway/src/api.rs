@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -76,9 +76,8 @@ async fn list_tenants(
     principal: Principal,
 ) -> Result<axum::Json<Items<Tenant>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_tenants(grpc_request(pb::ListTenantsRequest {}, &principal))
+        .tickets(&principal)
+        .list_tenants(pb::ListTenantsRequest {})
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -188,15 +187,12 @@ async fn create_entry(
     tenant_id: String,
     body: CreateCatalogueEntry,
 ) -> Result<(StatusCode, axum::Json<CatalogueEntry>), ApiError> {
-    let req = grpc_request(
-        pb::CreateCatalogueEntryRequest {
-            tenant_id,
-            name: body.name,
-            portal: body.portal,
-        },
-        &principal,
-    );
-    let mut client = state.ticket.clone();
+    let req = pb::CreateCatalogueEntryRequest {
+        tenant_id,
+        name: body.name,
+        portal: body.portal,
+    };
+    let mut client = state.tickets(&principal);
     let entry = match catalogue {
         Catalogue::Services => client.create_service(req).await?,
         Catalogue::TicketTypes => client.create_ticket_type(req).await?,
@@ -213,8 +209,8 @@ async fn list_entries(
     catalogue: Catalogue,
     tenant_id: String,
 ) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
-    let req = grpc_request(pb::ListCatalogueRequest { tenant_id }, &principal);
-    let mut client = state.ticket.clone();
+    let req = pb::ListCatalogueRequest { tenant_id };
+    let mut client = state.tickets(&principal);
     let list = match catalogue {
         Catalogue::Services => client.list_services(req).await?,
         Catalogue::TicketTypes => client.list_ticket_types(req).await?,
@@ -351,9 +347,8 @@ async fn update_queue(
         addresses: body.addresses.unwrap_or_default(),
     };
     let queue = state
-        .ticket
-        .clone()
-        .update_queue(grpc_request(req, &principal))
+        .tickets(&principal)
+        .update_queue(req)
         .await?
         .into_inner();
     Ok(axum::Json(Queue::from(queue)))
@@ -379,9 +374,8 @@ async fn create_queue(
         addresses: body.addresses,
     };
     let queue = state
-        .ticket
-        .clone()
-        .create_queue(grpc_request(req, &principal))
+        .tickets(&principal)
+        .create_queue(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(Queue::from(queue))))
@@ -407,9 +401,8 @@ async fn list_queues(
         tenant_id: filter.tenant_id.unwrap_or_default(),
     };
     let r = state
-        .ticket
-        .clone()
-        .list_queues(grpc_request(req, &principal))
+        .tickets(&principal)
+        .list_queues(req)
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -870,9 +863,8 @@ async fn create_ticket(
         desired_at_us: body.desired_at.map_or(0, |t| t.timestamp_micros()),
     };
     let ticket = state
-        .ticket
-        .clone()
-        .create_ticket(grpc_request(req, &principal))
+        .tickets(&principal)
+        .create_ticket(req)
         .await?
         .into_inner();
     let location = format!("/api/v1/tickets/{}", ticket.id);
@@ -893,9 +885,8 @@ async fn get_ticket(
     ApiPath(ticket): ApiPath<String>,
 ) -> Result<axum::Json<Ticket>, ApiError> {
     let t = state
-        .ticket
-        .clone()
-        .get_ticket(grpc_request(pb::GetTicketRequest { ticket }, &principal))
+        .tickets(&principal)
+        .get_ticket(pb::GetTicketRequest { ticket })
         .await?
         .into_inner();
     Ok(axum::Json(Ticket::from(t)))
@@ -1008,9 +999,8 @@ async fn bulk_update(
         update: Some(body.update.into_pb(String::new())),
     };
     let r = state
-        .ticket
-        .clone()
-        .bulk_update_tickets(grpc_request(req, &principal))
+        .tickets(&principal)
+        .bulk_update_tickets(req)
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -1064,9 +1054,8 @@ async fn merge_tickets(
         source_ticket_ids: body.source_ticket_ids,
     };
     let r = state
-        .ticket
-        .clone()
-        .merge_tickets(grpc_request(req, &principal))
+        .tickets(&principal)
+        .merge_tickets(req)
         .await?
         .into_inner();
     Ok(axum::Json(MergeResult {
@@ -1104,9 +1093,8 @@ async fn split_article(
         priority: body.priority.unwrap_or(0),
     };
     let ticket = state
-        .ticket
-        .clone()
-        .split_article(grpc_request(req, &principal))
+        .tickets(&principal)
+        .split_article(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(Ticket::from(ticket))))
@@ -1126,9 +1114,8 @@ async fn update_ticket(
 ) -> Result<axum::Json<Ticket>, ApiError> {
     let req = body.into_pb(ticket_id);
     let t = state
-        .ticket
-        .clone()
-        .update_ticket(grpc_request(req, &principal))
+        .tickets(&principal)
+        .update_ticket(req)
         .await?
         .into_inner();
     Ok(axum::Json(Ticket::from(t)))
@@ -1152,9 +1139,8 @@ async fn add_article(
         article: Some(body.into_pb()?),
     };
     let a = state
-        .ticket
-        .clone()
-        .add_article(grpc_request(req, &principal))
+        .tickets(&principal)
+        .add_article(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(Article::from(a))))
@@ -1169,12 +1155,8 @@ async fn list_articles(
     ApiPath(ticket_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<Article>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_articles(grpc_request(
-            pb::ListArticlesRequest { ticket_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .list_articles(pb::ListArticlesRequest { ticket_id })
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -1204,12 +1186,8 @@ async fn get_history(
     ApiPath(ticket_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<HistoryEntry>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .get_history(grpc_request(
-            pb::GetHistoryRequest { ticket_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .get_history(pb::GetHistoryRequest { ticket_id })
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -1324,9 +1302,8 @@ async fn ticket_page(
         page_token: page.page_token.unwrap_or_default(),
     };
     let r = state
-        .ticket
-        .clone()
-        .list_tickets(grpc_request(req, principal))
+        .tickets(principal)
+        .list_tickets(req)
         .await?
         .into_inner();
     Ok(TicketList {
@@ -1398,11 +1375,7 @@ async fn link_ticket(
         target_ticket_id: body.target_ticket_id,
         kind: body.kind.to_pb().into(),
     };
-    state
-        .ticket
-        .clone()
-        .link_tickets(grpc_request(req, &principal))
-        .await?;
+    state.tickets(&principal).link_tickets(req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1421,11 +1394,7 @@ async fn unlink_ticket(
         target_ticket_id,
         kind: query.kind.unwrap_or_default().to_pb().into(),
     };
-    state
-        .ticket
-        .clone()
-        .unlink_tickets(grpc_request(req, &principal))
-        .await?;
+    state.tickets(&principal).unlink_tickets(req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1440,9 +1409,8 @@ async fn list_links(
 ) -> Result<axum::Json<Items<LinkedTicket>>, ApiError> {
     let req = pb::ListLinksRequest { ticket_id };
     let r = state
-        .ticket
-        .clone()
-        .list_links(grpc_request(req, &principal))
+        .tickets(&principal)
+        .list_links(req)
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -1492,11 +1460,7 @@ async fn set_watching(
     watch: bool,
 ) -> Result<StatusCode, ApiError> {
     let req = pb::WatchTicketRequest { ticket_id, watch };
-    state
-        .ticket
-        .clone()
-        .watch_ticket(grpc_request(req, &principal))
-        .await?;
+    state.tickets(&principal).watch_ticket(req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1515,9 +1479,8 @@ async fn list_watchers(
 ) -> Result<axum::Json<AgentIds>, ApiError> {
     let req = pb::ListWatchersRequest { ticket_id };
     let r = state
-        .ticket
-        .clone()
-        .list_watchers(grpc_request(req, &principal))
+        .tickets(&principal)
+        .list_watchers(req)
         .await?
         .into_inner();
     Ok(axum::Json(AgentIds {
@@ -1562,11 +1525,7 @@ async fn set_collaborator(
         agent_id,
         collaborate,
     };
-    state
-        .ticket
-        .clone()
-        .set_collaborator(grpc_request(req, &principal))
-        .await?;
+    state.tickets(&principal).set_collaborator(req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1580,9 +1539,8 @@ async fn list_collaborators(
 ) -> Result<axum::Json<AgentIds>, ApiError> {
     let req = pb::ListCollaboratorsRequest { ticket_id };
     let r = state
-        .ticket
-        .clone()
-        .list_collaborators(grpc_request(req, &principal))
+        .tickets(&principal)
+        .list_collaborators(req)
         .await?
         .into_inner();
     Ok(axum::Json(AgentIds {
@@ -1601,12 +1559,8 @@ async fn get_attachment(
     ApiPath(attachment_id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .get_attachment(grpc_request(
-            pb::GetAttachmentRequest { attachment_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .get_attachment(pb::GetAttachmentRequest { attachment_id })
         .await?
         .into_inner();
     let meta = r.attachment.unwrap_or_default();

@@ -123,20 +123,15 @@ impl Authenticator {
     /// Ends a browser's session: the identity service forgets it, and so does the cache.
     pub(crate) async fn end_session(
         &self,
-        identity: &IdentityServiceClient<Channel>,
-        principal: &Principal,
+        mut identity: crate::IdentityApi,
         headers: &HeaderMap,
     ) -> Result<(), ApiError> {
         if let Some(secret) = cookie(headers, SESSION_COOKIE) {
             self.forget(secret).await;
             identity
-                .clone()
-                .logout(grpc_request(
-                    pb::LogoutRequest {
-                        session_secret: secret.to_owned(),
-                    },
-                    principal,
-                ))
+                .logout(pb::LogoutRequest {
+                    session_secret: secret.to_owned(),
+                })
                 .await?;
         }
         Ok(())
@@ -224,14 +219,6 @@ impl FromRequestParts<AppState> for Principal {
         }
         auth.exchange(session).await
     }
-}
-
-/// Wraps a message into a gRPC request carrying the caller's access token and the trace context.
-pub fn grpc_request<T>(message: T, principal: &Principal) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    docket_platform::propagation::inject_into_metadata(request.metadata_mut());
-    docket_auth::with_bearer(request.metadata_mut(), &principal.token);
-    request
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -330,7 +317,7 @@ async fn login(
         password: body.password,
         totp_code: body.totp_code,
     };
-    let mut identity = state.identity.clone();
+    let mut identity = state.sign_in.clone();
     let answer = identity
         .login(crate::auth::traced(request))
         .await?
@@ -367,7 +354,7 @@ async fn refresh(
     let secret = cookie(&headers, SESSION_COOKIE)
         .ok_or_else(unauthenticated)?
         .to_owned();
-    let mut identity = state.identity.clone();
+    let mut identity = state.sign_in.clone();
     let access = match identity
         .refresh(traced(pb::RefreshRequest {
             session_secret: secret,
@@ -396,7 +383,7 @@ async fn logout(
 ) -> Result<Response, ApiError> {
     state
         .auth
-        .end_session(&state.identity, &principal, &headers)
+        .end_session(state.identity(&principal), &headers)
         .await?;
     Ok((StatusCode::NO_CONTENT, session_cookies("", "", 0)).into_response())
 }

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::{Items, TicketState, time};
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -79,9 +79,8 @@ async fn define_state(
         base: body.base.to_pb().into(),
     };
     let created = state
-        .ticket
-        .clone()
-        .define_state(grpc_request(req, &principal))
+        .tickets(&principal)
+        .define_state(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(CustomState::from(created))))
@@ -96,12 +95,8 @@ async fn list_states(
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CustomState>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_states(grpc_request(
-            pb::ListStatesRequest { tenant_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .list_states(pb::ListStatesRequest { tenant_id })
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -201,9 +196,8 @@ async fn define_field(
         queue_ids: body.queue_ids,
     };
     let field = state
-        .ticket
-        .clone()
-        .define_field(grpc_request(req, &principal))
+        .tickets(&principal)
+        .define_field(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(CustomField::from(field))))
@@ -218,12 +212,8 @@ async fn list_fields(
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CustomField>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_fields(grpc_request(
-            pb::ListFieldsRequest { tenant_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .list_fields(pb::ListFieldsRequest { tenant_id })
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -260,9 +250,8 @@ async fn set_fields(
             .collect(),
     };
     let r = state
-        .ticket
-        .clone()
-        .set_ticket_fields(grpc_request(req, &principal))
+        .tickets(&principal)
+        .set_ticket_fields(req)
         .await?
         .into_inner();
     Ok(axum::Json(FieldValues {
@@ -301,9 +290,8 @@ async fn tag_ticket(
         remove: body.remove,
     };
     let r = state
-        .ticket
-        .clone()
-        .tag_ticket(grpc_request(req, &principal))
+        .tickets(&principal)
+        .tag_ticket(req)
         .await?
         .into_inner();
     Ok(axum::Json(Tags { tags: r.tags }))

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::time;
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -103,15 +103,11 @@ async fn submit_message(
         .filter(|a| !a.is_empty())
         .collect();
     let r = state
-        .mail
-        .clone()
-        .submit_message(grpc_request(
-            pb::SubmitMessageRequest {
-                raw: raw.to_vec(),
-                recipients,
-            },
-            &principal,
-        ))
+        .mail(&principal)
+        .submit_message(pb::SubmitMessageRequest {
+            raw: raw.to_vec(),
+            recipients,
+        })
         .await?
         .into_inner();
     let status = if r.duplicate {
@@ -150,16 +146,12 @@ async fn list_messages(
     ApiQuery(page): ApiQuery<MessagePage>,
 ) -> Result<axum::Json<MessageList>, ApiError> {
     let r = state
-        .mail
-        .clone()
-        .list_messages(grpc_request(
-            pb::ListMessagesRequest {
-                state: page.state.unwrap_or_default(),
-                page_size: page.page_size.unwrap_or(0),
-                page_token: page.page_token.unwrap_or_default(),
-            },
-            &principal,
-        ))
+        .mail(&principal)
+        .list_messages(pb::ListMessagesRequest {
+            state: page.state.unwrap_or_default(),
+            page_size: page.page_size.unwrap_or(0),
+            page_token: page.page_token.unwrap_or_default(),
+        })
         .await?
         .into_inner();
     Ok(axum::Json(MessageList {
@@ -174,9 +166,8 @@ async fn fetch(
     id: String,
 ) -> Result<pb::InboundMessage, ApiError> {
     Ok(state
-        .mail
-        .clone()
-        .get_message(grpc_request(pb::GetMessageRequest { id }, principal))
+        .mail(principal)
+        .get_message(pb::GetMessageRequest { id })
         .await?
         .into_inner())
 }
@@ -234,12 +225,8 @@ async fn reprocess(
     ApiPath(message_id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let r = state
-        .mail
-        .clone()
-        .reprocess_message(grpc_request(
-            pb::GetMessageRequest { id: message_id },
-            &principal,
-        ))
+        .mail(&principal)
+        .reprocess_message(pb::GetMessageRequest { id: message_id })
         .await?
         .into_inner();
     Ok((StatusCode::ACCEPTED, axum::Json(InboundMessage::from(r))))

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::{Items, Ticket, time};
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -60,12 +60,8 @@ async fn get_policy(
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<RetentionPolicy>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .get_retention_policy(grpc_request(
-            pb::RetentionPolicyRequest { tenant_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .get_retention_policy(pb::RetentionPolicyRequest { tenant_id })
         .await?
         .into_inner();
     Ok(axum::Json(RetentionPolicy::from_pb(r)))
@@ -92,9 +88,8 @@ async fn set_policy(
         .to_owned(),
     };
     let r = state
-        .ticket
-        .clone()
-        .set_retention_policy(grpc_request(req, &principal))
+        .tickets(&principal)
+        .set_retention_policy(req)
         .await?
         .into_inner();
     Ok(axum::Json(RetentionPolicy::from_pb(r)))
@@ -125,9 +120,8 @@ async fn set_hold(
         retention_objection: body.retention_objection,
     };
     let r = state
-        .ticket
-        .clone()
-        .set_retention_hold(grpc_request(req, &principal))
+        .tickets(&principal)
+        .set_retention_hold(req)
         .await?
         .into_inner();
     Ok(axum::Json(Ticket::from(r)))
@@ -181,14 +175,10 @@ async fn run(
     ApiJson(body): ApiJson<RunRequest>,
 ) -> Result<axum::Json<RetentionRun>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .run_retention(grpc_request(
-            pb::RunRetentionRequest {
-                dry_run: body.dry_run,
-            },
-            &principal,
-        ))
+        .tickets(&principal)
+        .run_retention(pb::RunRetentionRequest {
+            dry_run: body.dry_run,
+        })
         .await?
         .into_inner();
     Ok(axum::Json(RetentionRun::from(r)))
@@ -202,12 +192,8 @@ async fn list_runs(
     principal: Principal,
 ) -> Result<axum::Json<Items<RetentionRun>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_retention_runs(grpc_request(
-            pb::ListRetentionRunsRequest { limit: 0 },
-            &principal,
-        ))
+        .tickets(&principal)
+        .list_retention_runs(pb::ListRetentionRunsRequest { limit: 0 })
         .await?
         .into_inner();
     Ok(axum::Json(Items {

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::api::{
     Items, Order, SortBy, Ticket, TicketList, TicketPage, TicketState, non_empty, time,
 };
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -239,9 +239,8 @@ async fn run(
     req: pb::SearchTicketsRequest,
 ) -> Result<TicketList, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .search_tickets(grpc_request(req, principal))
+        .tickets(principal)
+        .search_tickets(req)
         .await?
         .into_inner();
     Ok(TicketList {
@@ -289,9 +288,8 @@ async fn list_views(
     principal: Principal,
 ) -> Result<axum::Json<Items<View>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_views(grpc_request(pb::ListViewsRequest {}, &principal))
+        .tickets(&principal)
+        .list_views(pb::ListViewsRequest {})
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -326,9 +324,8 @@ async fn save_search(
         descending: matches!(body.order, Some(Order::Desc)),
     };
     let view = state
-        .ticket
-        .clone()
-        .save_search(grpc_request(req, &principal))
+        .tickets(&principal)
+        .save_search(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(View::from(view))))
@@ -343,12 +340,8 @@ async fn delete_saved_search(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .ticket
-        .clone()
-        .delete_saved_search(grpc_request(
-            pb::DeleteSavedSearchRequest { id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .delete_saved_search(pb::DeleteSavedSearchRequest { id })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::{Items, time};
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -119,9 +119,8 @@ async fn create_template(
         language: body.language,
     };
     let template = state
-        .ticket
-        .clone()
-        .create_template(grpc_request(req, &principal))
+        .tickets(&principal)
+        .create_template(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(Template::from(template))))
@@ -171,9 +170,8 @@ async fn templates(
     req: pb::ListTemplatesRequest,
 ) -> Result<axum::Json<Items<Template>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_templates(grpc_request(req, principal))
+        .tickets(principal)
+        .list_templates(req)
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -203,9 +201,8 @@ async fn update_template(
         language: body.language,
     };
     let template = state
-        .ticket
-        .clone()
-        .update_template(grpc_request(req, &principal))
+        .tickets(&principal)
+        .update_template(req)
         .await?
         .into_inner();
     Ok(axum::Json(Template::from(template)))
@@ -220,9 +217,8 @@ async fn delete_template(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .ticket
-        .clone()
-        .delete_template(grpc_request(pb::DeleteTemplateRequest { id }, &principal))
+        .tickets(&principal)
+        .delete_template(pb::DeleteTemplateRequest { id })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -246,15 +242,11 @@ async fn render_template(
     ApiPath((ticket_id, template_id)): ApiPath<(String, String)>,
 ) -> Result<axum::Json<Rendered>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .render_template(grpc_request(
-            pb::RenderTemplateRequest {
-                template_id,
-                ticket_id,
-            },
-            &principal,
-        ))
+        .tickets(&principal)
+        .render_template(pb::RenderTemplateRequest {
+            template_id,
+            ticket_id,
+        })
         .await?
         .into_inner();
     Ok(axum::Json(Rendered {

@@ -20,7 +20,6 @@ use super::{
     LangQuery, Session, Submitted, Texts, choices_of, error_page, failure, name_of, render, texts,
 };
 use crate::AppState;
-use crate::auth::grpc_request;
 
 /// What a role or an agent may do in a group's queues, as identity names it.
 const PERMISSIONS: [&str; 7] = [
@@ -201,9 +200,8 @@ async fn tenants(
 ) -> Result<(String, Vec<Choice>), tonic::Status> {
     let claims = &s.principal.claims;
     let all = state
-        .identity_admin
-        .clone()
-        .list_tenants(grpc_request(ipb::ListTenantsRequest {}, &s.principal))
+        .identity_admin(&s.principal)
+        .list_tenants(ipb::ListTenantsRequest {})
         .await?
         .into_inner()
         .tenants;
@@ -258,22 +256,18 @@ async fn build<'a>(
 ) -> Result<AdminPage<'a>, tonic::Status> {
     let (tenant, tenant_choices) = tenants(state, s, wanted).await?;
     let p = &s.principal;
-    let mut ticket = state.ticket.clone();
-    let mut identity = state.identity_admin.clone();
+    let mut ticket = state.tickets(p);
+    let mut identity = state.identity_admin(p);
     let catalogue = pb::ListCatalogueRequest {
         tenant_id: tenant.clone(),
     };
     let groups = || async {
         Ok::<_, tonic::Status>(
             state
-                .identity_admin
-                .clone()
-                .list_groups(grpc_request(
-                    ipb::ListGroupsRequest {
-                        tenant_id: tenant.clone(),
-                    },
-                    p,
-                ))
+                .identity_admin(p)
+                .list_groups(ipb::ListGroupsRequest {
+                    tenant_id: tenant.clone(),
+                })
                 .await?
                 .into_inner()
                 .groups,
@@ -284,12 +278,9 @@ async fn build<'a>(
         Section::Queues => {
             let groups = groups().await?;
             let queues = ticket
-                .list_queues(grpc_request(
-                    pb::ListQueuesRequest {
-                        tenant_id: tenant.clone(),
-                    },
-                    p,
-                ))
+                .list_queues(pb::ListQueuesRequest {
+                    tenant_id: tenant.clone(),
+                })
                 .await?
                 .into_inner()
                 .queues;
@@ -334,9 +325,9 @@ async fn build<'a>(
         }
         Section::Services | Section::Types => {
             let entries = if section == Section::Services {
-                ticket.list_services(grpc_request(catalogue, p)).await?
+                ticket.list_services(catalogue).await?
             } else {
-                ticket.list_ticket_types(grpc_request(catalogue, p)).await?
+                ticket.list_ticket_types(catalogue).await?
             }
             .into_inner()
             .entries;
@@ -374,12 +365,9 @@ async fn build<'a>(
         }
         Section::States => {
             let states = ticket
-                .list_states(grpc_request(
-                    pb::ListStatesRequest {
-                        tenant_id: tenant.clone(),
-                    },
-                    p,
-                ))
+                .list_states(pb::ListStatesRequest {
+                    tenant_id: tenant.clone(),
+                })
                 .await?
                 .into_inner()
                 .states;
@@ -403,12 +391,9 @@ async fn build<'a>(
         }
         Section::Fields => {
             let fields = ticket
-                .list_fields(grpc_request(
-                    pb::ListFieldsRequest {
-                        tenant_id: tenant.clone(),
-                    },
-                    p,
-                ))
+                .list_fields(pb::ListFieldsRequest {
+                    tenant_id: tenant.clone(),
+                })
                 .await?
                 .into_inner()
                 .fields;
@@ -443,13 +428,10 @@ async fn build<'a>(
         }
         Section::Templates => {
             let templates = ticket
-                .list_templates(grpc_request(
-                    pb::ListTemplatesRequest {
-                        tenant_id: tenant.clone(),
-                        ..Default::default()
-                    },
-                    p,
-                ))
+                .list_templates(pb::ListTemplatesRequest {
+                    tenant_id: tenant.clone(),
+                    ..Default::default()
+                })
                 .await?
                 .into_inner()
                 .templates;
@@ -482,22 +464,16 @@ async fn build<'a>(
         }
         Section::Agents => {
             let roles = identity
-                .list_roles(grpc_request(
-                    ipb::ListRolesRequest {
-                        tenant_id: tenant.clone(),
-                    },
-                    p,
-                ))
+                .list_roles(ipb::ListRolesRequest {
+                    tenant_id: tenant.clone(),
+                })
                 .await?
                 .into_inner()
                 .roles;
             let agents = identity
-                .list_agents(grpc_request(
-                    ipb::ListAgentsRequest {
-                        tenant_id: tenant.clone(),
-                    },
-                    p,
-                ))
+                .list_agents(ipb::ListAgentsRequest {
+                    tenant_id: tenant.clone(),
+                })
                 .await?
                 .into_inner()
                 .agents;
@@ -525,12 +501,9 @@ async fn build<'a>(
         }
         Section::Customers | Section::Companies => {
             let companies = identity
-                .list_companies(grpc_request(
-                    ipb::ListCompaniesRequest {
-                        tenant_id: tenant.clone(),
-                    },
-                    p,
-                ))
+                .list_companies(ipb::ListCompaniesRequest {
+                    tenant_id: tenant.clone(),
+                })
                 .await?
                 .into_inner()
                 .companies;
@@ -548,12 +521,9 @@ async fn build<'a>(
                 )
             } else {
                 let customers = identity
-                    .list_customers(grpc_request(
-                        ipb::ListCustomersRequest {
-                            tenant_id: tenant.clone(),
-                        },
-                        p,
-                    ))
+                    .list_customers(ipb::ListCustomersRequest {
+                        tenant_id: tenant.clone(),
+                    })
                     .await?
                     .into_inner()
                     .customers;
@@ -601,12 +571,9 @@ async fn build<'a>(
         Section::Roles => {
             let groups = groups().await?;
             let roles = identity
-                .list_roles(grpc_request(
-                    ipb::ListRolesRequest {
-                        tenant_id: tenant.clone(),
-                    },
-                    p,
-                ))
+                .list_roles(ipb::ListRolesRequest {
+                    tenant_id: tenant.clone(),
+                })
                 .await?
                 .into_inner()
                 .roles;
@@ -658,7 +625,7 @@ async fn build<'a>(
         }
         Section::Tenants => {
             let all = identity
-                .list_tenants(grpc_request(ipb::ListTenantsRequest {}, p))
+                .list_tenants(ipb::ListTenantsRequest {})
                 .await?
                 .into_inner()
                 .tenants;
@@ -738,8 +705,8 @@ async fn add(
     form: &Submitted,
 ) -> Result<(), tonic::Status> {
     let p = &s.principal;
-    let mut ticket = state.ticket.clone();
-    let mut identity = state.identity_admin.clone();
+    let mut ticket = state.tickets(p);
+    let mut identity = state.identity_admin(p);
     let checked = |name: &str| form.get(name) == "on";
     let entry = || pb::CreateCatalogueEntryRequest {
         tenant_id: tenant.to_owned(),
@@ -749,25 +716,22 @@ async fn add(
     match section {
         Section::Queues => {
             ticket
-                .create_queue(grpc_request(
-                    pb::CreateQueueRequest {
-                        tenant_id: tenant.to_owned(),
-                        name: form.get("name").to_owned(),
-                        group_id: form.get("group").to_owned(),
-                        portal: checked("portal"),
-                        signature: form.get("signature").to_owned(),
-                        follow_up: form.get("follow_up").to_owned(),
-                        addresses: list(form.get("addresses")),
-                    },
-                    p,
-                ))
+                .create_queue(pb::CreateQueueRequest {
+                    tenant_id: tenant.to_owned(),
+                    name: form.get("name").to_owned(),
+                    group_id: form.get("group").to_owned(),
+                    portal: checked("portal"),
+                    signature: form.get("signature").to_owned(),
+                    follow_up: form.get("follow_up").to_owned(),
+                    addresses: list(form.get("addresses")),
+                })
                 .await?;
         }
         Section::Services => {
-            ticket.create_service(grpc_request(entry(), p)).await?;
+            ticket.create_service(entry()).await?;
         }
         Section::Types => {
-            ticket.create_ticket_type(grpc_request(entry(), p)).await?;
+            ticket.create_ticket_type(entry()).await?;
         }
         Section::States => {
             let base = STATES
@@ -775,136 +739,109 @@ async fn add(
                 .find(|st| state_name(*st) == form.get("base"))
                 .ok_or_else(|| tonic::Status::invalid_argument("choose the state it behaves as"))?;
             ticket
-                .define_state(grpc_request(
-                    pb::DefineStateRequest {
-                        tenant_id: tenant.to_owned(),
-                        name: form.get("name").to_owned(),
-                        base: base.into(),
-                    },
-                    p,
-                ))
+                .define_state(pb::DefineStateRequest {
+                    tenant_id: tenant.to_owned(),
+                    name: form.get("name").to_owned(),
+                    base: base.into(),
+                })
                 .await?;
         }
         Section::Fields => {
             ticket
-                .define_field(grpc_request(
-                    pb::DefineFieldRequest {
-                        tenant_id: tenant.to_owned(),
-                        key: form.get("key").to_owned(),
-                        label: form.get("label").to_owned(),
-                        kind: form.get("kind").to_owned(),
-                        options: form
-                            .get("options")
-                            .split(',')
-                            .map(str::trim)
-                            .filter(|o| !o.is_empty())
-                            .map(str::to_owned)
-                            .collect(),
-                        queue_ids: Vec::new(),
-                    },
-                    p,
-                ))
+                .define_field(pb::DefineFieldRequest {
+                    tenant_id: tenant.to_owned(),
+                    key: form.get("key").to_owned(),
+                    label: form.get("label").to_owned(),
+                    kind: form.get("kind").to_owned(),
+                    options: form
+                        .get("options")
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    queue_ids: Vec::new(),
+                })
                 .await?;
         }
         Section::Templates => {
             ticket
-                .create_template(grpc_request(
-                    pb::CreateTemplateRequest {
-                        tenant_id: tenant.to_owned(),
-                        name: form.get("name").to_owned(),
-                        kind: form.get("kind").to_owned(),
-                        subject: form.get("subject").to_owned(),
-                        body: form.get("body").to_owned(),
-                        queue_ids: Vec::new(),
-                        language: form.get("language").to_owned(),
-                    },
-                    p,
-                ))
+                .create_template(pb::CreateTemplateRequest {
+                    tenant_id: tenant.to_owned(),
+                    name: form.get("name").to_owned(),
+                    kind: form.get("kind").to_owned(),
+                    subject: form.get("subject").to_owned(),
+                    body: form.get("body").to_owned(),
+                    queue_ids: Vec::new(),
+                    language: form.get("language").to_owned(),
+                })
                 .await?;
         }
         Section::Agents => {
             identity
-                .create_agent(grpc_request(
-                    ipb::CreateAgentRequest {
-                        tenant_id: tenant.to_owned(),
-                        login: form.get("login").to_owned(),
-                        name: form.get("name").to_owned(),
-                        email: form.get("email").to_owned(),
-                        password: form.get("password").to_owned(),
-                        role_ids: form.all("roles").to_vec(),
-                    },
-                    p,
-                ))
+                .create_agent(ipb::CreateAgentRequest {
+                    tenant_id: tenant.to_owned(),
+                    login: form.get("login").to_owned(),
+                    name: form.get("name").to_owned(),
+                    email: form.get("email").to_owned(),
+                    password: form.get("password").to_owned(),
+                    role_ids: form.all("roles").to_vec(),
+                })
                 .await?;
         }
         Section::Customers => {
             identity
-                .create_customer(grpc_request(
-                    ipb::CreateCustomerRequest {
-                        tenant_id: tenant.to_owned(),
-                        login: form.get("login").to_owned(),
-                        name: form.get("name").to_owned(),
-                        email: form.get("email").to_owned(),
-                        company_id: form.get("company").to_owned(),
-                        company_tickets: checked("company_tickets"),
-                        password: form.get("password").to_owned(),
-                        ..Default::default()
-                    },
-                    p,
-                ))
+                .create_customer(ipb::CreateCustomerRequest {
+                    tenant_id: tenant.to_owned(),
+                    login: form.get("login").to_owned(),
+                    name: form.get("name").to_owned(),
+                    email: form.get("email").to_owned(),
+                    company_id: form.get("company").to_owned(),
+                    company_tickets: checked("company_tickets"),
+                    password: form.get("password").to_owned(),
+                    ..Default::default()
+                })
                 .await?;
         }
         Section::Companies => {
             identity
-                .create_company(grpc_request(
-                    ipb::CreateCompanyRequest {
-                        tenant_id: tenant.to_owned(),
-                        name: form.get("name").to_owned(),
-                    },
-                    p,
-                ))
+                .create_company(ipb::CreateCompanyRequest {
+                    tenant_id: tenant.to_owned(),
+                    name: form.get("name").to_owned(),
+                })
                 .await?;
         }
         Section::Groups => {
             identity
-                .create_group(grpc_request(
-                    ipb::CreateGroupRequest {
-                        tenant_id: tenant.to_owned(),
-                        name: form.get("name").to_owned(),
-                    },
-                    p,
-                ))
+                .create_group(ipb::CreateGroupRequest {
+                    tenant_id: tenant.to_owned(),
+                    name: form.get("name").to_owned(),
+                })
                 .await?;
         }
         Section::Roles => {
             let permissions = form.all("permissions").to_vec();
             identity
-                .create_role(grpc_request(
-                    ipb::CreateRoleRequest {
-                        tenant_id: tenant.to_owned(),
-                        name: form.get("name").to_owned(),
-                        tenant_admin: checked("tenant_admin"),
-                        permissions: (!permissions.is_empty())
-                            .then(|| ipb::GroupPermissions {
-                                group_id: form.get("group").to_owned(),
-                                permissions,
-                            })
-                            .into_iter()
-                            .collect(),
-                    },
-                    p,
-                ))
+                .create_role(ipb::CreateRoleRequest {
+                    tenant_id: tenant.to_owned(),
+                    name: form.get("name").to_owned(),
+                    tenant_admin: checked("tenant_admin"),
+                    permissions: (!permissions.is_empty())
+                        .then(|| ipb::GroupPermissions {
+                            group_id: form.get("group").to_owned(),
+                            permissions,
+                        })
+                        .into_iter()
+                        .collect(),
+                })
                 .await?;
         }
         Section::Tenants => {
             identity
-                .create_tenant(grpc_request(
-                    ipb::CreateTenantRequest {
-                        slug: form.get("slug").to_owned(),
-                        name: form.get("name").to_owned(),
-                    },
-                    p,
-                ))
+                .create_tenant(ipb::CreateTenantRequest {
+                    slug: form.get("slug").to_owned(),
+                    name: form.get("name").to_owned(),
+                })
                 .await?;
         }
     }
@@ -940,9 +877,8 @@ async fn delete_template(
         Err(r) => return r,
     };
     let saved = state
-        .ticket
-        .clone()
-        .delete_template(grpc_request(pb::DeleteTemplateRequest { id }, &s.principal))
+        .tickets(&s.principal)
+        .delete_template(pb::DeleteTemplateRequest { id })
         .await;
     back_to_list(
         t,
@@ -979,14 +915,10 @@ async fn queue_page(
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let queue = state
-            .ticket
-            .clone()
-            .list_queues(grpc_request(
-                pb::ListQueuesRequest {
-                    tenant_id: tenant.clone(),
-                },
-                &s.principal,
-            ))
+            .tickets(&s.principal)
+            .list_queues(pb::ListQueuesRequest {
+                tenant_id: tenant.clone(),
+            })
             .await?
             .into_inner()
             .queues
@@ -994,14 +926,10 @@ async fn queue_page(
             .find(|q| q.id == queue_id)
             .ok_or_else(|| tonic::Status::not_found("queue not found"))?;
         let groups = state
-            .identity_admin
-            .clone()
-            .list_groups(grpc_request(
-                ipb::ListGroupsRequest {
-                    tenant_id: tenant.clone(),
-                },
-                &s.principal,
-            ))
+            .identity_admin(&s.principal)
+            .list_groups(ipb::ListGroupsRequest {
+                tenant_id: tenant.clone(),
+            })
             .await?
             .into_inner()
             .groups;
@@ -1057,11 +985,7 @@ async fn queue_save(
         set_addresses: true,
         addresses: list(form.get("addresses")),
     };
-    let saved = state
-        .ticket
-        .clone()
-        .update_queue(grpc_request(update, &s.principal))
-        .await;
+    let saved = state.tickets(&s.principal).update_queue(update).await;
     back_to_list(
         t,
         &s,
@@ -1105,21 +1029,15 @@ async fn agent_page(
     };
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
-        let mut identity = state.identity_admin.clone();
+        let mut identity = state.identity_admin(&s.principal);
         let found = identity
-            .get_agent(grpc_request(
-                ipb::GetAgentRequest { agent_id },
-                &s.principal,
-            ))
+            .get_agent(ipb::GetAgentRequest { agent_id })
             .await?
             .into_inner();
         let roles = identity
-            .list_roles(grpc_request(
-                ipb::ListRolesRequest {
-                    tenant_id: tenant.clone(),
-                },
-                &s.principal,
-            ))
+            .list_roles(ipb::ListRolesRequest {
+                tenant_id: tenant.clone(),
+            })
             .await?
             .into_inner()
             .roles;
@@ -1164,62 +1082,47 @@ async fn agent_save(
     };
     let saved = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
-        let mut identity = state.identity_admin.clone();
+        let mut identity = state.identity_admin(&s.principal);
         let found = identity
-            .get_agent(grpc_request(
-                ipb::GetAgentRequest {
-                    agent_id: agent_id.clone(),
-                },
-                &s.principal,
-            ))
+            .get_agent(ipb::GetAgentRequest {
+                agent_id: agent_id.clone(),
+            })
             .await?
             .into_inner();
         let had = roles_in(&found, &tenant);
         let wanted = form.all("roles");
         for role_id in wanted.iter().filter(|r| !had.contains(r)) {
             identity
-                .assign_role(grpc_request(
-                    ipb::AgentRoleRequest {
-                        agent_id: agent_id.clone(),
-                        role_id: role_id.clone(),
-                    },
-                    &s.principal,
-                ))
+                .assign_role(ipb::AgentRoleRequest {
+                    agent_id: agent_id.clone(),
+                    role_id: role_id.clone(),
+                })
                 .await?;
         }
         for role_id in had.iter().filter(|r| !wanted.contains(r)) {
             identity
-                .revoke_role(grpc_request(
-                    ipb::AgentRoleRequest {
-                        agent_id: agent_id.clone(),
-                        role_id: role_id.clone(),
-                    },
-                    &s.principal,
-                ))
+                .revoke_role(ipb::AgentRoleRequest {
+                    agent_id: agent_id.clone(),
+                    role_id: role_id.clone(),
+                })
                 .await?;
         }
         // Taken as typed: a password may begin or end with a space.
         if let Some(password) = form.all("password").first().filter(|p| !p.is_empty()) {
             identity
-                .set_agent_password(grpc_request(
-                    ipb::SetAgentPasswordRequest {
-                        agent_id: agent_id.clone(),
-                        password: password.clone(),
-                    },
-                    &s.principal,
-                ))
+                .set_agent_password(ipb::SetAgentPasswordRequest {
+                    agent_id: agent_id.clone(),
+                    password: password.clone(),
+                })
                 .await?;
         }
         let active = form.get("active") == "on";
         if active != found.active {
             identity
-                .set_agent_active(grpc_request(
-                    ipb::SetAgentActiveRequest {
-                        agent_id: agent_id.clone(),
-                        active,
-                    },
-                    &s.principal,
-                ))
+                .set_agent_active(ipb::SetAgentActiveRequest {
+                    agent_id: agent_id.clone(),
+                    active,
+                })
                 .await?;
         }
         Ok::<_, tonic::Status>(tenant)
@@ -1267,15 +1170,12 @@ async fn template_page(
     };
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
-        let mut ticket = state.ticket.clone();
+        let mut ticket = state.tickets(&s.principal);
         let template = ticket
-            .list_templates(grpc_request(
-                pb::ListTemplatesRequest {
-                    tenant_id: tenant.clone(),
-                    ..Default::default()
-                },
-                &s.principal,
-            ))
+            .list_templates(pb::ListTemplatesRequest {
+                tenant_id: tenant.clone(),
+                ..Default::default()
+            })
             .await?
             .into_inner()
             .templates
@@ -1283,12 +1183,9 @@ async fn template_page(
             .find(|tpl| tpl.id == template_id)
             .ok_or_else(|| tonic::Status::not_found("template not found"))?;
         let queues = ticket
-            .list_queues(grpc_request(
-                pb::ListQueuesRequest {
-                    tenant_id: tenant.clone(),
-                },
-                &s.principal,
-            ))
+            .list_queues(pb::ListQueuesRequest {
+                tenant_id: tenant.clone(),
+            })
             .await?
             .into_inner()
             .queues;
@@ -1343,11 +1240,7 @@ async fn template_save(
         queue_ids: form.all("queues").to_vec(),
         language: form.get("language").to_owned(),
     };
-    let saved = state
-        .ticket
-        .clone()
-        .update_template(grpc_request(update, &s.principal))
-        .await;
+    let saved = state.tickets(&s.principal).update_template(update).await;
     back_to_list(
         t,
         &s,
@@ -1381,21 +1274,15 @@ async fn customer_page(
     };
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
-        let mut identity = state.identity_admin.clone();
+        let mut identity = state.identity_admin(&s.principal);
         let customer = identity
-            .get_customer(grpc_request(
-                ipb::GetCustomerRequest { customer_id },
-                &s.principal,
-            ))
+            .get_customer(ipb::GetCustomerRequest { customer_id })
             .await?
             .into_inner();
         let companies = identity
-            .list_companies(grpc_request(
-                ipb::ListCompaniesRequest {
-                    tenant_id: tenant.clone(),
-                },
-                &s.principal,
-            ))
+            .list_companies(ipb::ListCompaniesRequest {
+                tenant_id: tenant.clone(),
+            })
             .await?
             .into_inner()
             .companies;
@@ -1453,9 +1340,8 @@ async fn customer_save(
             .cloned(),
     };
     let saved = state
-        .identity_admin
-        .clone()
-        .update_customer(grpc_request(update, &s.principal))
+        .identity_admin(&s.principal)
+        .update_customer(update)
         .await;
     back_to_list(
         t,
@@ -1492,14 +1378,11 @@ async fn role_and_groups(
     role_id: &str,
 ) -> Result<(String, ipb::Role, Vec<ipb::Group>), tonic::Status> {
     let (tenant, _) = tenants(state, s, tenant).await?;
-    let mut identity = state.identity_admin.clone();
+    let mut identity = state.identity_admin(&s.principal);
     let role = identity
-        .list_roles(grpc_request(
-            ipb::ListRolesRequest {
-                tenant_id: tenant.clone(),
-            },
-            &s.principal,
-        ))
+        .list_roles(ipb::ListRolesRequest {
+            tenant_id: tenant.clone(),
+        })
         .await?
         .into_inner()
         .roles
@@ -1507,12 +1390,9 @@ async fn role_and_groups(
         .find(|r| r.id == role_id)
         .ok_or_else(|| tonic::Status::not_found("role not found"))?;
     let groups = identity
-        .list_groups(grpc_request(
-            ipb::ListGroupsRequest {
-                tenant_id: tenant.clone(),
-            },
-            &s.principal,
-        ))
+        .list_groups(ipb::ListGroupsRequest {
+            tenant_id: tenant.clone(),
+        })
         .await?
         .into_inner()
         .groups;
@@ -1597,18 +1477,14 @@ async fn role_save(
                 continue;
             }
             state
-                .identity_admin
-                .clone()
-                .set_role_permissions(grpc_request(
-                    ipb::SetRolePermissionsRequest {
-                        role_id: role.id.clone(),
-                        permissions: Some(ipb::GroupPermissions {
-                            group_id: group.id,
-                            permissions: wanted,
-                        }),
-                    },
-                    &s.principal,
-                ))
+                .identity_admin(&s.principal)
+                .set_role_permissions(ipb::SetRolePermissionsRequest {
+                    role_id: role.id.clone(),
+                    permissions: Some(ipb::GroupPermissions {
+                        group_id: group.id,
+                        permissions: wanted,
+                    }),
+                })
                 .await?;
         }
         Ok::<_, tonic::Status>(tenant)

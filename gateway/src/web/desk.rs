@@ -29,7 +29,6 @@ use super::{
     form_failure, name_of, remember_lang, render, session, texts,
 };
 use crate::AppState;
-use crate::auth::grpc_request;
 
 /// Ticket states an agent sets, in the order the desk offers them.
 pub(super) const STATES: [pb::TicketState; 7] = [
@@ -134,9 +133,8 @@ impl Names {
     /// The queues the agent sees and the agents of their tenants.
     async fn load(state: &AppState, s: &Session) -> Result<Self, tonic::Status> {
         let queues = state
-            .ticket
-            .clone()
-            .list_queues(grpc_request(pb::ListQueuesRequest::default(), &s.principal))
+            .tickets(&s.principal)
+            .list_queues(pb::ListQueuesRequest::default())
             .await?
             .into_inner()
             .queues;
@@ -150,15 +148,11 @@ impl Names {
             .unwrap_or_default();
         for tenant_id in tenants {
             let found = state
-                .identity
-                .clone()
-                .list_agent_contacts(grpc_request(
-                    ipb::ListAgentContactsRequest {
-                        tenant_id,
-                        ..Default::default()
-                    },
-                    &s.principal,
-                ))
+                .identity(&s.principal)
+                .list_agent_contacts(ipb::ListAgentContactsRequest {
+                    tenant_id,
+                    ..Default::default()
+                })
                 .await?
                 .into_inner()
                 .agents;
@@ -243,19 +237,14 @@ async fn overview(
     };
     let loaded = async {
         let counts = state
-            .ticket
-            .clone()
-            .queue_overview(grpc_request(
-                pb::QueueOverviewRequest::default(),
-                &s.principal,
-            ))
+            .tickets(&s.principal)
+            .queue_overview(pb::QueueOverviewRequest::default())
             .await?
             .into_inner()
             .queues;
         let views = state
-            .ticket
-            .clone()
-            .list_views(grpc_request(pb::ListViewsRequest {}, &s.principal))
+            .tickets(&s.principal)
+            .list_views(pb::ListViewsRequest {})
             .await?
             .into_inner()
             .views;
@@ -451,9 +440,8 @@ async fn list(
     if !spec.request.view.is_empty() {
         // A view is headed by its name (a saved search's is the agent's own).
         let views = state
-            .ticket
-            .clone()
-            .list_views(grpc_request(pb::ListViewsRequest {}, &s.principal))
+            .tickets(&s.principal)
+            .list_views(pb::ListViewsRequest {})
             .await;
         match views {
             Ok(v) => match v
@@ -473,9 +461,8 @@ async fn list(
         }
     }
     let found = state
-        .ticket
-        .clone()
-        .search_tickets(grpc_request(spec.request.clone(), &s.principal))
+        .tickets(&s.principal)
+        .search_tickets(spec.request.clone())
         .await;
     let found = match found {
         Ok(r) => r.into_inner(),
@@ -749,12 +736,7 @@ async fn save_search(
         )),
         ..Default::default()
     };
-    match state
-        .ticket
-        .clone()
-        .save_search(grpc_request(request, &s.principal))
-        .await
-    {
+    match state.tickets(&s.principal).save_search(request).await {
         Ok(view) => Redirect::to(&format!("/desk/views/{}", view.into_inner().id)).into_response(),
         Err(status) => failure(t, Some(&s), status.into()),
     }
@@ -774,12 +756,8 @@ async fn delete_search(
         Err(r) => return r,
     };
     match state
-        .ticket
-        .clone()
-        .delete_saved_search(grpc_request(
-            pb::DeleteSavedSearchRequest { id: view_id },
-            &s.principal,
-        ))
+        .tickets(&s.principal)
+        .delete_saved_search(pb::DeleteSavedSearchRequest { id: view_id })
         .await
     {
         Ok(_) => Redirect::to("/desk/").into_response(),
@@ -821,15 +799,11 @@ async fn bulk(
         return Redirect::to(&back).into_response();
     }
     let outcome = state
-        .ticket
-        .clone()
-        .bulk_update_tickets(grpc_request(
-            pb::BulkUpdateTicketsRequest {
-                ticket_ids: ids,
-                update: Some(update),
-            },
-            &s.principal,
-        ))
+        .tickets(&s.principal)
+        .bulk_update_tickets(pb::BulkUpdateTicketsRequest {
+            ticket_ids: ids,
+            update: Some(update),
+        })
         .await;
     match outcome {
         Ok(r) => {
@@ -939,14 +913,10 @@ async fn fields_of(
     ticket: &pb::Ticket,
 ) -> Result<Vec<pb::CustomField>, tonic::Status> {
     Ok(state
-        .ticket
-        .clone()
-        .list_fields(grpc_request(
-            pb::ListFieldsRequest {
-                tenant_id: ticket.tenant_id.clone(),
-            },
-            p,
-        ))
+        .tickets(p)
+        .list_fields(pb::ListFieldsRequest {
+            tenant_id: ticket.tenant_id.clone(),
+        })
         .await?
         .into_inner()
         .fields
@@ -1010,15 +980,12 @@ async fn load_ticket<'a>(
     key: &str,
     template: Option<&str>,
 ) -> Result<TicketPage<'a>, tonic::Status> {
-    let mut client = state.ticket.clone();
     let p = &s.principal;
+    let mut client = state.tickets(p);
     let ticket = client
-        .get_ticket(grpc_request(
-            pb::GetTicketRequest {
-                ticket: key.to_owned(),
-            },
-            p,
-        ))
+        .get_ticket(pb::GetTicketRequest {
+            ticket: key.to_owned(),
+        })
         .await?
         .into_inner();
     let id = ticket.id.clone();
@@ -1026,14 +993,10 @@ async fn load_ticket<'a>(
         async {
             Ok::<_, tonic::Status>(
                 state
-                    .ticket
-                    .clone()
-                    .list_articles(grpc_request(
-                        pb::ListArticlesRequest {
-                            ticket_id: id.clone(),
-                        },
-                        p,
-                    ))
+                    .tickets(p)
+                    .list_articles(pb::ListArticlesRequest {
+                        ticket_id: id.clone(),
+                    })
                     .await?
                     .into_inner()
                     .articles,
@@ -1041,71 +1004,51 @@ async fn load_ticket<'a>(
         },
         async {
             Ok(state
-                .ticket
-                .clone()
-                .get_history(grpc_request(
-                    pb::GetHistoryRequest {
-                        ticket_id: id.clone(),
-                    },
-                    p,
-                ))
+                .tickets(p)
+                .get_history(pb::GetHistoryRequest {
+                    ticket_id: id.clone(),
+                })
                 .await?
                 .into_inner()
                 .entries)
         },
         async {
             Ok(state
-                .ticket
-                .clone()
-                .list_links(grpc_request(
-                    pb::ListLinksRequest {
-                        ticket_id: id.clone(),
-                    },
-                    p,
-                ))
+                .tickets(p)
+                .list_links(pb::ListLinksRequest {
+                    ticket_id: id.clone(),
+                })
                 .await?
                 .into_inner()
                 .links)
         },
         async {
             Ok(state
-                .ticket
-                .clone()
-                .list_templates(grpc_request(
-                    pb::ListTemplatesRequest {
-                        ticket_id: id.clone(),
-                        ..Default::default()
-                    },
-                    p,
-                ))
+                .tickets(p)
+                .list_templates(pb::ListTemplatesRequest {
+                    ticket_id: id.clone(),
+                    ..Default::default()
+                })
                 .await?
                 .into_inner()
                 .templates)
         },
         async {
             Ok(state
-                .ticket
-                .clone()
-                .list_services(grpc_request(
-                    pb::ListCatalogueRequest {
-                        tenant_id: ticket.tenant_id.clone(),
-                    },
-                    p,
-                ))
+                .tickets(p)
+                .list_services(pb::ListCatalogueRequest {
+                    tenant_id: ticket.tenant_id.clone(),
+                })
                 .await?
                 .into_inner()
                 .entries)
         },
         async {
             Ok(state
-                .ticket
-                .clone()
-                .list_ticket_types(grpc_request(
-                    pb::ListCatalogueRequest {
-                        tenant_id: ticket.tenant_id.clone(),
-                    },
-                    p,
-                ))
+                .tickets(p)
+                .list_ticket_types(pb::ListCatalogueRequest {
+                    tenant_id: ticket.tenant_id.clone(),
+                })
                 .await?
                 .into_inner()
                 .entries)
@@ -1113,14 +1056,10 @@ async fn load_ticket<'a>(
         Names::load(state, s),
         async {
             Ok(state
-                .ticket
-                .clone()
-                .list_watchers(grpc_request(
-                    pb::ListWatchersRequest {
-                        ticket_id: id.clone(),
-                    },
-                    p,
-                ))
+                .tickets(p)
+                .list_watchers(pb::ListWatchersRequest {
+                    ticket_id: id.clone(),
+                })
                 .await?
                 .into_inner()
                 .agent_ids)
@@ -1130,13 +1069,10 @@ async fn load_ticket<'a>(
     let (draft_subject, draft_body) = match template.filter(|id| !id.is_empty()) {
         Some(template_id) => {
             let rendered = client
-                .render_template(grpc_request(
-                    pb::RenderTemplateRequest {
-                        template_id: template_id.to_owned(),
-                        ticket_id: id.clone(),
-                    },
-                    p,
-                ))
+                .render_template(pb::RenderTemplateRequest {
+                    template_id: template_id.to_owned(),
+                    ticket_id: id.clone(),
+                })
                 .await?
                 .into_inner();
             (rendered.subject, rendered.body)
@@ -1294,14 +1230,10 @@ where
         Err(r) => return r,
     };
     let ticket = match state
-        .ticket
-        .clone()
-        .get_ticket(grpc_request(
-            pb::GetTicketRequest {
-                ticket: key.to_owned(),
-            },
-            &s.principal,
-        ))
+        .tickets(&s.principal)
+        .get_ticket(pb::GetTicketRequest {
+            ticket: key.to_owned(),
+        })
         .await
     {
         Ok(r) => r.into_inner(),
@@ -1333,24 +1265,20 @@ async fn add_article(
         return Err(tonic::Status::invalid_argument("the text is empty"));
     }
     state
-        .ticket
-        .clone()
-        .add_article(grpc_request(
-            pb::AddArticleRequest {
-                ticket_id: ticket.id,
-                article: Some(pb::NewArticle {
-                    sender: pb::SenderType::Agent.into(),
-                    channel: channel.into(),
-                    visible_to_customer: visible,
-                    subject: form.get("subject").to_owned(),
-                    body,
-                    time_minutes: form.get("time").parse().unwrap_or(0),
-                    attachments: form.files,
-                    ..Default::default()
-                }),
-            },
-            &s.principal,
-        ))
+        .tickets(&s.principal)
+        .add_article(pb::AddArticleRequest {
+            ticket_id: ticket.id,
+            article: Some(pb::NewArticle {
+                sender: pb::SenderType::Agent.into(),
+                channel: channel.into(),
+                visible_to_customer: visible,
+                subject: form.get("subject").to_owned(),
+                body,
+                time_minutes: form.get("time").parse().unwrap_or(0),
+                attachments: form.files,
+                ..Default::default()
+            }),
+        })
         .await?;
     Ok(None)
 }
@@ -1371,11 +1299,7 @@ async fn update(
             ..Default::default()
         })
     {
-        state
-            .ticket
-            .clone()
-            .update_ticket(grpc_request(request, &s.principal))
-            .await?;
+        state.tickets(&s.principal).update_ticket(request).await?;
     }
     Ok(None)
 }
@@ -1435,17 +1359,13 @@ async fn lock(
     form: Submitted,
 ) -> Result<Option<String>, tonic::Status> {
     state
-        .ticket
-        .clone()
-        .update_ticket(grpc_request(
-            pb::UpdateTicketRequest {
-                ticket_id: ticket.id,
-                expected_version: ticket.version,
-                locked: Some(form.get("locked") == "1"),
-                ..Default::default()
-            },
-            &s.principal,
-        ))
+        .tickets(&s.principal)
+        .update_ticket(pb::UpdateTicketRequest {
+            ticket_id: ticket.id,
+            expected_version: ticket.version,
+            locked: Some(form.get("locked") == "1"),
+            ..Default::default()
+        })
         .await?;
     Ok(None)
 }
@@ -1474,15 +1394,11 @@ async fn set_fields(
         })
         .collect();
     state
-        .ticket
-        .clone()
-        .set_ticket_fields(grpc_request(
-            pb::SetTicketFieldsRequest {
-                ticket_id: ticket.id,
-                values,
-            },
-            &s.principal,
-        ))
+        .tickets(&s.principal)
+        .set_ticket_fields(pb::SetTicketFieldsRequest {
+            ticket_id: ticket.id,
+            values,
+        })
         .await?;
     Ok(None)
 }
@@ -1512,16 +1428,12 @@ async fn set_tags(
         .cloned()
         .collect();
     state
-        .ticket
-        .clone()
-        .tag_ticket(grpc_request(
-            pb::TagTicketRequest {
-                ticket_id: ticket.id,
-                add,
-                remove,
-            },
-            &s.principal,
-        ))
+        .tickets(&s.principal)
+        .tag_ticket(pb::TagTicketRequest {
+            ticket_id: ticket.id,
+            add,
+            remove,
+        })
         .await?;
     Ok(None)
 }
@@ -1533,15 +1445,11 @@ async fn watch(
     form: Submitted,
 ) -> Result<Option<String>, tonic::Status> {
     state
-        .ticket
-        .clone()
-        .watch_ticket(grpc_request(
-            pb::WatchTicketRequest {
-                ticket_id: ticket.id,
-                watch: form.get("watch") == "1",
-            },
-            &s.principal,
-        ))
+        .tickets(&s.principal)
+        .watch_ticket(pb::WatchTicketRequest {
+            ticket_id: ticket.id,
+            watch: form.get("watch") == "1",
+        })
         .await?;
     Ok(None)
 }
@@ -1552,14 +1460,11 @@ async fn link(
     ticket: pb::Ticket,
     form: Submitted,
 ) -> Result<Option<String>, tonic::Status> {
-    let mut client = state.ticket.clone();
+    let mut client = state.tickets(&s.principal);
     let other = client
-        .get_ticket(grpc_request(
-            pb::GetTicketRequest {
-                ticket: form.get("other").to_owned(),
-            },
-            &s.principal,
-        ))
+        .get_ticket(pb::GetTicketRequest {
+            ticket: form.get("other").to_owned(),
+        })
         .await?
         .into_inner();
     let kind = if form.get("kind") == "parent" {
@@ -1568,14 +1473,11 @@ async fn link(
         pb::LinkKind::Related
     };
     client
-        .link_tickets(grpc_request(
-            pb::LinkTicketsRequest {
-                source_ticket_id: ticket.id,
-                target_ticket_id: other.id,
-                kind: kind.into(),
-            },
-            &s.principal,
-        ))
+        .link_tickets(pb::LinkTicketsRequest {
+            source_ticket_id: ticket.id,
+            target_ticket_id: other.id,
+            kind: kind.into(),
+        })
         .await?;
     Ok(None)
 }
@@ -1586,24 +1488,18 @@ async fn merge(
     ticket: pb::Ticket,
     form: Submitted,
 ) -> Result<Option<String>, tonic::Status> {
-    let mut client = state.ticket.clone();
+    let mut client = state.tickets(&s.principal);
     let target = client
-        .get_ticket(grpc_request(
-            pb::GetTicketRequest {
-                ticket: form.get("target").to_owned(),
-            },
-            &s.principal,
-        ))
+        .get_ticket(pb::GetTicketRequest {
+            ticket: form.get("target").to_owned(),
+        })
         .await?
         .into_inner();
     let merged = client
-        .merge_tickets(grpc_request(
-            pb::MergeTicketsRequest {
-                target_ticket_id: target.id,
-                source_ticket_ids: vec![ticket.id],
-            },
-            &s.principal,
-        ))
+        .merge_tickets(pb::MergeTicketsRequest {
+            target_ticket_id: target.id,
+            source_ticket_ids: vec![ticket.id],
+        })
         .await?
         .into_inner();
     if let Some(failed) = merged.outcomes.iter().find(|o| o.ticket.is_none()) {
@@ -1632,17 +1528,13 @@ async fn split(
                 given => given.to_owned(),
             };
             let new = state
-                .ticket
-                .clone()
-                .split_article(grpc_request(
-                    pb::SplitArticleRequest {
-                        article_id,
-                        queue_id: ticket.queue_id,
-                        title,
-                        priority: ticket.priority,
-                    },
-                    &s.principal,
-                ))
+                .tickets(&s.principal)
+                .split_article(pb::SplitArticleRequest {
+                    article_id,
+                    queue_id: ticket.queue_id,
+                    title,
+                    priority: ticket.priority,
+                })
                 .await?
                 .into_inner();
             Ok(Some(format!("/desk/tickets/{}", new.number)))
@@ -1744,12 +1636,7 @@ async fn phone_submit(
         }),
         ..Default::default()
     };
-    match state
-        .ticket
-        .clone()
-        .create_ticket(grpc_request(request, &s.principal))
-        .await
-    {
+    match state.tickets(&s.principal).create_ticket(request).await {
         Ok(ticket) => {
             Redirect::to(&format!("/desk/tickets/{}", ticket.into_inner().number)).into_response()
         }

@@ -20,7 +20,6 @@ use super::{
     form_failure, remember_lang, render, session, texts,
 };
 use crate::AppState;
-use crate::auth::grpc_request;
 use crate::error::ApiError;
 
 /// The signed-in customer; anyone else is sent where they belong (the login page, the desk).
@@ -95,22 +94,18 @@ async fn my_tickets(
         OPEN_TYPES.iter().map(|s| (*s).to_owned()).collect()
     };
     let found = state
-        .ticket
-        .clone()
-        .search_tickets(grpc_request(
-            pb::SearchTicketsRequest {
-                filter: Some(pb::TicketFilter {
-                    state_types,
-                    ..Default::default()
-                }),
-                sort: pb::SortField::UpdatedAt.into(),
-                descending: true,
-                page_size: 50,
-                page_token: query.page.clone().unwrap_or_default(),
+        .tickets(&s.principal)
+        .search_tickets(pb::SearchTicketsRequest {
+            filter: Some(pb::TicketFilter {
+                state_types,
                 ..Default::default()
-            },
-            &s.principal,
-        ))
+            }),
+            sort: pb::SortField::UpdatedAt.into(),
+            descending: true,
+            page_size: 50,
+            page_token: query.page.clone().unwrap_or_default(),
+            ..Default::default()
+        })
         .await;
     let found = match found {
         Ok(r) => r.into_inner(),
@@ -202,38 +197,26 @@ async fn new_ticket_form(
         .unwrap_or_default();
     let choices = async {
         let queues = state
-            .ticket
-            .clone()
-            .list_queues(grpc_request(
-                pb::ListQueuesRequest {
-                    tenant_id: tenant_id.clone(),
-                },
-                &s.principal,
-            ))
+            .tickets(&s.principal)
+            .list_queues(pb::ListQueuesRequest {
+                tenant_id: tenant_id.clone(),
+            })
             .await?
             .into_inner()
             .queues;
         let services = state
-            .ticket
-            .clone()
-            .list_services(grpc_request(
-                pb::ListCatalogueRequest {
-                    tenant_id: tenant_id.clone(),
-                },
-                &s.principal,
-            ))
+            .tickets(&s.principal)
+            .list_services(pb::ListCatalogueRequest {
+                tenant_id: tenant_id.clone(),
+            })
             .await?
             .into_inner()
             .entries;
         let types = state
-            .ticket
-            .clone()
-            .list_ticket_types(grpc_request(
-                pb::ListCatalogueRequest {
-                    tenant_id: tenant_id.clone(),
-                },
-                &s.principal,
-            ))
+            .tickets(&s.principal)
+            .list_ticket_types(pb::ListCatalogueRequest {
+                tenant_id: tenant_id.clone(),
+            })
             .await?
             .into_inner()
             .entries;
@@ -342,12 +325,7 @@ async fn new_ticket_submit(
         }),
         ..Default::default()
     };
-    match state
-        .ticket
-        .clone()
-        .create_ticket(grpc_request(request, &s.principal))
-        .await
-    {
+    match state.tickets(&s.principal).create_ticket(request).await {
         Ok(ticket) => {
             Redirect::to(&format!("/portal/tickets/{}", ticket.into_inner().number)).into_response()
         }
@@ -420,33 +398,24 @@ async fn show_ticket(
     status: StatusCode,
 ) -> Response {
     let loaded = async {
-        let mut client = state.ticket.clone();
+        let mut client = state.tickets(&s.principal);
         let ticket = client
-            .get_ticket(grpc_request(
-                pb::GetTicketRequest {
-                    ticket: key.to_owned(),
-                },
-                &s.principal,
-            ))
+            .get_ticket(pb::GetTicketRequest {
+                ticket: key.to_owned(),
+            })
             .await?
             .into_inner();
         let articles = client
-            .list_articles(grpc_request(
-                pb::ListArticlesRequest {
-                    ticket_id: ticket.id.clone(),
-                },
-                &s.principal,
-            ))
+            .list_articles(pb::ListArticlesRequest {
+                ticket_id: ticket.id.clone(),
+            })
             .await?
             .into_inner()
             .articles;
         let queues = client
-            .list_queues(grpc_request(
-                pb::ListQueuesRequest {
-                    tenant_id: ticket.tenant_id.clone(),
-                },
-                &s.principal,
-            ))
+            .list_queues(pb::ListQueuesRequest {
+                tenant_id: ticket.tenant_id.clone(),
+            })
             .await?
             .into_inner()
             .queues;
@@ -528,32 +497,26 @@ async fn reply(
         .await;
     }
     let added = async {
-        let mut client = state.ticket.clone();
+        let mut client = state.tickets(&s.principal);
         let ticket = client
-            .get_ticket(grpc_request(
-                pb::GetTicketRequest {
-                    ticket: key.clone(),
-                },
-                &s.principal,
-            ))
+            .get_ticket(pb::GetTicketRequest {
+                ticket: key.clone(),
+            })
             .await?
             .into_inner();
         client
-            .add_article(grpc_request(
-                pb::AddArticleRequest {
-                    ticket_id: ticket.id,
-                    article: Some(pb::NewArticle {
-                        sender: pb::SenderType::Customer.into(),
-                        channel: pb::Channel::Portal.into(),
-                        visible_to_customer: true,
-                        subject: format!("Re: {}", ticket.title),
-                        body,
-                        attachments: form.files,
-                        ..Default::default()
-                    }),
-                },
-                &s.principal,
-            ))
+            .add_article(pb::AddArticleRequest {
+                ticket_id: ticket.id,
+                article: Some(pb::NewArticle {
+                    sender: pb::SenderType::Customer.into(),
+                    channel: pb::Channel::Portal.into(),
+                    visible_to_customer: true,
+                    subject: format!("Re: {}", ticket.title),
+                    body,
+                    attachments: form.files,
+                    ..Default::default()
+                }),
+            })
             .await?;
         Ok::<_, tonic::Status>(ticket.number)
     }
@@ -590,26 +553,20 @@ async fn set_state(
         Err(r) => return r,
     };
     let changed = async {
-        let mut client = state.ticket.clone();
+        let mut client = state.tickets(&s.principal);
         let ticket = client
-            .get_ticket(grpc_request(
-                pb::GetTicketRequest {
-                    ticket: key.to_owned(),
-                },
-                &s.principal,
-            ))
+            .get_ticket(pb::GetTicketRequest {
+                ticket: key.to_owned(),
+            })
             .await?
             .into_inner();
         client
-            .update_ticket(grpc_request(
-                pb::UpdateTicketRequest {
-                    ticket_id: ticket.id,
-                    expected_version: ticket.version,
-                    state: Some(to.into()),
-                    ..Default::default()
-                },
-                &s.principal,
-            ))
+            .update_ticket(pb::UpdateTicketRequest {
+                ticket_id: ticket.id,
+                expected_version: ticket.version,
+                state: Some(to.into()),
+                ..Default::default()
+            })
             .await?;
         Ok::<_, tonic::Status>(ticket.number)
     }
