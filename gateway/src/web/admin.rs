@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::multipart::Multipart;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,10 +13,11 @@ use docket_proto::identity::v1 as ipb;
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
 
-use super::desk::{STATES, agent, agent_form, state_choices, state_name};
+use super::desk::{STATES, state_choices, state_name};
 use super::portal::Choice;
 use super::{
-    LangQuery, Session, Submitted, Texts, choices_of, error_page, failure, name_of, render, texts,
+    AgentForm, AgentSession, LangQuery, Session, Submitted, Texts, choices_of, error_page, failure,
+    name_of, render, texts,
 };
 use crate::AppState;
 
@@ -231,13 +231,10 @@ async fn page(
     Path(section): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let lang = &query.lang;
     let t = texts(lang, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Some(section) = Section::parse(&section) else {
         return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
     };
@@ -667,14 +664,10 @@ async fn create(
     Path(section): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let lang = &query.lang;
     let t = texts(lang, &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let Some(section) = Section::parse(&section) else {
         return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
     };
@@ -869,13 +862,9 @@ async fn delete_template(
     Path(id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, _): AgentForm,
 ) -> Response {
     let t = texts(&LangQuery::default(), &headers);
-    let (s, _) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let saved = state
         .tickets(&s.principal)
         .delete_template(pb::DeleteTemplateRequest { id })
@@ -905,13 +894,10 @@ async fn queue_page(
     Path(queue_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let lang = &query.lang;
     let t = texts(lang, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let queue = state
@@ -969,13 +955,9 @@ async fn queue_save(
     Path(queue_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let t = texts(&LangQuery::default(), &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let update = pb::UpdateQueueRequest {
         queue_id,
         group_id: Some(form.get("group").to_owned()),
@@ -1021,12 +1003,9 @@ async fn agent_page(
     Path(agent_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let t = texts(&query.lang, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut identity = state.identity_admin(&s.principal);
@@ -1073,13 +1052,9 @@ async fn agent_save(
     Path(agent_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let t = texts(&LangQuery::default(), &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let saved = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut identity = state.identity_admin(&s.principal);
@@ -1162,12 +1137,9 @@ async fn template_page(
     Path(template_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let t = texts(&query.lang, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut ticket = state.tickets(&s.principal);
@@ -1224,13 +1196,9 @@ async fn template_save(
     Path(id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let t = texts(&LangQuery::default(), &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let update = pb::UpdateTemplateRequest {
         id,
         name: form.get("name").to_owned(),
@@ -1266,12 +1234,9 @@ async fn customer_page(
     Path(customer_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let t = texts(&query.lang, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut identity = state.identity_admin(&s.principal);
@@ -1316,13 +1281,9 @@ async fn customer_save(
     Path(customer_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let t = texts(&LangQuery::default(), &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let update = ipb::UpdateCustomerRequest {
         customer_id,
         name: Some(form.get("name").to_owned()),
@@ -1413,12 +1374,9 @@ async fn role_page(
     Path(role_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let t = texts(&query.lang, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let (tenant, role, groups) =
         match role_and_groups(&state, &s, query.tenant.as_deref(), &role_id).await {
             Ok(l) => l,
@@ -1456,13 +1414,9 @@ async fn role_save(
     Path(role_id): Path<String>,
     Query(query): Query<AdminQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let t = texts(&LangQuery::default(), &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let saved = async {
         let (tenant, role, groups) =
             role_and_groups(&state, &s, query.tenant.as_deref(), &role_id).await?;

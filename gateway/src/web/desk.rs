@@ -11,7 +11,6 @@ use std::convert::Infallible;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::multipart::Multipart;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -25,8 +24,8 @@ use serde::Deserialize;
 use super::login::{self, Area};
 use super::portal::{ArticleRow, Choice};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, choices_of, customer_label, error_page, failure,
-    form_failure, name_of, remember_lang, render, session, texts,
+    AgentForm, AgentSession, LangQuery, Session, Submitted, Texts, When, choices_of,
+    customer_label, error_page, failure, name_of, remember_lang, render, texts,
 };
 use crate::AppState;
 
@@ -81,42 +80,6 @@ fn priority_choices(t: &Texts, chosen: Option<u32>) -> Vec<Choice> {
 
 fn state_by_name(name: &str) -> Option<pb::TicketState> {
     STATES.into_iter().find(|s| state_name(*s) == name)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sessions
-// ---------------------------------------------------------------------------------------------
-
-/// The signed-in agent; a customer gets 403 (no desk page, no agent data), nobody the login.
-pub(super) async fn agent(
-    state: &AppState,
-    headers: &HeaderMap,
-    t: &'static Texts,
-) -> Result<Session, Response> {
-    match session(state, headers).await {
-        Some(s) if s.is_agent() => Ok(s),
-        Some(s) => Err(error_page(
-            t,
-            Some(&s),
-            StatusCode::FORBIDDEN,
-            t.agents_only,
-        )),
-        None => Err(Redirect::to(Area::Desk.login()).into_response()),
-    }
-}
-
-/// The signed-in agent and the form they posted, its token checked; otherwise the page to send.
-pub(super) async fn agent_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    t: &'static Texts,
-    multipart: Multipart,
-) -> Result<(Session, Submitted), Response> {
-    let s = agent(state, headers, t).await?;
-    match Submitted::read(headers, multipart).await {
-        Ok(form) => Ok((s, form)),
-        Err(e) => Err(form_failure(t, Some(&s), e)),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,12 +192,9 @@ async fn overview(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let loaded = async {
         let counts = state
             .tickets(&s.principal)
@@ -420,15 +380,12 @@ struct ListSpec {
 async fn list(
     state: &AppState,
     headers: &HeaderMap,
+    s: Session,
     query: &ListQuery,
     spec: impl FnOnce(&'static Texts, &Names) -> Option<ListSpec>,
 ) -> Response {
     let lang = &query.lang;
     let t = texts(lang, headers);
-    let s = match agent(state, headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let names = match Names::load(state, &s).await {
         Ok(n) => n,
         Err(status) => return failure(t, Some(&s), status.into()),
@@ -588,6 +545,7 @@ async fn queue_view(
     Path(queue_id): Path<String>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let (sort, descending) = query.sort();
     let state_types = match query.show.as_deref() {
@@ -596,7 +554,7 @@ async fn queue_view(
         _ => WORKED_ON.iter().map(|s| (*s).to_owned()).collect(),
     };
     let page_token = query.page.clone().unwrap_or_default();
-    list(&state, &headers, &query, |t, names| {
+    list(&state, &headers, s, &query, |t, names| {
         let name = names.queue(&queue_id);
         if name.is_empty() {
             return None;
@@ -630,11 +588,12 @@ async fn view(
     Path(view_id): Path<String>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let page_token = query.page.clone().unwrap_or_default();
     let (sort, descending) = query.sort();
     let explicit_sort = query.sort.is_some();
-    list(&state, &headers, &query, |t, _| {
+    list(&state, &headers, s, &query, |t, _| {
         Some(ListSpec {
             heading: format!("{}: {view_id}", t.views),
             path: format!("/desk/views/{view_id}"),
@@ -663,6 +622,7 @@ async fn search(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let (sort, descending) = query.sort();
     let filter = search_filter(
@@ -673,7 +633,7 @@ async fn search(
         query.customer.as_deref().unwrap_or_default(),
     );
     let page_token = query.page.clone().unwrap_or_default();
-    list(&state, &headers, &query, |t, _| {
+    list(&state, &headers, s, &query, |t, _| {
         Some(ListSpec {
             heading: t.search.to_owned(),
             path: "/desk/search".to_owned(),
@@ -718,13 +678,9 @@ async fn save_search(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let t = texts(&query, &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let request = pb::SaveSearchRequest {
         name: form.get("name").to_owned(),
         filter: Some(search_filter(
@@ -748,13 +704,9 @@ async fn delete_search(
     Path(view_id): Path<String>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, _): AgentForm,
 ) -> Response {
     let t = texts(&query, &headers);
-    let (s, _) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     match state
         .tickets(&s.principal)
         .delete_saved_search(pb::DeleteSavedSearchRequest { id: view_id })
@@ -771,13 +723,9 @@ async fn bulk(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let t = texts(&query, &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let back = Some(form.get("back"))
         .filter(|b| b.starts_with("/desk/") && !b.starts_with("/desk//"))
         .unwrap_or("/desk/")
@@ -954,13 +902,10 @@ async fn ticket_page(
     Path(key): Path<String>,
     Query(query): Query<TicketQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let lang = &query.lang;
     let t = texts(lang, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let page = load_ticket(&state, t, &s, &key, query.template.as_deref()).await;
     let mut response = match page {
         Ok(page) => render(&page, StatusCode::OK),
@@ -1185,13 +1130,14 @@ async fn act(
     State(state): State<AppState>,
     Path((key, action)): Path<(String, String)>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     ticket_action(
         &state,
         &headers,
         &key,
-        multipart,
+        s,
+        form,
         |state, s, ticket, form| async move {
             match action.as_str() {
                 "articles" => add_article(state, s, ticket, form).await,
@@ -1217,7 +1163,8 @@ async fn ticket_action<F, Fut>(
     state: &AppState,
     headers: &HeaderMap,
     key: &str,
-    multipart: Multipart,
+    s: Session,
+    form: Submitted,
     change: F,
 ) -> Response
 where
@@ -1225,10 +1172,6 @@ where
     Fut: std::future::Future<Output = Result<Option<String>, tonic::Status>>,
 {
     let t = texts(&LangQuery::default(), headers);
-    let (s, form) = match agent_form(state, headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let ticket = match state
         .tickets(&s.principal)
         .get_ticket(pb::GetTicketRequest {
@@ -1515,13 +1458,14 @@ async fn split(
     State(state): State<AppState>,
     Path((key, article_id)): Path<(String, String)>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     ticket_action(
         &state,
         &headers,
         &key,
-        multipart,
+        s,
+        form,
         |state, s, ticket, form| async move {
             let title = match form.get("title") {
                 "" => ticket.title.clone(),
@@ -1564,12 +1508,9 @@ async fn phone_page(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match agent(&state, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     phone_form(&state, t, &s, None, "", "", "", "", StatusCode::OK).await
 }
 
@@ -1606,13 +1547,9 @@ async fn phone_submit(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    AgentForm(s, form): AgentForm,
 ) -> Response {
     let t = texts(&query, &headers);
-    let (s, form) = match agent_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let request = pb::CreateTicketRequest {
         queue_id: form.get("queue").to_owned(),
         title: form.get("title").to_owned(),
@@ -1666,10 +1603,8 @@ async fn phone_submit(
 /// agent's tenants. The page fetches what it shows again, through the usual checks.
 async fn events(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    AgentSession(s): AgentSession,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
-    let t = texts(&LangQuery::default(), &headers);
-    let s = agent(&state, &headers, t).await?;
     let claims = s.principal.claims;
     let everything = claims.is_installation_admin();
     let tenants: Vec<String> = claims

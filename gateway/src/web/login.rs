@@ -45,7 +45,7 @@ impl Area {
     }
 
     /// The first page after signing in.
-    fn home(self) -> &'static str {
+    pub(super) fn home(self) -> &'static str {
         match self {
             Self::Portal => "/portal/",
             Self::Desk => "/desk/",

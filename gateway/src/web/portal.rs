@@ -6,7 +6,6 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::multipart::Multipart;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,35 +15,11 @@ use serde::Deserialize;
 
 use super::login::{self, Area};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, choices_of, customer_label, error_page, failure,
-    form_failure, remember_lang, render, session, texts,
+    CustomerForm, CustomerSession, LangQuery, Session, Texts, When, choices_of, customer_label,
+    error_page, failure, remember_lang, render, texts,
 };
 use crate::AppState;
 use crate::error::ApiError;
-
-/// The signed-in customer; anyone else is sent where they belong (the login page, the desk).
-async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
-    match session(state, headers).await {
-        Some(s) if s.is_customer() => Ok(s),
-        Some(s) if s.is_agent() => Err(Redirect::to("/desk/").into_response()),
-        _ => Err(Redirect::to(Area::Portal.login()).into_response()),
-    }
-}
-
-/// The signed-in customer and the form she posted, its token checked; otherwise the page to
-/// send.
-async fn customer_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    t: &'static Texts,
-    multipart: Multipart,
-) -> Result<(Session, Submitted), Response> {
-    let s = customer(state, headers).await?;
-    match Submitted::read(headers, multipart).await {
-        Ok(form) => Ok((s, form)),
-        Err(e) => Err(form_failure(t, Some(&s), e)),
-    }
-}
 
 #[derive(Template)]
 #[template(path = "tickets.html")]
@@ -80,13 +55,10 @@ async fn my_tickets(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
+    CustomerSession(s): CustomerSession,
 ) -> Response {
     let lang = &query.lang;
     let t = texts(lang, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let closed = query.show.as_deref() == Some("closed");
     let state_types = if closed {
         vec!["closed".to_owned()]
@@ -170,12 +142,9 @@ async fn new_ticket_page(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
+    CustomerSession(s): CustomerSession,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     new_ticket_form(&state, t, &s, Draft::default(), None, StatusCode::OK).await
 }
 
@@ -266,13 +235,9 @@ async fn new_ticket_submit(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    CustomerForm(s, form): CustomerForm,
 ) -> Response {
     let t = texts(&query, &headers);
-    let (s, form) = match customer_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let draft = Draft {
         queue: form.get("queue").to_owned(),
         service: form.get("service").to_owned(),
@@ -379,12 +344,9 @@ async fn ticket_page(
     Path(key): Path<String>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
+    CustomerSession(s): CustomerSession,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     show_ticket(&state, t, &s, &key, "", false, StatusCode::OK).await
 }
 
@@ -476,13 +438,9 @@ async fn reply(
     Path(key): Path<String>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    CustomerForm(s, form): CustomerForm,
 ) -> Response {
     let t = texts(&query, &headers);
-    let (s, form) = match customer_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let body = form.get("body").to_owned();
     if body.is_empty() {
         return show_ticket(
@@ -538,17 +496,18 @@ async fn set_state(
     Path((key, action)): Path<(String, String)>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    // Taken as a result: an unknown action is answered 404 before the session is looked at.
+    signed: Result<CustomerForm, Response>,
 ) -> Response {
     let state = &state;
-    let (headers, key) = (&headers, key.as_str());
-    let t = texts(&query, headers);
+    let key = key.as_str();
+    let t = texts(&query, &headers);
     let to = match action.as_str() {
         "close" => pb::TicketState::ClosedSuccessful,
         "reopen" => pb::TicketState::Open,
         _ => return error_page(t, None, StatusCode::NOT_FOUND, t.not_found),
     };
-    let (s, _) = match customer_form(state, headers, t, multipart).await {
+    let CustomerForm(s, _) = match signed {
         Ok(signed) => signed,
         Err(r) => return r,
     };
