@@ -3,16 +3,10 @@
 //! portal under `/portal/` and the agent desk under `/desk/` ([`web`]), kept current by the
 //! ticket events it hears on the bus ([`live`]).
 
-pub mod admin;
-pub mod api;
 pub mod auth;
 pub mod error;
-pub mod fields;
 pub mod live;
-pub mod mail;
-pub mod retention;
-pub mod search;
-pub mod templates;
+pub mod rest;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -203,14 +197,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Every resource of the REST API with its OpenAPI description.
 fn resources() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api::router())
-        .merge(search::router())
-        .merge(fields::router())
-        .merge(templates::router())
-        .merge(retention::router())
-        .merge(mail::router())
+        .merge(rest::router())
         .merge(auth::router())
-        .merge(admin::router())
 }
 
 /// The whole HTTP router of the gateway.

@@ -100,7 +100,7 @@ pub struct When {
 
 impl When {
     pub fn of(us: i64) -> Self {
-        let at = crate::api::time(us);
+        let at = crate::rest::time(us);
         Self {
             iso: at.to_rfc3339(),
             text: at.format("%Y-%m-%d %H:%M UTC").to_string(),

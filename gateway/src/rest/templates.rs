@@ -12,9 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{Items, time};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -12,11 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{
-    Items, Order, SortBy, Ticket, TicketList, TicketPage, TicketState, non_empty, time,
-};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::rest::tickets::{Order, SortBy, Ticket, TicketList, TicketPage, TicketState};
+use crate::rest::{Items, non_empty, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

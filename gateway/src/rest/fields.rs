@@ -14,9 +14,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{Items, TicketState, time};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::tickets::TicketState;
+use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -13,9 +13,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::time;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
+use crate::rest::time;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
