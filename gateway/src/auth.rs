@@ -27,6 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::error::answers::{Forbidden, Invalid, Unauthenticated};
 use crate::error::{ApiError, ApiJson, Problem};
 
 pub const SESSION_COOKIE: &str = "docket_session";
@@ -301,7 +302,7 @@ pub(crate) fn session_cookies(
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, body = TokenResponse, headers(("Set-Cookie" = String, description = "docket_session (HttpOnly) and docket_csrf"))),
               (status = 401, description = "login failed, or a second factor is required", body = Problem),
-              (status = 422, body = Problem)))]
+              Invalid))]
 async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -346,7 +347,7 @@ async fn login(
 
 /// A fresh access token for the browser session.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", security(()),
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+    responses((status = 200, body = TokenResponse), Unauthenticated))]
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -375,7 +376,7 @@ async fn refresh(
 
 /// Ends the browser session and clears its cookies.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 204), Unauthenticated, Forbidden))]
 async fn logout(
     State(state): State<AppState>,
     principal: Principal,

@@ -14,7 +14,8 @@ use utoipa_axum::routes;
 use super::{Items, time};
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::error::answers::{Forbidden, Invalid, NotFound, TooLarge};
+use crate::error::{ApiError, ApiJson, ApiPath};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -227,8 +228,8 @@ impl From<pb::Article> for Article {
 /// and visible to them.
 #[utoipa::path(post, path = "/tickets/{ticket_id}/articles", tag = "tickets", request_body = NewArticle,
     params(("ticket_id" = String, Path)),
-    responses((status = 201, body = Article), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 201, body = Article), Forbidden, NotFound, TooLarge,
+              Invalid))]
 async fn add_article(
     State(state): State<AppState>,
     principal: Principal,
@@ -249,7 +250,7 @@ async fn add_article(
 
 /// Lists a ticket's articles, oldest first (customers: only those visible to them).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/articles", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Items<Article>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<Article>), NotFound))]
 async fn list_articles(
     State(state): State<AppState>,
     principal: Principal,
@@ -269,7 +270,7 @@ async fn list_articles(
 /// sniffed by the browser); for whoever sees its article.
 #[utoipa::path(get, path = "/attachments/{attachment_id}", tag = "tickets", params(("attachment_id" = String, Path)),
     responses((status = 200, description = "the file", content_type = "application/octet-stream"),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              NotFound, Invalid))]
 async fn get_attachment(
     State(state): State<AppState>,
     principal: Principal,

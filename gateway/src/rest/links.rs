@@ -12,6 +12,7 @@ use super::tickets::TicketState;
 use super::{Items, non_empty};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -69,9 +70,9 @@ pub struct LinkedTicket {
 /// Links another ticket of the tenant to this one (`rw` on this one; the other must be visible).
 #[utoipa::path(post, path = "/tickets/{ticket_id}/links", tag = "tickets", request_body = NewLink,
     params(("ticket_id" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 204), Forbidden, NotFound,
               (status = 409, description = "linked already, a second parent, or a cycle", body = Problem),
-              (status = 422, body = Problem)))]
+              Invalid))]
 async fn link_ticket(
     State(state): State<AppState>,
     principal: Principal,
@@ -90,7 +91,7 @@ async fn link_ticket(
 /// Removes a link.
 #[utoipa::path(delete, path = "/tickets/{ticket_id}/links/{target_ticket_id}", tag = "tickets",
     params(("ticket_id" = String, Path), ("target_ticket_id" = String, Path), LinkQuery),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), Forbidden, NotFound, Invalid))]
 async fn unlink_ticket(
     State(state): State<AppState>,
     principal: Principal,
@@ -109,7 +110,7 @@ async fn unlink_ticket(
 /// The tickets linked to this one that the caller sees, with their states: a parent shows its
 /// children's progress.
 #[utoipa::path(get, path = "/tickets/{ticket_id}/links", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Items<LinkedTicket>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<LinkedTicket>), NotFound))]
 async fn list_links(
     State(state): State<AppState>,
     principal: Principal,

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
 use crate::rest::time;
 
@@ -87,8 +88,8 @@ pub struct SubmitQuery {
     request_body(content = Vec<u8>, content_type = "message/rfc822", description = "The message, byte for byte"),
     responses((status = 202, body = InboundMessage, description = "stored; processing follows"),
               (status = 200, body = InboundMessage, description = "stored before"),
-              (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, description = "too large, or an attachment is", body = Problem),
-              (status = 422, body = Problem)))]
+              Unauthenticated, Forbidden, (status = 413, description = "too large, or an attachment is", body = Problem),
+              Invalid))]
 async fn submit_message(
     State(state): State<AppState>,
     principal: Principal,
@@ -139,7 +140,7 @@ pub struct MessageList {
 /// Received messages, newest first (installation administrators): `state=quarantined` is the
 /// quarantine.
 #[utoipa::path(get, path = "/admin/mail/messages", tag = "admin", params(MessagePage),
-    responses((status = 200, body = MessageList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = MessageList), Unauthenticated, Forbidden, Invalid))]
 async fn list_messages(
     State(state): State<AppState>,
     principal: Principal,
@@ -174,7 +175,7 @@ async fn fetch(
 
 /// One received message (installation administrators).
 #[utoipa::path(get, path = "/admin/mail/messages/{message_id}", tag = "admin", params(("message_id" = String, Path)),
-    responses((status = 200, body = InboundMessage), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = InboundMessage), Unauthenticated, Forbidden, NotFound))]
 async fn get_message(
     State(state): State<AppState>,
     principal: Principal,
@@ -187,8 +188,8 @@ async fn get_message(
 
 /// The message exactly as it arrived, byte for byte (installation administrators).
 #[utoipa::path(get, path = "/admin/mail/messages/{message_id}/raw", tag = "admin", params(("message_id" = String, Path)),
-    responses((status = 200, content_type = "message/rfc822", body = Vec<u8>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "message/rfc822", body = Vec<u8>), Unauthenticated, Forbidden,
+              NotFound))]
 async fn get_raw(
     State(state): State<AppState>,
     principal: Principal,
@@ -217,7 +218,7 @@ async fn get_raw(
 /// Processes a quarantined or refused message again, e.g. after a default queue was set or a
 /// sender's flood was judged harmless (installation administrators).
 #[utoipa::path(post, path = "/admin/mail/messages/{message_id}/reprocess", tag = "admin", params(("message_id" = String, Path)),
-    responses((status = 202, body = InboundMessage), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 202, body = InboundMessage), Unauthenticated, Forbidden, NotFound,
               (status = 409, description = "the message is not quarantined or refused", body = Problem)))]
 async fn reprocess(
     State(state): State<AppState>,

@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use super::admin::Permission;
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::{Items, time};
 
@@ -129,7 +130,7 @@ pub struct TotpStatus {
 
 /// Who the caller is and what its access token grants.
 #[utoipa::path(get, path = "/me", tag = "me",
-    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+    responses((status = 200, body = Me), Unauthenticated))]
 async fn me(principal: Principal) -> Json<Me> {
     let c = principal.claims;
     let kind = match c.kind {
@@ -176,9 +177,9 @@ async fn me(principal: Principal) -> Json<Me> {
 
 /// Issues a personal API token (needs a login session, not another API token).
 #[utoipa::path(post, path = "/me/api-tokens", tag = "me", request_body = IssueApiToken,
-    responses((status = 201, body = IssuedApiToken), (status = 401, body = Problem),
+    responses((status = 201, body = IssuedApiToken), Unauthenticated,
               (status = 403, description = "not an agent's login session", body = Problem),
-              (status = 422, body = Problem)))]
+              Invalid))]
 async fn issue_api_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -208,7 +209,7 @@ async fn issue_api_token(
 
 /// Lists the caller's API tokens (without their secrets).
 #[utoipa::path(get, path = "/me/api-tokens", tag = "me",
-    responses((status = 200, body = Items<ApiToken>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Items<ApiToken>), Unauthenticated, Forbidden))]
 async fn list_api_tokens(
     State(state): State<AppState>,
     principal: Principal,
@@ -226,8 +227,8 @@ async fn list_api_tokens(
 /// Revokes one of the caller's API tokens; it stops working at once.
 #[utoipa::path(delete, path = "/me/api-tokens/{token_id}", tag = "me",
     params(("token_id" = String, Path)),
-    responses((status = 200, body = ApiToken), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ApiToken), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn revoke_api_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -247,7 +248,7 @@ async fn revoke_api_token(
 
 /// Starts enrolling a second factor: add the secret to an authenticator app, then confirm a code.
 #[utoipa::path(post, path = "/me/totp", tag = "me",
-    responses((status = 201, body = TotpEnrolment), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 201, body = TotpEnrolment), Unauthenticated, Forbidden,
               (status = 409, description = "already enabled, or an LDAP account", body = Problem)))]
 async fn start_totp(
     State(state): State<AppState>,
@@ -269,7 +270,7 @@ async fn start_totp(
 
 /// Confirms the enrolment with a current code; from then on logging in needs one.
 #[utoipa::path(post, path = "/me/totp/confirm", tag = "me", request_body = TotpCode,
-    responses((status = 200, body = TotpStatus), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = TotpStatus), Unauthenticated, Forbidden,
               (status = 409, description = "no enrolment started", body = Problem),
               (status = 422, description = "wrong code", body = Problem)))]
 async fn confirm_totp(
@@ -287,7 +288,7 @@ async fn confirm_totp(
 
 /// Disables the second factor; needs a current code.
 #[utoipa::path(delete, path = "/me/totp", tag = "me", request_body = TotpCode,
-    responses((status = 200, body = TotpStatus), (status = 401, body = Problem),
+    responses((status = 200, body = TotpStatus), Unauthenticated,
               (status = 403, description = "too many wrong codes, or not a login session", body = Problem),
               (status = 409, description = "not enabled", body = Problem),
               (status = 422, description = "wrong code", body = Problem)))]

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiPath, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The calling agent watches the ticket: it follows the ticket's changes (a default view).
 #[utoipa::path(put, path = "/tickets/{ticket_id}/watchers/me", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 204), (status = 403, description = "not an agent", body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, description = "not an agent", body = Problem), NotFound))]
 async fn watch(
     State(state): State<AppState>,
     principal: Principal,
@@ -34,7 +35,7 @@ async fn watch(
 
 /// The calling agent stops watching the ticket.
 #[utoipa::path(delete, path = "/tickets/{ticket_id}/watchers/me", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), Forbidden, NotFound))]
 async fn unwatch(
     State(state): State<AppState>,
     principal: Principal,
@@ -61,7 +62,7 @@ pub struct AgentIds {
 
 /// The agents watching the ticket (agents only).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/watchers", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = AgentIds), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = AgentIds), Forbidden, NotFound))]
 async fn list_watchers(
     State(state): State<AppState>,
     principal: Principal,
@@ -82,7 +83,7 @@ async fn list_watchers(
 /// internal notes, whatever their queue permissions.
 #[utoipa::path(put, path = "/tickets/{ticket_id}/collaborators/{agent_id}", tag = "tickets",
     params(("ticket_id" = String, Path), ("agent_id" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), Forbidden, NotFound, Invalid))]
 async fn add_collaborator(
     State(state): State<AppState>,
     principal: Principal,
@@ -94,7 +95,7 @@ async fn add_collaborator(
 /// Removes an agent from those working the ticket jointly (`rw`).
 #[utoipa::path(delete, path = "/tickets/{ticket_id}/collaborators/{agent_id}", tag = "tickets",
     params(("ticket_id" = String, Path), ("agent_id" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), Forbidden, NotFound, Invalid))]
 async fn remove_collaborator(
     State(state): State<AppState>,
     principal: Principal,
@@ -121,7 +122,7 @@ async fn set_collaborator(
 
 /// The agents working the ticket jointly with its owner (agents only).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/collaborators", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = AgentIds), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = AgentIds), Forbidden, NotFound))]
 async fn list_collaborators(
     State(state): State<AppState>,
     principal: Principal,

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use super::{Items, non_empty, time};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Conflict, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -125,8 +126,8 @@ pub struct QueueSettings {
 /// administrators).
 #[utoipa::path(patch, path = "/queues/{queue_id}", tag = "queues", request_body = QueueSettings, params(("queue_id" = String, Path)),
     responses((status = 200, body = Queue), (status = 403, description = "not an administrator of the tenant", body = Problem),
-              (status = 404, body = Problem), (status = 409, description = "an address belongs to another queue", body = Problem),
-              (status = 422, body = Problem)))]
+              NotFound, (status = 409, description = "an address belongs to another queue", body = Problem),
+              Invalid))]
 async fn update_queue(
     State(state): State<AppState>,
     principal: Principal,
@@ -154,7 +155,7 @@ async fn update_queue(
 #[utoipa::path(post, path = "/queues", tag = "queues", request_body = CreateQueue,
     responses((status = 201, body = Queue), (status = 403, description = "not an administrator of the tenant", body = Problem),
               (status = 404, description = "unknown tenant or group", body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+              Conflict, Invalid))]
 async fn create_queue(
     State(state): State<AppState>,
     principal: Principal,
@@ -187,7 +188,7 @@ pub struct QueueFilter {
 /// Lists the queues the caller sees: those of groups they hold a permission on (all of a tenant
 /// for its administrators); portal queues for customers.
 #[utoipa::path(get, path = "/queues", tag = "queues", params(QueueFilter),
-    responses((status = 200, body = Items<Queue>), (status = 422, body = Problem)))]
+    responses((status = 200, body = Items<Queue>), Invalid))]
 async fn list_queues(
     State(state): State<AppState>,
     principal: Principal,

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::tickets::Ticket;
 use crate::rest::{Items, time};
@@ -54,7 +55,7 @@ impl RetentionPolicy {
 
 /// The tenant's retention period and action (its administrators).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/retention", tag = "tenants", params(("tenant_id" = String, Path)),
-    responses((status = 200, body = RetentionPolicy), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = RetentionPolicy), Forbidden, NotFound))]
 async fn get_policy(
     State(state): State<AppState>,
     principal: Principal,
@@ -71,8 +72,8 @@ async fn get_policy(
 /// Sets the tenant's retention period and action (its administrators).
 #[utoipa::path(put, path = "/tenants/{tenant_id}/retention", tag = "tenants", request_body = RetentionPolicy,
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = RetentionPolicy), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = RetentionPolicy), Forbidden, NotFound,
+              Invalid))]
 async fn set_policy(
     State(state): State<AppState>,
     principal: Principal,
@@ -108,7 +109,7 @@ pub struct Hold {
 /// that (the tenant's administrators).
 #[utoipa::path(put, path = "/tickets/{ticket_id}/retention-hold", tag = "tickets", request_body = Hold,
     params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Ticket), Forbidden, NotFound))]
 async fn set_hold(
     State(state): State<AppState>,
     principal: Principal,
@@ -168,7 +169,7 @@ pub struct RunRequest {
 
 /// Runs retention now, as the schedule does (installation administrators).
 #[utoipa::path(post, path = "/admin/retention-runs", tag = "admin", request_body = RunRequest,
-    responses((status = 200, body = RetentionRun), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = RetentionRun), Unauthenticated, Forbidden,
               (status = 409, description = "another run is in progress", body = Problem)))]
 async fn run(
     State(state): State<AppState>,
@@ -187,7 +188,7 @@ async fn run(
 
 /// The latest retention runs, newest first (installation administrators).
 #[utoipa::path(get, path = "/admin/retention-runs", tag = "admin",
-    responses((status = 200, body = Items<RetentionRun>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Items<RetentionRun>), Unauthenticated, Forbidden))]
 async fn list_runs(
     State(state): State<AppState>,
     principal: Principal,

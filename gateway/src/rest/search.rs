@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::rest::tickets::{Order, SortBy, Ticket, TicketList, TicketPage, TicketState};
 use crate::rest::{Items, non_empty, time};
@@ -212,7 +213,7 @@ pub struct Search {
 /// (customers: only what they may read), sorted and paged.
 #[utoipa::path(post, path = "/tickets/search", tag = "search", request_body = Search,
     responses((status = 200, body = TicketList), (status = 403, description = "agent-only filters or views asked by a customer", body = Problem),
-              (status = 404, description = "unknown saved search", body = Problem), (status = 422, body = Problem)))]
+              (status = 404, description = "unknown saved search", body = Problem), Invalid))]
 async fn search_tickets(
     State(state): State<AppState>,
     principal: Principal,
@@ -309,8 +310,8 @@ pub struct NewSavedSearch {
 
 /// Saves a search as one of the calling agent's views.
 #[utoipa::path(post, path = "/views", tag = "search", request_body = NewSavedSearch,
-    responses((status = 201, body = View), (status = 403, body = Problem),
-              (status = 409, description = "a saved search of that name exists", body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = View), Forbidden,
+              (status = 409, description = "a saved search of that name exists", body = Problem), Invalid))]
 async fn save_search(
     State(state): State<AppState>,
     principal: Principal,
@@ -332,7 +333,7 @@ async fn save_search(
 
 /// Deletes one of the calling agent's saved searches.
 #[utoipa::path(delete, path = "/views/{view_id}", tag = "search", params(("view_id" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), NotFound, Invalid))]
 async fn delete_saved_search(
     State(state): State<AppState>,
     principal: Principal,
@@ -347,8 +348,8 @@ async fn delete_saved_search(
 
 /// The tickets of a view, a page at a time, in the view's sort unless `sort` says otherwise.
 #[utoipa::path(get, path = "/views/{view_id}/tickets", tag = "search", params(("view_id" = String, Path), TicketPage),
-    responses((status = 200, body = TicketList), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = TicketList), Forbidden, NotFound,
+              Invalid))]
 async fn view_tickets(
     State(state): State<AppState>,
     principal: Principal,

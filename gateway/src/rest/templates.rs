@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::{Items, time};
 
@@ -101,8 +102,8 @@ pub struct NewTemplate {
 /// Adds a template to the tenant (the tenant's administrators).
 #[utoipa::path(post, path = "/tenants/{tenant_id}/templates", tag = "tenants", request_body = NewTemplate,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = Template), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, description = "unknown variable, no body", body = Problem)))]
+    responses((status = 201, body = Template), Forbidden, NotFound,
+              Conflict, (status = 422, description = "unknown variable, no body", body = Problem)))]
 async fn create_template(
     State(state): State<AppState>,
     principal: Principal,
@@ -128,7 +129,7 @@ async fn create_template(
 
 /// The tenant's templates, by name (its agents).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/templates", tag = "tenants", params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<Template>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<Template>), Forbidden, NotFound))]
 async fn list_templates(
     State(state): State<AppState>,
     principal: Principal,
@@ -147,7 +148,7 @@ async fn list_templates(
 
 /// The templates offered in the ticket's queue (agents who see the ticket).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/templates", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Items<Template>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<Template>), Forbidden, NotFound))]
 async fn ticket_templates(
     State(state): State<AppState>,
     principal: Principal,
@@ -182,7 +183,7 @@ async fn templates(
 /// Replaces a template's name, kind, texts, queues and language (the tenant's administrators).
 #[utoipa::path(put, path = "/templates/{template_id}", tag = "tenants", request_body = NewTemplate,
     params(("template_id" = String, Path)),
-    responses((status = 200, body = Template), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = Template), Forbidden, NotFound,
               (status = 409, description = "name taken", body = Problem),
               (status = 422, description = "unknown variable, no body", body = Problem)))]
 async fn update_template(
@@ -210,7 +211,7 @@ async fn update_template(
 
 /// Deletes a template (the tenant's administrators).
 #[utoipa::path(delete, path = "/templates/{template_id}", tag = "tenants", params(("template_id" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), Forbidden, NotFound, Invalid))]
 async fn delete_template(
     State(state): State<AppState>,
     principal: Principal,
@@ -234,8 +235,8 @@ pub struct Rendered {
 /// address, the queue's name, the calling agent; answers get the queue's signature.
 #[utoipa::path(post, path = "/tickets/{ticket_id}/templates/{template_id}/render", tag = "tickets",
     params(("ticket_id" = String, Path), ("template_id" = String, Path)),
-    responses((status = 200, body = Rendered), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = Rendered), Forbidden, NotFound,
+              Invalid))]
 async fn render_template(
     State(state): State<AppState>,
     principal: Principal,

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::{Items, non_empty, time};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -100,8 +101,8 @@ pub struct CreateCatalogueEntry {
 /// Adds a service to the tenant's catalogue (the tenant's administrators).
 #[utoipa::path(post, path = "/tenants/{tenant_id}/services", tag = "tenants", request_body = CreateCatalogueEntry,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = CatalogueEntry), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, description = "bad name, or the parent is missing", body = Problem)))]
+    responses((status = 201, body = CatalogueEntry), Forbidden, NotFound,
+              Conflict, (status = 422, description = "bad name, or the parent is missing", body = Problem)))]
 async fn create_service(
     State(state): State<AppState>,
     principal: Principal,
@@ -113,7 +114,7 @@ async fn create_service(
 
 /// The tenant's service catalogue, by path.
 #[utoipa::path(get, path = "/tenants/{tenant_id}/services", tag = "tenants", params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<CatalogueEntry>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<CatalogueEntry>), NotFound))]
 async fn list_services(
     State(state): State<AppState>,
     principal: Principal,
@@ -125,8 +126,8 @@ async fn list_services(
 /// Adds a ticket type (the tenant's administrators).
 #[utoipa::path(post, path = "/tenants/{tenant_id}/ticket-types", tag = "tenants", request_body = CreateCatalogueEntry,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = CatalogueEntry), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CatalogueEntry), Forbidden, NotFound,
+              Conflict, Invalid))]
 async fn create_ticket_type(
     State(state): State<AppState>,
     principal: Principal,
@@ -138,7 +139,7 @@ async fn create_ticket_type(
 
 /// The tenant's ticket types (incident, service request, problem, security incident, …).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/ticket-types", tag = "tenants", params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<CatalogueEntry>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<CatalogueEntry>), NotFound))]
 async fn list_ticket_types(
     State(state): State<AppState>,
     principal: Principal,

@@ -16,6 +16,7 @@ use super::articles::NewArticle;
 use super::{Items, non_empty, time};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, TooLarge};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -250,9 +251,9 @@ impl From<pb::Contact> for Contact {
 /// customer and the article's sender, channel and visibility are then set for them).
 #[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = CreateTicket,
     responses((status = 201, body = Ticket, headers(("Location" = String, description = "the ticket's URL"))),
-              (status = 400, body = Problem), (status = 403, body = Problem),
+              BadRequest, Forbidden,
               (status = 404, description = "unknown queue or customer", body = Problem),
-              (status = 413, body = Problem), (status = 422, body = Problem)))]
+              TooLarge, Invalid))]
 async fn create_ticket(
     State(state): State<AppState>,
     principal: Principal,
@@ -293,7 +294,7 @@ async fn create_ticket(
 /// Reads a ticket by its id or its number.
 #[utoipa::path(get, path = "/tickets/{ticket_id}", tag = "tickets",
     params(("ticket_id" = String, Path, description = "the ticket's id or its number")),
-    responses((status = 200, body = Ticket), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Ticket), NotFound, Invalid))]
 async fn get_ticket(
     State(state): State<AppState>,
     principal: Principal,
@@ -403,7 +404,7 @@ pub struct BulkOutcome {
 /// Makes the same change (move, assign, state, priority, lock, classification) to many tickets;
 /// each is checked and recorded as if changed alone, and answered on its own.
 #[utoipa::path(post, path = "/tickets/bulk", tag = "tickets", request_body = BulkUpdate,
-    responses((status = 200, body = Items<BulkOutcome>), (status = 422, body = Problem)))]
+    responses((status = 200, body = Items<BulkOutcome>), Invalid))]
 async fn bulk_update(
     State(state): State<AppState>,
     principal: Principal,
@@ -456,8 +457,8 @@ pub struct MergeResult {
 /// land here.
 #[utoipa::path(post, path = "/tickets/{ticket_id}/merge", tag = "tickets", request_body = Merge,
     params(("ticket_id" = String, Path)),
-    responses((status = 200, body = MergeResult), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = MergeResult), Forbidden, NotFound,
+              Invalid))]
 async fn merge_tickets(
     State(state): State<AppState>,
     principal: Principal,
@@ -493,8 +494,8 @@ pub struct Split {
 /// new ticket keeps the customer and classification.
 #[utoipa::path(post, path = "/articles/{article_id}/split", tag = "tickets", request_body = Split,
     params(("article_id" = String, Path)),
-    responses((status = 201, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 201, body = Ticket), Forbidden, NotFound,
+              Invalid))]
 async fn split_article(
     State(state): State<AppState>,
     principal: Principal,
@@ -519,8 +520,8 @@ async fn split_article(
 /// and `move_into` on the target), or locks it (`owner`) and unlocks it (its owner, or `rw`).
 #[utoipa::path(patch, path = "/tickets/{ticket_id}", tag = "tickets", request_body = UpdateTicket,
     params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, description = "changed meanwhile", body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Ticket), Forbidden, NotFound,
+              (status = 409, description = "changed meanwhile", body = Problem), Invalid))]
 async fn update_ticket(
     State(state): State<AppState>,
     principal: Principal,
@@ -551,7 +552,7 @@ pub struct HistoryEntry {
 
 /// The ticket's append-only history: every change with who and when (agents only).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/history", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Items<HistoryEntry>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<HistoryEntry>), Forbidden, NotFound))]
 async fn get_history(
     State(state): State<AppState>,
     principal: Principal,
@@ -633,8 +634,8 @@ pub struct TicketList {
 
 /// Lists a queue's tickets, a page at a time (oldest first by default).
 #[utoipa::path(get, path = "/queues/{queue_id}/tickets", tag = "queues", params(("queue_id" = String, Path), TicketPage),
-    responses((status = 200, body = TicketList), (status = 400, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = TicketList), BadRequest, NotFound,
+              Invalid))]
 async fn list_queue_tickets(
     State(state): State<AppState>,
     principal: Principal,
@@ -649,7 +650,7 @@ async fn list_queue_tickets(
 /// Lists every ticket the caller sees, a page at a time: a customer's own (and their company's,
 /// if allowed), an agent's queues, own tickets and those of absent agents they stand in for.
 #[utoipa::path(get, path = "/tickets", tag = "tickets", params(TicketPage),
-    responses((status = 200, body = TicketList), (status = 400, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = TicketList), BadRequest, Invalid))]
 async fn list_tickets(
     State(state): State<AppState>,
     principal: Principal,

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::GroupPermissions;
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::{Items, non_empty, time};
 
@@ -158,9 +159,9 @@ pub struct CreateAbsence {
 /// Creates a local agent with a password, a member of the tenant with the given roles.
 #[utoipa::path(post, path = "/admin/tenants/{tenant_id}/agents", tag = "admin", request_body = CreateAgent,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = Agent), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 201, body = Agent), Unauthenticated, Forbidden,
               (status = 404, description = "unknown tenant or role", body = Problem),
-              (status = 409, description = "login taken", body = Problem), (status = 422, body = Problem)))]
+              (status = 409, description = "login taken", body = Problem), Invalid))]
 async fn create_agent(
     State(state): State<AppState>,
     principal: Principal,
@@ -186,8 +187,8 @@ async fn create_agent(
 /// Lists a tenant's agents.
 #[utoipa::path(get, path = "/admin/tenants/{tenant_id}/agents", tag = "admin",
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<Agent>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Items<Agent>), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn list_agents(
     State(state): State<AppState>,
     principal: Principal,
@@ -206,8 +207,8 @@ async fn list_agents(
 /// Makes an agent of another tenant the caller administers a member of this tenant too.
 #[utoipa::path(put, path = "/admin/tenants/{tenant_id}/agents/{agent_id}", tag = "admin",
     params(("tenant_id" = String, Path), ("agent_id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Agent), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn add_agent_to_tenant(
     State(state): State<AppState>,
     principal: Principal,
@@ -228,8 +229,8 @@ async fn add_agent_to_tenant(
 /// Reads an agent, with its memberships in the tenants the caller administers.
 #[utoipa::path(get, path = "/admin/agents/{agent_id}", tag = "admin",
     params(("agent_id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Agent), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn get_agent(
     State(state): State<AppState>,
     principal: Principal,
@@ -246,8 +247,8 @@ async fn get_agent(
 /// Gives an agent a role of a tenant it belongs to.
 #[utoipa::path(put, path = "/admin/agents/{agent_id}/roles/{role_id}", tag = "admin",
     params(("agent_id" = String, Path), ("role_id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, description = "not a member of the role's tenant", body = Problem)))]
+    responses((status = 200, body = Agent), Unauthenticated, Forbidden,
+              NotFound, (status = 422, description = "not a member of the role's tenant", body = Problem)))]
 async fn assign_role(
     State(state): State<AppState>,
     principal: Principal,
@@ -265,8 +266,8 @@ async fn assign_role(
 /// Takes a role from an agent.
 #[utoipa::path(delete, path = "/admin/agents/{agent_id}/roles/{role_id}", tag = "admin",
     params(("agent_id" = String, Path), ("role_id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Agent), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn revoke_role(
     State(state): State<AppState>,
     principal: Principal,
@@ -284,8 +285,8 @@ async fn revoke_role(
 /// Sets an agent's own permissions on a group (an empty list removes them).
 #[utoipa::path(put, path = "/admin/agents/{agent_id}/permissions", tag = "admin", request_body = GroupPermissions,
     params(("agent_id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Agent), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn set_agent_permissions(
     State(state): State<AppState>,
     principal: Principal,
@@ -307,9 +308,9 @@ async fn set_agent_permissions(
 /// Sets a local agent's password (the caller administers every tenant of the agent).
 #[utoipa::path(put, path = "/admin/agents/{agent_id}/password", tag = "admin", request_body = SetPassword,
     params(("agent_id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 401, body = Problem),
+    responses((status = 200, body = Agent), Unauthenticated,
               (status = 403, description = "the agent belongs to tenants the caller does not administer", body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              NotFound, Invalid))]
 async fn set_agent_password(
     State(state): State<AppState>,
     principal: Principal,
@@ -331,9 +332,9 @@ async fn set_agent_password(
 /// Activates or deactivates an agent (the caller administers every tenant of the agent).
 #[utoipa::path(put, path = "/admin/agents/{agent_id}/active", tag = "admin", request_body = SetActive,
     params(("agent_id" = String, Path)),
-    responses((status = 200, body = Agent), (status = 401, body = Problem),
+    responses((status = 200, body = Agent), Unauthenticated,
               (status = 403, description = "the agent belongs to tenants the caller does not administer", body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+              NotFound, Invalid))]
 async fn set_agent_active(
     State(state): State<AppState>,
     principal: Principal,
@@ -355,9 +356,9 @@ async fn set_agent_active(
 /// Records an absence: the substitute sees the absent agent's tickets meanwhile.
 #[utoipa::path(post, path = "/admin/tenants/{tenant_id}/absences", tag = "admin", request_body = CreateAbsence,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = Absence), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 201, body = Absence), Unauthenticated, Forbidden,
               (status = 404, description = "unknown tenant, or an agent not a member", body = Problem),
-              (status = 422, body = Problem)))]
+              Invalid))]
 async fn add_absence(
     State(state): State<AppState>,
     principal: Principal,
@@ -382,8 +383,8 @@ async fn add_absence(
 /// Lists the absences of a tenant's agents.
 #[utoipa::path(get, path = "/admin/tenants/{tenant_id}/absences", tag = "admin",
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<Absence>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Items<Absence>), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn list_absences(
     State(state): State<AppState>,
     principal: Principal,

@@ -12,7 +12,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
+use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, Unauthenticated};
+use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::rest::{non_empty, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -54,8 +55,8 @@ pub struct AuditQuery {
 /// changes of its agents.
 #[utoipa::path(get, path = "/admin/tenants/{tenant_id}/audit", tag = "admin",
     params(("tenant_id" = String, Path), AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AuditPage), BadRequest, Unauthenticated,
+              Forbidden, NotFound, Invalid))]
 async fn audit_log(
     State(state): State<AppState>,
     principal: Principal,

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::{Items, non_empty};
 
@@ -123,9 +124,9 @@ pub struct UpdateCustomer {
 /// Creates a customer company.
 #[utoipa::path(post, path = "/admin/tenants/{tenant_id}/companies", tag = "admin", request_body = CreateCompany,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = Company), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, description = "name taken", body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 201, body = Company), Unauthenticated, Forbidden,
+              NotFound, (status = 409, description = "name taken", body = Problem),
+              Invalid))]
 async fn create_company(
     State(state): State<AppState>,
     principal: Principal,
@@ -147,8 +148,8 @@ async fn create_company(
 /// Lists a tenant's customer companies.
 #[utoipa::path(get, path = "/admin/tenants/{tenant_id}/companies", tag = "admin",
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<Company>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Items<Company>), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn list_companies(
     State(state): State<AppState>,
     principal: Principal,
@@ -167,9 +168,9 @@ async fn list_companies(
 /// Creates a customer user, optionally of a company and with a password.
 #[utoipa::path(post, path = "/admin/tenants/{tenant_id}/customers", tag = "admin", request_body = CreateCustomer,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = Customer), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 201, body = Customer), Unauthenticated, Forbidden,
               (status = 404, description = "unknown tenant or company", body = Problem),
-              (status = 409, description = "login taken", body = Problem), (status = 422, body = Problem)))]
+              (status = 409, description = "login taken", body = Problem), Invalid))]
 async fn create_customer(
     State(state): State<AppState>,
     principal: Principal,
@@ -198,8 +199,8 @@ async fn create_customer(
 /// Lists a tenant's customer users.
 #[utoipa::path(get, path = "/admin/tenants/{tenant_id}/customers", tag = "admin",
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<Customer>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Items<Customer>), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn list_customers(
     State(state): State<AppState>,
     principal: Principal,
@@ -218,8 +219,8 @@ async fn list_customers(
 /// Reads a customer user of a tenant the caller administers.
 #[utoipa::path(get, path = "/admin/customers/{customer_id}", tag = "admin",
     params(("customer_id" = String, Path)),
-    responses((status = 200, body = Customer), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Customer), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn get_customer(
     State(state): State<AppState>,
     principal: Principal,
@@ -236,9 +237,9 @@ async fn get_customer(
 /// Changes a customer user's details (ticket core hears of them).
 #[utoipa::path(patch, path = "/admin/customers/{customer_id}", tag = "admin", request_body = UpdateCustomer,
     params(("customer_id" = String, Path)),
-    responses((status = 200, body = Customer), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = Customer), Unauthenticated, Forbidden,
               (status = 404, description = "unknown customer or company", body = Problem),
-              (status = 422, body = Problem)))]
+              Invalid))]
 async fn update_customer(
     State(state): State<AppState>,
     principal: Principal,

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use super::GroupPermissions;
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::Items;
 
@@ -90,9 +91,9 @@ pub struct CreateRole {
 /// Creates a group in a tenant.
 #[utoipa::path(post, path = "/admin/tenants/{tenant_id}/groups", tag = "admin", request_body = CreateGroup,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = Group), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, description = "name taken", body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 201, body = Group), Unauthenticated, Forbidden,
+              NotFound, (status = 409, description = "name taken", body = Problem),
+              Invalid))]
 async fn create_group(
     State(state): State<AppState>,
     principal: Principal,
@@ -114,8 +115,8 @@ async fn create_group(
 /// Lists a tenant's groups.
 #[utoipa::path(get, path = "/admin/tenants/{tenant_id}/groups", tag = "admin",
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<Group>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Items<Group>), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn list_groups(
     State(state): State<AppState>,
     principal: Principal,
@@ -134,9 +135,9 @@ async fn list_groups(
 /// Creates a role in a tenant, optionally with its first permissions.
 #[utoipa::path(post, path = "/admin/tenants/{tenant_id}/roles", tag = "admin", request_body = CreateRole,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = Role), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 201, body = Role), Unauthenticated, Forbidden,
               (status = 404, description = "unknown tenant or group", body = Problem),
-              (status = 409, description = "name taken", body = Problem), (status = 422, body = Problem)))]
+              (status = 409, description = "name taken", body = Problem), Invalid))]
 async fn create_role(
     State(state): State<AppState>,
     principal: Principal,
@@ -164,8 +165,8 @@ async fn create_role(
 /// Lists a tenant's roles with their permissions.
 #[utoipa::path(get, path = "/admin/tenants/{tenant_id}/roles", tag = "admin",
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<Role>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Items<Role>), Unauthenticated, Forbidden,
+              NotFound, Invalid))]
 async fn list_roles(
     State(state): State<AppState>,
     principal: Principal,
@@ -184,8 +185,8 @@ async fn list_roles(
 /// Sets a role's permissions on one group of its tenant (an empty list removes them).
 #[utoipa::path(put, path = "/admin/roles/{role_id}/permissions", tag = "admin", request_body = GroupPermissions,
     params(("role_id" = String, Path)),
-    responses((status = 200, body = Role), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, description = "unknown role or group", body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Role), Unauthenticated, Forbidden,
+              (status = 404, description = "unknown role or group", body = Problem), Invalid))]
 async fn set_role_permissions(
     State(state): State<AppState>,
     principal: Principal,

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 // The same representation as the rest of the API: one schema in the document.
 use crate::rest::{Items, tenants::Tenant, time};
@@ -43,9 +44,9 @@ fn tenant_from_pb(t: pb::Tenant) -> Tenant {
 
 /// Creates a tenant with its default groups and roles (installation administrators).
 #[utoipa::path(post, path = "/admin/tenants", tag = "admin", request_body = CreateTenant,
-    responses((status = 201, body = Tenant), (status = 401, body = Problem),
+    responses((status = 201, body = Tenant), Unauthenticated,
               (status = 403, description = "not an installation administrator", body = Problem),
-              (status = 409, description = "slug taken", body = Problem), (status = 422, body = Problem)))]
+              (status = 409, description = "slug taken", body = Problem), Invalid))]
 async fn create_tenant(
     State(state): State<AppState>,
     principal: Principal,
@@ -65,7 +66,7 @@ async fn create_tenant(
 
 /// Lists every tenant of the installation (installation administrators).
 #[utoipa::path(get, path = "/admin/tenants", tag = "admin",
-    responses((status = 200, body = Items<Tenant>), (status = 401, body = Problem),
+    responses((status = 200, body = Items<Tenant>), Unauthenticated,
               (status = 403, description = "not an installation administrator", body = Problem)))]
 async fn list_tenants(
     State(state): State<AppState>,
@@ -84,9 +85,9 @@ async fn list_tenants(
 /// Reads a tenant the caller administers.
 #[utoipa::path(get, path = "/admin/tenants/{tenant_id}", tag = "admin",
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Tenant), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = Tenant), Unauthenticated, Forbidden,
               (status = 404, description = "no such tenant, or not administered by the caller", body = Problem),
-              (status = 422, body = Problem)))]
+              Invalid))]
 async fn get_tenant(
     State(state): State<AppState>,
     principal: Principal,
