@@ -2,6 +2,10 @@
 //! queues, services, ticket types, states, custom fields, templates, agents, customers,
 //! companies, groups, roles and tenants. Each page lists what the tenant has and offers a form to
 //! add to it; the services decide who may, exactly as for the REST API.
+//!
+//! A module per page: `sections` (the lists and their add forms) and the own pages of a `queue`,
+//! an `agent`, a `template`, a `customer` and a `role`. Here: what they share (the sections, the
+//! permission and template-kind vocabularies, the form builders, the tenant choice).
 
 mod agent;
 mod customer;

@@ -5,6 +5,10 @@
 //!
 //! Every call goes to the services with the agent's own token: what an agent may not see or do,
 //! ticket core refuses, and the page says so.
+//!
+//! A module per page: `overview`, `lists` (queues, views, search, saved searches), `bulk`,
+//! `ticket` (the page) and `actions` (its forms), `phone`, `events`. Here: the states an agent
+//! sets and the names the pages look up.
 
 mod actions;
 mod bulk;
