@@ -27,6 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::error::answers::{Forbidden, Invalid, Unauthenticated};
 use crate::error::{ApiError, ApiJson, Problem};
 
 pub const SESSION_COOKIE: &str = "docket_session";
@@ -123,20 +124,15 @@ impl Authenticator {
     /// Ends a browser's session: the identity service forgets it, and so does the cache.
     pub(crate) async fn end_session(
         &self,
-        identity: &IdentityServiceClient<Channel>,
-        principal: &Principal,
+        mut identity: crate::IdentityApi,
         headers: &HeaderMap,
     ) -> Result<(), ApiError> {
         if let Some(secret) = cookie(headers, SESSION_COOKIE) {
             self.forget(secret).await;
             identity
-                .clone()
-                .logout(grpc_request(
-                    pb::LogoutRequest {
-                        session_secret: secret.to_owned(),
-                    },
-                    principal,
-                ))
+                .logout(pb::LogoutRequest {
+                    session_secret: secret.to_owned(),
+                })
                 .await?;
         }
         Ok(())
@@ -226,14 +222,6 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// Wraps a message into a gRPC request carrying the caller's access token and the trace context.
-pub fn grpc_request<T>(message: T, principal: &Principal) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    docket_platform::propagation::inject_into_metadata(request.metadata_mut());
-    docket_auth::with_bearer(request.metadata_mut(), &principal.token);
-    request
-}
-
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
@@ -314,7 +302,7 @@ pub(crate) fn session_cookies(
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, body = TokenResponse, headers(("Set-Cookie" = String, description = "docket_session (HttpOnly) and docket_csrf"))),
               (status = 401, description = "login failed, or a second factor is required", body = Problem),
-              (status = 422, body = Problem)))]
+              Invalid))]
 async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -330,7 +318,7 @@ async fn login(
         password: body.password,
         totp_code: body.totp_code,
     };
-    let mut identity = state.identity.clone();
+    let mut identity = state.sign_in.clone();
     let answer = identity
         .login(crate::auth::traced(request))
         .await?
@@ -359,7 +347,7 @@ async fn login(
 
 /// A fresh access token for the browser session.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", security(()),
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+    responses((status = 200, body = TokenResponse), Unauthenticated))]
 async fn refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -367,7 +355,7 @@ async fn refresh(
     let secret = cookie(&headers, SESSION_COOKIE)
         .ok_or_else(unauthenticated)?
         .to_owned();
-    let mut identity = state.identity.clone();
+    let mut identity = state.sign_in.clone();
     let access = match identity
         .refresh(traced(pb::RefreshRequest {
             session_secret: secret,
@@ -388,7 +376,7 @@ async fn refresh(
 
 /// Ends the browser session and clears its cookies.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 204), Unauthenticated, Forbidden))]
 async fn logout(
     State(state): State<AppState>,
     principal: Principal,
@@ -396,7 +384,7 @@ async fn logout(
 ) -> Result<Response, ApiError> {
     state
         .auth
-        .end_session(&state.identity, &principal, &headers)
+        .end_session(state.identity(&principal), &headers)
         .await?;
     Ok((StatusCode::NO_CONTENT, session_cookies("", "", 0)).into_response())
 }

@@ -23,6 +23,52 @@ pub struct Problem {
     pub trace_id: Option<String>,
 }
 
+/// The standard error answers of the OpenAPI document, one definition each: an operation lists
+/// those it can give (`responses((status = 200, body = Queue), Forbidden, NotFound)`), and
+/// spells an answer out only where it has more to say than its status. The answers carry
+/// plain comments, not doc comments: utoipa would make a doc comment every operation's
+/// description of that status.
+pub mod answers {
+    use utoipa::IntoResponses;
+
+    use super::Problem;
+
+    // 400: a request the API cannot read at all.
+    #[derive(IntoResponses)]
+    #[response(status = 400)]
+    pub struct BadRequest(pub Problem);
+
+    // 401: no valid token or session.
+    #[derive(IntoResponses)]
+    #[response(status = 401)]
+    pub struct Unauthenticated(pub Problem);
+
+    // 403: the caller may not do this.
+    #[derive(IntoResponses)]
+    #[response(status = 403)]
+    pub struct Forbidden(pub Problem);
+
+    // 404: no such thing, or one the caller may not see.
+    #[derive(IntoResponses)]
+    #[response(status = 404)]
+    pub struct NotFound(pub Problem);
+
+    // 409: the change conflicts with what is there.
+    #[derive(IntoResponses)]
+    #[response(status = 409)]
+    pub struct Conflict(pub Problem);
+
+    // 413: the request is too large.
+    #[derive(IntoResponses)]
+    #[response(status = 413)]
+    pub struct TooLarge(pub Problem);
+
+    // 422: the request is readable but not valid.
+    #[derive(IntoResponses)]
+    #[response(status = 422)]
+    pub struct Invalid(pub Problem);
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request could not be read (malformed JSON, wrong content type, body too large, bad

@@ -3,16 +3,10 @@
 //! portal under `/portal/` and the agent desk under `/desk/` ([`web`]), kept current by the
 //! ticket events it hears on the bus ([`live`]).
 
-pub mod admin;
-pub mod api;
 pub mod auth;
 pub mod error;
-pub mod fields;
 pub mod live;
-pub mod mail;
-pub mod retention;
-pub mod search;
-pub mod templates;
+pub mod rest;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -32,6 +26,8 @@ use docket_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -73,13 +69,84 @@ impl Default for GatewayConfig {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub ticket: TicketServiceClient<Channel>,
-    pub identity: IdentityServiceClient<Channel>,
-    pub identity_admin: IdentityAdminServiceClient<Channel>,
-    pub mail: MailServiceClient<Channel>,
+    /// The services' channels: handlers reach them through the clients bound to their caller
+    /// ([`AppState::tickets`] and its siblings), so no call can forget the caller's token.
+    ticket_channel: Channel,
+    identity_channel: Channel,
+    mail_channel: Channel,
+    /// The identity service for the calls made before anyone is signed in: login and refresh.
+    pub sign_in: IdentityServiceClient<Channel>,
     pub auth: std::sync::Arc<auth::Authenticator>,
     /// Ticket changes for the desk's live updates.
     pub live: live::Live,
+}
+
+impl AppState {
+    /// The ticket service, called on behalf of `caller`.
+    pub fn tickets(&self, caller: &auth::Principal) -> TicketApi {
+        TicketServiceClient::with_interceptor(self.ticket_channel.clone(), AsCaller::new(caller))
+            .max_decoding_message_size(TICKET_MESSAGE_BYTES)
+            .max_encoding_message_size(TICKET_MESSAGE_BYTES)
+    }
+
+    /// The identity service's administration, called on behalf of `caller`.
+    pub fn identity_admin(&self, caller: &auth::Principal) -> IdentityAdminApi {
+        IdentityAdminServiceClient::with_interceptor(
+            self.identity_channel.clone(),
+            AsCaller::new(caller),
+        )
+    }
+
+    /// The identity service, called on behalf of `caller` (e.g. to end its session).
+    pub fn identity(&self, caller: &auth::Principal) -> IdentityApi {
+        IdentityServiceClient::with_interceptor(
+            self.identity_channel.clone(),
+            AsCaller::new(caller),
+        )
+    }
+
+    /// The mail service, called on behalf of `caller`.
+    pub fn mail(&self, caller: &auth::Principal) -> MailApi {
+        MailServiceClient::with_interceptor(self.mail_channel.clone(), AsCaller::new(caller))
+            .max_decoding_message_size(TICKET_MESSAGE_BYTES)
+            .max_encoding_message_size(TICKET_MESSAGE_BYTES)
+    }
+}
+
+/// The ticket service's client, every call carrying its caller's token and trace context.
+pub type TicketApi = TicketServiceClient<InterceptedService<Channel, AsCaller>>;
+/// The identity administration's client, bound to its caller like [`TicketApi`].
+pub type IdentityAdminApi = IdentityAdminServiceClient<InterceptedService<Channel, AsCaller>>;
+/// The identity service's client, bound to its caller like [`TicketApi`].
+pub type IdentityApi = IdentityServiceClient<InterceptedService<Channel, AsCaller>>;
+/// The mail service's client, bound to its caller like [`TicketApi`].
+pub type MailApi = MailServiceClient<InterceptedService<Channel, AsCaller>>;
+
+/// Puts the caller's access token and the current trace context into every gRPC request's
+/// metadata. The trace context is taken when the call is made, not when the client is built, so
+/// a client kept across awaits still reports each call under the span that made it.
+#[derive(Clone)]
+pub struct AsCaller {
+    token: std::sync::Arc<str>,
+}
+
+impl AsCaller {
+    fn new(caller: &auth::Principal) -> Self {
+        Self {
+            token: caller.token.as_str().into(),
+        }
+    }
+}
+
+impl Interceptor for AsCaller {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        docket_platform::propagation::inject_into_metadata(request.metadata_mut());
+        docket_auth::with_bearer(request.metadata_mut(), &self.token);
+        Ok(request)
+    }
 }
 
 #[derive(OpenApi)]
@@ -130,14 +197,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Every resource of the REST API with its OpenAPI description.
 fn resources() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api::router())
-        .merge(search::router())
-        .merge(fields::router())
-        .merge(templates::router())
-        .merge(retention::router())
-        .merge(mail::router())
+        .merge(rest::router())
         .merge(auth::router())
-        .merge(admin::router())
 }
 
 /// The whole HTTP router of the gateway.
@@ -276,17 +337,13 @@ impl GatewayServer {
         readiness.set("gateway", false);
         let live = live::Live::start(bus, shutdown.clone()).await?;
         let identity_channel = channel(&endpoints.identity)?;
-        let identity = IdentityServiceClient::new(identity_channel.clone());
+        let sign_in = IdentityServiceClient::new(identity_channel.clone());
         let state = AppState {
-            identity_admin: IdentityAdminServiceClient::new(identity_channel),
-            ticket: TicketServiceClient::new(channel(&endpoints.ticket)?)
-                .max_decoding_message_size(TICKET_MESSAGE_BYTES)
-                .max_encoding_message_size(TICKET_MESSAGE_BYTES),
-            mail: MailServiceClient::new(channel(&endpoints.mail)?)
-                .max_decoding_message_size(TICKET_MESSAGE_BYTES)
-                .max_encoding_message_size(TICKET_MESSAGE_BYTES),
-            auth: std::sync::Arc::new(auth::Authenticator::new(identity.clone())),
-            identity,
+            ticket_channel: channel(&endpoints.ticket)?,
+            mail_channel: channel(&endpoints.mail)?,
+            identity_channel,
+            auth: std::sync::Arc::new(auth::Authenticator::new(sign_in.clone())),
+            sign_in,
             live,
         };
         let app = router(state, config, readiness.clone());

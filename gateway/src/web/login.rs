@@ -45,7 +45,7 @@ impl Area {
     }
 
     /// The first page after signing in.
-    fn home(self) -> &'static str {
+    pub(super) fn home(self) -> &'static str {
         match self {
             Self::Portal => "/portal/",
             Self::Desk => "/desk/",
@@ -149,7 +149,7 @@ pub async fn submit(
         totp_code: form.totp_code.trim().to_owned(),
     };
     let answer = state
-        .identity
+        .sign_in
         .clone()
         .login(crate::auth::traced(request))
         .await;
@@ -206,7 +206,7 @@ pub async fn logout(
     }
     match state
         .auth
-        .end_session(&state.identity, &s.principal, &headers)
+        .end_session(state.identity(&s.principal), &headers)
         .await
     {
         Ok(()) => signed_out(),

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod desk;
 pub mod login;
 pub mod portal;
+pub mod session;
 pub mod texts;
 
 use std::collections::HashMap;
@@ -25,13 +26,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, middleware};
-use docket_auth::Kind;
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
+pub use session::{AgentForm, AgentSession, CustomerForm, CustomerSession, Session, session};
 pub use texts::{DE, EN, Texts};
 
 use crate::AppState;
-use crate::auth::{CSRF_COOKIE, Principal, cookie};
+use crate::auth::{CSRF_COOKIE, cookie};
 use crate::error::ApiError;
 
 /// The cookie that binds a login form's CSRF token to the browser (double submit).
@@ -90,37 +91,6 @@ pub fn render(page: &impl Template, status: StatusCode) -> Response {
     }
 }
 
-/// A signed-in browser: whose session it is and the token its forms carry.
-#[derive(Clone)]
-pub struct Session {
-    pub principal: Principal,
-    pub csrf: String,
-    /// Shown in the page header.
-    pub name: String,
-}
-
-impl Session {
-    pub fn is_agent(&self) -> bool {
-        self.principal.claims.kind == Kind::Agent
-    }
-
-    pub fn is_customer(&self) -> bool {
-        self.principal.claims.kind == Kind::Customer
-    }
-}
-
-/// The browser's session, if it has a valid one.
-pub async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
-    let principal = state.auth.session(headers).await.ok()?;
-    let csrf = cookie(headers, CSRF_COOKIE).unwrap_or_default().to_owned();
-    let name = principal.claims.login.clone();
-    Some(Session {
-        principal,
-        csrf,
-        name,
-    })
-}
-
 /// A time as templates show it: ISO 8601 for `<time datetime>` (the script shows it in the
 /// reader's zone), and UTC text for readers without the script.
 pub struct When {
@@ -130,7 +100,7 @@ pub struct When {
 
 impl When {
     pub fn of(us: i64) -> Self {
-        let at = crate::api::time(us);
+        let at = crate::rest::time(us);
         Self {
             iso: at.to_rfc3339(),
             text: at.format("%Y-%m-%d %H:%M UTC").to_string(),

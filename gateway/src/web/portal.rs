@@ -6,7 +6,6 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::multipart::Multipart;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,36 +15,11 @@ use serde::Deserialize;
 
 use super::login::{self, Area};
 use super::{
-    LangQuery, Session, Submitted, Texts, When, choices_of, customer_label, error_page, failure,
-    form_failure, remember_lang, render, session, texts,
+    CustomerForm, CustomerSession, LangQuery, Session, Texts, When, choices_of, customer_label,
+    error_page, failure, remember_lang, render, texts,
 };
 use crate::AppState;
-use crate::auth::grpc_request;
 use crate::error::ApiError;
-
-/// The signed-in customer; anyone else is sent where they belong (the login page, the desk).
-async fn customer(state: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
-    match session(state, headers).await {
-        Some(s) if s.is_customer() => Ok(s),
-        Some(s) if s.is_agent() => Err(Redirect::to("/desk/").into_response()),
-        _ => Err(Redirect::to(Area::Portal.login()).into_response()),
-    }
-}
-
-/// The signed-in customer and the form she posted, its token checked; otherwise the page to
-/// send.
-async fn customer_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    t: &'static Texts,
-    multipart: Multipart,
-) -> Result<(Session, Submitted), Response> {
-    let s = customer(state, headers).await?;
-    match Submitted::read(headers, multipart).await {
-        Ok(form) => Ok((s, form)),
-        Err(e) => Err(form_failure(t, Some(&s), e)),
-    }
-}
 
 #[derive(Template)]
 #[template(path = "tickets.html")]
@@ -81,13 +55,10 @@ async fn my_tickets(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
+    CustomerSession(s): CustomerSession,
 ) -> Response {
     let lang = &query.lang;
     let t = texts(lang, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let closed = query.show.as_deref() == Some("closed");
     let state_types = if closed {
         vec!["closed".to_owned()]
@@ -95,22 +66,18 @@ async fn my_tickets(
         OPEN_TYPES.iter().map(|s| (*s).to_owned()).collect()
     };
     let found = state
-        .ticket
-        .clone()
-        .search_tickets(grpc_request(
-            pb::SearchTicketsRequest {
-                filter: Some(pb::TicketFilter {
-                    state_types,
-                    ..Default::default()
-                }),
-                sort: pb::SortField::UpdatedAt.into(),
-                descending: true,
-                page_size: 50,
-                page_token: query.page.clone().unwrap_or_default(),
+        .tickets(&s.principal)
+        .search_tickets(pb::SearchTicketsRequest {
+            filter: Some(pb::TicketFilter {
+                state_types,
                 ..Default::default()
-            },
-            &s.principal,
-        ))
+            }),
+            sort: pb::SortField::UpdatedAt.into(),
+            descending: true,
+            page_size: 50,
+            page_token: query.page.clone().unwrap_or_default(),
+            ..Default::default()
+        })
         .await;
     let found = match found {
         Ok(r) => r.into_inner(),
@@ -175,12 +142,9 @@ async fn new_ticket_page(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
+    CustomerSession(s): CustomerSession,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     new_ticket_form(&state, t, &s, Draft::default(), None, StatusCode::OK).await
 }
 
@@ -202,38 +166,26 @@ async fn new_ticket_form(
         .unwrap_or_default();
     let choices = async {
         let queues = state
-            .ticket
-            .clone()
-            .list_queues(grpc_request(
-                pb::ListQueuesRequest {
-                    tenant_id: tenant_id.clone(),
-                },
-                &s.principal,
-            ))
+            .tickets(&s.principal)
+            .list_queues(pb::ListQueuesRequest {
+                tenant_id: tenant_id.clone(),
+            })
             .await?
             .into_inner()
             .queues;
         let services = state
-            .ticket
-            .clone()
-            .list_services(grpc_request(
-                pb::ListCatalogueRequest {
-                    tenant_id: tenant_id.clone(),
-                },
-                &s.principal,
-            ))
+            .tickets(&s.principal)
+            .list_services(pb::ListCatalogueRequest {
+                tenant_id: tenant_id.clone(),
+            })
             .await?
             .into_inner()
             .entries;
         let types = state
-            .ticket
-            .clone()
-            .list_ticket_types(grpc_request(
-                pb::ListCatalogueRequest {
-                    tenant_id: tenant_id.clone(),
-                },
-                &s.principal,
-            ))
+            .tickets(&s.principal)
+            .list_ticket_types(pb::ListCatalogueRequest {
+                tenant_id: tenant_id.clone(),
+            })
             .await?
             .into_inner()
             .entries;
@@ -283,13 +235,9 @@ async fn new_ticket_submit(
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    CustomerForm(s, form): CustomerForm,
 ) -> Response {
     let t = texts(&query, &headers);
-    let (s, form) = match customer_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let draft = Draft {
         queue: form.get("queue").to_owned(),
         service: form.get("service").to_owned(),
@@ -342,12 +290,7 @@ async fn new_ticket_submit(
         }),
         ..Default::default()
     };
-    match state
-        .ticket
-        .clone()
-        .create_ticket(grpc_request(request, &s.principal))
-        .await
-    {
+    match state.tickets(&s.principal).create_ticket(request).await {
         Ok(ticket) => {
             Redirect::to(&format!("/portal/tickets/{}", ticket.into_inner().number)).into_response()
         }
@@ -401,12 +344,9 @@ async fn ticket_page(
     Path(key): Path<String>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
+    CustomerSession(s): CustomerSession,
 ) -> Response {
     let t = texts(&query, &headers);
-    let s = match customer(&state, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     show_ticket(&state, t, &s, &key, "", false, StatusCode::OK).await
 }
 
@@ -420,33 +360,24 @@ async fn show_ticket(
     status: StatusCode,
 ) -> Response {
     let loaded = async {
-        let mut client = state.ticket.clone();
+        let mut client = state.tickets(&s.principal);
         let ticket = client
-            .get_ticket(grpc_request(
-                pb::GetTicketRequest {
-                    ticket: key.to_owned(),
-                },
-                &s.principal,
-            ))
+            .get_ticket(pb::GetTicketRequest {
+                ticket: key.to_owned(),
+            })
             .await?
             .into_inner();
         let articles = client
-            .list_articles(grpc_request(
-                pb::ListArticlesRequest {
-                    ticket_id: ticket.id.clone(),
-                },
-                &s.principal,
-            ))
+            .list_articles(pb::ListArticlesRequest {
+                ticket_id: ticket.id.clone(),
+            })
             .await?
             .into_inner()
             .articles;
         let queues = client
-            .list_queues(grpc_request(
-                pb::ListQueuesRequest {
-                    tenant_id: ticket.tenant_id.clone(),
-                },
-                &s.principal,
-            ))
+            .list_queues(pb::ListQueuesRequest {
+                tenant_id: ticket.tenant_id.clone(),
+            })
             .await?
             .into_inner()
             .queues;
@@ -507,13 +438,9 @@ async fn reply(
     Path(key): Path<String>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    CustomerForm(s, form): CustomerForm,
 ) -> Response {
     let t = texts(&query, &headers);
-    let (s, form) = match customer_form(&state, &headers, t, multipart).await {
-        Ok(signed) => signed,
-        Err(r) => return r,
-    };
     let body = form.get("body").to_owned();
     if body.is_empty() {
         return show_ticket(
@@ -528,32 +455,26 @@ async fn reply(
         .await;
     }
     let added = async {
-        let mut client = state.ticket.clone();
+        let mut client = state.tickets(&s.principal);
         let ticket = client
-            .get_ticket(grpc_request(
-                pb::GetTicketRequest {
-                    ticket: key.clone(),
-                },
-                &s.principal,
-            ))
+            .get_ticket(pb::GetTicketRequest {
+                ticket: key.clone(),
+            })
             .await?
             .into_inner();
         client
-            .add_article(grpc_request(
-                pb::AddArticleRequest {
-                    ticket_id: ticket.id,
-                    article: Some(pb::NewArticle {
-                        sender: pb::SenderType::Customer.into(),
-                        channel: pb::Channel::Portal.into(),
-                        visible_to_customer: true,
-                        subject: format!("Re: {}", ticket.title),
-                        body,
-                        attachments: form.files,
-                        ..Default::default()
-                    }),
-                },
-                &s.principal,
-            ))
+            .add_article(pb::AddArticleRequest {
+                ticket_id: ticket.id,
+                article: Some(pb::NewArticle {
+                    sender: pb::SenderType::Customer.into(),
+                    channel: pb::Channel::Portal.into(),
+                    visible_to_customer: true,
+                    subject: format!("Re: {}", ticket.title),
+                    body,
+                    attachments: form.files,
+                    ..Default::default()
+                }),
+            })
             .await?;
         Ok::<_, tonic::Status>(ticket.number)
     }
@@ -575,41 +496,36 @@ async fn set_state(
     Path((key, action)): Path<(String, String)>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
-    multipart: Multipart,
+    // Taken as a result: an unknown action is answered 404 before the session is looked at.
+    signed: Result<CustomerForm, Response>,
 ) -> Response {
     let state = &state;
-    let (headers, key) = (&headers, key.as_str());
-    let t = texts(&query, headers);
+    let key = key.as_str();
+    let t = texts(&query, &headers);
     let to = match action.as_str() {
         "close" => pb::TicketState::ClosedSuccessful,
         "reopen" => pb::TicketState::Open,
         _ => return error_page(t, None, StatusCode::NOT_FOUND, t.not_found),
     };
-    let (s, _) = match customer_form(state, headers, t, multipart).await {
+    let CustomerForm(s, _) = match signed {
         Ok(signed) => signed,
         Err(r) => return r,
     };
     let changed = async {
-        let mut client = state.ticket.clone();
+        let mut client = state.tickets(&s.principal);
         let ticket = client
-            .get_ticket(grpc_request(
-                pb::GetTicketRequest {
-                    ticket: key.to_owned(),
-                },
-                &s.principal,
-            ))
+            .get_ticket(pb::GetTicketRequest {
+                ticket: key.to_owned(),
+            })
             .await?
             .into_inner();
         client
-            .update_ticket(grpc_request(
-                pb::UpdateTicketRequest {
-                    ticket_id: ticket.id,
-                    expected_version: ticket.version,
-                    state: Some(to.into()),
-                    ..Default::default()
-                },
-                &s.principal,
-            ))
+            .update_ticket(pb::UpdateTicketRequest {
+                ticket_id: ticket.id,
+                expected_version: ticket.version,
+                state: Some(to.into()),
+                ..Default::default()
+            })
             .await?;
         Ok::<_, tonic::Status>(ticket.number)
     }

@@ -14,9 +14,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{Items, TicketState, time};
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
+use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::tickets::TicketState;
+use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -65,8 +67,8 @@ pub struct NewState {
 /// `custom_state` and behave as its base state.
 #[utoipa::path(post, path = "/tenants/{tenant_id}/states", tag = "tenants", request_body = NewState,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = CustomState), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CustomState), Forbidden, NotFound,
+              Conflict, Invalid))]
 async fn define_state(
     State(state): State<AppState>,
     principal: Principal,
@@ -79,9 +81,8 @@ async fn define_state(
         base: body.base.to_pb().into(),
     };
     let created = state
-        .ticket
-        .clone()
-        .define_state(grpc_request(req, &principal))
+        .tickets(&principal)
+        .define_state(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(CustomState::from(created))))
@@ -89,19 +90,15 @@ async fn define_state(
 
 /// The tenant's own states, by name (its agents).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/states", tag = "tenants", params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<CustomState>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<CustomState>), NotFound))]
 async fn list_states(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CustomState>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_states(grpc_request(
-            pb::ListStatesRequest { tenant_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .list_states(pb::ListStatesRequest { tenant_id })
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -184,8 +181,8 @@ pub struct NewField {
 /// Defines a custom field for the tenant's tickets (the tenant's administrators).
 #[utoipa::path(post, path = "/tenants/{tenant_id}/fields", tag = "tenants", request_body = NewField,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = CustomField), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, description = "the key is taken", body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CustomField), Forbidden, NotFound,
+              (status = 409, description = "the key is taken", body = Problem), Invalid))]
 async fn define_field(
     State(state): State<AppState>,
     principal: Principal,
@@ -201,9 +198,8 @@ async fn define_field(
         queue_ids: body.queue_ids,
     };
     let field = state
-        .ticket
-        .clone()
-        .define_field(grpc_request(req, &principal))
+        .tickets(&principal)
+        .define_field(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(CustomField::from(field))))
@@ -211,19 +207,15 @@ async fn define_field(
 
 /// The tenant's custom fields, by key (agents of the tenant).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/fields", tag = "tenants", params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<CustomField>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<CustomField>), NotFound))]
 async fn list_fields(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CustomField>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_fields(grpc_request(
-            pb::ListFieldsRequest { tenant_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .list_fields(pb::ListFieldsRequest { tenant_id })
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -243,8 +235,8 @@ pub struct FieldValues {
 /// queue; the ticket's values after the change.
 #[utoipa::path(put, path = "/tickets/{ticket_id}/fields", tag = "tickets", request_body = FieldValues,
     params(("ticket_id" = String, Path)),
-    responses((status = 200, body = FieldValues), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = FieldValues), Forbidden, NotFound,
+              Invalid))]
 async fn set_fields(
     State(state): State<AppState>,
     principal: Principal,
@@ -260,9 +252,8 @@ async fn set_fields(
             .collect(),
     };
     let r = state
-        .ticket
-        .clone()
-        .set_ticket_fields(grpc_request(req, &principal))
+        .tickets(&principal)
+        .set_ticket_fields(req)
         .await?
         .into_inner();
     Ok(axum::Json(FieldValues {
@@ -287,8 +278,8 @@ pub struct Tags {
 /// Adds and removes tags of a ticket (`rw`) as one change; its tags after it.
 #[utoipa::path(post, path = "/tickets/{ticket_id}/tags", tag = "tickets", request_body = TagChange,
     params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Tags), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = Tags), Forbidden, NotFound,
+              Invalid))]
 async fn tag_ticket(
     State(state): State<AppState>,
     principal: Principal,
@@ -301,9 +292,8 @@ async fn tag_ticket(
         remove: body.remove,
     };
     let r = state
-        .ticket
-        .clone()
-        .tag_ticket(grpc_request(req, &principal))
+        .tickets(&principal)
+        .tag_ticket(req)
         .await?
         .into_inner();
     Ok(axum::Json(Tags { tags: r.tags }))

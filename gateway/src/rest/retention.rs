@@ -9,9 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{Items, Ticket, time};
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::tickets::Ticket;
+use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -53,19 +55,15 @@ impl RetentionPolicy {
 
 /// The tenant's retention period and action (its administrators).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/retention", tag = "tenants", params(("tenant_id" = String, Path)),
-    responses((status = 200, body = RetentionPolicy), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = RetentionPolicy), Forbidden, NotFound))]
 async fn get_policy(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<RetentionPolicy>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .get_retention_policy(grpc_request(
-            pb::RetentionPolicyRequest { tenant_id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .get_retention_policy(pb::RetentionPolicyRequest { tenant_id })
         .await?
         .into_inner();
     Ok(axum::Json(RetentionPolicy::from_pb(r)))
@@ -74,8 +72,8 @@ async fn get_policy(
 /// Sets the tenant's retention period and action (its administrators).
 #[utoipa::path(put, path = "/tenants/{tenant_id}/retention", tag = "tenants", request_body = RetentionPolicy,
     params(("tenant_id" = String, Path)),
-    responses((status = 200, body = RetentionPolicy), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = RetentionPolicy), Forbidden, NotFound,
+              Invalid))]
 async fn set_policy(
     State(state): State<AppState>,
     principal: Principal,
@@ -92,9 +90,8 @@ async fn set_policy(
         .to_owned(),
     };
     let r = state
-        .ticket
-        .clone()
-        .set_retention_policy(grpc_request(req, &principal))
+        .tickets(&principal)
+        .set_retention_policy(req)
         .await?
         .into_inner();
     Ok(axum::Json(RetentionPolicy::from_pb(r)))
@@ -112,7 +109,7 @@ pub struct Hold {
 /// that (the tenant's administrators).
 #[utoipa::path(put, path = "/tickets/{ticket_id}/retention-hold", tag = "tickets", request_body = Hold,
     params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Ticket), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Ticket), Forbidden, NotFound))]
 async fn set_hold(
     State(state): State<AppState>,
     principal: Principal,
@@ -125,9 +122,8 @@ async fn set_hold(
         retention_objection: body.retention_objection,
     };
     let r = state
-        .ticket
-        .clone()
-        .set_retention_hold(grpc_request(req, &principal))
+        .tickets(&principal)
+        .set_retention_hold(req)
         .await?
         .into_inner();
     Ok(axum::Json(Ticket::from(r)))
@@ -173,7 +169,7 @@ pub struct RunRequest {
 
 /// Runs retention now, as the schedule does (installation administrators).
 #[utoipa::path(post, path = "/admin/retention-runs", tag = "admin", request_body = RunRequest,
-    responses((status = 200, body = RetentionRun), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = RetentionRun), Unauthenticated, Forbidden,
               (status = 409, description = "another run is in progress", body = Problem)))]
 async fn run(
     State(state): State<AppState>,
@@ -181,14 +177,10 @@ async fn run(
     ApiJson(body): ApiJson<RunRequest>,
 ) -> Result<axum::Json<RetentionRun>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .run_retention(grpc_request(
-            pb::RunRetentionRequest {
-                dry_run: body.dry_run,
-            },
-            &principal,
-        ))
+        .tickets(&principal)
+        .run_retention(pb::RunRetentionRequest {
+            dry_run: body.dry_run,
+        })
         .await?
         .into_inner();
     Ok(axum::Json(RetentionRun::from(r)))
@@ -196,18 +188,14 @@ async fn run(
 
 /// The latest retention runs, newest first (installation administrators).
 #[utoipa::path(get, path = "/admin/retention-runs", tag = "admin",
-    responses((status = 200, body = Items<RetentionRun>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Items<RetentionRun>), Unauthenticated, Forbidden))]
 async fn list_runs(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<axum::Json<Items<RetentionRun>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_retention_runs(grpc_request(
-            pb::ListRetentionRunsRequest { limit: 0 },
-            &principal,
-        ))
+        .tickets(&principal)
+        .list_retention_runs(pb::ListRetentionRunsRequest { limit: 0 })
         .await?
         .into_inner();
     Ok(axum::Json(Items {

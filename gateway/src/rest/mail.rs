@@ -13,9 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::time;
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
+use crate::rest::time;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -87,8 +88,8 @@ pub struct SubmitQuery {
     request_body(content = Vec<u8>, content_type = "message/rfc822", description = "The message, byte for byte"),
     responses((status = 202, body = InboundMessage, description = "stored; processing follows"),
               (status = 200, body = InboundMessage, description = "stored before"),
-              (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, description = "too large, or an attachment is", body = Problem),
-              (status = 422, body = Problem)))]
+              Unauthenticated, Forbidden, (status = 413, description = "too large, or an attachment is", body = Problem),
+              Invalid))]
 async fn submit_message(
     State(state): State<AppState>,
     principal: Principal,
@@ -103,15 +104,11 @@ async fn submit_message(
         .filter(|a| !a.is_empty())
         .collect();
     let r = state
-        .mail
-        .clone()
-        .submit_message(grpc_request(
-            pb::SubmitMessageRequest {
-                raw: raw.to_vec(),
-                recipients,
-            },
-            &principal,
-        ))
+        .mail(&principal)
+        .submit_message(pb::SubmitMessageRequest {
+            raw: raw.to_vec(),
+            recipients,
+        })
         .await?
         .into_inner();
     let status = if r.duplicate {
@@ -143,23 +140,19 @@ pub struct MessageList {
 /// Received messages, newest first (installation administrators): `state=quarantined` is the
 /// quarantine.
 #[utoipa::path(get, path = "/admin/mail/messages", tag = "admin", params(MessagePage),
-    responses((status = 200, body = MessageList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = MessageList), Unauthenticated, Forbidden, Invalid))]
 async fn list_messages(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(page): ApiQuery<MessagePage>,
 ) -> Result<axum::Json<MessageList>, ApiError> {
     let r = state
-        .mail
-        .clone()
-        .list_messages(grpc_request(
-            pb::ListMessagesRequest {
-                state: page.state.unwrap_or_default(),
-                page_size: page.page_size.unwrap_or(0),
-                page_token: page.page_token.unwrap_or_default(),
-            },
-            &principal,
-        ))
+        .mail(&principal)
+        .list_messages(pb::ListMessagesRequest {
+            state: page.state.unwrap_or_default(),
+            page_size: page.page_size.unwrap_or(0),
+            page_token: page.page_token.unwrap_or_default(),
+        })
         .await?
         .into_inner();
     Ok(axum::Json(MessageList {
@@ -174,16 +167,15 @@ async fn fetch(
     id: String,
 ) -> Result<pb::InboundMessage, ApiError> {
     Ok(state
-        .mail
-        .clone()
-        .get_message(grpc_request(pb::GetMessageRequest { id }, principal))
+        .mail(principal)
+        .get_message(pb::GetMessageRequest { id })
         .await?
         .into_inner())
 }
 
 /// One received message (installation administrators).
 #[utoipa::path(get, path = "/admin/mail/messages/{message_id}", tag = "admin", params(("message_id" = String, Path)),
-    responses((status = 200, body = InboundMessage), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = InboundMessage), Unauthenticated, Forbidden, NotFound))]
 async fn get_message(
     State(state): State<AppState>,
     principal: Principal,
@@ -196,8 +188,8 @@ async fn get_message(
 
 /// The message exactly as it arrived, byte for byte (installation administrators).
 #[utoipa::path(get, path = "/admin/mail/messages/{message_id}/raw", tag = "admin", params(("message_id" = String, Path)),
-    responses((status = 200, content_type = "message/rfc822", body = Vec<u8>), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "message/rfc822", body = Vec<u8>), Unauthenticated, Forbidden,
+              NotFound))]
 async fn get_raw(
     State(state): State<AppState>,
     principal: Principal,
@@ -226,7 +218,7 @@ async fn get_raw(
 /// Processes a quarantined or refused message again, e.g. after a default queue was set or a
 /// sender's flood was judged harmless (installation administrators).
 #[utoipa::path(post, path = "/admin/mail/messages/{message_id}/reprocess", tag = "admin", params(("message_id" = String, Path)),
-    responses((status = 202, body = InboundMessage), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 202, body = InboundMessage), Unauthenticated, Forbidden, NotFound,
               (status = 409, description = "the message is not quarantined or refused", body = Problem)))]
 async fn reprocess(
     State(state): State<AppState>,
@@ -234,12 +226,8 @@ async fn reprocess(
     ApiPath(message_id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let r = state
-        .mail
-        .clone()
-        .reprocess_message(grpc_request(
-            pb::GetMessageRequest { id: message_id },
-            &principal,
-        ))
+        .mail(&principal)
+        .reprocess_message(pb::GetMessageRequest { id: message_id })
         .await?
         .into_inner();
     Ok((StatusCode::ACCEPTED, axum::Json(InboundMessage::from(r))))

@@ -12,9 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{Items, time};
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
+use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -101,8 +102,8 @@ pub struct NewTemplate {
 /// Adds a template to the tenant (the tenant's administrators).
 #[utoipa::path(post, path = "/tenants/{tenant_id}/templates", tag = "tenants", request_body = NewTemplate,
     params(("tenant_id" = String, Path)),
-    responses((status = 201, body = Template), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem), (status = 422, description = "unknown variable, no body", body = Problem)))]
+    responses((status = 201, body = Template), Forbidden, NotFound,
+              Conflict, (status = 422, description = "unknown variable, no body", body = Problem)))]
 async fn create_template(
     State(state): State<AppState>,
     principal: Principal,
@@ -119,9 +120,8 @@ async fn create_template(
         language: body.language,
     };
     let template = state
-        .ticket
-        .clone()
-        .create_template(grpc_request(req, &principal))
+        .tickets(&principal)
+        .create_template(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(Template::from(template))))
@@ -129,7 +129,7 @@ async fn create_template(
 
 /// The tenant's templates, by name (its agents).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/templates", tag = "tenants", params(("tenant_id" = String, Path)),
-    responses((status = 200, body = Items<Template>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<Template>), Forbidden, NotFound))]
 async fn list_templates(
     State(state): State<AppState>,
     principal: Principal,
@@ -148,7 +148,7 @@ async fn list_templates(
 
 /// The templates offered in the ticket's queue (agents who see the ticket).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/templates", tag = "tickets", params(("ticket_id" = String, Path)),
-    responses((status = 200, body = Items<Template>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Items<Template>), Forbidden, NotFound))]
 async fn ticket_templates(
     State(state): State<AppState>,
     principal: Principal,
@@ -171,9 +171,8 @@ async fn templates(
     req: pb::ListTemplatesRequest,
 ) -> Result<axum::Json<Items<Template>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_templates(grpc_request(req, principal))
+        .tickets(principal)
+        .list_templates(req)
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -184,7 +183,7 @@ async fn templates(
 /// Replaces a template's name, kind, texts, queues and language (the tenant's administrators).
 #[utoipa::path(put, path = "/templates/{template_id}", tag = "tenants", request_body = NewTemplate,
     params(("template_id" = String, Path)),
-    responses((status = 200, body = Template), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = Template), Forbidden, NotFound,
               (status = 409, description = "name taken", body = Problem),
               (status = 422, description = "unknown variable, no body", body = Problem)))]
 async fn update_template(
@@ -203,9 +202,8 @@ async fn update_template(
         language: body.language,
     };
     let template = state
-        .ticket
-        .clone()
-        .update_template(grpc_request(req, &principal))
+        .tickets(&principal)
+        .update_template(req)
         .await?
         .into_inner();
     Ok(axum::Json(Template::from(template)))
@@ -213,16 +211,15 @@ async fn update_template(
 
 /// Deletes a template (the tenant's administrators).
 #[utoipa::path(delete, path = "/templates/{template_id}", tag = "tenants", params(("template_id" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), Forbidden, NotFound, Invalid))]
 async fn delete_template(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .ticket
-        .clone()
-        .delete_template(grpc_request(pb::DeleteTemplateRequest { id }, &principal))
+        .tickets(&principal)
+        .delete_template(pb::DeleteTemplateRequest { id })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -238,23 +235,19 @@ pub struct Rendered {
 /// address, the queue's name, the calling agent; answers get the queue's signature.
 #[utoipa::path(post, path = "/tickets/{ticket_id}/templates/{template_id}/render", tag = "tickets",
     params(("ticket_id" = String, Path), ("template_id" = String, Path)),
-    responses((status = 200, body = Rendered), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = Rendered), Forbidden, NotFound,
+              Invalid))]
 async fn render_template(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((ticket_id, template_id)): ApiPath<(String, String)>,
 ) -> Result<axum::Json<Rendered>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .render_template(grpc_request(
-            pb::RenderTemplateRequest {
-                template_id,
-                ticket_id,
-            },
-            &principal,
-        ))
+        .tickets(&principal)
+        .render_template(pb::RenderTemplateRequest {
+            template_id,
+            ticket_id,
+        })
         .await?
         .into_inner();
     Ok(axum::Json(Rendered {

@@ -12,11 +12,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{
-    Items, Order, SortBy, Ticket, TicketList, TicketPage, TicketState, non_empty, time,
-};
-use crate::auth::{Principal, grpc_request};
+use crate::auth::Principal;
+use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::rest::tickets::{Order, SortBy, Ticket, TicketList, TicketPage, TicketState};
+use crate::rest::{Items, non_empty, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -213,7 +213,7 @@ pub struct Search {
 /// (customers: only what they may read), sorted and paged.
 #[utoipa::path(post, path = "/tickets/search", tag = "search", request_body = Search,
     responses((status = 200, body = TicketList), (status = 403, description = "agent-only filters or views asked by a customer", body = Problem),
-              (status = 404, description = "unknown saved search", body = Problem), (status = 422, body = Problem)))]
+              (status = 404, description = "unknown saved search", body = Problem), Invalid))]
 async fn search_tickets(
     State(state): State<AppState>,
     principal: Principal,
@@ -239,9 +239,8 @@ async fn run(
     req: pb::SearchTicketsRequest,
 ) -> Result<TicketList, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .search_tickets(grpc_request(req, principal))
+        .tickets(principal)
+        .search_tickets(req)
         .await?
         .into_inner();
     Ok(TicketList {
@@ -289,9 +288,8 @@ async fn list_views(
     principal: Principal,
 ) -> Result<axum::Json<Items<View>>, ApiError> {
     let r = state
-        .ticket
-        .clone()
-        .list_views(grpc_request(pb::ListViewsRequest {}, &principal))
+        .tickets(&principal)
+        .list_views(pb::ListViewsRequest {})
         .await?
         .into_inner();
     Ok(axum::Json(Items {
@@ -312,8 +310,8 @@ pub struct NewSavedSearch {
 
 /// Saves a search as one of the calling agent's views.
 #[utoipa::path(post, path = "/views", tag = "search", request_body = NewSavedSearch,
-    responses((status = 201, body = View), (status = 403, body = Problem),
-              (status = 409, description = "a saved search of that name exists", body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = View), Forbidden,
+              (status = 409, description = "a saved search of that name exists", body = Problem), Invalid))]
 async fn save_search(
     State(state): State<AppState>,
     principal: Principal,
@@ -326,9 +324,8 @@ async fn save_search(
         descending: matches!(body.order, Some(Order::Desc)),
     };
     let view = state
-        .ticket
-        .clone()
-        .save_search(grpc_request(req, &principal))
+        .tickets(&principal)
+        .save_search(req)
         .await?
         .into_inner();
     Ok((StatusCode::CREATED, axum::Json(View::from(view))))
@@ -336,27 +333,23 @@ async fn save_search(
 
 /// Deletes one of the calling agent's saved searches.
 #[utoipa::path(delete, path = "/views/{view_id}", tag = "search", params(("view_id" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), NotFound, Invalid))]
 async fn delete_saved_search(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .ticket
-        .clone()
-        .delete_saved_search(grpc_request(
-            pb::DeleteSavedSearchRequest { id },
-            &principal,
-        ))
+        .tickets(&principal)
+        .delete_saved_search(pb::DeleteSavedSearchRequest { id })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The tickets of a view, a page at a time, in the view's sort unless `sort` says otherwise.
 #[utoipa::path(get, path = "/views/{view_id}/tickets", tag = "search", params(("view_id" = String, Path), TicketPage),
-    responses((status = 200, body = TicketList), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = TicketList), Forbidden, NotFound,
+              Invalid))]
 async fn view_tickets(
     State(state): State<AppState>,
     principal: Principal,

@@ -1,0 +1,142 @@
+//! An agent's own page: roles, whether the agent may sign in, a new password.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use docket_proto::identity::v1 as ipb;
+
+use super::{AdminQuery, Section, back_to_list, tenants};
+use crate::AppState;
+use crate::web::portal::Choice;
+use crate::web::{AgentForm, AgentSession, LangQuery, Session, Texts, failure, render, texts};
+
+#[derive(Template)]
+#[template(path = "desk/admin_agent.html")]
+struct AgentPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    agent: ipb::Agent,
+    /// The tenant's roles, ticked where the agent has them.
+    roles: Vec<Choice>,
+}
+
+/// The roles an agent has in a tenant.
+fn roles_in(agent: &ipb::Agent, tenant: &str) -> Vec<String> {
+    agent
+        .memberships
+        .iter()
+        .filter(|m| m.tenant_id == tenant)
+        .flat_map(|m| m.role_ids.iter().cloned())
+        .collect()
+}
+
+/// One agent: their roles in the tenant, whether they may sign in, a new password.
+pub(super) async fn agent_page(
+    State(state): State<AppState>,
+    Path(agent_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentSession(s): AgentSession,
+) -> Response {
+    let t = texts(&query.lang, &headers);
+    let loaded = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let mut identity = state.identity_admin(&s.principal);
+        let found = identity
+            .get_agent(ipb::GetAgentRequest { agent_id })
+            .await?
+            .into_inner();
+        let roles = identity
+            .list_roles(ipb::ListRolesRequest {
+                tenant_id: tenant.clone(),
+            })
+            .await?
+            .into_inner()
+            .roles;
+        Ok::<_, tonic::Status>((tenant, found, roles))
+    }
+    .await;
+    let (tenant, found, roles) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let has = roles_in(&found, &tenant);
+    let page = AgentPage {
+        t,
+        session: Some(&s),
+        roles: roles
+            .iter()
+            .map(|r| Choice {
+                value: r.id.clone(),
+                label: r.name.clone(),
+                selected: has.contains(&r.id),
+            })
+            .collect(),
+        tenant,
+        agent: found,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves an agent as the form left them: grants the roles newly ticked and revokes those
+/// unticked, sets a new password if one was given, and lets them sign in or no longer.
+pub(super) async fn agent_save(
+    State(state): State<AppState>,
+    Path(agent_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentForm(s, form): AgentForm,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let saved = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let mut identity = state.identity_admin(&s.principal);
+        let found = identity
+            .get_agent(ipb::GetAgentRequest {
+                agent_id: agent_id.clone(),
+            })
+            .await?
+            .into_inner();
+        let had = roles_in(&found, &tenant);
+        let wanted = form.all("roles");
+        for role_id in wanted.iter().filter(|r| !had.contains(r)) {
+            identity
+                .assign_role(ipb::AgentRoleRequest {
+                    agent_id: agent_id.clone(),
+                    role_id: role_id.clone(),
+                })
+                .await?;
+        }
+        for role_id in had.iter().filter(|r| !wanted.contains(r)) {
+            identity
+                .revoke_role(ipb::AgentRoleRequest {
+                    agent_id: agent_id.clone(),
+                    role_id: role_id.clone(),
+                })
+                .await?;
+        }
+        // Taken as typed: a password may begin or end with a space.
+        if let Some(password) = form.all("password").first().filter(|p| !p.is_empty()) {
+            identity
+                .set_agent_password(ipb::SetAgentPasswordRequest {
+                    agent_id: agent_id.clone(),
+                    password: password.clone(),
+                })
+                .await?;
+        }
+        let active = form.get("active") == "on";
+        if active != found.active {
+            identity
+                .set_agent_active(ipb::SetAgentActiveRequest {
+                    agent_id: agent_id.clone(),
+                    active,
+                })
+                .await?;
+        }
+        Ok::<_, tonic::Status>(tenant)
+    }
+    .await;
+    back_to_list(t, &s, Section::Agents, saved)
+}

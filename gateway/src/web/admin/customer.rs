@@ -1,0 +1,109 @@
+//! A customer's own page: name, company and contact details changed.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use docket_proto::identity::v1 as ipb;
+
+use super::{AdminQuery, Section, back_to_list, choices, options_with, tenants};
+use crate::AppState;
+use crate::web::portal::Choice;
+use crate::web::{
+    AgentForm, AgentSession, LangQuery, Session, Texts, choices_of, failure, render, texts,
+};
+
+#[derive(Template)]
+#[template(path = "desk/admin_customer.html")]
+struct CustomerPage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    customer: ipb::Customer,
+    companies: Vec<Choice>,
+    languages: Vec<Choice>,
+}
+
+/// One customer's details, to change them.
+pub(super) async fn customer_page(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentSession(s): AgentSession,
+) -> Response {
+    let t = texts(&query.lang, &headers);
+    let loaded = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let mut identity = state.identity_admin(&s.principal);
+        let customer = identity
+            .get_customer(ipb::GetCustomerRequest { customer_id })
+            .await?
+            .into_inner();
+        let companies = identity
+            .list_companies(ipb::ListCompaniesRequest {
+                tenant_id: tenant.clone(),
+            })
+            .await?
+            .into_inner()
+            .companies;
+        Ok::<_, tonic::Status>((tenant, customer, companies))
+    }
+    .await;
+    let (tenant, customer, companies) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let mut company_choices = choices([("", t.none)]);
+    company_choices.extend(choices_of(&companies, &customer.company_id));
+    let languages = options_with(
+        &[("", t.none), ("de", "Deutsch"), ("en", "English")],
+        &customer.language,
+    );
+    let page = CustomerPage {
+        t,
+        session: Some(&s),
+        tenant,
+        customer,
+        companies: company_choices,
+        languages,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves a customer's details as the form left them; a new password only if one was typed.
+pub(super) async fn customer_save(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentForm(s, form): AgentForm,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let update = ipb::UpdateCustomerRequest {
+        customer_id,
+        name: Some(form.get("name").to_owned()),
+        email: Some(form.get("email").to_owned()),
+        phone: Some(form.get("phone").to_owned()),
+        company_id: Some(form.get("company").to_owned()),
+        company_tickets: Some(form.get("company_tickets") == "on"),
+        language: Some(form.get("language").to_owned()),
+        active: Some(form.get("active") == "on"),
+        // Taken as typed: a password may begin or end with a space.
+        password: form
+            .all("password")
+            .first()
+            .filter(|p| !p.is_empty())
+            .cloned(),
+    };
+    let saved = state
+        .identity_admin(&s.principal)
+        .update_customer(update)
+        .await;
+    back_to_list(
+        t,
+        &s,
+        Section::Customers,
+        saved.map(|_| query.tenant.unwrap_or_default()),
+    )
+}

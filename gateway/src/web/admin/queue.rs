@@ -1,0 +1,114 @@
+//! A queue's own page: its settings, changed.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use docket_proto::identity::v1 as ipb;
+use docket_proto::ticket::v1 as pb;
+
+use super::{AdminQuery, Section, back_to_list, list, tenants};
+use crate::AppState;
+use crate::web::portal::Choice;
+use crate::web::{
+    AgentForm, AgentSession, LangQuery, Session, Texts, choices_of, failure, render, texts,
+};
+
+#[derive(Template)]
+#[template(path = "desk/admin_queue.html")]
+struct QueuePage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    queue: pb::Queue,
+    groups: Vec<Choice>,
+    follow_ups: Vec<Choice>,
+}
+
+/// One queue's settings, to change them.
+pub(super) async fn queue_page(
+    State(state): State<AppState>,
+    Path(queue_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentSession(s): AgentSession,
+) -> Response {
+    let lang = &query.lang;
+    let t = texts(lang, &headers);
+    let loaded = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let queue = state
+            .tickets(&s.principal)
+            .list_queues(pb::ListQueuesRequest {
+                tenant_id: tenant.clone(),
+            })
+            .await?
+            .into_inner()
+            .queues
+            .into_iter()
+            .find(|q| q.id == queue_id)
+            .ok_or_else(|| tonic::Status::not_found("queue not found"))?;
+        let groups = state
+            .identity_admin(&s.principal)
+            .list_groups(ipb::ListGroupsRequest {
+                tenant_id: tenant.clone(),
+            })
+            .await?
+            .into_inner()
+            .groups;
+        Ok::<_, tonic::Status>((tenant, queue, groups))
+    }
+    .await;
+    let (tenant, queue, groups) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let follow_up = if queue.follow_up.is_empty() {
+        "reopen"
+    } else {
+        queue.follow_up.as_str()
+    };
+    let page = QueuePage {
+        t,
+        session: Some(&s),
+        groups: choices_of(&groups, &queue.group_id),
+        follow_ups: ["reopen", "new_ticket", "reject"]
+            .into_iter()
+            .map(|f| Choice {
+                value: f.to_owned(),
+                label: f.to_owned(),
+                selected: f == follow_up,
+            })
+            .collect(),
+        tenant,
+        queue,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves a queue's settings as the form left them.
+pub(super) async fn queue_save(
+    State(state): State<AppState>,
+    Path(queue_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentForm(s, form): AgentForm,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let update = pb::UpdateQueueRequest {
+        queue_id,
+        group_id: Some(form.get("group").to_owned()),
+        portal: Some(form.get("portal") == "on"),
+        signature: Some(form.get("signature").to_owned()),
+        follow_up: Some(form.get("follow_up").to_owned()),
+        set_addresses: true,
+        addresses: list(form.get("addresses")),
+    };
+    let saved = state.tickets(&s.principal).update_queue(update).await;
+    back_to_list(
+        t,
+        &s,
+        Section::Queues,
+        saved.map(|_| query.tenant.unwrap_or_default()),
+    )
+}

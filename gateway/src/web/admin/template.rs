@@ -1,0 +1,131 @@
+//! A template's own page: its text and kind changed, or the template deleted.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use docket_proto::ticket::v1 as pb;
+
+use super::{AdminQuery, Section, TEMPLATE_KINDS, back_to_list, options_with, tenants};
+use crate::AppState;
+use crate::web::portal::Choice;
+use crate::web::{AgentForm, AgentSession, LangQuery, Session, Texts, failure, render, texts};
+
+pub(super) async fn delete_template(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentForm(s, _): AgentForm,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let saved = state
+        .tickets(&s.principal)
+        .delete_template(pb::DeleteTemplateRequest { id })
+        .await;
+    back_to_list(
+        t,
+        &s,
+        Section::Templates,
+        saved.map(|_| query.tenant.unwrap_or_default()),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "desk/admin_template.html")]
+struct TemplatePage<'a> {
+    t: &'static Texts,
+    session: Option<&'a Session>,
+    tenant: String,
+    template: pb::Template,
+    kinds: Vec<Choice>,
+    languages: Vec<Choice>,
+    /// The tenant's queues, ticked where the template is offered.
+    queues: Vec<Choice>,
+}
+
+/// One template, to change (or delete) it.
+pub(super) async fn template_page(
+    State(state): State<AppState>,
+    Path(template_id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentSession(s): AgentSession,
+) -> Response {
+    let t = texts(&query.lang, &headers);
+    let loaded = async {
+        let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
+        let mut ticket = state.tickets(&s.principal);
+        let template = ticket
+            .list_templates(pb::ListTemplatesRequest {
+                tenant_id: tenant.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .templates
+            .into_iter()
+            .find(|tpl| tpl.id == template_id)
+            .ok_or_else(|| tonic::Status::not_found("template not found"))?;
+        let queues = ticket
+            .list_queues(pb::ListQueuesRequest {
+                tenant_id: tenant.clone(),
+            })
+            .await?
+            .into_inner()
+            .queues;
+        Ok::<_, tonic::Status>((tenant, template, queues))
+    }
+    .await;
+    let (tenant, template, queues) = match loaded {
+        Ok(l) => l,
+        Err(status) => return failure(t, Some(&s), status.into()),
+    };
+    let page = TemplatePage {
+        t,
+        session: Some(&s),
+        tenant,
+        kinds: options_with(&TEMPLATE_KINDS, &template.kind),
+        languages: options_with(
+            &[("", t.any), ("de", "Deutsch"), ("en", "English")],
+            &template.language,
+        ),
+        queues: queues
+            .into_iter()
+            .map(|q| Choice {
+                selected: template.queue_ids.contains(&q.id),
+                value: q.id,
+                label: q.name,
+            })
+            .collect(),
+        template,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Saves a template as the form left it.
+pub(super) async fn template_save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<AdminQuery>,
+    headers: HeaderMap,
+    AgentForm(s, form): AgentForm,
+) -> Response {
+    let t = texts(&LangQuery::default(), &headers);
+    let update = pb::UpdateTemplateRequest {
+        id,
+        name: form.get("name").to_owned(),
+        kind: form.get("kind").to_owned(),
+        subject: form.get("subject").to_owned(),
+        body: form.get("body").to_owned(),
+        queue_ids: form.all("queues").to_vec(),
+        language: form.get("language").to_owned(),
+    };
+    let saved = state.tickets(&s.principal).update_template(update).await;
+    back_to_list(
+        t,
+        &s,
+        Section::Templates,
+        saved.map(|_| query.tenant.unwrap_or_default()),
+    )
+}
