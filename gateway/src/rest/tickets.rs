@@ -684,3 +684,33 @@ async fn ticket_page(
         next_page_token: non_empty(r.next_page_token),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The REST states name every state of the protobuf, each once: a state added there fails
+    /// here until the API (and its OpenAPI schema) names it too.
+    #[test]
+    fn every_protobuf_state_has_its_rest_name() {
+        let all: Vec<pb::TicketState> = (1..)
+            .map_while(|i| pb::TicketState::try_from(i).ok())
+            .collect();
+        assert_eq!(all.len(), STATES.len());
+        for p in all {
+            let rest =
+                TicketState::from_pb(p.into()).unwrap_or_else(|| panic!("{p:?} has no REST name"));
+            assert_eq!(rest.to_pb(), p);
+            let name = serde_json::to_value(rest).unwrap_or_default();
+            let expected = p
+                .as_str_name()
+                .trim_start_matches("TICKET_STATE_")
+                .to_ascii_lowercase();
+            assert_eq!(
+                name,
+                serde_json::json!(expected),
+                "the REST name is the protobuf's"
+            );
+        }
+    }
+}

@@ -321,8 +321,9 @@ struct TicketPage<'a> {
     changed: When,
     created: When,
     closed: bool,
-    /// Replies go to tickets that are neither merged nor removed and not closed.
+    /// What ticket core lets the customer do: reply, close, reopen.
     replyable: bool,
+    closable: bool,
     reopenable: bool,
     articles: Vec<ArticleRow>,
     draft: String,
@@ -374,17 +375,10 @@ async fn show_ticket(
             .await?
             .into_inner()
             .articles;
-        let queues = client
-            .list_queues(pb::ListQueuesRequest {
-                tenant_id: ticket.tenant_id.clone(),
-            })
-            .await?
-            .into_inner()
-            .queues;
-        Ok::<_, tonic::Status>((ticket, articles, queues))
+        Ok::<_, tonic::Status>((ticket, articles))
     }
     .await;
-    let (ticket, articles, queues) = match loaded {
+    let (ticket, articles) = match loaded {
         Ok(l) => l,
         // A malformed number is as unknown as a missing one.
         Err(status) if status.code() == tonic::Code::InvalidArgument => {
@@ -392,23 +386,19 @@ async fn show_ticket(
         }
         Err(status) => return failure(t, Some(s), status.into()),
     };
-    let closed = ticket.state_type == "closed";
-    let reopenable = closed
-        && queues.iter().any(|q| {
-            q.id == ticket.queue_id && (q.follow_up.is_empty() || q.follow_up == "reopen")
-        });
+    // What the customer may do, as ticket core says.
+    let actions = ticket.actions.clone().unwrap_or_default();
+    let may_set = |st: pb::TicketState| actions.states().any(|s| s == st);
     let page = TicketPage {
         t,
         session: Some(s),
         state: t.state(&ticket.state_type),
         changed: When::of(ticket.updated_at_us),
         created: When::of(ticket.created_at_us),
-        replyable: matches!(
-            ticket.state_type.as_str(),
-            "new" | "open" | "pending_reminder" | "pending_auto"
-        ),
-        closed,
-        reopenable,
+        replyable: actions.reply,
+        closable: may_set(pb::TicketState::ClosedSuccessful),
+        closed: ticket.state_type == "closed",
+        reopenable: may_set(pb::TicketState::Open),
         articles: articles
             .into_iter()
             .filter(|a| a.visible_to_customer)

@@ -25,16 +25,10 @@ use super::portal::Choice;
 use super::{LangQuery, Session, Texts, choices_of, failure};
 use crate::AppState;
 
-/// What a role or an agent may do in a group's queues, as identity names it.
-const PERMISSIONS: [&str; 7] = [
-    "ro",
-    "move_into",
-    "create",
-    "note",
-    "owner",
-    "priority",
-    "rw",
-];
+/// What a role or an agent may do in a group's queues, named as `docket_auth` names them.
+fn permissions() -> [&'static str; docket_auth::Permission::ALL.len()] {
+    docket_auth::Permission::ALL.map(docket_auth::Permission::as_str)
+}
 
 /// The kinds of template, as ticket core names them.
 const TEMPLATE_KINDS: [(&str, &str); 3] = [

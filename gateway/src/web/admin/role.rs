@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use docket_proto::identity::v1 as ipb;
 
-use super::{AdminQuery, PERMISSIONS, Section, back_to_list, tenants};
+use super::{AdminQuery, Section, back_to_list, permissions, tenants};
 use crate::AppState;
 use crate::web::{AgentForm, AgentSession, LangQuery, Session, Texts, failure, render, texts};
 
@@ -17,7 +17,7 @@ struct RolePage<'a> {
     session: Option<&'a Session>,
     tenant: String,
     role: ipb::Role,
-    permissions: [&'static str; 7],
+    permissions: [&'static str; docket_auth::Permission::ALL.len()],
     groups: Vec<GroupGrants>,
 }
 
@@ -84,7 +84,7 @@ pub(super) async fn role_page(
         .into_iter()
         .map(|g| {
             let has = granted(&role, &g.id);
-            let ticks = PERMISSIONS
+            let ticks = permissions()
                 .iter()
                 .map(|p| (*p, has.iter().any(|h| h == p)))
                 .collect();
@@ -100,7 +100,7 @@ pub(super) async fn role_page(
         session: Some(&s),
         tenant,
         role,
-        permissions: PERMISSIONS,
+        permissions: permissions(),
         groups,
     };
     render(&page, StatusCode::OK)
@@ -119,7 +119,7 @@ pub(super) async fn role_save(
         let (tenant, role, groups) =
             role_and_groups(&state, &s, query.tenant.as_deref(), &role_id).await?;
         for group in groups {
-            let wanted: Vec<String> = PERMISSIONS
+            let wanted: Vec<String> = permissions()
                 .iter()
                 .filter(|p| form.all(&format!("g-{}", group.id)).iter().any(|w| w == *p))
                 .map(|p| (*p).to_owned())

@@ -8,11 +8,11 @@ use docket_proto::identity::v1 as ipb;
 use docket_proto::ticket::v1 as pb;
 
 use super::{
-    AdminPage, AdminQuery, Field, PERMISSIONS, Row, RowAction, Section, TEMPLATE_KINDS,
-    back_to_list, choices, field, list, options_with, select, tenants,
+    AdminPage, AdminQuery, Field, Row, RowAction, Section, TEMPLATE_KINDS, back_to_list, choices,
+    field, list, options_with, permissions, select, tenants,
 };
 use crate::AppState;
-use crate::web::desk::{STATES, state_choices, state_name};
+use crate::web::desk::{state_by_name, state_choices, state_name};
 use crate::web::{
     AgentForm, AgentSession, Session, Submitted, Texts, choices_of, error_page, failure, name_of,
     render, texts,
@@ -161,13 +161,12 @@ async fn build<'a>(
             }
         }
         Section::States => {
-            let states = ticket
+            let pb::ListStatesResponse { states, built_in } = ticket
                 .list_states(pb::ListStatesRequest {
                     tenant_id: tenant.clone(),
                 })
                 .await?
-                .into_inner()
-                .states;
+                .into_inner();
             (
                 vec![t.name, t.base_state],
                 states
@@ -182,7 +181,12 @@ async fn build<'a>(
                     .collect(),
                 vec![
                     field("name", t.name, "text", true),
-                    select("base", t.base_state, state_choices(t, STATES, None), false),
+                    select(
+                        "base",
+                        t.base_state,
+                        state_choices(t, built_in.iter().map(|b| b.state()), None),
+                        false,
+                    ),
                 ],
             )
         }
@@ -414,7 +418,7 @@ async fn build<'a>(
                     select(
                         "permissions",
                         t.permissions,
-                        choices(PERMISSIONS.map(|p| (p, p))),
+                        choices(permissions().map(|p| (p, p))),
                         true,
                     ),
                 ],
@@ -517,9 +521,7 @@ async fn add(
             ticket.create_ticket_type(entry()).await?;
         }
         Section::States => {
-            let base = STATES
-                .into_iter()
-                .find(|st| state_name(*st) == form.get("base"))
+            let base = state_by_name(form.get("base"))
                 .ok_or_else(|| tonic::Status::invalid_argument("choose the state it behaves as"))?;
             ticket
                 .define_state(pb::DefineStateRequest {

@@ -6,8 +6,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use docket_proto::ticket::v1 as pb;
 
+use super::state_by_name;
 use super::ticket::fields_of;
-use super::{is_pending, state_by_name};
 use crate::AppState;
 use crate::web::{AgentForm, LangQuery, Session, Submitted, failure, texts};
 
@@ -148,7 +148,11 @@ fn changes(
         if next != ticket.state() {
             request.state = Some(next.into());
         }
-        if is_pending(next) {
+        let pending = ticket
+            .actions
+            .as_ref()
+            .is_some_and(|a| a.pending_states.contains(&i32::from(next)));
+        if pending {
             let until = pending_until(form.get("pending_until"), form.get("tz_offset"))
                 .ok_or_else(|| {
                     tonic::Status::invalid_argument(

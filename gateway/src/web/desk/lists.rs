@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
 
-use super::{Names, STATES, is_pending, priority_choices, state_choices, state_name};
+use super::{Names, priority_choices, settable_states, state_choices, state_name};
 use crate::AppState;
 use crate::web::portal::Choice;
 use crate::web::{
@@ -155,8 +155,9 @@ async fn list(
 ) -> Response {
     let lang = &query.lang;
     let t = texts(lang, headers);
-    let names = match Names::load(state, &s).await {
-        Ok(n) => n,
+    let (names, states) = match tokio::try_join!(Names::load(state, &s), settable_states(state, &s))
+    {
+        Ok(loaded) => loaded,
         Err(status) => return failure(t, Some(&s), status.into()),
     };
     // No spec: a list of something the agent does not see.
@@ -289,7 +290,15 @@ async fn list(
         search,
         show,
         saved: spec.saved,
-        bulk_states: state_choices(t, STATES.into_iter().filter(|st| !is_pending(*st)), None),
+        // A bulk change gives no date, so pending states are not offered.
+        bulk_states: state_choices(
+            t,
+            states
+                .iter()
+                .filter(|st| !st.needs_pending_until)
+                .map(|st| st.state()),
+            None,
+        ),
         bulk_queues: names.queue_choices(""),
         bulk_agents: names.agent_choices(""),
     };

@@ -31,17 +31,6 @@ use super::portal::Choice;
 use super::{Session, Texts, choices_of, name_of};
 use crate::AppState;
 
-/// Ticket states an agent sets, in the order the desk offers them.
-pub(super) const STATES: [pb::TicketState; 7] = [
-    pb::TicketState::New,
-    pb::TicketState::Open,
-    pb::TicketState::PendingReminder,
-    pb::TicketState::PendingAutoCloseSuccessful,
-    pb::TicketState::PendingAutoCloseUnsuccessful,
-    pb::TicketState::ClosedSuccessful,
-    pb::TicketState::ClosedUnsuccessful,
-];
-
 /// A state's API name (`pending_reminder`), as the texts and forms use it.
 pub(super) fn state_name(state: pb::TicketState) -> String {
     state
@@ -80,17 +69,24 @@ fn priority_choices(t: &Texts, chosen: Option<u32>) -> Vec<Choice> {
         .collect()
 }
 
-fn state_by_name(name: &str) -> Option<pb::TicketState> {
-    STATES.into_iter().find(|s| state_name(*s) == name)
+/// The state an API name (`pending_reminder`) names, as the protobuf spells it; ticket core
+/// decides whether it may be set.
+pub(super) fn state_by_name(name: &str) -> Option<pb::TicketState> {
+    pb::TicketState::from_str_name(&format!("TICKET_STATE_{}", name.to_ascii_uppercase()))
+        .filter(|s| *s != pb::TicketState::Unspecified)
 }
 
-pub(super) fn is_pending(state: pb::TicketState) -> bool {
-    matches!(
-        state,
-        pb::TicketState::PendingReminder
-            | pb::TicketState::PendingAutoCloseSuccessful
-            | pb::TicketState::PendingAutoCloseUnsuccessful
-    )
+/// The built-in states ticket core lets changes set, in the order forms offer them.
+pub(super) async fn settable_states(
+    state: &AppState,
+    s: &Session,
+) -> Result<Vec<pb::BuiltInState>, tonic::Status> {
+    Ok(state
+        .tickets(&s.principal)
+        .list_states(pb::ListStatesRequest::default())
+        .await?
+        .into_inner()
+        .built_in)
 }
 
 /// Names of the queues and agents the agent's pages mention.
@@ -207,10 +203,11 @@ mod tests {
 
     #[test]
     fn states_round_trip_through_their_names() {
-        for st in STATES {
+        for st in (1..).map_while(|i| pb::TicketState::try_from(i).ok()) {
             assert_eq!(state_by_name(&state_name(st)), Some(st));
         }
-        assert_eq!(state_by_name("merged"), None, "only merging sets it");
         assert_eq!(state_name(pb::TicketState::Merged), "merged");
+        assert_eq!(state_by_name("unspecified"), None);
+        assert_eq!(state_by_name("sudo"), None);
     }
 }

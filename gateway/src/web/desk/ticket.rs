@@ -8,7 +8,7 @@ use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
 
-use super::{Names, STATES, priority_choices, state_choices, state_name};
+use super::{Names, priority_choices, state_choices, state_name};
 use crate::AppState;
 use crate::web::portal::{ArticleRow, Choice};
 use crate::web::{
@@ -265,10 +265,7 @@ async fn load_ticket<'a>(
     };
     let children: Vec<&pb::LinkedTicket> = links.iter().filter(|l| l.relation == "child").collect();
     let children = (!children.is_empty()).then(|| {
-        let done = children
-            .iter()
-            .filter(|c| matches!(c.state_type.as_str(), "closed" | "merged" | "removed"))
-            .count();
+        let done = children.iter().filter(|c| c.done).count();
         (done, children.len())
     });
 
@@ -353,7 +350,7 @@ async fn load_ticket<'a>(
             .collect(),
         draft_subject,
         draft_body,
-        states: state_choices(t, STATES, Some(current)),
+        states: state_choices(t, offered_states(&ticket, current), Some(current)),
         priorities: priority_choices(t, Some(ticket.priority)),
         queues: names.queue_choices(&ticket.queue_id),
         services: choices_of(&services, &ticket.service_id),
@@ -362,4 +359,15 @@ async fn load_ticket<'a>(
         responsibles: names.agent_choices(&ticket.responsible_id),
         ticket,
     })
+}
+
+/// The states the change form offers: those ticket core lets this agent set, with the current
+/// one first when it is not among them (so that saving other changes leaves it as it is).
+fn offered_states(ticket: &pb::Ticket, current: pb::TicketState) -> Vec<pb::TicketState> {
+    let mut offered: Vec<pb::TicketState> =
+        ticket.actions.iter().flat_map(|a| a.states()).collect();
+    if !offered.is_empty() && !offered.contains(&current) {
+        offered.insert(0, current);
+    }
+    offered
 }

@@ -492,6 +492,12 @@ pub(super) fn priority_from_pb(p: u32) -> Result<Option<Priority>, TicketError> 
 
 pub(super) fn actions_to_pb(a: crate::access::TicketActions) -> pb::TicketActions {
     pb::TicketActions {
+        pending_states: a
+            .states
+            .iter()
+            .filter(|s| s.is_pending())
+            .map(|s| state_to_pb(*s) as i32)
+            .collect(),
         states: a
             .states
             .into_iter()
