@@ -338,13 +338,55 @@ fn split_pg_database(url: &str) -> Result<(String, String), StoreError> {
     Ok((server, name))
 }
 
-/// Fresh, empty databases for tests: one per test, on either engine.
-/// A storage conformance suite: one `#[tokio::test]` per engine for each case, as
-/// `mod case { fn postgres; fn sqlite }`. The calling file provides
-/// `async fn setup(Backend) -> (Store, Db)`; each case is `async fn case(&Store, &Db)` and runs on a
-/// fresh database, which is dropped after a passing case (a failing one leaves it for inspection).
+/// A case run on both engines: one `#[tokio::test]` per engine for each case, as
+/// `mod case { fn postgres; fn sqlite }` (`make test-quick` picks the SQLite ones by name). Each
+/// case runs on a fresh database, dropped after a passing case (a failing one leaves it for
+/// inspection). Three forms, by what a case takes:
+///
+/// - `conformance!(a, b)`: a storage conformance suite. The calling file provides
+///   `async fn setup(Backend) -> (Store, Db)`; each case is `async fn case(&Store, &Db)`.
+/// - `conformance!(fixture = world; a, b)`: any fixture. `async fn world(Backend) -> F` builds it,
+///   each case is `async fn case(&F)`, and [`testing::Fixture`] says which database `F` holds.
+/// - `conformance!(engine; a, b)`: each case is `async fn case(Backend)` and builds (and
+///   discards) what it needs itself, e.g. a fresh world per row of a table.
 #[macro_export]
 macro_rules! conformance {
+    (fixture = $fixture:path; $($case:ident),+ $(,)?) => {
+        $(
+            mod $case {
+                $crate::conformance!(@engine postgres, Postgres, $fixture, $case);
+                $crate::conformance!(@engine sqlite, Sqlite, $fixture, $case);
+            }
+        )+
+    };
+    (engine; $($case:ident),+ $(,)?) => {
+        $(
+            mod $case {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    super::$case($crate::Backend::Postgres).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    super::$case($crate::Backend::Sqlite).await;
+                }
+            }
+        )+
+    };
+    (@engine $name:ident, $backend:ident, $fixture:path, $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            // The fixture function is named as the calling module sees it.
+            #[allow(unused_imports)]
+            use super::*;
+            let fx = $fixture($crate::Backend::$backend).await;
+            super::$case(&fx).await;
+            $crate::testing::discard($crate::testing::Fixture::into_db(fx))
+                .await
+                .unwrap();
+        }
+    };
     ($($case:ident),+ $(,)?) => {
         $(
             mod $case {
@@ -366,8 +408,21 @@ macro_rules! conformance {
     };
 }
 
+/// Fresh, empty databases for tests: one per test, on either engine.
 pub mod testing {
     use super::*;
+
+    /// What a `conformance!(fixture = …)` case runs on: the database it holds is dropped after
+    /// a passing case.
+    pub trait Fixture {
+        fn into_db(self) -> Db;
+    }
+
+    impl<S> Fixture for (S, Db) {
+        fn into_db(self) -> Db {
+            self.1
+        }
+    }
 
     /// The PostgreSQL server tests use; `DOCKET_TEST_POSTGRES` overrides it.
     pub fn postgres_server() -> String {

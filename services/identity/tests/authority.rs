@@ -64,26 +64,14 @@ async fn verifier(f: &Fixture, at: i64) -> Verifier {
     f.authority.verifier(at).await.unwrap()
 }
 
-macro_rules! on_both_engines {
-    ($($case:ident),+ $(,)?) => {$(
-        mod $case {
-            #[tokio::test]
-            async fn postgres() {
-                let f = super::fixture(docket_store::Backend::Postgres).await;
-                super::$case(&f).await;
-                docket_store::testing::discard(f.db.clone()).await.unwrap();
-            }
-            #[tokio::test]
-            async fn sqlite() {
-                let f = super::fixture(docket_store::Backend::Sqlite).await;
-                super::$case(&f).await;
-                docket_store::testing::discard(f.db.clone()).await.unwrap();
-            }
-        }
-    )+};
+impl docket_store::testing::Fixture for Fixture {
+    fn into_db(self) -> Db {
+        self.db
+    }
 }
 
-on_both_engines!(
+docket_store::conformance!(
+    fixture = fixture;
     bootstrap_admin_logs_in_with_admin_grants,
     failures_are_indistinguishable_and_audited,
     repeated_failures_lock_the_account,

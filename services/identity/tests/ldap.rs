@@ -669,33 +669,10 @@ mod login_flow {
         docket_store::testing::discard(db).await.unwrap();
     }
 
-    #[tokio::test]
-    async fn customers_log_in_through_their_directory_postgres() {
-        customers_log_in_through_their_directory(Backend::Postgres).await;
-    }
-
-    #[tokio::test]
-    async fn customers_log_in_through_their_directory_sqlite() {
-        customers_log_in_through_their_directory(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn first_login_creates_the_agent_postgres() {
-        first_login_creates_the_agent_and_mail_reaches_the_same_account(Backend::Postgres).await;
-    }
-
-    #[tokio::test]
-    async fn first_login_creates_the_agent_sqlite() {
-        first_login_creates_the_agent_and_mail_reaches_the_same_account(Backend::Sqlite).await;
-    }
-
-    #[tokio::test]
-    async fn failures_are_one_clear_answer_postgres() {
-        failures_are_one_clear_answer(Backend::Postgres).await;
-    }
-
-    #[tokio::test]
-    async fn failures_are_one_clear_answer_sqlite() {
-        failures_are_one_clear_answer(Backend::Sqlite).await;
-    }
+    docket_store::conformance!(
+        engine;
+        customers_log_in_through_their_directory,
+        first_login_creates_the_agent_and_mail_reaches_the_same_account,
+        failures_are_one_clear_answer,
+    );
 }

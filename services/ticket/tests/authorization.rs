@@ -1031,16 +1031,6 @@ async fn search_ids(
         .collect())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn authorization_table_postgres() {
-    table(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn authorization_table_sqlite() {
-    table(Backend::Sqlite).await;
-}
-
 /// A bulk change applies to what the caller may change and answers, per ticket, exactly what a
 /// single change would have: nothing more is revealed, nothing else is touched.
 async fn bulk(backend: Backend) {
@@ -1127,16 +1117,6 @@ async fn bulk(backend: Backend) {
         );
     }
     docket_store::testing::discard(w.db.clone()).await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_updates_postgres() {
-    bulk(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_updates_sqlite() {
-    bulk(Backend::Sqlite).await;
 }
 
 /// Merging needs `rw` on the target and on each merged ticket; each source answers on its own,
@@ -1263,16 +1243,6 @@ async fn merge_and_split(backend: Backend) {
     docket_store::testing::discard(w.db.clone()).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn merge_and_split_postgres() {
-    merge_and_split(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn merge_and_split_sqlite() {
-    merge_and_split(Backend::Sqlite).await;
-}
-
 /// A collaborator without any queue permission sees the ticket and may add internal notes, not
 /// answer the customer nor change it; adding one needs `rw`; another tenant's agent never gets in.
 async fn collaborators(backend: Backend) {
@@ -1383,16 +1353,6 @@ async fn collaborators(backend: Backend) {
         Code::NotFound
     );
     docket_store::testing::discard(w.db.clone()).await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn collaborators_postgres() {
-    collaborators(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn collaborators_sqlite() {
-    collaborators(Backend::Sqlite).await;
 }
 
 /// Attachments are served to whoever sees their article: customers never get an internal note's.
@@ -1520,12 +1480,12 @@ async fn attachments(backend: Backend) {
     docket_store::testing::discard(w.db.clone()).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attachments_postgres() {
-    attachments(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attachments_sqlite() {
-    attachments(Backend::Sqlite).await;
-}
+// Each case builds its own world (the table a fresh one per row) and discards it.
+docket_store::conformance!(
+    engine;
+    table,
+    bulk,
+    merge_and_split,
+    collaborators,
+    attachments,
+);

@@ -2,7 +2,6 @@
 //! tokens carry the grants; who is refused what (404 for a tenant one does not administer, 403
 //! for installation-level calls, customers and API tokens without the `admin` scope); customers;
 //! API tokens until revoked; the second factor; the audit log; bad input as problem+json.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::{
     ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, login_client,

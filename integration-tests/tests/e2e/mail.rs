@@ -3,7 +3,6 @@
 //! address, gets the confirmation with the ticket number, replies, and the reply lands on the
 //! same ticket; an agent answers by mail; robots get no answers, bounces land on their ticket,
 //! unreadable mail waits in the quarantine. Embedded and on PostgreSQL + RabbitMQ.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

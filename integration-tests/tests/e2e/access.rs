@@ -2,7 +2,6 @@
 //! up customers and a team member; customers open tickets in the portal and see only theirs (or
 //! their company's); the team member sees the queue's tickets but may only add internal notes,
 //! which customers never see. Runs on the embedded default and on PostgreSQL + RabbitMQ.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
 use reqwest::Client;

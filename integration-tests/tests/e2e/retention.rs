@@ -1,6 +1,5 @@
 //! Retention through the gateway: the tenant's policy, holds, a run and its log, and who may do
 //! what. Embedded and on PostgreSQL + RabbitMQ.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
 use serde_json::json;

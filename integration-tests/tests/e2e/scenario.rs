@@ -1,5 +1,4 @@
 //! The ticket scenario end to end, through the REST API, in both modes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,5 +1,4 @@
 //! The broker goes away while tickets are being created: nothing is lost, nothing is processed twice.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

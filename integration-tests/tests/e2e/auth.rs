@@ -1,6 +1,5 @@
 //! Authentication at the gateway: every route but health and login refuses an unauthenticated
 //! request; sessions, CSRF and bearer tokens behave.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, Mode, TestApp};
 use serde_json::json;

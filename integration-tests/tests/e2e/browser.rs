@@ -4,7 +4,6 @@
 //! agent-only data. Screenshots land in `integration-tests/browser/artifacts/`.
 //! `deploy/dev/browser.sh` (called by `make test`) installs Chromium and the npm packages; without
 //! them this test fails, it never skips.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::mail::repo;
 use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp};

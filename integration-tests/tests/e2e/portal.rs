@@ -1,7 +1,6 @@
 //! The customer portal's first pages over HTTP, as a browser meets them: the login form in the
 //! browser's language with its CSRF token, a strict Content-Security-Policy, the customer's
 //! tickets after signing in, and the login page for anyone without a session.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::web::{browser, hidden_csrf, set_cookie};
 use docket_integration_tests::{Mode, TestApp};

@@ -3,7 +3,6 @@
 //! concurrency, lock, link, split, merge, bulk, search, views), the portal's new request, reply,
 //! close and reopen, the CSRF token every form needs, a customer session refused the desk, and
 //! the live updates (server-sent events) on the embedded default and on PostgreSQL + RabbitMQ.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

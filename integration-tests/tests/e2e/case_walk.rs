@@ -4,7 +4,6 @@
 //! the customer and closes the case; the customer replies in the portal and the ticket opens
 //! again, as its queue's follow-up policy says. The history shows every step, with who and when.
 //! Runs on the embedded default and on PostgreSQL + RabbitMQ.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
 use reqwest::Client;

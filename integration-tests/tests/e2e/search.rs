@@ -1,7 +1,6 @@
 //! Ticket search through the gateway: full text with filters, the agent's default views, saved
 //! searches, and clear errors for bad searches. Runs on the embedded default and on PostgreSQL +
 //! RabbitMQ.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use docket_integration_tests::{Mode, TestApp, send};
 use serde_json::{Value, json};
