@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod actions;
 mod admin;
 mod auth;
 mod broker_outage;
