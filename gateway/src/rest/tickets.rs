@@ -361,7 +361,7 @@ impl UpdateTicket {
     fn into_pb(self, ticket_id: String) -> pb::UpdateTicketRequest {
         pb::UpdateTicketRequest {
             ticket_id,
-            expected_version: self.expected_version.unwrap_or(0),
+            expected_version: self.expected_version,
             state: self.state.map(|s| s.to_pb().into()),
             pending_until_us: self.pending_until.map(|t| t.timestamp_micros()),
             locked: self.locked,

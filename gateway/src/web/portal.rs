@@ -512,7 +512,7 @@ async fn set_state(
         client
             .update_ticket(pb::UpdateTicketRequest {
                 ticket_id: ticket.id,
-                expected_version: ticket.version,
+                expected_version: Some(ticket.version),
                 state: Some(to.into()),
                 ..Default::default()
             })

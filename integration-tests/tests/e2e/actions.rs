@@ -1,6 +1,7 @@
 //! The desk offers what ticket core allows the agent: the change form's states appear for the
-//! 2nd level (who may set them) and not for the 1st level (who may not), and what is offered
-//! is what the change then does.
+//! 2nd level (who may set them) and not for the 1st level (who may not), what is offered is
+//! what the change then does, and a change that does not name the version it was made against
+//! is refused.
 
 use docket_integration_tests::web::Web;
 use docket_integration_tests::{Mode, TestApp, send};
@@ -86,5 +87,20 @@ async fn the_desk_offers_states_only_to_those_who_may_set_them() {
         .get_json(&format!("/tickets/{}", ticket["id"].as_str().unwrap()))
         .await;
     assert_eq!(changed["state"], "open", "{changed}");
+    // A form that does not say which version it shows is refused: it could overwrite another's
+    // change unseen.
+    let (status, html) = second
+        .post(
+            &format!("/desk/tickets/{number}/update"),
+            &[("state", "closed_successful"), ("priority", "3")],
+            &[],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("reload the page"), "{html}");
+    let unchanged = app
+        .get_json(&format!("/tickets/{}", ticket["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(unchanged["state"], "open", "{unchanged}");
     app.stop().await;
 }

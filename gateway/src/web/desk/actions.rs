@@ -141,7 +141,12 @@ fn changes(
     let differs = |given: &str, current: &str| (given != current).then(|| given.to_owned());
     let mut request = pb::UpdateTicketRequest {
         ticket_id: ticket.id.clone(),
-        expected_version: form.get("version").parse().unwrap_or(0),
+        // The version the page showed: without it the change could overwrite another's.
+        expected_version: Some(form.get("version").parse().map_err(|_| {
+            tonic::Status::invalid_argument(
+                "the form does not say which version of the ticket it shows: reload the page",
+            )
+        })?),
         ..Default::default()
     };
     if let Some(next) = state_by_name(form.get("state")) {
@@ -195,7 +200,7 @@ async fn lock(
         .tickets(&s.principal)
         .update_ticket(pb::UpdateTicketRequest {
             ticket_id: ticket.id,
-            expected_version: ticket.version,
+            expected_version: Some(ticket.version),
             locked: Some(form.get("locked") == "1"),
             ..Default::default()
         })

@@ -251,7 +251,7 @@ pub const MAX_BULK: usize = 500;
 /// The fields of an update, parsed (the ticket id and expected version aside).
 pub(super) fn update_from_pb(r: &pb::UpdateTicketRequest) -> Result<TicketUpdate, TicketError> {
     let update = TicketUpdate {
-        expected_version: (r.expected_version != 0).then_some(r.expected_version),
+        expected_version: r.expected_version,
         state: r.state.map(state_from_pb).transpose()?,
         pending_until: r.pending_until_us,
         locked: r.locked,

@@ -567,7 +567,7 @@ impl TicketService for TicketGrpc {
         let fields = r
             .update
             .ok_or_else(|| TicketError::invalid("update is required"))?;
-        if fields.expected_version != 0 || !fields.ticket_id.is_empty() {
+        if fields.expected_version.is_some() || !fields.ticket_id.is_empty() {
             return Err(TicketError::invalid(
                 "a bulk update names its tickets in ticket_ids, without ticket_id or expected_version",
             )
