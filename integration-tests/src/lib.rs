@@ -32,6 +32,16 @@ pub fn amqp_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
+/// How many times its regular size a size-parameterised scenario runs: `DOCKET_SOAK_SCALE`
+/// (`make soak`), 1 in `make test`.
+pub fn soak_scale() -> usize {
+    std::env::var("DOCKET_SOAK_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// SQLite files and the in-process bus, as `docket run`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use docket_bus::{Delivery, Handler, HandlerError, Subscription, inbox};
 use docket_integration_tests::{
-    Mode, Proxy, TestApp, amqp_url, eventually, test_settings, wait_until, when,
+    Mode, Proxy, TestApp, amqp_url, eventually, soak_scale, test_settings, wait_until, when,
 };
 use docket_platform::config::Secret;
 use docket_store::{Backend, Db};
@@ -48,13 +48,16 @@ async fn count(db: &Db, sql: &'static str) -> i64 {
 async fn broker_outage_loses_and_duplicates_nothing() {
     // Every step has its own deadline; this one makes a broker that stops answering altogether
     // fail the test instead of hanging the run.
-    tokio::time::timeout(Duration::from_secs(300), outage())
+    let minutes = 5 * soak_scale() as u64;
+    tokio::time::timeout(Duration::from_secs(60 * minutes), outage())
         .await
-        .expect("the outage scenario finishes within five minutes");
+        .unwrap_or_else(|_| panic!("the outage scenario finishes within {minutes} minutes"));
 }
 
 async fn outage() {
-    let n = 120;
+    // 120 tickets (`make soak`: `DOCKET_SOAK_SCALE` times as many); the cut comes after a third
+    // of them and the broker returns after two thirds, at a batch boundary either way.
+    let n = 120 * soak_scale();
     let broker: SocketAddr = "127.0.0.1:5672".parse().unwrap();
     let proxy = Proxy::start(broker).await;
     let data = tempfile::tempdir().unwrap();
@@ -149,7 +152,8 @@ async fn outage() {
     }
     assert_eq!(created.len(), n);
 
-    wait_until(Duration::from_secs(90), "every event processed", || async {
+    let processing = Duration::from_secs(90 * soak_scale() as u64);
+    wait_until(processing, "every event processed", || async {
         let effects = count(&consumer_db, "SELECT COUNT(*) FROM effects").await;
         when(effects >= n as i64, effects)
     })
