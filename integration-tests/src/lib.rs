@@ -2,6 +2,7 @@
 //! broker, cut the network to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod html;
 pub mod mail;
 pub mod wait;
 pub mod web;
