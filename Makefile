@@ -11,8 +11,10 @@ BENCH_SEED ?= 1000000
 BENCH_MESSAGES ?= 10000
 BENCH_MAIL_CONNECTIONS ?= 8
 FUZZ_SECONDS ?= 60
+SOAK_SCALE ?= 10
+SOAK_ROUNDS ?= 3
 
-.PHONY: help run test test-quick services lint fix bench fuzz clean-test-databases
+.PHONY: help run test test-quick soak services lint fix bench fuzz clean-test-databases
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -29,6 +31,14 @@ test-quick: ## Unit tests and every storage case on SQLite: nothing needed but t
 	$(CARGO) test --workspace --locked --lib --bins -- --skip postgres
 	$(CARGO) test --locked -p docket-ticket -p docket-identity -p docket-mail \
 		--test conformance --test authorization --test authority -- sqlite
+
+soak: services clean-test-databases ## Long scenarios CI does not run: the broker outage at SOAK_SCALE times its size and the mail crash, SOAK_ROUNDS times each
+	for round in $$(seq $(SOAK_ROUNDS)); do \
+		echo "soak round $$round of $(SOAK_ROUNDS)"; \
+		DOCKET_SOAK_SCALE=$(SOAK_SCALE) $(CARGO) test --locked -p docket-integration-tests --test e2e \
+			-- --exact broker_outage::broker_outage_loses_and_duplicates_nothing || exit 1; \
+		$(CARGO) test --locked -p docket --test mail_crash || exit 1; \
+	done
 
 services: ## Install/start what the tests talk to: PostgreSQL, RabbitMQ, OpenLDAP, Dovecot, swaks, aiosmtpd, Chromium
 	@deploy/dev/services.sh

@@ -2,8 +2,12 @@
 //! broker, cut the network to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod html;
 pub mod mail;
+pub mod wait;
 pub mod web;
+
+pub use wait::{eventually, wait_until, when};
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -27,6 +31,16 @@ use tokio::net::{TcpListener, TcpStream};
 pub fn amqp_url() -> String {
     std::env::var("DOCKET_TEST_AMQP")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// How many times its regular size a size-parameterised scenario runs: `DOCKET_SOAK_SCALE`
+/// (`make soak`), 1 in `make test`.
+pub fn soak_scale() -> usize {
+    std::env::var("DOCKET_SOAK_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,31 +252,45 @@ impl TestApp {
     /// The id of the administrator's tenant's default queue named `name`. Ticket core creates
     /// the default queues when the identity service's `tenant.created` reaches it: waits for that.
     pub async fn queue_id(&self, name: &str) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let queues: serde_json::Value = self
-                .client
-                .get(format!("{}/queues", self.api))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let found = queues["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|q| q["name"] == name)
-                .map(|q| q["id"].as_str().unwrap().to_owned());
-            match found {
-                Some(id) => return id,
-                None if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+        wait_until(
+            Duration::from_secs(20),
+            &format!("the queue {name}"),
+            || async {
+                let queues = self.get_json("/queues").await;
+                queues["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|q| q["name"] == name)
+                    .map(|q| q["id"].as_str().unwrap().to_owned())
+                    .ok_or(queues)
+            },
+        )
+        .await
+    }
+
+    /// Creates a ticket as `client` (`POST /tickets`): the status and body of the answer. A new
+    /// customer is known to ticket core once identity's event has reached it, and until then
+    /// tickets for them are 404: this waits that out, and answers whatever came after.
+    pub async fn create_ticket(
+        &self,
+        client: &reqwest::Client,
+        ticket: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}/tickets", self.api);
+        wait_until(
+            Duration::from_secs(20),
+            "ticket core to learn of the ticket's customer",
+            || async {
+                let (status, body) = send(client.post(&url).json(ticket)).await;
+                if status == 404 {
+                    Err(body)
+                } else {
+                    Ok((status, body))
                 }
-                None => panic!("no queue {name} in {queues}"),
-            }
-        }
+            },
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
@@ -306,21 +334,9 @@ impl TestApp {
             "queue_id": queue, "title": title, "customer_id": customer["id"],
             "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true, "body": "Reported by phone."}
         });
-        for _ in 0..200 {
-            let (status, created) = send(
-                self.client
-                    .post(format!("{}/tickets", self.api))
-                    .json(&ticket),
-            )
-            .await;
-            match status {
-                201 => return (customer, created),
-                // Ticket core learns of the customer from identity's event.
-                404 => tokio::time::sleep(Duration::from_millis(50)).await,
-                _ => panic!("ticket for {login}: {status} {created}"),
-            }
-        }
-        panic!("ticket core never learned of the customer {login}");
+        let (status, created) = self.create_ticket(&self.client, &ticket).await;
+        assert_eq!(status, 201, "ticket for {login}: {created}");
+        (customer, created)
     }
 
     /// Stops the suite in order and waits for it.
@@ -338,19 +354,6 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.trigger();
-    }
-}
-
-/// Waits until `check` holds, polling; fails the test after `deadline`.
-pub async fn eventually<F, Fut>(what: &str, deadline: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = tokio::time::Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -485,6 +488,18 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) 
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
+}
+
+/// Sends a request and expects `status`: its JSON body (null when it has none). `what` names the
+/// step in the failure message.
+pub async fn expect(
+    status: u16,
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> serde_json::Value {
+    let (got, body) = send(request).await;
+    assert_eq!(got, status, "{what}: {body}");
+    body
 }
 
 /// Logs a customer of the administrator's tenant in; a client that sends their access token.

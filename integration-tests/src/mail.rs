@@ -94,22 +94,19 @@ impl Sink {
 
     /// Waits for a message that contains every one of `needles`.
     pub async fn wait_for(&self, needles: &[&str]) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(m) = self
-                .messages()
-                .into_iter()
-                .find(|m| needles.iter().all(|n| m.contains(n)))
-            {
-                return m;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no mail with {needles:?} arrived; got {:#?}",
-                self.messages()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::wait_until(
+            Duration::from_secs(30),
+            &format!("a mail with {needles:?}"),
+            || async {
+                let messages = self.messages();
+                messages
+                    .iter()
+                    .find(|m| needles.iter().all(|n| m.contains(n)))
+                    .cloned()
+                    .ok_or(messages)
+            },
+        )
+        .await
     }
 }
 

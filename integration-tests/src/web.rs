@@ -24,11 +24,9 @@ pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// The value of the first hidden `csrf` field of a page.
+/// The value of the first `csrf` field of a page.
 pub fn hidden_csrf(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let at = html.find(marker).unwrap() + marker.len();
-    html[at..].split('"').next().unwrap().to_owned()
+    crate::html::Page::parse(html).csrf()
 }
 
 /// A signed-in browser session.

@@ -74,27 +74,22 @@ async fn people_see_what_they_may(mode: Mode) {
     let lone = customer_login(&app, "lone").await;
 
     // Customers open tickets in the portal queue; what they send is theirs and visible to them.
+    let ticket = |title: &str, queue: &str| {
+        json!({
+            "queue_id": queue, "title": title, "priority": 5,
+            "article": {"sender": "agent", "channel": "note", "visible_to_customer": false,
+                        "subject": "Help", "body": "It broke."}
+        })
+    };
     let open = |client: Client, title: &'static str, queue: String| {
         let api = app.api.clone();
-        async move {
-            send(client.post(format!("{api}/tickets")).json(&json!({
-                "queue_id": queue, "title": title, "priority": 5,
-                "article": {"sender": "agent", "channel": "note", "visible_to_customer": false,
-                            "subject": "Help", "body": "It broke."}
-            })))
-            .await
-        }
+        let ticket = ticket(title, &queue);
+        async move { send(client.post(format!("{api}/tickets")).json(&ticket)).await }
     };
     // The new customer is known to ticket core once identity's event has arrived.
-    let mut carlas = (0, Value::Null);
-    for _ in 0..200 {
-        carlas = open(carla.clone(), "Carla's printer", misc.clone()).await;
-        if carlas.0 != 404 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let (status, carlas) = carlas;
+    let (status, carlas) = app
+        .create_ticket(&carla, &ticket("Carla's printer", &misc))
+        .await;
     assert_eq!(status, 201, "{carlas}");
     assert_eq!(carlas["priority"], 3, "customers do not pick the priority");
     assert_eq!(carlas["company_id"], company["id"]);

@@ -7,50 +7,80 @@ use serde_json::json;
 /// Routes anyone may call: logging in, and refreshing a session (which itself is the credential).
 const PUBLIC: &[(&str, &str)] = &[("post", "/auth/login"), ("post", "/auth/refresh")];
 
+/// The keys of an OpenAPI path item that are operations.
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
 #[tokio::test]
 async fn every_route_refuses_an_unauthenticated_request() {
     let app = TestApp::spawn(Mode::Embedded).await;
     let doc = app.get_json("/openapi.json").await;
     let anonymous = reqwest::Client::new();
-    let mut checked = 0;
+    let mut operations = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            if PUBLIC.contains(&(method.as_str(), path.as_str())) {
-                continue;
+            if METHODS.contains(&method.as_str()) {
+                operations.push((method.clone(), path.clone()));
+            } else {
+                // A path item's other fields are not operations; anything else is a mistake.
+                assert!(
+                    ["summary", "description", "parameters", "servers"].contains(&method.as_str()),
+                    "unexpected key {method} on {path}"
+                );
             }
-            let concrete = path
-                .split('/')
-                .map(|seg| {
-                    if seg.starts_with('{') {
-                        "01a20000-0000-7000-8000-000000000000"
-                    } else {
-                        seg
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("/");
-            let url = format!("{}{concrete}", app.api);
-            let request = match method.as_str() {
-                "get" => anonymous.get(&url),
-                "post" => anonymous.post(&url).json(&json!({})),
-                "patch" => anonymous.patch(&url).json(&json!({})),
-                "put" => anonymous.put(&url).json(&json!({})),
-                "delete" => anonymous.delete(&url),
-                other => panic!("unexpected method {other} on {path}"),
-            };
-            let response = request.send().await.unwrap();
-            assert_eq!(
-                response.status(),
-                401,
-                "{method} {path} must refuse an anonymous caller"
-            );
-            assert_eq!(
-                response.headers()["content-type"],
-                "application/problem+json"
-            );
-            checked += 1;
         }
     }
+    for (method, path) in PUBLIC {
+        assert!(
+            operations.iter().any(|(m, p)| m == method && p == path),
+            "the public route {method} {path} is in the document"
+        );
+    }
+    let mut checked = 0;
+    for (method, path) in &operations {
+        if PUBLIC.contains(&(method.as_str(), path.as_str())) {
+            continue;
+        }
+        let concrete = path
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    "01a20000-0000-7000-8000-000000000000"
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!("{}{concrete}", app.api);
+        let request = match method.as_str() {
+            "get" => anonymous.get(&url),
+            "post" => anonymous.post(&url).json(&json!({})),
+            "patch" => anonymous.patch(&url).json(&json!({})),
+            "put" => anonymous.put(&url).json(&json!({})),
+            "delete" => anonymous.delete(&url),
+            other => panic!("unexpected method {other} on {path}"),
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            401,
+            "{method} {path} must refuse an anonymous caller"
+        );
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        checked += 1;
+    }
+    // Every operation of the document was tried, but the public ones: none slipped through.
+    assert_eq!(
+        checked + PUBLIC.len(),
+        operations.len(),
+        "checked {checked} of the document's {} operations",
+        operations.len()
+    );
     assert!(checked >= 11, "only {checked} routes checked");
     // Routes outside the document: the document itself needs authentication too; health does not.
     let doc_anon = anonymous

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_bus::{Delivery, Handler, HandlerError, Subscription, inbox};
-use docket_integration_tests::{Mode, Proxy, TestApp, amqp_url, eventually, test_settings};
+use docket_integration_tests::{
+    Mode, Proxy, TestApp, amqp_url, eventually, soak_scale, test_settings, wait_until, when,
+};
 use docket_platform::config::Secret;
 use docket_store::{Backend, Db};
 use serde_json::json;
@@ -46,13 +48,16 @@ async fn count(db: &Db, sql: &'static str) -> i64 {
 async fn broker_outage_loses_and_duplicates_nothing() {
     // Every step has its own deadline; this one makes a broker that stops answering altogether
     // fail the test instead of hanging the run.
-    tokio::time::timeout(Duration::from_secs(300), outage())
+    let minutes = 5 * soak_scale() as u64;
+    tokio::time::timeout(Duration::from_secs(60 * minutes), outage())
         .await
-        .expect("the outage scenario finishes within five minutes");
+        .unwrap_or_else(|_| panic!("the outage scenario finishes within {minutes} minutes"));
 }
 
 async fn outage() {
-    const N: usize = 120;
+    // 120 tickets (`make soak`: `DOCKET_SOAK_SCALE` times as many); the cut comes after a third
+    // of them and the broker returns after two thirds, at a batch boundary either way.
+    let n = 120 * soak_scale();
     let broker: SocketAddr = "127.0.0.1:5672".parse().unwrap();
     let proxy = Proxy::start(broker).await;
     let data = tempfile::tempdir().unwrap();
@@ -108,8 +113,8 @@ async fn outage() {
         });
         futures::future::join_all(futures)
     };
-    for batch in (0..N).step_by(4) {
-        if batch == N / 3 {
+    for batch in (0..n).step_by(4) {
+        if batch == n / 3 {
             proxy.cut();
             eventually(
                 "the bus notices the outage",
@@ -121,7 +126,7 @@ async fn outage() {
             )
             .await;
         }
-        if batch == 2 * N / 3 {
+        if batch == 2 * n / 3 {
             let pending = docket_bus::outbox::Relay::pending(&ticket_db)
                 .await
                 .unwrap();
@@ -145,26 +150,30 @@ async fn outage() {
             );
         }
     }
-    assert_eq!(created.len(), N);
+    assert_eq!(created.len(), n);
 
-    eventually("every event processed", Duration::from_secs(90), || {
-        let db = consumer_db.clone();
-        async move { count(&db, "SELECT COUNT(*) FROM effects").await >= N as i64 }
+    let processing = Duration::from_secs(90 * soak_scale() as u64);
+    wait_until(processing, "every event processed", || async {
+        let effects = count(&consumer_db, "SELECT COUNT(*) FROM effects").await;
+        when(effects >= n as i64, effects)
     })
     .await;
-    eventually("the outbox drained", Duration::from_secs(30), || {
-        let db = ticket_db.clone();
-        async move { docket_bus::outbox::Relay::pending(&db).await.unwrap() == 0 }
+    wait_until(Duration::from_secs(30), "the outbox drained", || async {
+        let pending = docket_bus::outbox::Relay::pending(&ticket_db)
+            .await
+            .unwrap();
+        when(pending == 0, pending)
     })
     .await;
-    // Give stray redeliveries a moment to arrive; they must not add effects.
+    // Deliberately a fixed time, the thing under test: stray redeliveries get a moment to
+    // arrive, and must not add effects.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let effects: Vec<String> = sqlx::query_scalar("SELECT ticket_id FROM effects")
         .fetch_all(consumer_db.pool())
         .await
         .unwrap();
-    assert_eq!(effects.len(), N, "each event processed exactly once");
+    assert_eq!(effects.len(), n, "each event processed exactly once");
     assert_eq!(
         effects.into_iter().collect::<BTreeSet<_>>(),
         created,
@@ -176,11 +185,11 @@ async fn outage() {
     );
     assert_eq!(
         deliveries,
-        N + duplicates,
+        n + duplicates,
         "every delivery beyond the first of an event was dropped by the inbox"
     );
     eprintln!(
-        "broker outage: {N} events, {deliveries} deliveries, {duplicates} duplicates dropped"
+        "broker outage: {n} events, {deliveries} deliveries, {duplicates} duplicates dropped"
     );
     app.stop().await;
 }

@@ -5,18 +5,11 @@
 //! again, as its queue's follow-up policy says. The history shows every step, with who and when.
 //! Runs on the embedded default and on PostgreSQL + RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
+use docket_integration_tests::{Mode, TestApp, expect, login_with_claims, send};
 use reqwest::Client;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "a password for the walk, long enough";
-
-/// Sends, expects `status`, returns the body.
-async fn expect(status: u16, request: reqwest::RequestBuilder, what: &str) -> Value {
-    let (got, body) = send(request).await;
-    assert_eq!(got, status, "{what}: {body}");
-    body
-}
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
@@ -116,14 +109,8 @@ async fn walk(mode: Mode) {
         "article": {"sender": "customer", "channel": "phone", "visible_to_customer": true,
                     "body": "Since 8:00 nobody in building C can connect to the VPN."}
     });
-    let mut created = (0, Value::Null);
-    for _ in 0..200 {
-        created = send(hilde.post(format!("{api}/tickets")).json(&phone_ticket)).await;
-        if created.0 != 404 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // Ticket core learns of the new customer from identity's event.
+    let created = app.create_ticket(hilde, &phone_ticket).await;
     assert_eq!(created.0, 201, "phone ticket: {}", created.1);
     let case = id(&created.1);
     let number = created.1["number"].as_str().unwrap().to_owned();

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use docket_integration_tests::mail::{Dovecot, Sink, header, swaks};
-use docket_integration_tests::{Mode, TestApp, eventually, send, test_settings};
+use docket_integration_tests::{
+    Mode, TestApp, eventually, expect, send, test_settings, wait_until, when,
+};
 use docket_mail::config::{ImapAccount, Security, SmtpRelay};
 use docket_platform::config::Secret;
 use serde_json::{Value, json};
@@ -25,12 +27,6 @@ fn relay(sink: &Sink) -> SmtpRelay {
         max_attempts: 5,
         retry_secs: 1,
     }
-}
-
-async fn expect(status: u16, request: reqwest::RequestBuilder, what: &str) -> Value {
-    let (got, body) = send(request).await;
-    assert_eq!(got, status, "{what}: {body}");
-    body
 }
 
 /// The queue's tickets (at most a page).
@@ -51,79 +47,66 @@ async fn articles(app: &TestApp, ticket: &str) -> Vec<Value> {
 
 /// Waits until the queue has a ticket titled `title`; returns it.
 async fn ticket_titled(app: &TestApp, queue: &str, title: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(t) = tickets(app, queue)
-            .await
-            .into_iter()
-            .find(|t| t["title"] == title)
-        {
-            return t;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no ticket {title:?} in {:#?}",
-            tickets(app, queue).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(30),
+        &format!("a ticket {title:?}"),
+        || async {
+            let list = tickets(app, queue).await;
+            list.iter()
+                .find(|t| t["title"] == title)
+                .cloned()
+                .ok_or(list)
+        },
+    )
+    .await
 }
 
 /// Waits until the ticket has `n` articles; returns them.
 async fn articles_n(app: &TestApp, ticket: &str, n: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = articles(app, ticket).await;
-        if list.len() >= n {
-            assert_eq!(list.len(), n, "{list:#?}");
-            return list;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "ticket {ticket} has {} articles, not {n}: {list:#?}",
-            list.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let list = wait_until(
+        Duration::from_secs(30),
+        &format!("{n} articles on ticket {ticket}"),
+        || async {
+            let list = articles(app, ticket).await;
+            when(list.len() >= n, list)
+        },
+    )
+    .await;
+    assert_eq!(list.len(), n, "{list:#?}");
+    list
 }
 
 /// Waits until an article's mail reached `state`.
 async fn delivery(app: &TestApp, ticket: &str, article: &str, state: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = articles(app, ticket).await;
-        let a = list.iter().find(|a| a["id"] == article).unwrap().clone();
-        if a["delivery"]["state"] == state {
-            return a["delivery"].clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "article {article} never reached {state}: {a:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(30),
+        &format!("article {article}'s mail to be {state}"),
+        || async {
+            let list = articles(app, ticket).await;
+            let a = list.iter().find(|a| a["id"] == article).unwrap();
+            when(a["delivery"]["state"] == state, a["delivery"].clone())
+        },
+    )
+    .await
 }
 
 /// Waits until the admin API lists the message with this Message-ID in `state`.
 async fn message_state(app: &TestApp, message_id: &str, state: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = app.get_json("/admin/mail/messages?page_size=500").await;
-        let found = list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["message_id"] == message_id)
-            .cloned();
-        if let Some(m) = found.filter(|m| m["state"] == state) {
-            return m;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "message {message_id} never became {state}: {list:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(30),
+        &format!("message {message_id} to be {state}"),
+        || async {
+            let list = app.get_json("/admin/mail/messages?page_size=500").await;
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["message_id"] == message_id && m["state"] == state)
+                .cloned()
+                .ok_or(list)
+        },
+    )
+    .await
 }
 
 async fn round_trip(mode: Mode) {
@@ -626,7 +609,8 @@ Message-ID: <stray-6@example.net>\r\n\r\nHello?\r\n"
     .await;
     sink.wait_for(&["To: sam@uni.example", "Escalated: Printer on fire"])
         .await;
-    // Two more seconds of looking tell nobody again.
+    // Deliberately a fixed time: nothing must happen in it. Two more seconds of looking (the
+    // due check runs every second) tell nobody again.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let told = sink
         .messages()
@@ -769,7 +753,9 @@ async fn polled_mailbox(mode: Mode, user: &str, password: &str, security: Securi
         "queue address",
     )
     .await;
-    // Give the poller time to open the mailbox and start waiting (IDLE).
+    // Give the poller time to open the mailbox and start waiting (IDLE). It stays a sleep: the
+    // suite shows no sign of being in IDLE, and a message appended between the poller's first
+    // look and its IDLE would wait for the 600-second poll.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let first = format!(

@@ -2,7 +2,8 @@
 //! browser's language with its CSRF token, a strict Content-Security-Policy, the customer's
 //! tickets after signing in, and the login page for anyone without a session.
 
-use docket_integration_tests::web::{browser, hidden_csrf, set_cookie};
+use docket_integration_tests::html::Page;
+use docket_integration_tests::web::{browser, set_cookie};
 use docket_integration_tests::{Mode, TestApp};
 
 const PASSWORD: &str = "a password for jane, long enough";
@@ -37,9 +38,10 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     let form_cookie = set_cookie(&page, "docket_form").unwrap();
     let html = page.text().await.unwrap();
-    assert!(html.contains(r#"<html lang="de">"#), "{html}");
+    let page = Page::parse(&html);
+    assert_eq!(page.attrs("html", "lang"), ["de"], "{html}");
     assert!(html.contains("Anmelden"));
-    let csrf = hidden_csrf(&html);
+    let csrf = page.csrf();
     assert_eq!(csrf, form_cookie);
 
     let post = |cookie: Option<String>, csrf: String, password: &str| {
@@ -70,7 +72,11 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
         .unwrap();
     assert_eq!(wrong.status(), 401);
     let html = wrong.text().await.unwrap();
-    assert!(html.contains(r#"role="alert""#) && html.contains(r#"aria-describedby="login-error""#));
+    let page = Page::parse(&html);
+    assert!(
+        page.has(r#"[role="alert"]"#) && page.has(r#"[aria-describedby="login-error"]"#),
+        "{html}"
+    );
     // Signed in: the session cookie, and on to her tickets.
     let signed_in = post(Some(form_cookie), csrf, PASSWORD).await.unwrap();
     assert_eq!(signed_in.status(), 303);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use docket::Service;
 use docket_bus::{Delivery, Handler, HandlerError, Subscription};
-use docket_integration_tests::{Mode, TestApp, eventually, probe, test_settings};
+use docket_integration_tests::{Mode, TestApp, eventually, probe, test_settings, wait_until, when};
 use docket_platform::config::Secret;
 use serde_json::json;
 
@@ -196,9 +196,14 @@ async fn ticket_scenario_on_postgres_and_rabbitmq() {
         },
     )
     .await;
-    eventually("all seven events", Duration::from_secs(15), || {
-        let seen = seen.clone();
-        async move { seen.lock().unwrap().len() >= 7 }
+    wait_until(Duration::from_secs(15), "all seven events", || async {
+        let keys: Vec<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.routing_key.clone())
+            .collect();
+        when(keys.len() >= 7, keys)
     })
     .await;
     let seen = seen.lock().unwrap().clone();
@@ -371,17 +376,14 @@ async fn services_run_apart_with_only() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    eventually("the mailed ticket", Duration::from_secs(15), || {
-        let gateway = &gateway;
-        let queue = queue.clone();
-        async move {
-            let list = gateway.get_json(&format!("/queues/{queue}/tickets")).await;
-            list["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|t| t["title"] == "Split mail")
-        }
+    wait_until(Duration::from_secs(15), "the mailed ticket", || async {
+        let list = gateway.get_json(&format!("/queues/{queue}/tickets")).await;
+        let found = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["title"] == "Split mail");
+        when(found, list)
     })
     .await;
     gateway.stop().await;
