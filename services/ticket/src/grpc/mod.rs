@@ -1,8 +1,11 @@
 //! The gRPC edge of ticket core: protobuf in, domain values out, and back. Every call is checked
 //! against the caller's verified token here, with the rules of [`crate::access`].
 
+mod articles;
 mod checks;
 mod convert;
+mod links;
+mod tickets;
 
 use std::sync::Arc;
 
@@ -155,45 +158,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::QueueOverviewRequest>,
     ) -> Result<Response<pb::QueueOverviewResponse>, Status> {
-        let caller = self.caller(&request, Scope::Read).await?;
-        if caller.is_customer() {
-            return Err(TicketError::denied("the queue overview is for agents").into());
-        }
-        let tenant = optional_id(&request.into_inner().tenant_id)?;
-        let queues: Vec<Queue> = self
-            .store
-            .list_queues(tenant)
-            .await?
-            .into_iter()
-            .filter(|q| caller.sees_queue(q))
-            .collect();
-        let now = docket_platform::time::now_micros();
-        let mut counts = Vec::new();
-        let mut tenants: Vec<TenantId> = queues.iter().map(|q| q.tenant_id).collect();
-        tenants.sort();
-        tenants.dedup();
-        for tenant_id in tenants {
-            counts.extend(self.store.queue_counts(tenant_id, now).await?);
-        }
-        Ok(Response::new(pb::QueueOverviewResponse {
-            queues: queues
-                .into_iter()
-                .map(|queue| {
-                    let c = counts
-                        .iter()
-                        .find(|c| c.queue_id == queue.id)
-                        .copied()
-                        .unwrap_or_else(|| QueueCounts::new(queue.id));
-                    pb::QueueCount {
-                        queue: Some(queue_to_pb(queue)),
-                        new: c.new,
-                        open: c.open,
-                        pending: c.pending,
-                        escalated: c.escalated,
-                    }
-                })
-                .collect(),
-        }))
+        tickets::queue_overview(self, request).await
     }
 
     async fn create_service(
@@ -228,113 +193,14 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::CreateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let queue = self.store.get_queue(parse_id(&r.queue_id)?).await?;
-        let new = if let Some((_, me, _)) = caller.customer() {
-            // Customers open tickets for themselves, in portal queues, with what they wrote.
-            if !caller.sees_queue(&queue) {
-                return Err(TicketError::not_found("queue", queue.id).into());
-            }
-            if !r.parent_id.trim().is_empty() {
-                return Err(TicketError::denied("customers cannot open sub-tickets").into());
-            }
-            let article = r.article.map(customer_article_from_pb).transpose()?;
-            let service_id: Option<ServiceId> = optional_id(&r.service_id)?;
-            if let Some(service) = service_id {
-                // Only a service the portal offers; another is as unknown as a missing one.
-                let offered = self
-                    .store
-                    .list_catalogue(Catalogue::Services, queue.tenant_id)
-                    .await?
-                    .iter()
-                    .any(|e| e.portal && e.id == *service.as_uuid());
-                if !offered {
-                    return Err(TicketError::not_found("service", service).into());
-                }
-            }
-            NewTicket {
-                // The portal classifies what the customer chose (the store checks the tenant).
-                type_id: optional_id(&r.type_id)?,
-                service_id,
-                desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
-                ..NewTicket::parse(queue.id, &r.title, None, "", Some(me), article)?
-            }
-        } else {
-            caller.require_on_queue(&queue, Permission::Create)?;
-            let article = r.article.map(new_article_from_pb).transpose()?;
-            let parent_id = optional_id(&r.parent_id)?;
-            if let Some(parent) = parent_id {
-                // Splitting a case is working on it: rw on the parent.
-                let (parent, parent_queue) = self.visible_ticket(&caller, parent).await?;
-                caller.require_may(&parent, &parent_queue, Permission::Rw)?;
-            }
-            NewTicket {
-                type_id: optional_id(&r.type_id)?,
-                service_id: optional_id(&r.service_id)?,
-                parent_id,
-                desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
-                contact: r
-                    .contact
-                    .as_ref()
-                    .map(contact_from_pb)
-                    .transpose()?
-                    .unwrap_or_default(),
-                ..NewTicket::parse(
-                    queue.id,
-                    &r.title,
-                    priority_from_pb(r.priority)?,
-                    &r.customer,
-                    optional_id(&r.customer_id)?,
-                    article,
-                )?
-            }
-        };
-        let ticket = self.store.create_ticket(new, &caller.actor).await?;
-        Ok(Response::new(ticket_to_pb(caller.redact(ticket))))
+        tickets::create_ticket(self, request).await
     }
 
     async fn get_ticket(
         &self,
         request: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        let caller = self.caller(&request, Scope::Read).await?;
-        let key = request.into_inner().ticket;
-        let id = match key.parse::<TicketId>() {
-            Ok(id) => id,
-            Err(_) => match key.parse::<TicketNumber>() {
-                Ok(number) => self.store.get_ticket_by_number(&number).await?.id,
-                Err(_) => {
-                    return Err(TicketError::invalid(format!(
-                        "`{}` is neither a ticket id nor a ticket number",
-                        key.chars().take(40).collect::<String>()
-                    ))
-                    .into());
-                }
-            },
-        };
-        let (ticket, queue) = self.visible_ticket(&caller, id).await?;
-        let collaborates = self.collaborates(&caller, &ticket).await?;
-        let actions = caller.actions(&ticket, &queue, collaborates);
-        let mut out = ticket_to_pb(caller.redact(ticket));
-        out.actions = Some(actions_to_pb(actions));
-        if !caller.is_customer() {
-            out.tags = self
-                .store
-                .tags(id)
-                .await?
-                .into_iter()
-                .map(String::from)
-                .collect();
-            out.fields = self
-                .store
-                .field_values(id)
-                .await?
-                .into_iter()
-                .map(field_value_to_pb)
-                .collect();
-        }
-        Ok(Response::new(out))
+        tickets::get_ticket(self, request).await
     }
 
     async fn list_tickets(
@@ -369,45 +235,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::SearchTicketsRequest>,
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
-        let caller = self.caller(&request, Scope::Read).await?;
-        let r = request.into_inner();
-        let mut filter = filter_from_pb(r.filter.unwrap_or_default())?;
-        let mut sort = sort_from_pb(r.sort)?;
-        let mut descending = r.descending;
-        if caller.is_customer() {
-            // Customers search their own tickets, by what they may see of them.
-            let agent_only = filter.owner_id.is_some()
-                || filter.responsible_id.is_some()
-                || filter.watched_by.is_some()
-                || filter.collaborator.is_some()
-                || filter.locked.is_some()
-                || !filter.tags.is_empty()
-                || !filter.fields.is_empty()
-                || !r.view.is_empty();
-            if agent_only {
-                return Err(TicketError::denied(
-                    "views and the owner, responsible, watcher, lock, tag and field filters are for agents",
-                )
-                .into());
-            }
-        }
-        if !r.view.trim().is_empty() {
-            let view = self.view(&caller, r.view.trim()).await?;
-            filter = view.filter.and(filter)?;
-            if sort.is_none() {
-                sort = Some(view.sort);
-                descending = view.descending;
-            }
-        }
-        let query = TicketListQuery {
-            filter,
-            visibility: caller.visibility(),
-            sort: sort.unwrap_or_default(),
-            descending,
-            page_size: r.page_size,
-            page_token: (!r.page_token.is_empty()).then_some(r.page_token),
-        };
-        self.page(&caller, &query).await
+        tickets::search_tickets(self, request).await
     }
 
     async fn list_views(
@@ -471,32 +299,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::AddArticleRequest>,
     ) -> Result<Response<pb::Article>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let given = r
-            .article
-            .ok_or_else(|| TicketError::invalid("article is required"))?;
-        let (ticket, queue) = self
-            .visible_ticket(&caller, parse_id(&r.ticket_id)?)
-            .await?;
-        let article = if caller.is_customer() {
-            customer_article_from_pb(given)?
-        } else {
-            let article = new_article_from_pb(given)?;
-            // What the customer reads is an answer (rw); an internal note needs `note`, or
-            // working the ticket jointly.
-            if article.visible_to_customer {
-                caller.require_may(&ticket, &queue, Permission::Rw)?;
-            } else if !self.collaborates(&caller, &ticket).await? {
-                caller.require_may(&ticket, &queue, Permission::Note)?;
-            }
-            article
-        };
-        let stored = self
-            .store
-            .add_article(ticket.id, article, &caller.actor)
-            .await?;
-        Ok(Response::new(article_to_pb(stored)))
+        articles::add_article(self, request).await
     }
 
     async fn list_articles(
@@ -519,30 +322,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::GetAttachmentRequest>,
     ) -> Result<Response<pb::AttachmentContent>, Status> {
-        let caller = self.caller(&request, Scope::Read).await?;
-        let id: AttachmentId = parse_id(&request.into_inner().attachment_id)?;
-        let (ticket_id, article_id, meta, content) = self.store.attachment(id).await?;
-        // Out of sight (another's ticket, an internal note's attachment for a customer) is unknown.
-        let hidden = match self.visible_ticket(&caller, ticket_id).await {
-            Ok(_) if caller.is_customer() => {
-                !self
-                    .store
-                    .get_article(article_id)
-                    .await?
-                    .visible_to_customer
-            }
-            Ok(_) => false,
-            Err(_) => true,
-        };
-        if hidden {
-            return Err(TicketError::not_found("attachment", id).into());
-        }
-        Ok(Response::new(pb::AttachmentContent {
-            attachment: Some(attachment_to_pb(meta)),
-            ticket_id: ticket_id.to_string(),
-            article_id: article_id.to_string(),
-            content,
-        }))
+        articles::get_attachment(self, request).await
     }
 
     async fn update_ticket(
@@ -562,121 +342,21 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::BulkUpdateTicketsRequest>,
     ) -> Result<Response<pb::BulkUpdateTicketsResponse>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let fields = r
-            .update
-            .ok_or_else(|| TicketError::invalid("update is required"))?;
-        if fields.expected_version.is_some() || !fields.ticket_id.is_empty() {
-            return Err(TicketError::invalid(
-                "a bulk update names its tickets in ticket_ids, without ticket_id or expected_version",
-            )
-            .into());
-        }
-        if r.ticket_ids.is_empty() || r.ticket_ids.len() > MAX_BULK {
-            return Err(TicketError::invalid(format!(
-                "a bulk update takes 1 to {MAX_BULK} tickets, not {}",
-                r.ticket_ids.len()
-            ))
-            .into());
-        }
-        let update = update_from_pb(&fields)?;
-        let ids = r
-            .ticket_ids
-            .iter()
-            .map(|id| parse_id::<TicketId>(id))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Each ticket on its own: checked, changed and recorded as if updated alone.
-        let mut outcomes = Vec::with_capacity(ids.len());
-        for id in ids {
-            outcomes.push(outcome(
-                id,
-                self.update_one(&caller, id, update.clone()).await,
-            ));
-        }
-        Ok(Response::new(pb::BulkUpdateTicketsResponse { outcomes }))
+        tickets::bulk_update_tickets(self, request).await
     }
 
     async fn merge_tickets(
         &self,
         request: Request<pb::MergeTicketsRequest>,
     ) -> Result<Response<pb::MergeTicketsResponse>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        if r.source_ticket_ids.is_empty() || r.source_ticket_ids.len() > MAX_BULK {
-            return Err(TicketError::invalid(format!(
-                "a merge takes 1 to {MAX_BULK} tickets, not {}",
-                r.source_ticket_ids.len()
-            ))
-            .into());
-        }
-        let sources = r
-            .source_ticket_ids
-            .iter()
-            .map(|id| parse_id::<TicketId>(id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let (target, target_queue) = self
-            .visible_ticket(&caller, parse_id(&r.target_ticket_id)?)
-            .await?;
-        if caller.is_customer() {
-            return Err(TicketError::denied("customers cannot merge tickets").into());
-        }
-        caller.require_may(&target, &target_queue, Permission::Rw)?;
-        let mut outcomes = Vec::with_capacity(sources.len());
-        for id in sources {
-            let merged = async {
-                let (source, queue) = self.visible_ticket(&caller, id).await?;
-                caller.require_may(&source, &queue, Permission::Rw)?;
-                self.store
-                    .merge_tickets(source.id, target.id, &caller.actor)
-                    .await?;
-                self.store.get_ticket(source.id).await
-            };
-            outcomes.push(outcome(id, merged.await.map(|t| caller.redact(t))));
-        }
-        let target = self.store.get_ticket(target.id).await?;
-        Ok(Response::new(pb::MergeTicketsResponse {
-            target: Some(ticket_to_pb(caller.redact(target))),
-            outcomes,
-        }))
+        links::merge_tickets(self, request).await
     }
 
     async fn split_article(
         &self,
         request: Request<pb::SplitArticleRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let article = self.store.get_article(parse_id(&r.article_id)?).await;
-        // An article of a ticket out of sight is as unknown as one that does not exist.
-        let article = match article {
-            Ok(a) if self.visible_ticket(&caller, a.ticket_id).await.is_ok() => a,
-            _ => return Err(TicketError::not_found("article", r.article_id.trim()).into()),
-        };
-        let (ticket, queue) = self.visible_ticket(&caller, article.ticket_id).await?;
-        caller.require_may(&ticket, &queue, Permission::Rw)?;
-        let target = self.store.get_queue(parse_id(&r.queue_id)?).await?;
-        if target.tenant_id != ticket.tenant_id {
-            return Err(TicketError::not_found("queue", target.id).into());
-        }
-        caller.require_on_queue(&target, Permission::Create)?;
-        let new = NewTicket {
-            type_id: ticket.type_id,
-            service_id: ticket.service_id,
-            ..NewTicket::parse(
-                target.id,
-                &r.title,
-                priority_from_pb(r.priority)?.or(Some(ticket.priority)),
-                ticket.customer.as_deref().unwrap_or_default(),
-                ticket.customer_id,
-                None,
-            )?
-        };
-        let created = self
-            .store
-            .split_article(article.id, new, &caller.actor)
-            .await?;
-        Ok(Response::new(ticket_to_pb(caller.redact(created))))
+        links::split_article(self, request).await
     }
 
     async fn define_field(
@@ -1017,32 +697,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::ListLinksRequest>,
     ) -> Result<Response<pb::ListLinksResponse>, Status> {
-        let caller = self.caller(&request, Scope::Read).await?;
-        let id = parse_id(&request.into_inner().ticket_id)?;
-        let (ticket, _) = self.visible_ticket(&caller, id).await?;
-        let mut links = Vec::new();
-        for link in self.store.links(ticket.id).await? {
-            // Only what the caller sees of the linked tickets.
-            if self.visible_ticket(&caller, link.ticket_id).await.is_err() {
-                continue;
-            }
-            links.push(pb::LinkedTicket {
-                relation: link.relation.to_string(),
-                ticket_id: link.ticket_id.to_string(),
-                number: link.number.to_string(),
-                title: link.title,
-                state: state_to_pb(link.state).into(),
-                state_type: link.state.state_type().to_string(),
-                done: link.state.is_final(),
-                queue_id: link.queue_id.to_string(),
-                owner_id: if caller.is_customer() {
-                    String::new()
-                } else {
-                    opt_text(link.owner_id)
-                },
-            });
-        }
-        Ok(Response::new(pb::ListLinksResponse { links }))
+        links::list_links(self, request).await
     }
 
     async fn set_collaborator(
