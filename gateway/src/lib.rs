@@ -4,6 +4,7 @@
 //! ticket events it hears on the bus ([`live`]).
 
 pub mod auth;
+pub mod caller;
 pub mod error;
 pub mod live;
 pub mod rest;

@@ -1,7 +1,6 @@
 //! A ticket's articles (`/tickets/{id}/articles`): answers, notes and calls with their
 //! attachments and delivery state, and the attachments' content.
 
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -13,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::{Items, time};
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, TooLarge};
 use crate::error::{ApiError, ApiJson, ApiPath};
 
@@ -231,8 +230,7 @@ impl From<pb::Article> for Article {
     responses((status = 201, body = Article), Forbidden, NotFound, TooLarge,
               Invalid))]
 async fn add_article(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<NewArticle>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -240,11 +238,7 @@ async fn add_article(
         ticket_id,
         article: Some(body.into_pb()?),
     };
-    let a = state
-        .tickets(&principal)
-        .add_article(req)
-        .await?
-        .into_inner();
+    let a = api.tickets().add_article(req).await?.into_inner();
     Ok((StatusCode::CREATED, axum::Json(Article::from(a))))
 }
 
@@ -252,12 +246,11 @@ async fn add_article(
 #[utoipa::path(get, path = "/tickets/{ticket_id}/articles", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<Article>), NotFound))]
 async fn list_articles(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<Article>>, ApiError> {
-    let r = state
-        .tickets(&principal)
+    let r = api
+        .tickets()
         .list_articles(pb::ListArticlesRequest { ticket_id })
         .await?
         .into_inner();
@@ -272,12 +265,11 @@ async fn list_articles(
     responses((status = 200, description = "the file", content_type = "application/octet-stream"),
               NotFound, Invalid))]
 async fn get_attachment(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(attachment_id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let r = state
-        .tickets(&principal)
+    let r = api
+        .tickets()
         .get_attachment(pb::GetAttachmentRequest { attachment_id })
         .await?
         .into_inner();

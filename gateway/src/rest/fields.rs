@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -14,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::tickets::TicketState;
@@ -70,8 +69,7 @@ pub struct NewState {
     responses((status = 201, body = CustomState), Forbidden, NotFound,
               Conflict, Invalid))]
 async fn define_state(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<NewState>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -80,11 +78,7 @@ async fn define_state(
         name: body.name,
         base: body.base.to_pb().into(),
     };
-    let created = state
-        .tickets(&principal)
-        .define_state(req)
-        .await?
-        .into_inner();
+    let created = api.tickets().define_state(req).await?.into_inner();
     Ok((StatusCode::CREATED, axum::Json(CustomState::from(created))))
 }
 
@@ -92,12 +86,11 @@ async fn define_state(
 #[utoipa::path(get, path = "/tenants/{tenant_id}/states", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<CustomState>), NotFound))]
 async fn list_states(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CustomState>>, ApiError> {
-    let r = state
-        .tickets(&principal)
+    let r = api
+        .tickets()
         .list_states(pb::ListStatesRequest { tenant_id })
         .await?
         .into_inner();
@@ -184,8 +177,7 @@ pub struct NewField {
     responses((status = 201, body = CustomField), Forbidden, NotFound,
               (status = 409, description = "the key is taken", body = Problem), Invalid))]
 async fn define_field(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<NewField>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -197,11 +189,7 @@ async fn define_field(
         options: body.options,
         queue_ids: body.queue_ids,
     };
-    let field = state
-        .tickets(&principal)
-        .define_field(req)
-        .await?
-        .into_inner();
+    let field = api.tickets().define_field(req).await?.into_inner();
     Ok((StatusCode::CREATED, axum::Json(CustomField::from(field))))
 }
 
@@ -209,12 +197,11 @@ async fn define_field(
 #[utoipa::path(get, path = "/tenants/{tenant_id}/fields", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<CustomField>), NotFound))]
 async fn list_fields(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CustomField>>, ApiError> {
-    let r = state
-        .tickets(&principal)
+    let r = api
+        .tickets()
         .list_fields(pb::ListFieldsRequest { tenant_id })
         .await?
         .into_inner();
@@ -238,8 +225,7 @@ pub struct FieldValues {
     responses((status = 200, body = FieldValues), Forbidden, NotFound,
               Invalid))]
 async fn set_fields(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<FieldValues>,
 ) -> Result<axum::Json<FieldValues>, ApiError> {
@@ -251,11 +237,7 @@ async fn set_fields(
             .map(|(key, values)| pb::FieldValue { key, values })
             .collect(),
     };
-    let r = state
-        .tickets(&principal)
-        .set_ticket_fields(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().set_ticket_fields(req).await?.into_inner();
     Ok(axum::Json(FieldValues {
         values: r.values.into_iter().map(|v| (v.key, v.values)).collect(),
     }))
@@ -281,8 +263,7 @@ pub struct Tags {
     responses((status = 200, body = Tags), Forbidden, NotFound,
               Invalid))]
 async fn tag_ticket(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<TagChange>,
 ) -> Result<axum::Json<Tags>, ApiError> {
@@ -291,10 +272,6 @@ async fn tag_ticket(
         add: body.add,
         remove: body.remove,
     };
-    let r = state
-        .tickets(&principal)
-        .tag_ticket(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().tag_ticket(req).await?.into_inner();
     Ok(axum::Json(Tags { tags: r.tags }))
 }

@@ -1,6 +1,5 @@
 //! Links between tickets (`/tickets/{id}/links`): related, parent and child.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use docket_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,7 @@ use utoipa_axum::routes;
 use super::tickets::TicketState;
 use super::{Items, non_empty};
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
@@ -74,8 +73,7 @@ pub struct LinkedTicket {
               (status = 409, description = "linked already, a second parent, or a cycle", body = Problem),
               Invalid))]
 async fn link_ticket(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<NewLink>,
 ) -> Result<StatusCode, ApiError> {
@@ -84,7 +82,7 @@ async fn link_ticket(
         target_ticket_id: body.target_ticket_id,
         kind: body.kind.to_pb().into(),
     };
-    state.tickets(&principal).link_tickets(req).await?;
+    api.tickets().link_tickets(req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -93,8 +91,7 @@ async fn link_ticket(
     params(("ticket_id" = String, Path), ("target_ticket_id" = String, Path), LinkQuery),
     responses((status = 204), Forbidden, NotFound, Invalid))]
 async fn unlink_ticket(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath((ticket_id, target_ticket_id)): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<LinkQuery>,
 ) -> Result<StatusCode, ApiError> {
@@ -103,7 +100,7 @@ async fn unlink_ticket(
         target_ticket_id,
         kind: query.kind.unwrap_or_default().to_pb().into(),
     };
-    state.tickets(&principal).unlink_tickets(req).await?;
+    api.tickets().unlink_tickets(req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -112,16 +109,11 @@ async fn unlink_ticket(
 #[utoipa::path(get, path = "/tickets/{ticket_id}/links", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<LinkedTicket>), NotFound))]
 async fn list_links(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<LinkedTicket>>, ApiError> {
     let req = pb::ListLinksRequest { ticket_id };
-    let r = state
-        .tickets(&principal)
-        .list_links(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().list_links(req).await?.into_inner();
     Ok(axum::Json(Items {
         items: r
             .links

@@ -2,7 +2,6 @@
 //! the quarantine for installation administrators.
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -13,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
 use crate::rest::time;
@@ -91,8 +90,7 @@ pub struct SubmitQuery {
               Unauthenticated, Forbidden, (status = 413, description = "too large, or an attachment is", body = Problem),
               Invalid))]
 async fn submit_message(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiQuery(query): ApiQuery<SubmitQuery>,
     raw: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -103,8 +101,8 @@ async fn submit_message(
         .map(|a| a.trim().to_owned())
         .filter(|a| !a.is_empty())
         .collect();
-    let r = state
-        .mail(&principal)
+    let r = api
+        .mail()
         .submit_message(pb::SubmitMessageRequest {
             raw: raw.to_vec(),
             recipients,
@@ -142,12 +140,11 @@ pub struct MessageList {
 #[utoipa::path(get, path = "/admin/mail/messages", tag = "admin", params(MessagePage),
     responses((status = 200, body = MessageList), Unauthenticated, Forbidden, Invalid))]
 async fn list_messages(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiQuery(page): ApiQuery<MessagePage>,
 ) -> Result<axum::Json<MessageList>, ApiError> {
-    let r = state
-        .mail(&principal)
+    let r = api
+        .mail()
         .list_messages(pb::ListMessagesRequest {
             state: page.state.unwrap_or_default(),
             page_size: page.page_size.unwrap_or(0),
@@ -161,13 +158,9 @@ async fn list_messages(
     }))
 }
 
-async fn fetch(
-    state: &AppState,
-    principal: &Principal,
-    id: String,
-) -> Result<pb::InboundMessage, ApiError> {
-    Ok(state
-        .mail(principal)
+async fn fetch(api: &Api, id: String) -> Result<pb::InboundMessage, ApiError> {
+    Ok(api
+        .mail()
         .get_message(pb::GetMessageRequest { id })
         .await?
         .into_inner())
@@ -177,11 +170,10 @@ async fn fetch(
 #[utoipa::path(get, path = "/admin/mail/messages/{message_id}", tag = "admin", params(("message_id" = String, Path)),
     responses((status = 200, body = InboundMessage), Unauthenticated, Forbidden, NotFound))]
 async fn get_message(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(message_id): ApiPath<String>,
 ) -> Result<axum::Json<InboundMessage>, ApiError> {
-    let mut m = fetch(&state, &principal, message_id).await?;
+    let mut m = fetch(&api, message_id).await?;
     m.raw = Vec::new();
     Ok(axum::Json(InboundMessage::from(m)))
 }
@@ -191,11 +183,10 @@ async fn get_message(
     responses((status = 200, content_type = "message/rfc822", body = Vec<u8>), Unauthenticated, Forbidden,
               NotFound))]
 async fn get_raw(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(message_id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let m = fetch(&state, &principal, message_id).await?;
+    let m = fetch(&api, message_id).await?;
     let disposition =
         header::HeaderValue::from_str(&format!("attachment; filename=\"{}.eml\"", m.id))
             .unwrap_or(header::HeaderValue::from_static("attachment"));
@@ -221,12 +212,11 @@ async fn get_raw(
     responses((status = 202, body = InboundMessage), Unauthenticated, Forbidden, NotFound,
               (status = 409, description = "the message is not quarantined or refused", body = Problem)))]
 async fn reprocess(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(message_id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let r = state
-        .mail(&principal)
+    let r = api
+        .mail()
         .reprocess_message(pb::GetMessageRequest { id: message_id })
         .await?
         .into_inner();

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use docket_proto::identity::v1 as pb;
@@ -16,6 +15,7 @@ use utoipa_axum::routes;
 use super::admin::Permission;
 use crate::AppState;
 use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::{Items, time};
@@ -181,8 +181,7 @@ async fn me(principal: Principal) -> Json<Me> {
               (status = 403, description = "not an agent's login session", body = Problem),
               Invalid))]
 async fn issue_api_token(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<IssueApiToken>,
 ) -> Result<(StatusCode, Json<IssuedApiToken>), ApiError> {
     let req = pb::IssueApiTokenRequest {
@@ -190,8 +189,8 @@ async fn issue_api_token(
         scopes: body.scopes,
         valid_days: body.valid_days.unwrap_or(90),
     };
-    let issued = state
-        .identity_admin(&principal)
+    let issued = api
+        .identity_admin()
         .issue_api_token(req)
         .await?
         .into_inner();
@@ -210,12 +209,9 @@ async fn issue_api_token(
 /// Lists the caller's API tokens (without their secrets).
 #[utoipa::path(get, path = "/me/api-tokens", tag = "me",
     responses((status = 200, body = Items<ApiToken>), Unauthenticated, Forbidden))]
-async fn list_api_tokens(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<Json<Items<ApiToken>>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+async fn list_api_tokens(api: Api) -> Result<Json<Items<ApiToken>>, ApiError> {
+    let r = api
+        .identity_admin()
         .list_api_tokens(pb::ListApiTokensRequest {})
         .await?
         .into_inner();
@@ -230,19 +226,18 @@ async fn list_api_tokens(
     responses((status = 200, body = ApiToken), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn revoke_api_token(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(token_id): ApiPath<String>,
 ) -> Result<Json<ApiToken>, ApiError> {
-    let t = state
-        .identity_admin(&principal)
+    let t = api
+        .identity_admin()
         .revoke_api_token(pb::RevokeApiTokenRequest {
             token_id: token_id.clone(),
         })
         .await?
         .into_inner();
     // This gateway's cached access token for it goes too.
-    state.auth.forget_sid(&token_id).await;
+    api.state.auth.forget_sid(&token_id).await;
     Ok(Json(ApiToken::from(t)))
 }
 
@@ -250,12 +245,9 @@ async fn revoke_api_token(
 #[utoipa::path(post, path = "/me/totp", tag = "me",
     responses((status = 201, body = TotpEnrolment), Unauthenticated, Forbidden,
               (status = 409, description = "already enabled, or an LDAP account", body = Problem)))]
-async fn start_totp(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<(StatusCode, Json<TotpEnrolment>), ApiError> {
-    let r = state
-        .identity_admin(&principal)
+async fn start_totp(api: Api) -> Result<(StatusCode, Json<TotpEnrolment>), ApiError> {
+    let r = api
+        .identity_admin()
         .start_totp(pb::StartTotpRequest {})
         .await?
         .into_inner();
@@ -274,12 +266,11 @@ async fn start_totp(
               (status = 409, description = "no enrolment started", body = Problem),
               (status = 422, description = "wrong code", body = Problem)))]
 async fn confirm_totp(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<Json<TotpStatus>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .confirm_totp(pb::ConfirmTotpRequest { code: body.code })
         .await?
         .into_inner();
@@ -293,12 +284,11 @@ async fn confirm_totp(
               (status = 409, description = "not enabled", body = Problem),
               (status = 422, description = "wrong code", body = Problem)))]
 async fn disable_totp(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<Json<TotpStatus>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .disable_totp(pb::DisableTotpRequest { code: body.code })
         .await?
         .into_inner();

@@ -1,7 +1,6 @@
 //! The people around a ticket besides its owner: the agents who watch it
 //! (`/tickets/{id}/watchers`) and those who collaborate on it (`/tickets/{id}/collaborators`).
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use docket_proto::ticket::v1 as pb;
 use serde::Serialize;
@@ -10,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiPath, Problem};
 
@@ -25,33 +24,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The calling agent watches the ticket: it follows the ticket's changes (a default view).
 #[utoipa::path(put, path = "/tickets/{ticket_id}/watchers/me", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 204), (status = 403, description = "not an agent", body = Problem), NotFound))]
-async fn watch(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(ticket_id): ApiPath<String>,
-) -> Result<StatusCode, ApiError> {
-    set_watching(state, principal, ticket_id, true).await
+async fn watch(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    set_watching(api, ticket_id, true).await
 }
 
 /// The calling agent stops watching the ticket.
 #[utoipa::path(delete, path = "/tickets/{ticket_id}/watchers/me", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 204), Forbidden, NotFound))]
-async fn unwatch(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(ticket_id): ApiPath<String>,
-) -> Result<StatusCode, ApiError> {
-    set_watching(state, principal, ticket_id, false).await
+async fn unwatch(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    set_watching(api, ticket_id, false).await
 }
 
-async fn set_watching(
-    state: AppState,
-    principal: Principal,
-    ticket_id: String,
-    watch: bool,
-) -> Result<StatusCode, ApiError> {
+async fn set_watching(api: Api, ticket_id: String, watch: bool) -> Result<StatusCode, ApiError> {
     let req = pb::WatchTicketRequest { ticket_id, watch };
-    state.tickets(&principal).watch_ticket(req).await?;
+    api.tickets().watch_ticket(req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -64,16 +50,11 @@ pub struct AgentIds {
 #[utoipa::path(get, path = "/tickets/{ticket_id}/watchers", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = AgentIds), Forbidden, NotFound))]
 async fn list_watchers(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
 ) -> Result<axum::Json<AgentIds>, ApiError> {
     let req = pb::ListWatchersRequest { ticket_id };
-    let r = state
-        .tickets(&principal)
-        .list_watchers(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().list_watchers(req).await?.into_inner();
     Ok(axum::Json(AgentIds {
         agent_ids: r.agent_ids,
     }))
@@ -85,11 +66,10 @@ async fn list_watchers(
     params(("ticket_id" = String, Path), ("agent_id" = String, Path)),
     responses((status = 204), Forbidden, NotFound, Invalid))]
 async fn add_collaborator(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath((ticket_id, agent_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    set_collaborator(state, principal, ticket_id, agent_id, true).await
+    set_collaborator(api, ticket_id, agent_id, true).await
 }
 
 /// Removes an agent from those working the ticket jointly (`rw`).
@@ -97,16 +77,14 @@ async fn add_collaborator(
     params(("ticket_id" = String, Path), ("agent_id" = String, Path)),
     responses((status = 204), Forbidden, NotFound, Invalid))]
 async fn remove_collaborator(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath((ticket_id, agent_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    set_collaborator(state, principal, ticket_id, agent_id, false).await
+    set_collaborator(api, ticket_id, agent_id, false).await
 }
 
 async fn set_collaborator(
-    state: AppState,
-    principal: Principal,
+    api: Api,
     ticket_id: String,
     agent_id: String,
     collaborate: bool,
@@ -116,7 +94,7 @@ async fn set_collaborator(
         agent_id,
         collaborate,
     };
-    state.tickets(&principal).set_collaborator(req).await?;
+    api.tickets().set_collaborator(req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -124,16 +102,11 @@ async fn set_collaborator(
 #[utoipa::path(get, path = "/tickets/{ticket_id}/collaborators", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = AgentIds), Forbidden, NotFound))]
 async fn list_collaborators(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
 ) -> Result<axum::Json<AgentIds>, ApiError> {
     let req = pb::ListCollaboratorsRequest { ticket_id };
-    let r = state
-        .tickets(&principal)
-        .list_collaborators(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().list_collaborators(req).await?.into_inner();
     Ok(axum::Json(AgentIds {
         agent_ids: r.agent_ids,
     }))

@@ -1,6 +1,5 @@
 //! Queues (`/queues`): where tickets wait for agents, with their follow-up and address settings.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -12,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::{Items, non_empty, time};
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Conflict, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
@@ -129,8 +128,7 @@ pub struct QueueSettings {
               NotFound, (status = 409, description = "an address belongs to another queue", body = Problem),
               Invalid))]
 async fn update_queue(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(queue_id): ApiPath<String>,
     ApiJson(body): ApiJson<QueueSettings>,
 ) -> Result<axum::Json<Queue>, ApiError> {
@@ -143,11 +141,7 @@ async fn update_queue(
         set_addresses: body.addresses.is_some(),
         addresses: body.addresses.unwrap_or_default(),
     };
-    let queue = state
-        .tickets(&principal)
-        .update_queue(req)
-        .await?
-        .into_inner();
+    let queue = api.tickets().update_queue(req).await?.into_inner();
     Ok(axum::Json(Queue::from(queue)))
 }
 
@@ -157,8 +151,7 @@ async fn update_queue(
               (status = 404, description = "unknown tenant or group", body = Problem),
               Conflict, Invalid))]
 async fn create_queue(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<CreateQueue>,
 ) -> Result<impl IntoResponse, ApiError> {
     let req = pb::CreateQueueRequest {
@@ -170,11 +163,7 @@ async fn create_queue(
         follow_up: body.follow_up.as_str().to_owned(),
         addresses: body.addresses,
     };
-    let queue = state
-        .tickets(&principal)
-        .create_queue(req)
-        .await?
-        .into_inner();
+    let queue = api.tickets().create_queue(req).await?.into_inner();
     Ok((StatusCode::CREATED, axum::Json(Queue::from(queue))))
 }
 
@@ -190,18 +179,13 @@ pub struct QueueFilter {
 #[utoipa::path(get, path = "/queues", tag = "queues", params(QueueFilter),
     responses((status = 200, body = Items<Queue>), Invalid))]
 async fn list_queues(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiQuery(filter): ApiQuery<QueueFilter>,
 ) -> Result<axum::Json<Items<Queue>>, ApiError> {
     let req = pb::ListQueuesRequest {
         tenant_id: filter.tenant_id.unwrap_or_default(),
     };
-    let r = state
-        .tickets(&principal)
-        .list_queues(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().list_queues(req).await?.into_inner();
     Ok(axum::Json(Items {
         items: r.queues.into_iter().map(Queue::from).collect(),
     }))

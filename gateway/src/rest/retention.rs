@@ -1,6 +1,5 @@
 //! Retention over REST: a tenant's period and action, holds on tickets, runs and their log.
 
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use docket_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -9,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::tickets::Ticket;
@@ -57,12 +56,11 @@ impl RetentionPolicy {
 #[utoipa::path(get, path = "/tenants/{tenant_id}/retention", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = RetentionPolicy), Forbidden, NotFound))]
 async fn get_policy(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<RetentionPolicy>, ApiError> {
-    let r = state
-        .tickets(&principal)
+    let r = api
+        .tickets()
         .get_retention_policy(pb::RetentionPolicyRequest { tenant_id })
         .await?
         .into_inner();
@@ -75,8 +73,7 @@ async fn get_policy(
     responses((status = 200, body = RetentionPolicy), Forbidden, NotFound,
               Invalid))]
 async fn set_policy(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<RetentionPolicy>,
 ) -> Result<axum::Json<RetentionPolicy>, ApiError> {
@@ -89,11 +86,7 @@ async fn set_policy(
         }
         .to_owned(),
     };
-    let r = state
-        .tickets(&principal)
-        .set_retention_policy(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().set_retention_policy(req).await?.into_inner();
     Ok(axum::Json(RetentionPolicy::from_pb(r)))
 }
 
@@ -111,8 +104,7 @@ pub struct Hold {
     params(("ticket_id" = String, Path)),
     responses((status = 200, body = Ticket), Forbidden, NotFound))]
 async fn set_hold(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<Hold>,
 ) -> Result<axum::Json<Ticket>, ApiError> {
@@ -121,11 +113,7 @@ async fn set_hold(
         legal_hold: body.legal_hold,
         retention_objection: body.retention_objection,
     };
-    let r = state
-        .tickets(&principal)
-        .set_retention_hold(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().set_retention_hold(req).await?.into_inner();
     Ok(axum::Json(Ticket::from(r)))
 }
 
@@ -172,12 +160,11 @@ pub struct RunRequest {
     responses((status = 200, body = RetentionRun), Unauthenticated, Forbidden,
               (status = 409, description = "another run is in progress", body = Problem)))]
 async fn run(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<RunRequest>,
 ) -> Result<axum::Json<RetentionRun>, ApiError> {
-    let r = state
-        .tickets(&principal)
+    let r = api
+        .tickets()
         .run_retention(pb::RunRetentionRequest {
             dry_run: body.dry_run,
         })
@@ -189,12 +176,9 @@ async fn run(
 /// The latest retention runs, newest first (installation administrators).
 #[utoipa::path(get, path = "/admin/retention-runs", tag = "admin",
     responses((status = 200, body = Items<RetentionRun>), Unauthenticated, Forbidden))]
-async fn list_runs(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<axum::Json<Items<RetentionRun>>, ApiError> {
-    let r = state
-        .tickets(&principal)
+async fn list_runs(api: Api) -> Result<axum::Json<Items<RetentionRun>>, ApiError> {
+    let r = api
+        .tickets()
         .list_retention_runs(pb::ListRetentionRunsRequest { limit: 0 })
         .await?
         .into_inner();

@@ -1,7 +1,6 @@
 //! Ticket search over REST: filters and full text (`POST /tickets/search`), the agent's views —
 //! the default ones and saved searches — and their tickets.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -12,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::rest::tickets::{Order, SortBy, Ticket, TicketList, TicketPage, TicketState};
@@ -215,8 +214,7 @@ pub struct Search {
     responses((status = 200, body = TicketList), (status = 403, description = "agent-only filters or views asked by a customer", body = Problem),
               (status = 404, description = "unknown saved search", body = Problem), Invalid))]
 async fn search_tickets(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(search): ApiJson<Search>,
 ) -> Result<axum::Json<TicketList>, ApiError> {
     let req = pb::SearchTicketsRequest {
@@ -230,19 +228,11 @@ async fn search_tickets(
         page_size: search.page_size.unwrap_or(0),
         page_token: search.page_token.unwrap_or_default(),
     };
-    run(&state, &principal, req).await.map(axum::Json)
+    run(&api, req).await.map(axum::Json)
 }
 
-async fn run(
-    state: &AppState,
-    principal: &Principal,
-    req: pb::SearchTicketsRequest,
-) -> Result<TicketList, ApiError> {
-    let r = state
-        .tickets(principal)
-        .search_tickets(req)
-        .await?
-        .into_inner();
+async fn run(api: &Api, req: pb::SearchTicketsRequest) -> Result<TicketList, ApiError> {
+    let r = api.tickets().search_tickets(req).await?.into_inner();
     Ok(TicketList {
         items: r.tickets.into_iter().map(Ticket::from).collect(),
         next_page_token: non_empty(r.next_page_token),
@@ -283,12 +273,9 @@ impl From<pb::View> for View {
 /// agent's saved searches by name.
 #[utoipa::path(get, path = "/views", tag = "search",
     responses((status = 200, body = Items<View>), (status = 403, description = "not an agent", body = Problem)))]
-async fn list_views(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<axum::Json<Items<View>>, ApiError> {
-    let r = state
-        .tickets(&principal)
+async fn list_views(api: Api) -> Result<axum::Json<Items<View>>, ApiError> {
+    let r = api
+        .tickets()
         .list_views(pb::ListViewsRequest {})
         .await?
         .into_inner();
@@ -313,8 +300,7 @@ pub struct NewSavedSearch {
     responses((status = 201, body = View), Forbidden,
               (status = 409, description = "a saved search of that name exists", body = Problem), Invalid))]
 async fn save_search(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<NewSavedSearch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let req = pb::SaveSearchRequest {
@@ -323,11 +309,7 @@ async fn save_search(
         sort: body.sort.unwrap_or_default().to_pb().into(),
         descending: matches!(body.order, Some(Order::Desc)),
     };
-    let view = state
-        .tickets(&principal)
-        .save_search(req)
-        .await?
-        .into_inner();
+    let view = api.tickets().save_search(req).await?.into_inner();
     Ok((StatusCode::CREATED, axum::Json(View::from(view))))
 }
 
@@ -335,12 +317,10 @@ async fn save_search(
 #[utoipa::path(delete, path = "/views/{view_id}", tag = "search", params(("view_id" = String, Path)),
     responses((status = 204), NotFound, Invalid))]
 async fn delete_saved_search(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .tickets(&principal)
+    api.tickets()
         .delete_saved_search(pb::DeleteSavedSearchRequest { id })
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -351,8 +331,7 @@ async fn delete_saved_search(
     responses((status = 200, body = TicketList), Forbidden, NotFound,
               Invalid))]
 async fn view_tickets(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(view): ApiPath<String>,
     ApiQuery(page): ApiQuery<TicketPage>,
 ) -> Result<axum::Json<TicketList>, ApiError> {
@@ -367,5 +346,5 @@ async fn view_tickets(
         page_size: page.page_size.unwrap_or(0),
         page_token: page.page_token.unwrap_or_default(),
     };
-    run(&state, &principal, req).await.map(axum::Json)
+    run(&api, req).await.map(axum::Json)
 }

@@ -1,7 +1,6 @@
 //! Templates (canned answers) over REST: a tenant's templates, those offered for a ticket, and
 //! one filled in for a ticket.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -12,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::{Items, time};
@@ -105,8 +104,7 @@ pub struct NewTemplate {
     responses((status = 201, body = Template), Forbidden, NotFound,
               Conflict, (status = 422, description = "unknown variable, no body", body = Problem)))]
 async fn create_template(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<NewTemplate>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -119,11 +117,7 @@ async fn create_template(
         queue_ids: body.queue_ids,
         language: body.language,
     };
-    let template = state
-        .tickets(&principal)
-        .create_template(req)
-        .await?
-        .into_inner();
+    let template = api.tickets().create_template(req).await?.into_inner();
     Ok((StatusCode::CREATED, axum::Json(Template::from(template))))
 }
 
@@ -131,13 +125,11 @@ async fn create_template(
 #[utoipa::path(get, path = "/tenants/{tenant_id}/templates", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<Template>), Forbidden, NotFound))]
 async fn list_templates(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<Template>>, ApiError> {
     templates(
-        &state,
-        &principal,
+        &api,
         pb::ListTemplatesRequest {
             tenant_id,
             ticket_id: String::new(),
@@ -150,13 +142,11 @@ async fn list_templates(
 #[utoipa::path(get, path = "/tickets/{ticket_id}/templates", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<Template>), Forbidden, NotFound))]
 async fn ticket_templates(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<Template>>, ApiError> {
     templates(
-        &state,
-        &principal,
+        &api,
         pb::ListTemplatesRequest {
             tenant_id: String::new(),
             ticket_id,
@@ -166,15 +156,10 @@ async fn ticket_templates(
 }
 
 async fn templates(
-    state: &AppState,
-    principal: &Principal,
+    api: &Api,
     req: pb::ListTemplatesRequest,
 ) -> Result<axum::Json<Items<Template>>, ApiError> {
-    let r = state
-        .tickets(principal)
-        .list_templates(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().list_templates(req).await?.into_inner();
     Ok(axum::Json(Items {
         items: r.templates.into_iter().map(Template::from).collect(),
     }))
@@ -187,8 +172,7 @@ async fn templates(
               (status = 409, description = "name taken", body = Problem),
               (status = 422, description = "unknown variable, no body", body = Problem)))]
 async fn update_template(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewTemplate>,
 ) -> Result<axum::Json<Template>, ApiError> {
@@ -201,24 +185,15 @@ async fn update_template(
         queue_ids: body.queue_ids,
         language: body.language,
     };
-    let template = state
-        .tickets(&principal)
-        .update_template(req)
-        .await?
-        .into_inner();
+    let template = api.tickets().update_template(req).await?.into_inner();
     Ok(axum::Json(Template::from(template)))
 }
 
 /// Deletes a template (the tenant's administrators).
 #[utoipa::path(delete, path = "/templates/{template_id}", tag = "tenants", params(("template_id" = String, Path)),
     responses((status = 204), Forbidden, NotFound, Invalid))]
-async fn delete_template(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .tickets(&principal)
+async fn delete_template(api: Api, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    api.tickets()
         .delete_template(pb::DeleteTemplateRequest { id })
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -238,12 +213,11 @@ pub struct Rendered {
     responses((status = 200, body = Rendered), Forbidden, NotFound,
               Invalid))]
 async fn render_template(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath((ticket_id, template_id)): ApiPath<(String, String)>,
 ) -> Result<axum::Json<Rendered>, ApiError> {
-    let r = state
-        .tickets(&principal)
+    let r = api
+        .tickets()
         .render_template(pb::RenderTemplateRequest {
             template_id,
             ticket_id,

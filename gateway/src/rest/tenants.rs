@@ -1,7 +1,6 @@
 //! The caller's tenants (`/tenants`) and each tenant's service catalogue: the services and
 //! ticket types customers choose from (`/tenants/{id}/services`, `/tenants/{id}/ticket-types`).
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -13,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::{Items, non_empty, time};
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 
@@ -46,12 +45,9 @@ impl From<pb::Tenant> for Tenant {
 
 /// Lists the tenants the caller works in (administration: `/admin/tenants`).
 #[utoipa::path(get, path = "/tenants", tag = "tenants", responses((status = 200, body = Items<Tenant>)))]
-async fn list_tenants(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<axum::Json<Items<Tenant>>, ApiError> {
-    let r = state
-        .tickets(&principal)
+async fn list_tenants(api: Api) -> Result<axum::Json<Items<Tenant>>, ApiError> {
+    let r = api
+        .tickets()
         .list_tenants(pb::ListTenantsRequest {})
         .await?
         .into_inner();
@@ -104,23 +100,21 @@ pub struct CreateCatalogueEntry {
     responses((status = 201, body = CatalogueEntry), Forbidden, NotFound,
               Conflict, (status = 422, description = "bad name, or the parent is missing", body = Problem)))]
 async fn create_service(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateCatalogueEntry>,
 ) -> Result<impl IntoResponse, ApiError> {
-    create_entry(state, principal, Catalogue::Services, tenant_id, body).await
+    create_entry(api, Catalogue::Services, tenant_id, body).await
 }
 
 /// The tenant's service catalogue, by path.
 #[utoipa::path(get, path = "/tenants/{tenant_id}/services", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<CatalogueEntry>), NotFound))]
 async fn list_services(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
-    list_entries(state, principal, Catalogue::Services, tenant_id).await
+    list_entries(api, Catalogue::Services, tenant_id).await
 }
 
 /// Adds a ticket type (the tenant's administrators).
@@ -129,23 +123,21 @@ async fn list_services(
     responses((status = 201, body = CatalogueEntry), Forbidden, NotFound,
               Conflict, Invalid))]
 async fn create_ticket_type(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateCatalogueEntry>,
 ) -> Result<impl IntoResponse, ApiError> {
-    create_entry(state, principal, Catalogue::TicketTypes, tenant_id, body).await
+    create_entry(api, Catalogue::TicketTypes, tenant_id, body).await
 }
 
 /// The tenant's ticket types (incident, service request, problem, security incident, …).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/ticket-types", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<CatalogueEntry>), NotFound))]
 async fn list_ticket_types(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
-    list_entries(state, principal, Catalogue::TicketTypes, tenant_id).await
+    list_entries(api, Catalogue::TicketTypes, tenant_id).await
 }
 
 /// Which of a tenant's classification lists a request is about.
@@ -156,8 +148,7 @@ enum Catalogue {
 }
 
 async fn create_entry(
-    state: AppState,
-    principal: Principal,
+    api: Api,
     catalogue: Catalogue,
     tenant_id: String,
     body: CreateCatalogueEntry,
@@ -167,7 +158,7 @@ async fn create_entry(
         name: body.name,
         portal: body.portal,
     };
-    let mut client = state.tickets(&principal);
+    let mut client = api.tickets();
     let entry = match catalogue {
         Catalogue::Services => client.create_service(req).await?,
         Catalogue::TicketTypes => client.create_ticket_type(req).await?,
@@ -179,13 +170,12 @@ async fn create_entry(
 }
 
 async fn list_entries(
-    state: AppState,
-    principal: Principal,
+    api: Api,
     catalogue: Catalogue,
     tenant_id: String,
 ) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
     let req = pb::ListCatalogueRequest { tenant_id };
-    let mut client = state.tickets(&principal);
+    let mut client = api.tickets();
     let list = match catalogue {
         Catalogue::Services => client.list_services(req).await?,
         Catalogue::TicketTypes => client.list_ticket_types(req).await?,

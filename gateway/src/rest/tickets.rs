@@ -2,7 +2,6 @@
 //! bulk changes, merging and splitting, a ticket's history, and the lists of tickets (all, a
 //! queue's) with sorting and paging.
 
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -15,7 +14,7 @@ use utoipa_axum::routes;
 use super::articles::NewArticle;
 use super::{Items, non_empty, time};
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, TooLarge};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 
@@ -255,8 +254,7 @@ impl From<pb::Contact> for Contact {
               (status = 404, description = "unknown queue or customer", body = Problem),
               TooLarge, Invalid))]
 async fn create_ticket(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<CreateTicket>,
 ) -> Result<impl IntoResponse, ApiError> {
     if body.priority == Some(0) {
@@ -278,11 +276,7 @@ async fn create_ticket(
         parent_id: body.parent_id.unwrap_or_default(),
         desired_at_us: body.desired_at.map_or(0, |t| t.timestamp_micros()),
     };
-    let ticket = state
-        .tickets(&principal)
-        .create_ticket(req)
-        .await?
-        .into_inner();
+    let ticket = api.tickets().create_ticket(req).await?.into_inner();
     let location = format!("/api/v1/tickets/{}", ticket.id);
     Ok((
         StatusCode::CREATED,
@@ -296,12 +290,11 @@ async fn create_ticket(
     params(("ticket_id" = String, Path, description = "the ticket's id or its number")),
     responses((status = 200, body = Ticket), NotFound, Invalid))]
 async fn get_ticket(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket): ApiPath<String>,
 ) -> Result<axum::Json<Ticket>, ApiError> {
-    let t = state
-        .tickets(&principal)
+    let t = api
+        .tickets()
         .get_ticket(pb::GetTicketRequest { ticket })
         .await?
         .into_inner();
@@ -406,19 +399,14 @@ pub struct BulkOutcome {
 #[utoipa::path(post, path = "/tickets/bulk", tag = "tickets", request_body = BulkUpdate,
     responses((status = 200, body = Items<BulkOutcome>), Invalid))]
 async fn bulk_update(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<BulkUpdate>,
 ) -> Result<axum::Json<Items<BulkOutcome>>, ApiError> {
     let req = pb::BulkUpdateTicketsRequest {
         ticket_ids: body.ticket_ids,
         update: Some(body.update.into_pb(String::new())),
     };
-    let r = state
-        .tickets(&principal)
-        .bulk_update_tickets(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().bulk_update_tickets(req).await?.into_inner();
     Ok(axum::Json(Items {
         items: r.outcomes.into_iter().map(BulkOutcome::from).collect(),
     }))
@@ -460,8 +448,7 @@ pub struct MergeResult {
     responses((status = 200, body = MergeResult), Forbidden, NotFound,
               Invalid))]
 async fn merge_tickets(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<Merge>,
 ) -> Result<axum::Json<MergeResult>, ApiError> {
@@ -469,11 +456,7 @@ async fn merge_tickets(
         target_ticket_id: ticket_id,
         source_ticket_ids: body.source_ticket_ids,
     };
-    let r = state
-        .tickets(&principal)
-        .merge_tickets(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().merge_tickets(req).await?.into_inner();
     Ok(axum::Json(MergeResult {
         target: r.target.map(Ticket::from),
         items: r.outcomes.into_iter().map(BulkOutcome::from).collect(),
@@ -497,8 +480,7 @@ pub struct Split {
     responses((status = 201, body = Ticket), Forbidden, NotFound,
               Invalid))]
 async fn split_article(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(article_id): ApiPath<String>,
     ApiJson(body): ApiJson<Split>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -508,11 +490,7 @@ async fn split_article(
         title: body.title,
         priority: body.priority.unwrap_or(0),
     };
-    let ticket = state
-        .tickets(&principal)
-        .split_article(req)
-        .await?
-        .into_inner();
+    let ticket = api.tickets().split_article(req).await?.into_inner();
     Ok((StatusCode::CREATED, axum::Json(Ticket::from(ticket))))
 }
 
@@ -523,17 +501,12 @@ async fn split_article(
     responses((status = 200, body = Ticket), Forbidden, NotFound,
               (status = 409, description = "changed meanwhile", body = Problem), Invalid))]
 async fn update_ticket(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateTicket>,
 ) -> Result<axum::Json<Ticket>, ApiError> {
     let req = body.into_pb(ticket_id);
-    let t = state
-        .tickets(&principal)
-        .update_ticket(req)
-        .await?
-        .into_inner();
+    let t = api.tickets().update_ticket(req).await?.into_inner();
     Ok(axum::Json(Ticket::from(t)))
 }
 
@@ -554,12 +527,11 @@ pub struct HistoryEntry {
 #[utoipa::path(get, path = "/tickets/{ticket_id}/history", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<HistoryEntry>), Forbidden, NotFound))]
 async fn get_history(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(ticket_id): ApiPath<String>,
 ) -> Result<axum::Json<Items<HistoryEntry>>, ApiError> {
-    let r = state
-        .tickets(&principal)
+    let r = api
+        .tickets()
         .get_history(pb::GetHistoryRequest { ticket_id })
         .await?
         .into_inner();
@@ -637,14 +609,11 @@ pub struct TicketList {
     responses((status = 200, body = TicketList), BadRequest, NotFound,
               Invalid))]
 async fn list_queue_tickets(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(queue_id): ApiPath<String>,
     ApiQuery(page): ApiQuery<TicketPage>,
 ) -> Result<axum::Json<TicketList>, ApiError> {
-    ticket_page(&state, &principal, queue_id, page)
-        .await
-        .map(axum::Json)
+    ticket_page(&api, queue_id, page).await.map(axum::Json)
 }
 
 /// Lists every ticket the caller sees, a page at a time: a customer's own (and their company's,
@@ -652,18 +621,14 @@ async fn list_queue_tickets(
 #[utoipa::path(get, path = "/tickets", tag = "tickets", params(TicketPage),
     responses((status = 200, body = TicketList), BadRequest, Invalid))]
 async fn list_tickets(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiQuery(page): ApiQuery<TicketPage>,
 ) -> Result<axum::Json<TicketList>, ApiError> {
-    ticket_page(&state, &principal, String::new(), page)
-        .await
-        .map(axum::Json)
+    ticket_page(&api, String::new(), page).await.map(axum::Json)
 }
 
 async fn ticket_page(
-    state: &AppState,
-    principal: &Principal,
+    api: &Api,
     queue_id: String,
     page: TicketPage,
 ) -> Result<TicketList, ApiError> {
@@ -674,11 +639,7 @@ async fn ticket_page(
         page_size: page.page_size.unwrap_or(0),
         page_token: page.page_token.unwrap_or_default(),
     };
-    let r = state
-        .tickets(principal)
-        .list_tickets(req)
-        .await?
-        .into_inner();
+    let r = api.tickets().list_tickets(req).await?.into_inner();
     Ok(TicketList {
         items: r.tickets.into_iter().map(Ticket::from).collect(),
         next_page_token: non_empty(r.next_page_token),

@@ -2,7 +2,6 @@
 //! permissions, password and whether they may sign in, and their absences (substitutes).
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use docket_proto::identity::v1 as pb;
@@ -13,7 +12,7 @@ use utoipa_axum::routes;
 
 use super::GroupPermissions;
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::{Items, non_empty, time};
@@ -163,8 +162,7 @@ pub struct CreateAbsence {
               (status = 404, description = "unknown tenant or role", body = Problem),
               (status = 409, description = "login taken", body = Problem), Invalid))]
 async fn create_agent(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateAgent>,
 ) -> Result<(StatusCode, Json<Agent>), ApiError> {
@@ -176,11 +174,7 @@ async fn create_agent(
         password: body.password,
         role_ids: body.role_ids,
     };
-    let a = state
-        .identity_admin(&principal)
-        .create_agent(req)
-        .await?
-        .into_inner();
+    let a = api.identity_admin().create_agent(req).await?.into_inner();
     Ok((StatusCode::CREATED, Json(Agent::from(a))))
 }
 
@@ -190,12 +184,11 @@ async fn create_agent(
     responses((status = 200, body = Items<Agent>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_agents(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Agent>>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .list_agents(pb::ListAgentsRequest { tenant_id })
         .await?
         .into_inner();
@@ -210,16 +203,15 @@ async fn list_agents(
     responses((status = 200, body = Agent), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn add_agent_to_tenant(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath((tenant_id, agent_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Agent>, ApiError> {
     let req = pb::AddAgentToTenantRequest {
         agent_id,
         tenant_id,
     };
-    let a = state
-        .identity_admin(&principal)
+    let a = api
+        .identity_admin()
         .add_agent_to_tenant(req)
         .await?
         .into_inner();
@@ -231,13 +223,9 @@ async fn add_agent_to_tenant(
     params(("agent_id" = String, Path)),
     responses((status = 200, body = Agent), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn get_agent(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(agent_id): ApiPath<String>,
-) -> Result<Json<Agent>, ApiError> {
-    let a = state
-        .identity_admin(&principal)
+async fn get_agent(api: Api, ApiPath(agent_id): ApiPath<String>) -> Result<Json<Agent>, ApiError> {
+    let a = api
+        .identity_admin()
         .get_agent(pb::GetAgentRequest { agent_id })
         .await?
         .into_inner();
@@ -250,16 +238,11 @@ async fn get_agent(
     responses((status = 200, body = Agent), Unauthenticated, Forbidden,
               NotFound, (status = 422, description = "not a member of the role's tenant", body = Problem)))]
 async fn assign_role(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath((agent_id, role_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Agent>, ApiError> {
     let req = pb::AgentRoleRequest { agent_id, role_id };
-    let a = state
-        .identity_admin(&principal)
-        .assign_role(req)
-        .await?
-        .into_inner();
+    let a = api.identity_admin().assign_role(req).await?.into_inner();
     Ok(Json(Agent::from(a)))
 }
 
@@ -269,16 +252,11 @@ async fn assign_role(
     responses((status = 200, body = Agent), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn revoke_role(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath((agent_id, role_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Agent>, ApiError> {
     let req = pb::AgentRoleRequest { agent_id, role_id };
-    let a = state
-        .identity_admin(&principal)
-        .revoke_role(req)
-        .await?
-        .into_inner();
+    let a = api.identity_admin().revoke_role(req).await?.into_inner();
     Ok(Json(Agent::from(a)))
 }
 
@@ -288,8 +266,7 @@ async fn revoke_role(
     responses((status = 200, body = Agent), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn set_agent_permissions(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(agent_id): ApiPath<String>,
     ApiJson(body): ApiJson<GroupPermissions>,
 ) -> Result<Json<Agent>, ApiError> {
@@ -297,8 +274,8 @@ async fn set_agent_permissions(
         agent_id,
         permissions: Some(body.into_pb()),
     };
-    let a = state
-        .identity_admin(&principal)
+    let a = api
+        .identity_admin()
         .set_agent_permissions(req)
         .await?
         .into_inner();
@@ -312,8 +289,7 @@ async fn set_agent_permissions(
               (status = 403, description = "the agent belongs to tenants the caller does not administer", body = Problem),
               NotFound, Invalid))]
 async fn set_agent_password(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(agent_id): ApiPath<String>,
     ApiJson(body): ApiJson<SetPassword>,
 ) -> Result<Json<Agent>, ApiError> {
@@ -321,8 +297,8 @@ async fn set_agent_password(
         agent_id,
         password: body.password,
     };
-    let a = state
-        .identity_admin(&principal)
+    let a = api
+        .identity_admin()
         .set_agent_password(req)
         .await?
         .into_inner();
@@ -336,8 +312,7 @@ async fn set_agent_password(
               (status = 403, description = "the agent belongs to tenants the caller does not administer", body = Problem),
               NotFound, Invalid))]
 async fn set_agent_active(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(agent_id): ApiPath<String>,
     ApiJson(body): ApiJson<SetActive>,
 ) -> Result<Json<Agent>, ApiError> {
@@ -345,8 +320,8 @@ async fn set_agent_active(
         agent_id,
         active: body.active,
     };
-    let a = state
-        .identity_admin(&principal)
+    let a = api
+        .identity_admin()
         .set_agent_active(req)
         .await?
         .into_inner();
@@ -360,8 +335,7 @@ async fn set_agent_active(
               (status = 404, description = "unknown tenant, or an agent not a member", body = Problem),
               Invalid))]
 async fn add_absence(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateAbsence>,
 ) -> Result<(StatusCode, Json<Absence>), ApiError> {
@@ -372,11 +346,7 @@ async fn add_absence(
         starts_at_us: body.starts_at.timestamp_micros(),
         ends_at_us: body.ends_at.timestamp_micros(),
     };
-    let a = state
-        .identity_admin(&principal)
-        .add_absence(req)
-        .await?
-        .into_inner();
+    let a = api.identity_admin().add_absence(req).await?.into_inner();
     Ok((StatusCode::CREATED, Json(Absence::from(a))))
 }
 
@@ -386,12 +356,11 @@ async fn add_absence(
     responses((status = 200, body = Items<Absence>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_absences(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Absence>>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .list_absences(pb::ListAbsencesRequest { tenant_id })
         .await?
         .into_inner();

@@ -1,7 +1,6 @@
 //! The audit log (`/admin/audit`): who changed what in the administration, newest first.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use docket_proto::identity::v1 as pb;
@@ -11,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::rest::{non_empty, time};
@@ -58,8 +57,7 @@ pub struct AuditQuery {
     responses((status = 200, body = AuditPage), BadRequest, Unauthenticated,
               Forbidden, NotFound, Invalid))]
 async fn audit_log(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
@@ -74,11 +72,7 @@ async fn audit_log(
         page_size: query.page_size.unwrap_or(0),
         page_token: query.page_token.unwrap_or_default(),
     };
-    let r = state
-        .identity_admin(&principal)
-        .list_audit_log(req)
-        .await?
-        .into_inner();
+    let r = api.identity_admin().list_audit_log(req).await?.into_inner();
     Ok(Json(AuditPage {
         items: r
             .entries

@@ -2,7 +2,6 @@
 //! `/admin/tenants/{id}/customers`, `/admin/customers/{id}`).
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use docket_proto::identity::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -11,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::{Items, non_empty};
@@ -128,8 +127,7 @@ pub struct UpdateCustomer {
               NotFound, (status = 409, description = "name taken", body = Problem),
               Invalid))]
 async fn create_company(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateCompany>,
 ) -> Result<(StatusCode, Json<Company>), ApiError> {
@@ -137,11 +135,7 @@ async fn create_company(
         tenant_id,
         name: body.name,
     };
-    let c = state
-        .identity_admin(&principal)
-        .create_company(req)
-        .await?
-        .into_inner();
+    let c = api.identity_admin().create_company(req).await?.into_inner();
     Ok((StatusCode::CREATED, Json(Company::from(c))))
 }
 
@@ -151,12 +145,11 @@ async fn create_company(
     responses((status = 200, body = Items<Company>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_companies(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Company>>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .list_companies(pb::ListCompaniesRequest { tenant_id })
         .await?
         .into_inner();
@@ -172,8 +165,7 @@ async fn list_companies(
               (status = 404, description = "unknown tenant or company", body = Problem),
               (status = 409, description = "login taken", body = Problem), Invalid))]
 async fn create_customer(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateCustomer>,
 ) -> Result<(StatusCode, Json<Customer>), ApiError> {
@@ -188,8 +180,8 @@ async fn create_customer(
         password: body.password.unwrap_or_default(),
         language: body.language.unwrap_or_default(),
     };
-    let c = state
-        .identity_admin(&principal)
+    let c = api
+        .identity_admin()
         .create_customer(req)
         .await?
         .into_inner();
@@ -202,12 +194,11 @@ async fn create_customer(
     responses((status = 200, body = Items<Customer>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_customers(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Customer>>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .list_customers(pb::ListCustomersRequest { tenant_id })
         .await?
         .into_inner();
@@ -222,12 +213,11 @@ async fn list_customers(
     responses((status = 200, body = Customer), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn get_customer(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(customer_id): ApiPath<String>,
 ) -> Result<Json<Customer>, ApiError> {
-    let c = state
-        .identity_admin(&principal)
+    let c = api
+        .identity_admin()
         .get_customer(pb::GetCustomerRequest { customer_id })
         .await?
         .into_inner();
@@ -241,8 +231,7 @@ async fn get_customer(
               (status = 404, description = "unknown customer or company", body = Problem),
               Invalid))]
 async fn update_customer(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(customer_id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateCustomer>,
 ) -> Result<Json<Customer>, ApiError> {
@@ -257,8 +246,8 @@ async fn update_customer(
         active: body.active,
         password: body.password,
     };
-    let c = state
-        .identity_admin(&principal)
+    let c = api
+        .identity_admin()
         .update_customer(req)
         .await?
         .into_inner();

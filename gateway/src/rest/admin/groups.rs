@@ -2,7 +2,6 @@
 //! a role grants permissions per group, and agents get them through their roles.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use docket_proto::identity::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -12,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::GroupPermissions;
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::Items;
@@ -95,8 +94,7 @@ pub struct CreateRole {
               NotFound, (status = 409, description = "name taken", body = Problem),
               Invalid))]
 async fn create_group(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateGroup>,
 ) -> Result<(StatusCode, Json<Group>), ApiError> {
@@ -104,11 +102,7 @@ async fn create_group(
         tenant_id,
         name: body.name,
     };
-    let g = state
-        .identity_admin(&principal)
-        .create_group(req)
-        .await?
-        .into_inner();
+    let g = api.identity_admin().create_group(req).await?.into_inner();
     Ok((StatusCode::CREATED, Json(Group::from(g))))
 }
 
@@ -118,12 +112,11 @@ async fn create_group(
     responses((status = 200, body = Items<Group>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_groups(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Group>>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .list_groups(pb::ListGroupsRequest { tenant_id })
         .await?
         .into_inner();
@@ -139,8 +132,7 @@ async fn list_groups(
               (status = 404, description = "unknown tenant or group", body = Problem),
               (status = 409, description = "name taken", body = Problem), Invalid))]
 async fn create_role(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<CreateRole>,
 ) -> Result<(StatusCode, Json<Role>), ApiError> {
@@ -154,11 +146,7 @@ async fn create_role(
             .map(GroupPermissions::into_pb)
             .collect(),
     };
-    let r = state
-        .identity_admin(&principal)
-        .create_role(req)
-        .await?
-        .into_inner();
+    let r = api.identity_admin().create_role(req).await?.into_inner();
     Ok((StatusCode::CREATED, Json(Role::from(r))))
 }
 
@@ -168,12 +156,11 @@ async fn create_role(
     responses((status = 200, body = Items<Role>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_roles(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Items<Role>>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .list_roles(pb::ListRolesRequest { tenant_id })
         .await?
         .into_inner();
@@ -188,8 +175,7 @@ async fn list_roles(
     responses((status = 200, body = Role), Unauthenticated, Forbidden,
               (status = 404, description = "unknown role or group", body = Problem), Invalid))]
 async fn set_role_permissions(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(role_id): ApiPath<String>,
     ApiJson(body): ApiJson<GroupPermissions>,
 ) -> Result<Json<Role>, ApiError> {
@@ -197,8 +183,8 @@ async fn set_role_permissions(
         role_id,
         permissions: Some(body.into_pb()),
     };
-    let r = state
-        .identity_admin(&principal)
+    let r = api
+        .identity_admin()
         .set_role_permissions(req)
         .await?
         .into_inner();

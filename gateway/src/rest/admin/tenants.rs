@@ -2,7 +2,6 @@
 //! administrators see their own.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use docket_proto::identity::v1 as pb;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 // The same representation as the rest of the API: one schema in the document.
@@ -48,19 +47,14 @@ fn tenant_from_pb(t: pb::Tenant) -> Tenant {
               (status = 403, description = "not an installation administrator", body = Problem),
               (status = 409, description = "slug taken", body = Problem), Invalid))]
 async fn create_tenant(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiJson(body): ApiJson<CreateTenant>,
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
     let req = pb::CreateTenantRequest {
         slug: body.slug,
         name: body.name,
     };
-    let t = state
-        .identity_admin(&principal)
-        .create_tenant(req)
-        .await?
-        .into_inner();
+    let t = api.identity_admin().create_tenant(req).await?.into_inner();
     Ok((StatusCode::CREATED, Json(tenant_from_pb(t))))
 }
 
@@ -68,12 +62,9 @@ async fn create_tenant(
 #[utoipa::path(get, path = "/admin/tenants", tag = "admin",
     responses((status = 200, body = Items<Tenant>), Unauthenticated,
               (status = 403, description = "not an installation administrator", body = Problem)))]
-async fn list_tenants(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<Json<Items<Tenant>>, ApiError> {
-    let r = state
-        .identity_admin(&principal)
+async fn list_tenants(api: Api) -> Result<Json<Items<Tenant>>, ApiError> {
+    let r = api
+        .identity_admin()
         .list_tenants(pb::ListTenantsRequest {})
         .await?
         .into_inner();
@@ -89,12 +80,11 @@ async fn list_tenants(
               (status = 404, description = "no such tenant, or not administered by the caller", body = Problem),
               Invalid))]
 async fn get_tenant(
-    State(state): State<AppState>,
-    principal: Principal,
+    api: Api,
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<Tenant>, ApiError> {
-    let t = state
-        .identity_admin(&principal)
+    let t = api
+        .identity_admin()
         .get_tenant(pb::GetTenantRequest { tenant_id })
         .await?
         .into_inner();
