@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, TooLarge};
 use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::rest::Reply;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -245,18 +246,13 @@ async fn add_article(
 /// Lists a ticket's articles, oldest first (customers: only those visible to them).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/articles", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<Article>), NotFound))]
-async fn list_articles(
-    api: Api,
-    ApiPath(ticket_id): ApiPath<String>,
-) -> Result<axum::Json<Items<Article>>, ApiError> {
+async fn list_articles(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Reply<Items<Article>> {
     let r = api
         .tickets()
         .list_articles(pb::ListArticlesRequest { ticket_id })
         .await?
         .into_inner();
-    Ok(axum::Json(Items {
-        items: r.articles.into_iter().map(Article::from).collect(),
-    }))
+    Items::of(r.articles)
 }
 
 /// An attachment's bytes, served as what they are (`Content-Disposition: attachment`, never

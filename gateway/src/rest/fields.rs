@@ -16,6 +16,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::Reply;
 use crate::rest::tickets::TicketState;
 use crate::rest::{Items, time};
 
@@ -85,18 +86,13 @@ async fn define_state(
 /// The tenant's own states, by name (its agents).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/states", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<CustomState>), NotFound))]
-async fn list_states(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<axum::Json<Items<CustomState>>, ApiError> {
+async fn list_states(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<CustomState>> {
     let r = api
         .tickets()
         .list_states(pb::ListStatesRequest { tenant_id })
         .await?
         .into_inner();
-    Ok(axum::Json(Items {
-        items: r.states.into_iter().map(CustomState::from).collect(),
-    }))
+    Items::of(r.states)
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
@@ -196,18 +192,13 @@ async fn define_field(
 /// The tenant's custom fields, by key (agents of the tenant).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/fields", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<CustomField>), NotFound))]
-async fn list_fields(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<axum::Json<Items<CustomField>>, ApiError> {
+async fn list_fields(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<CustomField>> {
     let r = api
         .tickets()
         .list_fields(pb::ListFieldsRequest { tenant_id })
         .await?
         .into_inner();
-    Ok(axum::Json(Items {
-        items: r.fields.into_iter().map(CustomField::from).collect(),
-    }))
+    Items::of(r.fields)
 }
 
 /// Custom field values by key: one value, several for a multi select, `[]` to clear.
@@ -228,7 +219,7 @@ async fn set_fields(
     api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<FieldValues>,
-) -> Result<axum::Json<FieldValues>, ApiError> {
+) -> Reply<FieldValues> {
     let req = pb::SetTicketFieldsRequest {
         ticket_id,
         values: body
@@ -266,7 +257,7 @@ async fn tag_ticket(
     api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<TagChange>,
-) -> Result<axum::Json<Tags>, ApiError> {
+) -> Reply<Tags> {
     let req = pb::TagTicketRequest {
         ticket_id,
         add: body.add,

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::rest::Reply;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -108,10 +109,7 @@ async fn unlink_ticket(
 /// children's progress.
 #[utoipa::path(get, path = "/tickets/{ticket_id}/links", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<LinkedTicket>), NotFound))]
-async fn list_links(
-    api: Api,
-    ApiPath(ticket_id): ApiPath<String>,
-) -> Result<axum::Json<Items<LinkedTicket>>, ApiError> {
+async fn list_links(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Reply<Items<LinkedTicket>> {
     let req = pb::ListLinksRequest { ticket_id };
     let r = api.tickets().list_links(req).await?.into_inner();
     Ok(axum::Json(Items {

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
+use crate::rest::Reply;
 use crate::rest::time;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -139,10 +140,7 @@ pub struct MessageList {
 /// quarantine.
 #[utoipa::path(get, path = "/admin/mail/messages", tag = "admin", params(MessagePage),
     responses((status = 200, body = MessageList), Unauthenticated, Forbidden, Invalid))]
-async fn list_messages(
-    api: Api,
-    ApiQuery(page): ApiQuery<MessagePage>,
-) -> Result<axum::Json<MessageList>, ApiError> {
+async fn list_messages(api: Api, ApiQuery(page): ApiQuery<MessagePage>) -> Reply<MessageList> {
     let r = api
         .mail()
         .list_messages(pb::ListMessagesRequest {
@@ -169,10 +167,7 @@ async fn fetch(api: &Api, id: String) -> Result<pb::InboundMessage, ApiError> {
 /// One received message (installation administrators).
 #[utoipa::path(get, path = "/admin/mail/messages/{message_id}", tag = "admin", params(("message_id" = String, Path)),
     responses((status = 200, body = InboundMessage), Unauthenticated, Forbidden, NotFound))]
-async fn get_message(
-    api: Api,
-    ApiPath(message_id): ApiPath<String>,
-) -> Result<axum::Json<InboundMessage>, ApiError> {
+async fn get_message(api: Api, ApiPath(message_id): ApiPath<String>) -> Reply<InboundMessage> {
     let mut m = fetch(&api, message_id).await?;
     m.raw = Vec::new();
     Ok(axum::Json(InboundMessage::from(m)))

@@ -18,6 +18,7 @@ use crate::auth::Principal;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::Reply;
 use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -209,15 +210,13 @@ async fn issue_api_token(
 /// Lists the caller's API tokens (without their secrets).
 #[utoipa::path(get, path = "/me/api-tokens", tag = "me",
     responses((status = 200, body = Items<ApiToken>), Unauthenticated, Forbidden))]
-async fn list_api_tokens(api: Api) -> Result<Json<Items<ApiToken>>, ApiError> {
+async fn list_api_tokens(api: Api) -> Reply<Items<ApiToken>> {
     let r = api
         .identity_admin()
         .list_api_tokens(pb::ListApiTokensRequest {})
         .await?
         .into_inner();
-    Ok(Json(Items {
-        items: r.tokens.into_iter().map(ApiToken::from).collect(),
-    }))
+    Items::of(r.tokens)
 }
 
 /// Revokes one of the caller's API tokens; it stops working at once.
@@ -225,10 +224,7 @@ async fn list_api_tokens(api: Api) -> Result<Json<Items<ApiToken>>, ApiError> {
     params(("token_id" = String, Path)),
     responses((status = 200, body = ApiToken), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn revoke_api_token(
-    api: Api,
-    ApiPath(token_id): ApiPath<String>,
-) -> Result<Json<ApiToken>, ApiError> {
+async fn revoke_api_token(api: Api, ApiPath(token_id): ApiPath<String>) -> Reply<ApiToken> {
     let t = api
         .identity_admin()
         .revoke_api_token(pb::RevokeApiTokenRequest {
@@ -265,10 +261,7 @@ async fn start_totp(api: Api) -> Result<(StatusCode, Json<TotpEnrolment>), ApiEr
     responses((status = 200, body = TotpStatus), Unauthenticated, Forbidden,
               (status = 409, description = "no enrolment started", body = Problem),
               (status = 422, description = "wrong code", body = Problem)))]
-async fn confirm_totp(
-    api: Api,
-    ApiJson(body): ApiJson<TotpCode>,
-) -> Result<Json<TotpStatus>, ApiError> {
+async fn confirm_totp(api: Api, ApiJson(body): ApiJson<TotpCode>) -> Reply<TotpStatus> {
     let r = api
         .identity_admin()
         .confirm_totp(pb::ConfirmTotpRequest { code: body.code })
@@ -283,10 +276,7 @@ async fn confirm_totp(
               (status = 403, description = "too many wrong codes, or not a login session", body = Problem),
               (status = 409, description = "not enabled", body = Problem),
               (status = 422, description = "wrong code", body = Problem)))]
-async fn disable_totp(
-    api: Api,
-    ApiJson(body): ApiJson<TotpCode>,
-) -> Result<Json<TotpStatus>, ApiError> {
+async fn disable_totp(api: Api, ApiJson(body): ApiJson<TotpCode>) -> Reply<TotpStatus> {
     let r = api
         .identity_admin()
         .disable_totp(pb::DisableTotpRequest { code: body.code })

@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
+use crate::error::ApiError;
 
 /// Every resource of the REST API but logging in (`auth`).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -55,4 +56,16 @@ pub struct Items<T> {
 /// An optional text the services send as empty when it is absent.
 pub(crate) fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
+}
+
+/// What most handlers answer: a JSON body, or a problem.
+pub(crate) type Reply<T> = Result<axum::Json<T>, ApiError>;
+
+impl<T> Items<T> {
+    /// The services' messages as a JSON list of their representations.
+    pub(crate) fn of<M: Into<T>>(messages: Vec<M>) -> Reply<Self> {
+        Ok(axum::Json(Self {
+            items: messages.into_iter().map(Into::into).collect(),
+        }))
+    }
 }

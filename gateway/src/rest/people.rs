@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiPath, Problem};
+use crate::rest::Reply;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -49,10 +50,7 @@ pub struct AgentIds {
 /// The agents watching the ticket (agents only).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/watchers", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = AgentIds), Forbidden, NotFound))]
-async fn list_watchers(
-    api: Api,
-    ApiPath(ticket_id): ApiPath<String>,
-) -> Result<axum::Json<AgentIds>, ApiError> {
+async fn list_watchers(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Reply<AgentIds> {
     let req = pb::ListWatchersRequest { ticket_id };
     let r = api.tickets().list_watchers(req).await?.into_inner();
     Ok(axum::Json(AgentIds {
@@ -101,10 +99,7 @@ async fn set_collaborator(
 /// The agents working the ticket jointly with its owner (agents only).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/collaborators", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = AgentIds), Forbidden, NotFound))]
-async fn list_collaborators(
-    api: Api,
-    ApiPath(ticket_id): ApiPath<String>,
-) -> Result<axum::Json<AgentIds>, ApiError> {
+async fn list_collaborators(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Reply<AgentIds> {
     let req = pb::ListCollaboratorsRequest { ticket_id };
     let r = api.tickets().list_collaborators(req).await?.into_inner();
     Ok(axum::Json(AgentIds {

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Conflict, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::rest::Reply;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -131,7 +132,7 @@ async fn update_queue(
     api: Api,
     ApiPath(queue_id): ApiPath<String>,
     ApiJson(body): ApiJson<QueueSettings>,
-) -> Result<axum::Json<Queue>, ApiError> {
+) -> Reply<Queue> {
     let req = pb::UpdateQueueRequest {
         queue_id,
         group_id: body.group_id,
@@ -178,15 +179,10 @@ pub struct QueueFilter {
 /// for its administrators); portal queues for customers.
 #[utoipa::path(get, path = "/queues", tag = "queues", params(QueueFilter),
     responses((status = 200, body = Items<Queue>), Invalid))]
-async fn list_queues(
-    api: Api,
-    ApiQuery(filter): ApiQuery<QueueFilter>,
-) -> Result<axum::Json<Items<Queue>>, ApiError> {
+async fn list_queues(api: Api, ApiQuery(filter): ApiQuery<QueueFilter>) -> Reply<Items<Queue>> {
     let req = pb::ListQueuesRequest {
         tenant_id: filter.tenant_id.unwrap_or_default(),
     };
     let r = api.tickets().list_queues(req).await?.into_inner();
-    Ok(axum::Json(Items {
-        items: r.queues.into_iter().map(Queue::from).collect(),
-    }))
+    Items::of(r.queues)
 }

@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
-use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::error::{ApiJson, ApiPath, Problem};
+use crate::rest::Reply;
 use crate::rest::tickets::Ticket;
 use crate::rest::{Items, time};
 
@@ -55,10 +56,7 @@ impl RetentionPolicy {
 /// The tenant's retention period and action (its administrators).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/retention", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = RetentionPolicy), Forbidden, NotFound))]
-async fn get_policy(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<axum::Json<RetentionPolicy>, ApiError> {
+async fn get_policy(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<RetentionPolicy> {
     let r = api
         .tickets()
         .get_retention_policy(pb::RetentionPolicyRequest { tenant_id })
@@ -76,7 +74,7 @@ async fn set_policy(
     api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiJson(body): ApiJson<RetentionPolicy>,
-) -> Result<axum::Json<RetentionPolicy>, ApiError> {
+) -> Reply<RetentionPolicy> {
     let req = pb::RetentionPolicy {
         tenant_id,
         days: body.days,
@@ -107,7 +105,7 @@ async fn set_hold(
     api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<Hold>,
-) -> Result<axum::Json<Ticket>, ApiError> {
+) -> Reply<Ticket> {
     let req = pb::SetRetentionHoldRequest {
         ticket_id,
         legal_hold: body.legal_hold,
@@ -159,10 +157,7 @@ pub struct RunRequest {
 #[utoipa::path(post, path = "/admin/retention-runs", tag = "admin", request_body = RunRequest,
     responses((status = 200, body = RetentionRun), Unauthenticated, Forbidden,
               (status = 409, description = "another run is in progress", body = Problem)))]
-async fn run(
-    api: Api,
-    ApiJson(body): ApiJson<RunRequest>,
-) -> Result<axum::Json<RetentionRun>, ApiError> {
+async fn run(api: Api, ApiJson(body): ApiJson<RunRequest>) -> Reply<RetentionRun> {
     let r = api
         .tickets()
         .run_retention(pb::RunRetentionRequest {
@@ -176,13 +171,11 @@ async fn run(
 /// The latest retention runs, newest first (installation administrators).
 #[utoipa::path(get, path = "/admin/retention-runs", tag = "admin",
     responses((status = 200, body = Items<RetentionRun>), Unauthenticated, Forbidden))]
-async fn list_runs(api: Api) -> Result<axum::Json<Items<RetentionRun>>, ApiError> {
+async fn list_runs(api: Api) -> Reply<Items<RetentionRun>> {
     let r = api
         .tickets()
         .list_retention_runs(pb::ListRetentionRunsRequest { limit: 0 })
         .await?
         .into_inner();
-    Ok(axum::Json(Items {
-        items: r.runs.into_iter().map(RetentionRun::from).collect(),
-    }))
+    Items::of(r.runs)
 }

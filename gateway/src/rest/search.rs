@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::rest::Reply;
 use crate::rest::tickets::{Order, SortBy, Ticket, TicketList, TicketPage, TicketState};
 use crate::rest::{Items, non_empty, time};
 
@@ -213,10 +214,7 @@ pub struct Search {
 #[utoipa::path(post, path = "/tickets/search", tag = "search", request_body = Search,
     responses((status = 200, body = TicketList), (status = 403, description = "agent-only filters or views asked by a customer", body = Problem),
               (status = 404, description = "unknown saved search", body = Problem), Invalid))]
-async fn search_tickets(
-    api: Api,
-    ApiJson(search): ApiJson<Search>,
-) -> Result<axum::Json<TicketList>, ApiError> {
+async fn search_tickets(api: Api, ApiJson(search): ApiJson<Search>) -> Reply<TicketList> {
     let req = pb::SearchTicketsRequest {
         filter: Some(search.filter.into_pb()),
         view: search.view.unwrap_or_default(),
@@ -273,15 +271,13 @@ impl From<pb::View> for View {
 /// agent's saved searches by name.
 #[utoipa::path(get, path = "/views", tag = "search",
     responses((status = 200, body = Items<View>), (status = 403, description = "not an agent", body = Problem)))]
-async fn list_views(api: Api) -> Result<axum::Json<Items<View>>, ApiError> {
+async fn list_views(api: Api) -> Reply<Items<View>> {
     let r = api
         .tickets()
         .list_views(pb::ListViewsRequest {})
         .await?
         .into_inner();
-    Ok(axum::Json(Items {
-        items: r.views.into_iter().map(View::from).collect(),
-    }))
+    Items::of(r.views)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -334,7 +330,7 @@ async fn view_tickets(
     api: Api,
     ApiPath(view): ApiPath<String>,
     ApiQuery(page): ApiQuery<TicketPage>,
-) -> Result<axum::Json<TicketList>, ApiError> {
+) -> Reply<TicketList> {
     let req = pb::SearchTicketsRequest {
         filter: None,
         view,

@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::Reply;
 use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -124,10 +125,7 @@ async fn create_template(
 /// The tenant's templates, by name (its agents).
 #[utoipa::path(get, path = "/tenants/{tenant_id}/templates", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<Template>), Forbidden, NotFound))]
-async fn list_templates(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<axum::Json<Items<Template>>, ApiError> {
+async fn list_templates(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Template>> {
     templates(
         &api,
         pb::ListTemplatesRequest {
@@ -141,10 +139,7 @@ async fn list_templates(
 /// The templates offered in the ticket's queue (agents who see the ticket).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/templates", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<Template>), Forbidden, NotFound))]
-async fn ticket_templates(
-    api: Api,
-    ApiPath(ticket_id): ApiPath<String>,
-) -> Result<axum::Json<Items<Template>>, ApiError> {
+async fn ticket_templates(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Reply<Items<Template>> {
     templates(
         &api,
         pb::ListTemplatesRequest {
@@ -155,14 +150,9 @@ async fn ticket_templates(
     .await
 }
 
-async fn templates(
-    api: &Api,
-    req: pb::ListTemplatesRequest,
-) -> Result<axum::Json<Items<Template>>, ApiError> {
+async fn templates(api: &Api, req: pb::ListTemplatesRequest) -> Reply<Items<Template>> {
     let r = api.tickets().list_templates(req).await?.into_inner();
-    Ok(axum::Json(Items {
-        items: r.templates.into_iter().map(Template::from).collect(),
-    }))
+    Items::of(r.templates)
 }
 
 /// Replaces a template's name, kind, texts, queues and language (the tenant's administrators).
@@ -175,7 +165,7 @@ async fn update_template(
     api: Api,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewTemplate>,
-) -> Result<axum::Json<Template>, ApiError> {
+) -> Reply<Template> {
     let req = pb::UpdateTemplateRequest {
         id,
         name: body.name,
@@ -215,7 +205,7 @@ pub struct Rendered {
 async fn render_template(
     api: Api,
     ApiPath((ticket_id, template_id)): ApiPath<(String, String)>,
-) -> Result<axum::Json<Rendered>, ApiError> {
+) -> Reply<Rendered> {
     let r = api
         .tickets()
         .render_template(pb::RenderTemplateRequest {

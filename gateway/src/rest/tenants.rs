@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::Reply;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -45,15 +46,13 @@ impl From<pb::Tenant> for Tenant {
 
 /// Lists the tenants the caller works in (administration: `/admin/tenants`).
 #[utoipa::path(get, path = "/tenants", tag = "tenants", responses((status = 200, body = Items<Tenant>)))]
-async fn list_tenants(api: Api) -> Result<axum::Json<Items<Tenant>>, ApiError> {
+async fn list_tenants(api: Api) -> Reply<Items<Tenant>> {
     let r = api
         .tickets()
         .list_tenants(pb::ListTenantsRequest {})
         .await?
         .into_inner();
-    Ok(axum::Json(Items {
-        items: r.tenants.into_iter().map(Tenant::from).collect(),
-    }))
+    Items::of(r.tenants)
 }
 
 /// An entry of a tenant's service catalogue or list of ticket types.
@@ -113,7 +112,7 @@ async fn create_service(
 async fn list_services(
     api: Api,
     ApiPath(tenant_id): ApiPath<String>,
-) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
+) -> Reply<Items<CatalogueEntry>> {
     list_entries(api, Catalogue::Services, tenant_id).await
 }
 
@@ -136,7 +135,7 @@ async fn create_ticket_type(
 async fn list_ticket_types(
     api: Api,
     ApiPath(tenant_id): ApiPath<String>,
-) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
+) -> Reply<Items<CatalogueEntry>> {
     list_entries(api, Catalogue::TicketTypes, tenant_id).await
 }
 
@@ -173,7 +172,7 @@ async fn list_entries(
     api: Api,
     catalogue: Catalogue,
     tenant_id: String,
-) -> Result<axum::Json<Items<CatalogueEntry>>, ApiError> {
+) -> Reply<Items<CatalogueEntry>> {
     let req = pb::ListCatalogueRequest { tenant_id };
     let mut client = api.tickets();
     let list = match catalogue {

@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, TooLarge};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
+use crate::rest::Reply;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -289,10 +290,7 @@ async fn create_ticket(
 #[utoipa::path(get, path = "/tickets/{ticket_id}", tag = "tickets",
     params(("ticket_id" = String, Path, description = "the ticket's id or its number")),
     responses((status = 200, body = Ticket), NotFound, Invalid))]
-async fn get_ticket(
-    api: Api,
-    ApiPath(ticket): ApiPath<String>,
-) -> Result<axum::Json<Ticket>, ApiError> {
+async fn get_ticket(api: Api, ApiPath(ticket): ApiPath<String>) -> Reply<Ticket> {
     let t = api
         .tickets()
         .get_ticket(pb::GetTicketRequest { ticket })
@@ -398,18 +396,13 @@ pub struct BulkOutcome {
 /// each is checked and recorded as if changed alone, and answered on its own.
 #[utoipa::path(post, path = "/tickets/bulk", tag = "tickets", request_body = BulkUpdate,
     responses((status = 200, body = Items<BulkOutcome>), Invalid))]
-async fn bulk_update(
-    api: Api,
-    ApiJson(body): ApiJson<BulkUpdate>,
-) -> Result<axum::Json<Items<BulkOutcome>>, ApiError> {
+async fn bulk_update(api: Api, ApiJson(body): ApiJson<BulkUpdate>) -> Reply<Items<BulkOutcome>> {
     let req = pb::BulkUpdateTicketsRequest {
         ticket_ids: body.ticket_ids,
         update: Some(body.update.into_pb(String::new())),
     };
     let r = api.tickets().bulk_update_tickets(req).await?.into_inner();
-    Ok(axum::Json(Items {
-        items: r.outcomes.into_iter().map(BulkOutcome::from).collect(),
-    }))
+    Items::of(r.outcomes)
 }
 
 impl From<pb::BulkOutcome> for BulkOutcome {
@@ -451,7 +444,7 @@ async fn merge_tickets(
     api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<Merge>,
-) -> Result<axum::Json<MergeResult>, ApiError> {
+) -> Reply<MergeResult> {
     let req = pb::MergeTicketsRequest {
         target_ticket_id: ticket_id,
         source_ticket_ids: body.source_ticket_ids,
@@ -504,7 +497,7 @@ async fn update_ticket(
     api: Api,
     ApiPath(ticket_id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateTicket>,
-) -> Result<axum::Json<Ticket>, ApiError> {
+) -> Reply<Ticket> {
     let req = body.into_pb(ticket_id);
     let t = api.tickets().update_ticket(req).await?.into_inner();
     Ok(axum::Json(Ticket::from(t)))
@@ -526,10 +519,7 @@ pub struct HistoryEntry {
 /// The ticket's append-only history: every change with who and when (agents only).
 #[utoipa::path(get, path = "/tickets/{ticket_id}/history", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<HistoryEntry>), Forbidden, NotFound))]
-async fn get_history(
-    api: Api,
-    ApiPath(ticket_id): ApiPath<String>,
-) -> Result<axum::Json<Items<HistoryEntry>>, ApiError> {
+async fn get_history(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Reply<Items<HistoryEntry>> {
     let r = api
         .tickets()
         .get_history(pb::GetHistoryRequest { ticket_id })
@@ -612,7 +602,7 @@ async fn list_queue_tickets(
     api: Api,
     ApiPath(queue_id): ApiPath<String>,
     ApiQuery(page): ApiQuery<TicketPage>,
-) -> Result<axum::Json<TicketList>, ApiError> {
+) -> Reply<TicketList> {
     ticket_page(&api, queue_id, page).await.map(axum::Json)
 }
 
@@ -620,10 +610,7 @@ async fn list_queue_tickets(
 /// if allowed), an agent's queues, own tickets and those of absent agents they stand in for.
 #[utoipa::path(get, path = "/tickets", tag = "tickets", params(TicketPage),
     responses((status = 200, body = TicketList), BadRequest, Invalid))]
-async fn list_tickets(
-    api: Api,
-    ApiQuery(page): ApiQuery<TicketPage>,
-) -> Result<axum::Json<TicketList>, ApiError> {
+async fn list_tickets(api: Api, ApiQuery(page): ApiQuery<TicketPage>) -> Reply<TicketList> {
     ticket_page(&api, String::new(), page).await.map(axum::Json)
 }
 

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::Reply;
 use crate::rest::{Items, non_empty, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -183,18 +184,13 @@ async fn create_agent(
     params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<Agent>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn list_agents(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<Json<Items<Agent>>, ApiError> {
+async fn list_agents(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Agent>> {
     let r = api
         .identity_admin()
         .list_agents(pb::ListAgentsRequest { tenant_id })
         .await?
         .into_inner();
-    Ok(Json(Items {
-        items: r.agents.into_iter().map(Agent::from).collect(),
-    }))
+    Items::of(r.agents)
 }
 
 /// Makes an agent of another tenant the caller administers a member of this tenant too.
@@ -205,7 +201,7 @@ async fn list_agents(
 async fn add_agent_to_tenant(
     api: Api,
     ApiPath((tenant_id, agent_id)): ApiPath<(String, String)>,
-) -> Result<Json<Agent>, ApiError> {
+) -> Reply<Agent> {
     let req = pb::AddAgentToTenantRequest {
         agent_id,
         tenant_id,
@@ -223,7 +219,7 @@ async fn add_agent_to_tenant(
     params(("agent_id" = String, Path)),
     responses((status = 200, body = Agent), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn get_agent(api: Api, ApiPath(agent_id): ApiPath<String>) -> Result<Json<Agent>, ApiError> {
+async fn get_agent(api: Api, ApiPath(agent_id): ApiPath<String>) -> Reply<Agent> {
     let a = api
         .identity_admin()
         .get_agent(pb::GetAgentRequest { agent_id })
@@ -240,7 +236,7 @@ async fn get_agent(api: Api, ApiPath(agent_id): ApiPath<String>) -> Result<Json<
 async fn assign_role(
     api: Api,
     ApiPath((agent_id, role_id)): ApiPath<(String, String)>,
-) -> Result<Json<Agent>, ApiError> {
+) -> Reply<Agent> {
     let req = pb::AgentRoleRequest { agent_id, role_id };
     let a = api.identity_admin().assign_role(req).await?.into_inner();
     Ok(Json(Agent::from(a)))
@@ -254,7 +250,7 @@ async fn assign_role(
 async fn revoke_role(
     api: Api,
     ApiPath((agent_id, role_id)): ApiPath<(String, String)>,
-) -> Result<Json<Agent>, ApiError> {
+) -> Reply<Agent> {
     let req = pb::AgentRoleRequest { agent_id, role_id };
     let a = api.identity_admin().revoke_role(req).await?.into_inner();
     Ok(Json(Agent::from(a)))
@@ -269,7 +265,7 @@ async fn set_agent_permissions(
     api: Api,
     ApiPath(agent_id): ApiPath<String>,
     ApiJson(body): ApiJson<GroupPermissions>,
-) -> Result<Json<Agent>, ApiError> {
+) -> Reply<Agent> {
     let req = pb::SetAgentPermissionsRequest {
         agent_id,
         permissions: Some(body.into_pb()),
@@ -292,7 +288,7 @@ async fn set_agent_password(
     api: Api,
     ApiPath(agent_id): ApiPath<String>,
     ApiJson(body): ApiJson<SetPassword>,
-) -> Result<Json<Agent>, ApiError> {
+) -> Reply<Agent> {
     let req = pb::SetAgentPasswordRequest {
         agent_id,
         password: body.password,
@@ -315,7 +311,7 @@ async fn set_agent_active(
     api: Api,
     ApiPath(agent_id): ApiPath<String>,
     ApiJson(body): ApiJson<SetActive>,
-) -> Result<Json<Agent>, ApiError> {
+) -> Reply<Agent> {
     let req = pb::SetAgentActiveRequest {
         agent_id,
         active: body.active,
@@ -355,16 +351,11 @@ async fn add_absence(
     params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<Absence>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn list_absences(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<Json<Items<Absence>>, ApiError> {
+async fn list_absences(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Absence>> {
     let r = api
         .identity_admin()
         .list_absences(pb::ListAbsencesRequest { tenant_id })
         .await?
         .into_inner();
-    Ok(Json(Items {
-        items: r.absences.into_iter().map(Absence::from).collect(),
-    }))
+    Items::of(r.absences)
 }

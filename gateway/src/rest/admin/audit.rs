@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiPath, ApiQuery};
+use crate::rest::Reply;
 use crate::rest::{non_empty, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -60,7 +61,7 @@ async fn audit_log(
     api: Api,
     ApiPath(tenant_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<AuditQuery>,
-) -> Result<Json<AuditPage>, ApiError> {
+) -> Reply<AuditPage> {
     if query.page_size == Some(0) {
         return Err(ApiError::BadRequest {
             status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::Reply;
 use crate::rest::{Items, non_empty};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -144,18 +145,13 @@ async fn create_company(
     params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<Company>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn list_companies(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<Json<Items<Company>>, ApiError> {
+async fn list_companies(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Company>> {
     let r = api
         .identity_admin()
         .list_companies(pb::ListCompaniesRequest { tenant_id })
         .await?
         .into_inner();
-    Ok(Json(Items {
-        items: r.companies.into_iter().map(Company::from).collect(),
-    }))
+    Items::of(r.companies)
 }
 
 /// Creates a customer user, optionally of a company and with a password.
@@ -193,18 +189,13 @@ async fn create_customer(
     params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<Customer>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn list_customers(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<Json<Items<Customer>>, ApiError> {
+async fn list_customers(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Customer>> {
     let r = api
         .identity_admin()
         .list_customers(pb::ListCustomersRequest { tenant_id })
         .await?
         .into_inner();
-    Ok(Json(Items {
-        items: r.customers.into_iter().map(Customer::from).collect(),
-    }))
+    Items::of(r.customers)
 }
 
 /// Reads a customer user of a tenant the caller administers.
@@ -212,10 +203,7 @@ async fn list_customers(
     params(("customer_id" = String, Path)),
     responses((status = 200, body = Customer), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn get_customer(
-    api: Api,
-    ApiPath(customer_id): ApiPath<String>,
-) -> Result<Json<Customer>, ApiError> {
+async fn get_customer(api: Api, ApiPath(customer_id): ApiPath<String>) -> Reply<Customer> {
     let c = api
         .identity_admin()
         .get_customer(pb::GetCustomerRequest { customer_id })
@@ -234,7 +222,7 @@ async fn update_customer(
     api: Api,
     ApiPath(customer_id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateCustomer>,
-) -> Result<Json<Customer>, ApiError> {
+) -> Reply<Customer> {
     let req = pb::UpdateCustomerRequest {
         customer_id,
         name: body.name,

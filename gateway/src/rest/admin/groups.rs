@@ -15,6 +15,7 @@ use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::Items;
+use crate::rest::Reply;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -111,18 +112,13 @@ async fn create_group(
     params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<Group>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn list_groups(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<Json<Items<Group>>, ApiError> {
+async fn list_groups(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Group>> {
     let r = api
         .identity_admin()
         .list_groups(pb::ListGroupsRequest { tenant_id })
         .await?
         .into_inner();
-    Ok(Json(Items {
-        items: r.groups.into_iter().map(Group::from).collect(),
-    }))
+    Items::of(r.groups)
 }
 
 /// Creates a role in a tenant, optionally with its first permissions.
@@ -155,18 +151,13 @@ async fn create_role(
     params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<Role>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
-async fn list_roles(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<Json<Items<Role>>, ApiError> {
+async fn list_roles(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Role>> {
     let r = api
         .identity_admin()
         .list_roles(pb::ListRolesRequest { tenant_id })
         .await?
         .into_inner();
-    Ok(Json(Items {
-        items: r.roles.into_iter().map(Role::from).collect(),
-    }))
+    Items::of(r.roles)
 }
 
 /// Sets a role's permissions on one group of its tenant (an empty list removes them).
@@ -178,7 +169,7 @@ async fn set_role_permissions(
     api: Api,
     ApiPath(role_id): ApiPath<String>,
     ApiJson(body): ApiJson<GroupPermissions>,
-) -> Result<Json<Role>, ApiError> {
+) -> Reply<Role> {
     let req = pb::SetRolePermissionsRequest {
         role_id,
         permissions: Some(body.into_pb()),

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
+use crate::rest::Reply;
 // The same representation as the rest of the API: one schema in the document.
 use crate::rest::{Items, tenants::Tenant, time};
 
@@ -62,7 +63,7 @@ async fn create_tenant(
 #[utoipa::path(get, path = "/admin/tenants", tag = "admin",
     responses((status = 200, body = Items<Tenant>), Unauthenticated,
               (status = 403, description = "not an installation administrator", body = Problem)))]
-async fn list_tenants(api: Api) -> Result<Json<Items<Tenant>>, ApiError> {
+async fn list_tenants(api: Api) -> Reply<Items<Tenant>> {
     let r = api
         .identity_admin()
         .list_tenants(pb::ListTenantsRequest {})
@@ -79,10 +80,7 @@ async fn list_tenants(api: Api) -> Result<Json<Items<Tenant>>, ApiError> {
     responses((status = 200, body = Tenant), Unauthenticated, Forbidden,
               (status = 404, description = "no such tenant, or not administered by the caller", body = Problem),
               Invalid))]
-async fn get_tenant(
-    api: Api,
-    ApiPath(tenant_id): ApiPath<String>,
-) -> Result<Json<Tenant>, ApiError> {
+async fn get_tenant(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Tenant> {
     let t = api
         .identity_admin()
         .get_tenant(pb::GetTenantRequest { tenant_id })
