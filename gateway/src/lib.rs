@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod caller;
+pub mod clients;
 pub mod error;
 pub mod live;
 pub mod rest;
@@ -85,17 +86,22 @@ pub struct AppState {
 impl AppState {
     /// The ticket service, called on behalf of `caller`.
     pub fn tickets(&self, caller: &auth::Principal) -> TicketApi {
-        TicketServiceClient::with_interceptor(self.ticket_channel.clone(), AsCaller::new(caller))
+        TicketApi::new(
+            TicketServiceClient::with_interceptor(
+                self.ticket_channel.clone(),
+                AsCaller::new(caller),
+            )
             .max_decoding_message_size(TICKET_MESSAGE_BYTES)
-            .max_encoding_message_size(TICKET_MESSAGE_BYTES)
+            .max_encoding_message_size(TICKET_MESSAGE_BYTES),
+        )
     }
 
     /// The identity service's administration, called on behalf of `caller`.
     pub fn identity_admin(&self, caller: &auth::Principal) -> IdentityAdminApi {
-        IdentityAdminServiceClient::with_interceptor(
+        IdentityAdminApi::new(IdentityAdminServiceClient::with_interceptor(
             self.identity_channel.clone(),
             AsCaller::new(caller),
-        )
+        ))
     }
 
     /// The identity service, called on behalf of `caller` (e.g. to end its session).
@@ -114,10 +120,7 @@ impl AppState {
     }
 }
 
-/// The ticket service's client, every call carrying its caller's token and trace context.
-pub type TicketApi = TicketServiceClient<InterceptedService<Channel, AsCaller>>;
-/// The identity administration's client, bound to its caller like [`TicketApi`].
-pub type IdentityAdminApi = IdentityAdminServiceClient<InterceptedService<Channel, AsCaller>>;
+pub use clients::{IdentityAdminApi, TicketApi};
 /// The identity service's client, bound to its caller like [`TicketApi`].
 pub type IdentityApi = IdentityServiceClient<InterceptedService<Channel, AsCaller>>;
 /// The mail service's client, bound to its caller like [`TicketApi`].

@@ -247,12 +247,7 @@ async fn add_article(
 #[utoipa::path(get, path = "/tickets/{ticket_id}/articles", tag = "tickets", params(("ticket_id" = String, Path)),
     responses((status = 200, body = Items<Article>), NotFound))]
 async fn list_articles(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Reply<Items<Article>> {
-    let r = api
-        .tickets()
-        .list_articles(pb::ListArticlesRequest { ticket_id })
-        .await?
-        .into_inner();
-    Items::of(r.articles)
+    Items::of(api.tickets().articles(&ticket_id).await?)
 }
 
 /// An attachment's bytes, served as what they are (`Content-Disposition: attachment`, never

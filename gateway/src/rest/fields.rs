@@ -87,11 +87,7 @@ async fn define_state(
 #[utoipa::path(get, path = "/tenants/{tenant_id}/states", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<CustomState>), NotFound))]
 async fn list_states(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<CustomState>> {
-    let r = api
-        .tickets()
-        .list_states(pb::ListStatesRequest { tenant_id })
-        .await?
-        .into_inner();
+    let r = api.tickets().states(&tenant_id).await?;
     Items::of(r.states)
 }
 
@@ -193,12 +189,7 @@ async fn define_field(
 #[utoipa::path(get, path = "/tenants/{tenant_id}/fields", tag = "tenants", params(("tenant_id" = String, Path)),
     responses((status = 200, body = Items<CustomField>), NotFound))]
 async fn list_fields(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<CustomField>> {
-    let r = api
-        .tickets()
-        .list_fields(pb::ListFieldsRequest { tenant_id })
-        .await?
-        .into_inner();
-    Items::of(r.fields)
+    Items::of(api.tickets().fields(&tenant_id).await?)
 }
 
 /// Custom field values by key: one value, several for a multi select, `[]` to clear.

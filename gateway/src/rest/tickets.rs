@@ -291,11 +291,7 @@ async fn create_ticket(
     params(("ticket_id" = String, Path, description = "the ticket's id or its number")),
     responses((status = 200, body = Ticket), NotFound, Invalid))]
 async fn get_ticket(api: Api, ApiPath(ticket): ApiPath<String>) -> Reply<Ticket> {
-    let t = api
-        .tickets()
-        .get_ticket(pb::GetTicketRequest { ticket })
-        .await?
-        .into_inner();
+    let t = api.tickets().ticket(&ticket).await?;
     Ok(axum::Json(Ticket::from(t)))
 }
 

@@ -165,14 +165,7 @@ async fn new_ticket_form(
         .map(|c| c.tenant_id.clone())
         .unwrap_or_default();
     let choices = async {
-        let queues = state
-            .tickets(&s.principal)
-            .list_queues(pb::ListQueuesRequest {
-                tenant_id: tenant_id.clone(),
-            })
-            .await?
-            .into_inner()
-            .queues;
+        let queues = state.tickets(&s.principal).queues(&tenant_id).await?;
         let services = state
             .tickets(&s.principal)
             .list_services(pb::ListCatalogueRequest {
@@ -362,19 +355,8 @@ async fn show_ticket(
 ) -> Response {
     let loaded = async {
         let mut client = state.tickets(&s.principal);
-        let ticket = client
-            .get_ticket(pb::GetTicketRequest {
-                ticket: key.to_owned(),
-            })
-            .await?
-            .into_inner();
-        let articles = client
-            .list_articles(pb::ListArticlesRequest {
-                ticket_id: ticket.id.clone(),
-            })
-            .await?
-            .into_inner()
-            .articles;
+        let ticket = client.ticket(key).await?;
+        let articles = client.articles(&ticket.id).await?;
         Ok::<_, tonic::Status>((ticket, articles))
     }
     .await;
@@ -446,12 +428,7 @@ async fn reply(
     }
     let added = async {
         let mut client = state.tickets(&s.principal);
-        let ticket = client
-            .get_ticket(pb::GetTicketRequest {
-                ticket: key.clone(),
-            })
-            .await?
-            .into_inner();
+        let ticket = client.ticket(&key).await?;
         client
             .add_article(pb::AddArticleRequest {
                 ticket_id: ticket.id,
@@ -503,12 +480,7 @@ async fn set_state(
     };
     let changed = async {
         let mut client = state.tickets(&s.principal);
-        let ticket = client
-            .get_ticket(pb::GetTicketRequest {
-                ticket: key.to_owned(),
-            })
-            .await?
-            .into_inner();
+        let ticket = client.ticket(key).await?;
         client
             .update_ticket(pb::UpdateTicketRequest {
                 ticket_id: ticket.id,

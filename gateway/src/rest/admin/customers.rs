@@ -146,12 +146,7 @@ async fn create_company(
     responses((status = 200, body = Items<Company>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_companies(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Company>> {
-    let r = api
-        .identity_admin()
-        .list_companies(pb::ListCompaniesRequest { tenant_id })
-        .await?
-        .into_inner();
-    Items::of(r.companies)
+    Items::of(api.identity_admin().companies(&tenant_id).await?)
 }
 
 /// Creates a customer user, optionally of a company and with a password.

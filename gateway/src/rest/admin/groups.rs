@@ -113,12 +113,7 @@ async fn create_group(
     responses((status = 200, body = Items<Group>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_groups(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Group>> {
-    let r = api
-        .identity_admin()
-        .list_groups(pb::ListGroupsRequest { tenant_id })
-        .await?
-        .into_inner();
-    Items::of(r.groups)
+    Items::of(api.identity_admin().groups(&tenant_id).await?)
 }
 
 /// Creates a role in a tenant, optionally with its first permissions.
@@ -152,12 +147,7 @@ async fn create_role(
     responses((status = 200, body = Items<Role>), Unauthenticated, Forbidden,
               NotFound, Invalid))]
 async fn list_roles(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Items<Role>> {
-    let r = api
-        .identity_admin()
-        .list_roles(pb::ListRolesRequest { tenant_id })
-        .await?
-        .into_inner();
-    Items::of(r.roles)
+    Items::of(api.identity_admin().roles(&tenant_id).await?)
 }
 
 /// Sets a role's permissions on one group of its tenant (an empty list removes them).

@@ -48,13 +48,7 @@ pub(super) async fn agent_page(
             .get_agent(ipb::GetAgentRequest { agent_id })
             .await?
             .into_inner();
-        let roles = identity
-            .list_roles(ipb::ListRolesRequest {
-                tenant_id: tenant.clone(),
-            })
-            .await?
-            .into_inner()
-            .roles;
+        let roles = identity.roles(&tenant).await?;
         Ok::<_, tonic::Status>((tenant, found, roles))
     }
     .await;

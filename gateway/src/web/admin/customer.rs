@@ -40,13 +40,7 @@ pub(super) async fn customer_page(
             .get_customer(ipb::GetCustomerRequest { customer_id })
             .await?
             .into_inner();
-        let companies = identity
-            .list_companies(ipb::ListCompaniesRequest {
-                tenant_id: tenant.clone(),
-            })
-            .await?
-            .into_inner()
-            .companies;
+        let companies = identity.companies(&tenant).await?;
         Ok::<_, tonic::Status>((tenant, customer, companies))
     }
     .await;

@@ -4,7 +4,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use docket_proto::identity::v1 as ipb;
 use docket_proto::ticket::v1 as pb;
 
 use super::{AdminQuery, Section, back_to_list, list, tenants};
@@ -39,23 +38,12 @@ pub(super) async fn queue_page(
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let queue = state
             .tickets(&s.principal)
-            .list_queues(pb::ListQueuesRequest {
-                tenant_id: tenant.clone(),
-            })
+            .queues(&tenant)
             .await?
-            .into_inner()
-            .queues
             .into_iter()
             .find(|q| q.id == queue_id)
             .ok_or_else(|| tonic::Status::not_found("queue not found"))?;
-        let groups = state
-            .identity_admin(&s.principal)
-            .list_groups(ipb::ListGroupsRequest {
-                tenant_id: tenant.clone(),
-            })
-            .await?
-            .into_inner()
-            .groups;
+        let groups = state.identity_admin(&s.principal).groups(&tenant).await?;
         Ok::<_, tonic::Status>((tenant, queue, groups))
     }
     .await;

@@ -39,22 +39,12 @@ async fn role_and_groups(
     let (tenant, _) = tenants(state, s, tenant).await?;
     let mut identity = state.identity_admin(&s.principal);
     let role = identity
-        .list_roles(ipb::ListRolesRequest {
-            tenant_id: tenant.clone(),
-        })
+        .roles(&tenant)
         .await?
-        .into_inner()
-        .roles
         .into_iter()
         .find(|r| r.id == role_id)
         .ok_or_else(|| tonic::Status::not_found("role not found"))?;
-    let groups = identity
-        .list_groups(ipb::ListGroupsRequest {
-            tenant_id: tenant.clone(),
-        })
-        .await?
-        .into_inner()
-        .groups;
+    let groups = identity.groups(&tenant).await?;
     Ok((tenant, role, groups))
 }
 

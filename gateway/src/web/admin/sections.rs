@@ -58,29 +58,11 @@ async fn build<'a>(
     let catalogue = pb::ListCatalogueRequest {
         tenant_id: tenant.clone(),
     };
-    let groups = || async {
-        Ok::<_, tonic::Status>(
-            state
-                .identity_admin(p)
-                .list_groups(ipb::ListGroupsRequest {
-                    tenant_id: tenant.clone(),
-                })
-                .await?
-                .into_inner()
-                .groups,
-        )
-    };
     let yes_no = |b: bool| if b { t.yes } else { t.no }.to_owned();
     let (columns, rows, fields): (Vec<&'static str>, Vec<Row>, Vec<Field>) = match section {
         Section::Queues => {
-            let groups = groups().await?;
-            let queues = ticket
-                .list_queues(pb::ListQueuesRequest {
-                    tenant_id: tenant.clone(),
-                })
-                .await?
-                .into_inner()
-                .queues;
+            let groups = identity.groups(&tenant).await?;
+            let queues = ticket.queues(&tenant).await?;
             let group_name = |id: &str| name_of(&groups, id);
             (
                 vec![t.name, t.group, t.portal_queue, t.follow_up, t.addresses],
@@ -161,12 +143,7 @@ async fn build<'a>(
             }
         }
         Section::States => {
-            let pb::ListStatesResponse { states, built_in } = ticket
-                .list_states(pb::ListStatesRequest {
-                    tenant_id: tenant.clone(),
-                })
-                .await?
-                .into_inner();
+            let pb::ListStatesResponse { states, built_in } = ticket.states(&tenant).await?;
             (
                 vec![t.name, t.base_state],
                 states
@@ -191,13 +168,7 @@ async fn build<'a>(
             )
         }
         Section::Fields => {
-            let fields = ticket
-                .list_fields(pb::ListFieldsRequest {
-                    tenant_id: tenant.clone(),
-                })
-                .await?
-                .into_inner()
-                .fields;
+            let fields = ticket.fields(&tenant).await?;
             (
                 vec![t.key, t.label, t.kind, t.options],
                 fields
@@ -264,13 +235,7 @@ async fn build<'a>(
             )
         }
         Section::Agents => {
-            let roles = identity
-                .list_roles(ipb::ListRolesRequest {
-                    tenant_id: tenant.clone(),
-                })
-                .await?
-                .into_inner()
-                .roles;
+            let roles = identity.roles(&tenant).await?;
             let agents = identity
                 .list_agents(ipb::ListAgentsRequest {
                     tenant_id: tenant.clone(),
@@ -301,13 +266,7 @@ async fn build<'a>(
             )
         }
         Section::Customers | Section::Companies => {
-            let companies = identity
-                .list_companies(ipb::ListCompaniesRequest {
-                    tenant_id: tenant.clone(),
-                })
-                .await?
-                .into_inner()
-                .companies;
+            let companies = identity.companies(&tenant).await?;
             if section == Section::Companies {
                 (
                     vec![t.name],
@@ -356,7 +315,7 @@ async fn build<'a>(
             }
         }
         Section::Groups => {
-            let groups = groups().await?;
+            let groups = identity.groups(&tenant).await?;
             (
                 vec![t.name],
                 groups
@@ -370,14 +329,8 @@ async fn build<'a>(
             )
         }
         Section::Roles => {
-            let groups = groups().await?;
-            let roles = identity
-                .list_roles(ipb::ListRolesRequest {
-                    tenant_id: tenant.clone(),
-                })
-                .await?
-                .into_inner()
-                .roles;
+            let groups = identity.groups(&tenant).await?;
+            let roles = identity.roles(&tenant).await?;
             let group_name = |id: &str| {
                 groups
                     .iter()

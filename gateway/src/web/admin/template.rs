@@ -67,13 +67,7 @@ pub(super) async fn template_page(
             .into_iter()
             .find(|tpl| tpl.id == template_id)
             .ok_or_else(|| tonic::Status::not_found("template not found"))?;
-        let queues = ticket
-            .list_queues(pb::ListQueuesRequest {
-                tenant_id: tenant.clone(),
-            })
-            .await?
-            .into_inner()
-            .queues;
+        let queues = ticket.queues(&tenant).await?;
         Ok::<_, tonic::Status>((tenant, template, queues))
     }
     .await;

@@ -299,12 +299,7 @@ async fn link(
     form: Submitted,
 ) -> Result<Option<String>, tonic::Status> {
     let mut client = state.tickets(&s.principal);
-    let other = client
-        .get_ticket(pb::GetTicketRequest {
-            ticket: form.get("other").to_owned(),
-        })
-        .await?
-        .into_inner();
+    let other = client.ticket(form.get("other")).await?;
     let kind = if form.get("kind") == "parent" {
         pb::LinkKind::ParentChild
     } else {
@@ -327,12 +322,7 @@ async fn merge(
     form: Submitted,
 ) -> Result<Option<String>, tonic::Status> {
     let mut client = state.tickets(&s.principal);
-    let target = client
-        .get_ticket(pb::GetTicketRequest {
-            ticket: form.get("target").to_owned(),
-        })
-        .await?
-        .into_inner();
+    let target = client.ticket(form.get("target")).await?;
     let merged = client
         .merge_tickets(pb::MergeTicketsRequest {
             target_ticket_id: target.id,

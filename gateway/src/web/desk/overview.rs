@@ -43,12 +43,7 @@ pub(super) async fn overview(
             .await?
             .into_inner()
             .queues;
-        let views = state
-            .tickets(&s.principal)
-            .list_views(pb::ListViewsRequest {})
-            .await?
-            .into_inner()
-            .views;
+        let views = state.tickets(&s.principal).views().await?;
         Ok::<_, tonic::Status>((counts, views))
     }
     .await;

@@ -101,12 +101,8 @@ pub(super) async fn fields_of(
 ) -> Result<Vec<pb::CustomField>, tonic::Status> {
     Ok(state
         .tickets(p)
-        .list_fields(pb::ListFieldsRequest {
-            tenant_id: ticket.tenant_id.clone(),
-        })
+        .fields(&ticket.tenant_id)
         .await?
-        .into_inner()
-        .fields
         .into_iter()
         .filter(|f| f.queue_ids.is_empty() || f.queue_ids.contains(&ticket.queue_id))
         .collect())
@@ -166,36 +162,11 @@ async fn load_ticket<'a>(
 ) -> Result<TicketPage<'a>, tonic::Status> {
     let p = &s.principal;
     let mut client = state.tickets(p);
-    let ticket = client
-        .get_ticket(pb::GetTicketRequest {
-            ticket: key.to_owned(),
-        })
-        .await?
-        .into_inner();
+    let ticket = client.ticket(key).await?;
     let id = ticket.id.clone();
     let (articles, history, links, templates, services, types, names, watchers, defined) = tokio::try_join!(
-        async {
-            Ok::<_, tonic::Status>(
-                state
-                    .tickets(p)
-                    .list_articles(pb::ListArticlesRequest {
-                        ticket_id: id.clone(),
-                    })
-                    .await?
-                    .into_inner()
-                    .articles,
-            )
-        },
-        async {
-            Ok(state
-                .tickets(p)
-                .get_history(pb::GetHistoryRequest {
-                    ticket_id: id.clone(),
-                })
-                .await?
-                .into_inner()
-                .entries)
-        },
+        async { state.tickets(p).articles(&id).await },
+        async { state.tickets(p).history(&id).await },
         async {
             Ok(state
                 .tickets(p)
