@@ -28,7 +28,10 @@ use axum::routing::get;
 use axum::{Router, middleware};
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
-pub use session::{AgentForm, AgentSession, CustomerForm, CustomerSession, Session, session};
+pub use session::{
+    AgentSession, Audience, CustomerSession, DeskForm, DeskPage, Page, PortalForm, PortalPage,
+    Posted, Session, session,
+};
 pub use texts::{DE, EN, Texts};
 
 use crate::AppState;

@@ -15,11 +15,12 @@ use serde::Deserialize;
 
 use super::login::{self, Area};
 use super::{
-    CustomerForm, CustomerSession, LangQuery, Session, Texts, When, choices_of, customer_label,
-    error_page, failure, remember_lang, render, texts,
+    LangQuery, Session, Texts, When, choices_of, customer_label, error_page, failure,
+    remember_lang, render, texts,
 };
 use crate::AppState;
 use crate::error::ApiError;
+use crate::web::{Page, PortalForm, PortalPage, Posted};
 
 #[derive(Template)]
 #[template(path = "tickets.html")]
@@ -52,13 +53,10 @@ const OPEN_TYPES: [&str; 4] = ["new", "open", "pending_reminder", "pending_auto"
 
 /// The customer's requests, open or closed, most recently changed first.
 async fn my_tickets(
-    State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-    headers: HeaderMap,
-    CustomerSession(s): CustomerSession,
+    Page { state, s, t, .. }: PortalPage,
 ) -> Response {
     let lang = &query.lang;
-    let t = texts(lang, &headers);
     let closed = query.show.as_deref() == Some("closed");
     let state_types = if closed {
         vec!["closed".to_owned()]
@@ -138,13 +136,7 @@ struct Draft {
     desired: String,
 }
 
-async fn new_ticket_page(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    CustomerSession(s): CustomerSession,
-) -> Response {
-    let t = texts(&query, &headers);
+async fn new_ticket_page(Page { state, s, t, .. }: PortalPage) -> Response {
     new_ticket_form(&state, t, &s, Draft::default(), None, StatusCode::OK).await
 }
 
@@ -225,12 +217,10 @@ fn desired_at(date: &str) -> Result<i64, ()> {
 }
 
 async fn new_ticket_submit(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    CustomerForm(s, form): CustomerForm,
+    Posted {
+        state, s, t, form, ..
+    }: PortalForm,
 ) -> Response {
-    let t = texts(&query, &headers);
     let draft = Draft {
         queue: form.get("queue").to_owned(),
         service: form.get("service").to_owned(),
@@ -333,14 +323,7 @@ pub struct ArticleRow {
 
 /// One of the customer's requests with the messages she may read; another's request is as
 /// unknown as a missing one.
-async fn ticket_page(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    CustomerSession(s): CustomerSession,
-) -> Response {
-    let t = texts(&query, &headers);
+async fn ticket_page(Path(key): Path<String>, Page { state, s, t, .. }: PortalPage) -> Response {
     show_ticket(&state, t, &s, &key, "", false, StatusCode::OK).await
 }
 
@@ -406,13 +389,11 @@ async fn show_ticket(
 
 /// The customer's reply, with attachments.
 async fn reply(
-    State(state): State<AppState>,
     Path(key): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    CustomerForm(s, form): CustomerForm,
+    Posted {
+        state, s, t, form, ..
+    }: PortalForm,
 ) -> Response {
-    let t = texts(&query, &headers);
     let body = form.get("body").to_owned();
     if body.is_empty() {
         return show_ticket(
@@ -464,7 +445,7 @@ async fn set_state(
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
     // Taken as a result: an unknown action is answered 404 before the session is looked at.
-    signed: Result<CustomerForm, Response>,
+    signed: Result<PortalForm, Response>,
 ) -> Response {
     let state = &state;
     let key = key.as_str();
@@ -474,7 +455,7 @@ async fn set_state(
         "reopen" => pb::TicketState::Open,
         _ => return error_page(t, None, StatusCode::NOT_FOUND, t.not_found),
     };
-    let CustomerForm(s, _) = match signed {
+    let Posted { s, .. } = match signed {
         Ok(signed) => signed,
         Err(r) => return r,
     };

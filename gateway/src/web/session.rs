@@ -1,6 +1,7 @@
-//! Who a page is for. A desk page takes an [`AgentSession`], a portal page a
-//! [`CustomerSession`]; a page that changes something takes [`AgentForm`] or [`CustomerForm`],
-//! which also read the posted form and check its CSRF token. Their rejections are the pages'
+//! Who a page is for. A desk page takes a [`DeskPage`], a portal page a [`PortalPage`] (the
+//! signed-in [`AgentSession`] or [`CustomerSession`] with the page's texts); a page that changes
+//! something takes [`DeskForm`] or [`PortalForm`], which also read the posted form and check its
+//! CSRF token. Their rejections are the pages'
 //! rules, stated once:
 //!
 //! - no session: the area's login page;
@@ -10,10 +11,13 @@
 //!
 //! The page language of a rejection follows `?lang=`, the cookie and the browser, like the pages.
 
+use std::marker::PhantomData;
+
 use axum::extract::multipart::Multipart;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use docket_auth::Kind;
 
@@ -110,32 +114,98 @@ impl FromRequestParts<AppState> for CustomerSession {
     }
 }
 
-/// The signed-in agent and the form they posted, its token checked.
-pub struct AgentForm(pub Session, pub Submitted);
+/// Who a page is for: the check of [`AgentSession`] or [`CustomerSession`].
+pub trait Audience {
+    fn check(
+        state: &AppState,
+        parts: &Parts,
+    ) -> impl Future<Output = Result<Session, Response>> + Send;
+}
 
-impl FromRequest<AppState> for AgentForm {
-    type Rejection = Response;
-
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
-        let (head, multipart) = multipart(request, state).await?;
-        let s = AgentSession::check(state, &head).await?;
-        let form = submitted(&head, &s, multipart).await?;
-        Ok(Self(s, form))
+impl Audience for AgentSession {
+    fn check(
+        state: &AppState,
+        parts: &Parts,
+    ) -> impl Future<Output = Result<Session, Response>> + Send {
+        AgentSession::check(state, parts)
     }
 }
 
-/// The signed-in customer and the form she posted, its token checked.
-pub struct CustomerForm(pub Session, pub Submitted);
+impl Audience for CustomerSession {
+    fn check(
+        state: &AppState,
+        parts: &Parts,
+    ) -> impl Future<Output = Result<Session, Response>> + Send {
+        CustomerSession::check(state, parts)
+    }
+}
 
-impl FromRequest<AppState> for CustomerForm {
+/// A page's request: the gateway's state, the signed-in person it is for, and the texts in the
+/// page's language. A `?lang=` the page cannot read is refused first, as `Query` would.
+pub struct Page<A> {
+    pub state: AppState,
+    pub s: Session,
+    pub t: &'static Texts,
+    audience: PhantomData<A>,
+}
+
+/// A desk page: its agent.
+pub type DeskPage = Page<AgentSession>;
+/// A portal page: its customer.
+pub type PortalPage = Page<CustomerSession>;
+
+impl<A: Audience> FromRequestParts<AppState> for Page<A> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let t = page_texts(&parts.uri, &parts.headers).map_err(IntoResponse::into_response)?;
+        let s = A::check(state, parts).await?;
+        Ok(Self {
+            state: state.clone(),
+            s,
+            t,
+            audience: PhantomData,
+        })
+    }
+}
+
+/// A posted form: a [`Page`] with the form, its token checked.
+pub struct Posted<A> {
+    pub state: AppState,
+    pub s: Session,
+    pub t: &'static Texts,
+    pub form: Submitted,
+    audience: PhantomData<A>,
+}
+
+/// A form posted from the desk by an agent.
+pub type DeskForm = Posted<AgentSession>;
+/// A form posted from the portal by a customer.
+pub type PortalForm = Posted<CustomerSession>;
+
+impl<A: Audience> FromRequest<AppState> for Posted<A> {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let t =
+            page_texts(request.uri(), request.headers()).map_err(IntoResponse::into_response)?;
         let (head, multipart) = multipart(request, state).await?;
-        let s = CustomerSession::check(state, &head).await?;
+        let s = A::check(state, &head).await?;
         let form = submitted(&head, &s, multipart).await?;
-        Ok(Self(s, form))
+        Ok(Self {
+            state: state.clone(),
+            s,
+            t,
+            form,
+            audience: PhantomData,
+        })
     }
+}
+
+/// The page's texts; a query the page cannot read is refused with `Query`'s own answer.
+fn page_texts(uri: &Uri, headers: &HeaderMap) -> Result<&'static Texts, QueryRejection> {
+    let Query(query) = Query::<LangQuery>::try_from_uri(uri)?;
+    Ok(texts(&query, headers))
 }
 
 /// The request's head and its multipart body. A body that is no multipart form is refused

@@ -1,15 +1,14 @@
 //! An agent's own page: roles, whether the agent may sign in, a new password.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::identity::v1 as ipb;
 
 use super::{AdminQuery, Section, back_to_list, tenants};
-use crate::AppState;
 use crate::web::portal::Choice;
-use crate::web::{AgentForm, AgentSession, LangQuery, Session, Texts, failure, render, texts};
+use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, failure, render};
 
 #[derive(Template)]
 #[template(path = "desk/admin_agent.html")]
@@ -34,13 +33,10 @@ fn roles_in(agent: &ipb::Agent, tenant: &str) -> Vec<String> {
 
 /// One agent: their roles in the tenant, whether they may sign in, a new password.
 pub(super) async fn agent_page(
-    State(state): State<AppState>,
     Path(agent_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, t, .. }: DeskPage,
 ) -> Response {
-    let t = texts(&query.lang, &headers);
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut identity = state.identity_admin(&s.principal);
@@ -77,13 +73,12 @@ pub(super) async fn agent_page(
 /// Saves an agent as the form left them: grants the roles newly ticked and revokes those
 /// unticked, sets a new password if one was given, and lets them sign in or no longer.
 pub(super) async fn agent_save(
-    State(state): State<AppState>,
     Path(agent_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let t = texts(&LangQuery::default(), &headers);
     let saved = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut identity = state.identity_admin(&s.principal);

@@ -1,17 +1,14 @@
 //! A customer's own page: name, company and contact details changed.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::identity::v1 as ipb;
 
 use super::{AdminQuery, Section, back_to_list, choices, options_with, tenants};
-use crate::AppState;
 use crate::web::portal::Choice;
-use crate::web::{
-    AgentForm, AgentSession, LangQuery, Session, Texts, choices_of, failure, render, texts,
-};
+use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, choices_of, failure, render};
 
 #[derive(Template)]
 #[template(path = "desk/admin_customer.html")]
@@ -26,13 +23,10 @@ struct CustomerPage<'a> {
 
 /// One customer's details, to change them.
 pub(super) async fn customer_page(
-    State(state): State<AppState>,
     Path(customer_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, t, .. }: DeskPage,
 ) -> Response {
-    let t = texts(&query.lang, &headers);
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut identity = state.identity_admin(&s.principal);
@@ -67,13 +61,12 @@ pub(super) async fn customer_page(
 
 /// Saves a customer's details as the form left them; a new password only if one was typed.
 pub(super) async fn customer_save(
-    State(state): State<AppState>,
     Path(customer_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let t = texts(&LangQuery::default(), &headers);
     let update = ipb::UpdateCustomerRequest {
         customer_id,
         name: Some(form.get("name").to_owned()),

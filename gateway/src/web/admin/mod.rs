@@ -22,7 +22,7 @@ use docket_proto::identity::v1 as ipb;
 use serde::Deserialize;
 
 use super::portal::Choice;
-use super::{LangQuery, Session, Texts, choices_of, failure};
+use super::{Session, Texts, choices_of, failure};
 use crate::AppState;
 
 /// What a role or an agent may do in a group's queues, named as `docket_auth` names them.
@@ -196,8 +196,7 @@ fn options_with(pairs: &[(&str, &str)], chosen: &str) -> Vec<Choice> {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AdminQuery {
-    #[serde(flatten)]
-    lang: LangQuery,
+    /// The tenant the page is about (`?lang=` is the page's, read by [`crate::web::Page`]).
     tenant: Option<String>,
 }
 

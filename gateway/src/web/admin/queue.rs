@@ -1,17 +1,14 @@
 //! A queue's own page: its settings, changed.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
 use super::{AdminQuery, Section, back_to_list, list, tenants};
-use crate::AppState;
 use crate::web::portal::Choice;
-use crate::web::{
-    AgentForm, AgentSession, LangQuery, Session, Texts, choices_of, failure, render, texts,
-};
+use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, choices_of, failure, render};
 
 #[derive(Template)]
 #[template(path = "desk/admin_queue.html")]
@@ -26,14 +23,10 @@ struct QueuePage<'a> {
 
 /// One queue's settings, to change them.
 pub(super) async fn queue_page(
-    State(state): State<AppState>,
     Path(queue_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, t, .. }: DeskPage,
 ) -> Response {
-    let lang = &query.lang;
-    let t = texts(lang, &headers);
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let queue = state
@@ -76,13 +69,12 @@ pub(super) async fn queue_page(
 
 /// Saves a queue's settings as the form left them.
 pub(super) async fn queue_save(
-    State(state): State<AppState>,
     Path(queue_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let t = texts(&LangQuery::default(), &headers);
     let update = pb::UpdateQueueRequest {
         queue_id,
         group_id: Some(form.get("group").to_owned()),

@@ -1,14 +1,14 @@
 //! A role's own page: the grid of groups × permissions it grants.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::identity::v1 as ipb;
 
 use super::{AdminQuery, Section, back_to_list, permissions, tenants};
 use crate::AppState;
-use crate::web::{AgentForm, AgentSession, LangQuery, Session, Texts, failure, render, texts};
+use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, failure, render};
 
 #[derive(Template)]
 #[template(path = "desk/admin_role.html")]
@@ -58,13 +58,10 @@ fn granted<'a>(role: &'a ipb::Role, group_id: &str) -> &'a [String] {
 
 /// One role: what it grants in each of the tenant's groups, as a grid of checkboxes.
 pub(super) async fn role_page(
-    State(state): State<AppState>,
     Path(role_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, t, .. }: DeskPage,
 ) -> Response {
-    let t = texts(&query.lang, &headers);
     let (tenant, role, groups) =
         match role_and_groups(&state, &s, query.tenant.as_deref(), &role_id).await {
             Ok(l) => l,
@@ -98,13 +95,12 @@ pub(super) async fn role_page(
 
 /// Saves what the role grants in each group whose ticks changed.
 pub(super) async fn role_save(
-    State(state): State<AppState>,
     Path(role_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let t = texts(&LangQuery::default(), &headers);
     let saved = async {
         let (tenant, role, groups) =
             role_and_groups(&state, &s, query.tenant.as_deref(), &role_id).await?;

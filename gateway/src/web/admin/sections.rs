@@ -1,8 +1,8 @@
 //! The section pages (`/desk/admin/{section}`): what the tenant has of a kind, and a form that
 //! adds to it.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use docket_proto::identity::v1 as ipb;
 use docket_proto::ticket::v1 as pb;
@@ -14,8 +14,8 @@ use super::{
 use crate::AppState;
 use crate::web::desk::{state_by_name, state_choices, state_name};
 use crate::web::{
-    AgentForm, AgentSession, Session, Submitted, Texts, choices_of, error_page, failure, name_of,
-    render, texts,
+    DeskForm, DeskPage, Page, Posted, Session, Submitted, Texts, choices_of, error_page, failure,
+    name_of, render,
 };
 
 pub(super) async fn index(Query(query): Query<AdminQuery>) -> Response {
@@ -27,14 +27,10 @@ pub(super) async fn index(Query(query): Query<AdminQuery>) -> Response {
 }
 
 pub(super) async fn page(
-    State(state): State<AppState>,
     Path(section): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, t, .. }: DeskPage,
 ) -> Response {
-    let lang = &query.lang;
-    let t = texts(lang, &headers);
     let Some(section) = Section::parse(&section) else {
         return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
     };
@@ -417,14 +413,12 @@ async fn build<'a>(
 
 /// Adds an entry to a section; back to the section's page.
 pub(super) async fn create(
-    State(state): State<AppState>,
     Path(section): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let lang = &query.lang;
-    let t = texts(lang, &headers);
     let Some(section) = Section::parse(&section) else {
         return error_page(t, Some(&s), StatusCode::NOT_FOUND, t.not_found);
     };

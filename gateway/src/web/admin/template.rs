@@ -1,24 +1,20 @@
 //! A template's own page: its text and kind changed, or the template deleted.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
 use super::{AdminQuery, Section, TEMPLATE_KINDS, back_to_list, options_with, tenants};
-use crate::AppState;
 use crate::web::portal::Choice;
-use crate::web::{AgentForm, AgentSession, LangQuery, Session, Texts, failure, render, texts};
+use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, failure, render};
 
 pub(super) async fn delete_template(
-    State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentForm(s, _): AgentForm,
+    Posted { state, s, t, .. }: DeskForm,
 ) -> Response {
-    let t = texts(&LangQuery::default(), &headers);
     let saved = state
         .tickets(&s.principal)
         .delete_template(pb::DeleteTemplateRequest { id })
@@ -46,13 +42,10 @@ struct TemplatePage<'a> {
 
 /// One template, to change (or delete) it.
 pub(super) async fn template_page(
-    State(state): State<AppState>,
     Path(template_id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, t, .. }: DeskPage,
 ) -> Response {
-    let t = texts(&query.lang, &headers);
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut ticket = state.tickets(&s.principal);
@@ -99,13 +92,12 @@ pub(super) async fn template_page(
 
 /// Saves a template as the form left it.
 pub(super) async fn template_save(
-    State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<AdminQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let t = texts(&LangQuery::default(), &headers);
     let update = pb::UpdateTemplateRequest {
         id,
         name: form.get("name").to_owned(),

@@ -1,7 +1,7 @@
 //! The ticket page's actions: answers and notes, changes of state, owner, queue and priority,
 //! locking, custom fields, tags, watching, links, merging and splitting.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use docket_proto::ticket::v1 as pb;
@@ -9,14 +9,13 @@ use docket_proto::ticket::v1 as pb;
 use super::state_by_name;
 use super::ticket::fields_of;
 use crate::AppState;
-use crate::web::{AgentForm, LangQuery, Session, Submitted, failure, texts};
+use crate::web::{DeskForm, LangQuery, Posted, Session, Submitted, failure, texts};
 
 /// A change made from the ticket page; which one, the last part of the form's address says.
 pub(super) async fn act(
-    State(state): State<AppState>,
     Path((key, action)): Path<(String, String)>,
     headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted { state, s, form, .. }: DeskForm,
 ) -> Response {
     ticket_action(
         &state,
@@ -340,10 +339,9 @@ async fn merge(
 
 /// Splits an article off into a new ticket in the same queue, linked as the ticket's child.
 pub(super) async fn split(
-    State(state): State<AppState>,
     Path((key, article_id)): Path<(String, String)>,
     headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted { state, s, form, .. }: DeskForm,
 ) -> Response {
     ticket_action(
         &state,

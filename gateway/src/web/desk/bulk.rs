@@ -1,23 +1,19 @@
 //! Bulk changes: the tickets selected in a list changed at once.
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use docket_proto::ticket::v1 as pb;
 
 use super::state_by_name;
-use crate::AppState;
-use crate::web::{AgentForm, LangQuery, error_page, failure, texts};
+use crate::web::{DeskForm, Posted, error_page, failure};
 
 /// Changes every selected ticket at once; back to the list, or a page naming those that were
 /// not changed and why.
 pub(super) async fn bulk(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let t = texts(&query, &headers);
     let back = Some(form.get("back"))
         .filter(|b| b.starts_with("/desk/") && !b.starts_with("/desk//"))
         .unwrap_or("/desk/")

@@ -2,7 +2,7 @@
 //! sorting, filters and paging; saving and deleting a search.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use docket_proto::ticket::v1 as pb;
@@ -12,8 +12,8 @@ use super::{Names, priority_choices, settable_states, state_choices, state_name}
 use crate::AppState;
 use crate::web::portal::Choice;
 use crate::web::{
-    AgentForm, AgentSession, LangQuery, Session, Texts, When, customer_label, error_page, failure,
-    remember_lang, render, texts,
+    DeskForm, DeskPage, LangQuery, Page, Posted, Session, Texts, When, customer_label, error_page,
+    failure, remember_lang, render, texts,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -310,11 +310,10 @@ async fn list(
 const WORKED_ON: [&str; 4] = ["new", "open", "pending_reminder", "pending_auto"];
 
 pub(super) async fn queue_view(
-    State(state): State<AppState>,
     Path(queue_id): Path<String>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, .. }: DeskPage,
 ) -> Response {
     let (sort, descending) = query.sort();
     let state_types = match query.show.as_deref() {
@@ -353,11 +352,10 @@ pub(super) async fn queue_view(
 }
 
 pub(super) async fn view(
-    State(state): State<AppState>,
     Path(view_id): Path<String>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, .. }: DeskPage,
 ) -> Response {
     let page_token = query.page.clone().unwrap_or_default();
     let (sort, descending) = query.sort();
@@ -388,10 +386,9 @@ pub(super) async fn view(
 }
 
 pub(super) async fn search(
-    State(state): State<AppState>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, .. }: DeskPage,
 ) -> Response {
     let (sort, descending) = query.sort();
     let filter = search_filter(
@@ -444,12 +441,10 @@ fn search_filter(
 
 /// Saves the search form's filter under a name: it joins the agent's views.
 pub(super) async fn save_search(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let t = texts(&query, &headers);
     let request = pb::SaveSearchRequest {
         name: form.get("name").to_owned(),
         filter: Some(search_filter(
@@ -469,13 +464,9 @@ pub(super) async fn save_search(
 
 /// Deletes one of the agent's saved searches.
 pub(super) async fn delete_search(
-    State(state): State<AppState>,
     Path(view_id): Path<String>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    AgentForm(s, _): AgentForm,
+    Posted { state, s, t, .. }: DeskForm,
 ) -> Response {
-    let t = texts(&query, &headers);
     match state
         .tickets(&s.principal)
         .delete_saved_search(pb::DeleteSavedSearchRequest { id: view_id })

@@ -1,13 +1,12 @@
 //! The desk's start page: the agent's queues with their counts, and the agent's views.
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
-use crate::AppState;
-use crate::web::{AgentSession, LangQuery, Session, Texts, failure, remember_lang, render, texts};
+use crate::web::{DeskPage, LangQuery, Page, Session, Texts, failure, remember_lang, render};
 
 #[derive(Template)]
 #[template(path = "desk/overview.html")]
@@ -30,12 +29,9 @@ struct QueueLine {
 }
 
 pub(super) async fn overview(
-    State(state): State<AppState>,
     Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, t, .. }: DeskPage,
 ) -> Response {
-    let t = texts(&query, &headers);
     let loaded = async {
         let counts = state
             .tickets(&s.principal)

@@ -1,15 +1,14 @@
 //! The phone ticket: an agent records a customer's call as a new ticket.
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use docket_proto::ticket::v1 as pb;
 
 use super::{Names, priority_choices};
 use crate::AppState;
 use crate::web::portal::Choice;
-use crate::web::{AgentForm, AgentSession, LangQuery, Session, Texts, failure, render, texts};
+use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, failure, render};
 
 #[derive(Template)]
 #[template(path = "desk/phone.html")]
@@ -24,13 +23,7 @@ struct PhonePage<'a> {
     body: String,
 }
 
-pub(super) async fn phone_page(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
-) -> Response {
-    let t = texts(&query, &headers);
+pub(super) async fn phone_page(Page { state, s, t, .. }: DeskPage) -> Response {
     phone_form(&state, t, &s, None, "", "", "", "", StatusCode::OK).await
 }
 
@@ -64,12 +57,10 @@ async fn phone_form(
 }
 
 pub(super) async fn phone_submit(
-    State(state): State<AppState>,
-    Query(query): Query<LangQuery>,
-    headers: HeaderMap,
-    AgentForm(s, form): AgentForm,
+    Posted {
+        state, s, t, form, ..
+    }: DeskForm,
 ) -> Response {
-    let t = texts(&query, &headers);
     let request = pb::CreateTicketRequest {
         queue_id: form.get("queue").to_owned(),
         title: form.get("title").to_owned(),

@@ -2,8 +2,8 @@
 //! every action.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 use serde::Deserialize;
@@ -12,8 +12,8 @@ use super::{Names, priority_choices, state_choices, state_name};
 use crate::AppState;
 use crate::web::portal::{ArticleRow, Choice};
 use crate::web::{
-    AgentSession, LangQuery, Session, Texts, When, choices_of, customer_label, error_page, failure,
-    name_of, remember_lang, render, texts,
+    DeskPage, LangQuery, Page, Session, Texts, When, choices_of, customer_label, error_page,
+    failure, name_of, remember_lang, render,
 };
 
 #[derive(Template)]
@@ -133,14 +133,11 @@ pub struct TicketQuery {
 }
 
 pub(super) async fn ticket_page(
-    State(state): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<TicketQuery>,
-    headers: HeaderMap,
-    AgentSession(s): AgentSession,
+    Page { state, s, t, .. }: DeskPage,
 ) -> Response {
     let lang = &query.lang;
-    let t = texts(lang, &headers);
     let page = load_ticket(&state, t, &s, &key, query.template.as_deref()).await;
     let mut response = match page {
         Ok(page) => render(&page, StatusCode::OK),
