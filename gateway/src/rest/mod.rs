@@ -17,8 +17,11 @@ pub mod tenants;
 pub mod tickets;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
@@ -68,4 +71,27 @@ impl<T> Items<T> {
             items: messages.into_iter().map(Into::into).collect(),
         }))
     }
+}
+
+/// The schema of a vocabulary defined elsewhere (a protobuf enum, `docket_auth`): its names, as
+/// a string enum.
+pub(crate) fn names_schema(description: &str, names: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names.iter().copied()))
+        .description(Some(description))
+        .into()
+}
+
+/// Reads one of a vocabulary's `names`, refusing others as serde refuses an unknown variant.
+pub(crate) fn deserialize_name<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    names: &'static [&'static str],
+) -> Result<&'static str, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    names
+        .iter()
+        .copied()
+        .find(|n| *n == name)
+        .ok_or_else(|| D::Error::unknown_variant(&name, names))
 }

@@ -2,6 +2,8 @@
 //! bulk changes, merging and splitting, a ticket's history, and the lists of tickets (all, a
 //! queue's) with sorting and paging.
 
+use std::sync::LazyLock;
+
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -12,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::articles::NewArticle;
-use super::{Items, non_empty, time};
+use super::{Items, deserialize_name, names_schema, non_empty, time};
 use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, TooLarge};
@@ -30,63 +32,67 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(split_article))
 }
 
-/// The states of Znuny/OTRS. `pending_*` states need `pending_until`; `merged` comes only from
-/// merging.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketState {
-    New,
-    Open,
-    PendingReminder,
-    PendingAutoCloseSuccessful,
-    PendingAutoCloseUnsuccessful,
-    ClosedSuccessful,
-    ClosedUnsuccessful,
-    Merged,
-    Removed,
-}
+/// A ticket's state, named as in the protobuf (`TICKET_STATE_PENDING_REMINDER` is
+/// `pending_reminder`): a state added there is in the API and its OpenAPI schema at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketState(pb::TicketState);
 
-/// The REST states and their protobuf twins, in one table.
-const STATES: [(TicketState, pb::TicketState); 9] = [
-    (TicketState::New, pb::TicketState::New),
-    (TicketState::Open, pb::TicketState::Open),
-    (
-        TicketState::PendingReminder,
-        pb::TicketState::PendingReminder,
-    ),
-    (
-        TicketState::PendingAutoCloseSuccessful,
-        pb::TicketState::PendingAutoCloseSuccessful,
-    ),
-    (
-        TicketState::PendingAutoCloseUnsuccessful,
-        pb::TicketState::PendingAutoCloseUnsuccessful,
-    ),
-    (
-        TicketState::ClosedSuccessful,
-        pb::TicketState::ClosedSuccessful,
-    ),
-    (
-        TicketState::ClosedUnsuccessful,
-        pb::TicketState::ClosedUnsuccessful,
-    ),
-    (TicketState::Merged, pb::TicketState::Merged),
-    (TicketState::Removed, pb::TicketState::Removed),
-];
+const TICKET_STATE_DOC: &str = "The states of Znuny/OTRS. `pending_*` states need `pending_until`; `merged` comes only from\nmerging.";
+
+/// Every state but `UNSPECIFIED`, with its REST name, in the protobuf's order.
+static STATES: LazyLock<Vec<(pb::TicketState, &'static str)>> = LazyLock::new(|| {
+    (1..)
+        .map_while(|i| pb::TicketState::try_from(i).ok())
+        .map(|p| {
+            let name = p.as_str_name().trim_start_matches("TICKET_STATE_");
+            (p, &*name.to_ascii_lowercase().leak())
+        })
+        .collect()
+});
+static STATE_NAMES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| STATES.iter().map(|(_, n)| *n).collect());
 
 impl TicketState {
     pub(crate) fn from_pb(v: i32) -> Option<Self> {
         let p = pb::TicketState::try_from(v).ok()?;
-        STATES.iter().find(|(_, x)| *x == p).map(|(s, _)| *s)
+        (p != pb::TicketState::Unspecified).then_some(Self(p))
     }
 
     pub(crate) fn to_pb(self) -> pb::TicketState {
+        self.0
+    }
+
+    fn name(self) -> &'static str {
         STATES
             .iter()
-            .find(|(s, _)| *s == self)
-            .map_or(pb::TicketState::Unspecified, |(_, p)| *p)
+            .find(|(p, _)| *p == self.0)
+            .map_or("", |(_, n)| n)
     }
 }
+
+impl Serialize for TicketState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for TicketState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = deserialize_name(deserializer, STATE_NAMES.as_slice())?;
+        let found = STATES.iter().find(|(_, n)| *n == name);
+        Ok(Self(
+            found.map_or(pb::TicketState::Unspecified, |(p, _)| *p),
+        ))
+    }
+}
+
+impl utoipa::PartialSchema for TicketState {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        names_schema(TICKET_STATE_DOC, &STATE_NAMES)
+    }
+}
+
+impl ToSchema for TicketState {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Ticket {
@@ -633,10 +639,13 @@ async fn ticket_page(
 mod tests {
     use super::*;
 
-    /// The REST states name every state of the protobuf, each once: a state added there fails
-    /// here until the API (and its OpenAPI schema) names it too.
+    /// Every state of the protobuf has its REST name, the protobuf's own, and reads back.
     #[test]
     fn every_protobuf_state_has_its_rest_name() {
+        assert_eq!(
+            TicketState::from_pb(pb::TicketState::Unspecified.into()),
+            None
+        );
         let all: Vec<pb::TicketState> = (1..)
             .map_while(|i| pb::TicketState::try_from(i).ok())
             .collect();
@@ -655,6 +664,10 @@ mod tests {
                 serde_json::json!(expected),
                 "the REST name is the protobuf's"
             );
+            let back: TicketState = serde_json::from_value(name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back, rest);
         }
+        let unknown = serde_json::from_value::<TicketState>(serde_json::json!("unspecified"));
+        assert!(unknown.is_err_and(|e| e.to_string().starts_with("unknown variant `unspecified`")));
     }
 }

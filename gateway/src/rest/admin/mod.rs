@@ -13,11 +13,15 @@ mod customers;
 mod groups;
 mod tenants;
 
+use std::sync::LazyLock;
+
 use docket_proto::identity::v1 as pb;
+use serde::de::Error as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
+use super::{deserialize_name, names_schema};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,46 +33,51 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
 }
 
-/// A permission on the queues of a group; `rw` implies all others.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    Ro,
-    MoveInto,
-    Create,
-    Note,
-    Owner,
-    Priority,
-    Rw,
-}
+/// A permission on the queues of a group, named as in `docket_auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission(docket_auth::Permission);
+
+const PERMISSION_DOC: &str = "A permission on the queues of a group; `rw` implies all others.";
+
+static PERMISSION_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    docket_auth::Permission::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect()
+});
 
 impl Permission {
     fn as_str(self) -> &'static str {
-        match self {
-            Self::Ro => "ro",
-            Self::MoveInto => "move_into",
-            Self::Create => "create",
-            Self::Note => "note",
-            Self::Owner => "owner",
-            Self::Priority => "priority",
-            Self::Rw => "rw",
-        }
+        self.0.as_str()
     }
 
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Ro,
-            Self::MoveInto,
-            Self::Create,
-            Self::Note,
-            Self::Owner,
-            Self::Priority,
-            Self::Rw,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
+        s.parse().ok().map(Self)
     }
 }
+
+impl Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Permission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = deserialize_name(deserializer, PERMISSION_NAMES.as_slice())?;
+        name.parse()
+            .map(Self)
+            .map_err(|_| D::Error::unknown_variant(name, PERMISSION_NAMES.as_slice()))
+    }
+}
+
+impl utoipa::PartialSchema for Permission {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        names_schema(PERMISSION_DOC, &PERMISSION_NAMES)
+    }
+}
+
+impl ToSchema for Permission {}
 
 pub(crate) fn permissions(names: Vec<String>) -> Vec<Permission> {
     names.iter().filter_map(|n| Permission::parse(n)).collect()
@@ -114,8 +123,10 @@ mod tests {
             assert_eq!(ours.as_str(), p.as_str());
             let json = serde_json::to_value(ours).unwrap();
             assert_eq!(json, p.as_str());
+            assert_eq!(serde_json::from_value::<Permission>(json).unwrap(), ours);
         }
         assert_eq!(Permission::parse("sudo"), None);
+        assert!(serde_json::from_value::<Permission>(serde_json::json!("sudo")).is_err());
     }
 
     #[test]
