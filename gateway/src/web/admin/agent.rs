@@ -36,7 +36,7 @@ pub(super) async fn agent_page(
     Path(agent_id): Path<String>,
     Query(query): Query<AdminQuery>,
     Page { state, s, t, .. }: DeskPage,
-) -> Response {
+) -> Result<Response, Response> {
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut identity = state.identity_admin(&s.principal);
@@ -48,10 +48,7 @@ pub(super) async fn agent_page(
         Ok::<_, tonic::Status>((tenant, found, roles))
     }
     .await;
-    let (tenant, found, roles) = match loaded {
-        Ok(l) => l,
-        Err(status) => return failure(t, Some(&s), status.into()),
-    };
+    let (tenant, found, roles) = loaded.map_err(|status| failure(t, Some(&s), status.into()))?;
     let has = roles_in(&found, &tenant);
     let page = AgentPage {
         t,
@@ -67,7 +64,7 @@ pub(super) async fn agent_page(
         tenant,
         agent: found,
     };
-    render(&page, StatusCode::OK)
+    Ok(render(&page, StatusCode::OK))
 }
 
 /// Saves an agent as the form left them: grants the roles newly ticked and revokes those

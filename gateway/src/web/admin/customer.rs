@@ -26,7 +26,7 @@ pub(super) async fn customer_page(
     Path(customer_id): Path<String>,
     Query(query): Query<AdminQuery>,
     Page { state, s, t, .. }: DeskPage,
-) -> Response {
+) -> Result<Response, Response> {
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut identity = state.identity_admin(&s.principal);
@@ -38,10 +38,8 @@ pub(super) async fn customer_page(
         Ok::<_, tonic::Status>((tenant, customer, companies))
     }
     .await;
-    let (tenant, customer, companies) = match loaded {
-        Ok(l) => l,
-        Err(status) => return failure(t, Some(&s), status.into()),
-    };
+    let (tenant, customer, companies) =
+        loaded.map_err(|status| failure(t, Some(&s), status.into()))?;
     let mut company_choices = choices([("", t.none)]);
     company_choices.extend(choices_of(&companies, &customer.company_id));
     let languages = options_with(
@@ -56,7 +54,7 @@ pub(super) async fn customer_page(
         companies: company_choices,
         languages,
     };
-    render(&page, StatusCode::OK)
+    Ok(render(&page, StatusCode::OK))
 }
 
 /// Saves a customer's details as the form left them; a new password only if one was typed.

@@ -26,7 +26,7 @@ pub(super) async fn queue_page(
     Path(queue_id): Path<String>,
     Query(query): Query<AdminQuery>,
     Page { state, s, t, .. }: DeskPage,
-) -> Response {
+) -> Result<Response, Response> {
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let queue = state
@@ -40,10 +40,7 @@ pub(super) async fn queue_page(
         Ok::<_, tonic::Status>((tenant, queue, groups))
     }
     .await;
-    let (tenant, queue, groups) = match loaded {
-        Ok(l) => l,
-        Err(status) => return failure(t, Some(&s), status.into()),
-    };
+    let (tenant, queue, groups) = loaded.map_err(|status| failure(t, Some(&s), status.into()))?;
     let follow_up = if queue.follow_up.is_empty() {
         "reopen"
     } else {
@@ -64,7 +61,7 @@ pub(super) async fn queue_page(
         tenant,
         queue,
     };
-    render(&page, StatusCode::OK)
+    Ok(render(&page, StatusCode::OK))
 }
 
 /// Saves a queue's settings as the form left them.

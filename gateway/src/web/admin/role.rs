@@ -61,12 +61,10 @@ pub(super) async fn role_page(
     Path(role_id): Path<String>,
     Query(query): Query<AdminQuery>,
     Page { state, s, t, .. }: DeskPage,
-) -> Response {
-    let (tenant, role, groups) =
-        match role_and_groups(&state, &s, query.tenant.as_deref(), &role_id).await {
-            Ok(l) => l,
-            Err(status) => return failure(t, Some(&s), status.into()),
-        };
+) -> Result<Response, Response> {
+    let (tenant, role, groups) = role_and_groups(&state, &s, query.tenant.as_deref(), &role_id)
+        .await
+        .map_err(|status| failure(t, Some(&s), status.into()))?;
     let groups = groups
         .into_iter()
         .map(|g| {
@@ -90,7 +88,7 @@ pub(super) async fn role_page(
         permissions: permissions(),
         groups,
     };
-    render(&page, StatusCode::OK)
+    Ok(render(&page, StatusCode::OK))
 }
 
 /// Saves what the role grants in each group whose ticks changed.

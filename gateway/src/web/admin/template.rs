@@ -45,7 +45,7 @@ pub(super) async fn template_page(
     Path(template_id): Path<String>,
     Query(query): Query<AdminQuery>,
     Page { state, s, t, .. }: DeskPage,
-) -> Response {
+) -> Result<Response, Response> {
     let loaded = async {
         let (tenant, _) = tenants(&state, &s, query.tenant.as_deref()).await?;
         let mut ticket = state.tickets(&s.principal);
@@ -64,10 +64,8 @@ pub(super) async fn template_page(
         Ok::<_, tonic::Status>((tenant, template, queues))
     }
     .await;
-    let (tenant, template, queues) = match loaded {
-        Ok(l) => l,
-        Err(status) => return failure(t, Some(&s), status.into()),
-    };
+    let (tenant, template, queues) =
+        loaded.map_err(|status| failure(t, Some(&s), status.into()))?;
     let page = TemplatePage {
         t,
         session: Some(&s),
@@ -87,7 +85,7 @@ pub(super) async fn template_page(
             .collect(),
         template,
     };
-    render(&page, StatusCode::OK)
+    Ok(render(&page, StatusCode::OK))
 }
 
 /// Saves a template as the form left it.

@@ -31,7 +31,7 @@ struct QueueLine {
 pub(super) async fn overview(
     Query(query): Query<LangQuery>,
     Page { state, s, t, .. }: DeskPage,
-) -> Response {
+) -> Result<Response, Response> {
     let loaded = async {
         let counts = state
             .tickets(&s.principal)
@@ -43,10 +43,7 @@ pub(super) async fn overview(
         Ok::<_, tonic::Status>((counts, views))
     }
     .await;
-    let (counts, views) = match loaded {
-        Ok(l) => l,
-        Err(status) => return failure(t, Some(&s), status.into()),
-    };
+    let (counts, views) = loaded.map_err(|status| failure(t, Some(&s), status.into()))?;
     // Ticket core lists by tenant and name, so a queue's children follow it.
     let queues: Vec<QueueLine> = counts
         .into_iter()
@@ -72,5 +69,5 @@ pub(super) async fn overview(
     };
     let mut response = render(&page, StatusCode::OK);
     remember_lang(&mut response, &query, t);
-    response
+    Ok(response)
 }
