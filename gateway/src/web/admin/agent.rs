@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::identity::v1 as ipb;
 
-use super::{AdminQuery, Section, back_to_list, tenants};
+use super::{AdminQuery, Item, Section, back_to_list, tenants};
 use crate::web::portal::Choice;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, failure, render};
 
@@ -16,6 +16,7 @@ struct AgentPage<'a> {
     t: &'static Texts,
     session: Option<&'a Session>,
     tenant: String,
+    item: Item,
     agent: ipb::Agent,
     /// The tenant's roles, ticked where the agent has them.
     roles: Vec<Choice>,
@@ -53,6 +54,7 @@ pub(super) async fn agent_page(
     let page = AgentPage {
         t,
         session: Some(&s),
+        item: Item::new(t, Section::Agents, t.agent, &found.id, &found.name),
         roles: roles
             .iter()
             .map(|r| Choice {

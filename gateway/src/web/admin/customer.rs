@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::identity::v1 as ipb;
 
-use super::{AdminQuery, Section, back_to_list, choices, options_with, tenants};
+use super::{AdminQuery, Item, Section, back_to_list, choices, options_with, tenants};
 use crate::web::portal::Choice;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, choices_of, failure, render};
 
@@ -16,6 +16,7 @@ struct CustomerPage<'a> {
     t: &'static Texts,
     session: Option<&'a Session>,
     tenant: String,
+    item: Item,
     customer: ipb::Customer,
     companies: Vec<Choice>,
     languages: Vec<Choice>,
@@ -49,6 +50,13 @@ pub(super) async fn customer_page(
     let page = CustomerPage {
         t,
         session: Some(&s),
+        item: Item::new(
+            t,
+            Section::Customers,
+            t.customer,
+            &customer.id,
+            &customer.name,
+        ),
         tenant,
         customer,
         companies: company_choices,

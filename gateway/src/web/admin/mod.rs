@@ -194,6 +194,28 @@ fn options_with(pairs: &[(&str, &str)], chosen: &str) -> Vec<Choice> {
         .collect()
 }
 
+/// What a page of one item (a queue, an agent, …) says of it: the section it is listed in, its
+/// kind, id and name (`desk/admin_item.html`).
+struct Item {
+    section: &'static str,
+    section_title: &'static str,
+    kind: &'static str,
+    id: String,
+    name: String,
+}
+
+impl Item {
+    fn new(t: &Texts, section: Section, kind: &'static str, id: &str, name: &str) -> Self {
+        Self {
+            section: section.key(),
+            section_title: section.title(t),
+            kind,
+            id: id.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct AdminQuery {
     /// The tenant the page is about (`?lang=` is the page's, read by [`crate::web::Page`]).

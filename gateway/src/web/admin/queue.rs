@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
-use super::{AdminQuery, Section, back_to_list, list, tenants};
+use super::{AdminQuery, Item, Section, back_to_list, list, tenants};
 use crate::web::portal::Choice;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, choices_of, failure, render};
 
@@ -16,6 +16,7 @@ struct QueuePage<'a> {
     t: &'static Texts,
     session: Option<&'a Session>,
     tenant: String,
+    item: Item,
     queue: pb::Queue,
     groups: Vec<Choice>,
     follow_ups: Vec<Choice>,
@@ -49,6 +50,7 @@ pub(super) async fn queue_page(
     let page = QueuePage {
         t,
         session: Some(&s),
+        item: Item::new(t, Section::Queues, t.queue, &queue.id, &queue.name),
         groups: choices_of(&groups, &queue.group_id),
         follow_ups: ["reopen", "new_ticket", "reject"]
             .into_iter()

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::identity::v1 as ipb;
 
-use super::{AdminQuery, Section, back_to_list, permissions, tenants};
+use super::{AdminQuery, Item, Section, back_to_list, permissions, tenants};
 use crate::AppState;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, failure, render};
 
@@ -16,7 +16,7 @@ struct RolePage<'a> {
     t: &'static Texts,
     session: Option<&'a Session>,
     tenant: String,
-    role: ipb::Role,
+    item: Item,
     permissions: [&'static str; docket_auth::Permission::ALL.len()],
     groups: Vec<GroupGrants>,
 }
@@ -83,8 +83,8 @@ pub(super) async fn role_page(
     let page = RolePage {
         t,
         session: Some(&s),
+        item: Item::new(t, Section::Roles, t.role, &role.id, &role.name),
         tenant,
-        role,
         permissions: permissions(),
         groups,
     };

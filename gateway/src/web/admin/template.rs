@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
-use super::{AdminQuery, Section, TEMPLATE_KINDS, back_to_list, options_with, tenants};
+use super::{AdminQuery, Item, Section, TEMPLATE_KINDS, back_to_list, options_with, tenants};
 use crate::web::portal::Choice;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, failure, render};
 
@@ -33,6 +33,7 @@ struct TemplatePage<'a> {
     t: &'static Texts,
     session: Option<&'a Session>,
     tenant: String,
+    item: Item,
     template: pb::Template,
     kinds: Vec<Choice>,
     languages: Vec<Choice>,
@@ -69,6 +70,13 @@ pub(super) async fn template_page(
     let page = TemplatePage {
         t,
         session: Some(&s),
+        item: Item::new(
+            t,
+            Section::Templates,
+            t.template,
+            &template.id,
+            &template.name,
+        ),
         tenant,
         kinds: options_with(&TEMPLATE_KINDS, &template.kind),
         languages: options_with(
