@@ -27,6 +27,36 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use tokio::net::{TcpListener, TcpStream};
 
+/// The entry of a REST list (`{"items": […]}`) whose `field` is `value`; panics, showing the
+/// list, when there is none.
+pub fn item_where<'a>(
+    list: &'a serde_json::Value,
+    field: &str,
+    value: &str,
+) -> &'a serde_json::Value {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[field] == value)
+        .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
+}
+
+/// The `field` of every entry of a REST list (`{"items": […]}`), in order.
+pub fn item_strs<'a>(list: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
+}
+
+/// The response's `content-type`.
+pub fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"].to_str().unwrap()
+}
+
 /// The RabbitMQ the tests use; `DOCKET_TEST_AMQP` overrides it.
 pub fn amqp_url() -> String {
     std::env::var("DOCKET_TEST_AMQP")
@@ -300,6 +330,19 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// The entry named `name` in the list that `GET path` answers (a role, a service, a queue…).
+    pub async fn named(&self, path: &str, name: &str) -> serde_json::Value {
+        item_where(&self.get_json(path).await, "name", name).clone()
+    }
+
+    /// The id of the entry named `name` in the list that `GET path` answers.
+    pub async fn id_named(&self, path: &str, name: &str) -> String {
+        self.named(path, name).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn get_json(&self, path: &str) -> serde_json::Value {

@@ -3,7 +3,7 @@
 //! their company's); the team member sees the queue's tickets but may only add internal notes,
 //! which customers never see. Runs on the embedded default and on PostgreSQL + RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
+use docket_integration_tests::{Mode, TestApp, item_strs, login_with_claims, send};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -51,15 +51,9 @@ async fn people_see_what_they_may(mode: Mode) {
     created(&app, &customers, customer("carla", false, true)).await;
     created(&app, &customers, customer("chris", true, true)).await;
     created(&app, &customers, customer("lone", false, false)).await;
-    let roles = app
-        .get_json(&format!("/admin/tenants/{tenant}/roles"))
-        .await;
-    let member_role = roles["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "Team member")
-        .unwrap()["id"]
+    let member_role = app
+        .named(&format!("/admin/tenants/{tenant}/roles"), "Team member")
+        .await["id"]
         .clone();
     created(
         &app,
@@ -135,15 +129,9 @@ async fn people_see_what_they_may(mode: Mode) {
     )
     .await;
     assert_eq!(status, 403, "only administrators extend the catalogue");
-    let types = app
-        .get_json(&format!("/tenants/{tenant}/ticket-types"))
-        .await;
-    let incident = types["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "Incident")
-        .unwrap()["id"]
+    let incident = app
+        .named(&format!("/tenants/{tenant}/ticket-types"), "Incident")
+        .await["id"]
         .clone();
     let classify = json!({"type_id": incident, "service_id": exchange["id"]});
     let patch = |client: &Client| {
@@ -282,22 +270,9 @@ async fn people_see_what_they_may(mode: Mode) {
         403
     );
     let (_, queues) = send(carla.get(format!("{}/queues", app.api))).await;
-    let names: Vec<&str> = queues["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = item_strs(&queues, "name");
     assert_eq!(names, ["Misc"]);
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn people_see_what_they_may_on_the_embedded_default() {
-    people_see_what_they_may(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn people_see_what_they_may_on_postgres_and_rabbitmq() {
-    people_see_what_they_may(Mode::Production).await;
-}
+in_both_modes!(people_see_what_they_may: people_see_what_they_may_on_the_embedded_default, people_see_what_they_may_on_postgres_and_rabbitmq);

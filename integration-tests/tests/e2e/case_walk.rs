@@ -5,7 +5,9 @@
 //! again, as its queue's follow-up policy says. The history shows every step, with who and when.
 //! Runs on the embedded default and on PostgreSQL + RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, expect, login_with_claims, send};
+use docket_integration_tests::{
+    Mode, TestApp, expect, item_strs, item_where, login_with_claims, send,
+};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -42,36 +44,16 @@ async fn walk(mode: Mode) {
         )
         .await;
     }
-    let services = app.get_json(&format!("/tenants/{tenant}/services")).await;
-    let vpn = services["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "Network::VPN")
-        .map(id)
-        .unwrap();
-    let types = app
-        .get_json(&format!("/tenants/{tenant}/ticket-types"))
+    let vpn = app
+        .id_named(&format!("/tenants/{tenant}/services"), "Network::VPN")
         .await;
-    let incident = types["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "Incident")
-        .map(id)
-        .unwrap();
+    let incident = app
+        .id_named(&format!("/tenants/{tenant}/ticket-types"), "Incident")
+        .await;
     let roles = app
         .get_json(&format!("/admin/tenants/{tenant}/roles"))
         .await;
-    let role = |name: &str| {
-        roles["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .map(id)
-            .unwrap()
-    };
+    let role = |name: &str| id(item_where(&roles, "name", name));
     let mut agents = std::collections::BTreeMap::new();
     for (login, role_name) in [
         ("hilde", "1st level (help desk)"),
@@ -285,12 +267,7 @@ async fn walk(mode: Mode) {
         "Jane reads",
     )
     .await;
-    let bodies: Vec<&str> = seen["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["body"].as_str().unwrap())
-        .collect();
+    let bodies: Vec<&str> = item_strs(&seen, "body");
     assert_eq!(bodies.len(), 2, "her call and the answer: {bodies:?}");
     assert!(bodies[1].starts_with("The gateway's certificate"));
     expect(
@@ -380,12 +357,4 @@ async fn walk(mode: Mode) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_realistic_case_on_the_embedded_default() {
-    walk(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_realistic_case_on_postgres_and_rabbitmq() {
-    walk(Mode::Production).await;
-}
+in_both_modes!(walk: a_realistic_case_on_the_embedded_default, a_realistic_case_on_postgres_and_rabbitmq);

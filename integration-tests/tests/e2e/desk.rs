@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use docket_integration_tests::html::Page;
 use docket_integration_tests::web::Web;
-use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, send};
+use docket_integration_tests::{
+    ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, content_type, item_where, send,
+};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
@@ -628,12 +630,7 @@ async fn the_desk_hears_changes_live(mode: Mode) {
     let agent = Web::login(&site, "desk", None, ADMIN_LOGIN, ADMIN_PASSWORD).await;
     let events = agent.events().await;
     assert_eq!(events.status(), 200);
-    assert!(
-        events.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
+    assert!(content_type(&events).starts_with("text/event-stream"));
     // The gateway's subscription was bound when it started and the stream listens once its
     // headers are here: the change can happen at once.
     let (status, created) = send(
@@ -653,29 +650,7 @@ async fn the_desk_hears_changes_live(mode: Mode) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_desk_hears_changes_live_embedded() {
-    the_desk_hears_changes_live(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_desk_hears_changes_live_on_postgres_and_rabbitmq() {
-    the_desk_hears_changes_live(Mode::Production).await;
-}
-
-/// The id of the entry named `name` in a REST list (`items`).
-async fn id_named(app: &TestApp, path: &str, name: &str) -> String {
-    let list = app.get_json(path).await;
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {list}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+in_both_modes!(the_desk_hears_changes_live: the_desk_hears_changes_live_embedded, the_desk_hears_changes_live_on_postgres_and_rabbitmq);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_administrator_sets_up_the_tenant_in_the_desk() {
@@ -708,12 +683,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         }
     };
     post("groups", vec![("name", "2nd Level".into())]).await;
-    let group = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/groups"),
-        "2nd Level",
-    )
-    .await;
+    let group = app
+        .id_named(&format!("/admin/tenants/{tenant}/groups"), "2nd Level")
+        .await;
     post(
         "queues",
         vec![
@@ -726,14 +698,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         ],
     )
     .await;
-    let queues = app.get_json("/queues").await;
-    let queue = queues["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "2nd Level")
-        .unwrap()
-        .clone();
+    let queue = app.named("/queues", "2nd Level").await;
     assert_eq!(queue["portal"], true);
     assert_eq!(queue["follow_up"], "new_ticket");
     assert_eq!(queue["addresses"][0], "second@uni.example");
@@ -779,7 +744,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         (format!("/tenants/{tenant}/states"), "wartet auf Lieferant"),
         (format!("/tenants/{tenant}/templates"), "Gruß"),
     ] {
-        id_named(&app, &path, name).await;
+        app.id_named(&path, name).await;
     }
     let services = app.get_json(&format!("/tenants/{tenant}/services")).await;
     let offered: Vec<(&str, bool)> = services["items"]
@@ -805,12 +770,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         ],
     )
     .await;
-    let role = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/roles"),
-        "2nd Level Agent",
-    )
-    .await;
+    let role = app
+        .id_named(&format!("/admin/tenants/{tenant}/roles"), "2nd Level Agent")
+        .await;
     post(
         "agents",
         vec![
@@ -823,12 +785,12 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     )
     .await;
     post("companies", vec![("name", "Fakultät Physik".into())]).await;
-    let company = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/companies"),
-        "Fakultät Physik",
-    )
-    .await;
+    let company = app
+        .id_named(
+            &format!("/admin/tenants/{tenant}/companies"),
+            "Fakultät Physik",
+        )
+        .await;
     post(
         "customers",
         vec![
@@ -891,12 +853,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         html.contains("Netzwerk") && !html.contains("Firewall-Regeln"),
         "{html}"
     );
-    let hidden = id_named(
-        &app,
-        &format!("/tenants/{tenant}/services"),
-        "Firewall-Regeln",
-    )
-    .await;
+    let hidden = app
+        .id_named(&format!("/tenants/{tenant}/services"), "Firewall-Regeln")
+        .await;
     let misc = app.queue_id("Misc").await;
     let (status, _) = erika
         .post(
@@ -915,12 +874,12 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "a service the portal does not offer is unknown to her"
     );
     // Her company's requests are hers to follow too, marked with who asked.
-    let company = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/companies"),
-        "Fakultät Physik",
-    )
-    .await;
+    let company = app
+        .id_named(
+            &format!("/admin/tenants/{tenant}/companies"),
+            "Fakultät Physik",
+        )
+        .await;
     let (status, colleague) = send(
         app.client
             .post(format!("{}/admin/tenants/{tenant}/customers", app.api))
@@ -993,12 +952,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         .unwrap()
         .to_owned();
     // Max's own page: his role unticked, his sign-in stopped, a new password set.
-    let role = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/roles"),
-        "2nd Level Agent",
-    )
-    .await;
+    let role = app
+        .id_named(&format!("/admin/tenants/{tenant}/roles"), "2nd Level Agent")
+        .await;
     let (status, html) = admin
         .get(&format!(
             "/desk/admin/agents/{max_id}?tenant={tenant}&lang=en"
@@ -1068,13 +1024,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     let roles = app
         .get_json(&format!("/admin/tenants/{tenant}/roles"))
         .await;
-    let granted = roles["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == role.as_str())
-        .unwrap()["permissions"]
-        .clone();
+    let granted = item_where(&roles, "id", &role)["permissions"].clone();
     let mut names: Vec<&str> = granted[0]["permissions"]
         .as_array()
         .unwrap()
@@ -1093,12 +1043,12 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
 
     // Erika's page: a phone number, English, no longer the company's requests.
-    let erika_id = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/customers"),
-        "Erika Mustermann",
-    )
-    .await;
+    let erika_id = app
+        .id_named(
+            &format!("/admin/tenants/{tenant}/customers"),
+            "Erika Mustermann",
+        )
+        .await;
     let (status, html) = admin
         .get(&format!(
             "/desk/admin/customers/{erika_id}?tenant={tenant}&lang=en"
@@ -1157,7 +1107,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     .await;
 
     // A template changed on its page: its text, its language, offered only in one queue.
-    let template = id_named(&app, &format!("/tenants/{tenant}/templates"), "Gruß").await;
+    let template = app
+        .id_named(&format!("/tenants/{tenant}/templates"), "Gruß")
+        .await;
     let (status, html) = admin
         .get(&format!(
             "/desk/admin/templates/{template}?tenant={tenant}&lang=en"

@@ -134,16 +134,9 @@ async fn round_trip(mode: Mode) {
 
     // Sam (2nd level) may read the queue and has a mail address: he is told what happens.
     let tenant = app.tenant_id.clone();
-    let roles = app
-        .get_json(&format!("/admin/tenants/{tenant}/roles"))
+    let second_level = app
+        .id_named(&format!("/admin/tenants/{tenant}/roles"), "2nd level")
         .await;
-    let second_level = roles["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "2nd level")
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .unwrap();
     let sam = expect(
         201,
         app.client
@@ -623,15 +616,7 @@ Message-ID: <stray-6@example.net>\r\n\r\nHello?\r\n"
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn round_trip_embedded() {
-    round_trip(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn round_trip_on_postgres_and_rabbitmq() {
-    round_trip(Mode::Production).await;
-}
+in_both_modes!(round_trip: round_trip_embedded, round_trip_on_postgres_and_rabbitmq);
 
 /// The relay is down at first: the answer waits, its article showing the attempts and the error,
 /// and goes out once the relay answers, over STARTTLS with authentication.

@@ -4,7 +4,7 @@
 
 use docket_integration_tests::html::Page;
 use docket_integration_tests::web::{browser, set_cookie};
-use docket_integration_tests::{Mode, TestApp};
+use docket_integration_tests::{Mode, TestApp, content_type};
 
 const PASSWORD: &str = "a password for jane, long enough";
 
@@ -157,11 +157,6 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
         .await
         .unwrap();
     assert_eq!(css.status(), 200);
-    assert!(
-        css.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/css")
-    );
+    assert!(content_type(&css).starts_with("text/css"));
     app.stop().await;
 }

@@ -77,15 +77,9 @@ async fn retention_is_configured_and_logged(mode: Mode) {
     assert_eq!(log["items"][0]["id"], run["id"]);
 
     // An agent who does not administer the installation may neither run nor read the log.
-    let roles = app
-        .get_json(&format!("/admin/tenants/{tenant}/roles"))
-        .await;
-    let second = roles["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "2nd level")
-        .unwrap()["id"]
+    let second = app
+        .named(&format!("/admin/tenants/{tenant}/roles"), "2nd level")
+        .await["id"]
         .clone();
     let (status, _) = send(admin.post(format!("{api}/admin/tenants/{tenant}/agents")).json(&json!({
         "login": "sam", "name": "Sam", "password": "a password long enough", "role_ids": [second]
@@ -120,12 +114,4 @@ async fn retention_is_configured_and_logged(mode: Mode) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn retention_on_the_embedded_default() {
-    retention_is_configured_and_logged(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn retention_on_postgres_and_rabbitmq() {
-    retention_is_configured_and_logged(Mode::Production).await;
-}
+in_both_modes!(retention_is_configured_and_logged: retention_on_the_embedded_default, retention_on_postgres_and_rabbitmq);

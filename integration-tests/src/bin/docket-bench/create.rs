@@ -7,8 +7,16 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::Args;
-use crate::report::percentile;
+use crate::report::{Column, percentile};
 use crate::suite::{peak_rss_kib, session};
+
+/// The figures of the per-mode table, before the peak RSS.
+pub const COLUMNS: [Column; 4] = [
+    Column::new("tickets/s", "tickets_per_second", 10, 1),
+    Column::new("p50 ms", "p50_ms", 10, 2),
+    Column::new("p95 ms", "p95_ms", 10, 2),
+    Column::new("p99 ms", "p99_ms", 10, 2),
+];
 
 pub async fn run(args: &Args, mode: &str) -> Result<serde_json::Value, String> {
     let started_suite = session(args, mode).await?;

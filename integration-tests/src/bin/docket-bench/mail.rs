@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::Args;
-use crate::report::percentile;
+use crate::report::{Column, percentile};
 use crate::suite::{Session, json_of, peak_rss_kib, session};
 
 /// Words for the bench's message bodies.
@@ -172,6 +172,14 @@ async fn lmtp_client(
     let _ = write.write_all(b"QUIT\r\n").await;
     Ok(acked)
 }
+
+/// The figures of the per-mode table, before the peak RSS.
+pub const COLUMNS: [Column; 4] = [
+    Column::new("accepted/s", "accepted_per_second", 12, 1),
+    Column::new("processed/s", "messages_per_second", 12, 1),
+    Column::new("delay p50 ms", "delay_p50_ms", 14, 0),
+    Column::new("delay p99 ms", "delay_p99_ms", 14, 0),
+];
 
 pub async fn run(args: &Args, mode: &str) -> Result<serde_json::Value, String> {
     let Session {

@@ -137,66 +137,50 @@ async fn main() -> ExitCode {
             }
         },
         "mail" => {
-            let results = match each_mode(&args, "docket-bench: mail", mail::run).await {
-                Ok(results) => results,
-                Err(code) => return code,
-            };
-            println!(
-                "\nScenario mail: {} messages (20 % with attachments, 30 % replies) over LMTP, {} connections, until the article is readable through the API",
+            let title = format!(
+                "Scenario mail: {} messages (20 % with attachments, 30 % replies) over LMTP, {} connections, until the article is readable through the API",
                 args.messages, args.concurrency
             );
-            print_modes(
-                &results,
-                &[
-                    Column::new("accepted/s", "accepted_per_second", 12, 1),
-                    Column::new("processed/s", "messages_per_second", 12, 1),
-                    Column::new("delay p50 ms", "delay_p50_ms", 14, 0),
-                    Column::new("delay p99 ms", "delay_p99_ms", 14, 0),
-                    Column::new("peak RSS MiB", "peak_rss_mib", 14, 1),
-                ],
-            );
-            write_report(&args, results)
+            in_each_mode(
+                &args,
+                "docket-bench: mail",
+                mail::run,
+                &title,
+                &mail::COLUMNS,
+            )
+            .await
         }
         _ => {
-            let results = match each_mode(&args, "docket-bench", create::run).await {
-                Ok(results) => results,
-                Err(code) => return code,
-            };
-            println!(
-                "\nScenario ticket-create: {} tickets (each with a first article) through POST /api/v1/tickets, {} concurrent clients",
+            let title = format!(
+                "Scenario ticket-create: {} tickets (each with a first article) through POST /api/v1/tickets, {} concurrent clients",
                 args.tickets, args.concurrency
             );
-            print_modes(
-                &results,
-                &[
-                    Column::new("tickets/s", "tickets_per_second", 10, 1),
-                    Column::new("p50 ms", "p50_ms", 10, 2),
-                    Column::new("p95 ms", "p95_ms", 10, 2),
-                    Column::new("p99 ms", "p99_ms", 10, 2),
-                    Column::new("peak RSS MiB", "peak_rss_mib", 14, 1),
-                ],
-            );
-            write_report(&args, results)
+            in_each_mode(&args, "docket-bench", create::run, &title, &create::COLUMNS).await
         }
     }
 }
 
-/// Runs a scenario once per `--modes` entry, in order; the first failure is printed after
+/// Runs a scenario once per `--modes` entry, then prints `title` and a table of the figures
+/// `columns` name, a row per mode, and writes the report. The first failure is printed after
 /// `label` and ends the bench.
-async fn each_mode(
+async fn in_each_mode(
     args: &Args,
     label: &str,
     run: impl AsyncFn(&Args, &str) -> Result<serde_json::Value, String>,
-) -> Result<Vec<serde_json::Value>, ExitCode> {
+    title: &str,
+    columns: &[Column],
+) -> ExitCode {
     let mut results = Vec::new();
     for mode in &args.modes {
         match run(args, mode).await {
             Ok(r) => results.push(r),
             Err(e) => {
                 eprintln!("{label}: {mode}: {e}");
-                return Err(ExitCode::FAILURE);
+                return ExitCode::FAILURE;
             }
         }
     }
-    Ok(results)
+    println!("\n{title}");
+    print_modes(&results, columns);
+    write_report(args, results)
 }

@@ -38,16 +38,20 @@ impl Column {
     }
 }
 
-/// Prints a table with a row per mode: the mode, then each column's figure.
+/// The last column of every per-mode table.
+const PEAK_RSS: Column = Column::new("peak RSS MiB", "peak_rss_mib", 14, 1);
+
+/// Prints a table with a row per mode: the mode, each column's figure, then the peak RSS.
 pub fn print_modes(results: &[serde_json::Value], columns: &[Column]) {
+    let columns: Vec<&Column> = columns.iter().chain([&PEAK_RSS]).collect();
     let mut header = format!("{:<12}", "mode");
-    for c in columns {
+    for c in &columns {
         header += &format!(" {:>w$}", c.title, w = c.width);
     }
     println!("{header}");
     for r in results {
         let mut row = format!("{:<12}", r["mode"].as_str().unwrap_or("?"));
-        for c in columns {
+        for c in &columns {
             let figure = r[c.key].as_f64().unwrap_or(0.0);
             row += &format!(" {figure:>w$.p$}", w = c.width, p = c.decimals);
         }
