@@ -20,6 +20,12 @@ fn id(v: &Value) -> String {
 async fn walk(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let api = app.api.clone();
+    // The request that closes a ticket, as `client`.
+    let close = |client: &Client, ticket: &str| {
+        client
+            .patch(format!("{api}/tickets/{ticket}"))
+            .json(&json!({"state": "closed_successful"}))
+    };
     let admin = app.client.clone();
     let tenant = app.tenant_id.clone();
     let raw = app.queue_id("Raw").await;
@@ -113,14 +119,7 @@ async fn walk(mode: Mode) {
         ),
         (Some(4), Some(vpn.as_str()))
     );
-    expect(
-        403,
-        hilde
-            .patch(format!("{api}/tickets/{case}"))
-            .json(&json!({"state": "closed_successful"})),
-        "1st level closes",
-    )
-    .await;
+    expect(403, close(hilde, &case), "1st level closes").await;
 
     // 3. Sam coordinates: he takes the case, splits it into two sub-tickets, one for himself and
     //    one for Sara.
@@ -180,14 +179,7 @@ async fn walk(mode: Mode) {
             "sub-ticket answer",
         )
         .await;
-        expect(
-            200,
-            agent
-                .patch(format!("{api}/tickets/{child}"))
-                .json(&json!({"state": "closed_successful"})),
-            "sub-ticket closed",
-        )
-        .await;
+        expect(200, close(agent, child), "sub-ticket closed").await;
     }
     assert_eq!(
         app.get_json(&format!("/tickets/{}", children[0])).await["time_minutes"],
@@ -249,13 +241,7 @@ async fn walk(mode: Mode) {
         "summarised answer",
     )
     .await;
-    let closed = expect(
-        200,
-        sam.patch(format!("{api}/tickets/{case}"))
-            .json(&json!({"state": "closed_successful"})),
-        "case closed",
-    )
-    .await;
+    let closed = expect(200, close(sam, &case), "case closed").await;
     assert!(closed["closed_at"].is_string(), "{closed}");
 
     // 6. Jane reads the answer in the portal (not the internal notes) and replies: the queue's

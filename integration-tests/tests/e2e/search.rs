@@ -2,7 +2,7 @@
 //! searches, and clear errors for bad searches. Runs on the embedded default and on PostgreSQL +
 //! RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, item_strs, send};
+use docket_integration_tests::{Mode, TestApp, expect, item_strs, send};
 use serde_json::{Value, json};
 
 fn titles(list: &Value) -> Vec<&str> {
@@ -122,20 +122,14 @@ async fn agents_search_and_save_their_searches(mode: Mode) {
             .len(),
         6
     );
-    let r = app
-        .client
-        .delete(format!("{}/views/{id}", app.api))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = app
-        .client
-        .get(format!("{}/views/{id}/tickets", app.api))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let view = format!("{}/views/{id}", app.api);
+    expect(204, app.client.delete(&view), "the view deleted").await;
+    expect(
+        404,
+        app.client.get(format!("{view}/tickets")),
+        "a deleted view's tickets",
+    )
+    .await;
     app.stop().await;
 }
 
