@@ -5,15 +5,15 @@
 use std::sync::Arc;
 
 use docket_auth::{Kind, Permission, Verifier};
-use docket_bus::outbox::OutboxSignal;
 use docket_identity::authority::{AuthSettings, Authority, LoginOutcome};
 use docket_identity::domain::*;
-use docket_identity::server::bootstrap;
 use docket_identity::storage::{
     AgentStore, AuditStore, CustomerStore, SqlIdentityStore, TenantStore, TokenStore,
 };
 use docket_identity::{IdentityError, totp::TotpSecret};
 use docket_store::{Backend, Db};
+
+mod support;
 
 const DAY: i64 = 24 * 3600 * 1_000_000;
 const PASSWORD: &str = "correct horse battery";
@@ -27,18 +27,7 @@ struct Fixture {
 }
 
 async fn fixture(backend: Backend) -> Fixture {
-    let db = docket_store::testing::fresh_db(backend).await.unwrap();
-    SqlIdentityStore::migrate(&db).await.unwrap();
-    let store = Arc::new(SqlIdentityStore::new(db.clone(), OutboxSignal::new()));
-    let (tenant, admin) = bootstrap(
-        store.as_ref(),
-        NewTenant::parse("it-centre", "IT Centre").unwrap(),
-        Login::parse("Admin").unwrap(),
-        "The Administrator",
-        NewPassword::parse(PASSWORD).unwrap(),
-    )
-    .await
-    .unwrap();
+    let (db, store, tenant, admin) = support::bootstrapped(backend, "Admin", PASSWORD).await;
     let authority = Authority::new(store.clone(), AuthSettings::default());
     Fixture {
         authority,
