@@ -34,12 +34,20 @@ pub fn item_where<'a>(
     field: &str,
     value: &str,
 ) -> &'a serde_json::Value {
+    find_item(list, field, value).unwrap_or_else(|| panic!("no {field} {value} in {list}"))
+}
+
+/// The entry of a REST list (`{"items": […]}`) whose `field` is `value`, if there is one.
+pub fn find_item<'a>(
+    list: &'a serde_json::Value,
+    field: &str,
+    value: &str,
+) -> Option<&'a serde_json::Value> {
     list["items"]
         .as_array()
         .unwrap()
         .iter()
         .find(|e| e[field] == value)
-        .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
 }
 
 /// The `field` of every entry of a REST list (`{"items": […]}`), in order.
@@ -287,11 +295,7 @@ impl TestApp {
             &format!("the queue {name}"),
             || async {
                 let queues = self.get_json("/queues").await;
-                queues["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|q| q["name"] == name)
+                find_item(&queues, "name", name)
                     .map(|q| q["id"].as_str().unwrap().to_owned())
                     .ok_or(queues)
             },
@@ -531,6 +535,11 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) 
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
+}
+
+/// Sends a request: the body of its answer as text.
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
 /// Sends a request and expects `status`: its JSON body (null when it has none). `what` names the

@@ -3,7 +3,7 @@
 //! their company's); the team member sees the queue's tickets but may only add internal notes,
 //! which customers never see. Runs on the embedded default and on PostgreSQL + RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, item_strs, login_with_claims, send};
+use docket_integration_tests::{Mode, TestApp, expect, item_strs, login_with_claims, send};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -243,28 +243,29 @@ async fn people_see_what_they_may(mode: Mode) {
     assert_eq!(status, 404);
     assert_eq!(problem["status"], 404);
     let number = carlas["number"].as_str().unwrap();
-    assert_eq!(
-        send(lone.get(format!("{}/tickets/{number}", app.api)))
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        send(carla.get(format!("{}/tickets/{carlas_id}/history", app.api)))
-            .await
-            .0,
-        403
-    );
+    let tickets = format!("{}/tickets", app.api);
+    expect(
+        404,
+        lone.get(format!("{tickets}/{number}")),
+        "another's ticket by number",
+    )
+    .await;
+    expect(
+        403,
+        carla.get(format!("{tickets}/{carlas_id}/history")),
+        "a customer reads the history",
+    )
+    .await;
     let (_, mine) = send(carla.get(format!("{}/tickets/{carlas_id}", app.api))).await;
     assert!(mine["owner_id"].is_null());
     // Customers administer nothing (refused as customers, whatever the tenant), and see no
     // queue but the portal's.
-    assert_eq!(
-        send(carla.get(format!("{}/admin/tenants/{tenant}/customers", app.api)))
-            .await
-            .0,
-        403
-    );
+    expect(
+        403,
+        carla.get(format!("{}/admin/tenants/{tenant}/customers", app.api)),
+        "a customer administers",
+    )
+    .await;
     let (_, queues) = send(carla.get(format!("{}/queues", app.api))).await;
     let names: Vec<&str> = item_strs(&queues, "name");
     assert_eq!(names, ["Misc"]);

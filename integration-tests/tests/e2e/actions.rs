@@ -68,10 +68,9 @@ async fn the_desk_offers_states_only_to_those_who_may_set_them() {
     );
     let version = ticket["version"].to_string();
     let (status, to) = second
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/update"),
             &[("state", "open"), ("version", &version), ("priority", "3")],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{to}");
@@ -82,10 +81,9 @@ async fn the_desk_offers_states_only_to_those_who_may_set_them() {
     // A form that does not say which version it shows is refused: it could overwrite another's
     // change unseen.
     let (status, html) = second
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/update"),
             &[("state", "closed_successful"), ("priority", "3")],
-            &[],
         )
         .await;
     assert_eq!(status, 422, "{html}");

@@ -51,7 +51,7 @@ async fn an_agent_works_tickets_in_the_desk() {
 
     // A phone ticket.
     let (status, to) = agent
-        .post(
+        .submit(
             "/desk/phone",
             &[
                 ("queue", misc.as_str()),
@@ -60,7 +60,6 @@ async fn an_agent_works_tickets_in_the_desk() {
                 ("body", "Anruf: der VPN-Client trennt stündlich."),
                 ("priority", "4"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{to}");
@@ -92,10 +91,9 @@ async fn an_agent_works_tickets_in_the_desk() {
         .await;
     assert_eq!(status, 303);
     let (status, _) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/articles"),
             &[("kind", "note"), ("body", "Intern: Lizenz prüfen.")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -109,10 +107,9 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(note["visible_to_customer"], false);
     // An empty text is refused with a message, nothing added.
     let (status, html) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/articles"),
             &[("kind", "note"), ("body", " ")],
-            &[],
         )
         .await;
     assert_eq!(status, 422, "{html}");
@@ -127,7 +124,7 @@ async fn an_agent_works_tickets_in_the_desk() {
     // Fields: pending until a time given in the agent's zone, and a higher priority.
     let version = ticket(&app, &id).await["version"].to_string();
     let (status, page) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/update"),
             &[
                 ("version", version.as_str()),
@@ -141,7 +138,6 @@ async fn an_agent_works_tickets_in_the_desk() {
                 ("owner", ""),
                 ("responsible", ""),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{page}");
@@ -151,14 +147,13 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(changed["priority"], 5);
     // The same form again from the old page: somebody changed the ticket meanwhile.
     let (status, page) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/update"),
             &[
                 ("version", version.as_str()),
                 ("priority", "1"),
                 ("state", "open"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 409, "{page}");
@@ -178,18 +173,16 @@ async fn an_agent_works_tickets_in_the_desk() {
         "{html}"
     );
     let (status, _) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/fields"),
             &[("field.building", "B")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
     let (status, _) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/tags"),
             &[("tags", "vpn, lizenz")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -204,21 +197,16 @@ async fn an_agent_works_tickets_in_the_desk() {
     tags.sort_unstable();
     assert_eq!(tags, ["lizenz", "vpn"]);
     let (status, page) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/fields"),
             &[("field.building", "Z")],
-            &[],
         )
         .await;
     assert_eq!(status, 422, "a value that is not an option: {page}");
 
     // Lock (and so take) it.
     let (status, _) = agent
-        .post(
-            &format!("/desk/tickets/{number}/lock"),
-            &[("locked", "1")],
-            &[],
-        )
+        .submit(&format!("/desk/tickets/{number}/lock"), &[("locked", "1")])
         .await;
     assert_eq!(status, 303);
     let locked = ticket(&app, &id).await;
@@ -228,11 +216,7 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert!(html.contains("VPN bricht ab"), "{html}");
     // Watch it: it joins the agent's watched view.
     let (status, _) = agent
-        .post(
-            &format!("/desk/tickets/{number}/watch"),
-            &[("watch", "1")],
-            &[],
-        )
+        .submit(&format!("/desk/tickets/{number}/watch"), &[("watch", "1")])
         .await;
     assert_eq!(status, 303);
     let (_, html) = agent.get("/desk/views/watched").await;
@@ -243,10 +227,9 @@ async fn an_agent_works_tickets_in_the_desk() {
     // Link it with Jane's ticket; split the answer off; merge Jane's ticket into it.
     let jane_number = jane_ticket["number"].as_str().unwrap();
     let (status, _) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/link"),
             &[("other", jane_number), ("kind", "related")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -254,20 +237,18 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(links["items"][0]["number"], jane_number, "{links}");
     let answer_id = answer["id"].as_str().unwrap();
     let (status, to) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/articles/{answer_id}/split"),
             &[("title", "Lizenz für Version 5")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
     let split = ticket(&app, &number_in(&to)).await;
     assert_eq!(split["title"], "Lizenz für Version 5");
     let (status, to) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{jane_number}/merge"),
             &[("target", number.as_str())],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -288,7 +269,7 @@ async fn an_agent_works_tickets_in_the_desk() {
     }
     let back = format!("/desk/queues/{misc}?sort=priority&order=desc");
     let (status, to) = agent
-        .post(
+        .submit(
             "/desk/bulk",
             &[
                 ("ticket", ids[0].as_str()),
@@ -297,7 +278,6 @@ async fn an_agent_works_tickets_in_the_desk() {
                 ("state", "open"),
                 ("back", back.as_str()),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -310,14 +290,13 @@ async fn an_agent_works_tickets_in_the_desk() {
         );
     }
     let (_, to) = agent
-        .post(
+        .submit(
             "/desk/bulk",
             &[
                 ("ticket", ids[0].as_str()),
                 ("priority", "2"),
                 ("back", "https://evil.example/"),
             ],
-            &[],
         )
         .await;
     assert_eq!(to, "/desk/");
@@ -344,14 +323,13 @@ async fn an_agent_works_tickets_in_the_desk() {
 
     // The search saved as a view of its own, and deleted again.
     let (status, to) = agent
-        .post(
+        .submit(
             "/desk/searches",
             &[
                 ("name", "Drucker offen"),
                 ("text", "Drucker"),
                 ("state", "open"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{to}");
@@ -394,7 +372,7 @@ async fn an_agent_works_tickets_in_the_desk() {
 
     // A phone ticket for a known address belongs to that customer, who sees it in the portal.
     let (status, to) = agent
-        .post(
+        .submit(
             "/desk/phone",
             &[
                 ("queue", misc.as_str()),
@@ -402,7 +380,6 @@ async fn an_agent_works_tickets_in_the_desk() {
                 ("title", "Rückruf wegen Beamer"),
                 ("body", "Sie hat angerufen."),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{to}");
@@ -427,10 +404,9 @@ async fn an_agent_works_tickets_in_the_desk() {
         assert!(!html.contains("VPN bricht ab"), "{path}: {html}");
     }
     let (status, _) = jane
-        .post(
+        .submit(
             "/desk/bulk",
             &[("ticket", ids[0].as_str()), ("priority", "5")],
-            &[],
         )
         .await;
     assert_eq!(status, 403);
@@ -487,14 +463,13 @@ async fn a_customer_reports_replies_closes_and_reopens_in_the_portal() {
     );
     // A missing subject: the form again, what she wrote kept, the error at its field.
     let (status, html) = jane
-        .post(
+        .submit(
             "/portal/new",
             &[
                 ("queue", misc.as_str()),
                 ("title", ""),
                 ("body", "Kein Netz"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 422);
@@ -672,11 +647,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         async move {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let (status, to) = admin
-                .post(
-                    &format!("/desk/admin/{section}?tenant={tenant}"),
-                    &fields,
-                    &[],
-                )
+                .submit(&format!("/desk/admin/{section}?tenant={tenant}"), &fields)
                 .await;
             assert_eq!(status, 303, "{section}: {to}");
             assert_eq!(to, format!("/desk/admin/{section}?tenant={tenant}"));
@@ -832,10 +803,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     let (status, _) = max.get("/desk/admin/queues").await;
     assert_eq!(status, 403);
     let (status, _) = max
-        .post(
+        .submit(
             &format!("/desk/admin/groups?tenant={tenant}"),
             &[("name", "mine")],
-            &[],
         )
         .await;
     assert_eq!(status, 403);
@@ -858,7 +828,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         .await;
     let misc = app.queue_id("Misc").await;
     let (status, _) = erika
-        .post(
+        .submit(
             "/portal/new",
             &[
                 ("queue", misc.as_str()),
@@ -866,7 +836,6 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
                 ("title", "Port 22"),
                 ("body", "Bitte öffnen"),
             ],
-            &[],
         )
         .await;
     assert_eq!(
@@ -914,7 +883,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     assert_eq!(status, 200);
     assert!(html.contains("Ihr 2nd Level"), "{html}");
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/queues/{queue_id}?tenant={tenant}"),
             &[
                 ("group", group.as_str()),
@@ -922,7 +891,6 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
                 ("addresses", "second@uni.example, 2nd@uni.example"),
                 ("signature", "Ihr IT-Service"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -968,10 +936,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
     let new_password = "max's new password, long enough";
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/agents/{max_id}?tenant={tenant}"),
             &[("password", new_password)],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -989,10 +956,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     assert!(roles_of(&max_now).is_empty(), "{max_now}");
     // Ticked again and let back in: he signs in with the new password.
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/agents/{max_id}?tenant={tenant}"),
             &[("roles", role.as_str()), ("active", "on")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -1014,10 +980,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
     let field = format!("g-{group}");
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/roles/{role}?tenant={tenant}"),
             &[(field.as_str(), "ro"), (field.as_str(), "note")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -1067,7 +1032,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "{html}"
     );
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/customers/{erika_id}?tenant={tenant}"),
             &[
                 ("name", "Erika Mustermann"),
@@ -1077,7 +1042,6 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
                 ("language", "en"),
                 ("active", "on"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -1122,7 +1086,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "{html}"
     );
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/templates/{template}?tenant={tenant}"),
             &[
                 ("name", "Gruß"),
@@ -1132,7 +1096,6 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
                 ("body", "Guten Tag {{customer.name}},\n\nwir kümmern uns."),
                 ("queues", queue_id.as_str()),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -1155,14 +1118,13 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
     // An unknown variable is refused with the reason, and nothing changes.
     let (status, html) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/templates/{template}?tenant={tenant}"),
             &[
                 ("name", "Gruß"),
                 ("kind", "answer"),
                 ("body", "{{ticket.secret}}"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 422, "{html}");
@@ -1174,9 +1136,8 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
 
     // A template deleted from its page.
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/templates/{template}/delete?tenant={tenant}"),
-            &[],
             &[],
         )
         .await;
@@ -1188,10 +1149,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
     // A bad entry is refused with the reason.
     let (status, html) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/services?tenant={tenant}"),
             &[("name", "")],
-            &[],
         )
         .await;
     assert!((400..500).contains(&status), "{status}: {html}");

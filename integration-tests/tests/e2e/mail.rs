@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use docket_integration_tests::mail::{Dovecot, Sink, header, swaks};
 use docket_integration_tests::{
-    Mode, TestApp, eventually, expect, send, test_settings, wait_until, when,
+    Mode, TestApp, eventually, expect, send, test_settings, text_of, wait_until, when,
 };
 use docket_mail::config::{ImapAccount, Security, SmtpRelay};
 use docket_platform::config::Secret;
@@ -405,18 +405,11 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>See the <b>photos</b>.</p>\
     assert_eq!(article["body"], "See the photos.");
     let html_part = &article["attachments"][0];
     assert_eq!(html_part["filename"], "message.html");
-    let shown = app
-        .client
-        .get(format!(
-            "{api}/attachments/{}",
-            html_part["id"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let shown = text_of(app.client.get(format!(
+        "{api}/attachments/{}",
+        html_part["id"].as_str().unwrap()
+    )))
+    .await;
     assert!(shown.contains("<b>photos</b>"), "{shown}");
     assert!(
         !shown.contains("<script") && !shown.contains("tracker.example"),
