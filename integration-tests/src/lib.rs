@@ -27,6 +27,44 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use tokio::net::{TcpListener, TcpStream};
 
+/// The entry of a REST list (`{"items": […]}`) whose `field` is `value`; panics, showing the
+/// list, when there is none.
+pub fn item_where<'a>(
+    list: &'a serde_json::Value,
+    field: &str,
+    value: &str,
+) -> &'a serde_json::Value {
+    find_item(list, field, value).unwrap_or_else(|| panic!("no {field} {value} in {list}"))
+}
+
+/// The entry of a REST list (`{"items": […]}`) whose `field` is `value`, if there is one.
+pub fn find_item<'a>(
+    list: &'a serde_json::Value,
+    field: &str,
+    value: &str,
+) -> Option<&'a serde_json::Value> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[field] == value)
+}
+
+/// The `field` of every entry of a REST list (`{"items": […]}`), in order.
+pub fn item_strs<'a>(list: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
+}
+
+/// The response's `content-type`.
+pub fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"].to_str().unwrap()
+}
+
 /// The RabbitMQ the tests use; `DOCKET_TEST_AMQP` overrides it.
 pub fn amqp_url() -> String {
     std::env::var("DOCKET_TEST_AMQP")
@@ -257,11 +295,7 @@ impl TestApp {
             &format!("the queue {name}"),
             || async {
                 let queues = self.get_json("/queues").await;
-                queues["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|q| q["name"] == name)
+                find_item(&queues, "name", name)
                     .map(|q| q["id"].as_str().unwrap().to_owned())
                     .ok_or(queues)
             },
@@ -300,6 +334,19 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// The entry named `name` in the list that `GET path` answers (a role, a service, a queue…).
+    pub async fn named(&self, path: &str, name: &str) -> serde_json::Value {
+        item_where(&self.get_json(path).await, "name", name).clone()
+    }
+
+    /// The id of the entry named `name` in the list that `GET path` answers.
+    pub async fn id_named(&self, path: &str, name: &str) -> String {
+        self.named(path, name).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
@@ -488,6 +535,11 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) 
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
+}
+
+/// Sends a request: the body of its answer as text.
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
 }
 
 /// Sends a request and expects `status`: its JSON body (null when it has none). `what` names the

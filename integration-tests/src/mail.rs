@@ -61,34 +61,35 @@ impl Sink {
         Self { port, dir, child }
     }
 
-    /// Every message received so far, in order.
-    pub fn messages(&self) -> Vec<String> {
+    /// The contents of the sink's files `<n>.<extension>`, in the order of `n`.
+    fn numbered(&self, extension: &str) -> Vec<Vec<u8>> {
         let mut numbered: Vec<(u64, PathBuf)> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .filter(|p| p.extension().is_some_and(|x| x == extension))
             .filter_map(|p| Some((p.file_stem()?.to_str()?.parse().ok()?, p)))
             .collect();
         numbered.sort();
         numbered
             .into_iter()
-            .map(|(_, p)| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .map(|(_, p)| std::fs::read(p).unwrap())
+            .collect()
+    }
+
+    /// Every message received so far, in order.
+    pub fn messages(&self) -> Vec<String> {
+        self.numbered("eml")
+            .iter()
+            .map(|raw| String::from_utf8_lossy(raw).into_owned())
             .collect()
     }
 
     /// The envelope of every message received so far, in order (`mail_from`, `rcpt_tos`, `tls`,
     /// `auth_user`).
     pub fn envelopes(&self) -> Vec<serde_json::Value> {
-        let mut numbered: Vec<(u64, PathBuf)> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter_map(|p| Some((p.file_stem()?.to_str()?.parse().ok()?, p)))
-            .collect();
-        numbered.sort();
-        numbered
-            .into_iter()
-            .map(|(_, p)| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        self.numbered("json")
+            .iter()
+            .map(|raw| serde_json::from_slice(raw).unwrap())
             .collect()
     }
 

@@ -115,6 +115,11 @@ impl Web {
         self.post_with_token(path, &self.csrf, fields, files).await
     }
 
+    /// As [`Self::post`], a form without attachments.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        self.post(path, fields, &[]).await
+    }
+
     /// As [`Self::post`], with the given form token instead of the session's.
     pub async fn post_with_token(
         &self,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{KillOnDrop, address_after, banner, docket};
+use common::{KillOnDrop, address_after, banner, docket, succeeds};
 
 #[tokio::test]
 async fn runs_answers_health_checks_and_stops_on_sigterm() {
@@ -132,15 +132,10 @@ fn a_bad_configuration_is_refused_with_a_clear_message() {
 async fn migrate_creates_the_postgres_database_and_its_tables() {
     let server = docket_store::testing::postgres_server();
     let url = format!("{server}/docket_test_migrate_{}", std::process::id());
-    let out = docket()
-        .args(["migrate", "--only", "ticket"])
-        .env("DOCKET__TICKET__DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        docket()
+            .args(["migrate", "--only", "ticket"])
+            .env("DOCKET__TICKET__DATABASE_URL", &url),
     );
     let db = docket_store::Db::connect(&url, docket_store::PoolSize { max_connections: 1 })
         .await
@@ -172,59 +167,48 @@ async fn migrate_creates_the_postgres_database_and_its_tables() {
 #[tokio::test]
 async fn bootstrap_creates_an_administrator_who_can_log_in() {
     let data = tempfile::tempdir().unwrap();
-    let out = docket()
-        .args([
-            "admin",
-            "bootstrap",
-            "--tenant",
-            "it-centre",
-            "--tenant-name",
-            "IT Centre",
-            "--login",
-            "root",
-        ])
-        .env("DOCKET__DATA_DIR", data.path())
-        .env("DOCKET_BOOTSTRAP_PASSWORD", "the first admin password")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        docket()
+            .args([
+                "admin",
+                "bootstrap",
+                "--tenant",
+                "it-centre",
+                "--tenant-name",
+                "IT Centre",
+                "--login",
+                "root",
+            ])
+            .env("DOCKET__DATA_DIR", data.path())
+            .env("DOCKET_BOOTSTRAP_PASSWORD", "the first admin password"),
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("tenant `it-centre`"));
-    // Too short a password is refused with the policy named.
-    let weak = docket()
-        .args([
-            "admin",
-            "bootstrap",
-            "--tenant",
-            "it-centre",
-            "--login",
-            "root2",
-        ])
-        .env("DOCKET__DATA_DIR", data.path())
-        .env("DOCKET_BOOTSTRAP_PASSWORD", "short")
-        .output()
-        .unwrap();
-    assert!(!weak.status.success());
-    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 10 characters"));
-    // The same login twice is refused.
-    let again = docket()
-        .args([
-            "admin",
-            "bootstrap",
-            "--tenant",
-            "it-centre",
-            "--login",
-            "root",
-        ])
-        .env("DOCKET__DATA_DIR", data.path())
-        .env("DOCKET_BOOTSTRAP_PASSWORD", "the first admin password")
-        .output()
-        .unwrap();
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    for (login, password, refusal) in [
+        // Too short a password is refused with the policy named.
+        ("root2", "short", "at least 10 characters"),
+        // The same login twice is refused.
+        ("root", "the first admin password", "exists already"),
+    ] {
+        let refused = docket()
+            .args([
+                "admin",
+                "bootstrap",
+                "--tenant",
+                "it-centre",
+                "--login",
+                login,
+            ])
+            .env("DOCKET__DATA_DIR", data.path())
+            .env("DOCKET_BOOTSTRAP_PASSWORD", password)
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{login} with {password}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(refusal),
+            "{login} with {password}: {}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
 }
 
 /// Writes two tickets with a few changes each into the ticket database at `url`; returns the first.

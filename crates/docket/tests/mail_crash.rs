@@ -19,7 +19,7 @@ const ADDRESS: &str = "helpdesk@uni.example";
 
 mod common;
 
-use common::{KillOnDrop, address_after, banner};
+use common::{KillOnDrop, address_after, banner, succeeds};
 
 fn docket(data: &std::path::Path, lmtp_port: u16) -> Command {
     let mut cmd = common::docket();
@@ -66,6 +66,20 @@ async fn get(client: &reqwest::Client, url: String) -> Value {
     let r = client.get(&url).send().await.unwrap();
     assert!(r.status().is_success(), "GET {url}: {}", r.status());
     r.json().await.unwrap()
+}
+
+/// Every item of a paged list; `url` already has a query (`?page_size=…`).
+async fn all_pages(client: &reqwest::Client, url: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = get(client, format!("{url}&page_token={token}")).await;
+        all.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_page_token"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => return all,
+        }
+    }
 }
 
 /// Message `i`: every tenth after the first 20 answers message `i - 7`, every third of the rest
@@ -151,15 +165,10 @@ async fn a_crash_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
         .local_addr()
         .unwrap()
         .port();
-    let out = docket(data.path(), port)
-        .args(["admin", "bootstrap", "--tenant", "uni", "--login", "admin"])
-        .env("DOCKET_BOOTSTRAP_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        docket(data.path(), port)
+            .args(["admin", "bootstrap", "--tenant", "uni", "--login", "admin"])
+            .env("DOCKET_BOOTSTRAP_PASSWORD", PASSWORD),
     );
     let (mut first, api) = start(data.path(), port).await;
     let client = admin(&api).await;
@@ -219,20 +228,7 @@ async fn a_crash_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
     let client = admin(&api).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     let messages = loop {
-        let mut all = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = get(
-                &client,
-                format!("{api}/admin/mail/messages?page_size=500&page_token={token}"),
-            )
-            .await;
-            all.extend(page["items"].as_array().unwrap().iter().cloned());
-            match page["next_page_token"].as_str() {
-                Some(t) => token = t.to_owned(),
-                None => break,
-            }
-        }
+        let all = all_pages(&client, &format!("{api}/admin/mail/messages?page_size=500")).await;
         if all.iter().all(|m| m["state"] == "done") && all.len() >= MESSAGES {
             break all;
         }
@@ -258,42 +254,31 @@ async fn a_crash_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
     // Exactly one customer article per message, across all tickets.
     let mut articles = 0;
     let mut tickets = 0;
-    let mut token = String::new();
-    loop {
-        let page = get(
+    let queued = format!("{api}/queues/{queue}/tickets?page_size=100");
+    for t in all_pages(&client, &queued).await {
+        tickets += 1;
+        let list = get(
             &client,
-            format!("{api}/queues/{queue}/tickets?page_size=100&page_token={token}"),
+            format!("{api}/tickets/{}/articles", t["id"].as_str().unwrap()),
         )
         .await;
-        for t in page["items"].as_array().unwrap() {
-            tickets += 1;
-            let list = get(
-                &client,
-                format!("{api}/tickets/{}/articles", t["id"].as_str().unwrap()),
-            )
-            .await;
-            let mine: Vec<_> = list["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|a| a["sender"] == "customer")
-                .collect();
-            articles += mine.len();
-            let mut bodies: Vec<_> = mine.iter().map(|a| a["body"].to_string()).collect();
-            bodies.sort();
-            let n = bodies.len();
-            bodies.dedup();
-            assert_eq!(
-                bodies.len(),
-                n,
-                "an article twice on ticket {}",
-                t["number"]
-            );
-        }
-        match page["next_page_token"].as_str() {
-            Some(t) => token = t.to_owned(),
-            None => break,
-        }
+        let mine: Vec<_> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["sender"] == "customer")
+            .collect();
+        articles += mine.len();
+        let mut bodies: Vec<_> = mine.iter().map(|a| a["body"].to_string()).collect();
+        bodies.sort();
+        let n = bodies.len();
+        bodies.dedup();
+        assert_eq!(
+            bodies.len(),
+            n,
+            "an article twice on ticket {}",
+            t["number"]
+        );
     }
     assert_eq!(articles, MESSAGES);
     assert_eq!(tickets, MESSAGES - replies);

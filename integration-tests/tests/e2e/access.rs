@@ -3,7 +3,7 @@
 //! their company's); the team member sees the queue's tickets but may only add internal notes,
 //! which customers never see. Runs on the embedded default and on PostgreSQL + RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
+use docket_integration_tests::{Mode, TestApp, expect, item_strs, login_with_claims, send};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -51,15 +51,9 @@ async fn people_see_what_they_may(mode: Mode) {
     created(&app, &customers, customer("carla", false, true)).await;
     created(&app, &customers, customer("chris", true, true)).await;
     created(&app, &customers, customer("lone", false, false)).await;
-    let roles = app
-        .get_json(&format!("/admin/tenants/{tenant}/roles"))
-        .await;
-    let member_role = roles["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "Team member")
-        .unwrap()["id"]
+    let member_role = app
+        .named(&format!("/admin/tenants/{tenant}/roles"), "Team member")
+        .await["id"]
         .clone();
     created(
         &app,
@@ -135,15 +129,9 @@ async fn people_see_what_they_may(mode: Mode) {
     )
     .await;
     assert_eq!(status, 403, "only administrators extend the catalogue");
-    let types = app
-        .get_json(&format!("/tenants/{tenant}/ticket-types"))
-        .await;
-    let incident = types["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "Incident")
-        .unwrap()["id"]
+    let incident = app
+        .named(&format!("/tenants/{tenant}/ticket-types"), "Incident")
+        .await["id"]
         .clone();
     let classify = json!({"type_id": incident, "service_id": exchange["id"]});
     let patch = |client: &Client| {
@@ -228,20 +216,16 @@ async fn people_see_what_they_may(mode: Mode) {
         sub_id.clone(),
     ];
     all.sort();
-    assert_eq!(
-        ids(&send(listed(&tom)).await.1),
-        all,
-        "the team member sees the queue"
-    );
-    assert_eq!(ids(&send(listed(&carla)).await.1), [carlas_id.as_str()]);
     let mut company_tickets = vec![carlas_id.clone(), chriss_id.clone()];
     company_tickets.sort();
-    assert_eq!(
-        ids(&send(listed(&chris)).await.1),
-        company_tickets,
-        "chris sees the company's"
-    );
-    assert_eq!(ids(&send(listed(&lone)).await.1), [lones_id.as_str()]);
+    for (client, expected, what) in [
+        (&tom, all, "the team member sees the queue"),
+        (&carla, vec![carlas_id.clone()], "carla sees hers"),
+        (&chris, company_tickets, "chris sees the company's"),
+        (&lone, vec![lones_id.clone()], "lone sees hers"),
+    ] {
+        assert_eq!(ids(&send(listed(client)).await.1), expected, "{what}");
+    }
 
     // Carla's articles, as Carla: hers and the answer, never the internal note.
     let (status, articles) =
@@ -259,45 +243,33 @@ async fn people_see_what_they_may(mode: Mode) {
     assert_eq!(status, 404);
     assert_eq!(problem["status"], 404);
     let number = carlas["number"].as_str().unwrap();
-    assert_eq!(
-        send(lone.get(format!("{}/tickets/{number}", app.api)))
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        send(carla.get(format!("{}/tickets/{carlas_id}/history", app.api)))
-            .await
-            .0,
-        403
-    );
+    let tickets = format!("{}/tickets", app.api);
+    expect(
+        404,
+        lone.get(format!("{tickets}/{number}")),
+        "another's ticket by number",
+    )
+    .await;
+    expect(
+        403,
+        carla.get(format!("{tickets}/{carlas_id}/history")),
+        "a customer reads the history",
+    )
+    .await;
     let (_, mine) = send(carla.get(format!("{}/tickets/{carlas_id}", app.api))).await;
     assert!(mine["owner_id"].is_null());
     // Customers administer nothing (refused as customers, whatever the tenant), and see no
     // queue but the portal's.
-    assert_eq!(
-        send(carla.get(format!("{}/admin/tenants/{tenant}/customers", app.api)))
-            .await
-            .0,
-        403
-    );
+    expect(
+        403,
+        carla.get(format!("{}/admin/tenants/{tenant}/customers", app.api)),
+        "a customer administers",
+    )
+    .await;
     let (_, queues) = send(carla.get(format!("{}/queues", app.api))).await;
-    let names: Vec<&str> = queues["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = item_strs(&queues, "name");
     assert_eq!(names, ["Misc"]);
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn people_see_what_they_may_on_the_embedded_default() {
-    people_see_what_they_may(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn people_see_what_they_may_on_postgres_and_rabbitmq() {
-    people_see_what_they_may(Mode::Production).await;
-}
+in_both_modes!(people_see_what_they_may: people_see_what_they_may_on_the_embedded_default, people_see_what_they_may_on_postgres_and_rabbitmq);

@@ -4,7 +4,7 @@
 //! is refused.
 
 use docket_integration_tests::web::Web;
-use docket_integration_tests::{Mode, TestApp, send};
+use docket_integration_tests::{Mode, TestApp, item_where, send};
 use serde_json::json;
 
 const PASSWORD: &str = "a password for the agents, long enough";
@@ -17,15 +17,7 @@ async fn the_desk_offers_states_only_to_those_who_may_set_them() {
     let roles = app
         .get_json(&format!("/admin/tenants/{tenant}/roles"))
         .await;
-    let role = |name: &str| {
-        roles["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .unwrap_or_else(|| panic!("no role {name}: {roles}"))["id"]
-            .clone()
-    };
+    let role = |name: &str| item_where(&roles, "name", name)["id"].clone();
     for (login, role_name) in [("first", "1st level (help desk)"), ("second", "2nd level")] {
         let (status, agent) = send(
             app.client
@@ -76,10 +68,9 @@ async fn the_desk_offers_states_only_to_those_who_may_set_them() {
     );
     let version = ticket["version"].to_string();
     let (status, to) = second
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/update"),
             &[("state", "open"), ("version", &version), ("priority", "3")],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{to}");
@@ -90,10 +81,9 @@ async fn the_desk_offers_states_only_to_those_who_may_set_them() {
     // A form that does not say which version it shows is refused: it could overwrite another's
     // change unseen.
     let (status, html) = second
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/update"),
             &[("state", "closed_successful"), ("priority", "3")],
-            &[],
         )
         .await;
     assert_eq!(status, 422, "{html}");

@@ -4,7 +4,7 @@
 //! API tokens until revoked; the second factor; the audit log; bad input as problem+json.
 
 use docket_integration_tests::{
-    ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, login_client,
+    ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, item_strs, item_where, login_client,
 };
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -100,12 +100,7 @@ impl Api<'_> {
     /// The id of the bootstrapped tenant.
     async fn tenant_id(&self) -> String {
         let tenants = self.ok("get", "/admin/tenants", None).await;
-        tenants["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["slug"] == ADMIN_TENANT)
-            .unwrap()["id"]
+        item_where(&tenants, "slug", ADMIN_TENANT)["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -115,12 +110,7 @@ impl Api<'_> {
         let groups = self
             .ok("get", &format!("/admin/tenants/{tenant}/groups"), None)
             .await;
-        groups["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["name"] == name)
-            .unwrap_or_else(|| panic!("no group {name}: {groups}"))["id"]
+        item_where(&groups, "name", name)["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -130,12 +120,7 @@ impl Api<'_> {
         let roles = self
             .ok("get", &format!("/admin/tenants/{tenant}/roles"), None)
             .await;
-        roles["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .unwrap_or_else(|| panic!("no role {name}: {roles}"))["id"]
+        item_where(&roles, "name", name)["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -302,12 +287,7 @@ async fn agents_get_the_grants_of_their_roles_and_own_permissions() {
     let agents = api
         .ok("get", &format!("/admin/tenants/{tenant}/agents"), None)
         .await;
-    let logins: Vec<&str> = agents["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["login"].as_str().unwrap())
-        .collect();
+    let logins: Vec<&str> = item_strs(&agents, "login");
     assert_eq!(logins, ["admin", "nina", "otto"]);
     let now = absence_window();
     let (status, absence) = api

@@ -5,6 +5,8 @@
 //! `deploy/dev/browser.sh` (called by `make test`) installs Chromium and the npm packages; without
 //! them this test fails, it never skips.
 
+use std::path::{Path, PathBuf};
+
 use docket_integration_tests::mail::repo;
 use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp};
 
@@ -12,13 +14,47 @@ const PASSWORD: &str = "a password for jane, long enough";
 const TITLE: &str = "Beamer im Hörsaal 2 zeigt kein Bild";
 
 /// Where the browser scripts live, with their npm packages installed (never skipped without).
-fn browser_dir() -> std::path::PathBuf {
+fn browser_dir() -> PathBuf {
     let dir = repo().join("integration-tests/browser");
     assert!(
         dir.join("node_modules/playwright-core").exists(),
         "playwright-core is missing: run deploy/dev/browser.sh (make test does)"
     );
     dir
+}
+
+/// Runs `<script>.js` of the browser directory with node and `env`; asserts that it succeeded
+/// and reported `<script>: all passed`.
+async fn run_script(browser_dir: &Path, script: &str, env: &[(&str, &str)]) {
+    let out = tokio::process::Command::new("node")
+        .arg(browser_dir.join(format!("{script}.js")))
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("node runs (make test installs the browser tools)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "the browser scenario {script} failed:\n{report}"
+    );
+    assert!(
+        report.contains(&format!("{script}: all passed")),
+        "{report}"
+    );
+}
+
+/// Asserts that the scripts left a screenshot of each page in `artifacts/`.
+fn assert_screenshots(browser_dir: &Path, pages: &[&str]) {
+    for page in pages {
+        assert!(
+            browser_dir.join(format!("artifacts/{page}.png")).exists(),
+            "no screenshot of {page}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -29,31 +65,27 @@ async fn a_customer_uses_the_portal_in_a_real_browser() {
     app.customer_with_ticket("jane", PASSWORD, TITLE).await;
 
     let base = api.trim_end_matches("/api/v1").to_owned();
-    let out = tokio::process::Command::new("node")
-        .arg(browser_dir.join("portal.js"))
-        .env("DOCKET_BASE_URL", &base)
-        .env("DOCKET_TENANT", ADMIN_TENANT)
-        .env("DOCKET_LOGIN", "jane")
-        .env("DOCKET_PASSWORD", PASSWORD)
-        .env("DOCKET_TICKET_TITLE", TITLE)
-        .output()
-        .await
-        .expect("node runs (make test installs the browser tools)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_script(
+        &browser_dir,
+        "portal",
+        &[
+            ("DOCKET_BASE_URL", &base),
+            ("DOCKET_TENANT", ADMIN_TENANT),
+            ("DOCKET_LOGIN", "jane"),
+            ("DOCKET_PASSWORD", PASSWORD),
+            ("DOCKET_TICKET_TITLE", TITLE),
+        ],
+    )
+    .await;
+    assert_screenshots(
+        &browser_dir,
+        &[
+            "portal-login",
+            "portal-login-error",
+            "portal-tickets",
+            "portal-ticket",
+        ],
     );
-    assert!(out.status.success(), "the browser check failed:\n{report}");
-    assert!(report.contains("portal: all passed"), "{report}");
-    for page in ["login", "login-error", "tickets", "ticket"] {
-        assert!(
-            browser_dir
-                .join(format!("artifacts/portal-{page}.png"))
-                .exists(),
-            "no screenshot of {page}"
-        );
-    }
     app.stop().await;
 }
 
@@ -98,40 +130,30 @@ async fn customer_and_agent_work_a_request_in_real_browsers() {
     }
 
     let base = api.trim_end_matches("/api/v1").to_owned();
-    let out = tokio::process::Command::new("node")
-        .arg(browser_dir.join("desk.js"))
-        .env("DOCKET_BASE_URL", &base)
-        .env("DOCKET_TENANT", ADMIN_TENANT)
-        .env("DOCKET_CUSTOMER", "erika")
-        .env("DOCKET_CUSTOMER_PASSWORD", PASSWORD)
-        .env("DOCKET_AGENT", ADMIN_LOGIN)
-        .env("DOCKET_AGENT_PASSWORD", ADMIN_PASSWORD)
-        .env("DOCKET_QUEUE_ID", &misc)
-        .output()
-        .await
-        .expect("node runs (make test installs the browser tools)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_script(
+        &browser_dir,
+        "desk",
+        &[
+            ("DOCKET_BASE_URL", &base),
+            ("DOCKET_TENANT", ADMIN_TENANT),
+            ("DOCKET_CUSTOMER", "erika"),
+            ("DOCKET_CUSTOMER_PASSWORD", PASSWORD),
+            ("DOCKET_AGENT", ADMIN_LOGIN),
+            ("DOCKET_AGENT_PASSWORD", ADMIN_PASSWORD),
+            ("DOCKET_QUEUE_ID", &misc),
+        ],
+    )
+    .await;
+    assert_screenshots(
+        &browser_dir,
+        &[
+            "portal-new",
+            "portal-ticket",
+            "portal-tickets-phone",
+            "desk-overview",
+            "desk-queue-live",
+            "desk-ticket",
+        ],
     );
-    assert!(
-        out.status.success(),
-        "the browser scenario failed:\n{report}"
-    );
-    assert!(report.contains("desk: all passed"), "{report}");
-    for page in [
-        "portal-new",
-        "portal-ticket",
-        "portal-tickets-phone",
-        "desk-overview",
-        "desk-queue-live",
-        "desk-ticket",
-    ] {
-        assert!(
-            browser_dir.join(format!("artifacts/{page}.png")).exists(),
-            "no screenshot of {page}"
-        );
-    }
     app.stop().await;
 }

@@ -5,7 +5,9 @@
 //! again, as its queue's follow-up policy says. The history shows every step, with who and when.
 //! Runs on the embedded default and on PostgreSQL + RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, expect, login_with_claims, send};
+use docket_integration_tests::{
+    Mode, TestApp, expect, item_strs, item_where, login_with_claims, send,
+};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -18,6 +20,12 @@ fn id(v: &Value) -> String {
 async fn walk(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let api = app.api.clone();
+    // The request that closes a ticket, as `client`.
+    let close = |client: &Client, ticket: &str| {
+        client
+            .patch(format!("{api}/tickets/{ticket}"))
+            .json(&json!({"state": "closed_successful"}))
+    };
     let admin = app.client.clone();
     let tenant = app.tenant_id.clone();
     let raw = app.queue_id("Raw").await;
@@ -42,36 +50,16 @@ async fn walk(mode: Mode) {
         )
         .await;
     }
-    let services = app.get_json(&format!("/tenants/{tenant}/services")).await;
-    let vpn = services["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "Network::VPN")
-        .map(id)
-        .unwrap();
-    let types = app
-        .get_json(&format!("/tenants/{tenant}/ticket-types"))
+    let vpn = app
+        .id_named(&format!("/tenants/{tenant}/services"), "Network::VPN")
         .await;
-    let incident = types["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "Incident")
-        .map(id)
-        .unwrap();
+    let incident = app
+        .id_named(&format!("/tenants/{tenant}/ticket-types"), "Incident")
+        .await;
     let roles = app
         .get_json(&format!("/admin/tenants/{tenant}/roles"))
         .await;
-    let role = |name: &str| {
-        roles["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .map(id)
-            .unwrap()
-    };
+    let role = |name: &str| id(item_where(&roles, "name", name));
     let mut agents = std::collections::BTreeMap::new();
     for (login, role_name) in [
         ("hilde", "1st level (help desk)"),
@@ -131,14 +119,7 @@ async fn walk(mode: Mode) {
         ),
         (Some(4), Some(vpn.as_str()))
     );
-    expect(
-        403,
-        hilde
-            .patch(format!("{api}/tickets/{case}"))
-            .json(&json!({"state": "closed_successful"})),
-        "1st level closes",
-    )
-    .await;
+    expect(403, close(hilde, &case), "1st level closes").await;
 
     // 3. Sam coordinates: he takes the case, splits it into two sub-tickets, one for himself and
     //    one for Sara.
@@ -198,14 +179,7 @@ async fn walk(mode: Mode) {
             "sub-ticket answer",
         )
         .await;
-        expect(
-            200,
-            agent
-                .patch(format!("{api}/tickets/{child}"))
-                .json(&json!({"state": "closed_successful"})),
-            "sub-ticket closed",
-        )
-        .await;
+        expect(200, close(agent, child), "sub-ticket closed").await;
     }
     assert_eq!(
         app.get_json(&format!("/tickets/{}", children[0])).await["time_minutes"],
@@ -267,13 +241,7 @@ async fn walk(mode: Mode) {
         "summarised answer",
     )
     .await;
-    let closed = expect(
-        200,
-        sam.patch(format!("{api}/tickets/{case}"))
-            .json(&json!({"state": "closed_successful"})),
-        "case closed",
-    )
-    .await;
+    let closed = expect(200, close(sam, &case), "case closed").await;
     assert!(closed["closed_at"].is_string(), "{closed}");
 
     // 6. Jane reads the answer in the portal (not the internal notes) and replies: the queue's
@@ -285,12 +253,7 @@ async fn walk(mode: Mode) {
         "Jane reads",
     )
     .await;
-    let bodies: Vec<&str> = seen["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["body"].as_str().unwrap())
-        .collect();
+    let bodies: Vec<&str> = item_strs(&seen, "body");
     assert_eq!(bodies.len(), 2, "her call and the answer: {bodies:?}");
     assert!(bodies[1].starts_with("The gateway's certificate"));
     expect(
@@ -380,12 +343,4 @@ async fn walk(mode: Mode) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_realistic_case_on_the_embedded_default() {
-    walk(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_realistic_case_on_postgres_and_rabbitmq() {
-    walk(Mode::Production).await;
-}
+in_both_modes!(walk: a_realistic_case_on_the_embedded_default, a_realistic_case_on_postgres_and_rabbitmq);

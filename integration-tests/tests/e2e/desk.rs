@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use docket_integration_tests::html::Page;
 use docket_integration_tests::web::Web;
-use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, send};
+use docket_integration_tests::{
+    ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, content_type, item_where, send,
+};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
@@ -49,7 +51,7 @@ async fn an_agent_works_tickets_in_the_desk() {
 
     // A phone ticket.
     let (status, to) = agent
-        .post(
+        .submit(
             "/desk/phone",
             &[
                 ("queue", misc.as_str()),
@@ -58,7 +60,6 @@ async fn an_agent_works_tickets_in_the_desk() {
                 ("body", "Anruf: der VPN-Client trennt stündlich."),
                 ("priority", "4"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{to}");
@@ -90,10 +91,9 @@ async fn an_agent_works_tickets_in_the_desk() {
         .await;
     assert_eq!(status, 303);
     let (status, _) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/articles"),
             &[("kind", "note"), ("body", "Intern: Lizenz prüfen.")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -107,10 +107,9 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(note["visible_to_customer"], false);
     // An empty text is refused with a message, nothing added.
     let (status, html) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/articles"),
             &[("kind", "note"), ("body", " ")],
-            &[],
         )
         .await;
     assert_eq!(status, 422, "{html}");
@@ -125,7 +124,7 @@ async fn an_agent_works_tickets_in_the_desk() {
     // Fields: pending until a time given in the agent's zone, and a higher priority.
     let version = ticket(&app, &id).await["version"].to_string();
     let (status, page) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/update"),
             &[
                 ("version", version.as_str()),
@@ -139,7 +138,6 @@ async fn an_agent_works_tickets_in_the_desk() {
                 ("owner", ""),
                 ("responsible", ""),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{page}");
@@ -149,14 +147,13 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(changed["priority"], 5);
     // The same form again from the old page: somebody changed the ticket meanwhile.
     let (status, page) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/update"),
             &[
                 ("version", version.as_str()),
                 ("priority", "1"),
                 ("state", "open"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 409, "{page}");
@@ -176,18 +173,16 @@ async fn an_agent_works_tickets_in_the_desk() {
         "{html}"
     );
     let (status, _) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/fields"),
             &[("field.building", "B")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
     let (status, _) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/tags"),
             &[("tags", "vpn, lizenz")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -202,21 +197,16 @@ async fn an_agent_works_tickets_in_the_desk() {
     tags.sort_unstable();
     assert_eq!(tags, ["lizenz", "vpn"]);
     let (status, page) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/fields"),
             &[("field.building", "Z")],
-            &[],
         )
         .await;
     assert_eq!(status, 422, "a value that is not an option: {page}");
 
     // Lock (and so take) it.
     let (status, _) = agent
-        .post(
-            &format!("/desk/tickets/{number}/lock"),
-            &[("locked", "1")],
-            &[],
-        )
+        .submit(&format!("/desk/tickets/{number}/lock"), &[("locked", "1")])
         .await;
     assert_eq!(status, 303);
     let locked = ticket(&app, &id).await;
@@ -226,11 +216,7 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert!(html.contains("VPN bricht ab"), "{html}");
     // Watch it: it joins the agent's watched view.
     let (status, _) = agent
-        .post(
-            &format!("/desk/tickets/{number}/watch"),
-            &[("watch", "1")],
-            &[],
-        )
+        .submit(&format!("/desk/tickets/{number}/watch"), &[("watch", "1")])
         .await;
     assert_eq!(status, 303);
     let (_, html) = agent.get("/desk/views/watched").await;
@@ -241,10 +227,9 @@ async fn an_agent_works_tickets_in_the_desk() {
     // Link it with Jane's ticket; split the answer off; merge Jane's ticket into it.
     let jane_number = jane_ticket["number"].as_str().unwrap();
     let (status, _) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/link"),
             &[("other", jane_number), ("kind", "related")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -252,20 +237,18 @@ async fn an_agent_works_tickets_in_the_desk() {
     assert_eq!(links["items"][0]["number"], jane_number, "{links}");
     let answer_id = answer["id"].as_str().unwrap();
     let (status, to) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{number}/articles/{answer_id}/split"),
             &[("title", "Lizenz für Version 5")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
     let split = ticket(&app, &number_in(&to)).await;
     assert_eq!(split["title"], "Lizenz für Version 5");
     let (status, to) = agent
-        .post(
+        .submit(
             &format!("/desk/tickets/{jane_number}/merge"),
             &[("target", number.as_str())],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -286,7 +269,7 @@ async fn an_agent_works_tickets_in_the_desk() {
     }
     let back = format!("/desk/queues/{misc}?sort=priority&order=desc");
     let (status, to) = agent
-        .post(
+        .submit(
             "/desk/bulk",
             &[
                 ("ticket", ids[0].as_str()),
@@ -295,7 +278,6 @@ async fn an_agent_works_tickets_in_the_desk() {
                 ("state", "open"),
                 ("back", back.as_str()),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -308,14 +290,13 @@ async fn an_agent_works_tickets_in_the_desk() {
         );
     }
     let (_, to) = agent
-        .post(
+        .submit(
             "/desk/bulk",
             &[
                 ("ticket", ids[0].as_str()),
                 ("priority", "2"),
                 ("back", "https://evil.example/"),
             ],
-            &[],
         )
         .await;
     assert_eq!(to, "/desk/");
@@ -342,14 +323,13 @@ async fn an_agent_works_tickets_in_the_desk() {
 
     // The search saved as a view of its own, and deleted again.
     let (status, to) = agent
-        .post(
+        .submit(
             "/desk/searches",
             &[
                 ("name", "Drucker offen"),
                 ("text", "Drucker"),
                 ("state", "open"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{to}");
@@ -392,7 +372,7 @@ async fn an_agent_works_tickets_in_the_desk() {
 
     // A phone ticket for a known address belongs to that customer, who sees it in the portal.
     let (status, to) = agent
-        .post(
+        .submit(
             "/desk/phone",
             &[
                 ("queue", misc.as_str()),
@@ -400,7 +380,6 @@ async fn an_agent_works_tickets_in_the_desk() {
                 ("title", "Rückruf wegen Beamer"),
                 ("body", "Sie hat angerufen."),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303, "{to}");
@@ -425,10 +404,9 @@ async fn an_agent_works_tickets_in_the_desk() {
         assert!(!html.contains("VPN bricht ab"), "{path}: {html}");
     }
     let (status, _) = jane
-        .post(
+        .submit(
             "/desk/bulk",
             &[("ticket", ids[0].as_str()), ("priority", "5")],
-            &[],
         )
         .await;
     assert_eq!(status, 403);
@@ -485,14 +463,13 @@ async fn a_customer_reports_replies_closes_and_reopens_in_the_portal() {
     );
     // A missing subject: the form again, what she wrote kept, the error at its field.
     let (status, html) = jane
-        .post(
+        .submit(
             "/portal/new",
             &[
                 ("queue", misc.as_str()),
                 ("title", ""),
                 ("body", "Kein Netz"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 422);
@@ -628,12 +605,7 @@ async fn the_desk_hears_changes_live(mode: Mode) {
     let agent = Web::login(&site, "desk", None, ADMIN_LOGIN, ADMIN_PASSWORD).await;
     let events = agent.events().await;
     assert_eq!(events.status(), 200);
-    assert!(
-        events.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
+    assert!(content_type(&events).starts_with("text/event-stream"));
     // The gateway's subscription was bound when it started and the stream listens once its
     // headers are here: the change can happen at once.
     let (status, created) = send(
@@ -653,29 +625,7 @@ async fn the_desk_hears_changes_live(mode: Mode) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_desk_hears_changes_live_embedded() {
-    the_desk_hears_changes_live(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_desk_hears_changes_live_on_postgres_and_rabbitmq() {
-    the_desk_hears_changes_live(Mode::Production).await;
-}
-
-/// The id of the entry named `name` in a REST list (`items`).
-async fn id_named(app: &TestApp, path: &str, name: &str) -> String {
-    let list = app.get_json(path).await;
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {list}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+in_both_modes!(the_desk_hears_changes_live: the_desk_hears_changes_live_embedded, the_desk_hears_changes_live_on_postgres_and_rabbitmq);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_administrator_sets_up_the_tenant_in_the_desk() {
@@ -697,23 +647,16 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         async move {
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let (status, to) = admin
-                .post(
-                    &format!("/desk/admin/{section}?tenant={tenant}"),
-                    &fields,
-                    &[],
-                )
+                .submit(&format!("/desk/admin/{section}?tenant={tenant}"), &fields)
                 .await;
             assert_eq!(status, 303, "{section}: {to}");
             assert_eq!(to, format!("/desk/admin/{section}?tenant={tenant}"));
         }
     };
     post("groups", vec![("name", "2nd Level".into())]).await;
-    let group = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/groups"),
-        "2nd Level",
-    )
-    .await;
+    let group = app
+        .id_named(&format!("/admin/tenants/{tenant}/groups"), "2nd Level")
+        .await;
     post(
         "queues",
         vec![
@@ -726,14 +669,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         ],
     )
     .await;
-    let queues = app.get_json("/queues").await;
-    let queue = queues["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "2nd Level")
-        .unwrap()
-        .clone();
+    let queue = app.named("/queues", "2nd Level").await;
     assert_eq!(queue["portal"], true);
     assert_eq!(queue["follow_up"], "new_ticket");
     assert_eq!(queue["addresses"][0], "second@uni.example");
@@ -779,7 +715,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         (format!("/tenants/{tenant}/states"), "wartet auf Lieferant"),
         (format!("/tenants/{tenant}/templates"), "Gruß"),
     ] {
-        id_named(&app, &path, name).await;
+        app.id_named(&path, name).await;
     }
     let services = app.get_json(&format!("/tenants/{tenant}/services")).await;
     let offered: Vec<(&str, bool)> = services["items"]
@@ -805,12 +741,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         ],
     )
     .await;
-    let role = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/roles"),
-        "2nd Level Agent",
-    )
-    .await;
+    let role = app
+        .id_named(&format!("/admin/tenants/{tenant}/roles"), "2nd Level Agent")
+        .await;
     post(
         "agents",
         vec![
@@ -823,12 +756,12 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     )
     .await;
     post("companies", vec![("name", "Fakultät Physik".into())]).await;
-    let company = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/companies"),
-        "Fakultät Physik",
-    )
-    .await;
+    let company = app
+        .id_named(
+            &format!("/admin/tenants/{tenant}/companies"),
+            "Fakultät Physik",
+        )
+        .await;
     post(
         "customers",
         vec![
@@ -870,10 +803,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     let (status, _) = max.get("/desk/admin/queues").await;
     assert_eq!(status, 403);
     let (status, _) = max
-        .post(
+        .submit(
             &format!("/desk/admin/groups?tenant={tenant}"),
             &[("name", "mine")],
-            &[],
         )
         .await;
     assert_eq!(status, 403);
@@ -891,15 +823,12 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         html.contains("Netzwerk") && !html.contains("Firewall-Regeln"),
         "{html}"
     );
-    let hidden = id_named(
-        &app,
-        &format!("/tenants/{tenant}/services"),
-        "Firewall-Regeln",
-    )
-    .await;
+    let hidden = app
+        .id_named(&format!("/tenants/{tenant}/services"), "Firewall-Regeln")
+        .await;
     let misc = app.queue_id("Misc").await;
     let (status, _) = erika
-        .post(
+        .submit(
             "/portal/new",
             &[
                 ("queue", misc.as_str()),
@@ -907,7 +836,6 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
                 ("title", "Port 22"),
                 ("body", "Bitte öffnen"),
             ],
-            &[],
         )
         .await;
     assert_eq!(
@@ -915,12 +843,12 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "a service the portal does not offer is unknown to her"
     );
     // Her company's requests are hers to follow too, marked with who asked.
-    let company = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/companies"),
-        "Fakultät Physik",
-    )
-    .await;
+    let company = app
+        .id_named(
+            &format!("/admin/tenants/{tenant}/companies"),
+            "Fakultät Physik",
+        )
+        .await;
     let (status, colleague) = send(
         app.client
             .post(format!("{}/admin/tenants/{tenant}/customers", app.api))
@@ -955,7 +883,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     assert_eq!(status, 200);
     assert!(html.contains("Ihr 2nd Level"), "{html}");
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/queues/{queue_id}?tenant={tenant}"),
             &[
                 ("group", group.as_str()),
@@ -963,7 +891,6 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
                 ("addresses", "second@uni.example, 2nd@uni.example"),
                 ("signature", "Ihr IT-Service"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -993,12 +920,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         .unwrap()
         .to_owned();
     // Max's own page: his role unticked, his sign-in stopped, a new password set.
-    let role = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/roles"),
-        "2nd Level Agent",
-    )
-    .await;
+    let role = app
+        .id_named(&format!("/admin/tenants/{tenant}/roles"), "2nd Level Agent")
+        .await;
     let (status, html) = admin
         .get(&format!(
             "/desk/admin/agents/{max_id}?tenant={tenant}&lang=en"
@@ -1012,10 +936,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
     let new_password = "max's new password, long enough";
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/agents/{max_id}?tenant={tenant}"),
             &[("password", new_password)],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -1033,10 +956,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     assert!(roles_of(&max_now).is_empty(), "{max_now}");
     // Ticked again and let back in: he signs in with the new password.
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/agents/{max_id}?tenant={tenant}"),
             &[("roles", role.as_str()), ("active", "on")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -1058,23 +980,16 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
     let field = format!("g-{group}");
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/roles/{role}?tenant={tenant}"),
             &[(field.as_str(), "ro"), (field.as_str(), "note")],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
     let roles = app
         .get_json(&format!("/admin/tenants/{tenant}/roles"))
         .await;
-    let granted = roles["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == role.as_str())
-        .unwrap()["permissions"]
-        .clone();
+    let granted = item_where(&roles, "id", &role)["permissions"].clone();
     let mut names: Vec<&str> = granted[0]["permissions"]
         .as_array()
         .unwrap()
@@ -1093,12 +1008,12 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
 
     // Erika's page: a phone number, English, no longer the company's requests.
-    let erika_id = id_named(
-        &app,
-        &format!("/admin/tenants/{tenant}/customers"),
-        "Erika Mustermann",
-    )
-    .await;
+    let erika_id = app
+        .id_named(
+            &format!("/admin/tenants/{tenant}/customers"),
+            "Erika Mustermann",
+        )
+        .await;
     let (status, html) = admin
         .get(&format!(
             "/desk/admin/customers/{erika_id}?tenant={tenant}&lang=en"
@@ -1117,7 +1032,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "{html}"
     );
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/customers/{erika_id}?tenant={tenant}"),
             &[
                 ("name", "Erika Mustermann"),
@@ -1127,7 +1042,6 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
                 ("language", "en"),
                 ("active", "on"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -1157,7 +1071,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     .await;
 
     // A template changed on its page: its text, its language, offered only in one queue.
-    let template = id_named(&app, &format!("/tenants/{tenant}/templates"), "Gruß").await;
+    let template = app
+        .id_named(&format!("/tenants/{tenant}/templates"), "Gruß")
+        .await;
     let (status, html) = admin
         .get(&format!(
             "/desk/admin/templates/{template}?tenant={tenant}&lang=en"
@@ -1170,7 +1086,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         "{html}"
     );
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/templates/{template}?tenant={tenant}"),
             &[
                 ("name", "Gruß"),
@@ -1180,7 +1096,6 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
                 ("body", "Guten Tag {{customer.name}},\n\nwir kümmern uns."),
                 ("queues", queue_id.as_str()),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 303);
@@ -1203,14 +1118,13 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
     // An unknown variable is refused with the reason, and nothing changes.
     let (status, html) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/templates/{template}?tenant={tenant}"),
             &[
                 ("name", "Gruß"),
                 ("kind", "answer"),
                 ("body", "{{ticket.secret}}"),
             ],
-            &[],
         )
         .await;
     assert_eq!(status, 422, "{html}");
@@ -1222,9 +1136,8 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
 
     // A template deleted from its page.
     let (status, _) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/templates/{template}/delete?tenant={tenant}"),
-            &[],
             &[],
         )
         .await;
@@ -1236,10 +1149,9 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
     );
     // A bad entry is refused with the reason.
     let (status, html) = admin
-        .post(
+        .submit(
             &format!("/desk/admin/services?tenant={tenant}"),
             &[("name", "")],
-            &[],
         )
         .await;
     assert!((400..500).contains(&status), "{status}: {html}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use docket_integration_tests::mail::{Dovecot, Sink, header, swaks};
 use docket_integration_tests::{
-    Mode, TestApp, eventually, expect, send, test_settings, wait_until, when,
+    Mode, TestApp, eventually, expect, send, test_settings, text_of, wait_until, when,
 };
 use docket_mail::config::{ImapAccount, Security, SmtpRelay};
 use docket_platform::config::Secret;
@@ -134,16 +134,9 @@ async fn round_trip(mode: Mode) {
 
     // Sam (2nd level) may read the queue and has a mail address: he is told what happens.
     let tenant = app.tenant_id.clone();
-    let roles = app
-        .get_json(&format!("/admin/tenants/{tenant}/roles"))
+    let second_level = app
+        .id_named(&format!("/admin/tenants/{tenant}/roles"), "2nd level")
         .await;
-    let second_level = roles["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "2nd level")
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .unwrap();
     let sam = expect(
         201,
         app.client
@@ -412,18 +405,11 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>See the <b>photos</b>.</p>\
     assert_eq!(article["body"], "See the photos.");
     let html_part = &article["attachments"][0];
     assert_eq!(html_part["filename"], "message.html");
-    let shown = app
-        .client
-        .get(format!(
-            "{api}/attachments/{}",
-            html_part["id"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let shown = text_of(app.client.get(format!(
+        "{api}/attachments/{}",
+        html_part["id"].as_str().unwrap()
+    )))
+    .await;
     assert!(shown.contains("<b>photos</b>"), "{shown}");
     assert!(
         !shown.contains("<script") && !shown.contains("tracker.example"),
@@ -623,15 +609,7 @@ Message-ID: <stray-6@example.net>\r\n\r\nHello?\r\n"
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn round_trip_embedded() {
-    round_trip(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn round_trip_on_postgres_and_rabbitmq() {
-    round_trip(Mode::Production).await;
-}
+in_both_modes!(round_trip: round_trip_embedded, round_trip_on_postgres_and_rabbitmq);
 
 /// The relay is down at first: the answer waits, its article showing the attempts and the error,
 /// and goes out once the relay answers, over STARTTLS with authentication.

@@ -4,6 +4,22 @@
 //! they fail, never skip.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// A scenario that takes a [`docket_integration_tests::Mode`], run as two tests: on the embedded
+/// default and on PostgreSQL + RabbitMQ.
+macro_rules! in_both_modes {
+    ($scenario:ident: $embedded:ident, $production:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $embedded() {
+            $scenario(docket_integration_tests::Mode::Embedded).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $production() {
+            $scenario(docket_integration_tests::Mode::Production).await;
+        }
+    };
+}
+
 mod access;
 mod actions;
 mod admin;

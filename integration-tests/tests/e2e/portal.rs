@@ -4,7 +4,7 @@
 
 use docket_integration_tests::html::Page;
 use docket_integration_tests::web::{browser, set_cookie};
-use docket_integration_tests::{Mode, TestApp};
+use docket_integration_tests::{Mode, TestApp, content_type};
 
 const PASSWORD: &str = "a password for jane, long enough";
 
@@ -82,12 +82,14 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
     assert_eq!(signed_in.status(), 303);
     assert_eq!(signed_in.headers()["location"], "/portal/");
     let session = set_cookie(&signed_in, "docket_session").unwrap();
-    let mine = browser
-        .get(format!("{site}/portal/?lang=en"))
-        .header("cookie", format!("docket_session={session}"))
-        .send()
-        .await
-        .unwrap();
+    // A portal page as she sees it, with her session.
+    let signed_in_page = |path: String| {
+        browser
+            .get(format!("{site}{path}"))
+            .header("cookie", format!("docket_session={session}"))
+            .send()
+    };
+    let mine = signed_in_page("/portal/?lang=en".into()).await.unwrap();
     assert_eq!(mine.status(), 200);
     let html = mine.text().await.unwrap();
     assert!(html.contains("My requests"), "{html}");
@@ -112,10 +114,7 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
             .unwrap();
         assert_eq!(r.status(), 201);
     }
-    let page = browser
-        .get(format!("{site}/portal/tickets/{number}?lang=de"))
-        .header("cookie", format!("docket_session={session}"))
-        .send()
+    let page = signed_in_page(format!("/portal/tickets/{number}?lang=de"))
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
@@ -136,15 +135,12 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
     let (_, other) = app
         .customer_with_ticket("max", "a password for max, long enough", "Max's printer")
         .await;
-    let foreign = browser
-        .get(format!(
-            "{site}/portal/tickets/{}",
-            other["number"].as_str().unwrap()
-        ))
-        .header("cookie", format!("docket_session={session}"))
-        .send()
-        .await
-        .unwrap();
+    let foreign = signed_in_page(format!(
+        "/portal/tickets/{}",
+        other["number"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
     assert_eq!(foreign.status(), 404);
 
     // Without a session: the login page, never a ticket.
@@ -157,11 +153,6 @@ async fn a_customer_signs_in_and_sees_their_tickets() {
         .await
         .unwrap();
     assert_eq!(css.status(), 200);
-    assert!(
-        css.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/css")
-    );
+    assert!(content_type(&css).starts_with("text/css"));
     app.stop().await;
 }

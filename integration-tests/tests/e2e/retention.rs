@@ -1,7 +1,7 @@
 //! Retention through the gateway: the tenant's policy, holds, a run and its log, and who may do
 //! what. Embedded and on PostgreSQL + RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, login_with_claims, send};
+use docket_integration_tests::{Mode, TestApp, expect, login_with_claims, send};
 use serde_json::json;
 
 async fn retention_is_configured_and_logged(mode: Mode) {
@@ -40,52 +40,35 @@ async fn retention_is_configured_and_logged(mode: Mode) {
     )
     .await;
     let id = ticket["id"].as_str().unwrap();
-    let (status, held) = send(
+    let held = expect(
+        200,
         admin
             .put(format!("{api}/tickets/{id}/retention-hold"))
             .json(&json!({"legal_hold": true})),
+        "legal hold",
     )
     .await;
-    assert_eq!(
-        (status, held["legal_hold"].as_bool()),
-        (200, Some(true)),
-        "{held}"
-    );
+    assert_eq!(held["legal_hold"].as_bool(), Some(true), "{held}");
 
     // A run now removes nothing (nothing is a year closed) and is logged; a dry run is not.
-    let (status, run) = send(
-        admin
-            .post(format!("{api}/admin/retention-runs"))
-            .json(&json!({"dry_run": true})),
+    let runs = format!("{api}/admin/retention-runs");
+    let run = expect(
+        200,
+        admin.post(&runs).json(&json!({"dry_run": true})),
+        "dry run",
     )
     .await;
-    assert_eq!(
-        (status, run["dry_run"].as_bool()),
-        (200, Some(true)),
-        "{run}"
-    );
-    let (status, run) = send(
-        admin
-            .post(format!("{api}/admin/retention-runs"))
-            .json(&json!({})),
-    )
-    .await;
-    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["dry_run"].as_bool(), Some(true), "{run}");
+    let run = expect(200, admin.post(&runs).json(&json!({})), "run").await;
     assert_eq!(run["deleted"].as_array().unwrap().len(), 0);
     let (_, log) = send(admin.get(format!("{api}/admin/retention-runs"))).await;
     assert_eq!(log["items"].as_array().unwrap().len(), 1);
     assert_eq!(log["items"][0]["id"], run["id"]);
 
     // An agent who does not administer the installation may neither run nor read the log.
-    let roles = app
-        .get_json(&format!("/admin/tenants/{tenant}/roles"))
-        .await;
-    let second = roles["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "2nd level")
-        .unwrap()["id"]
+    let second = app
+        .named(&format!("/admin/tenants/{tenant}/roles"), "2nd level")
+        .await["id"]
         .clone();
     let (status, _) = send(admin.post(format!("{api}/admin/tenants/{tenant}/agents")).json(&json!({
         "login": "sam", "name": "Sam", "password": "a password long enough", "role_ids": [second]
@@ -120,12 +103,4 @@ async fn retention_is_configured_and_logged(mode: Mode) {
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn retention_on_the_embedded_default() {
-    retention_is_configured_and_logged(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn retention_on_postgres_and_rabbitmq() {
-    retention_is_configured_and_logged(Mode::Production).await;
-}
+in_both_modes!(retention_is_configured_and_logged: retention_on_the_embedded_default, retention_on_postgres_and_rabbitmq);

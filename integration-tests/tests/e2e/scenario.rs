@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use docket::Service;
 use docket_bus::{Delivery, Handler, HandlerError, Subscription};
-use docket_integration_tests::{Mode, TestApp, eventually, probe, test_settings, wait_until, when};
+use docket_integration_tests::{
+    Mode, TestApp, eventually, expect, probe, test_settings, text_of, wait_until, when,
+};
 use docket_platform::config::Secret;
 use serde_json::json;
 
@@ -103,14 +105,14 @@ async fn walk_the_scenario(app: &TestApp) -> (String, String) {
             &json!(true)
         )
     );
-    let reopened = app
-        .client
-        .patch(format!("{}/tickets/{id}", app.api))
-        .json(&json!({"state": "open", "locked": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reopened.status(), 200);
+    expect(
+        200,
+        app.client
+            .patch(format!("{}/tickets/{id}", app.api))
+            .json(&json!({"state": "open", "locked": false})),
+        "reopened",
+    )
+    .await;
 
     // A stale version is a conflict, not a lost update.
     let stale = app
@@ -571,12 +573,7 @@ async fn openapi_document_and_health_are_served() {
     assert!(doc["paths"]["/tickets"]["post"].is_object());
     let health = reqwest::get(format!("{}/healthz", app.ops)).await.unwrap();
     assert_eq!(health.status(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", app.ops))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = text_of(reqwest::Client::new().get(format!("{}/metrics", app.ops))).await;
     assert!(metrics.contains("docket_http_requests_total"), "{metrics}");
     app.stop().await;
 }

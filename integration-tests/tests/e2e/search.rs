@@ -2,16 +2,11 @@
 //! searches, and clear errors for bad searches. Runs on the embedded default and on PostgreSQL +
 //! RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, send};
+use docket_integration_tests::{Mode, TestApp, expect, item_strs, send};
 use serde_json::{Value, json};
 
 fn titles(list: &Value) -> Vec<&str> {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["title"].as_str().unwrap())
-        .collect()
+    item_strs(list, "title")
 }
 
 async fn agents_search_and_save_their_searches(mode: Mode) {
@@ -80,12 +75,7 @@ async fn agents_search_and_save_their_searches(mode: Mode) {
 
     // The default views, then a saved search that becomes a view of its own.
     let views = app.get_json("/views").await;
-    let keys: Vec<&str> = views["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap())
-        .collect();
+    let keys: Vec<&str> = item_strs(&views, "id");
     assert_eq!(
         keys,
         [
@@ -132,29 +122,15 @@ async fn agents_search_and_save_their_searches(mode: Mode) {
             .len(),
         6
     );
-    let r = app
-        .client
-        .delete(format!("{}/views/{id}", app.api))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = app
-        .client
-        .get(format!("{}/views/{id}/tickets", app.api))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let view = format!("{}/views/{id}", app.api);
+    expect(204, app.client.delete(&view), "the view deleted").await;
+    expect(
+        404,
+        app.client.get(format!("{view}/tickets")),
+        "a deleted view's tickets",
+    )
+    .await;
     app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn agents_search_on_the_embedded_default() {
-    agents_search_and_save_their_searches(Mode::Embedded).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn agents_search_on_postgres_and_rabbitmq() {
-    agents_search_and_save_their_searches(Mode::Production).await;
-}
+in_both_modes!(agents_search_and_save_their_searches: agents_search_on_the_embedded_default, agents_search_on_postgres_and_rabbitmq);

@@ -5,15 +5,15 @@
 use std::sync::Arc;
 
 use docket_auth::{Kind, Permission, Verifier};
-use docket_bus::outbox::OutboxSignal;
 use docket_identity::authority::{AuthSettings, Authority, LoginOutcome};
 use docket_identity::domain::*;
-use docket_identity::server::bootstrap;
 use docket_identity::storage::{
     AgentStore, AuditStore, CustomerStore, SqlIdentityStore, TenantStore, TokenStore,
 };
 use docket_identity::{IdentityError, totp::TotpSecret};
 use docket_store::{Backend, Db};
+
+mod support;
 
 const DAY: i64 = 24 * 3600 * 1_000_000;
 const PASSWORD: &str = "correct horse battery";
@@ -27,18 +27,7 @@ struct Fixture {
 }
 
 async fn fixture(backend: Backend) -> Fixture {
-    let db = docket_store::testing::fresh_db(backend).await.unwrap();
-    SqlIdentityStore::migrate(&db).await.unwrap();
-    let store = Arc::new(SqlIdentityStore::new(db.clone(), OutboxSignal::new()));
-    let (tenant, admin) = bootstrap(
-        store.as_ref(),
-        NewTenant::parse("it-centre", "IT Centre").unwrap(),
-        Login::parse("Admin").unwrap(),
-        "The Administrator",
-        NewPassword::parse(PASSWORD).unwrap(),
-    )
-    .await
-    .unwrap();
+    let (db, store, tenant, admin) = support::bootstrapped(backend, "Admin", PASSWORD).await;
     let authority = Authority::new(store.clone(), AuthSettings::default());
     Fixture {
         authority,
@@ -46,6 +35,32 @@ async fn fixture(backend: Backend) -> Fixture {
         db,
         tenant,
         admin,
+    }
+}
+
+impl Fixture {
+    /// Logs an agent in with `password` (and `code`) at `at`, expecting a refusal: its error.
+    async fn refused(
+        &self,
+        login: &str,
+        password: &str,
+        code: Option<&str>,
+        at: i64,
+    ) -> IdentityError {
+        self.authority
+            .login_agent(login, password, code, at)
+            .await
+            .unwrap_err()
+    }
+
+    /// The administrator logged in with the right password at `at`.
+    async fn admin_grant(&self, at: i64) -> docket_identity::authority::LoginGrant {
+        logged_in(
+            self.authority
+                .login_agent("admin", PASSWORD, None, at)
+                .await
+                .unwrap(),
+        )
     }
 }
 
@@ -118,21 +133,9 @@ async fn bootstrap_admin_logs_in_with_admin_grants(f: &Fixture) {
 }
 
 async fn failures_are_indistinguishable_and_audited(f: &Fixture) {
-    let wrong = f
-        .authority
-        .login_agent("admin", "not the password", None, now())
-        .await
-        .unwrap_err();
-    let unknown = f
-        .authority
-        .login_agent("nobody", PASSWORD, None, now())
-        .await
-        .unwrap_err();
-    let empty = f
-        .authority
-        .login_agent("", "", None, now())
-        .await
-        .unwrap_err();
+    let wrong = f.refused("admin", "not the password", None, now()).await;
+    let unknown = f.refused("nobody", PASSWORD, None, now()).await;
+    let empty = f.refused("", "", None, now()).await;
     assert!(matches!(wrong, IdentityError::LoginFailed));
     assert_eq!(wrong.to_string(), unknown.to_string());
     assert_eq!(wrong.to_string(), empty.to_string());
@@ -140,11 +143,7 @@ async fn failures_are_indistinguishable_and_audited(f: &Fixture) {
         .set_agent_active(f.admin.id, false, "test")
         .await
         .unwrap();
-    let disabled = f
-        .authority
-        .login_agent("admin", PASSWORD, None, now())
-        .await
-        .unwrap_err();
+    let disabled = f.refused("admin", PASSWORD, None, now()).await;
     assert_eq!(disabled.to_string(), wrong.to_string());
     let audit = f.store.audit_log(None, 50).await.unwrap();
     let reasons: Vec<String> = audit
@@ -163,19 +162,11 @@ async fn failures_are_indistinguishable_and_audited(f: &Fixture) {
 async fn repeated_failures_lock_the_account(f: &Fixture) {
     let t = now();
     for i in 0..Throttle::MAX_FAILURES {
-        let e = f
-            .authority
-            .login_agent("admin", "wrong password!", None, t + i)
-            .await
-            .unwrap_err();
+        let e = f.refused("admin", "wrong password!", None, t + i).await;
         assert!(matches!(e, IdentityError::LoginFailed));
     }
     // Locked: even the right password fails, with the same answer.
-    let locked = f
-        .authority
-        .login_agent("admin", PASSWORD, None, t + 10)
-        .await
-        .unwrap_err();
+    let locked = f.refused("admin", PASSWORD, None, t + 10).await;
     assert!(matches!(locked, IdentityError::LoginFailed));
     let audit = f.store.audit_log(None, 100).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "lockout"));
@@ -223,35 +214,18 @@ async fn second_factor_is_required_and_not_replayable(f: &Fixture) {
         .unwrap();
     assert!(matches!(ok, LoginOutcome::LoggedIn(_)));
     // The same code again is a replay.
-    let replay = f
-        .authority
-        .login_agent("admin", PASSWORD, Some(&code), t)
-        .await
-        .unwrap_err();
+    let replay = f.refused("admin", PASSWORD, Some(&code), t).await;
     assert!(matches!(replay, IdentityError::LoginFailed));
-    let wrong = f
-        .authority
-        .login_agent("admin", PASSWORD, Some("000000x"), t)
-        .await
-        .unwrap_err();
+    let wrong = f.refused("admin", PASSWORD, Some("000000x"), t).await;
     assert!(matches!(wrong, IdentityError::LoginFailed));
     // A wrong password never reveals that a second factor exists.
-    let e = f
-        .authority
-        .login_agent("admin", "wrong password!", None, t)
-        .await
-        .unwrap_err();
+    let e = f.refused("admin", "wrong password!", None, t).await;
     assert!(matches!(e, IdentityError::LoginFailed));
 }
 
 async fn sessions_refresh_until_logout(f: &Fixture) {
     let t = now();
-    let grant = logged_in(
-        f.authority
-            .login_agent("admin", PASSWORD, None, t)
-            .await
-            .unwrap(),
-    );
+    let grant = f.admin_grant(t).await;
     let secret = grant.session.expose().to_owned();
     let (token, expires) = f.authority.refresh(&secret, t + 60_000_000).await.unwrap();
     assert!(expires > t);
@@ -336,20 +310,10 @@ async fn api_tokens_are_scoped_and_revocable(f: &Fixture) {
 
 async fn signing_keys_rotate_and_old_tokens_still_verify(f: &Fixture) {
     let t = now();
-    let old = logged_in(
-        f.authority
-            .login_agent("admin", PASSWORD, None, t)
-            .await
-            .unwrap(),
-    );
+    let old = f.admin_grant(t).await;
     // Just past the rotation period: the old key still verifies the tokens it signed.
     let rotated_at = t + 30 * DAY + 60_000_000;
-    let new = logged_in(
-        f.authority
-            .login_agent("admin", PASSWORD, None, rotated_at)
-            .await
-            .unwrap(),
-    );
+    let new = f.admin_grant(rotated_at).await;
     let old_kid = jsonwebtoken_kid(&old.access_token);
     let new_kid = jsonwebtoken_kid(&new.access_token);
     assert_ne!(old_kid, new_kid, "a new key after the rotation period");

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use docket_identity::ldap::{LdapAuthenticator, LdapConfig, LdapError, LdapUser, map_groups};
 use docket_platform::config::Secret;
 
+mod support;
+
 const PEOPLE: &str = "ou=people,dc=docket,dc=test";
 const GROUPS: &str = "ou=groups,dc=docket,dc=test";
 const SERVICE_DN: &str = "cn=docket-service,dc=docket,dc=test";
@@ -250,19 +252,15 @@ async fn logins_full_of_filter_syntax_work_when_they_are_real() {
 #[tokio::test]
 async fn non_ascii_passwords_work() {
     let ldap = directory().await;
-    let max = ldap
-        .authenticate("mmuster", "Müller-Passwort-1")
-        .await
-        .unwrap();
     assert_eq!(
-        max,
-        user(
+        ldap.authenticate("mmuster", "Müller-Passwort-1").await,
+        Ok(user(
             &format!("uid=mmuster,{PEOPLE}"),
             "mmuster",
             "Max Mustermann",
             "max.mustermann@uni.example",
             &["it-2nd-level"],
-        )
+        ))
     );
     for wrong in [
         "Muller-Passwort-1",
@@ -473,28 +471,16 @@ mod login_flow {
     use std::sync::Arc;
 
     use docket_auth::Permission;
-    use docket_bus::outbox::OutboxSignal;
     use docket_identity::IdentityError;
     use docket_identity::authority::{AuthSettings, Authority, LoginOutcome};
     use docket_identity::domain::{Login, NewCustomer, NewPassword, NewTenant, Source, Tenant};
-    use docket_identity::server::bootstrap;
     use docket_identity::storage::{CustomerStore, SqlIdentityStore, TenantStore};
     use docket_store::{Backend, Db};
 
     async fn authority(backend: Backend) -> (Authority, Arc<SqlIdentityStore>, Tenant, Db) {
         super::directory().await;
-        let db = docket_store::testing::fresh_db(backend).await.unwrap();
-        SqlIdentityStore::migrate(&db).await.unwrap();
-        let store = Arc::new(SqlIdentityStore::new(db.clone(), OutboxSignal::new()));
-        let (tenant, _) = bootstrap(
-            store.as_ref(),
-            NewTenant::parse("it-centre", "IT Centre").unwrap(),
-            Login::parse("admin").unwrap(),
-            "The Administrator",
-            NewPassword::parse("correct horse battery").unwrap(),
-        )
-        .await
-        .unwrap();
+        let (db, store, tenant, _) =
+            super::support::bootstrapped(backend, "admin", "correct horse battery").await;
         let settings = AuthSettings {
             ldap: Some(super::config()),
             ldap_tenant: Some("it-centre".into()),

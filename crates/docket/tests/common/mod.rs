@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output};
 
 /// Ends the child process when a test fails before it could stop it.
 pub struct KillOnDrop(pub Child);
@@ -57,4 +57,15 @@ pub fn address_after(lines: &[String], label: &str) -> String {
         .next()
         .unwrap()
         .to_owned()
+}
+
+/// Runs `cmd` to its end and asserts that it succeeded (its stderr in the failure message).
+pub fn succeeds(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }

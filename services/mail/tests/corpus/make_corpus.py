@@ -38,6 +38,17 @@ HEAD = (
 )
 
 
+def text_and_base64_part(subject, boundary, text, part_headers, payload):
+    """A multipart/mixed message: a plain text part, then `payload` base64-encoded under
+    `part_headers`."""
+    return crlf(
+        HEAD + "Subject: %s\n" % subject
+        + "Content-Type: multipart/mixed; boundary=\"%s\"\n\n" % boundary
+        + "--%s\nContent-Type: text/plain\n\n%s\n" % (boundary, text)
+        + "--%s\n%sContent-Transfer-Encoding: base64\n\n" % (boundary, part_headers)
+        + wrap64(payload) + "\n--%s--\n" % boundary)
+
+
 def unknown_charset():
     write("unknown_charset.eml", crlf(
         HEAD + "Subject: unknown charset\n"
@@ -196,14 +207,11 @@ def zip_attachment():
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         info = zipfile.ZipInfo("logs/app.log", date_time=(2026, 11, 22, 10, 0, 0))
         archive.writestr(info, "2026-11-22 ERROR printer on fire\n" * 20)
-    write("zip_attachment.eml", crlf(
-        HEAD + "Subject: logs attached\n"
-        "Content-Type: multipart/mixed; boundary=\"z\"\n\n"
-        "--z\nContent-Type: text/plain\n\nThe logs are attached.\n"
-        "--z\nContent-Type: application/zip; name=\"logs.zip\"\n"
-        "Content-Disposition: attachment; filename=\"logs.zip\"\n"
-        "Content-Transfer-Encoding: base64\n\n"
-        + wrap64(buffer.getvalue()) + "\n--z--\n"))
+    write("zip_attachment.eml", text_and_base64_part(
+        "logs attached", "z", "The logs are attached.",
+        "Content-Type: application/zip; name=\"logs.zip\"\n"
+        "Content-Disposition: attachment; filename=\"logs.zip\"\n",
+        buffer.getvalue()))
 
 
 def thirty_attachments():
@@ -428,12 +436,9 @@ def mbox_from_line():
 
 def base64_nested_message():
     inner = crlf("From: inner@example.com\nSubject: encoded inner\nMessage-ID: <enc-inner@example.com>\n\nInner text.\n")
-    write("base64_rfc822.eml", crlf(
-        HEAD + "Subject: base64 encoded message/rfc822\n"
-        "Content-Type: multipart/mixed; boundary=\"e\"\n\n"
-        "--e\nContent-Type: text/plain\n\nOuter text.\n"
-        "--e\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
-        + wrap64(inner.encode()) + "\n--e--\n"))
+    write("base64_rfc822.eml", text_and_base64_part(
+        "base64 encoded message/rfc822", "e", "Outer text.",
+        "Content-Type: message/rfc822\n", inner.encode()))
 
 
 def digest():
