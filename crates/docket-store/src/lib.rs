@@ -147,6 +147,13 @@ pub struct PoolSize {
     pub max_connections: u32,
 }
 
+impl PoolSize {
+    /// A pool of at most `max_connections`.
+    pub fn max(max_connections: u32) -> Self {
+        Self { max_connections }
+    }
+}
+
 impl Default for PoolSize {
     fn default() -> Self {
         Self {
