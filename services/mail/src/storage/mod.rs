@@ -61,13 +61,12 @@ fn migrations() -> &'static docket_store::Migrations {
         std::sync::LazyLock::new(|| {
             docket_store::Migrations::new(
                 "_docket_mail_migrations",
-                &[docket_store::MigrationSql {
-                    version: 1,
-                    description: "received messages, thread ids, outgoing mail",
-                    portable: include_str!("../../migrations/0001_mail.sql"),
-                    postgres: include_str!("../../migrations/0001_mail.postgres.sql"),
-                    sqlite: include_str!("../../migrations/0001_mail.sqlite.sql"),
-                }],
+                &[docket_store::MigrationSql::typed(
+                    1,
+                    "received messages, thread ids, outgoing mail",
+                    include_str!("../../migrations/0001_mail.sql"),
+                    include_str!("../../migrations/0001_mail.typed.sql"),
+                )],
             )
         });
     &MIGRATIONS
@@ -126,4 +125,32 @@ fn from_json(list: &str, column: &str) -> Result<Vec<String>, MailError> {
 
 fn to_json(list: &[String]) -> Result<String, MailError> {
     serde_json::to_string(list).map_err(|e| MailError::Corrupt(format!("json: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use docket_store::Backend;
+
+    /// Applied migrations must never change: sqlx refuses a database whose recorded checksum
+    /// differs. These are the checksums step 1 was first applied with.
+    #[test]
+    fn applied_migrations_keep_their_checksums() {
+        let hex = |backend| {
+            super::migrations()
+                .checksum(backend, 1)
+                .map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        };
+        assert_eq!(
+            hex(Backend::Postgres).as_deref(),
+            Some(
+                "d0275e41719320d9857e2bf84fd806220735ea9b59e8c8930f13cf1038891d258db656c9f3d960876c0a96df044fcf63"
+            )
+        );
+        assert_eq!(
+            hex(Backend::Sqlite).as_deref(),
+            Some(
+                "cc821c23179957f5dddc1f46b6809095b6129375a0dc905ef3fbb0ebc8a6af5261141d22cd1ba823c6958a7274211a72"
+            )
+        );
+    }
 }
