@@ -72,6 +72,52 @@ fn migrations() -> &'static docket_store::Migrations {
     &MIGRATIONS
 }
 
+/// How a queue of due rows is leased: `due` selects the ids (`$1` now, `$2` the limit, then the
+/// waiting states); `claim` leases one of them and returns the row (`$1` the lease's end, `$2`
+/// the id, `$3` now, then the waiting states again), matching nothing when another claimer got
+/// there first.
+struct Lease<'a, T> {
+    due: &'static str,
+    claim: &'static str,
+    states: &'a [&'static str],
+    from_row: fn(&AnyRow) -> Result<T, MailError>,
+}
+
+impl MailStore {
+    /// Takes up to `limit` due rows of `lease` for `lease_secs`, in one transaction.
+    async fn claim_leased<T>(
+        &self,
+        lease: Lease<'_, T>,
+        limit: u32,
+        lease_secs: i64,
+    ) -> Result<Vec<T>, MailError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let mut due = sqlx::query_scalar(lease.due)
+            .bind(now)
+            .bind(i64::from(limit));
+        for state in lease.states {
+            due = due.bind(*state);
+        }
+        let ids: Vec<String> = due.fetch_all(&mut *tx).await?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut claim = sqlx::query(lease.claim)
+                .bind(now + lease_secs * 1_000_000)
+                .bind(&id)
+                .bind(now);
+            for state in lease.states {
+                claim = claim.bind(*state);
+            }
+            if let Some(row) = claim.fetch_optional(&mut *tx).await? {
+                claimed.push((lease.from_row)(&row)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+}
+
 const FORGET_MESSAGES: &str = "DELETE FROM inbound_messages WHERE ticket_id = $1";
 const FORGET_THREAD: &str = "DELETE FROM thread_ids WHERE ticket_id = $1";
 const FORGET_OUTGOING: &str = "DELETE FROM outgoing_mail WHERE ticket_id = $1";
