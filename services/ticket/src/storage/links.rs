@@ -326,10 +326,7 @@ impl SqlTicketStore {
                 },
             ),
         ] {
-            let mut next = this.clone();
-            next.version += 1;
-            next.updated_at = now;
-            bump_version(tx, &next, this.version).await?;
+            let next = touch(tx, this, now).await?;
             let details = serde_json::json!({
                 "relation": relation, "ticket_id": other.id, "number": other.number,
             });

@@ -36,10 +36,7 @@ impl People for SqlTicketStore {
         if !Self::set_agent_in(&mut tx, "ticket_collaborators", id, agent, on, now).await? {
             return Ok(false);
         }
-        let mut next = current.clone();
-        next.version += 1;
-        next.updated_at = now;
-        bump_version(&mut tx, &next, current.version).await?;
+        let next = touch(&mut tx, &current, now).await?;
         let kind = if on {
             "collaborator_added"
         } else {
