@@ -532,17 +532,10 @@ impl Authority {
     ) -> Result<(String, Micros), IdentityError> {
         let secret = OpaqueSecret::parse(SESSION_PREFIX, session_secret)
             .ok_or(IdentityError::Unauthenticated)?;
-        let session = self
-            .store
-            .get_session(&secret.id)
-            .await?
-            .ok_or(IdentityError::Unauthenticated)?;
-        let valid = secret.matches(&session.secret_hash)
-            && session.revoked_at.is_none()
-            && session.expires_at > now;
-        if !valid {
-            return Err(IdentityError::Unauthenticated);
-        }
+        let session = self.store.get_session(&secret.id).await?;
+        let session = opened(&secret, session, now, |s| {
+            (&s.secret_hash, s.revoked_at, s.expires_at)
+        })?;
         self.access_token(&session, now).await
     }
 
@@ -605,17 +598,10 @@ impl Authority {
     ) -> Result<(String, Micros), IdentityError> {
         let secret = OpaqueSecret::parse(API_TOKEN_PREFIX, presented)
             .ok_or(IdentityError::Unauthenticated)?;
-        let token = self
-            .store
-            .get_api_token(&secret.id)
-            .await?
-            .ok_or(IdentityError::Unauthenticated)?;
-        let valid = secret.matches(&token.secret_hash)
-            && token.revoked_at.is_none()
-            && token.expires_at > now;
-        if !valid {
-            return Err(IdentityError::Unauthenticated);
-        }
+        let token = self.store.get_api_token(&secret.id).await?;
+        let token = opened(&secret, token, now, |t| {
+            (&t.secret_hash, t.revoked_at, t.expires_at)
+        })?;
         let agent = self.store.get_agent(token.agent_id).await?;
         if !agent.active {
             return Err(IdentityError::Unauthenticated);
@@ -893,4 +879,20 @@ impl Authority {
 
 fn uuid_like() -> String {
     AbsenceId::new().to_string()
+}
+
+/// The stored session or API token that a presented `secret` opens: one exists, its hash
+/// matches, and it is neither revoked nor expired at `now`. Anything else is the one
+/// UNAUTHENTICATED answer. `state` says where a `T` keeps its hash, revocation and expiry.
+fn opened<T>(
+    secret: &OpaqueSecret,
+    stored: Option<T>,
+    now: Micros,
+    state: fn(&T) -> (&String, Option<Micros>, Micros),
+) -> Result<T, IdentityError> {
+    let opens = |s: &T| {
+        let (secret_hash, revoked_at, expires_at) = state(s);
+        secret.matches(secret_hash) && revoked_at.is_none() && expires_at > now
+    };
+    stored.filter(opens).ok_or(IdentityError::Unauthenticated)
 }
