@@ -182,20 +182,11 @@ impl Authority {
                 }
             },
         };
-        self.store.clear_login_failures(&key).await?;
+        let details = serde_json::json!({ "kind": "agent", "source": agent.source });
+        let principal = (PrincipalKind::Agent, agent.id.to_string());
         let grant = self
-            .open_session(PrincipalKind::Agent, &agent.id.to_string(), now)
+            .succeed(&key, &login, None, principal, details, now)
             .await?;
-        self.audit(
-            None,
-            login.as_str(),
-            "login",
-            Some(agent.id.to_string()),
-            "ok",
-            serde_json::json!({ "kind": "agent", "source": agent.source }),
-            now,
-        )
-        .await?;
         Ok(LoginOutcome::LoggedIn(grant))
     }
 
@@ -257,17 +248,32 @@ impl Authority {
                 }
             },
         };
-        self.store.clear_login_failures(&key).await?;
-        let grant = self
-            .open_session(PrincipalKind::Customer, &customer.id.to_string(), now)
-            .await?;
+        let details = serde_json::json!({ "kind": "customer" });
+        let principal = (PrincipalKind::Customer, customer.id.to_string());
+        self.succeed(&key, &login, Some(tenant_id), principal, details, now)
+            .await
+    }
+
+    /// Clears the failures counted against `key`, opens a session for the principal and logs
+    /// the login.
+    async fn succeed(
+        &self,
+        key: &str,
+        login: &Login,
+        tenant_id: Option<TenantId>,
+        (kind, id): (PrincipalKind, String),
+        details: serde_json::Value,
+        now: Micros,
+    ) -> Result<LoginGrant, IdentityError> {
+        self.store.clear_login_failures(key).await?;
+        let grant = self.open_session(kind, &id, now).await?;
         self.audit(
-            Some(tenant_id),
+            tenant_id,
             login.as_str(),
             "login",
-            Some(customer.id.to_string()),
+            Some(id),
             "ok",
-            serde_json::json!({ "kind": "customer" }),
+            details,
             now,
         )
         .await?;
