@@ -54,6 +54,15 @@ impl ErrorCode {
         }
     }
 
+    /// What a database failure means for a client: a pool that timed out or a broken connection
+    /// is a dependency not reachable right now; anything else is internal.
+    pub fn of_database(e: &sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => Self::Unavailable,
+            _ => Self::Internal,
+        }
+    }
+
     pub fn http_status(self) -> StatusCode {
         match self {
             Self::InvalidArgument => StatusCode::UNPROCESSABLE_ENTITY,
@@ -112,6 +121,18 @@ pub trait ServiceError: std::error::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_failures_are_unavailable_only_when_the_database_is_out_of_reach() {
+        assert_eq!(
+            ErrorCode::of_database(&sqlx::Error::PoolTimedOut),
+            ErrorCode::Unavailable
+        );
+        assert_eq!(
+            ErrorCode::of_database(&sqlx::Error::RowNotFound),
+            ErrorCode::Internal
+        );
+    }
 
     const ALL: [ErrorCode; 9] = [
         ErrorCode::InvalidArgument,

@@ -64,6 +64,45 @@ pub struct MigrationSql {
     pub sqlite: &'static str,
 }
 
+/// Column types that the engines spell differently, as `(placeholder, PostgreSQL, SQLite)`: a
+/// migration's engine part that differs only by these is written once, with the placeholders
+/// ([`MigrationSql::typed`]).
+pub const TYPE_PLACEHOLDERS: [(&str, &str, &str); 1] = [("{bytes}", "BYTEA", "BLOB")];
+
+impl MigrationSql {
+    /// A step whose engine part differs between the engines only by the column types of
+    /// [`TYPE_PLACEHOLDERS`]: `typed` is written once, with the placeholders.
+    pub const fn typed(
+        version: i64,
+        description: &'static str,
+        portable: &'static str,
+        typed: &'static str,
+    ) -> Self {
+        Self {
+            version,
+            description,
+            portable,
+            postgres: typed,
+            sqlite: typed,
+        }
+    }
+}
+
+/// `sql` with the type placeholders spelled for `backend`.
+fn spell_types(sql: String, backend: Backend) -> String {
+    TYPE_PLACEHOLDERS
+        .iter()
+        .fold(sql, |sql, (placeholder, postgres, sqlite)| {
+            sql.replace(
+                placeholder,
+                match backend {
+                    Backend::Postgres => postgres,
+                    Backend::Sqlite => sqlite,
+                },
+            )
+        })
+}
+
 /// The migrations of one component, one migrator per engine.
 pub struct Migrations {
     postgres: Migrator,
@@ -73,18 +112,18 @@ pub struct Migrations {
 impl Migrations {
     /// `table` records what was applied; components sharing a database need their own.
     pub fn new(table: &'static str, steps: &[MigrationSql]) -> Self {
-        let build = |engine: fn(&MigrationSql) -> &'static str| {
+        // The checksum sqlx records is of this text: an applied step must keep it byte for byte.
+        let build = |backend: Backend, engine: fn(&MigrationSql) -> &'static str| {
             let migrations = steps
                 .iter()
                 .map(|step| {
+                    let sql = format!("{}\n{}", step.portable, engine(step));
                     sqlx::migrate::Migration::new(
                         step.version,
                         step.description.into(),
                         sqlx::migrate::MigrationType::Simple,
-                        sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(format!(
-                            "{}\n{}",
-                            step.portable,
-                            engine(step)
+                        sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(spell_types(
+                            sql, backend,
                         ))),
                         false,
                     )
@@ -95,9 +134,21 @@ impl Migrations {
             migrator
         };
         Self {
-            postgres: build(|s| s.postgres),
-            sqlite: build(|s| s.sqlite),
+            postgres: build(Backend::Postgres, |s| s.postgres),
+            sqlite: build(Backend::Sqlite, |s| s.sqlite),
         }
+    }
+
+    /// The checksum recorded for step `version` on `backend`, for tests that pin applied steps.
+    pub fn checksum(&self, backend: Backend, version: i64) -> Option<&[u8]> {
+        let migrator = match backend {
+            Backend::Postgres => &self.postgres,
+            Backend::Sqlite => &self.sqlite,
+        };
+        migrator
+            .iter()
+            .find(|m| m.version == version)
+            .map(|m| m.checksum.as_ref())
     }
 }
 
@@ -145,6 +196,13 @@ impl std::ops::DerefMut for WriteTx {
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSize {
     pub max_connections: u32,
+}
+
+impl PoolSize {
+    /// A pool of at most `max_connections`.
+    pub fn max(max_connections: u32) -> Self {
+        Self { max_connections }
+    }
 }
 
 impl Default for PoolSize {
@@ -500,6 +558,40 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_steps_spell_their_column_types_per_engine() {
+        let migrations = Migrations::new(
+            "_test_migrations",
+            &[MigrationSql::typed(
+                1,
+                "typed",
+                "CREATE TABLE a (id TEXT);",
+                "CREATE TABLE b (raw {bytes} NOT NULL);\n",
+            )],
+        );
+        let plain = |engine: &str| {
+            sqlx::migrate::Migration::new(
+                1,
+                "typed".into(),
+                sqlx::migrate::MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(format!(
+                    "CREATE TABLE a (id TEXT);\nCREATE TABLE b (raw {engine} NOT NULL);\n"
+                ))),
+                false,
+            )
+            .checksum
+        };
+        assert_eq!(
+            migrations.checksum(Backend::Postgres, 1),
+            Some(plain("BYTEA").as_ref())
+        );
+        assert_eq!(
+            migrations.checksum(Backend::Sqlite, 1),
+            Some(plain("BLOB").as_ref())
+        );
+        assert_eq!(migrations.checksum(Backend::Sqlite, 2), None);
+    }
 
     #[test]
     fn backend_from_url() {

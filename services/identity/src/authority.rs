@@ -182,20 +182,11 @@ impl Authority {
                 }
             },
         };
-        self.store.clear_login_failures(&key).await?;
+        let details = serde_json::json!({ "kind": "agent", "source": agent.source });
+        let principal = (PrincipalKind::Agent, agent.id.to_string());
         let grant = self
-            .open_session(PrincipalKind::Agent, &agent.id.to_string(), now)
+            .succeed(&key, &login, None, principal, details, now)
             .await?;
-        self.audit(
-            None,
-            login.as_str(),
-            "login",
-            Some(agent.id.to_string()),
-            "ok",
-            serde_json::json!({ "kind": "agent", "source": agent.source }),
-            now,
-        )
-        .await?;
         Ok(LoginOutcome::LoggedIn(grant))
     }
 
@@ -257,17 +248,32 @@ impl Authority {
                 }
             },
         };
-        self.store.clear_login_failures(&key).await?;
-        let grant = self
-            .open_session(PrincipalKind::Customer, &customer.id.to_string(), now)
-            .await?;
+        let details = serde_json::json!({ "kind": "customer" });
+        let principal = (PrincipalKind::Customer, customer.id.to_string());
+        self.succeed(&key, &login, Some(tenant_id), principal, details, now)
+            .await
+    }
+
+    /// Clears the failures counted against `key`, opens a session for the principal and logs
+    /// the login.
+    async fn succeed(
+        &self,
+        key: &str,
+        login: &Login,
+        tenant_id: Option<TenantId>,
+        (kind, id): (PrincipalKind, String),
+        details: serde_json::Value,
+        now: Micros,
+    ) -> Result<LoginGrant, IdentityError> {
+        self.store.clear_login_failures(key).await?;
+        let grant = self.open_session(kind, &id, now).await?;
         self.audit(
-            Some(tenant_id),
+            tenant_id,
             login.as_str(),
             "login",
-            Some(customer.id.to_string()),
+            Some(id),
             "ok",
-            serde_json::json!({ "kind": "customer" }),
+            details,
             now,
         )
         .await?;
@@ -532,17 +538,10 @@ impl Authority {
     ) -> Result<(String, Micros), IdentityError> {
         let secret = OpaqueSecret::parse(SESSION_PREFIX, session_secret)
             .ok_or(IdentityError::Unauthenticated)?;
-        let session = self
-            .store
-            .get_session(&secret.id)
-            .await?
-            .ok_or(IdentityError::Unauthenticated)?;
-        let valid = secret.matches(&session.secret_hash)
-            && session.revoked_at.is_none()
-            && session.expires_at > now;
-        if !valid {
-            return Err(IdentityError::Unauthenticated);
-        }
+        let session = self.store.get_session(&secret.id).await?;
+        let session = opened(&secret, session, now, |s| {
+            (&s.secret_hash, s.revoked_at, s.expires_at)
+        })?;
         self.access_token(&session, now).await
     }
 
@@ -605,17 +604,10 @@ impl Authority {
     ) -> Result<(String, Micros), IdentityError> {
         let secret = OpaqueSecret::parse(API_TOKEN_PREFIX, presented)
             .ok_or(IdentityError::Unauthenticated)?;
-        let token = self
-            .store
-            .get_api_token(&secret.id)
-            .await?
-            .ok_or(IdentityError::Unauthenticated)?;
-        let valid = secret.matches(&token.secret_hash)
-            && token.revoked_at.is_none()
-            && token.expires_at > now;
-        if !valid {
-            return Err(IdentityError::Unauthenticated);
-        }
+        let token = self.store.get_api_token(&secret.id).await?;
+        let token = opened(&secret, token, now, |t| {
+            (&t.secret_hash, t.revoked_at, t.expires_at)
+        })?;
         let agent = self.store.get_agent(token.agent_id).await?;
         if !agent.active {
             return Err(IdentityError::Unauthenticated);
@@ -893,4 +885,20 @@ impl Authority {
 
 fn uuid_like() -> String {
     AbsenceId::new().to_string()
+}
+
+/// The stored session or API token that a presented `secret` opens: one exists, its hash
+/// matches, and it is neither revoked nor expired at `now`. Anything else is the one
+/// UNAUTHENTICATED answer. `state` says where a `T` keeps its hash, revocation and expiry.
+fn opened<T>(
+    secret: &OpaqueSecret,
+    stored: Option<T>,
+    now: Micros,
+    state: fn(&T) -> (&String, Option<Micros>, Micros),
+) -> Result<T, IdentityError> {
+    let opens = |s: &T| {
+        let (secret_hash, revoked_at, expires_at) = state(s);
+        secret.matches(secret_hash) && revoked_at.is_none() && expires_at > now
+    };
+    stored.filter(opens).ok_or(IdentityError::Unauthenticated)
 }

@@ -62,13 +62,11 @@ impl ServiceError for IdentityError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::LoginFailed | Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
-            Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                ErrorCode::Unavailable
-            }
+            Self::Database(e) => ErrorCode::of_database(e),
             Self::Directory(_) | Self::Bus(_) => ErrorCode::Unavailable,
             Self::Auth(docket_auth::AuthError::BadKey(_)) => ErrorCode::Internal,
             Self::Auth(_) => ErrorCode::Unauthenticated,
-            Self::Database(_) | Self::Corrupt(_) => ErrorCode::Internal,
+            Self::Corrupt(_) => ErrorCode::Internal,
         }
     }
 }

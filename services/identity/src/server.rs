@@ -7,12 +7,12 @@ use docket_bus::Bus;
 use docket_bus::outbox::{OutboxSignal, Relay};
 use docket_platform::Shutdown;
 use docket_platform::config::Secret;
+use docket_platform::net::{BindError, GrpcRoutes};
 use docket_platform::ops::Readiness;
 use docket_proto::identity::v1::identity_admin_service_server::IdentityAdminServiceServer;
 use docket_proto::identity::v1::identity_service_server::IdentityServiceServer;
 use docket_store::{Db, PoolSize};
 use serde::Deserialize;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::authority::{AuthSettings, Authority};
@@ -49,11 +49,8 @@ pub enum StartError {
     Store(#[from] docket_store::StoreError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 /// A started identity service.
@@ -72,13 +69,7 @@ impl IdentityServer {
         shutdown: Shutdown,
     ) -> Result<Self, StartError> {
         readiness.set("identity", false);
-        let db = Db::connect(
-            database_url,
-            PoolSize {
-                max_connections: config.max_connections,
-            },
-        )
-        .await?;
+        let db = Db::connect(database_url, PoolSize::max(config.max_connections)).await?;
         SqlIdentityStore::migrate(&db).await?;
         let signal = OutboxSignal::new();
         let store = Arc::new(SqlIdentityStore::new(db.clone(), signal.clone()));
@@ -87,31 +78,15 @@ impl IdentityServer {
         authority.jwks(docket_platform::time::now_micros()).await?;
 
         let relay_task = tokio::spawn(Relay::new(db.clone(), bus, signal).run(shutdown.clone()));
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-        let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_serving::<IdentityServiceServer<crate::grpc::IdentityGrpc>>()
-            .await;
-        health
-            .set_serving::<IdentityAdminServiceServer<crate::admin::AdminGrpc>>()
-            .await;
+        let (listener, addr) = docket_platform::net::bind(config.listen).await?;
         let service = IdentityServiceServer::new(crate::grpc::IdentityGrpc::new(authority.clone()));
         let admin = IdentityAdminServiceServer::new(crate::admin::AdminGrpc::new(authority));
-        let routes = tonic::service::Routes::new(health_service)
-            .add_service(service)
-            .add_service(admin);
-        let server_task =
-            docket_platform::net::serve_grpc("identity", listener, routes, shutdown.clone());
+        let server_task = GrpcRoutes::new()
+            .serving(service)
+            .await
+            .serving(admin)
+            .await
+            .serve("identity", listener, shutdown.clone());
         readiness.set("identity", true);
         tracing::info!(%addr, "identity service listening (gRPC)");
         Ok(Self {

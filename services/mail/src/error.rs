@@ -48,7 +48,7 @@ impl MailError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unavailable(_) => true,
-            Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => true,
+            Self::Database(e) => ErrorCode::of_database(e) == ErrorCode::Unavailable,
             Self::Peer { status, .. } => matches!(
                 status.code(),
                 tonic::Code::Unavailable
@@ -85,10 +85,8 @@ impl ServiceError for MailError {
             Self::TooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Peer { .. } | Self::Unavailable(_) => ErrorCode::Unavailable,
-            Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                ErrorCode::Unavailable
-            }
-            Self::Database(_) | Self::Corrupt(_) => ErrorCode::Internal,
+            Self::Database(e) => ErrorCode::of_database(e),
+            Self::Corrupt(_) => ErrorCode::Internal,
         }
     }
 }

@@ -30,12 +30,12 @@ use async_trait::async_trait;
 use docket_auth::remote::{RemoteVerifier, ServiceToken};
 use docket_bus::{Bus, Delivery, Handler, HandlerError, Subscription};
 use docket_platform::Shutdown;
+use docket_platform::net::{BindError, GrpcRoutes};
 use docket_platform::ops::Readiness;
 use docket_proto::events::v1 as ev;
 use docket_proto::identity::v1::identity_service_client::IdentityServiceClient;
 use docket_proto::mail::v1::mail_service_server::MailServiceServer;
 use docket_store::{Db, PoolSize};
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -83,11 +83,8 @@ pub enum StartError {
     Mail(#[from] MailError),
     #[error(transparent)]
     Bus(#[from] docket_bus::BusError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
     #[error("invalid endpoint `{0}`")]
     Endpoint(String),
 }
@@ -194,10 +191,6 @@ impl Handler for Events {
     }
 }
 
-fn bind_error(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> StartError {
-    move |source| StartError::Bind { addr, source }
-}
-
 /// A started mail service.
 pub struct MailServer {
     addr: SocketAddr,
@@ -219,13 +212,7 @@ impl MailServer {
         shutdown: Shutdown,
     ) -> Result<Self, StartError> {
         readiness.set("mail", false);
-        let db = Db::connect(
-            database_url,
-            PoolSize {
-                max_connections: config.max_connections,
-            },
-        )
-        .await?;
+        let db = Db::connect(database_url, PoolSize::max(config.max_connections)).await?;
         MailStore::migrate(&db).await?;
         let store = MailStore::new(db.clone());
         let channel = |endpoint: &str| {
@@ -310,8 +297,7 @@ impl MailServer {
                 let Some(addr) = addr else {
                     return Ok::<_, StartError>(None);
                 };
-                let listener = TcpListener::bind(addr).await.map_err(bind_error(addr))?;
-                let bound = listener.local_addr().map_err(bind_error(addr))?;
+                let (listener, bound) = docket_platform::net::bind(addr).await?;
                 let server = Arc::new(lmtp::Listener {
                     protocol,
                     hostname,
@@ -330,24 +316,15 @@ impl MailServer {
         tasks.extend(lmtp.map(|l| l.1));
         tasks.extend(smtp.map(|s| s.1));
 
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(bind_error(config.listen))?;
-        let addr = listener.local_addr().map_err(bind_error(config.listen))?;
+        let (listener, addr) = docket_platform::net::bind(config.listen).await?;
         let verifier = RemoteVerifier::connect_lazy(&peers.identity)
             .map_err(|_| StartError::Endpoint(peers.identity.clone()))?;
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<MailServiceServer<grpc::MailGrpc>>()
-            .await;
         let service = MailServiceServer::new(grpc::MailGrpc::new(ingest, Arc::new(verifier)))
             .max_decoding_message_size(config.max_message_bytes + 64 * 1024)
             .max_encoding_message_size(config.max_message_bytes + 64 * 1024);
-        let routes = tonic::service::Routes::new(health_service).add_service(service);
-        tasks.push(docket_platform::net::serve_grpc(
+        tasks.push(GrpcRoutes::new().serving(service).await.serve(
             "mail",
             listener,
-            routes,
             shutdown.clone(),
         ));
         readiness.set("mail", true);

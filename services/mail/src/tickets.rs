@@ -53,6 +53,17 @@ impl Tickets {
         })
     }
 
+    /// Calls ticket core with the service's token: `call` is the client's method for `message`.
+    async fn call<M, T, F, Fut>(&self, message: M, call: F) -> Result<T, MailError>
+    where
+        F: FnOnce(TicketServiceClient<Channel>, tonic::Request<M>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let request = self.request(message).await?;
+        let response = call(self.client.clone(), request).await.map_err(peer)?;
+        Ok(response.into_inner())
+    }
+
     async fn cached<T: Clone>(cache: &Cache<T>, key: &str) -> Option<Option<T>> {
         cache
             .read()
@@ -97,14 +108,11 @@ impl Tickets {
         if let Some(hit) = Self::cached(&self.by_id, id).await {
             return Ok(hit);
         }
-        let request = self.request(pb::ListQueuesRequest::default()).await?;
         let queues = self
-            .client
-            .clone()
-            .list_queues(request)
-            .await
-            .map_err(peer)?
-            .into_inner()
+            .call(pb::ListQueuesRequest::default(), |mut c, r| async move {
+                c.list_queues(r).await
+            })
+            .await?
             .queues;
         let mut cache = self.by_id.write().await;
         let now = Instant::now();
@@ -136,14 +144,8 @@ impl Tickets {
         &self,
         message: pb::CreateTicketRequest,
     ) -> Result<pb::Ticket, MailError> {
-        let request = self.request(message).await?;
-        Ok(self
-            .client
-            .clone()
-            .create_ticket(request)
+        self.call(message, |mut c, r| async move { c.create_ticket(r).await })
             .await
-            .map_err(peer)?
-            .into_inner())
     }
 
     pub async fn add_article(
@@ -151,68 +153,48 @@ impl Tickets {
         ticket_id: &str,
         article: pb::NewArticle,
     ) -> Result<pb::Article, MailError> {
-        let request = self
-            .request(pb::AddArticleRequest {
+        self.call(
+            pb::AddArticleRequest {
                 ticket_id: ticket_id.to_owned(),
                 article: Some(article),
-            })
-            .await?;
-        Ok(self
-            .client
-            .clone()
-            .add_article(request)
-            .await
-            .map_err(peer)?
-            .into_inner())
+            },
+            |mut c, r| async move { c.add_article(r).await },
+        )
+        .await
     }
 
     pub async fn articles(&self, ticket_id: &str) -> Result<Vec<pb::Article>, MailError> {
-        let request = self
-            .request(pb::ListArticlesRequest {
+        self.call(
+            pb::ListArticlesRequest {
                 ticket_id: ticket_id.to_owned(),
-            })
-            .await?;
-        Ok(self
-            .client
-            .clone()
-            .list_articles(request)
-            .await
-            .map_err(peer)?
-            .into_inner()
-            .articles)
+            },
+            |mut c, r| async move { c.list_articles(r).await },
+        )
+        .await
+        .map(|r| r.articles)
     }
 
     pub async fn attachment(&self, id: &str) -> Result<pb::AttachmentContent, MailError> {
-        let request = self
-            .request(pb::GetAttachmentRequest {
+        self.call(
+            pb::GetAttachmentRequest {
                 attachment_id: id.to_owned(),
-            })
-            .await?;
-        Ok(self
-            .client
-            .clone()
-            .get_attachment(request)
-            .await
-            .map_err(peer)?
-            .into_inner())
+            },
+            |mut c, r| async move { c.get_attachment(r).await },
+        )
+        .await
     }
 
     /// The templates offered in the ticket's queue.
     pub async fn templates(&self, ticket_id: &str) -> Result<Vec<pb::Template>, MailError> {
-        let request = self
-            .request(pb::ListTemplatesRequest {
+        self.call(
+            pb::ListTemplatesRequest {
                 tenant_id: String::new(),
                 ticket_id: ticket_id.to_owned(),
-            })
-            .await?;
-        Ok(self
-            .client
-            .clone()
-            .list_templates(request)
-            .await
-            .map_err(peer)?
-            .into_inner()
-            .templates)
+            },
+            |mut c, r| async move { c.list_templates(r).await },
+        )
+        .await
+        .map(|r| r.templates)
     }
 
     pub async fn render(
@@ -220,19 +202,14 @@ impl Tickets {
         template_id: &str,
         ticket_id: &str,
     ) -> Result<pb::RenderedTemplate, MailError> {
-        let request = self
-            .request(pb::RenderTemplateRequest {
+        self.call(
+            pb::RenderTemplateRequest {
                 template_id: template_id.to_owned(),
                 ticket_id: ticket_id.to_owned(),
-            })
-            .await?;
-        Ok(self
-            .client
-            .clone()
-            .render_template(request)
-            .await
-            .map_err(peer)?
-            .into_inner())
+            },
+            |mut c, r| async move { c.render_template(r).await },
+        )
+        .await
     }
 
     pub async fn record_delivery(
@@ -240,17 +217,14 @@ impl Tickets {
         article_id: &str,
         delivery: pb::Delivery,
     ) -> Result<(), MailError> {
-        let request = self
-            .request(pb::RecordDeliveryRequest {
+        self.call(
+            pb::RecordDeliveryRequest {
                 article_id: article_id.to_owned(),
                 delivery: Some(delivery),
-            })
-            .await?;
-        self.client
-            .clone()
-            .record_delivery(request)
-            .await
-            .map_err(peer)?;
+            },
+            |mut c, r| async move { c.record_delivery(r).await },
+        )
+        .await?;
         Ok(())
     }
 
@@ -280,18 +254,15 @@ impl Tickets {
     }
 
     pub async fn tag(&self, ticket_id: &str, tag: &str) -> Result<(), MailError> {
-        let request = self
-            .request(pb::TagTicketRequest {
+        self.call(
+            pb::TagTicketRequest {
                 ticket_id: ticket_id.to_owned(),
                 add: vec![tag.to_owned()],
                 remove: Vec::new(),
-            })
-            .await?;
-        self.client
-            .clone()
-            .tag_ticket(request)
-            .await
-            .map_err(peer)?;
+            },
+            |mut c, r| async move { c.tag_ticket(r).await },
+        )
+        .await?;
         Ok(())
     }
 }

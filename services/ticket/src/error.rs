@@ -58,11 +58,9 @@ impl ServiceError for TicketError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
             Self::TooLarge(_) => ErrorCode::PayloadTooLarge,
-            Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                ErrorCode::Unavailable
-            }
+            Self::Database(e) => ErrorCode::of_database(e),
             Self::Bus(_) => ErrorCode::Unavailable,
-            Self::Database(_) | Self::Corrupt(_) => ErrorCode::Internal,
+            Self::Corrupt(_) => ErrorCode::Internal,
         }
     }
 }

@@ -29,11 +29,11 @@ use docket_bus::Bus;
 use docket_bus::outbox::{OutboxSignal, Relay};
 use docket_platform::Shutdown;
 use docket_platform::config::Secret;
+use docket_platform::net::{BindError, GrpcRoutes};
 use docket_platform::ops::Readiness;
 use docket_proto::ticket::v1::ticket_service_server::TicketServiceServer;
 use docket_store::{Db, PoolSize};
 use serde::Deserialize;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use error::TicketError;
@@ -89,11 +89,8 @@ pub enum StartError {
     Ticket(#[from] TicketError),
     #[error(transparent)]
     Bus(#[from] docket_bus::BusError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
     #[error("{0}")]
     Identity(String),
 }
@@ -166,13 +163,7 @@ impl TicketServer {
     ) -> Result<Self, StartError> {
         readiness.set("ticket", false);
         let system_id = domain::SystemId::new(config.system_id)?;
-        let db = Db::connect(
-            database_url,
-            PoolSize {
-                max_connections: config.max_connections,
-            },
-        )
-        .await?;
+        let db = Db::connect(database_url, PoolSize::max(config.max_connections)).await?;
         SqlTicketStore::migrate(&db).await?;
         let signal = OutboxSignal::new();
         let store: Arc<dyn TicketStore> =
@@ -206,21 +197,7 @@ impl TicketServer {
             })
         });
 
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<TicketServiceServer<grpc::TicketGrpc>>()
-            .await;
+        let (listener, addr) = docket_platform::net::bind(config.listen).await?;
         let verifier = docket_auth::remote::RemoteVerifier::connect_lazy(identity_endpoint)
             .map_err(|e| {
                 StartError::Identity(format!(
@@ -231,9 +208,11 @@ impl TicketServer {
         let service = TicketServiceServer::new(grpc::TicketGrpc::new(store, Arc::new(verifier)))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let routes = tonic::service::Routes::new(health_service).add_service(service);
         let server_task =
-            docket_platform::net::serve_grpc("ticket", listener, routes, shutdown.clone());
+            GrpcRoutes::new()
+                .serving(service)
+                .await
+                .serve("ticket", listener, shutdown.clone());
         readiness.set("ticket", true);
         tracing::info!(%addr, "ticket service listening (gRPC)");
         Ok(Self {

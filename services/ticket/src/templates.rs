@@ -88,6 +88,21 @@ pub struct NewTemplate {
 }
 
 impl NewTemplate {
+    /// The template as stored under `id`.
+    pub fn stored(self, id: TemplateId, created_at: Micros) -> Template {
+        Template {
+            id,
+            tenant_id: self.tenant_id,
+            name: self.name,
+            kind: self.kind,
+            subject: self.subject,
+            body: self.body,
+            queue_ids: self.queue_ids,
+            language: self.language,
+            created_at,
+        }
+    }
+
     pub fn parse(
         tenant_id: TenantId,
         name: &str,

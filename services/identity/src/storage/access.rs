@@ -6,11 +6,35 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use docket_auth::{AgentGrants, PermSet};
 use docket_store::WriteTx;
+use serde_json::json;
 
 use super::rows::absence_from_row;
 use super::{AccessStore, SqlIdentityStore};
 use crate::domain::*;
 use crate::error::IdentityError;
+
+impl SqlIdentityStore {
+    /// Records a change of an agent's rights in `tenant` in the audit log and commits it.
+    async fn permission_changed(
+        &self,
+        mut tx: WriteTx,
+        tenant: TenantId,
+        actor: &str,
+        agent_id: AgentId,
+        details: serde_json::Value,
+    ) -> Result<(), IdentityError> {
+        Self::audit_change(
+            &mut tx,
+            Some(tenant),
+            actor,
+            "permission_changed",
+            agent_id.to_string(),
+            details,
+        )
+        .await?;
+        self.commit(tx).await
+    }
+}
 
 #[async_trait]
 impl AccessStore for SqlIdentityStore {
@@ -28,16 +52,14 @@ impl AccessStore for SqlIdentityStore {
             .bind(tenant_id)
             .execute(&mut *tx)
             .await?;
-        Self::audit_change(
-            &mut tx,
-            Some(tenant_id),
+        self.permission_changed(
+            tx,
+            tenant_id,
             actor,
-            "permission_changed",
-            agent_id.to_string(),
-            serde_json::json!({ "member_of": tenant_id }),
+            agent_id,
+            json!({ "member_of": tenant_id }),
         )
-        .await?;
-        self.commit(tx).await
+        .await
     }
 
     async fn assign_role(
@@ -55,16 +77,14 @@ impl AccessStore for SqlIdentityStore {
             .bind(role_id)
             .execute(&mut *tx)
             .await?;
-        Self::audit_change(
-            &mut tx,
-            Some(tenant),
+        self.permission_changed(
+            tx,
+            tenant,
             actor,
-            "permission_changed",
-            agent_id.to_string(),
-            serde_json::json!({ "role_assigned": role_id }),
+            agent_id,
+            json!({ "role_assigned": role_id }),
         )
-        .await?;
-        self.commit(tx).await
+        .await
     }
 
     async fn revoke_role(
@@ -80,16 +100,14 @@ impl AccessStore for SqlIdentityStore {
             .bind(role_id)
             .execute(&mut *tx)
             .await?;
-        Self::audit_change(
-            &mut tx,
-            Some(tenant),
+        self.permission_changed(
+            tx,
+            tenant,
             actor,
-            "permission_changed",
-            agent_id.to_string(),
-            serde_json::json!({ "role_revoked": role_id }),
+            agent_id,
+            json!({ "role_revoked": role_id }),
         )
-        .await?;
-        self.commit(tx).await
+        .await
     }
 
     async fn set_agent_permissions(
@@ -112,16 +130,14 @@ impl AccessStore for SqlIdentityStore {
             perms,
         )
         .await?;
-        Self::audit_change(
-            &mut tx,
-            Some(tenant),
+        self.permission_changed(
+            tx,
+            tenant,
             actor,
-            "permission_changed",
-            agent_id.to_string(),
-            serde_json::json!({ "group_id": group_id, "permissions": perms }),
+            agent_id,
+            json!({ "group_id": group_id, "permissions": perms }),
         )
-        .await?;
-        self.commit(tx).await
+        .await
     }
 
     async fn agent_grants(

@@ -188,7 +188,7 @@ fn extension_for(content_type: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::tests::parse_ok;
+    use crate::parse::tests::{attachment_names, parse_ok};
 
     #[test]
     fn nested_message_is_attached_not_merged() {
@@ -288,13 +288,8 @@ mod tests {
             --m--\n";
         let mail = parse_ok(raw.as_bytes());
         assert_eq!(mail.text, "Body");
-        let names: Vec<&str> = mail
-            .attachments
-            .iter()
-            .map(|a| a.filename.as_str())
-            .collect();
         assert_eq!(
-            names,
+            attachment_names(&mail),
             [
                 "Grüße.pdf",
                 "Bericht für Jürgen.pdf",

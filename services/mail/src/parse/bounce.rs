@@ -203,7 +203,7 @@ fn is_status_code(code: &str) -> bool {
 mod tests {
     use super::*;
     use crate::parse::AutoKind;
-    use crate::parse::tests::parse_ok;
+    use crate::parse::tests::{attachment_names, parse_ok};
 
     const DSN: &str = "From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\n\
         To: support@docket.test\n\
@@ -258,13 +258,8 @@ mod tests {
             Some(AutoKind::AutoSubmitted("auto-replied".into()))
         );
         assert!(mail.text.starts_with("I'm sorry"));
-        let names: Vec<&str> = mail
-            .attachments
-            .iter()
-            .map(|a| a.filename.as_str())
-            .collect();
         assert_eq!(
-            names,
+            attachment_names(&mail),
             [
                 "attachment-1.txt",
                 "[Ticket#2026112210000017] Your request.eml"

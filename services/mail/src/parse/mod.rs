@@ -284,6 +284,14 @@ mod tests {
         parse(raw, &Limits::default()).unwrap()
     }
 
+    /// The file names of a mail's attachments, in order.
+    pub(super) fn attachment_names(mail: &ParsedMail) -> Vec<&str> {
+        mail.attachments
+            .iter()
+            .map(|a| a.filename.as_str())
+            .collect()
+    }
+
     pub(super) fn addr(name: Option<&str>, email: &str) -> Address {
         Address {
             name: name.map(str::to_owned),

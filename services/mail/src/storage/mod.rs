@@ -61,16 +61,61 @@ fn migrations() -> &'static docket_store::Migrations {
         std::sync::LazyLock::new(|| {
             docket_store::Migrations::new(
                 "_docket_mail_migrations",
-                &[docket_store::MigrationSql {
-                    version: 1,
-                    description: "received messages, thread ids, outgoing mail",
-                    portable: include_str!("../../migrations/0001_mail.sql"),
-                    postgres: include_str!("../../migrations/0001_mail.postgres.sql"),
-                    sqlite: include_str!("../../migrations/0001_mail.sqlite.sql"),
-                }],
+                &[docket_store::MigrationSql::typed(
+                    1,
+                    "received messages, thread ids, outgoing mail",
+                    include_str!("../../migrations/0001_mail.sql"),
+                    include_str!("../../migrations/0001_mail.typed.sql"),
+                )],
             )
         });
     &MIGRATIONS
+}
+
+/// How a queue of due rows is leased: `due` selects the ids (`$1` now, `$2` the limit, then the
+/// waiting states); `claim` leases one of them and returns the row (`$1` the lease's end, `$2`
+/// the id, `$3` now, then the waiting states again), matching nothing when another claimer got
+/// there first.
+struct Lease<'a, T> {
+    due: &'static str,
+    claim: &'static str,
+    states: &'a [&'static str],
+    from_row: fn(&AnyRow) -> Result<T, MailError>,
+}
+
+impl MailStore {
+    /// Takes up to `limit` due rows of `lease` for `lease_secs`, in one transaction.
+    async fn claim_leased<T>(
+        &self,
+        lease: Lease<'_, T>,
+        limit: u32,
+        lease_secs: i64,
+    ) -> Result<Vec<T>, MailError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let mut due = sqlx::query_scalar(lease.due)
+            .bind(now)
+            .bind(i64::from(limit));
+        for state in lease.states {
+            due = due.bind(*state);
+        }
+        let ids: Vec<String> = due.fetch_all(&mut *tx).await?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut claim = sqlx::query(lease.claim)
+                .bind(now + lease_secs * 1_000_000)
+                .bind(&id)
+                .bind(now);
+            for state in lease.states {
+                claim = claim.bind(*state);
+            }
+            if let Some(row) = claim.fetch_optional(&mut *tx).await? {
+                claimed.push((lease.from_row)(&row)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
 }
 
 const FORGET_MESSAGES: &str = "DELETE FROM inbound_messages WHERE ticket_id = $1";
@@ -126,4 +171,32 @@ fn from_json(list: &str, column: &str) -> Result<Vec<String>, MailError> {
 
 fn to_json(list: &[String]) -> Result<String, MailError> {
     serde_json::to_string(list).map_err(|e| MailError::Corrupt(format!("json: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use docket_store::Backend;
+
+    /// Applied migrations must never change: sqlx refuses a database whose recorded checksum
+    /// differs. These are the checksums step 1 was first applied with.
+    #[test]
+    fn applied_migrations_keep_their_checksums() {
+        let hex = |backend| {
+            super::migrations()
+                .checksum(backend, 1)
+                .map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        };
+        assert_eq!(
+            hex(Backend::Postgres).as_deref(),
+            Some(
+                "d0275e41719320d9857e2bf84fd806220735ea9b59e8c8930f13cf1038891d258db656c9f3d960876c0a96df044fcf63"
+            )
+        );
+        assert_eq!(
+            hex(Backend::Sqlite).as_deref(),
+            Some(
+                "cc821c23179957f5dddc1f46b6809095b6129375a0dc905ef3fbb0ebc8a6af5261141d22cd1ba823c6958a7274211a72"
+            )
+        );
+    }
 }

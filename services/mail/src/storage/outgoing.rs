@@ -5,7 +5,7 @@
 use docket_store::WriteTx;
 use sqlx::any::AnyRow;
 
-use super::{MailStore, count, decode, from_json, to_json};
+use super::{Lease, MailStore, count, decode, from_json, to_json};
 use crate::domain::{Micros, OutgoingId, OutgoingKind, OutgoingState};
 use crate::error::MailError;
 
@@ -160,32 +160,13 @@ impl MailStore {
         limit: u32,
         lease_secs: i64,
     ) -> Result<Vec<Outgoing>, MailError> {
-        let now = docket_platform::time::now_micros();
-        let [queued, retrying] = OutgoingState::WAITING.map(OutgoingState::as_str);
-        let mut tx = self.db.begin_write().await?;
-        let ids: Vec<String> = sqlx::query_scalar(DUE)
-            .bind(now)
-            .bind(i64::from(limit))
-            .bind(queued)
-            .bind(retrying)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut claimed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = sqlx::query(CLAIM)
-                .bind(now + lease_secs * 1_000_000)
-                .bind(&id)
-                .bind(now)
-                .bind(queued)
-                .bind(retrying)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = row {
-                claimed.push(outgoing_from_row(&row)?);
-            }
-        }
-        tx.commit().await?;
-        Ok(claimed)
+        let lease = Lease {
+            due: DUE,
+            claim: CLAIM,
+            states: &OutgoingState::WAITING.map(OutgoingState::as_str),
+            from_row: outgoing_from_row,
+        };
+        self.claim_leased(lease, limit, lease_secs).await
     }
 
     /// Records an attempt: sent, to be retried at `retry_at`, or (`retry_at` None) failed for good.

@@ -4,7 +4,7 @@
 //! in one transaction.
 
 use super::inbound::inbound_from_row;
-use super::{InboundMessage, MailStore, NewOutgoing};
+use super::{InboundMessage, Lease, MailStore, NewOutgoing};
 use crate::domain::{InboundId, InboundState, Micros, Outcome};
 use crate::error::MailError;
 
@@ -45,30 +45,13 @@ impl MailStore {
         limit: u32,
         lease_secs: i64,
     ) -> Result<Vec<InboundMessage>, MailError> {
-        let now = docket_platform::time::now_micros();
-        let pending = InboundState::Pending.as_str();
-        let mut tx = self.db.begin_write().await?;
-        let ids: Vec<String> = sqlx::query_scalar(DUE)
-            .bind(now)
-            .bind(i64::from(limit))
-            .bind(pending)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut claimed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = sqlx::query(CLAIM)
-                .bind(now + lease_secs * 1_000_000)
-                .bind(&id)
-                .bind(now)
-                .bind(pending)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = row {
-                claimed.push(inbound_from_row(&row)?);
-            }
-        }
-        tx.commit().await?;
-        Ok(claimed)
+        let lease = Lease {
+            due: DUE,
+            claim: CLAIM,
+            states: &[InboundState::Pending.as_str()],
+            from_row: inbound_from_row,
+        };
+        self.claim_leased(lease, limit, lease_secs).await
     }
 
     /// Puts a claimed message back, due again at `at` (a transient failure, or waiting for the

@@ -541,6 +541,16 @@ impl Ticket {
         Ok(())
     }
 
+    /// The ticket's next version, changed at `now` in what it has besides its own fields (tags,
+    /// custom fields, collaborators, links).
+    pub fn touched(&self, now: Micros) -> Ticket {
+        Ticket {
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
     /// The ticket after it was merged into `into`: `merged`, unlocked, without a pending date,
     /// pointing at its target.
     pub fn merged_into(&self, into: TicketId, now: Micros) -> Ticket {

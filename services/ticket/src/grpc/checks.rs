@@ -21,6 +21,20 @@ impl TicketGrpc {
         Ok(caller)
     }
 
+    /// A write by an administrator of the tenant that `tenant` reads from the request: the
+    /// caller, the tenant and the request's message.
+    pub(super) async fn tenant_admin<T>(
+        &self,
+        request: Request<T>,
+        tenant: fn(&T) -> &String,
+    ) -> Result<(Caller, TenantId, T), Status> {
+        let caller = self.caller(&request, Scope::Write).await?;
+        let r = request.into_inner();
+        let tenant_id = parse_id(tenant(&r))?;
+        caller.require_admin_of(tenant_id)?;
+        Ok((caller, tenant_id, r))
+    }
+
     /// The ticket and its queue, or NOT_FOUND when the caller does not see the ticket.
     pub(super) async fn visible_ticket(
         &self,
@@ -127,10 +141,7 @@ impl TicketGrpc {
         catalogue: Catalogue,
         request: Request<pb::CreateCatalogueEntryRequest>,
     ) -> Result<Response<pb::CatalogueEntry>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let tenant_id = parse_id(&r.tenant_id)?;
-        caller.require_admin_of(tenant_id)?;
+        let (caller, tenant_id, r) = self.tenant_admin(request, |r| &r.tenant_id).await?;
         let entry = self
             .store
             .create_catalogue_entry(

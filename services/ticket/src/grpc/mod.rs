@@ -54,10 +54,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::CreateQueueRequest>,
     ) -> Result<Response<pb::Queue>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let tenant_id = parse_id(&r.tenant_id)?;
-        caller.require_admin_of(tenant_id)?;
+        let (caller, tenant_id, r) = self.tenant_admin(request, |r| &r.tenant_id).await?;
         let follow_up = if r.follow_up.trim().is_empty() {
             FollowUp::Reopen
         } else {
@@ -363,10 +360,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::DefineFieldRequest>,
     ) -> Result<Response<pb::CustomField>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let tenant_id = parse_id(&r.tenant_id)?;
-        caller.require_admin_of(tenant_id)?;
+        let (caller, tenant_id, r) = self.tenant_admin(request, |r| &r.tenant_id).await?;
         let field = NewField::parse(
             tenant_id,
             &r.key,
@@ -438,10 +432,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::CreateTemplateRequest>,
     ) -> Result<Response<pb::Template>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let tenant_id = parse_id(&r.tenant_id)?;
-        caller.require_admin_of(tenant_id)?;
+        let (caller, tenant_id, r) = self.tenant_admin(request, |r| &r.tenant_id).await?;
         let template = NewTemplate::parse(
             tenant_id,
             &r.name,
@@ -557,10 +548,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::RetentionPolicy>,
     ) -> Result<Response<pb::RetentionPolicy>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let tenant_id = parse_id(&r.tenant_id)?;
-        caller.require_admin_of(tenant_id)?;
+        let (caller, tenant_id, r) = self.tenant_admin(request, |r| &r.tenant_id).await?;
         let policy = RetentionPolicy::parse(r.days, r.action.trim().parse::<RetentionAction>()?)?;
         self.store
             .set_retention_policy(tenant_id, policy, &caller.actor)
@@ -639,10 +627,7 @@ impl TicketService for TicketGrpc {
         &self,
         request: Request<pb::DefineStateRequest>,
     ) -> Result<Response<pb::CustomState>, Status> {
-        let caller = self.caller(&request, Scope::Write).await?;
-        let r = request.into_inner();
-        let tenant_id = parse_id(&r.tenant_id)?;
-        caller.require_admin_of(tenant_id)?;
+        let (caller, tenant_id, r) = self.tenant_admin(request, |r| &r.tenant_id).await?;
         let state = self
             .store
             .define_state(tenant_id, &r.name, state_from_pb(r.base)?, &caller.actor)

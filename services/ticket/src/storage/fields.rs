@@ -148,10 +148,7 @@ impl Fields for SqlTicketStore {
             });
         }
         if !changes.is_empty() {
-            let mut next = current.clone();
-            next.version += 1;
-            next.updated_at = now;
-            bump_version(&mut tx, &next, current.version).await?;
+            let next = touch(&mut tx, &current, now).await?;
             Self::append_history(
                 &mut tx,
                 &next,
@@ -217,10 +214,7 @@ impl Fields for SqlTicketStore {
                 .await?;
         }
         let after = Self::tags_in(&mut *tx, id).await?;
-        let mut next = current.clone();
-        next.version += 1;
-        next.updated_at = now;
-        bump_version(&mut tx, &next, current.version).await?;
+        let next = touch(&mut tx, &current, now).await?;
         Self::append_history(
             &mut tx,
             &next,

@@ -131,14 +131,8 @@ impl Links for SqlTicketStore {
             serde_json::json!({ "ticket_id": from.id, "number": from.number, "articles": count }),
         )
         .await?;
-        let event = ev::TicketMerged {
-            ticket_id: into.id.to_string(),
-            other_ticket_id: from.id.to_string(),
-            into: false,
-            articles: count,
-            actor: actor.as_str().to_owned(),
-        };
-        Self::ticket_event(&mut tx, &into, "ticket.merged", event.encode_to_vec()).await?;
+        let event = merged_event(into.id, from.id, false, count, actor);
+        Self::ticket_event(&mut tx, &into, "ticket.merged", event).await?;
 
         // The source: merged, unlocked, no pending date, pointing at the target.
         let merged = from.merged_into(into.id, now);
@@ -171,14 +165,8 @@ impl Links for SqlTicketStore {
             }),
         )
         .await?;
-        let event = ev::TicketMerged {
-            ticket_id: merged.id.to_string(),
-            other_ticket_id: into.id.to_string(),
-            into: true,
-            articles: count,
-            actor: actor.as_str().to_owned(),
-        };
-        Self::ticket_event(&mut tx, &merged, "ticket.merged", event.encode_to_vec()).await?;
+        let event = merged_event(merged.id, into.id, true, count, actor);
+        Self::ticket_event(&mut tx, &merged, "ticket.merged", event).await?;
         self.commit(tx).await?;
         tracing::info!(source = %from.id, target = %into.id, actor = %actor.as_str(), "tickets merged");
         Ok(into)
@@ -338,10 +326,7 @@ impl SqlTicketStore {
                 },
             ),
         ] {
-            let mut next = this.clone();
-            next.version += 1;
-            next.updated_at = now;
-            bump_version(tx, &next, this.version).await?;
+            let next = touch(tx, this, now).await?;
             let details = serde_json::json!({
                 "relation": relation, "ticket_id": other.id, "number": other.number,
             });
@@ -364,4 +349,22 @@ impl SqlTicketStore {
             .ok_or_else(|| TicketError::Corrupt("link".into()))?;
         Ok((first, second))
     }
+}
+
+/// The `ticket.merged` event of one side of a merge: `into` on the source, merged into `other`.
+fn merged_event(
+    ticket_id: TicketId,
+    other: TicketId,
+    into: bool,
+    articles: u32,
+    actor: &Actor,
+) -> Vec<u8> {
+    ev::TicketMerged {
+        ticket_id: ticket_id.to_string(),
+        other_ticket_id: other.to_string(),
+        into,
+        articles,
+        actor: actor.as_str().to_owned(),
+    }
+    .encode_to_vec()
 }

@@ -37,7 +37,7 @@ use crate::search::*;
 use crate::templates::*;
 use rows::*;
 use search::strings;
-use tickets::{FollowUpOutcome, bump_version};
+use tickets::{FollowUpOutcome, bump_version, touch};
 
 pub use articles::Articles;
 pub use classification::Classification;

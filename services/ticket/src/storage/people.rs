@@ -33,30 +33,10 @@ impl People for SqlTicketStore {
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
         let current = Self::fetch_ticket(&mut tx, id).await?;
-        let changed = if on {
-            sqlx::query(
-                "INSERT INTO ticket_collaborators (ticket_id, agent_id, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (ticket_id, agent_id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(agent)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-        } else {
-            sqlx::query("DELETE FROM ticket_collaborators WHERE ticket_id = $1 AND agent_id = $2")
-                .bind(id)
-                .bind(agent)
-                .execute(&mut *tx)
-                .await?
-        };
-        if changed.rows_affected() == 0 {
+        if !Self::set_agent_in(&mut tx, "ticket_collaborators", id, agent, on, now).await? {
             return Ok(false);
         }
-        let mut next = current.clone();
-        next.version += 1;
-        next.updated_at = now;
-        bump_version(&mut tx, &next, current.version).await?;
+        let next = touch(&mut tx, &current, now).await?;
         let kind = if on {
             "collaborator_added"
         } else {
@@ -96,25 +76,10 @@ impl People for SqlTicketStore {
     async fn watch(&self, id: TicketId, agent: AgentId, on: bool) -> Result<bool, TicketError> {
         self.get_ticket(id).await?;
         let mut tx = self.db.begin_write().await?;
-        let changed = if on {
-            sqlx::query(
-                "INSERT INTO ticket_watchers (ticket_id, agent_id, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (ticket_id, agent_id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(agent)
-            .bind(docket_platform::time::now_micros())
-            .execute(&mut *tx)
-            .await?
-        } else {
-            sqlx::query("DELETE FROM ticket_watchers WHERE ticket_id = $1 AND agent_id = $2")
-                .bind(id)
-                .bind(agent)
-                .execute(&mut *tx)
-                .await?
-        };
+        let now = docket_platform::time::now_micros();
+        let changed = Self::set_agent_in(&mut tx, "ticket_watchers", id, agent, on, now).await?;
         self.commit(tx).await?;
-        Ok(changed.rows_affected() == 1)
+        Ok(changed)
     }
 
     async fn watchers(&self, id: TicketId) -> Result<Vec<AgentId>, TicketError> {
@@ -123,6 +88,38 @@ impl People for SqlTicketStore {
 }
 
 impl SqlTicketStore {
+    /// Adds (`true`) or removes `agent` in a ticket's `table` (watchers, collaborators); whether
+    /// that changed anything.
+    async fn set_agent_in(
+        tx: &mut WriteTx,
+        table: &'static str,
+        id: TicketId,
+        agent: AgentId,
+        on: bool,
+        now: Micros,
+    ) -> Result<bool, TicketError> {
+        let changed = if on {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} (ticket_id, agent_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (ticket_id, agent_id) DO NOTHING"
+            )))
+            .bind(id)
+            .bind(agent)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?
+        } else {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE ticket_id = $1 AND agent_id = $2"
+            )))
+            .bind(id)
+            .bind(agent)
+            .execute(&mut **tx)
+            .await?
+        };
+        Ok(changed.rows_affected() == 1)
+    }
+
     /// The agents a ticket has in `table` (watchers, collaborators), in the order they came.
     pub(super) async fn agents_of(
         &self,

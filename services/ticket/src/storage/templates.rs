@@ -37,17 +37,7 @@ impl Templates for SqlTicketStore {
         let mut tx = self.db.begin_write().await?;
         Self::require_tenant(&mut tx, template.tenant_id).await?;
         Self::require_queues_in(&mut tx, template.tenant_id, &template.queue_ids).await?;
-        let stored = Template {
-            id: TemplateId::new(),
-            tenant_id: template.tenant_id,
-            name: template.name,
-            kind: template.kind,
-            subject: template.subject,
-            body: template.body,
-            queue_ids: template.queue_ids,
-            language: template.language,
-            created_at: docket_platform::time::now_micros(),
-        };
+        let stored = template.stored(TemplateId::new(), docket_platform::time::now_micros());
         sqlx::query(
             "INSERT INTO templates (id, tenant_id, name, kind, subject, body, queue_ids, created_at, language) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -110,14 +100,10 @@ impl Templates for SqlTicketStore {
         let before = self.get_template(id).await?;
         let mut tx = self.db.begin_write().await?;
         Self::require_queues_in(&mut tx, before.tenant_id, &template.queue_ids).await?;
+        // The tenant stays the template's own.
         let stored = Template {
-            name: template.name,
-            kind: template.kind,
-            subject: template.subject,
-            body: template.body,
-            queue_ids: template.queue_ids,
-            language: template.language,
-            ..before
+            tenant_id: before.tenant_id,
+            ..template.stored(before.id, before.created_at)
         };
         let updated = sqlx::query(
             "UPDATE templates SET name = $1, kind = $2, subject = $3, body = $4, queue_ids = $5, \

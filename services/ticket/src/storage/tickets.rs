@@ -433,6 +433,17 @@ pub(super) enum FollowUpOutcome {
     NewTicket(Article),
 }
 
+/// Moves `current` to its next version, changed at `now` ([`Ticket::touched`]), and returns it.
+pub(super) async fn touch(
+    tx: &mut WriteTx,
+    current: &Ticket,
+    now: Micros,
+) -> Result<Ticket, TicketError> {
+    let next = current.touched(now);
+    bump_version(tx, &next, current.version).await?;
+    Ok(next)
+}
+
 /// Moves a ticket from `previous` to its new version, or fails with a conflict if it moved.
 pub(super) async fn bump_version(
     tx: &mut WriteTx,

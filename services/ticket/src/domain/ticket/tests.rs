@@ -418,3 +418,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn touching_a_ticket_makes_its_next_version_and_changes_nothing_else() {
+    let t = ticket(TicketState::Open);
+    let next = t.touched(t.updated_at + 5);
+    assert_eq!(next.version, t.version + 1);
+    assert_eq!(next.updated_at, t.updated_at + 5);
+    assert_eq!(
+        Ticket {
+            version: t.version,
+            updated_at: t.updated_at,
+            ..next
+        },
+        t
+    );
+}

@@ -10,7 +10,7 @@ CREATE TABLE inbound_messages (
     message_id TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     size BIGINT NOT NULL,
-    raw BYTEA NOT NULL,
+    raw {bytes} NOT NULL,
     sender TEXT NOT NULL,
     subject TEXT NOT NULL,
     -- pending, done, quarantined, refused
@@ -43,7 +43,7 @@ CREATE TABLE outgoing_mail (
     mail_from TEXT NOT NULL,
     recipients TEXT NOT NULL,
     message_id TEXT NOT NULL,
-    raw BYTEA NOT NULL,
+    raw {bytes} NOT NULL,
     -- queued, retrying, sent, failed
     state TEXT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
