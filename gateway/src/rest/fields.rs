@@ -17,7 +17,7 @@ use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::Reply;
-use crate::rest::tickets::TicketState;
+use crate::rest::tickets::{TicketState, state_type_name};
 use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,7 +48,7 @@ impl From<pb::CustomState> for CustomState {
             tenant_id: c.tenant_id,
             name: c.name,
             base: TicketState::from_pb(c.base),
-            base_state_type: c.base_state_type,
+            base_state_type: state_type_name(c.base_state_type),
             created_at: time(c.created_at_us),
         }
     }

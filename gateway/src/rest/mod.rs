@@ -83,6 +83,22 @@ pub(crate) fn names_schema(description: &str, names: &[&str]) -> RefOr<Schema> {
         .into()
 }
 
+/// The values of a protobuf enum but `UNSPECIFIED`, in its order, each with its REST name: the
+/// protobuf's own without `prefix`, in lower case (`TICKET_STATE_PENDING_REMINDER` is
+/// `pending_reminder`). Called once per enum, for a static.
+pub(crate) fn proto_names<P: TryFrom<i32>>(
+    prefix: &str,
+    name: fn(&P) -> &'static str,
+) -> Vec<(P, &'static str)> {
+    (1..)
+        .map_while(|i| P::try_from(i).ok())
+        .map(|p| {
+            let rest = name(&p).trim_start_matches(prefix).to_ascii_lowercase();
+            (p, &*rest.leak())
+        })
+        .collect()
+}
+
 /// Reads one of a vocabulary's `names`, refusing others as serde refuses an unknown variant.
 pub(crate) fn deserialize_name<'de, D: Deserializer<'de>>(
     deserializer: D,

@@ -15,7 +15,9 @@ use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::rest::Reply;
-use crate::rest::tickets::{Order, SortBy, Ticket, TicketList, TicketPage, TicketState};
+use crate::rest::tickets::{
+    Order, SortBy, Ticket, TicketList, TicketPage, TicketState, state_type_name, state_type_of,
+};
 use crate::rest::{Items, non_empty, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -123,7 +125,9 @@ impl Filter {
             text: self.text.unwrap_or_default(),
             queue_ids: self.queue_ids,
             states,
-            state_types: self.state_types,
+            state_types: self.state_types.iter().map(|n| state_type_of(n)).collect(),
+            // The API names its state types; the desk's views ask for the worked-on ones.
+            worked_on: false,
             custom_states: self.custom_states,
             priorities: self.priorities,
             owner_id: self.owner_id.unwrap_or_default(),
@@ -163,7 +167,7 @@ impl Filter {
                 .into_iter()
                 .filter_map(TicketState::from_pb)
                 .collect(),
-            state_types: f.state_types,
+            state_types: f.state_types.into_iter().map(state_type_name).collect(),
             custom_states: f.custom_states,
             priorities: f.priorities,
             owner_id: non_empty(f.owner_id),

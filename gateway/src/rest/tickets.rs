@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::articles::NewArticle;
-use super::{Items, deserialize_name, names_schema, non_empty, time};
+use super::{Items, deserialize_name, names_schema, non_empty, proto_names, time};
 use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, TooLarge};
@@ -40,17 +40,32 @@ pub struct TicketState(pb::TicketState);
 const TICKET_STATE_DOC: &str = "The states of Znuny/OTRS. `pending_*` states need `pending_until`; `merged` comes only from\nmerging.";
 
 /// Every state but `UNSPECIFIED`, with its REST name, in the protobuf's order.
-static STATES: LazyLock<Vec<(pb::TicketState, &'static str)>> = LazyLock::new(|| {
-    (1..)
-        .map_while(|i| pb::TicketState::try_from(i).ok())
-        .map(|p| {
-            let name = p.as_str_name().trim_start_matches("TICKET_STATE_");
-            (p, &*name.to_ascii_lowercase().leak())
-        })
-        .collect()
-});
+static STATES: LazyLock<Vec<(pb::TicketState, &'static str)>> =
+    LazyLock::new(|| proto_names("TICKET_STATE_", pb::TicketState::as_str_name));
 static STATE_NAMES: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| STATES.iter().map(|(_, n)| *n).collect());
+
+/// Every state type but `UNSPECIFIED`, with its REST name (`pending_auto`).
+static STATE_TYPES: LazyLock<Vec<(pb::StateType, &'static str)>> =
+    LazyLock::new(|| proto_names("STATE_TYPE_", pb::StateType::as_str_name));
+
+/// A state type's REST name; empty for a value this gateway does not know.
+pub(crate) fn state_type_name(v: i32) -> String {
+    STATE_TYPES
+        .iter()
+        .find(|(p, _)| i32::from(*p) == v)
+        .map_or_else(String::new, |(_, n)| (*n).to_owned())
+}
+
+/// The state type a REST name names; `UNSPECIFIED` for an unknown one, which ticket core
+/// refuses as an invalid argument.
+pub(crate) fn state_type_of(name: &str) -> i32 {
+    STATE_TYPES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map_or(pb::StateType::Unspecified, |(p, _)| *p)
+        .into()
+}
 
 impl TicketState {
     pub(crate) fn from_pb(v: i32) -> Option<Self> {
@@ -156,7 +171,7 @@ impl From<pb::Ticket> for Ticket {
     fn from(t: pb::Ticket) -> Self {
         Self {
             state: TicketState::from_pb(t.state),
-            state_type: t.state_type,
+            state_type: state_type_name(t.state_type),
             pending_until: (t.pending_until_us != 0).then(|| time(t.pending_until_us)),
             locked: t.locked,
             id: t.id,

@@ -49,8 +49,6 @@ pub struct ListQuery {
     page: Option<String>,
 }
 
-const OPEN_TYPES: [&str; 4] = ["new", "open", "pending_reminder", "pending_auto"];
-
 /// The customer's requests, open or closed, most recently changed first.
 async fn my_tickets(
     Query(query): Query<ListQuery>,
@@ -59,15 +57,16 @@ async fn my_tickets(
     let lang = &query.lang;
     let closed = query.show.as_deref() == Some("closed");
     let state_types = if closed {
-        vec!["closed".to_owned()]
+        vec![pb::StateType::Closed.into()]
     } else {
-        OPEN_TYPES.iter().map(|s| (*s).to_owned()).collect()
+        vec![]
     };
     let found = state
         .tickets(&s.principal)
         .search_tickets(pb::SearchTicketsRequest {
             filter: Some(pb::TicketFilter {
                 state_types,
+                worked_on: !closed,
                 ..Default::default()
             }),
             sort: pb::SortField::UpdatedAt.into(),
@@ -86,7 +85,7 @@ async fn my_tickets(
         .tickets
         .into_iter()
         .map(|ticket| TicketRow {
-            state: t.state(&ticket.state_type),
+            state: t.state(ticket.state_type()),
             changed: When::of(ticket.updated_at_us),
             requester: (ticket.customer_id != me).then(|| customer_label(&ticket)),
             number: ticket.number,
@@ -357,12 +356,12 @@ async fn show_ticket(
     let page = TicketPage {
         t,
         session: Some(s),
-        state: t.state(&ticket.state_type),
+        state: t.state(ticket.state_type()),
         changed: When::of(ticket.updated_at_us),
         created: When::of(ticket.created_at_us),
         replyable: actions.reply,
         closable: may_set(pb::TicketState::ClosedSuccessful),
-        closed: ticket.state_type == "closed",
+        closed: ticket.state_type() == pb::StateType::Closed,
         reopenable: may_set(pb::TicketState::Open),
         articles: articles
             .into_iter()

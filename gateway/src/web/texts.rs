@@ -1,6 +1,8 @@
 //! Every text of the portal and the desk, in German and English. One line per text keeps the
 //! two languages side by side; the templates name the fields, so a missing text does not compile.
 
+use docket_proto::ticket::v1::StateType;
+
 macro_rules! texts {
     ($($key:ident: $de:expr, $en:expr;)*) => {
         /// The pages' texts in one language.
@@ -192,23 +194,23 @@ texts! {
 
 impl Texts {
     /// A ticket's state type, as the portal and the desk name it.
-    pub fn state(&self, state_type: &str) -> &'static str {
+    pub fn state(&self, state_type: StateType) -> &'static str {
         let de = self.lang == "de";
         match (state_type, de) {
-            ("new", true) => "neu",
-            ("new", false) => "new",
-            ("open", true) => "in Bearbeitung",
-            ("open", false) => "in progress",
-            ("pending_reminder" | "pending_auto", true) => "wartet",
-            ("pending_reminder" | "pending_auto", false) => "waiting",
-            ("closed", true) => "geschlossen",
-            ("closed", false) => "closed",
-            ("merged", true) => "zusammengeführt",
-            ("merged", false) => "merged",
-            ("removed", true) => "entfernt",
-            ("removed", false) => "removed",
-            (_, true) => "unbekannt",
-            (_, false) => "unknown",
+            (StateType::New, true) => "neu",
+            (StateType::New, false) => "new",
+            (StateType::Open, true) => "in Bearbeitung",
+            (StateType::Open, false) => "in progress",
+            (StateType::PendingReminder | StateType::PendingAuto, true) => "wartet",
+            (StateType::PendingReminder | StateType::PendingAuto, false) => "waiting",
+            (StateType::Closed, true) => "geschlossen",
+            (StateType::Closed, false) => "closed",
+            (StateType::Merged, true) => "zusammengeführt",
+            (StateType::Merged, false) => "merged",
+            (StateType::Removed, true) => "entfernt",
+            (StateType::Removed, false) => "removed",
+            (StateType::Unspecified, true) => "unbekannt",
+            (StateType::Unspecified, false) => "unknown",
         }
     }
 
@@ -264,22 +266,14 @@ mod tests {
     #[test]
     fn both_languages_name_every_state_and_priority() {
         for t in [&DE, &EN] {
-            for s in [
-                "new",
-                "open",
-                "pending_reminder",
-                "pending_auto",
-                "closed",
-                "merged",
-                "removed",
-            ] {
-                assert_ne!(t.state(s), t.state("nonsense"), "{s}");
+            for s in (1..).map_while(|i| StateType::try_from(i).ok()) {
+                assert_ne!(t.state(s), t.state(StateType::Unspecified), "{s:?}");
             }
             for p in 1..=5 {
                 assert!(t.priority(p).starts_with(&p.to_string()));
             }
         }
-        assert_eq!(DE.state("open"), "in Bearbeitung");
+        assert_eq!(DE.state(StateType::Open), "in Bearbeitung");
         assert_eq!(EN.ticket_state("closed_successful"), "closed successful");
     }
 }

@@ -330,14 +330,8 @@ impl View {
     /// The view's filter for `agent`, whose work queues are `my_queues`. Views show tickets
     /// still being worked: not closed, merged or removed.
     pub fn filter(self, agent: AgentId, my_queues: Vec<QueueId>) -> TicketFilter {
-        let working = vec![
-            StateType::New,
-            StateType::Open,
-            StateType::PendingReminder,
-            StateType::PendingAuto,
-        ];
         let base = TicketFilter {
-            state_types: working,
+            state_types: StateType::WORKED_ON.to_vec(),
             ..TicketFilter::default()
         };
         match self {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{Names, priority_choices, settable_states, state_choices, state_name};
 use crate::AppState;
+use crate::rest::tickets::{state_type_name, state_type_of};
 use crate::web::portal::Choice;
 use crate::web::{
     DeskForm, DeskPage, LangQuery, Page, Posted, Session, Texts, When, customer_label, error_page,
@@ -248,12 +249,15 @@ async fn list(
         text: query.text.clone().unwrap_or_default(),
         customer: query.customer.clone().unwrap_or_default(),
         queues: names.queue_choices(query.queue.as_deref().unwrap_or_default()),
-        states: ["new", "open", "pending_reminder", "pending_auto", "closed"]
+        states: SEARCHABLE_STATE_TYPES
             .into_iter()
-            .map(|st| Choice {
-                value: st.to_owned(),
-                label: t.state(st).to_owned(),
-                selected: query.state.as_deref() == Some(st),
+            .map(|st| {
+                let value = state_type_name(st.into());
+                Choice {
+                    label: t.state(st).to_owned(),
+                    selected: query.state.as_deref() == Some(value.as_str()),
+                    value,
+                }
             })
             .collect(),
         priorities: priority_choices(t, query.priority.as_deref().and_then(|p| p.parse().ok())),
@@ -307,7 +311,14 @@ async fn list(
     response
 }
 
-const WORKED_ON: [&str; 4] = ["new", "open", "pending_reminder", "pending_auto"];
+/// The state types the search form offers: all but merged and removed, which nobody looks for.
+const SEARCHABLE_STATE_TYPES: [pb::StateType; 5] = [
+    pb::StateType::New,
+    pb::StateType::Open,
+    pb::StateType::PendingReminder,
+    pb::StateType::PendingAuto,
+    pb::StateType::Closed,
+];
 
 pub(super) async fn queue_view(
     Path(queue_id): Path<String>,
@@ -316,10 +327,10 @@ pub(super) async fn queue_view(
     Page { state, s, .. }: DeskPage,
 ) -> Response {
     let (sort, descending) = query.sort();
-    let state_types = match query.show.as_deref() {
-        Some("all") => vec![],
-        Some("closed") => vec!["closed".to_owned()],
-        _ => WORKED_ON.iter().map(|s| (*s).to_owned()).collect(),
+    let (state_types, worked_on) = match query.show.as_deref() {
+        Some("all") => (vec![], false),
+        Some("closed") => (vec![pb::StateType::Closed.into()], false),
+        _ => (vec![], true),
     };
     let page_token = query.page.clone().unwrap_or_default();
     list(&state, &headers, s, &query, |t, names| {
@@ -334,6 +345,7 @@ pub(super) async fn queue_view(
                 filter: Some(pb::TicketFilter {
                     queue_ids: vec![queue_id.clone()],
                     state_types,
+                    worked_on,
                     ..Default::default()
                 }),
                 sort: sort.into(),
@@ -433,7 +445,10 @@ fn search_filter(
         text: text.to_owned(),
         customer: customer.to_owned(),
         queue_ids: some(queue).into_iter().collect(),
-        state_types: some(state_type).into_iter().collect(),
+        state_types: some(state_type)
+            .map(|n| state_type_of(&n))
+            .into_iter()
+            .collect(),
         priorities: priority.parse().ok().into_iter().collect(),
         ..Default::default()
     }

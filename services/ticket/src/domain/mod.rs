@@ -148,6 +148,16 @@ text_enum!(
     }
 );
 
+impl StateType {
+    /// The state types of tickets still being worked on: not closed, merged or removed.
+    pub const WORKED_ON: [StateType; 4] = [
+        Self::New,
+        Self::Open,
+        Self::PendingReminder,
+        Self::PendingAuto,
+    ];
+}
+
 impl TicketState {
     pub fn state_type(self) -> StateType {
         match self {

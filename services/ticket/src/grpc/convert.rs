@@ -40,6 +40,34 @@ pub(super) fn state_to_pb(state: TicketState) -> pb::TicketState {
         .unwrap_or(pb::TicketState::Unspecified)
 }
 
+pub(super) fn state_type_to_pb(t: StateType) -> i32 {
+    let p = match t {
+        StateType::New => pb::StateType::New,
+        StateType::Open => pb::StateType::Open,
+        StateType::PendingReminder => pb::StateType::PendingReminder,
+        StateType::PendingAuto => pb::StateType::PendingAuto,
+        StateType::Closed => pb::StateType::Closed,
+        StateType::Merged => pb::StateType::Merged,
+        StateType::Removed => pb::StateType::Removed,
+    };
+    p.into()
+}
+
+pub(super) fn state_type_from_pb(value: i32) -> Result<StateType, TicketError> {
+    match pb::StateType::try_from(value) {
+        Ok(pb::StateType::New) => Ok(StateType::New),
+        Ok(pb::StateType::Open) => Ok(StateType::Open),
+        Ok(pb::StateType::PendingReminder) => Ok(StateType::PendingReminder),
+        Ok(pb::StateType::PendingAuto) => Ok(StateType::PendingAuto),
+        Ok(pb::StateType::Closed) => Ok(StateType::Closed),
+        Ok(pb::StateType::Merged) => Ok(StateType::Merged),
+        Ok(pb::StateType::Removed) => Ok(StateType::Removed),
+        Ok(pb::StateType::Unspecified) | Err(_) => Err(TicketError::invalid(format!(
+            "state type {value} is not valid"
+        ))),
+    }
+}
+
 pub(super) fn sender_from_pb(value: i32) -> Result<SenderType, TicketError> {
     match pb::SenderType::try_from(value) {
         Ok(pb::SenderType::Customer) => Ok(SenderType::Customer),
@@ -159,7 +187,7 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         legal_hold: t.legal_hold,
         retention_objection: t.retention_objection,
         custom_state: t.custom_state.unwrap_or_default(),
-        state_type: t.state.state_type().to_string(),
+        state_type: state_type_to_pb(t.state.state_type()),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
         actions: None,
@@ -283,7 +311,7 @@ pub(super) fn custom_state_to_pb(c: CustomState) -> pb::CustomState {
         tenant_id: c.tenant_id.to_string(),
         name: c.name,
         base: state_to_pb(c.base).into(),
-        base_state_type: c.base.state_type().to_string(),
+        base_state_type: state_type_to_pb(c.base.state_type()),
         created_at_us: c.created_at,
     }
 }
@@ -392,7 +420,13 @@ pub(super) fn filter_from_pb(f: pb::TicketFilter) -> Result<TicketFilter, Ticket
         state_types: f
             .state_types
             .iter()
-            .map(|s| s.parse())
+            .map(|s| state_type_from_pb(*s))
+            .chain(
+                f.worked_on
+                    .then_some(StateType::WORKED_ON.map(Ok))
+                    .into_iter()
+                    .flatten(),
+            )
             .collect::<Result<_, _>>()?,
         custom_states: f
             .custom_states
@@ -440,7 +474,9 @@ pub(super) fn filter_to_pb(f: TicketFilter) -> pb::TicketFilter {
         text: f.text.map(String::from).unwrap_or_default(),
         queue_ids: f.queue_ids.iter().map(ToString::to_string).collect(),
         states: f.states.iter().map(|s| state_to_pb(*s).into()).collect(),
-        state_types: f.state_types.iter().map(ToString::to_string).collect(),
+        state_types: f.state_types.iter().map(|t| state_type_to_pb(*t)).collect(),
+        // The domain's filter names its state types one by one.
+        worked_on: false,
         custom_states: f.custom_states,
         priorities: f.priorities.iter().map(|p| u32::from(p.get())).collect(),
         owner_id: opt_text(f.owner_id),

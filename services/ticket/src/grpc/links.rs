@@ -103,7 +103,7 @@ pub(super) async fn list_links(
             number: link.number.to_string(),
             title: link.title,
             state: state_to_pb(link.state).into(),
-            state_type: link.state.state_type().to_string(),
+            state_type: state_type_to_pb(link.state.state_type()),
             done: link.state.is_final(),
             queue_id: link.queue_id.to_string(),
             owner_id: if caller.is_customer() {

@@ -657,7 +657,7 @@ impl TicketService for TicketGrpc {
                 .into_iter()
                 .map(|s| pb::BuiltInState {
                     state: state_to_pb(s).into(),
-                    state_type: s.state_type().to_string(),
+                    state_type: state_type_to_pb(s.state_type()),
                     needs_pending_until: s.is_pending(),
                 })
                 .collect(),
