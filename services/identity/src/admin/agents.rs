@@ -209,28 +209,33 @@ pub(super) async fn assign_role(
     grpc: &AdminGrpc,
     request: Request<pb::AgentRoleRequest>,
 ) -> Result<Response<pb::Agent>, Status> {
-    let caller = grpc.admin(&request).await?;
-    let r = request.into_inner();
-    let (agent, _) = grpc.visible_agent(&caller, &r.agent_id).await?;
-    let role = grpc.role(&caller, &r.role_id).await?;
-    // The store refuses a role of a tenant the agent is not a member of.
-    grpc.store()
-        .assign_role(agent.id, role.id, caller.actor())
-        .await?;
-    grpc.agent_after_change(&caller, agent.id).await
+    change_role(grpc, request, true).await
 }
 
 pub(super) async fn revoke_role(
     grpc: &AdminGrpc,
     request: Request<pb::AgentRoleRequest>,
 ) -> Result<Response<pb::Agent>, Status> {
+    change_role(grpc, request, false).await
+}
+
+/// Gives the agent the role (`assign`) or takes it away; both sides must be visible to the caller.
+async fn change_role(
+    grpc: &AdminGrpc,
+    request: Request<pb::AgentRoleRequest>,
+    assign: bool,
+) -> Result<Response<pb::Agent>, Status> {
     let caller = grpc.admin(&request).await?;
     let r = request.into_inner();
     let (agent, _) = grpc.visible_agent(&caller, &r.agent_id).await?;
     let role = grpc.role(&caller, &r.role_id).await?;
-    grpc.store()
-        .revoke_role(agent.id, role.id, caller.actor())
-        .await?;
+    let store = grpc.store();
+    if assign {
+        // The store refuses a role of a tenant the agent is not a member of.
+        store.assign_role(agent.id, role.id, caller.actor()).await?;
+    } else {
+        store.revoke_role(agent.id, role.id, caller.actor()).await?;
+    }
     grpc.agent_after_change(&caller, agent.id).await
 }
 
