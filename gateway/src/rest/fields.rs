@@ -17,7 +17,7 @@ use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::Reply;
-use crate::rest::tickets::{TicketState, state_type_name};
+use crate::rest::vocabulary::{FieldKind, StateType, TicketState};
 use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,7 +48,7 @@ impl From<pb::CustomState> for CustomState {
             tenant_id: c.tenant_id,
             name: c.name,
             base: TicketState::from_pb(c.base),
-            base_state_type: state_type_name(c.base_state_type),
+            base_state_type: StateType::name_of(c.base_state_type).to_owned(),
             created_at: time(c.created_at_us),
         }
     }
@@ -77,7 +77,7 @@ async fn define_state(
     let req = pb::DefineStateRequest {
         tenant_id,
         name: body.name,
-        base: body.base.to_pb().into(),
+        base: body.base.to_pb(),
     };
     let created = api.tickets().define_state(req).await?.into_inner();
     Ok((StatusCode::CREATED, axum::Json(CustomState::from(created))))
@@ -91,31 +91,6 @@ async fn list_states(api: Api, ApiPath(tenant_id): ApiPath<String>) -> Reply<Ite
     Items::of(r.states)
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldKind {
-    Text,
-    Number,
-    /// `YYYY-MM-DD`.
-    Date,
-    SingleSelect,
-    MultiSelect,
-    Checkbox,
-}
-
-impl FieldKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Number => "number",
-            Self::Date => "date",
-            Self::SingleSelect => "single_select",
-            Self::MultiSelect => "multi_select",
-            Self::Checkbox => "checkbox",
-        }
-    }
-}
-
 /// A custom field of a tenant's tickets.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomField {
@@ -124,8 +99,7 @@ pub struct CustomField {
     /// Stable name in the API and in searches.
     pub key: String,
     pub label: String,
-    /// `text`, `number`, `date`, `single_select`, `multi_select` or `checkbox`.
-    pub kind: String,
+    pub kind: Option<FieldKind>,
     pub options: Vec<String>,
     /// The queues it is shown in; empty: all of the tenant's.
     pub queue_ids: Vec<String>,
@@ -139,7 +113,7 @@ impl From<pb::CustomField> for CustomField {
             tenant_id: f.tenant_id,
             key: f.key,
             label: f.label,
-            kind: f.kind,
+            kind: FieldKind::from_pb(f.kind),
             options: f.options,
             queue_ids: f.queue_ids,
             created_at: time(f.created_at_us),
@@ -177,7 +151,7 @@ async fn define_field(
         tenant_id,
         key: body.key,
         label: body.label,
-        kind: body.kind.as_str().to_owned(),
+        kind: body.kind.to_pb(),
         options: body.options,
         queue_ids: body.queue_ids,
     };

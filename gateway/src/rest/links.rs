@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::tickets::{TicketState, state_type_name};
+use super::vocabulary::{StateType, TicketState};
 use super::{Items, non_empty};
 use crate::AppState;
 use crate::caller::Api;
@@ -122,7 +122,7 @@ async fn list_links(api: Api, ApiPath(ticket_id): ApiPath<String>) -> Reply<Item
                 ticket_id: l.ticket_id,
                 number: l.number,
                 title: l.title,
-                state_type: state_type_name(l.state_type),
+                state_type: StateType::name_of(l.state_type).to_owned(),
                 queue_id: l.queue_id,
                 owner_id: non_empty(l.owner_id),
             })

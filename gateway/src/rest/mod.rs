@@ -15,13 +15,11 @@ pub mod search;
 pub mod templates;
 pub mod tenants;
 pub mod tickets;
+pub mod vocabulary;
 
 use chrono::{DateTime, Utc};
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
@@ -71,43 +69,4 @@ impl<T> Items<T> {
             items: messages.into_iter().map(Into::into).collect(),
         }))
     }
-}
-
-/// The schema of a vocabulary defined elsewhere (a protobuf enum, `docket_auth`): its names, as
-/// a string enum.
-pub(crate) fn names_schema(description: &str, names: &[&str]) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(names.iter().copied()))
-        .description(Some(description))
-        .into()
-}
-
-/// The values of a protobuf enum but `UNSPECIFIED`, in its order, each with its REST name: the
-/// protobuf's own without `prefix`, in lower case (`TICKET_STATE_PENDING_REMINDER` is
-/// `pending_reminder`). Called once per enum, for a static.
-pub(crate) fn proto_names<P: TryFrom<i32>>(
-    prefix: &str,
-    name: fn(&P) -> &'static str,
-) -> Vec<(P, &'static str)> {
-    (1..)
-        .map_while(|i| P::try_from(i).ok())
-        .map(|p| {
-            let rest = name(&p).trim_start_matches(prefix).to_ascii_lowercase();
-            (p, &*rest.leak())
-        })
-        .collect()
-}
-
-/// Reads one of a vocabulary's `names`, refusing others as serde refuses an unknown variant.
-pub(crate) fn deserialize_name<'de, D: Deserializer<'de>>(
-    deserializer: D,
-    names: &'static [&'static str],
-) -> Result<&'static str, D::Error> {
-    let name = String::deserialize(deserializer)?;
-    names
-        .iter()
-        .copied()
-        .find(|n| *n == name)
-        .ok_or_else(|| D::Error::unknown_variant(&name, names))
 }

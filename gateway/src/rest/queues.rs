@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::vocabulary::FollowUp;
 use super::{Items, non_empty, time};
 use crate::AppState;
 use crate::caller::Api;
@@ -35,40 +36,11 @@ pub struct Queue {
     pub parent_id: Option<String>,
     /// Closes answers sent from the queue.
     pub signature: String,
-    pub follow_up: FollowUp,
+    pub follow_up: Option<FollowUp>,
     /// Mail to these addresses lands in the queue; answers go out from the first.
     pub addresses: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub version: u64,
-}
-
-/// What a customer's reply to a closed ticket does: it reopens the ticket, opens a new ticket
-/// linked to it, or is refused with a notice to open a new ticket.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, Default, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum FollowUp {
-    #[default]
-    Reopen,
-    NewTicket,
-    Reject,
-}
-
-impl FollowUp {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Reopen => "reopen",
-            Self::NewTicket => "new_ticket",
-            Self::Reject => "reject",
-        }
-    }
-
-    fn from_pb(s: &str) -> Self {
-        match s {
-            "new_ticket" => Self::NewTicket,
-            "reject" => Self::Reject,
-            _ => Self::Reopen,
-        }
-    }
 }
 
 impl From<pb::Queue> for Queue {
@@ -81,7 +53,7 @@ impl From<pb::Queue> for Queue {
             portal: q.portal,
             parent_id: non_empty(q.parent_id),
             signature: q.signature,
-            follow_up: FollowUp::from_pb(&q.follow_up),
+            follow_up: FollowUp::from_pb(q.follow_up),
             addresses: q.addresses,
             created_at: time(q.created_at_us),
             version: q.version,
@@ -103,8 +75,7 @@ pub struct CreateQueue {
     #[serde(default)]
     pub signature: String,
     /// Default: `reopen`.
-    #[serde(default)]
-    pub follow_up: FollowUp,
+    pub follow_up: Option<FollowUp>,
     /// Addresses mail to the queue arrives at; each belongs to one queue of the installation.
     #[serde(default)]
     #[schema(example = json!(["servicedesk@uni.example"]))]
@@ -138,7 +109,7 @@ async fn update_queue(
         group_id: body.group_id,
         portal: body.portal,
         signature: body.signature,
-        follow_up: body.follow_up.map(|f| f.as_str().to_owned()),
+        follow_up: body.follow_up.map(FollowUp::to_pb),
         set_addresses: body.addresses.is_some(),
         addresses: body.addresses.unwrap_or_default(),
     };
@@ -161,7 +132,9 @@ async fn create_queue(
         group_id: body.group_id,
         portal: body.portal,
         signature: body.signature,
-        follow_up: body.follow_up.as_str().to_owned(),
+        follow_up: body
+            .follow_up
+            .map_or(pb::FollowUp::Unspecified.into(), FollowUp::to_pb),
         addresses: body.addresses,
     };
     let queue = api.tickets().create_queue(req).await?.into_inner();

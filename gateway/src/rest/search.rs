@@ -15,9 +15,8 @@ use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::rest::Reply;
-use crate::rest::tickets::{
-    Order, SortBy, Ticket, TicketList, TicketPage, TicketState, state_type_name, state_type_of,
-};
+use crate::rest::tickets::{Order, SortBy, Ticket, TicketList, TicketPage, state_type_of};
+use crate::rest::vocabulary::{StateType, TicketState};
 use crate::rest::{Items, non_empty, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -115,7 +114,7 @@ pub struct FieldMatch {
 
 impl Filter {
     fn into_pb(self) -> pb::TicketFilter {
-        let states = self.states.iter().map(|s| i32::from(s.to_pb())).collect();
+        let states = self.states.iter().map(|s| s.to_pb()).collect();
         let (created, changed, closed) = (
             self.created.unwrap_or_default(),
             self.changed.unwrap_or_default(),
@@ -167,7 +166,11 @@ impl Filter {
                 .into_iter()
                 .filter_map(TicketState::from_pb)
                 .collect(),
-            state_types: f.state_types.into_iter().map(state_type_name).collect(),
+            state_types: f
+                .state_types
+                .into_iter()
+                .map(|t| StateType::name_of(t).to_owned())
+                .collect(),
             custom_states: f.custom_states,
             priorities: f.priorities,
             owner_id: non_empty(f.owner_id),

@@ -15,6 +15,7 @@ use crate::caller::Api;
 use crate::error::answers::{Conflict, Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::Reply;
+use crate::rest::vocabulary::TemplateKind;
 use crate::rest::{Items, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -25,34 +26,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(render_template))
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TemplateKind {
-    /// An answer to the customer, closed by the queue's signature.
-    Answer,
-    /// The notice that a request was received.
-    Acceptance,
-    /// An internal note.
-    Note,
-}
-
-impl TemplateKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Answer => "answer",
-            Self::Acceptance => "acceptance",
-            Self::Note => "note",
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Template {
     pub id: String,
     pub tenant_id: String,
     pub name: String,
-    /// `answer`, `acceptance` or `note`.
-    pub kind: String,
+    pub kind: Option<TemplateKind>,
     pub subject: String,
     pub body: String,
     /// The queues it is offered in; empty: all of the tenant's.
@@ -69,7 +48,7 @@ impl From<pb::Template> for Template {
             id: t.id,
             tenant_id: t.tenant_id,
             name: t.name,
-            kind: t.kind,
+            kind: TemplateKind::from_pb(t.kind),
             subject: t.subject,
             body: t.body,
             queue_ids: t.queue_ids,
@@ -112,7 +91,7 @@ async fn create_template(
     let req = pb::CreateTemplateRequest {
         tenant_id,
         name: body.name,
-        kind: body.kind.as_str().to_owned(),
+        kind: body.kind.to_pb(),
         subject: body.subject,
         body: body.body,
         queue_ids: body.queue_ids,
@@ -169,7 +148,7 @@ async fn update_template(
     let req = pb::UpdateTemplateRequest {
         id,
         name: body.name,
-        kind: body.kind.as_str().to_owned(),
+        kind: body.kind.to_pb(),
         subject: body.subject,
         body: body.body,
         queue_ids: body.queue_ids,

@@ -2,8 +2,6 @@
 //! bulk changes, merging and splitting, a ticket's history, and the lists of tickets (all, a
 //! queue's) with sorting and paging.
 
-use std::sync::LazyLock;
-
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -14,7 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::articles::NewArticle;
-use super::{Items, deserialize_name, names_schema, non_empty, proto_names, time};
+use super::vocabulary::{StateType, TicketState};
+use super::{Items, non_empty, time};
 use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, TooLarge};
@@ -32,82 +31,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(split_article))
 }
 
-/// A ticket's state, named as in the protobuf (`TICKET_STATE_PENDING_REMINDER` is
-/// `pending_reminder`): a state added there is in the API and its OpenAPI schema at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TicketState(pb::TicketState);
-
-const TICKET_STATE_DOC: &str = "The states of Znuny/OTRS. `pending_*` states need `pending_until`; `merged` comes only from\nmerging.";
-
-/// Every state but `UNSPECIFIED`, with its REST name, in the protobuf's order.
-static STATES: LazyLock<Vec<(pb::TicketState, &'static str)>> =
-    LazyLock::new(|| proto_names("TICKET_STATE_", pb::TicketState::as_str_name));
-static STATE_NAMES: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| STATES.iter().map(|(_, n)| *n).collect());
-
-/// Every state type but `UNSPECIFIED`, with its REST name (`pending_auto`).
-static STATE_TYPES: LazyLock<Vec<(pb::StateType, &'static str)>> =
-    LazyLock::new(|| proto_names("STATE_TYPE_", pb::StateType::as_str_name));
-
-/// A state type's REST name; empty for a value this gateway does not know.
-pub(crate) fn state_type_name(v: i32) -> String {
-    STATE_TYPES
-        .iter()
-        .find(|(p, _)| i32::from(*p) == v)
-        .map_or_else(String::new, |(_, n)| (*n).to_owned())
-}
-
 /// The state type a REST name names; `UNSPECIFIED` for an unknown one, which ticket core
 /// refuses as an invalid argument.
 pub(crate) fn state_type_of(name: &str) -> i32 {
-    STATE_TYPES
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map_or(pb::StateType::Unspecified, |(p, _)| *p)
-        .into()
+    StateType::named(name).map_or(pb::StateType::Unspecified.into(), StateType::to_pb)
 }
-
-impl TicketState {
-    pub(crate) fn from_pb(v: i32) -> Option<Self> {
-        let p = pb::TicketState::try_from(v).ok()?;
-        (p != pb::TicketState::Unspecified).then_some(Self(p))
-    }
-
-    pub(crate) fn to_pb(self) -> pb::TicketState {
-        self.0
-    }
-
-    fn name(self) -> &'static str {
-        STATES
-            .iter()
-            .find(|(p, _)| *p == self.0)
-            .map_or("", |(_, n)| n)
-    }
-}
-
-impl Serialize for TicketState {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for TicketState {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = deserialize_name(deserializer, STATE_NAMES.as_slice())?;
-        let found = STATES.iter().find(|(_, n)| *n == name);
-        Ok(Self(
-            found.map_or(pb::TicketState::Unspecified, |(p, _)| *p),
-        ))
-    }
-}
-
-impl utoipa::PartialSchema for TicketState {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        names_schema(TICKET_STATE_DOC, &STATE_NAMES)
-    }
-}
-
-impl ToSchema for TicketState {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Ticket {
@@ -171,7 +99,7 @@ impl From<pb::Ticket> for Ticket {
     fn from(t: pb::Ticket) -> Self {
         Self {
             state: TicketState::from_pb(t.state),
-            state_type: state_type_name(t.state_type),
+            state_type: StateType::name_of(t.state_type).to_owned(),
             pending_until: (t.pending_until_us != 0).then(|| time(t.pending_until_us)),
             locked: t.locked,
             id: t.id,
@@ -370,7 +298,7 @@ impl UpdateTicket {
         pb::UpdateTicketRequest {
             ticket_id,
             expected_version: self.expected_version,
-            state: self.state.map(|s| s.to_pb().into()),
+            state: self.state.map(TicketState::to_pb),
             pending_until_us: self.pending_until.map(|t| t.timestamp_micros()),
             locked: self.locked,
             type_id: self.type_id.map(Option::unwrap_or_default),
@@ -648,41 +576,4 @@ async fn ticket_page(
         items: r.tickets.into_iter().map(Ticket::from).collect(),
         next_page_token: non_empty(r.next_page_token),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every state of the protobuf has its REST name, the protobuf's own, and reads back.
-    #[test]
-    fn every_protobuf_state_has_its_rest_name() {
-        assert_eq!(
-            TicketState::from_pb(pb::TicketState::Unspecified.into()),
-            None
-        );
-        let all: Vec<pb::TicketState> = (1..)
-            .map_while(|i| pb::TicketState::try_from(i).ok())
-            .collect();
-        assert_eq!(all.len(), STATES.len());
-        for p in all {
-            let rest =
-                TicketState::from_pb(p.into()).unwrap_or_else(|| panic!("{p:?} has no REST name"));
-            assert_eq!(rest.to_pb(), p);
-            let name = serde_json::to_value(rest).unwrap_or_default();
-            let expected = p
-                .as_str_name()
-                .trim_start_matches("TICKET_STATE_")
-                .to_ascii_lowercase();
-            assert_eq!(
-                name,
-                serde_json::json!(expected),
-                "the REST name is the protobuf's"
-            );
-            let back: TicketState = serde_json::from_value(name).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(back, rest);
-        }
-        let unknown = serde_json::from_value::<TicketState>(serde_json::json!("unspecified"));
-        assert!(unknown.is_err_and(|e| e.to_string().starts_with("unknown variant `unspecified`")));
-    }
 }

@@ -695,7 +695,7 @@ async fn run_queue_op(w: &World, id: &Identity, op: QueueOp, target: QueueTarget
                     pb::UpdateQueueRequest {
                         queue_id: queue.id.to_string(),
                         signature: Some("Your service desk".into()),
-                        follow_up: Some("new_ticket".into()),
+                        follow_up: Some(pb::FollowUp::NewTicket.into()),
                         ..Default::default()
                     },
                     id,

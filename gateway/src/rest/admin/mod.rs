@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
-use super::{deserialize_name, names_schema};
+use super::vocabulary::{deserialize_name, names_schema};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -30,13 +30,6 @@ fn permissions() -> [&'static str; docket_auth::Permission::ALL.len()] {
     docket_auth::Permission::ALL.map(docket_auth::Permission::as_str)
 }
 
-/// The kinds of template, as ticket core names them.
-const TEMPLATE_KINDS: [(&str, &str); 3] = [
-    ("answer", "answer"),
-    ("acceptance", "acceptance"),
-    ("note", "note"),
-];
-
 /// The administration's sections, in the order the navigation shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
@@ -192,6 +185,27 @@ fn options_with(pairs: &[(&str, &str)], chosen: &str) -> Vec<Choice> {
             selected: *value == chosen,
         })
         .collect()
+}
+
+/// A vocabulary's values as options labelled with their names (`new_ticket`), `chosen` selected.
+fn names_with<V>(
+    values: impl Iterator<Item = V>,
+    name: fn(V) -> &'static str,
+    chosen: &str,
+) -> Vec<Choice> {
+    values
+        .map(name)
+        .map(|n| Choice {
+            value: n.to_owned(),
+            label: n.to_owned(),
+            selected: n == chosen,
+        })
+        .collect()
+}
+
+/// The value of a vocabulary the form names, or a clear refusal.
+fn chosen<V>(named: fn(&str) -> Option<V>, name: &str, what: &str) -> Result<V, tonic::Status> {
+    named(name).ok_or_else(|| tonic::Status::invalid_argument(format!("choose a {what}")))
 }
 
 /// What a page of one item (a queue, an agent, …) says of it: the section it is listed in, its

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
-use super::{AdminQuery, Item, Section, back_to_list, list, tenants};
+use super::{AdminQuery, Item, Section, back_to_list, chosen, list, names_with, tenants};
+use crate::rest::vocabulary::FollowUp;
 use crate::web::portal::Choice;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, choices_of, failure, render};
 
@@ -42,24 +43,16 @@ pub(super) async fn queue_page(
     }
     .await;
     let (tenant, queue, groups) = loaded.map_err(|status| failure(t, Some(&s), status.into()))?;
-    let follow_up = if queue.follow_up.is_empty() {
-        "reopen"
-    } else {
-        queue.follow_up.as_str()
-    };
     let page = QueuePage {
         t,
         session: Some(&s),
         item: Item::new(t, Section::Queues, t.queue, &queue.id, &queue.name),
         groups: choices_of(&groups, &queue.group_id),
-        follow_ups: ["reopen", "new_ticket", "reject"]
-            .into_iter()
-            .map(|f| Choice {
-                value: f.to_owned(),
-                label: f.to_owned(),
-                selected: f == follow_up,
-            })
-            .collect(),
+        follow_ups: names_with(
+            FollowUp::all(),
+            FollowUp::name,
+            FollowUp::name_of(queue.follow_up),
+        ),
         tenant,
         queue,
     };
@@ -74,16 +67,21 @@ pub(super) async fn queue_save(
         state, s, t, form, ..
     }: DeskForm,
 ) -> Response {
-    let update = pb::UpdateQueueRequest {
-        queue_id,
-        group_id: Some(form.get("group").to_owned()),
-        portal: Some(form.get("portal") == "on"),
-        signature: Some(form.get("signature").to_owned()),
-        follow_up: Some(form.get("follow_up").to_owned()),
-        set_addresses: true,
-        addresses: list(form.get("addresses")),
-    };
-    let saved = state.tickets(&s.principal).update_queue(update).await;
+    let saved = async {
+        let update = pb::UpdateQueueRequest {
+            queue_id,
+            group_id: Some(form.get("group").to_owned()),
+            portal: Some(form.get("portal") == "on"),
+            signature: Some(form.get("signature").to_owned()),
+            follow_up: Some(
+                chosen(FollowUp::named, form.get("follow_up"), "follow-up policy")?.to_pb(),
+            ),
+            set_addresses: true,
+            addresses: list(form.get("addresses")),
+        };
+        state.tickets(&s.principal).update_queue(update).await
+    }
+    .await;
     back_to_list(
         t,
         &s,

@@ -8,10 +8,11 @@ use docket_proto::identity::v1 as ipb;
 use docket_proto::ticket::v1 as pb;
 
 use super::{
-    AdminPage, AdminQuery, Field, Row, RowAction, Section, TEMPLATE_KINDS, back_to_list, choices,
-    field, list, options_with, permissions, select, tenants,
+    AdminPage, AdminQuery, Field, Row, RowAction, Section, back_to_list, choices, chosen, field,
+    list, names_with, permissions, select, tenants,
 };
 use crate::AppState;
+use crate::rest::vocabulary::{FieldKind, FollowUp, TemplateKind};
 use crate::web::desk::{state_by_name, state_choices, state_name};
 use crate::web::{
     DeskForm, DeskPage, Page, Posted, Session, Submitted, Texts, choices_of, error_page, failure,
@@ -69,7 +70,7 @@ async fn build<'a>(
                             q.name.clone(),
                             group_name(&q.group_id),
                             yes_no(q.portal),
-                            q.follow_up.clone(),
+                            FollowUp::name_of(q.follow_up).to_owned(),
                             q.addresses.join(", "),
                         ],
                         action: Some(RowAction {
@@ -86,11 +87,7 @@ async fn build<'a>(
                     select(
                         "follow_up",
                         t.follow_up,
-                        choices([
-                            ("reopen", "reopen"),
-                            ("new_ticket", "new_ticket"),
-                            ("reject", "reject"),
-                        ]),
+                        names_with(FollowUp::all(), FollowUp::name, ""),
                         false,
                     ),
                     field("addresses", t.addresses, "text", false),
@@ -170,7 +167,12 @@ async fn build<'a>(
                 fields
                     .into_iter()
                     .map(|f| Row {
-                        cells: vec![f.key, f.label, f.kind, f.options.join(", ")],
+                        cells: vec![
+                            f.key,
+                            f.label,
+                            FieldKind::name_of(f.kind).to_owned(),
+                            f.options.join(", "),
+                        ],
                         action: None,
                     })
                     .collect(),
@@ -180,14 +182,7 @@ async fn build<'a>(
                     select(
                         "kind",
                         t.kind,
-                        choices([
-                            ("text", "text"),
-                            ("number", "number"),
-                            ("date", "date"),
-                            ("single_select", "single_select"),
-                            ("multi_select", "multi_select"),
-                            ("checkbox", "checkbox"),
-                        ]),
+                        names_with(FieldKind::all(), FieldKind::name, ""),
                         false,
                     ),
                     field("options", t.options, "text", false),
@@ -213,12 +208,22 @@ async fn build<'a>(
                             label: t.change,
                             post: false,
                         }),
-                        cells: vec![tpl.name, tpl.kind, tpl.language, tpl.subject],
+                        cells: vec![
+                            tpl.name,
+                            TemplateKind::name_of(tpl.kind).to_owned(),
+                            tpl.language,
+                            tpl.subject,
+                        ],
                     })
                     .collect(),
                 vec![
                     field("name", t.name, "text", true),
-                    select("kind", t.kind, options_with(&TEMPLATE_KINDS, ""), false),
+                    select(
+                        "kind",
+                        t.kind,
+                        names_with(TemplateKind::all(), TemplateKind::name, ""),
+                        false,
+                    ),
                     select(
                         "language",
                         t.language,
@@ -456,7 +461,8 @@ async fn add(
                     group_id: form.get("group").to_owned(),
                     portal: checked("portal"),
                     signature: form.get("signature").to_owned(),
-                    follow_up: form.get("follow_up").to_owned(),
+                    follow_up: chosen(FollowUp::named, form.get("follow_up"), "follow-up policy")?
+                        .to_pb(),
                     addresses: list(form.get("addresses")),
                 })
                 .await?;
@@ -484,7 +490,7 @@ async fn add(
                     tenant_id: tenant.to_owned(),
                     key: form.get("key").to_owned(),
                     label: form.get("label").to_owned(),
-                    kind: form.get("kind").to_owned(),
+                    kind: chosen(FieldKind::named, form.get("kind"), "field kind")?.to_pb(),
                     options: form
                         .get("options")
                         .split(',')
@@ -501,7 +507,7 @@ async fn add(
                 .create_template(pb::CreateTemplateRequest {
                     tenant_id: tenant.to_owned(),
                     name: form.get("name").to_owned(),
-                    kind: form.get("kind").to_owned(),
+                    kind: chosen(TemplateKind::named, form.get("kind"), "template kind")?.to_pb(),
                     subject: form.get("subject").to_owned(),
                     body: form.get("body").to_owned(),
                     queue_ids: Vec::new(),

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
-use super::{AdminQuery, Item, Section, TEMPLATE_KINDS, back_to_list, options_with, tenants};
+use super::{AdminQuery, Item, Section, back_to_list, chosen, names_with, options_with, tenants};
+use crate::rest::vocabulary::TemplateKind;
 use crate::web::portal::Choice;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, failure, render};
 
@@ -78,7 +79,11 @@ pub(super) async fn template_page(
             &template.name,
         ),
         tenant,
-        kinds: options_with(&TEMPLATE_KINDS, &template.kind),
+        kinds: names_with(
+            TemplateKind::all(),
+            TemplateKind::name,
+            TemplateKind::name_of(template.kind),
+        ),
         languages: options_with(
             &[("", t.any), ("de", "Deutsch"), ("en", "English")],
             &template.language,
@@ -104,16 +109,19 @@ pub(super) async fn template_save(
         state, s, t, form, ..
     }: DeskForm,
 ) -> Response {
-    let update = pb::UpdateTemplateRequest {
-        id,
-        name: form.get("name").to_owned(),
-        kind: form.get("kind").to_owned(),
-        subject: form.get("subject").to_owned(),
-        body: form.get("body").to_owned(),
-        queue_ids: form.all("queues").to_vec(),
-        language: form.get("language").to_owned(),
-    };
-    let saved = state.tickets(&s.principal).update_template(update).await;
+    let saved = async {
+        let update = pb::UpdateTemplateRequest {
+            id,
+            name: form.get("name").to_owned(),
+            kind: chosen(TemplateKind::named, form.get("kind"), "template kind")?.to_pb(),
+            subject: form.get("subject").to_owned(),
+            body: form.get("body").to_owned(),
+            queue_ids: form.all("queues").to_vec(),
+            language: form.get("language").to_owned(),
+        };
+        state.tickets(&s.principal).update_template(update).await
+    }
+    .await;
     back_to_list(
         t,
         &s,

@@ -219,9 +219,9 @@ async fn set_fields(
         .into_iter()
         .map(|f| {
             let name = format!("field.{}", f.key);
-            let values = match f.kind.as_str() {
-                "multi_select" => form.all(&name).to_vec(),
-                "checkbox" => vec![(form.get(&name) == "on").to_string()],
+            let values = match pb::FieldKind::try_from(f.kind) {
+                Ok(pb::FieldKind::MultiSelect) => form.all(&name).to_vec(),
+                Ok(pb::FieldKind::Checkbox) => vec![(form.get(&name) == "on").to_string()],
                 _ => Some(form.get(&name).to_owned())
                     .filter(|v| !v.is_empty())
                     .into_iter()

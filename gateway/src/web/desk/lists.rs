@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use super::{Names, priority_choices, settable_states, state_choices, state_name};
 use crate::AppState;
-use crate::rest::tickets::{state_type_name, state_type_of};
+use crate::rest::tickets::state_type_of;
+use crate::rest::vocabulary::StateType;
 use crate::web::portal::Choice;
 use crate::web::{
     DeskForm, DeskPage, LangQuery, Page, Posted, Session, Texts, When, customer_label, error_page,
@@ -252,7 +253,7 @@ async fn list(
         states: SEARCHABLE_STATE_TYPES
             .into_iter()
             .map(|st| {
-                let value = state_type_name(st.into());
+                let value = StateType::name_of(st.into()).to_owned();
                 Choice {
                     label: t.state(st).to_owned(),
                     selected: query.state.as_deref() == Some(value.as_str()),

@@ -66,13 +66,13 @@ struct FieldInput {
 
 impl FieldInput {
     fn of(field: pb::CustomField, values: &[String]) -> Self {
-        let kind = match field.kind.as_str() {
-            "number" => "number",
-            "date" => "date",
-            "single_select" => "select",
-            "multi_select" => "multi",
-            "checkbox" => "checkbox",
-            _ => "text",
+        let kind = match pb::FieldKind::try_from(field.kind) {
+            Ok(pb::FieldKind::Number) => "number",
+            Ok(pb::FieldKind::Date) => "date",
+            Ok(pb::FieldKind::SingleSelect) => "select",
+            Ok(pb::FieldKind::MultiSelect) => "multi",
+            Ok(pb::FieldKind::Checkbox) => "checkbox",
+            Ok(pb::FieldKind::Text | pb::FieldKind::Unspecified) | Err(_) => "text",
         };
         Self {
             options: field

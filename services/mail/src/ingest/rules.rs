@@ -222,12 +222,12 @@ pub(super) fn acceptance_template<'t>(
 ) -> Option<&'t pb::Template> {
     templates
         .iter()
-        .filter(|t| t.kind == "acceptance")
+        .filter(|t| t.kind() == pb::TemplateKind::Acceptance)
         .find(|t| t.language == language)
         .or_else(|| {
             templates
                 .iter()
-                .find(|t| t.kind == "acceptance" && t.language.is_empty())
+                .find(|t| t.kind() == pb::TemplateKind::Acceptance && t.language.is_empty())
         })
 }
 
@@ -550,16 +550,16 @@ mod tests {
         assert_eq!(answer_language(&in_language(Some("fr")), "en"), "en");
         assert_eq!(answer_language(&in_language(None), "de"), "de");
 
-        let template = |id: &str, kind: &str, language: &str| pb::Template {
+        let template = |id: &str, kind: pb::TemplateKind, language: &str| pb::Template {
             id: id.into(),
             kind: kind.into(),
             language: language.into(),
             ..Default::default()
         };
         let templates = [
-            template("any", "acceptance", ""),
-            template("reply-de", "answer", "de"),
-            template("de", "acceptance", "de"),
+            template("any", pb::TemplateKind::Acceptance, ""),
+            template("reply-de", pb::TemplateKind::Answer, "de"),
+            template("de", pb::TemplateKind::Acceptance, "de"),
         ];
         let chosen =
             |language: &str| acceptance_template(&templates, language).map(|t| t.id.as_str());

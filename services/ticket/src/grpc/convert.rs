@@ -8,110 +8,79 @@ pub(super) fn parse_id<T: std::str::FromStr<Err = docket_platform::id::InvalidId
     Ok(s.parse::<T>()?)
 }
 
-/// The protobuf states in the order of [`TicketState::ALL`].
-pub(super) const PB_STATES: [pb::TicketState; 9] = [
-    pb::TicketState::New,
-    pb::TicketState::Open,
-    pb::TicketState::PendingReminder,
-    pb::TicketState::PendingAutoCloseSuccessful,
-    pb::TicketState::PendingAutoCloseUnsuccessful,
-    pb::TicketState::ClosedSuccessful,
-    pb::TicketState::ClosedUnsuccessful,
-    pb::TicketState::Merged,
-    pb::TicketState::Removed,
-];
+/// A domain vocabulary carried as a protobuf enum: mapped variant by variant both ways, so a
+/// value added on either side does not compile until it is mapped.
+pub(super) trait Wire: Sized {
+    type Pb: Into<i32>;
 
-pub(super) fn state_from_pb(value: i32) -> Result<TicketState, TicketError> {
-    let found = pb::TicketState::try_from(value)
-        .ok()
-        .and_then(|p| PB_STATES.iter().position(|x| *x == p))
-        .and_then(|i| TicketState::ALL.get(i));
-    found
-        .copied()
-        .ok_or_else(|| TicketError::invalid(format!("ticket state {value} is not valid")))
+    fn to_pb(self) -> Self::Pb;
+
+    /// The domain value of a protobuf number; `UNSPECIFIED` and unknown numbers are invalid.
+    fn from_pb(value: i32) -> Result<Self, TicketError>;
 }
 
-pub(super) fn state_to_pb(state: TicketState) -> pb::TicketState {
-    TicketState::ALL
-        .iter()
-        .position(|s| *s == state)
-        .and_then(|i| PB_STATES.get(i))
-        .copied()
-        .unwrap_or(pb::TicketState::Unspecified)
-}
+macro_rules! wire_enum {
+    ($domain:ident => $pb:ident, $what:literal { $($variant:ident),+ $(,)? }) => {
+        impl Wire for $domain {
+            type Pb = pb::$pb;
 
-pub(super) fn state_type_to_pb(t: StateType) -> i32 {
-    let p = match t {
-        StateType::New => pb::StateType::New,
-        StateType::Open => pb::StateType::Open,
-        StateType::PendingReminder => pb::StateType::PendingReminder,
-        StateType::PendingAuto => pb::StateType::PendingAuto,
-        StateType::Closed => pb::StateType::Closed,
-        StateType::Merged => pb::StateType::Merged,
-        StateType::Removed => pb::StateType::Removed,
+            fn to_pb(self) -> pb::$pb {
+                match self {
+                    $($domain::$variant => pb::$pb::$variant),+
+                }
+            }
+
+            fn from_pb(value: i32) -> Result<Self, TicketError> {
+                match pb::$pb::try_from(value) {
+                    $(Ok(pb::$pb::$variant) => Ok($domain::$variant),)+
+                    Ok(pb::$pb::Unspecified) | Err(_) => Err(TicketError::invalid(format!(
+                        "{} {value} is not valid; give one of {}",
+                        $what,
+                        $domain::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                    ))),
+                }
+            }
+        }
     };
-    p.into()
 }
 
-pub(super) fn state_type_from_pb(value: i32) -> Result<StateType, TicketError> {
-    match pb::StateType::try_from(value) {
-        Ok(pb::StateType::New) => Ok(StateType::New),
-        Ok(pb::StateType::Open) => Ok(StateType::Open),
-        Ok(pb::StateType::PendingReminder) => Ok(StateType::PendingReminder),
-        Ok(pb::StateType::PendingAuto) => Ok(StateType::PendingAuto),
-        Ok(pb::StateType::Closed) => Ok(StateType::Closed),
-        Ok(pb::StateType::Merged) => Ok(StateType::Merged),
-        Ok(pb::StateType::Removed) => Ok(StateType::Removed),
-        Ok(pb::StateType::Unspecified) | Err(_) => Err(TicketError::invalid(format!(
-            "state type {value} is not valid"
-        ))),
-    }
-}
-
-pub(super) fn sender_from_pb(value: i32) -> Result<SenderType, TicketError> {
-    match pb::SenderType::try_from(value) {
-        Ok(pb::SenderType::Customer) => Ok(SenderType::Customer),
-        Ok(pb::SenderType::Agent) => Ok(SenderType::Agent),
-        Ok(pb::SenderType::System) => Ok(SenderType::System),
-        _ => Err(TicketError::invalid(
-            "article sender must be customer, agent or system",
-        )),
-    }
-}
-
-pub(super) fn sender_to_pb(s: SenderType) -> pb::SenderType {
-    match s {
-        SenderType::Customer => pb::SenderType::Customer,
-        SenderType::Agent => pb::SenderType::Agent,
-        SenderType::System => pb::SenderType::System,
-    }
-}
-
-pub(super) fn channel_from_pb(value: i32) -> Result<Channel, TicketError> {
-    match pb::Channel::try_from(value) {
-        Ok(pb::Channel::Email) => Ok(Channel::Email),
-        Ok(pb::Channel::Phone) => Ok(Channel::Phone),
-        Ok(pb::Channel::Portal) => Ok(Channel::Portal),
-        Ok(pb::Channel::Note) => Ok(Channel::Note),
-        _ => Err(TicketError::invalid(
-            "article channel must be email, phone, portal or note",
-        )),
-    }
-}
-
-pub(super) fn channel_to_pb(c: Channel) -> pb::Channel {
-    match c {
-        Channel::Email => pb::Channel::Email,
-        Channel::Phone => pb::Channel::Phone,
-        Channel::Portal => pb::Channel::Portal,
-        Channel::Note => pb::Channel::Note,
-    }
-}
+wire_enum!(TicketState => TicketState, "ticket state" {
+    New,
+    Open,
+    PendingReminder,
+    PendingAutoCloseSuccessful,
+    PendingAutoCloseUnsuccessful,
+    ClosedSuccessful,
+    ClosedUnsuccessful,
+    Merged,
+    Removed,
+});
+wire_enum!(StateType => StateType, "state type" {
+    New,
+    Open,
+    PendingReminder,
+    PendingAuto,
+    Closed,
+    Merged,
+    Removed,
+});
+wire_enum!(SenderType => SenderType, "article sender" { Customer, Agent, System });
+wire_enum!(Channel => Channel, "article channel" { Email, Phone, Portal, Note });
+wire_enum!(FollowUp => FollowUp, "follow-up policy" { Reopen, NewTicket, Reject });
+wire_enum!(TemplateKind => TemplateKind, "template kind" { Answer, Acceptance, Note });
+wire_enum!(FieldKind => FieldKind, "field kind" {
+    Text,
+    Number,
+    Date,
+    SingleSelect,
+    MultiSelect,
+    Checkbox,
+});
 
 pub(super) fn new_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, TicketError> {
     NewArticle::parse(
-        sender_from_pb(a.sender)?,
-        channel_from_pb(a.channel)?,
+        SenderType::from_pb(a.sender)?,
+        Channel::from_pb(a.channel)?,
         a.visible_to_customer,
         &a.subject,
         &a.body,
@@ -159,7 +128,7 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         number: t.number.to_string(),
         queue_id: t.queue_id.to_string(),
         title: t.title,
-        state: state_to_pb(t.state).into(),
+        state: i32::from(t.state.to_pb()),
         priority: u32::from(t.priority.get()),
         owner_id: opt_text(t.owner_id),
         customer: t.customer.unwrap_or_default(),
@@ -187,7 +156,7 @@ pub fn ticket_to_pb(t: Ticket) -> pb::Ticket {
         legal_hold: t.legal_hold,
         retention_objection: t.retention_objection,
         custom_state: t.custom_state.unwrap_or_default(),
-        state_type: state_type_to_pb(t.state.state_type()),
+        state_type: i32::from(t.state.state_type().to_pb()),
         pending_until_us: t.pending_until.unwrap_or_default(),
         locked: t.locked,
         actions: None,
@@ -198,8 +167,8 @@ pub(super) fn article_to_pb(a: Article) -> pb::Article {
     pb::Article {
         id: a.id.to_string(),
         ticket_id: a.ticket_id.to_string(),
-        sender: sender_to_pb(a.sender).into(),
-        channel: channel_to_pb(a.channel).into(),
+        sender: a.sender.to_pb().into(),
+        channel: a.channel.to_pb().into(),
         visible_to_customer: a.visible_to_customer,
         subject: a.subject,
         body: a.body,
@@ -252,7 +221,7 @@ pub(super) fn queue_to_pb(q: Queue) -> pb::Queue {
         portal: q.portal,
         parent_id: opt_text(q.parent_id),
         signature: q.signature,
-        follow_up: q.follow_up.to_string(),
+        follow_up: q.follow_up.to_pb().into(),
         addresses: q.addresses.into_iter().map(String::from).collect(),
         version: q.version,
     }
@@ -280,7 +249,7 @@ pub const MAX_BULK: usize = 500;
 pub(super) fn update_from_pb(r: &pb::UpdateTicketRequest) -> Result<TicketUpdate, TicketError> {
     let update = TicketUpdate {
         expected_version: r.expected_version,
-        state: r.state.map(state_from_pb).transpose()?,
+        state: r.state.map(TicketState::from_pb).transpose()?,
         pending_until: r.pending_until_us,
         locked: r.locked,
         priority: r
@@ -310,8 +279,8 @@ pub(super) fn custom_state_to_pb(c: CustomState) -> pb::CustomState {
         id: c.id.to_string(),
         tenant_id: c.tenant_id.to_string(),
         name: c.name,
-        base: state_to_pb(c.base).into(),
-        base_state_type: state_type_to_pb(c.base.state_type()),
+        base: i32::from(c.base.to_pb()),
+        base_state_type: i32::from(c.base.state_type().to_pb()),
         created_at_us: c.created_at,
     }
 }
@@ -342,7 +311,7 @@ pub(super) fn template_to_pb(t: Template) -> pb::Template {
         id: t.id.to_string(),
         tenant_id: t.tenant_id.to_string(),
         name: t.name,
-        kind: t.kind.as_str().to_owned(),
+        kind: t.kind.to_pb().into(),
         subject: t.subject,
         body: t.body,
         queue_ids: t.queue_ids.iter().map(ToString::to_string).collect(),
@@ -361,7 +330,7 @@ pub(super) fn field_to_pb(f: FieldDefinition) -> pb::CustomField {
         tenant_id: f.tenant_id.to_string(),
         key: f.key,
         label: f.label,
-        kind: f.kind.as_str().to_owned(),
+        kind: f.kind.to_pb().into(),
         options: f.options,
         queue_ids: f.queue_ids.iter().map(ToString::to_string).collect(),
         created_at_us: f.created_at,
@@ -415,12 +384,12 @@ pub(super) fn filter_from_pb(f: pb::TicketFilter) -> Result<TicketFilter, Ticket
         states: f
             .states
             .iter()
-            .map(|s| state_from_pb(*s))
+            .map(|s| TicketState::from_pb(*s))
             .collect::<Result<_, _>>()?,
         state_types: f
             .state_types
             .iter()
-            .map(|s| state_type_from_pb(*s))
+            .map(|s| StateType::from_pb(*s))
             .chain(
                 f.worked_on
                     .then_some(StateType::WORKED_ON.map(Ok))
@@ -473,8 +442,8 @@ pub(super) fn filter_to_pb(f: TicketFilter) -> pb::TicketFilter {
     pb::TicketFilter {
         text: f.text.map(String::from).unwrap_or_default(),
         queue_ids: f.queue_ids.iter().map(ToString::to_string).collect(),
-        states: f.states.iter().map(|s| state_to_pb(*s).into()).collect(),
-        state_types: f.state_types.iter().map(|t| state_type_to_pb(*t)).collect(),
+        states: f.states.iter().map(|s| i32::from(s.to_pb())).collect(),
+        state_types: f.state_types.iter().map(|t| i32::from(t.to_pb())).collect(),
         // The domain's filter names its state types one by one.
         worked_on: false,
         custom_states: f.custom_states,
@@ -532,13 +501,9 @@ pub(super) fn actions_to_pb(a: crate::access::TicketActions) -> pb::TicketAction
             .states
             .iter()
             .filter(|s| s.is_pending())
-            .map(|s| state_to_pb(*s) as i32)
+            .map(|s| i32::from(s.to_pb()))
             .collect(),
-        states: a
-            .states
-            .into_iter()
-            .map(|s| state_to_pb(s) as i32)
-            .collect(),
+        states: a.states.into_iter().map(|s| i32::from(s.to_pb())).collect(),
         reply: a.reply,
         note: a.note,
         take: a.take,

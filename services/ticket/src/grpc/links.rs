@@ -102,8 +102,8 @@ pub(super) async fn list_links(
             ticket_id: link.ticket_id.to_string(),
             number: link.number.to_string(),
             title: link.title,
-            state: state_to_pb(link.state).into(),
-            state_type: state_type_to_pb(link.state.state_type()),
+            state: i32::from(link.state.to_pb()),
+            state_type: i32::from(link.state.state_type().to_pb()),
             done: link.state.is_final(),
             queue_id: link.queue_id.to_string(),
             owner_id: if caller.is_customer() {

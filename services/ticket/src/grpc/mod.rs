@@ -55,10 +55,10 @@ impl TicketService for TicketGrpc {
         request: Request<pb::CreateQueueRequest>,
     ) -> Result<Response<pb::Queue>, Status> {
         let (caller, tenant_id, r) = self.tenant_admin(request, |r| &r.tenant_id).await?;
-        let follow_up = if r.follow_up.trim().is_empty() {
+        let follow_up = if r.follow_up == i32::from(pb::FollowUp::Unspecified) {
             FollowUp::Reopen
         } else {
-            r.follow_up.trim().parse()?
+            FollowUp::from_pb(r.follow_up)?
         };
         let queue = NewQueue::parse(tenant_id, &r.name, parse_id(&r.group_id)?, r.portal)?.with(
             &r.signature,
@@ -84,7 +84,7 @@ impl TicketService for TicketGrpc {
             r.group_id.as_deref().map(parse_id).transpose()?,
             r.portal,
             r.signature.as_deref(),
-            r.follow_up.as_deref().map(str::parse).transpose()?,
+            r.follow_up.map(FollowUp::from_pb).transpose()?,
             r.set_addresses
                 .then(|| addresses_from_pb(&r.addresses))
                 .transpose()?,
@@ -365,7 +365,7 @@ impl TicketService for TicketGrpc {
             tenant_id,
             &r.key,
             &r.label,
-            r.kind.trim().parse::<FieldKind>()?,
+            FieldKind::from_pb(r.kind)?,
             r.options,
             ids_from_pb(&r.queue_ids)?,
         )?;
@@ -436,7 +436,7 @@ impl TicketService for TicketGrpc {
         let template = NewTemplate::parse(
             tenant_id,
             &r.name,
-            r.kind.trim().parse::<TemplateKind>()?,
+            TemplateKind::from_pb(r.kind)?,
             &r.subject,
             &r.body,
             ids_from_pb(&r.queue_ids)?,
@@ -484,7 +484,7 @@ impl TicketService for TicketGrpc {
         let template = NewTemplate::parse(
             before.tenant_id,
             &r.name,
-            r.kind.trim().parse::<TemplateKind>()?,
+            TemplateKind::from_pb(r.kind)?,
             &r.subject,
             &r.body,
             ids_from_pb(&r.queue_ids)?,
@@ -630,7 +630,12 @@ impl TicketService for TicketGrpc {
         let (caller, tenant_id, r) = self.tenant_admin(request, |r| &r.tenant_id).await?;
         let state = self
             .store
-            .define_state(tenant_id, &r.name, state_from_pb(r.base)?, &caller.actor)
+            .define_state(
+                tenant_id,
+                &r.name,
+                TicketState::from_pb(r.base)?,
+                &caller.actor,
+            )
             .await?;
         Ok(Response::new(custom_state_to_pb(state)))
     }
@@ -656,8 +661,8 @@ impl TicketService for TicketGrpc {
             built_in: TicketState::SETTABLE
                 .into_iter()
                 .map(|s| pb::BuiltInState {
-                    state: state_to_pb(s).into(),
-                    state_type: state_type_to_pb(s.state_type()),
+                    state: i32::from(s.to_pb()),
+                    state_type: i32::from(s.state_type().to_pb()),
                     needs_pending_until: s.is_pending(),
                 })
                 .collect(),
