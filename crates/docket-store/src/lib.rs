@@ -69,7 +69,22 @@ pub struct MigrationSql {
 /// ([`MigrationSql::typed`]).
 pub const TYPE_PLACEHOLDERS: [(&str, &str, &str); 1] = [("{bytes}", "BYTEA", "BLOB")];
 
+/// The engine part of a step that has none: the text such steps' engine files held, so that the
+/// checksums of steps applied before [`MigrationSql::portable`] stay the same.
+const NO_ENGINE_PART: &str = "-- Nothing engine-specific.\n";
+
 impl MigrationSql {
+    /// A step both engines run as it is written.
+    pub const fn portable(version: i64, description: &'static str, portable: &'static str) -> Self {
+        Self {
+            version,
+            description,
+            portable,
+            postgres: NO_ENGINE_PART,
+            sqlite: NO_ENGINE_PART,
+        }
+    }
+
     /// A step whose engine part differs between the engines only by the column types of
     /// [`TYPE_PLACEHOLDERS`]: `typed` is written once, with the placeholders.
     pub const fn typed(
@@ -149,6 +164,28 @@ impl Migrations {
             .iter()
             .find(|m| m.version == version)
             .map(|m| m.checksum.as_ref())
+    }
+
+    /// Every step's version with the first four bytes of its checksum (`1:d0275e41 2:…`): what a
+    /// test pins so that no applied step changes by accident.
+    pub fn fingerprint(&self, backend: Backend) -> String {
+        let migrator = match backend {
+            Backend::Postgres => &self.postgres,
+            Backend::Sqlite => &self.sqlite,
+        };
+        migrator
+            .iter()
+            .map(|m| {
+                let start: String = m
+                    .checksum
+                    .iter()
+                    .take(4)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("{}:{start}", m.version)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
