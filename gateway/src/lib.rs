@@ -62,8 +62,9 @@ impl Default for GatewayConfig {
             ticket_endpoint: None,
             identity_endpoint: None,
             mail_endpoint: None,
-            // An article with 20 MiB of attachments, base64-encoded in JSON.
-            max_body_bytes: 32 * 1024 * 1024,
+            // An article with 20 MiB of attachments, base64-encoded in JSON: what fits in one
+            // message to ticket core.
+            max_body_bytes: docket_proto::MAX_MESSAGE_BYTES,
             request_timeout_secs: 30,
         }
     }
@@ -91,8 +92,8 @@ impl AppState {
                 self.ticket_channel.clone(),
                 AsCaller::new(caller),
             )
-            .max_decoding_message_size(TICKET_MESSAGE_BYTES)
-            .max_encoding_message_size(TICKET_MESSAGE_BYTES),
+            .max_decoding_message_size(docket_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(docket_proto::MAX_MESSAGE_BYTES),
         )
     }
 
@@ -115,8 +116,8 @@ impl AppState {
     /// The mail service, called on behalf of `caller`.
     pub fn mail(&self, caller: &auth::Principal) -> MailApi {
         MailServiceClient::with_interceptor(self.mail_channel.clone(), AsCaller::new(caller))
-            .max_decoding_message_size(TICKET_MESSAGE_BYTES)
-            .max_encoding_message_size(TICKET_MESSAGE_BYTES)
+            .max_decoding_message_size(docket_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(docket_proto::MAX_MESSAGE_BYTES)
     }
 }
 
@@ -305,10 +306,6 @@ pub struct Endpoints {
     pub ticket: String,
     pub mail: String,
 }
-
-/// Largest message to and from the ticket service (its `MAX_MESSAGE_BYTES`): an article with
-/// its attachments.
-const TICKET_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
 /// A lazily connecting channel: the gateway starts even while a service is still starting.
 fn channel(endpoint: &str) -> Result<Channel, StartError> {

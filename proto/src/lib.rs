@@ -1,5 +1,9 @@
 //! Generated protobuf and gRPC types, one module per versioned package.
 
+/// Largest gRPC message between the services, either way: an article with its attachments, an
+/// attachment's bytes. Every server and client of the suite sets it.
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
 pub mod ticket {
     pub mod v1 {
         tonic::include_proto!("docket.ticket.v1");

@@ -17,8 +17,6 @@ use tonic::transport::Channel;
 use crate::error::MailError;
 
 const CACHE_FOR: Duration = Duration::from_secs(60);
-/// The largest message ticket core takes or gives (an article with its attachments).
-const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
 type Cache<T> = RwLock<HashMap<String, (Option<T>, Instant)>>;
 
@@ -39,8 +37,8 @@ impl Tickets {
         Self {
             identity: IdentityServiceClient::new(identity),
             client: TicketServiceClient::new(channel)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                .max_decoding_message_size(docket_proto::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(docket_proto::MAX_MESSAGE_BYTES),
             token,
             by_address: RwLock::new(HashMap::new()),
             by_id: RwLock::new(HashMap::new()),

@@ -38,9 +38,6 @@ use tokio::task::JoinHandle;
 
 pub use error::TicketError;
 
-/// Largest gRPC message of the ticket service either way: an article with its attachments, an
-/// attachment's bytes.
-pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 pub use projection::subscription;
 pub use storage::{SqlTicketStore, TicketStore};
 
@@ -206,8 +203,8 @@ impl TicketServer {
             })?;
         // Articles with attachments (up to 20 MiB of them) travel in one message.
         let service = TicketServiceServer::new(grpc::TicketGrpc::new(store, Arc::new(verifier)))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+            .max_decoding_message_size(docket_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(docket_proto::MAX_MESSAGE_BYTES);
         let server_task =
             GrpcRoutes::new()
                 .serving(service)
