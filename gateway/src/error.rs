@@ -1,6 +1,6 @@
 //! The gateway's one error type, answered as `application/problem+json` (RFC 9457).
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use docket_platform::ErrorCode;
@@ -219,6 +219,33 @@ impl From<PathRejection> for ApiError {
             status: StatusCode::BAD_REQUEST,
             detail: r.body_text(),
         }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        let status = r.status();
+        let detail = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "the request body is larger than this installation accepts (the gateway's max_body_bytes)"
+                .to_owned()
+        } else {
+            r.body_text()
+        };
+        Self::BadRequest { status, detail }
+    }
+}
+
+/// A request's raw body, whose rejections (too large, cut off) are problem+json.
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        <axum::body::Bytes as axum::extract::FromRequest<S>>::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(ApiError::from)
     }
 }
 

@@ -1,7 +1,6 @@
 //! The mail channel over REST: a raw RFC 822 upload for scripts, and the received messages with
 //! the quarantine for installation administrators.
 
-use axum::body::Bytes;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -14,7 +13,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
-use crate::error::{ApiError, ApiPath, ApiQuery, Problem};
+use crate::error::{ApiBytes, ApiError, ApiPath, ApiQuery, Problem};
 use crate::rest::Reply;
 use crate::rest::time;
 
@@ -93,7 +92,7 @@ pub struct SubmitQuery {
 async fn submit_message(
     api: Api,
     ApiQuery(query): ApiQuery<SubmitQuery>,
-    raw: Bytes,
+    ApiBytes(raw): ApiBytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let recipients = query
         .to

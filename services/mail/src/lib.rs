@@ -319,9 +319,13 @@ impl MailServer {
         let (listener, addr) = docket_platform::net::bind(config.listen).await?;
         let verifier = RemoteVerifier::connect_lazy(&peers.identity)
             .map_err(|_| StartError::Endpoint(peers.identity.clone()))?;
+        // Uploads a little over the limit still arrive, to be refused with the reason rather
+        // than by the transport.
+        let message_bytes =
+            docket_proto::MAX_MESSAGE_BYTES.max(config.max_message_bytes + 64 * 1024);
         let service = MailServiceServer::new(grpc::MailGrpc::new(ingest, Arc::new(verifier)))
-            .max_decoding_message_size(config.max_message_bytes + 64 * 1024)
-            .max_encoding_message_size(config.max_message_bytes + 64 * 1024);
+            .max_decoding_message_size(message_bytes)
+            .max_encoding_message_size(message_bytes);
         tasks.push(GrpcRoutes::new().serving(service).await.serve(
             "mail",
             listener,
