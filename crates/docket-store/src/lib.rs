@@ -4,11 +4,17 @@
 //! parameters that both engines accept. Values are kept to what both engines store alike: integers,
 //! text, bytes; times as microseconds since the epoch, ids as text. Where the engines truly differ
 //! (full-text search, row locking), code asks [`Db::backend`] and branches.
+//!
+//! Rows are read into `#[derive(sqlx::FromRow)]` structs of what the database holds, with
+//! [`decode`]: a row that does not decode is a [`CorruptRow`], which a service reports as its own
+//! `Corrupt` error.
 
 mod params;
+mod rows;
 pub mod statements;
 
 pub use params::Params;
+pub use rows::{CorruptRow, decode, flag};
 
 use std::path::Path;
 use std::str::FromStr;

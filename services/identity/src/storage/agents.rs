@@ -3,10 +3,18 @@
 use async_trait::async_trait;
 use docket_store::WriteTx;
 
-use super::rows::{AGENT_COLUMNS, agent_from_row, get};
+use super::rows::{AGENT_COLUMNS, agent_from_row};
 use super::{AgentStore, SqlIdentityStore, exists_already, now};
 use crate::domain::*;
 use crate::error::IdentityError;
+
+/// What an agent's login checks, from their row beside the [`Agent`] read from it.
+#[derive(sqlx::FromRow)]
+struct SecretsRow {
+    password_hash: Option<String>,
+    totp_secret: Option<String>,
+    totp_last_step: Option<i64>,
+}
 
 #[async_trait]
 impl AgentStore for SqlIdentityStore {
@@ -83,12 +91,13 @@ impl AgentStore for SqlIdentityStore {
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|row| {
+            let agent = agent_from_row(&row)?;
+            let secrets: SecretsRow = docket_store::decode(&row)?;
             Ok(AgentCredentials {
-                agent: agent_from_row(&row)?,
-                password_hash: get(&row, "password_hash")?,
-                totp_secret: get(&row, "totp_secret")?,
-                totp_last_step: get::<Option<i64>>(&row, "totp_last_step")?
-                    .and_then(|s| u64::try_from(s).ok()),
+                agent,
+                password_hash: secrets.password_hash,
+                totp_secret: secrets.totp_secret,
+                totp_last_step: secrets.totp_last_step.and_then(|s| u64::try_from(s).ok()),
             })
         })
         .transpose()

@@ -3,10 +3,26 @@
 use async_trait::async_trait;
 use docket_store::WriteTx;
 
-use super::rows::{audit_from_row, get};
+use super::rows::audit_from_row;
 use super::{AuditStore, SqlIdentityStore, now};
 use crate::domain::*;
 use crate::error::IdentityError;
+
+/// Where a page of the audit log ends, from its last row as the database holds it.
+#[derive(sqlx::FromRow)]
+struct CursorRow {
+    occurred_at: i64,
+    id: String,
+}
+
+impl From<CursorRow> for AuditCursor {
+    fn from(row: CursorRow) -> Self {
+        AuditCursor {
+            occurred_at: row.occurred_at,
+            id: row.id,
+        }
+    }
+}
 
 #[async_trait]
 impl AuditStore for SqlIdentityStore {
@@ -56,10 +72,7 @@ impl AuditStore for SqlIdentityStore {
         let more = rows.len() > limit;
         let page = &rows[..rows.len().min(limit)];
         let next = match page.last() {
-            Some(last) if more => Some(AuditCursor {
-                occurred_at: get(last, "occurred_at")?,
-                id: get(last, "id")?,
-            }),
+            Some(last) if more => Some(docket_store::decode::<CursorRow>(last)?.into()),
             _ => None,
         };
         Ok(AuditPage {

@@ -6,10 +6,16 @@ use docket_proto::events::v1 as ev;
 use docket_store::WriteTx;
 use prost::Message as _;
 
-use super::rows::{CUSTOMER_COLUMNS, company_from_row, customer_from_row, get};
+use super::rows::{CUSTOMER_COLUMNS, company_from_row, customer_from_row};
 use super::{CustomerStore, SqlIdentityStore, exists_already, now};
 use crate::domain::*;
 use crate::error::IdentityError;
+
+/// What a customer's login checks, from their row beside the [`Customer`] read from it.
+#[derive(sqlx::FromRow)]
+struct PasswordRow {
+    password_hash: Option<String>,
+}
 
 #[async_trait]
 impl CustomerStore for SqlIdentityStore {
@@ -197,9 +203,11 @@ impl CustomerStore for SqlIdentityStore {
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|row| {
+            let customer = customer_from_row(&row)?;
+            let PasswordRow { password_hash } = docket_store::decode(&row)?;
             Ok(CustomerCredentials {
-                customer: customer_from_row(&row)?,
-                password_hash: get(&row, "password_hash")?,
+                customer,
+                password_hash,
             })
         })
         .transpose()

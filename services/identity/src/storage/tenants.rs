@@ -10,7 +10,7 @@ use docket_store::WriteTx;
 use prost::Message as _;
 use sqlx::AnyConnection;
 
-use super::rows::{get, group_from_row, role_from_rows, tenant_from_row};
+use super::rows::{group_from_row, role_from_rows, tenant_from_row};
 use super::{SqlIdentityStore, TenantStore, exists_already, now};
 use crate::domain::*;
 use crate::error::IdentityError;
@@ -233,12 +233,12 @@ impl TenantStore for SqlIdentityStore {
         .await?;
         rows.iter()
             .map(|row| {
-                let id: RoleId = get(row, "id")?;
-                let mine = perms
-                    .iter()
-                    .filter(|(role, _, _)| *role == id)
-                    .map(|(_, group, stored)| (*group, stored.as_str()));
-                role_from_rows(row, mine)
+                role_from_rows(row, |id| {
+                    perms
+                        .iter()
+                        .filter(move |(role, _, _)| *role == id)
+                        .map(|(_, group, stored)| (*group, stored.as_str()))
+                })
             })
             .collect()
     }
@@ -299,12 +299,11 @@ impl SqlIdentityStore {
                 .bind(role_id)
                 .fetch_all(&mut *conn)
                 .await?;
-        role_from_rows(
-            &row,
+        role_from_rows(&row, |_| {
             perms
                 .iter()
-                .map(|(group, stored)| (*group, stored.as_str())),
-        )
+                .map(|(group, stored)| (*group, stored.as_str()))
+        })
     }
 
     pub(super) async fn insert_group(

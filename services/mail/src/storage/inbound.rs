@@ -4,7 +4,7 @@
 
 use sqlx::any::AnyRow;
 
-use super::{MailStore, Page, count, decode, from_json, to_json};
+use super::{MailStore, Page, count, from_json, to_json};
 use crate::domain::{InboundId, InboundState, Micros, Outcome};
 use crate::error::MailError;
 
@@ -105,7 +105,7 @@ impl TryFrom<InboundRow> for InboundMessage {
 
 /// A selected row of `inbound_messages` (with or without `raw`) as a message.
 pub(super) fn inbound_from_row(row: &AnyRow) -> Result<InboundMessage, MailError> {
-    decode::<InboundRow>(row)?.try_into()
+    docket_store::decode::<InboundRow>(row)?.try_into()
 }
 
 const INSERT: &str = concat!(

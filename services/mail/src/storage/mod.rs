@@ -152,13 +152,12 @@ impl MailStore {
     }
 }
 
-/// A row as its `FromRow` struct; a row that does not decode is corrupt data, not a database
-/// failure (which could be retried).
-fn decode<T>(row: &AnyRow) -> Result<T, MailError>
-where
-    T: for<'r> sqlx::FromRow<'r, AnyRow>,
-{
-    T::from_row(row).map_err(|e| MailError::Corrupt(e.to_string()))
+/// A row that does not decode ([`docket_store::decode`]) is corrupt data, not a database failure
+/// (which could be retried).
+impl From<docket_store::CorruptRow> for MailError {
+    fn from(e: docket_store::CorruptRow) -> Self {
+        Self::Corrupt(e.to_string())
+    }
 }
 
 fn count(value: i64) -> u32 {

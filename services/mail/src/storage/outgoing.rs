@@ -5,7 +5,7 @@
 use docket_store::WriteTx;
 use sqlx::any::AnyRow;
 
-use super::{Lease, MailStore, count, decode, from_json, to_json};
+use super::{Lease, MailStore, count, from_json, to_json};
 use crate::domain::{Micros, OutgoingId, OutgoingKind, OutgoingState};
 use crate::error::MailError;
 
@@ -78,7 +78,7 @@ impl TryFrom<OutgoingRow> for Outgoing {
 }
 
 fn outgoing_from_row(row: &AnyRow) -> Result<Outgoing, MailError> {
-    decode::<OutgoingRow>(row)?.try_into()
+    docket_store::decode::<OutgoingRow>(row)?.try_into()
 }
 
 const INSERT: &str = "INSERT INTO outgoing_mail (id, kind, source_key, ticket_id, article_id, \

@@ -175,7 +175,7 @@ impl Articles for SqlTicketStore {
         .fetch_optional(self.db.pool())
         .await?
         .ok_or_else(|| TicketError::not_found("attachment", id))?;
-        let ticket_id: TicketId = get(&row, "ticket_id")?;
+        let AttachmentTicket { ticket_id } = docket_store::decode(&row)?;
         let (article_id, meta) = attachment_from_row(&row)?;
         let content: Vec<u8> =
             sqlx::query_scalar("SELECT content FROM attachment_blobs WHERE sha256 = $1")
@@ -191,6 +191,26 @@ impl Articles for SqlTicketStore {
         }
         Ok((ticket_id, article_id, meta, content))
     }
+}
+
+/// The ticket of an attachment, from its row beside the [`Attachment`] read from it.
+#[derive(sqlx::FromRow)]
+struct AttachmentTicket {
+    ticket_id: TicketId,
+}
+
+/// The text found in an attachment, from its row beside the [`Attachment`] read from it.
+#[derive(sqlx::FromRow)]
+struct AttachmentText {
+    text: String,
+}
+
+/// A row of `idempotency_keys` as the database holds it: '' until the change that claimed the
+/// key made its article.
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    ticket_id: String,
+    article_id: String,
 }
 
 impl SqlTicketStore {
@@ -217,9 +237,13 @@ impl SqlTicketStore {
             .bind(key)
             .fetch_one(&mut **tx)
             .await?;
+        let KeyRow {
+            ticket_id,
+            article_id,
+        } = docket_store::decode(&row)?;
         let ids = (
-            get::<String>(&row, "ticket_id")?.parse::<TicketId>(),
-            get::<String>(&row, "article_id")?.parse::<ArticleId>(),
+            ticket_id.parse::<TicketId>(),
+            article_id.parse::<ArticleId>(),
         );
         match ids {
             (Ok(ticket), Ok(article)) => Ok(Some((ticket, article))),
@@ -364,6 +388,7 @@ impl SqlTicketStore {
         rows.iter()
             .map(|row| {
                 let (_, a) = attachment_from_row(row)?;
+                let AttachmentText { text } = docket_store::decode(row)?;
                 Ok(NewAttachment {
                     filename: a.filename,
                     declared_type: a.declared_type,
@@ -371,7 +396,7 @@ impl SqlTicketStore {
                     content: Content::Stored {
                         sha256: a.sha256,
                         size: a.size,
-                        text: get(row, "text")?,
+                        text,
                     },
                 })
             })

@@ -32,6 +32,33 @@ pub trait Classification: Send + Sync + 'static {
     async fn custom_states(&self, tenant_id: TenantId) -> Result<Vec<CustomState>, TicketError>;
 }
 
+/// A row of `services` or `ticket_types` as the database holds it (ticket types select `1` as
+/// their `portal`).
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: String,
+    tenant_id: TenantId,
+    name: String,
+    parent_id: Option<String>,
+    created_at: i64,
+    portal: i64,
+}
+
+impl TryFrom<EntryRow> for CatalogueEntry {
+    type Error = TicketError;
+
+    fn try_from(row: EntryRow) -> Result<Self, TicketError> {
+        Ok(CatalogueEntry {
+            id: uuid_of(&row.id)?,
+            tenant_id: row.tenant_id,
+            name: row.name,
+            parent_id: row.parent_id.map(|p| uuid_of(&p)).transpose()?,
+            created_at: row.created_at,
+            portal: docket_store::flag(row.portal),
+        })
+    }
+}
+
 #[async_trait]
 impl Classification for SqlTicketStore {
     async fn create_catalogue_entry(
@@ -68,18 +95,7 @@ impl Classification for SqlTicketStore {
         .fetch_all(self.db.pool())
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok(CatalogueEntry {
-                    id: uuid_of(&get::<String>(row, "id")?)?,
-                    tenant_id: get(row, "tenant_id")?,
-                    name: get(row, "name")?,
-                    parent_id: get::<Option<String>>(row, "parent_id")?
-                        .map(|p| uuid_of(&p))
-                        .transpose()?,
-                    created_at: get(row, "created_at")?,
-                    portal: get::<i64>(row, "portal")? != 0,
-                })
-            })
+            .map(|row| docket_store::decode::<EntryRow>(row)?.try_into())
             .collect()
     }
 

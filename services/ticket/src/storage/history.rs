@@ -9,6 +9,61 @@ pub trait History: Send + Sync + 'static {
     async fn verify_history(&self, id: TicketId) -> Result<chain::Verdict, TicketError>;
 }
 
+/// A row of `ticket_history` as the database holds it, without its hashes.
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    seq: i64,
+    kind: String,
+    actor: String,
+    occurred_at: i64,
+    /// JSON.
+    details: String,
+}
+
+impl TryFrom<HistoryRow> for HistoryEntry {
+    type Error = TicketError;
+
+    fn try_from(row: HistoryRow) -> Result<Self, TicketError> {
+        Ok(HistoryEntry {
+            seq: u64::try_from(row.seq).map_err(|e| TicketError::Corrupt(e.to_string()))?,
+            kind: row.kind,
+            actor: row.actor,
+            occurred_at: row.occurred_at,
+            details: serde_json::from_str(&row.details)
+                .map_err(|e| TicketError::Corrupt(e.to_string()))?,
+        })
+    }
+}
+
+/// A row of `ticket_history` with its hashes, as the database holds it.
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    seq: i64,
+    kind: String,
+    actor: String,
+    occurred_at: i64,
+    /// The text as written, which the hash covers.
+    details: String,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+impl TryFrom<StoredRow> for chain::StoredEntry {
+    type Error = TicketError;
+
+    fn try_from(row: StoredRow) -> Result<Self, TicketError> {
+        Ok(chain::StoredEntry {
+            seq: u64::try_from(row.seq).map_err(|e| TicketError::Corrupt(e.to_string()))?,
+            kind: row.kind,
+            actor: row.actor,
+            occurred_at: row.occurred_at,
+            details: row.details,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        })
+    }
+}
+
 #[async_trait]
 impl History for SqlTicketStore {
     async fn history(&self, id: TicketId) -> Result<Vec<HistoryEntry>, TicketError> {
@@ -22,18 +77,7 @@ impl History for SqlTicketStore {
             self.get_ticket(id).await?;
         }
         rows.iter()
-            .map(|row| {
-                let details: String = get(row, "details")?;
-                Ok(HistoryEntry {
-                    seq: u64::try_from(get::<i64>(row, "seq")?)
-                        .map_err(|e| TicketError::Corrupt(e.to_string()))?,
-                    kind: get(row, "kind")?,
-                    actor: get(row, "actor")?,
-                    occurred_at: get(row, "occurred_at")?,
-                    details: serde_json::from_str(&details)
-                        .map_err(|e| TicketError::Corrupt(e.to_string()))?,
-                })
-            })
+            .map(|row| docket_store::decode::<HistoryRow>(row)?.try_into())
             .collect()
     }
 
@@ -48,19 +92,8 @@ impl History for SqlTicketStore {
         .await?;
         let entries = rows
             .iter()
-            .map(|row| {
-                Ok(chain::StoredEntry {
-                    seq: u64::try_from(get::<i64>(row, "seq")?)
-                        .map_err(|e| TicketError::Corrupt(e.to_string()))?,
-                    kind: get(row, "kind")?,
-                    actor: get(row, "actor")?,
-                    occurred_at: get(row, "occurred_at")?,
-                    details: get(row, "details")?,
-                    prev_hash: get(row, "prev_hash")?,
-                    hash: get(row, "hash")?,
-                })
-            })
-            .collect::<Result<Vec<_>, TicketError>>()?;
+            .map(|row| docket_store::decode::<StoredRow>(row)?.try_into())
+            .collect::<Result<Vec<chain::StoredEntry>, TicketError>>()?;
         let bodies: std::collections::HashMap<String, String> = self
             .list_articles(id, false)
             .await?

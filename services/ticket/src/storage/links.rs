@@ -213,27 +213,44 @@ impl Links for SqlTicketStore {
         .bind(id)
         .fetch_all(self.db.pool())
         .await?;
-        let corrupt = |e: TicketError| TicketError::Corrupt(e.to_string());
         rows.iter()
-            .map(|row| {
-                let kind: LinkKind = get::<String>(row, "kind")?.parse().map_err(corrupt)?;
-                let source: TicketId = get(row, "source_id")?;
-                let relation = match kind {
-                    LinkKind::Related => Relation::Related,
-                    LinkKind::ParentChild if source == id => Relation::Child,
-                    LinkKind::ParentChild => Relation::Parent,
-                };
-                Ok(LinkedTicket {
-                    relation,
-                    ticket_id: get(row, "other_id")?,
-                    number: get::<String>(row, "number")?.parse().map_err(corrupt)?,
-                    title: get(row, "title")?,
-                    state: get::<String>(row, "state")?.parse().map_err(corrupt)?,
-                    queue_id: get(row, "queue_id")?,
-                    owner_id: get(row, "owner_id")?,
-                })
-            })
+            .map(|row| docket_store::decode::<LinkRow>(row)?.linked_to(id))
             .collect()
+    }
+}
+
+/// A link of a ticket joined with the ticket at its other end, as the database holds them.
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    kind: String,
+    source_id: TicketId,
+    other_id: TicketId,
+    number: String,
+    title: String,
+    state: String,
+    queue_id: QueueId,
+    owner_id: Option<AgentId>,
+}
+
+impl LinkRow {
+    /// The ticket at the other end, as seen from ticket `id`.
+    fn linked_to(self, id: TicketId) -> Result<LinkedTicket, TicketError> {
+        let corrupt = |e: TicketError| TicketError::Corrupt(e.to_string());
+        let kind: LinkKind = self.kind.parse().map_err(corrupt)?;
+        let relation = match kind {
+            LinkKind::Related => Relation::Related,
+            LinkKind::ParentChild if self.source_id == id => Relation::Child,
+            LinkKind::ParentChild => Relation::Parent,
+        };
+        Ok(LinkedTicket {
+            relation,
+            ticket_id: self.other_id,
+            number: self.number.parse().map_err(corrupt)?,
+            title: self.title,
+            state: self.state.parse().map_err(corrupt)?,
+            queue_id: self.queue_id,
+            owner_id: self.owner_id,
+        })
     }
 }
 
@@ -367,4 +384,38 @@ fn merged_event(
         actor: actor.as_str().to_owned(),
     }
     .encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_row_reads_as_seen_from_the_ticket_asked_about() {
+        let (parent, child) = (TicketId::new(), TicketId::new());
+        let row = |kind: &str, other_id| LinkRow {
+            kind: kind.to_owned(),
+            source_id: parent,
+            other_id,
+            number: "2026112210000017".to_owned(),
+            title: "Printer".to_owned(),
+            state: "new".to_owned(),
+            queue_id: QueueId::new(),
+            owner_id: None,
+        };
+        let relation = |row: LinkRow, id| row.linked_to(id).unwrap().relation;
+        assert_eq!(
+            relation(row("parent_child", child), parent),
+            Relation::Child
+        );
+        assert_eq!(
+            relation(row("parent_child", parent), child),
+            Relation::Parent
+        );
+        assert_eq!(relation(row("related", child), parent), Relation::Related);
+        assert!(matches!(
+            row("sibling", child).linked_to(parent),
+            Err(TicketError::Corrupt(_))
+        ));
+    }
 }

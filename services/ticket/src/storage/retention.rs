@@ -196,24 +196,43 @@ impl Retention for SqlTicketStore {
         .bind(i64::from(limit))
         .fetch_all(self.db.pool())
         .await?;
-        let corrupt = |e: String| TicketError::Corrupt(format!("retention run: {e}"));
         rows.iter()
-            .map(|row| {
-                Ok(RetentionRun {
-                    id: uuid_of(&get::<String>(row, "id")?)?,
-                    started_at: get(row, "started_at")?,
-                    finished_at: get(row, "finished_at")?,
-                    actor: get(row, "actor")?,
-                    deleted: serde_json::from_str(&get::<String>(row, "deleted")?)
-                        .map_err(|e| corrupt(e.to_string()))?,
-                    anonymised: serde_json::from_str(&get::<String>(row, "anonymised")?)
-                        .map_err(|e| corrupt(e.to_string()))?,
-                    kept: u64::try_from(get::<i64>(row, "kept")?)
-                        .map_err(|e| corrupt(e.to_string()))?,
-                    dry_run: false,
-                })
-            })
+            .map(|row| docket_store::decode::<RunRow>(row)?.try_into())
             .collect()
+    }
+}
+
+/// A row of `retention_runs` as the database holds it.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: String,
+    started_at: i64,
+    finished_at: i64,
+    actor: String,
+    /// A JSON list of ticket numbers.
+    deleted: String,
+    /// A JSON list of ticket numbers.
+    anonymised: String,
+    kept: i64,
+}
+
+impl TryFrom<RunRow> for RetentionRun {
+    type Error = TicketError;
+
+    /// A run as logged: never a dry run (those are not logged).
+    fn try_from(row: RunRow) -> Result<Self, TicketError> {
+        let corrupt = |e: String| TicketError::Corrupt(format!("retention run: {e}"));
+        Ok(RetentionRun {
+            id: uuid_of(&row.id)?,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            actor: row.actor,
+            deleted: serde_json::from_str(&row.deleted).map_err(|e| corrupt(e.to_string()))?,
+            anonymised: serde_json::from_str(&row.anonymised)
+                .map_err(|e| corrupt(e.to_string()))?,
+            kept: u64::try_from(row.kept).map_err(|e| corrupt(e.to_string()))?,
+            dry_run: false,
+        })
     }
 }
 

@@ -518,24 +518,44 @@ pub(super) fn sort_key(ticket: &Ticket, sort: SortField) -> i64 {
     }
 }
 
+/// A row of `saved_searches` as the database holds it.
+#[derive(sqlx::FromRow)]
+struct SavedSearchRow {
+    sort: String,
+    id: SavedSearchId,
+    agent_id: AgentId,
+    name: String,
+    /// JSON.
+    filter: String,
+    descending: i64,
+    created_at: i64,
+}
+
+impl TryFrom<SavedSearchRow> for SavedSearch {
+    type Error = TicketError;
+
+    fn try_from(row: SavedSearchRow) -> Result<Self, TicketError> {
+        let corrupt = |e: String| TicketError::Corrupt(format!("saved search: {e}"));
+        let sort = match row.sort.as_str() {
+            "created_at" => SortField::CreatedAt,
+            "updated_at" => SortField::UpdatedAt,
+            "priority" => SortField::Priority,
+            other => return Err(corrupt(format!("sort `{other}`"))),
+        };
+        Ok(SavedSearch {
+            id: row.id,
+            agent_id: row.agent_id,
+            name: row.name,
+            filter: serde_json::from_str(&row.filter).map_err(|e| corrupt(e.to_string()))?,
+            sort,
+            descending: docket_store::flag(row.descending),
+            created_at: row.created_at,
+        })
+    }
+}
+
 pub(super) fn saved_search_from_row(row: &AnyRow) -> Result<SavedSearch, TicketError> {
-    let corrupt = |e: String| TicketError::Corrupt(format!("saved search: {e}"));
-    let sort = match get::<String>(row, "sort")?.as_str() {
-        "created_at" => SortField::CreatedAt,
-        "updated_at" => SortField::UpdatedAt,
-        "priority" => SortField::Priority,
-        other => return Err(corrupt(format!("sort `{other}`"))),
-    };
-    Ok(SavedSearch {
-        id: get(row, "id")?,
-        agent_id: get(row, "agent_id")?,
-        name: get(row, "name")?,
-        filter: serde_json::from_str(&get::<String>(row, "filter")?)
-            .map_err(|e| corrupt(e.to_string()))?,
-        sort,
-        descending: get::<i64>(row, "descending")? != 0,
-        created_at: get(row, "created_at")?,
-    })
+    docket_store::decode::<SavedSearchRow>(row)?.try_into()
 }
 
 #[cfg(test)]
@@ -559,5 +579,33 @@ mod tests {
         assert!(Cursor::decode(&token, SortField::CreatedAt, true).is_err());
         assert!(Cursor::decode("garbage!", SortField::Priority, true).is_err());
         assert!(Cursor::decode("", SortField::Priority, true).is_err());
+    }
+
+    #[test]
+    fn a_saved_search_row_reads_its_sort_and_direction_or_is_corrupt() {
+        let row = |sort: &str| SavedSearchRow {
+            sort: sort.to_owned(),
+            id: SavedSearchId::new(),
+            agent_id: AgentId::new(),
+            name: "Mine".to_owned(),
+            filter: serde_json::to_string(&TicketFilter::default()).unwrap(),
+            descending: 1,
+            created_at: 1,
+        };
+        let saved = SavedSearch::try_from(row("updated_at")).unwrap();
+        assert_eq!(saved.sort, SortField::UpdatedAt);
+        assert!(saved.descending);
+        assert!(matches!(
+            SavedSearch::try_from(row("age")),
+            Err(TicketError::Corrupt(m)) if m == "saved search: sort `age`"
+        ));
+        let not_json = SavedSearchRow {
+            filter: "[".to_owned(),
+            ..row("priority")
+        };
+        assert!(matches!(
+            SavedSearch::try_from(not_json),
+            Err(TicketError::Corrupt(m)) if m.starts_with("saved search: ")
+        ));
     }
 }

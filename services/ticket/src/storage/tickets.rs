@@ -79,6 +79,18 @@ impl Tickets for SqlTicketStore {
     }
 }
 
+/// A customer user as ticket core knows them (from identity's events), as the database holds
+/// them: what a new ticket for them takes over.
+#[derive(sqlx::FromRow)]
+struct CustomerRow {
+    tenant_id: TenantId,
+    company_id: Option<CompanyId>,
+    name: String,
+    email: String,
+    phone: String,
+    organisation: String,
+}
+
 impl SqlTicketStore {
     pub(super) async fn fetch_ticket(
         tx: &mut WriteTx,
@@ -154,15 +166,16 @@ impl SqlTicketStore {
                 .bind(customer)
                 .fetch_optional(&mut **tx)
                 .await?;
-                match row {
-                    Some(row) if get::<TenantId>(&row, "tenant_id")? == tenant_id => Some((
+                let found = row.as_ref().map(docket_store::decode::<CustomerRow>);
+                match found.transpose()? {
+                    Some(row) if row.tenant_id == tenant_id => Some((
                         customer,
-                        get(&row, "company_id")?,
+                        row.company_id,
                         Contact {
-                            name: get(&row, "name")?,
-                            email: get(&row, "email")?,
-                            phone: get(&row, "phone")?,
-                            organisation: get(&row, "organisation")?,
+                            name: row.name,
+                            email: row.email,
+                            phone: row.phone,
+                            organisation: row.organisation,
                         },
                     )),
                     // Another tenant's customer is as unknown here as one that does not exist.
