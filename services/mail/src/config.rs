@@ -39,6 +39,11 @@ pub struct MailConfig {
     pub max_attachment_bytes: usize,
     /// Mails from one sender within an hour; more are quarantined (a mail loop, a flood).
     pub sender_limit_per_hour: u32,
+    /// Automatic answers (confirmations) one sender gets within `auto_answer_window_secs`; its
+    /// further mail is processed but not answered (a mail loop). 0: no limit.
+    pub auto_answer_limit: u32,
+    /// The window of `auto_answer_limit`, in seconds.
+    pub auto_answer_window_secs: u64,
     /// How many received messages are processed at once.
     pub workers: usize,
     /// Mailboxes polled over IMAP.
@@ -64,6 +69,8 @@ impl Default for MailConfig {
             max_message_bytes: 25 * 1024 * 1024,
             max_attachment_bytes: 10 * 1024 * 1024,
             sender_limit_per_hour: 30,
+            auto_answer_limit: 3,
+            auto_answer_window_secs: 3600,
             workers: 4,
             imap: Vec::new(),
             smtp: None,

@@ -8,6 +8,9 @@
 //! - An outgoing mail waits to be sent while `queued` or `retrying`; `sent` and `failed` are final.
 //! - A mail we send names the first of its ticket's Message-IDs and the newest ones, at most as
 //!   many as asked: enough for any client to thread it, never a header that grows without end.
+//! - Within a tenant a message is one message whatever way it came: the same Message-ID from the
+//!   same sender with the same Date is a copy ([`CopyKey`]). Only the copy processed first makes a
+//!   ticket change; the others are recorded as duplicates of it.
 //! - A received message whose processing failed for a transient reason is tried again after a
 //!   wait that doubles with each attempt: 2 seconds after the first, at most 256 seconds.
 
@@ -37,6 +40,9 @@ docket_platform::text_enum!(MailError;
         NewTicket = "new_ticket",
         FollowUp = "follow_up",
         Bounce = "bounce",
+        /// Another copy of a message the tenant already has (a second MX, a forwarder): it
+        /// makes nothing and answers nothing.
+        Duplicate = "duplicate",
     }
 );
 
@@ -67,6 +73,24 @@ impl InboundState {
 impl OutgoingState {
     /// Not sent yet and not given up: the states in which a mail is due for another attempt.
     pub const WAITING: [Self; 2] = [Self::Queued, Self::Retrying];
+}
+
+/// What makes two received messages copies of one within a tenant: its Message-ID, its sender
+/// (lowercased) and its Date. A mail without a Message-ID has none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CopyKey {
+    pub tenant_id: String,
+    pub message_id: String,
+    pub sender: String,
+    /// The Date header; `None` when the mail has none (then it matches only mail without one).
+    pub sent_at: Option<Micros>,
+}
+
+/// An automatic answer that went to a sender: when, and for what (`confirmation:<inbound id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoAnswer {
+    pub at: Micros,
+    pub key: String,
 }
 
 /// The Message-IDs a mail names of its ticket's thread (`ids` oldest first): all of them if

@@ -42,7 +42,7 @@ use tokio::task::JoinHandle;
 pub use config::MailConfig;
 pub use error::MailError;
 
-use crate::ingest::{Ingest, IngestSettings};
+use crate::ingest::{AnswerLimit, Ingest, IngestSettings};
 use crate::outbound::Composer;
 use crate::storage::MailStore;
 use crate::tickets::Tickets;
@@ -246,6 +246,10 @@ impl MailServer {
                 .collect(),
             default_language: config.default_language.clone(),
             sender_limit_per_hour: config.sender_limit_per_hour,
+            auto_answers: AnswerLimit {
+                limit: config.auto_answer_limit,
+                window_secs: config.auto_answer_window_secs,
+            },
         };
         let ingest = Arc::new(Ingest::new(
             store.clone(),

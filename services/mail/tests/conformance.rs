@@ -358,6 +358,169 @@ async fn a_removed_tickets_mail_is_forgotten(store: &MailStore, _db: &Db) {
     );
 }
 
+fn key(tenant: &str, message_id: &str, sender: &str, sent_at: Option<Micros>) -> CopyKey {
+    CopyKey {
+        tenant_id: tenant.into(),
+        message_id: message_id.into(),
+        sender: sender.into(),
+        sent_at,
+    }
+}
+
+async fn copies_are_claimed_once_per_tenant(store: &MailStore, db: &Db) {
+    let (first, _) = store
+        .store_inbound(inbound("d1@x", b"copy 1"))
+        .await
+        .unwrap();
+    let (second, _) = store
+        .store_inbound(inbound("d1@x", b"Received: mx2\r\ncopy 1"))
+        .await
+        .unwrap();
+    assert_ne!(first, second, "other bytes: stored twice");
+    let k = key("tenant-a", "d1@x", "jane@example.com", Some(1_000));
+    assert_eq!(store.claim_copy(&k, first).await.unwrap(), Claim::Ours);
+    assert_eq!(
+        store.claim_copy(&k, second).await.unwrap(),
+        Claim::First {
+            id: first,
+            state: InboundState::Pending,
+            ticket_id: String::new()
+        }
+    );
+    // A retry of the first keeps its claim.
+    assert_eq!(store.claim_copy(&k, first).await.unwrap(), Claim::Ours);
+    // Another tenant, sender or date, or no date: another key.
+    for other in [
+        key("tenant-b", "d1@x", "jane@example.com", Some(1_000)),
+        key("tenant-a", "d1@x", "john@example.com", Some(1_000)),
+        key("tenant-a", "d1@x", "jane@example.com", Some(2_000)),
+        key("tenant-a", "d1@x", "jane@example.com", None),
+    ] {
+        assert_eq!(
+            store.claim_copy(&other, second).await.unwrap(),
+            Claim::Ours,
+            "{other:?}"
+        );
+    }
+    // Once the first is processed its ticket is known to later copies.
+    store
+        .finish(first, done("t-copy", &["d1@x"], None))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_copy(&k, second).await.unwrap(),
+        Claim::First {
+            id: first,
+            state: InboundState::Done,
+            ticket_id: "t-copy".into()
+        }
+    );
+    // The duplicate is kept and listed with its outcome; it changes nobody's claim.
+    store
+        .finish(
+            second,
+            Finish {
+                outcome: Some(Outcome::Duplicate),
+                reason: "a copy".into(),
+                ..done("t-copy", &[], None)
+            },
+        )
+        .await
+        .unwrap();
+    let listed = store.list_inbound(None, 10, None).await.unwrap();
+    let duplicate = listed.items.iter().find(|m| m.id == second).unwrap();
+    assert_eq!(
+        (duplicate.outcome, duplicate.reason.as_str()),
+        (Some(Outcome::Duplicate), "a copy")
+    );
+    let (third, _) = store
+        .store_inbound(inbound("d1@x", b"copy 3"))
+        .await
+        .unwrap();
+    let other_tenant = key("tenant-b", "d1@x", "jane@example.com", Some(1_000));
+    assert!(matches!(
+        store.claim_copy(&other_tenant, third).await.unwrap(),
+        Claim::First { id, ticket_id, .. } if id == second && ticket_id.is_empty()
+    ));
+    // A claim whose message is no longer kept passes on.
+    sqlx::query("DELETE FROM inbound_messages WHERE id = $1")
+        .bind(second.to_string())
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_copy(&other_tenant, third).await.unwrap(),
+        Claim::Ours
+    );
+    // When retention forgets the ticket, a copy that comes later makes a new one.
+    store.forget_ticket("t-copy").await.unwrap();
+    assert_eq!(store.claim_copy(&k, third).await.unwrap(), Claim::Ours);
+}
+
+async fn copies_processed_at_once_make_one_claim(store: &MailStore, _db: &Db) {
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let raw = format!("Received: mx{i}\r\nsame message");
+        ids.push(
+            store
+                .store_inbound(inbound("race@x", raw.as_bytes()))
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    let k = key("tenant-a", "race@x", "jane@example.com", Some(5));
+    let claims = futures::future::join_all(ids.iter().map(|&id| {
+        let store = store.clone();
+        let k = k.clone();
+        tokio::spawn(async move { (id, store.claim_copy(&k, id).await.unwrap()) })
+    }))
+    .await;
+    let winners: Vec<_> = claims
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|(_, claim)| *claim == Claim::Ours)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one copy holds the claim");
+    for id in ids.iter().filter(|&&id| id != winners[0]) {
+        assert!(matches!(
+            store.claim_copy(&k, *id).await.unwrap(),
+            Claim::First { id: first, .. } if first == winners[0]
+        ));
+    }
+}
+
+async fn automatic_answers_are_counted_per_sender_at_once(store: &MailStore, _db: &Db) {
+    // The rule here: at most 3 kept; the store must hand each writer what the last one wrote.
+    let take = |store: MailStore, sender: &'static str, key: String| async move {
+        store
+            .auto_answers(sender, move |mut earlier| {
+                let allowed = earlier.len() < 3;
+                if allowed {
+                    earlier.push(AutoAnswer { at: 1, key });
+                }
+                (earlier, allowed)
+            })
+            .await
+            .unwrap()
+    };
+    let results = futures::future::join_all(
+        (0..10).map(|i| tokio::spawn(take(store.clone(), "loop@example.com", format!("k{i}")))),
+    )
+    .await;
+    let allowed = results.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(allowed, 3);
+    assert!(!take(store.clone(), "loop@example.com", "k10".into()).await);
+    assert!(take(store.clone(), "jane@example.com", "k0".into()).await);
+    let kept = store
+        .auto_answers("loop@example.com", |earlier| (earlier.clone(), earlier))
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 3);
+    assert!(kept.iter().all(|a| a.at == 1 && a.key.starts_with('k')));
+}
+
 /// Every static statement of the service prepares on this engine: a misspelt column fails here,
 /// in a second, not in the scenario that runs it. (The bus tables' statements are checked in
 /// ticket core's suite, whose store migrates them.)
@@ -368,6 +531,9 @@ async fn every_statement_prepares(_store: &MailStore, db: &Db) {
 
 docket_store::conformance!(
     every_statement_prepares,
+    copies_are_claimed_once_per_tenant,
+    copies_processed_at_once_make_one_claim,
+    automatic_answers_are_counted_per_sender_at_once,
     a_removed_tickets_mail_is_forgotten,
     messages_are_kept_byte_for_byte_and_once,
     claims_lease_and_deferred_messages_wait,

@@ -5,6 +5,11 @@
 //! a worker that dies after ticket core stored the article and before the message was marked done
 //! makes nothing twice when the next worker takes the message again.
 //!
+//! Copies of one message (a second MX, a forwarder, another mailbox of the same tenant) are
+//! stored each, but once routed only the copy that claims the message's key in the store first
+//! changes a ticket; the others are recorded as its duplicates and answer nothing. A sender gets
+//! only a few automatic answers per window, so a loop with another robot dies out.
+//!
 //! This module does the I/O (the store, ticket core, the composer); what a message becomes is
 //! decided by the pure functions in `rules`.
 
@@ -18,7 +23,7 @@ use docket_platform::Shutdown;
 use docket_proto::ticket::v1 as pb;
 use tokio::sync::Notify;
 
-use crate::domain::processing_retry_delay;
+use crate::domain::{CopyKey, processing_retry_delay};
 use crate::error::MailError;
 use crate::outbound::{Composer, Draft, confirmation_text, subject_with_number};
 use crate::parse::{self, Limits, ParseError, ParsedMail};
@@ -28,11 +33,12 @@ use crate::storage::{
 };
 use crate::tickets::Tickets;
 use rules::{
-    acceptance_template, admission, answer_language, answered_ids, bounce_note, customer_article,
-    held_state, may_answer, new_ticket, sender_limit_exceeded, sender_limit_window,
+    CopyVerdict, acceptance_template, admission, answer_language, answered_ids, auto_answer,
+    bounce_note, copy_key, copy_verdict, customer_article, held_state, may_answer, new_ticket,
+    sender_limit_exceeded, sender_limit_window,
 };
 
-pub use rules::recipients;
+pub use rules::{AnswerLimit, recipients};
 
 /// Set on a message an administrator sent through processing again: the sender's rate limit no
 /// longer applies to it.
@@ -57,6 +63,8 @@ pub struct IngestSettings {
     pub account_queues: Vec<(String, String)>,
     pub default_language: String,
     pub sender_limit_per_hour: u32,
+    /// Automatic answers per sender and window (mail loops).
+    pub auto_answers: AnswerLimit,
 }
 
 pub struct Ingest {
@@ -294,6 +302,33 @@ impl Ingest {
             );
             return self.quarantine(id, reason).await;
         };
+        if let Some(key) = copy_key(&queue.tenant_id, &mail) {
+            match self.copy(&message, &key).await? {
+                CopyVerdict::Process => {}
+                CopyVerdict::Wait(reason) => {
+                    let wait = processing_retry_delay(message.attempts).as_secs();
+                    let at = docket_platform::time::now_micros()
+                        + i64::try_from(wait).unwrap_or(300) * 1_000_000;
+                    return self.store.defer(id, at, &reason).await;
+                }
+                CopyVerdict::Duplicate { ticket_id, reason } => {
+                    tracing::info!(message = %id, %reason, "duplicate message");
+                    metrics::counter!("docket_mail_processed_total", "outcome" => Outcome::Duplicate.as_str())
+                        .increment(1);
+                    return self
+                        .store
+                        .finish(
+                            id,
+                            Finish {
+                                outcome: Some(Outcome::Duplicate),
+                                ticket_id,
+                                ..Self::finish_without_ticket(InboundState::Done, reason)
+                            },
+                        )
+                        .await;
+                }
+            }
+        }
         let article = customer_article(id, &mail);
         let target = self.thread_target(&mail, &thread, &queue).await?;
         let (outcome, created, ticket_id, article_id) = match target {
@@ -331,9 +366,18 @@ impl Ingest {
                 (Outcome::NewTicket, Some(ticket), id, article_id)
             }
         };
+        let mut notes = mail.warnings.clone();
         let outgoing = match created {
             Some(ticket) if may_answer(&mail, &queue) => {
-                self.confirmation(&message, &mail, &ticket, &queue).await?
+                match self.answer_allowed(&message, &sender).await? {
+                    Ok(()) => self.confirmation(&message, &mail, &ticket, &queue).await?,
+                    Err(reason) => {
+                        tracing::info!(message = %id, ticket = %ticket.id, %reason, "automatic answer withheld");
+                        metrics::counter!("docket_mail_answers_withheld_total").increment(1);
+                        notes.push(reason);
+                        None
+                    }
+                }
             }
             _ => None,
         };
@@ -347,7 +391,7 @@ impl Ingest {
                 id,
                 Finish {
                     state: InboundState::Done,
-                    reason: mail.warnings.join("; ").chars().take(2000).collect(),
+                    reason: notes.join("; ").chars().take(2000).collect(),
                     outcome: Some(outcome),
                     ticket_id,
                     article_id,
@@ -362,6 +406,39 @@ impl Ingest {
         metrics::counter!("docket_mail_processed_total", "outcome" => outcome.as_str())
             .increment(1);
         Ok(())
+    }
+
+    /// Claims the message's key within its tenant (see `rules::copy_verdict`), or learns which
+    /// copy came first.
+    async fn copy(
+        &self,
+        message: &InboundMessage,
+        key: &CopyKey,
+    ) -> Result<CopyVerdict, MailError> {
+        let claim = self.store.claim_copy(key, message.id).await?;
+        Ok(copy_verdict(&claim, &key.message_id))
+    }
+
+    /// Whether `sender` may get the automatic answer to `message` (`Err` with the reason when
+    /// it got as many as `auto_answer_limit` allows within the window); an allowed answer is
+    /// counted at once.
+    async fn answer_allowed(
+        &self,
+        message: &InboundMessage,
+        sender: &str,
+    ) -> Result<Result<(), String>, MailError> {
+        let limit = self.settings.auto_answers;
+        if !limit.applies() {
+            return Ok(Ok(()));
+        }
+        let key = format!("confirmation:{}", message.id);
+        let recipient = sender.trim().to_lowercase();
+        let now = docket_platform::time::now_micros();
+        self.store
+            .auto_answers(&recipient, |earlier| {
+                auto_answer(limit, earlier, &key, &recipient, now)
+            })
+            .await
     }
 
     /// The queue a message goes to: the first recipient that is a queue's address, else the

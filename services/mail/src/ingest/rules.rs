@@ -7,21 +7,30 @@
 //!   when it is not mail, refused otherwise.
 //! - A sender's messages within the hour count towards `sender_limit_per_hour`, unless the limit
 //!   is 0, the sender unknown, or an administrator sent the message through again.
+//! - Within a tenant (known once a message is routed) a message is made into a ticket change
+//!   once, whatever way its copies came: copies share the Message-ID, the sender and the Date
+//!   ([`copy_key`]). The copy that claims the key first is processed; a later one waits while
+//!   that one is pending, and is then recorded as its duplicate, naming it and its ticket. Mail
+//!   without a Message-ID is never a copy by this rule (identical bytes are still stored once).
 //! - A message goes to the first queue one of its recipients belongs to, else to its IMAP
 //!   account's queue, else to the default queue.
 //! - An automatic answer goes only to a person: not to mail marked automatic, not to a bounce,
 //!   not to a robot's address, not to one of the queue's own addresses. It is in the mail's
 //!   language if that is German or English, else in the default language, from the `acceptance`
 //!   template of that language, else the one without a language, else the built-in text.
+//! - A sender gets at most `auto_answer_limit` automatic answers within `auto_answer_window_secs`
+//!   (0: no limit), so a loop with another robot ends after a few; beyond that its mail is still
+//!   processed, and the message's reason says why no answer went out. An answer that was allowed
+//!   stays allowed when its message is processed again after a failure.
 
 use std::collections::BTreeSet;
 
 use docket_proto::ticket::v1 as pb;
 
 use super::{IngestSettings, REPROCESSED};
-use crate::domain::{InboundId, InboundState, Micros};
+use crate::domain::{AutoAnswer, CopyKey, InboundId, InboundState, Micros};
 use crate::parse::{self, Bounce, ParseError, ParsedMail};
-use crate::storage::InboundMessage;
+use crate::storage::{Claim, InboundMessage};
 
 /// A new ticket's title or an article's subject when the mail has none.
 pub(super) const NO_SUBJECT: &str = "(no subject)";
@@ -103,6 +112,115 @@ pub(super) fn sender_limit_exceeded(
              (a mail loop?); reprocess it to accept it"
         )
     })
+}
+
+/// The key that makes copies of `mail` one message within `tenant_id`; `None` when the mail has
+/// no Message-ID.
+pub(super) fn copy_key(tenant_id: &str, mail: &ParsedMail) -> Option<CopyKey> {
+    let message_id = mail.message_id.as_deref().map(str::trim).unwrap_or("");
+    (!message_id.is_empty()).then(|| CopyKey {
+        tenant_id: tenant_id.to_owned(),
+        message_id: message_id.to_owned(),
+        sender: mail
+            .from
+            .as_ref()
+            .map(|a| a.email.trim().to_lowercase())
+            .unwrap_or_default(),
+        sent_at: mail.date_us,
+    })
+}
+
+/// What a message does about the claim on its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum CopyVerdict {
+    /// It holds the claim: it is processed.
+    Process,
+    /// The first copy is not processed yet: this one waits for it, for this reason.
+    Wait(String),
+    /// A duplicate of the first copy, which went to `ticket_id` ('' when it is held): recorded
+    /// with the reason, nothing else done.
+    Duplicate { ticket_id: String, reason: String },
+}
+
+/// What a message with Message-ID `message_id` does, given who holds its key.
+pub(super) fn copy_verdict(claim: &Claim, message_id: &str) -> CopyVerdict {
+    let Claim::First {
+        id,
+        state,
+        ticket_id,
+    } = claim
+    else {
+        return CopyVerdict::Process;
+    };
+    match state {
+        InboundState::Pending => CopyVerdict::Wait(format!(
+            "waits for message {id}, an earlier copy of {message_id}"
+        )),
+        InboundState::Done => CopyVerdict::Duplicate {
+            ticket_id: ticket_id.clone(),
+            reason: if ticket_id.is_empty() {
+                format!("a copy of message {id} (Message-ID {message_id}); nothing done")
+            } else {
+                format!(
+                    "a copy of message {id} (Message-ID {message_id}), which went to ticket \
+                     {ticket_id}; nothing done"
+                )
+            },
+        },
+        held @ (InboundState::Quarantined | InboundState::Refused) => CopyVerdict::Duplicate {
+            ticket_id: String::new(),
+            reason: format!(
+                "a copy of message {id} (Message-ID {message_id}), which is {held}; nothing \
+                 done: reprocess that one"
+            ),
+        },
+    }
+}
+
+/// How many automatic answers a sender gets within how long; a limit of 0 is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerLimit {
+    pub limit: u32,
+    pub window_secs: u64,
+}
+
+impl AnswerLimit {
+    pub(super) fn applies(self) -> bool {
+        self.limit > 0
+    }
+}
+
+/// Whether the automatic answer `key` may go to `sender` at `now`, given the answers it got
+/// (`earlier`, in any order): the answers to keep (those within the window, and this one if it
+/// goes) and `Err` with the reason when it may not go. Answers count for `window_secs` after
+/// they went, the moment they went included; one already allowed (a retry) is allowed again.
+pub(super) fn auto_answer(
+    limit: AnswerLimit,
+    earlier: Vec<AutoAnswer>,
+    key: &str,
+    sender: &str,
+    now: Micros,
+) -> (Vec<AutoAnswer>, Result<(), String>) {
+    let window = i64::try_from(limit.window_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    let since = now.saturating_sub(window);
+    let mut kept: Vec<AutoAnswer> = earlier.into_iter().filter(|a| a.at > since).collect();
+    if kept.iter().any(|a| a.key == key) || !limit.applies() {
+        return (kept, Ok(()));
+    }
+    let count = kept.len();
+    if u64::try_from(count).unwrap_or(u64::MAX) < u64::from(limit.limit) {
+        kept.push(AutoAnswer {
+            at: now,
+            key: key.to_owned(),
+        });
+        return (kept, Ok(()));
+    }
+    let reason = format!(
+        "no automatic answer: {sender} got {count} within {} seconds, the most \
+         mail.auto_answer_limit allows (a mail loop?)",
+        limit.window_secs
+    );
+    (kept, Err(reason))
 }
 
 impl IngestSettings {
@@ -476,6 +594,10 @@ mod tests {
             account_queues: vec![("imap:sales".into(), "sales".into())],
             default_language: "en".into(),
             sender_limit_per_hour: 0,
+            auto_answers: AnswerLimit {
+                limit: 3,
+                window_secs: 3600,
+            },
         };
         assert_eq!(
             settings.fallback_queue("imap:sales").as_deref(),
@@ -566,6 +688,194 @@ mod tests {
         assert_eq!(chosen("de"), Some("de"));
         assert_eq!(chosen("en"), Some("any"));
         assert_eq!(acceptance_template(&templates[1..], "en"), None);
+    }
+
+    #[test]
+    fn copies_are_known_by_message_id_sender_and_date_within_a_tenant() {
+        let mail = ParsedMail {
+            message_id: Some(" m1@x ".into()),
+            date_us: Some(1_795_338_000_000_000),
+            ..from("Jane@Example.COM")
+        };
+        let key = copy_key("tenant-a", &mail).unwrap();
+        assert_eq!(
+            key,
+            CopyKey {
+                tenant_id: "tenant-a".into(),
+                message_id: "m1@x".into(),
+                sender: "jane@example.com".into(),
+                sent_at: Some(1_795_338_000_000_000),
+            }
+        );
+        // The same mail to another tenant is another message there.
+        assert_ne!(copy_key("tenant-b", &mail), Some(key.clone()));
+        // Another sender or another date: not a copy.
+        let other_sender = ParsedMail {
+            from: Some(address("john@example.com")),
+            ..mail.clone()
+        };
+        assert_ne!(copy_key("tenant-a", &other_sender), Some(key.clone()));
+        let other_date = ParsedMail {
+            date_us: Some(1),
+            ..mail.clone()
+        };
+        assert_ne!(copy_key("tenant-a", &other_date), Some(key.clone()));
+        let no_date = ParsedMail {
+            date_us: None,
+            ..mail.clone()
+        };
+        assert_eq!(copy_key("tenant-a", &no_date).unwrap().sent_at, None);
+        // Without a Message-ID a mail is never a copy by this rule.
+        for message_id in [None, Some(String::new()), Some("  ".into())] {
+            let anonymous = ParsedMail {
+                message_id,
+                ..mail.clone()
+            };
+            assert_eq!(copy_key("tenant-a", &anonymous), None);
+        }
+    }
+
+    #[test]
+    fn a_copy_waits_for_the_first_then_is_its_duplicate() {
+        assert_eq!(copy_verdict(&Claim::Ours, "m1@x"), CopyVerdict::Process);
+        let first = InboundId::new();
+        let claim = |state, ticket: &str| Claim::First {
+            id: first,
+            state,
+            ticket_id: ticket.into(),
+        };
+        let CopyVerdict::Wait(reason) = copy_verdict(&claim(InboundState::Pending, ""), "m1@x")
+        else {
+            panic!("a pending first copy is waited for");
+        };
+        assert_eq!(
+            reason,
+            format!("waits for message {first}, an earlier copy of m1@x")
+        );
+        assert_eq!(
+            copy_verdict(&claim(InboundState::Done, "t7"), "m1@x"),
+            CopyVerdict::Duplicate {
+                ticket_id: "t7".into(),
+                reason: format!(
+                    "a copy of message {first} (Message-ID m1@x), which went to ticket t7; \
+                     nothing done"
+                ),
+            }
+        );
+        for held in InboundState::HELD {
+            let CopyVerdict::Duplicate { ticket_id, reason } =
+                copy_verdict(&claim(held, ""), "m1@x")
+            else {
+                panic!("a held first copy makes this one a duplicate");
+            };
+            assert_eq!(ticket_id, "");
+            assert!(reason.contains(&format!("which is {held}")), "{reason}");
+            assert!(reason.ends_with("reprocess that one"), "{reason}");
+        }
+    }
+
+    const HOUR: AnswerLimit = AnswerLimit {
+        limit: 3,
+        window_secs: 3600,
+    };
+
+    fn answer(at: Micros, key: &str) -> AutoAnswer {
+        AutoAnswer {
+            at,
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn a_sender_gets_a_few_automatic_answers_per_window() {
+        let sender = "loop@example.com";
+        let mut log = Vec::new();
+        let mut allowed = 0;
+        for i in 0..30 {
+            let (kept, verdict) = auto_answer(HOUR, log, &format!("k{i}"), sender, i * 1_000_000);
+            log = kept;
+            allowed += usize::from(verdict.is_ok());
+        }
+        assert_eq!(
+            allowed, 3,
+            "a loop of 30 mails within a minute gets 3 answers"
+        );
+        assert_eq!(log.len(), 3);
+        let (_, refused) = auto_answer(HOUR, log.clone(), "k30", sender, 60_000_000);
+        assert_eq!(
+            refused,
+            Err(
+                "no automatic answer: loop@example.com got 3 within 3600 seconds, the most \
+                 mail.auto_answer_limit allows (a mail loop?)"
+                    .into()
+            )
+        );
+        // A retry of an answer that was allowed is allowed again, and counted once.
+        let (again, verdict) = auto_answer(HOUR, log.clone(), "k1", sender, 60_000_000);
+        assert_eq!((again.len(), verdict), (3, Ok(())));
+        // An hour after the first answer went, it no longer counts.
+        let (kept, verdict) = auto_answer(HOUR, log, "k31", sender, 3_600_000_000);
+        assert_eq!(verdict, Ok(()));
+        assert_eq!(
+            kept.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
+            ["k1", "k2", "k31"]
+        );
+        // No limit: always allowed, nothing counted.
+        let none = AnswerLimit { limit: 0, ..HOUR };
+        let (kept, verdict) = auto_answer(none, vec![answer(0, "a"); 5], "b", sender, 1);
+        assert_eq!((kept.len(), verdict), (5, Ok(())));
+        // Extreme values neither panic nor let old answers count forever.
+        let forever = AnswerLimit {
+            limit: 1,
+            window_secs: u64::MAX,
+        };
+        let (_, verdict) = auto_answer(forever, vec![answer(-1_000_000, "a")], "b", sender, 0);
+        assert!(verdict.is_err());
+        let (_, verdict) = auto_answer(HOUR, vec![answer(i64::MAX, "a")], "b", sender, i64::MIN);
+        assert_eq!(verdict, Ok(()), "one of 3");
+    }
+
+    mod answer_window {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever the arrivals, no window holds more allowed answers than the limit, an
+            /// answer is refused only when the window is full, and what is kept never grows
+            /// beyond the limit.
+            #[test]
+            fn never_more_than_the_limit_within_any_window(
+                limit in 1_u32..6,
+                window_secs in 1_u64..20,
+                gaps in proptest::collection::vec(0_i64..15_000_000, 1..60),
+            ) {
+                let limit = AnswerLimit { limit, window_secs };
+                let window = i64::try_from(window_secs).unwrap() * 1_000_000;
+                let mut log = Vec::new();
+                let mut allowed: Vec<Micros> = Vec::new();
+                let mut now = 1_000_000_000;
+                for (i, gap) in gaps.iter().enumerate() {
+                    now += gap;
+                    let key = format!("k{i}");
+                    let in_window = allowed.iter().filter(|&&at| at > now - window).count();
+                    let (kept, verdict) = auto_answer(limit, log, &key, "s@x", now);
+                    prop_assert_eq!(verdict.is_ok(), in_window < limit.limit as usize);
+                    prop_assert!(kept.len() <= limit.limit as usize);
+                    if verdict.is_ok() {
+                        allowed.push(now);
+                        // A retry of this one changes nothing.
+                        let (same, again) = auto_answer(limit, kept.clone(), &key, "s@x", now);
+                        prop_assert_eq!(again, Ok(()));
+                        prop_assert_eq!(&same, &kept);
+                    }
+                    log = kept;
+                    for &at in &allowed {
+                        let within = allowed.iter().filter(|&&b| b >= at && b < at + window).count();
+                        prop_assert!(within <= limit.limit as usize);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! thread onto tickets, and outgoing mail with its state. PostgreSQL or SQLite, one code path.
 //!
 //! One module per feature, each with its SQL: `inbound` (messages as they arrived, listings, the
-//! sender count, holding and processing again), `processing` (the workers' leases on received
+//! sender count, holding and processing again), `copies` (the first message of each Message-ID
+//! within a tenant, so that copies make nothing), `answers` (the automatic answers each sender
+//! got lately), `processing` (the workers' leases on received
 //! messages, and what processing records, in one transaction), `threads` (Message-IDs that lead
 //! to tickets) and `outgoing` (the send queue and its leases). Rows are read into `FromRow`
 //! structs of what the database holds and converted into the types here. The rules (which states
@@ -31,14 +33,18 @@ macro_rules! outgoing_columns {
     };
 }
 
+mod answers;
+mod copies;
 mod inbound;
 mod outgoing;
 mod processing;
 mod threads;
 
 pub use crate::domain::{
-    InboundId, InboundState, Micros, Outcome, OutgoingId, OutgoingKind, OutgoingState,
+    AutoAnswer, CopyKey, InboundId, InboundState, Micros, Outcome, OutgoingId, OutgoingKind,
+    OutgoingState,
 };
+pub use copies::Claim;
 pub use inbound::{InboundMessage, NewInbound};
 pub use outgoing::{NewOutgoing, Outgoing};
 pub use processing::Finish;
@@ -61,12 +67,19 @@ fn migrations() -> &'static docket_store::Migrations {
         std::sync::LazyLock::new(|| {
             docket_store::Migrations::new(
                 "_docket_mail_migrations",
-                &[docket_store::MigrationSql::typed(
-                    1,
-                    "received messages, thread ids, outgoing mail",
-                    include_str!("../../migrations/0001_mail.sql"),
-                    include_str!("../../migrations/0001_mail.typed.sql"),
-                )],
+                &[
+                    docket_store::MigrationSql::typed(
+                        1,
+                        "received messages, thread ids, outgoing mail",
+                        include_str!("../../migrations/0001_mail.sql"),
+                        include_str!("../../migrations/0001_mail.typed.sql"),
+                    ),
+                    docket_store::MigrationSql::portable(
+                        2,
+                        "message claims per tenant, automatic answers per sender",
+                        include_str!("../../migrations/0002_copies_and_answers.sql"),
+                    ),
+                ],
             )
         });
     &MIGRATIONS
@@ -121,6 +134,7 @@ impl MailStore {
 const FORGET_MESSAGES: &str = "DELETE FROM inbound_messages WHERE ticket_id = $1";
 const FORGET_THREAD: &str = "DELETE FROM thread_ids WHERE ticket_id = $1";
 const FORGET_OUTGOING: &str = "DELETE FROM outgoing_mail WHERE ticket_id = $1";
+const FORGET_CLAIMS: &str = "DELETE FROM message_claims WHERE ticket_id = $1";
 
 impl MailStore {
     pub fn new(db: Db) -> Self {
@@ -136,7 +150,8 @@ impl MailStore {
     }
 
     /// Forgets a ticket's mail (retention deleted or anonymised the ticket): the received messages
-    /// that went to it, its thread ids and its outgoing mail. Returns how many messages went.
+    /// that went to it, its thread ids, its outgoing mail and its messages' claims (a copy that
+    /// arrives later makes a new ticket). Returns how many messages went.
     pub async fn forget_ticket(&self, ticket_id: &str) -> Result<u64, MailError> {
         let mut tx = self.db.begin_write().await?;
         let messages = sqlx::query(FORGET_MESSAGES)
@@ -144,7 +159,7 @@ impl MailStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        for sql in [FORGET_THREAD, FORGET_OUTGOING] {
+        for sql in [FORGET_THREAD, FORGET_OUTGOING, FORGET_CLAIMS] {
             sqlx::query(sql).bind(ticket_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -176,15 +191,17 @@ fn to_json(list: &[String]) -> Result<String, MailError> {
 mod tests {
     use docket_store::Backend;
 
+    fn step_checksum(backend: Backend, step: i64) -> Option<String> {
+        super::migrations()
+            .checksum(backend, step)
+            .map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
     /// Applied migrations must never change: sqlx refuses a database whose recorded checksum
-    /// differs. These are the checksums step 1 was first applied with.
+    /// differs. These are the checksums each step was first applied with.
     #[test]
     fn applied_migrations_keep_their_checksums() {
-        let hex = |backend| {
-            super::migrations()
-                .checksum(backend, 1)
-                .map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<String>())
-        };
+        let hex = |backend| step_checksum(backend, 1);
         assert_eq!(
             hex(Backend::Postgres).as_deref(),
             Some(
@@ -197,5 +214,16 @@ mod tests {
                 "cc821c23179957f5dddc1f46b6809095b6129375a0dc905ef3fbb0ebc8a6af5261141d22cd1ba823c6958a7274211a72"
             )
         );
+    }
+
+    #[test]
+    fn step_2_keeps_its_checksums() {
+        // Portable: both engines run the same text.
+        let expected = "6950caf9acc965b17f6375a371c3dad1104cb167abbd2159c7c750c9f0475aeb541166c025a8c48925b61c500f77ecdc";
+        assert_eq!(
+            step_checksum(Backend::Postgres, 2).as_deref(),
+            Some(expected)
+        );
+        assert_eq!(step_checksum(Backend::Sqlite, 2).as_deref(), Some(expected));
     }
 }

@@ -69,8 +69,9 @@ impl MailStore {
         Ok(())
     }
 
-    /// Records what a message became: its state, its ticket, the Message-IDs that now lead to the
-    /// ticket, and the automatic answer to send, together.
+    /// Records what a message became: its state, its ticket (also on the claims it holds, for
+    /// later copies), the Message-IDs that now lead to the ticket, and the automatic answer to
+    /// send, together.
     pub async fn finish(&self, id: InboundId, finish: Finish) -> Result<(), MailError> {
         let now = docket_platform::time::now_micros();
         let mut tx = self.db.begin_write().await?;
@@ -84,6 +85,9 @@ impl MailStore {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        if finish.outcome.is_some_and(|o| o != Outcome::Duplicate) && !finish.ticket_id.is_empty() {
+            Self::claimed_ticket(&mut tx, id, &finish.ticket_id).await?;
+        }
         for message_id in finish.thread_ids.iter().filter(|m| !m.is_empty()) {
             Self::thread(&mut tx, message_id, &finish.ticket_id, now).await?;
         }

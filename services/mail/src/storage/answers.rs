@@ -1,0 +1,50 @@
+//! The automatic answers each sender got lately, so that a mail loop gets only a few. One row
+//! per sender holds its recent answers; a writer takes the row (an upsert that locks it on
+//! PostgreSQL; SQLite writes one at a time anyway), lets the rule decide on what it holds and
+//! writes the result in the same transaction, so two workers never both take the last answer.
+
+use super::MailStore;
+use crate::domain::AutoAnswer;
+use crate::error::MailError;
+
+const TAKE: &str = "INSERT INTO auto_answers (recipient, answers, updated_at) VALUES ($1, '[]', $2) \
+     ON CONFLICT (recipient) DO UPDATE SET updated_at = excluded.updated_at RETURNING answers";
+const WRITE: &str = "UPDATE auto_answers SET answers = $1, updated_at = $2 WHERE recipient = $3";
+
+impl MailStore {
+    /// Loads the answers `recipient` got, lets `decide` say which to keep (and whatever else it
+    /// decides) and stores those, in one transaction that no other writer for `recipient`
+    /// interleaves with.
+    pub async fn auto_answers<T>(
+        &self,
+        recipient: &str,
+        decide: impl FnOnce(Vec<AutoAnswer>) -> (Vec<AutoAnswer>, T),
+    ) -> Result<T, MailError> {
+        let now = docket_platform::time::now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let stored: String = sqlx::query_scalar(TAKE)
+            .bind(recipient)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let answers: Vec<(i64, String)> = serde_json::from_str(&stored)
+            .map_err(|e| MailError::Corrupt(format!("column answers: {e}")))?;
+        let (keep, decided) = decide(
+            answers
+                .into_iter()
+                .map(|(at, key)| AutoAnswer { at, key })
+                .collect(),
+        );
+        let keep: Vec<(i64, &str)> = keep.iter().map(|a| (a.at, a.key.as_str())).collect();
+        let keep =
+            serde_json::to_string(&keep).map_err(|e| MailError::Corrupt(format!("json: {e}")))?;
+        sqlx::query(WRITE)
+            .bind(keep)
+            .bind(now)
+            .bind(recipient)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(decided)
+    }
+}
