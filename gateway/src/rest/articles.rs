@@ -118,6 +118,7 @@ impl NewArticle {
             attachments,
             time_minutes: self.time_minutes,
             idempotency_key: self.idempotency_key,
+            automatic: false,
         })
     }
 }

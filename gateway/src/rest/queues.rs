@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::vocabulary::FollowUp;
+use super::vocabulary::{AutomaticMail, FollowUp};
 use super::{Items, non_empty, time};
 use crate::AppState;
 use crate::caller::Api;
@@ -37,6 +37,7 @@ pub struct Queue {
     /// Closes answers sent from the queue.
     pub signature: String,
     pub follow_up: Option<FollowUp>,
+    pub automatic_mail: Option<AutomaticMail>,
     /// Mail to these addresses lands in the queue; answers go out from the first.
     pub addresses: Vec<String>,
     pub created_at: DateTime<Utc>,
@@ -54,6 +55,7 @@ impl From<pb::Queue> for Queue {
             parent_id: non_empty(q.parent_id),
             signature: q.signature,
             follow_up: FollowUp::from_pb(q.follow_up),
+            automatic_mail: AutomaticMail::from_pb(q.automatic_mail),
             addresses: q.addresses,
             created_at: time(q.created_at_us),
             version: q.version,
@@ -76,6 +78,8 @@ pub struct CreateQueue {
     pub signature: String,
     /// Default: `reopen`.
     pub follow_up: Option<FollowUp>,
+    /// Default: `note`.
+    pub automatic_mail: Option<AutomaticMail>,
     /// Addresses mail to the queue arrives at; each belongs to one queue of the installation.
     #[serde(default)]
     #[schema(example = json!(["servicedesk@uni.example"]))]
@@ -89,11 +93,13 @@ pub struct QueueSettings {
     pub portal: Option<bool>,
     pub signature: Option<String>,
     pub follow_up: Option<FollowUp>,
+    pub automatic_mail: Option<AutomaticMail>,
     /// Replaces the queue's addresses (`[]` removes them all).
     pub addresses: Option<Vec<String>>,
 }
 
-/// Changes a queue's group, portal flag, signature, follow-up policy or addresses (the tenant's
+/// Changes a queue's group, portal flag, signature, follow-up policy, automatic-mail policy or
+/// addresses (the tenant's
 /// administrators).
 #[utoipa::path(patch, path = "/queues/{queue_id}", tag = "queues", request_body = QueueSettings, params(("queue_id" = String, Path)),
     responses((status = 200, body = Queue), (status = 403, description = "not an administrator of the tenant", body = Problem),
@@ -110,6 +116,7 @@ async fn update_queue(
         portal: body.portal,
         signature: body.signature,
         follow_up: body.follow_up.map(FollowUp::to_pb),
+        automatic_mail: body.automatic_mail.map(AutomaticMail::to_pb),
         set_addresses: body.addresses.is_some(),
         addresses: body.addresses.unwrap_or_default(),
     };
@@ -135,6 +142,9 @@ async fn create_queue(
         follow_up: body
             .follow_up
             .map_or(pb::FollowUp::Unspecified.into(), FollowUp::to_pb),
+        automatic_mail: body
+            .automatic_mail
+            .map_or(pb::AutomaticMail::Unspecified.into(), AutomaticMail::to_pb),
         addresses: body.addresses,
     };
     let queue = api.tickets().create_queue(req).await?.into_inner();

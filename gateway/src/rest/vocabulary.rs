@@ -170,6 +170,13 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// What automatic mail to a closed ticket of a queue does.
+    AutomaticMail(pb::AutomaticMail),
+    "AUTOMATIC_MAIL_",
+    "What automatic mail (an auto-reply, a bounce, list mail) to a closed ticket does: it is kept as\nan internal note and the ticket stays closed (`note`), or it is handled as a customer's reply under\nthe follow-up policy (`follow_up`)."
+);
+
+vocabulary!(
     /// What a template is for.
     TemplateKind(pb::TemplateKind),
     "TEMPLATE_KIND_",

@@ -160,6 +160,7 @@ texts! {
     group: "Gruppe", "Group";
     portal_queue: "Im Portal wählbar", "Offered in the portal";
     follow_up: "Antwort auf geschlossene Tickets", "Reply to a closed ticket";
+    automatic_mail: "Automatische Mail an geschlossene Tickets (Abwesenheitsnotiz, Unzustellbarkeit, Liste)", "Automatic mail to a closed ticket (out of office, bounce, list)";
     addresses: "E-Mail-Adressen", "Email addresses";
     signature: "Signatur", "Signature";
     base_state: "Verhält sich wie", "Behaves as";

@@ -584,6 +584,7 @@ mod tests {
             portal,
             signature: String::new(),
             follow_up: FollowUp::Reopen,
+            automatic_mail: AutomaticMail::Note,
             addresses: Vec::new(),
             created_at: 0,
             version: 1,

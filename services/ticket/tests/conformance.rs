@@ -2996,6 +2996,7 @@ async fn case_queue_hierarchy_and_settings(store: &SqlTicketStore, db: &Db) {
                 Some(true),
                 Some("Regards"),
                 Some(FollowUp::Reject),
+                Some(AutomaticMail::FollowUp),
                 Some(vec![address("exchange@uni.example")]),
             )
             .unwrap(),
@@ -3009,9 +3010,17 @@ async fn case_queue_hierarchy_and_settings(store: &SqlTicketStore, db: &Db) {
             changed.portal,
             changed.signature.as_str(),
             changed.follow_up,
+            changed.automatic_mail,
             changed.version
         ),
-        (Some(g2.id), true, "Regards", FollowUp::Reject, 2)
+        (
+            Some(g2.id),
+            true,
+            "Regards",
+            FollowUp::Reject,
+            AutomaticMail::FollowUp,
+            2
+        )
     );
     assert_eq!(changed.addresses, [address("exchange@uni.example")]);
     assert_eq!(store.get_queue(mail.id).await.unwrap(), changed);
@@ -3023,7 +3032,7 @@ async fn case_queue_hierarchy_and_settings(store: &SqlTicketStore, db: &Db) {
         None
     );
     // Another tenant's group is unknown here; nothing changes.
-    let foreign = QueueChange::parse(Some(og.id), None, None, None, None).unwrap();
+    let foreign = QueueChange::parse(Some(og.id), None, None, None, None, None).unwrap();
     assert_not_found(
         store.update_queue(mail.id, foreign, &agent()).await,
         "group",
@@ -3032,7 +3041,7 @@ async fn case_queue_hierarchy_and_settings(store: &SqlTicketStore, db: &Db) {
         store
             .update_queue(
                 QueueId::new(),
-                QueueChange::parse(None, Some(true), None, None, None).unwrap(),
+                QueueChange::parse(None, Some(true), None, None, None, None).unwrap(),
                 &agent(),
             )
             .await,
@@ -3040,7 +3049,7 @@ async fn case_queue_hierarchy_and_settings(store: &SqlTicketStore, db: &Db) {
     );
     assert_eq!(store.get_queue(mail.id).await.unwrap(), changed);
     // The same change twice is no new version.
-    let same = QueueChange::parse(None, Some(true), None, None, None).unwrap();
+    let same = QueueChange::parse(None, Some(true), None, None, None, None).unwrap();
     assert_eq!(
         store
             .update_queue(mail.id, same, &agent())
@@ -3086,7 +3095,7 @@ async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
         store
             .update_queue(
                 queue,
-                QueueChange::parse(None, None, None, Some(policy), None).unwrap(),
+                QueueChange::parse(None, None, None, Some(policy), None, None).unwrap(),
                 &agent(),
             )
             .await
@@ -3158,6 +3167,63 @@ async fn case_follow_up_policies(store: &SqlTicketStore, db: &Db) {
         .unwrap();
     let woke = store.get_ticket(pending.id).await.unwrap();
     assert_eq!((woke.state, woke.pending_until), (TicketState::Open, None));
+
+    // Automatic mail (an out-of-office reply) changes no state: a closed ticket keeps it as an
+    // internal note (the queue's default), a pending one stays pending.
+    let automatic = || NewArticle {
+        automatic: true,
+        ..reply()
+    };
+    let closed = closed_ticket(q.clone()).await;
+    let a = store
+        .add_article(closed.id, automatic(), &customer_actor)
+        .await
+        .unwrap();
+    assert_eq!((a.ticket_id, a.visible_to_customer), (closed.id, false));
+    assert_eq!(
+        store.get_ticket(closed.id).await.unwrap().state,
+        TicketState::ClosedSuccessful
+    );
+    store
+        .update_ticket(
+            woke.id,
+            TicketUpdate {
+                state: Some(TicketState::PendingReminder),
+                pending_until: Some(later),
+                ..update()
+            },
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let a = store
+        .add_article(woke.id, automatic(), &customer_actor)
+        .await
+        .unwrap();
+    assert!(a.visible_to_customer);
+    assert_eq!(
+        store.get_ticket(woke.id).await.unwrap().state,
+        TicketState::PendingReminder
+    );
+    // A queue that handles automatic mail as replies reopens the closed ticket.
+    store
+        .update_queue(
+            q.id,
+            QueueChange::parse(None, None, None, None, Some(AutomaticMail::FollowUp), None)
+                .unwrap(),
+            &agent(),
+        )
+        .await
+        .unwrap();
+    let closed = closed_ticket(q.clone()).await;
+    store
+        .add_article(closed.id, automatic(), &customer_actor)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_ticket(closed.id).await.unwrap().state,
+        TicketState::Open
+    );
 
     // New ticket: the closed one stays closed; the reply opens a new ticket linked to it.
     set_policy(q.id, FollowUp::NewTicket).await;
@@ -4138,7 +4204,7 @@ async fn case_templates(store: &SqlTicketStore, _db: &Db) {
     store
         .update_queue(
             other.id,
-            QueueChange::parse(None, None, Some("-- \nNetwork team"), None, None).unwrap(),
+            QueueChange::parse(None, None, Some("-- \nNetwork team"), None, None, None).unwrap(),
             &agent(),
         )
         .await

@@ -7,7 +7,7 @@ use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
 use super::{AdminQuery, Item, Section, back_to_list, chosen, list, names_with, tenants};
-use crate::rest::vocabulary::FollowUp;
+use crate::rest::vocabulary::{AutomaticMail, FollowUp};
 use crate::web::portal::Choice;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, choices_of, failure, render};
 
@@ -21,6 +21,7 @@ struct QueuePage<'a> {
     queue: pb::Queue,
     groups: Vec<Choice>,
     follow_ups: Vec<Choice>,
+    automatic_mails: Vec<Choice>,
 }
 
 /// One queue's settings, to change them.
@@ -53,6 +54,11 @@ pub(super) async fn queue_page(
             FollowUp::name,
             FollowUp::name_of(queue.follow_up),
         ),
+        automatic_mails: names_with(
+            AutomaticMail::all(),
+            AutomaticMail::name,
+            AutomaticMail::name_of(queue.automatic_mail),
+        ),
         tenant,
         queue,
     };
@@ -75,6 +81,14 @@ pub(super) async fn queue_save(
             signature: Some(form.get("signature").to_owned()),
             follow_up: Some(
                 chosen(FollowUp::named, form.get("follow_up"), "follow-up policy")?.to_pb(),
+            ),
+            automatic_mail: Some(
+                chosen(
+                    AutomaticMail::named,
+                    form.get("automatic_mail"),
+                    "policy for automatic mail",
+                )?
+                .to_pb(),
             ),
             set_addresses: true,
             addresses: list(form.get("addresses")),

@@ -463,6 +463,8 @@ async fn add(
                     signature: form.get("signature").to_owned(),
                     follow_up: chosen(FollowUp::named, form.get("follow_up"), "follow-up policy")?
                         .to_pb(),
+                    // The default (note); the queue's own page changes it.
+                    automatic_mail: pb::AutomaticMail::Unspecified.into(),
                     addresses: list(form.get("addresses")),
                 })
                 .await?;

@@ -523,6 +523,7 @@ impl Ingest {
                     attachments: Vec::new(),
                     time_minutes: 0,
                     idempotency_key: format!("confirmation:{}", message.id),
+                    automatic: false,
                 },
             )
             .await?;

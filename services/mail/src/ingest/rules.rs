@@ -270,6 +270,8 @@ pub(super) fn customer_article(id: InboundId, mail: &ParsedMail) -> pb::NewArtic
         attachments: attachments(mail),
         time_minutes: 0,
         idempotency_key: format!("mail:{id}"),
+        // An auto-reply or list mail changes no ticket's state (ticket core's rule).
+        automatic: mail.auto.is_some(),
     }
 }
 
@@ -383,6 +385,7 @@ pub(super) fn bounce_note(
             attachments: attachments(mail),
             time_minutes: 0,
             idempotency_key: format!("mail:{id}"),
+            automatic: true,
         },
         detail: format!("bounced: {status} {recipient}").trim().to_owned(),
     }

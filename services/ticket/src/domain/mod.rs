@@ -429,6 +429,9 @@ pub struct NewArticle {
     pub time_minutes: u32,
     /// Makes a retried create or append return what the first one made (e.g. `mail:<id>`).
     pub idempotency_key: Option<String>,
+    /// Sent by a robot (an auto-reply, a bounce, list mail): it never changes the ticket's state
+    /// ([`Ticket::follow_up`]).
+    pub automatic: bool,
 }
 
 impl NewArticle {
@@ -463,6 +466,7 @@ impl NewArticle {
             attachments: Vec::new(),
             time_minutes: 0,
             idempotency_key: None,
+            automatic: false,
         })
     }
 
@@ -787,7 +791,7 @@ mod tests {
             q.with("", FollowUp::Reject, twice).unwrap().addresses.len(),
             1
         );
-        assert!(QueueChange::parse(None, None, None, None, None).is_err());
+        assert!(QueueChange::parse(None, None, None, None, None, None).is_err());
     }
 
     #[test]

@@ -19,6 +19,17 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What automatic mail (an auto-reply, a bounce, list mail) to a closed ticket of a queue
+    /// does.
+    AutomaticMail, "automatic-mail policy" {
+        /// It is kept on the ticket as an internal note; the ticket stays closed.
+        Note = "note",
+        /// It is handled as a customer's reply: the queue's follow-up policy applies.
+        FollowUp = "follow_up",
+    }
+);
+
 /// An email address, lower-cased: how mail finds its queue.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -92,6 +103,8 @@ pub struct Queue {
     pub signature: String,
     /// What a customer's reply to a closed ticket does.
     pub follow_up: FollowUp,
+    /// What automatic mail to a closed ticket does.
+    pub automatic_mail: AutomaticMail,
     /// Mail to these addresses lands in the queue; answers go out from the first.
     pub addresses: Vec<EmailAddress>,
     pub created_at: Micros,
@@ -109,6 +122,7 @@ pub struct QueueChange {
     pub portal: Option<bool>,
     pub signature: Option<String>,
     pub follow_up: Option<FollowUp>,
+    pub automatic_mail: Option<AutomaticMail>,
     pub addresses: Option<Vec<EmailAddress>>,
 }
 
@@ -118,6 +132,7 @@ impl QueueChange {
         portal: Option<bool>,
         signature: Option<&str>,
         follow_up: Option<FollowUp>,
+        automatic_mail: Option<AutomaticMail>,
         addresses: Option<Vec<EmailAddress>>,
     ) -> Result<Self, TicketError> {
         let addresses = addresses.map(unique_addresses).transpose()?;
@@ -128,16 +143,18 @@ impl QueueChange {
                 .map(|s| bounded_text("signature", s, 4000))
                 .transpose()?,
             follow_up,
+            automatic_mail,
             addresses,
         };
         if change.group_id.is_none()
             && change.portal.is_none()
             && change.signature.is_none()
             && change.follow_up.is_none()
+            && change.automatic_mail.is_none()
             && change.addresses.is_none()
         {
             return Err(TicketError::invalid(
-                "the change changes nothing: give group_id, portal, signature, follow_up or addresses",
+                "the change changes nothing: give group_id, portal, signature, follow_up, automatic_mail or addresses",
             ));
         }
         Ok(change)
@@ -171,11 +188,13 @@ pub struct NewQueue {
     pub portal: bool,
     pub signature: String,
     pub follow_up: FollowUp,
+    pub automatic_mail: AutomaticMail,
     pub addresses: Vec<EmailAddress>,
 }
 
 impl NewQueue {
-    /// A queue with the default settings: no signature or addresses, replies reopen tickets.
+    /// A queue with the default settings: no signature or addresses, replies reopen tickets,
+    /// automatic mail to closed tickets becomes internal notes.
     pub fn parse(
         tenant_id: TenantId,
         name: &str,
@@ -189,6 +208,7 @@ impl NewQueue {
             portal,
             signature: String::new(),
             follow_up: FollowUp::Reopen,
+            automatic_mail: AutomaticMail::Note,
             addresses: Vec::new(),
         })
     }

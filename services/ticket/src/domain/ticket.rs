@@ -194,8 +194,27 @@ pub enum FollowUpAction {
     Continue,
     /// The ticket opens again (state `open`), then the reply is added.
     Reopen,
+    /// The reply is kept on the ticket as an internal note; the state stays (automatic mail to a
+    /// closed ticket).
+    Note,
     /// A new ticket, linked to this one, takes the reply.
     NewTicket,
+}
+
+impl Queue {
+    /// What a customer's article to a closed ticket of this queue does: automatic mail as
+    /// `automatic_mail` says, anything else (and automatic mail handled as a reply) by the
+    /// follow-up policy.
+    pub fn for_closed(
+        &self,
+        ticket: &Ticket,
+        automatic: bool,
+    ) -> Result<FollowUpAction, TicketError> {
+        if automatic && self.automatic_mail == AutomaticMail::Note {
+            return Ok(FollowUpAction::Note);
+        }
+        self.follow_up.for_closed(ticket)
+    }
 }
 
 impl FollowUp {
@@ -454,12 +473,16 @@ impl Ticket {
         })
     }
 
-    /// What a customer's reply does to this ticket: one being worked on takes it; a pending one
-    /// opens again; a merged or removed one takes none. `None`: the ticket is closed, and its
-    /// queue's policy decides ([`FollowUp::for_closed`]).
-    pub fn follow_up(&self) -> Result<Option<FollowUpAction>, TicketError> {
+    /// What a customer's article does to this ticket: one being worked on takes it; a pending
+    /// one opens again, unless the article is `automatic` (an auto-reply, a bounce, list mail:
+    /// automatic mail never changes a state); a merged or removed one takes none. `None`: the
+    /// ticket is closed, and its queue decides ([`Queue::for_closed`]).
+    pub fn follow_up(&self, automatic: bool) -> Result<Option<FollowUpAction>, TicketError> {
         match self.state.state_type() {
             StateType::New | StateType::Open => Ok(Some(FollowUpAction::Continue)),
+            StateType::PendingReminder | StateType::PendingAuto if automatic => {
+                Ok(Some(FollowUpAction::Continue))
+            }
             StateType::PendingReminder | StateType::PendingAuto => Ok(Some(FollowUpAction::Reopen)),
             StateType::Closed => Ok(None),
             StateType::Merged | StateType::Removed => Err(TicketError::Conflict(format!(

@@ -76,6 +76,7 @@ wire_enum!(FieldKind => FieldKind, "field kind" {
     MultiSelect,
     Checkbox,
 });
+wire_enum!(AutomaticMail => AutomaticMail, "automatic-mail policy" { Note, FollowUp });
 
 pub(super) fn new_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, TicketError> {
     NewArticle::parse(
@@ -88,6 +89,10 @@ pub(super) fn new_article_from_pb(a: pb::NewArticle) -> Result<NewArticle, Ticke
     .with_time(a.time_minutes)?
     .with_attachments(attachments_from_pb(a.attachments)?)?
     .with_idempotency_key(&a.idempotency_key)
+    .map(|article| NewArticle {
+        automatic: a.automatic,
+        ..article
+    })
 }
 
 pub(super) fn attachments_from_pb(
@@ -222,6 +227,7 @@ pub(super) fn queue_to_pb(q: Queue) -> pb::Queue {
         parent_id: opt_text(q.parent_id),
         signature: q.signature,
         follow_up: q.follow_up.to_pb().into(),
+        automatic_mail: q.automatic_mail.to_pb().into(),
         addresses: q.addresses.into_iter().map(String::from).collect(),
         version: q.version,
     }

@@ -60,11 +60,11 @@ impl TicketService for TicketGrpc {
         } else {
             FollowUp::from_pb(r.follow_up)?
         };
-        let queue = NewQueue::parse(tenant_id, &r.name, parse_id(&r.group_id)?, r.portal)?.with(
-            &r.signature,
-            follow_up,
-            addresses_from_pb(&r.addresses)?,
-        )?;
+        let mut queue = NewQueue::parse(tenant_id, &r.name, parse_id(&r.group_id)?, r.portal)?
+            .with(&r.signature, follow_up, addresses_from_pb(&r.addresses)?)?;
+        if r.automatic_mail != i32::from(pb::AutomaticMail::Unspecified) {
+            queue.automatic_mail = AutomaticMail::from_pb(r.automatic_mail)?;
+        }
         let queue = self.store.create_queue(queue, &caller.actor).await?;
         Ok(Response::new(queue_to_pb(queue)))
     }
@@ -85,6 +85,7 @@ impl TicketService for TicketGrpc {
             r.portal,
             r.signature.as_deref(),
             r.follow_up.map(FollowUp::from_pb).transpose()?,
+            r.automatic_mail.map(AutomaticMail::from_pb).transpose()?,
             r.set_addresses
                 .then(|| addresses_from_pb(&r.addresses))
                 .transpose()?,

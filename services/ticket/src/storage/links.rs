@@ -188,6 +188,7 @@ impl Links for SqlTicketStore {
             attachments: Self::stored_attachments(self.db.pool(), original.id).await?,
             time_minutes: 0,
             idempotency_key: None,
+            automatic: false,
         });
         new.parent_id = Some(original.ticket_id);
         let now = docket_platform::time::now_micros();

@@ -79,6 +79,7 @@ impl Queues for SqlTicketStore {
         next.portal = change.portal.unwrap_or(current.portal);
         next.signature = change.signature.unwrap_or(current.signature.clone());
         next.follow_up = change.follow_up.unwrap_or(current.follow_up);
+        next.automatic_mail = change.automatic_mail.unwrap_or(current.automatic_mail);
         if let Some(addresses) = change.addresses {
             Self::claim_addresses(&mut tx, id, &addresses).await?;
             next.addresses = addresses;
@@ -88,8 +89,8 @@ impl Queues for SqlTicketStore {
         }
         next.version = current.version + 1;
         sqlx::query(
-            "UPDATE queues SET group_id = $1, portal = $2, signature = $3, follow_up = $4, addresses = $5, version = $6 \
-             WHERE id = $7 AND version = $8",
+            "UPDATE queues SET group_id = $1, portal = $2, signature = $3, follow_up = $4, addresses = $5, version = $6, \
+             automatic_mail = $7 WHERE id = $8 AND version = $9",
         )
         .bind(next.group_id)
         .bind(i64::from(next.portal))
@@ -97,6 +98,7 @@ impl Queues for SqlTicketStore {
         .bind(next.follow_up.as_str())
         .bind(to_json(&next.addresses)?)
         .bind(version_i64(next.version)?)
+        .bind(next.automatic_mail.as_str())
         .bind(id)
         .bind(version_i64(current.version)?)
         .execute(&mut *tx)
@@ -108,6 +110,7 @@ impl Queues for SqlTicketStore {
             follow_up: next.follow_up.to_string(),
             addresses: strings(&next.addresses),
             actor: actor.as_str().to_owned(),
+            automatic_mail: next.automatic_mail.to_string(),
         };
         let aggregate = ("queue", id.to_string(), next.version);
         Self::append_event(
@@ -247,12 +250,13 @@ impl SqlTicketStore {
             portal: queue.portal,
             signature: queue.signature,
             follow_up: queue.follow_up,
+            automatic_mail: queue.automatic_mail,
             addresses: queue.addresses,
             created_at: docket_platform::time::now_micros(),
             version: 1,
         };
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO queues ({QUEUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO queues ({QUEUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         )))
         .bind(stored.id)
         .bind(stored.tenant_id)
@@ -265,6 +269,7 @@ impl SqlTicketStore {
         .bind(to_json(&stored.addresses)?)
         .bind(stored.created_at)
         .bind(1_i64)
+        .bind(stored.automatic_mail.as_str())
         .execute(&mut **tx)
         .await
         .map_err(exists_already(|| {
@@ -280,6 +285,7 @@ impl SqlTicketStore {
             parent_id: opt_text(stored.parent_id),
             follow_up: stored.follow_up.to_string(),
             addresses: strings(&stored.addresses),
+            automatic_mail: stored.automatic_mail.to_string(),
         };
         let aggregate = ("queue", stored.id.to_string(), 1);
         Self::append_event(

@@ -7,7 +7,7 @@ use docket_store::{decode, flag};
 
 pub(super) const TICKET_COLUMNS: &str = "id, tenant_id, number, queue_id, title, state, pending_until, locked, priority, owner_id, customer, customer_id, company_id, type_id, service_id, responsible_id, desired_at, target_at, created_at, updated_at, closed_at, merged_into, contact_name, contact_email, contact_phone, contact_organisation, time_minutes, custom_state, legal_hold, retention_objection, version";
 
-pub(super) const QUEUE_COLUMNS: &str = "id, tenant_id, name, parent_id, group_id, portal, signature, follow_up, addresses, created_at, version";
+pub(super) const QUEUE_COLUMNS: &str = "id, tenant_id, name, parent_id, group_id, portal, signature, follow_up, addresses, created_at, version, automatic_mail";
 
 pub(super) const ARTICLE_COLUMNS: &str = "id, ticket_id, sender, channel, visible_to_customer, subject, body, author, created_at, time_minutes, delivery";
 
@@ -305,6 +305,7 @@ struct QueueRow {
     addresses: String,
     created_at: i64,
     version: i64,
+    automatic_mail: String,
 }
 
 impl TryFrom<QueueRow> for Queue {
@@ -322,6 +323,10 @@ impl TryFrom<QueueRow> for Queue {
             signature: row.signature,
             follow_up: row
                 .follow_up
+                .parse()
+                .map_err(|e: TicketError| corrupt(e.to_string()))?,
+            automatic_mail: row
+                .automatic_mail
                 .parse()
                 .map_err(|e: TicketError| corrupt(e.to_string()))?,
             addresses: serde_json::from_str(&row.addresses).map_err(|e| corrupt(e.to_string()))?,
@@ -498,6 +503,7 @@ mod tests {
             addresses: "[]".to_owned(),
             created_at: 1,
             version: 1,
+            automatic_mail: "note".to_owned(),
         };
         let queue = Queue::try_from(row()).unwrap();
         assert!(queue.portal);

@@ -399,25 +399,28 @@ impl SqlTicketStore {
         Ok(facts)
     }
 
-    /// Carries out what a customer's reply does to the ticket it answers
-    /// ([`Ticket::follow_up`]; for a closed ticket, its queue's policy).
+    /// Carries out what a customer's article does to the ticket it answers
+    /// ([`Ticket::follow_up`]; for a closed ticket, its queue's policies).
     pub(super) async fn follow_up(
         &self,
         tx: &mut WriteTx,
         ticket: Ticket,
-        article: NewArticle,
+        mut article: NewArticle,
         actor: &Actor,
         now: Micros,
     ) -> Result<FollowUpOutcome, TicketError> {
-        let action = match ticket.follow_up()? {
+        let action = match ticket.follow_up(article.automatic)? {
             Some(action) => action,
             None => Self::fetch_queue(tx, ticket.queue_id)
                 .await?
-                .follow_up
-                .for_closed(&ticket)?,
+                .for_closed(&ticket, article.automatic)?,
         };
         match action {
             FollowUpAction::Continue => Ok(FollowUpOutcome::Continue(Box::new(ticket), article)),
+            FollowUpAction::Note => {
+                article.visible_to_customer = false;
+                Ok(FollowUpOutcome::Continue(Box::new(ticket), article))
+            }
             FollowUpAction::Reopen => {
                 let reopen = TicketUpdate {
                     state: Some(TicketState::Open),

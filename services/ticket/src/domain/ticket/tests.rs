@@ -217,8 +217,57 @@ fn a_queue_of_another_tenant_is_unknown() {
 }
 
 #[test]
+fn automatic_mail_never_changes_a_state() {
+    let action = |s| ticket(s).follow_up(true).map_err(|_| ());
+    assert_eq!(
+        action(TicketState::Open),
+        Ok(Some(FollowUpAction::Continue))
+    );
+    assert_eq!(
+        action(TicketState::PendingReminder),
+        Ok(Some(FollowUpAction::Continue))
+    );
+    assert_eq!(
+        action(TicketState::PendingAutoCloseSuccessful),
+        Ok(Some(FollowUpAction::Continue))
+    );
+    assert_eq!(action(TicketState::ClosedUnsuccessful), Ok(None));
+    assert_eq!(action(TicketState::Merged), Err(()));
+    let closed = ticket(TicketState::ClosedSuccessful);
+    let queue = |follow_up, automatic_mail| Queue {
+        id: closed.queue_id,
+        tenant_id: closed.tenant_id,
+        name: "Q".into(),
+        parent_id: None,
+        group_id: None,
+        portal: false,
+        signature: String::new(),
+        follow_up,
+        automatic_mail,
+        addresses: Vec::new(),
+        created_at: 0,
+        version: 1,
+    };
+    for follow_up in FollowUp::ALL.iter().copied() {
+        let by_policy = follow_up.for_closed(&closed).map_err(|_| ());
+        let noting = queue(follow_up, AutomaticMail::Note);
+        assert_eq!(
+            noting.for_closed(&closed, true).map_err(|_| ()),
+            Ok(FollowUpAction::Note),
+            "{follow_up}"
+        );
+        assert_eq!(noting.for_closed(&closed, false).map_err(|_| ()), by_policy);
+        let replying = queue(follow_up, AutomaticMail::FollowUp);
+        assert_eq!(
+            replying.for_closed(&closed, true).map_err(|_| ()),
+            by_policy
+        );
+    }
+}
+
+#[test]
 fn what_a_customers_reply_does() {
-    let action = |s| ticket(s).follow_up().map_err(|_| ());
+    let action = |s| ticket(s).follow_up(false).map_err(|_| ());
     assert_eq!(action(TicketState::New), Ok(Some(FollowUpAction::Continue)));
     assert_eq!(
         action(TicketState::Open),
