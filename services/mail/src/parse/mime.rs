@@ -8,7 +8,8 @@ use mail_parser::{MessagePart, MimeHeaders, PartType};
 use super::extract::Extractor;
 use super::headers::clean_id;
 use super::html::{
-    MAX_HTML_BYTES, MAX_HTML_DEPTH, escape_html, html_nesting_depth, html_to_text, sanitize_html,
+    MAX_HTML_BYTES, MAX_HTML_DEPTH, escape_html, has_visible_content, html_nesting_depth,
+    html_to_text, sanitize_html,
 };
 use super::{MIB, ParseError};
 
@@ -229,15 +230,24 @@ impl<'x> Extractor<'_, 'x> {
         } else {
             let joined: String = pieces.html.iter().map(|&i| leaf_text(i)).collect();
             let joined = self.strip_nul(joined);
-            if joined.len() > MAX_HTML_BYTES || html_nesting_depth(&joined) > MAX_HTML_DEPTH {
-                self.warnings.push(format!(
+            let html =
+                if joined.len() > MAX_HTML_BYTES || html_nesting_depth(&joined) > MAX_HTML_DEPTH {
+                    self.warnings.push(format!(
                     "the HTML body is larger than {} MiB or nested deeper than {MAX_HTML_DEPTH} \
                      levels; it is shown as plain text",
                     MAX_HTML_BYTES / MIB
                 ));
-                Some(format!("<pre>{}</pre>", escape_html(&text)))
+                    format!("<pre>{}</pre>", escape_html(&text))
+                } else {
+                    sanitize_html(&joined)
+                };
+            if has_visible_content(&html) {
+                Some(html)
             } else {
-                Some(sanitize_html(&joined))
+                self.warnings.push(
+                    "the HTML body has nothing to show once sanitised; only its text is kept",
+                );
+                None
             }
         };
         Ok((text, html))
