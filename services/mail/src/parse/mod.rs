@@ -105,9 +105,11 @@ pub struct Bounce {
 pub struct Part {
     /// Decoded and sanitised: no path separators, no control characters, at most 200 characters.
     pub filename: String,
-    /// `type/subtype`, lowercased; text parts are given as UTF-8 with `; charset=utf-8`.
+    /// `type/subtype`, lowercased; a text part's with the charset its bytes are in
+    /// (`text/plain; charset=iso-8859-1`) when it declared one or is UTF-8.
     pub content_type: String,
-    /// Decoded content (transfer encoding removed).
+    /// Decoded content (transfer encoding removed), byte for byte what was sent: text is not
+    /// converted to UTF-8.
     pub content: Vec<u8>,
     pub inline: bool,
     /// Content-ID without angle brackets.
