@@ -96,7 +96,7 @@ impl<'x> Extractor<'_, 'x> {
         )
     }
 
-    fn push_attachment(
+    pub(super) fn push_attachment(
         &mut self,
         filename: Option<&str>,
         content_type: String,
@@ -172,6 +172,48 @@ pub(super) fn text_content_type(mime: &str, declared: Option<&str>, bytes: &[u8]
         Some(label) => format!("{mime}; charset={label}"),
         None if std::str::from_utf8(bytes).is_ok() => format!("{mime}; charset=utf-8"),
         None => mime.to_owned(),
+    }
+}
+
+/// The content type of a file known only by its name (a uuencoded one), from its extension.
+pub(super) fn content_type_for_name(name: &str, content: &[u8]) -> String {
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    let mime = match extension.as_str() {
+        "txt" | "text" | "log" | "asc" => "text/plain",
+        "htm" | "html" => "text/html",
+        "ics" => "text/calendar",
+        "csv" => "text/csv",
+        "vcf" => "text/vcard",
+        "xml" => "application/xml",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "eml" => "message/rfc822",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    };
+    if mime.starts_with("text/") {
+        text_content_type(mime, None, content)
+    } else {
+        mime.to_owned()
     }
 }
 
@@ -377,6 +419,31 @@ mod tests {
         assert_eq!(page.content_type, "text/html; charset=iso-8859-15");
         assert_eq!(odd.content, b"\xff\xfe");
         assert_eq!(odd.content_type, "text/plain");
+    }
+
+    #[test]
+    fn content_types_from_names() {
+        assert_eq!(
+            content_type_for_name("greenball.png", b"\x89PNG"),
+            "image/png"
+        );
+        assert_eq!(
+            content_type_for_name("REPORT.PDF", b"%PDF"),
+            "application/pdf"
+        );
+        assert_eq!(
+            content_type_for_name("notes.txt", b"plain"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(content_type_for_name("latin.txt", b"\xfc"), "text/plain");
+        assert_eq!(
+            content_type_for_name("no-extension", b"x"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            content_type_for_name("archive.tar.gz", b"x"),
+            "application/gzip"
+        );
     }
 
     #[test]

@@ -309,7 +309,7 @@ impl<'x> Extractor<'_, 'x> {
             return Ok(Some(if declared.subtype == "html" {
                 Body::Html(text)
             } else {
-                Body::Plain(text)
+                Body::Plain(self.take_uuencoded(text)?)
             }));
         }
         self.attach_leaf(id, part, &declared)?;

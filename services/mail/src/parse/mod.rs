@@ -25,6 +25,7 @@ mod html;
 mod mime;
 mod prepare;
 mod subject;
+mod uuencode;
 
 use std::fmt::Write as _;
 
