@@ -247,13 +247,19 @@ impl MailServer {
             default_language: config.default_language.clone(),
             sender_limit_per_hour: config.sender_limit_per_hour,
         };
-        let ingest = Arc::new(Ingest::new(
-            store.clone(),
-            tickets.clone(),
-            composer.clone(),
-            settings,
-            outgoing.clone(),
-        ));
+        let ingest = Arc::new(
+            Ingest::new(
+                store.clone(),
+                tickets.clone(),
+                composer.clone(),
+                settings,
+                outgoing.clone(),
+            )
+            .with_ticket_hooks(parse::TicketHooks::new(
+                &config.ticket_hook,
+                &config.legacy_ticket_hooks,
+            )),
+        );
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(
             ingest.clone().run(config.workers, shutdown.clone()),

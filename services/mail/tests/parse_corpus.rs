@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, OnceLock};
 
 use docket_mail::parse::{
-    AutoKind, Bounce, Limits, ParseError, ParsedMail, clean_subject, parse,
-    ticket_number_in_subject,
+    AutoKind, Bounce, Limits, ParseError, ParsedMail, TicketHooks, clean_subject, parse,
+    ticket_numbers_in_subject,
 };
 use proptest::prelude::*;
 
@@ -168,7 +168,10 @@ fn check_invariants(mail: &ParsedMail) {
         assert!(lang.bytes().all(|b| b.is_ascii_lowercase()), "{lang:?}");
     }
     // The subject helpers take whatever the parser gives them.
-    let _ = ticket_number_in_subject(&mail.subject);
+    for number in ticket_numbers_in_subject(&mail.subject, &TicketHooks::default()) {
+        assert!((8..=20).contains(&number.len()), "{number:?}");
+        assert!(number.bytes().all(|b| b.is_ascii_digit()), "{number:?}");
+    }
     let _ = clean_subject(&mail.subject);
 }
 

@@ -13,7 +13,7 @@
 //! would hide its headers; `extract` walks mail-parser's tree into a [`ParsedMail`], reading
 //! `headers`, choosing the body in `mime`, collecting `attachments`, decoding text in
 //! `decode` and HTML in `html`, and noticing robots (`auto`) and bounces (`bounce`).
-//! `subject` holds what ingestion asks of a subject afterwards: its ticket number, a title.
+//! `subject` holds what ingestion asks of a subject afterwards: its ticket numbers, a title.
 
 mod attachments;
 mod auto;
@@ -32,7 +32,7 @@ use std::fmt::Write as _;
 use mail_parser::Message;
 use sha2::{Digest, Sha256};
 
-pub use subject::{clean_subject, ticket_number_in_subject};
+pub use subject::{TicketHooks, clean_subject, clean_subject_with, ticket_numbers_in_subject};
 
 use extract::Extractor;
 use prepare::{
