@@ -144,7 +144,9 @@ pub struct ParsedMail {
     pub bounce: Option<Bounce>,
     /// The body as plain text: the text/plain alternative, else text derived from the HTML.
     pub text: String,
-    /// The HTML body, sanitised; `None` when the mail had no HTML body.
+    /// The HTML body, sanitised, in UTF-8 whatever the mail's charset (so stored and served as
+    /// `text/html; charset=utf-8`); `None` when the mail had no HTML body or nothing of it is left
+    /// to show once sanitised.
     pub html: Option<String>,
     /// Attachments and inline images, in the order they appear.
     pub attachments: Vec<Part>,
