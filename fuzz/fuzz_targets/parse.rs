@@ -10,7 +10,7 @@
 
 use std::panic::PanicHookInfo;
 
-use docket_mail::parse::{Limits, clean_subject, parse, ticket_number_in_subject};
+use docket_mail::parse::{Limits, TicketHooks, clean_subject, parse, ticket_numbers_in_subject};
 use libfuzzer_sys::fuzz_target;
 
 const MAIL_PARSER_DEBUG_ASSERTIONS: &[&str] = &[
@@ -45,7 +45,7 @@ fuzz_target!(
     },
     |raw: &[u8]| {
         if let Ok(mail) = parse(raw, &Limits::default()) {
-            let _ = ticket_number_in_subject(&mail.subject);
+            let _ = ticket_numbers_in_subject(&mail.subject, &TicketHooks::default());
             let _ = clean_subject(&mail.subject);
         }
     }

@@ -46,6 +46,11 @@ pub struct MailConfig {
     pub auto_answer_window_secs: u64,
     /// How many received messages are processed at once.
     pub workers: usize,
+    /// The tag before a ticket number in subjects (`[Ticket#2026112210000017]`).
+    pub ticket_hook: String,
+    /// Tags of earlier systems whose numbers replies may still carry (Znuny/OTRS `Ticket#`,
+    /// KIX `KIX#` or `Ticket-Nr.`); `[#N]` is always recognised.
+    pub legacy_ticket_hooks: Vec<String>,
     /// Mailboxes polled over IMAP.
     pub imap: Vec<ImapAccount>,
     /// Where mail goes out; unset: outgoing mail waits in its queue.
@@ -72,6 +77,8 @@ impl Default for MailConfig {
             auto_answer_limit: 3,
             auto_answer_window_secs: 3600,
             workers: 4,
+            ticket_hook: crate::parse::TicketHooks::DEFAULT_HOOK.into(),
+            legacy_ticket_hooks: Vec::new(),
             imap: Vec::new(),
             smtp: None,
         }

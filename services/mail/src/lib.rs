@@ -251,13 +251,19 @@ impl MailServer {
                 window_secs: config.auto_answer_window_secs,
             },
         };
-        let ingest = Arc::new(Ingest::new(
-            store.clone(),
-            tickets.clone(),
-            composer.clone(),
-            settings,
-            outgoing.clone(),
-        ));
+        let ingest = Arc::new(
+            Ingest::new(
+                store.clone(),
+                tickets.clone(),
+                composer.clone(),
+                settings,
+                outgoing.clone(),
+            )
+            .with_ticket_hooks(parse::TicketHooks::new(
+                &config.ticket_hook,
+                &config.legacy_ticket_hooks,
+            )),
+        );
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(
             ingest.clone().run(config.workers, shutdown.clone()),

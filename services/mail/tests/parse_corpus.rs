@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, OnceLock};
 
 use docket_mail::parse::{
-    AutoKind, Bounce, Limits, ParseError, ParsedMail, clean_subject, parse,
-    ticket_number_in_subject,
+    AutoKind, Bounce, Limits, ParseError, ParsedMail, TicketHooks, clean_subject, parse,
+    ticket_numbers_in_subject,
 };
 use proptest::prelude::*;
 
@@ -168,7 +168,10 @@ fn check_invariants(mail: &ParsedMail) {
         assert!(lang.bytes().all(|b| b.is_ascii_lowercase()), "{lang:?}");
     }
     // The subject helpers take whatever the parser gives them.
-    let _ = ticket_number_in_subject(&mail.subject);
+    for number in ticket_numbers_in_subject(&mail.subject, &TicketHooks::default()) {
+        assert!((8..=20).contains(&number.len()), "{number:?}");
+        assert!(number.bytes().all(|b| b.is_ascii_digit()), "{number:?}");
+    }
     let _ = clean_subject(&mail.subject);
 }
 
@@ -225,6 +228,16 @@ fn expectations() -> Vec<(&'static str, Check)> {
             assert_eq!(m.attachments[0].content, b"%PDF-1.4 fake report\n");
             warned(m, "base64");
         }),
+        ("broken_base64_text.eml", |o| {
+            let m = ok(o);
+            // What decodes is the text; the footer and the garbage after it are not decoded
+            // into it.
+            assert_eq!(
+                m.text,
+                "Der Drucker im zweiten Stock druckt nur noch leere Seiten."
+            );
+            warned(m, "not base64");
+        }),
         ("calendar_invite.eml", |o| {
             let m = ok(o);
             assert_eq!(m.text, "You have been invited to a printer review.");
@@ -241,10 +254,22 @@ fn expectations() -> Vec<(&'static str, Check)> {
             assert_eq!(m.text, "Schöne Grüße aus Köln");
             warned(m, "windows-1252");
         }),
+        ("content_type_text.eml", |o| {
+            let m = ok(o);
+            assert_eq!(m.text, "Text without a subtype is still text.");
+            assert!(m.attachments.is_empty(), "{:?}", names(m));
+        }),
         ("cr_only.eml", |o| {
             let m = ok(o);
             assert_eq!(m.subject, "old Mac line endings");
             assert_eq!(m.text, "CR only\nsecond line");
+            warned(m, "bare CR");
+        }),
+        ("cr_only_lmtp.eml", |o| {
+            let m = ok(o);
+            assert_eq!(m.subject, "CR only over LMTP");
+            assert_eq!(m.from.as_ref().unwrap().email, "ada@example.com");
+            assert_eq!(m.text, "first line\nsecond line");
             warned(m, "bare CR");
         }),
         ("deep_html.eml", |o| {
@@ -297,6 +322,12 @@ fn expectations() -> Vec<(&'static str, Check)> {
             assert_eq!(m.subject, "5000 headers");
             assert_eq!(m.text, "Body after 5000 headers.");
         }),
+        ("html_empty_after_sanitising.eml", |o| {
+            let m = ok(o);
+            assert_eq!(m.text, "The plain text.");
+            assert_eq!(m.html, None);
+            warned(m, "HTML body has nothing to show");
+        }),
         ("html_tracking.eml", |o| {
             let m = ok(o);
             assert_eq!(m.text, "Hallo Welt\n\nread more");
@@ -323,6 +354,23 @@ fn expectations() -> Vec<(&'static str, Check)> {
                 warned(m, "not supported by this build");
             }
         }),
+        ("latin1_display_name.eml", |o| {
+            let m = ok(o);
+            let from = m.from.as_ref().unwrap();
+            assert_eq!(from.name.as_deref(), Some("Jürgen Müller"));
+            assert_eq!(from.email, "juergen@example.com");
+            assert_eq!(m.subject, "Grüße");
+            warned(m, "From header");
+        }),
+        ("latin1_text_attachment.eml", |o| {
+            let m = ok(o);
+            assert_eq!(m.text, "The list is attached.");
+            assert_eq!(names(m), ["liste.txt"]);
+            let list = &m.attachments[0];
+            // The file as it was sent, with its charset to be served with.
+            assert_eq!(list.content, b"K\xe4se\r\nM\xfcsli\r\nGr\xfc\xdfe");
+            assert_eq!(list.content_type, "text/plain; charset=iso-8859-1");
+        }),
         ("mailing_list.eml", |o| {
             let m = ok(o);
             assert_eq!(
@@ -341,6 +389,11 @@ fn expectations() -> Vec<(&'static str, Check)> {
             let m = ok(o);
             assert_eq!(m.text, "This multipart has no boundary parameter at all.");
             warned(m, "no usable boundary");
+        }),
+        ("named_text_only.eml", |o| {
+            let m = ok(o);
+            assert_eq!(m.text, "The text is in a part with a name.");
+            assert_eq!(names(m), ["scan.pdf"]);
         }),
         ("ndr_exchange.eml", |o| {
             let m = ok(o);
@@ -455,6 +508,14 @@ fn expectations() -> Vec<(&'static str, Check)> {
                 }
             );
         }),
+        ("thread_tags.eml", |o| {
+            let m = ok(o);
+            assert_eq!(
+                ticket_numbers_in_subject(&m.subject, &TicketHooks::default()),
+                ["2026010110000001", "2026112210000017", "2026112210000018"]
+            );
+            assert_eq!(clean_subject(&m.subject), "Drucker");
+        }),
         ("tnef_winmail.eml", |o| {
             let m = ok(o);
             assert_eq!(names(m), ["winmail.dat"]);
@@ -485,6 +546,16 @@ fn expectations() -> Vec<(&'static str, Check)> {
             let m = ok(o);
             assert_eq!(m.text, "Qapla' - success in an unknown charset");
             warned(m, "x-klingon-1");
+        }),
+        ("uuencode_in_text.eml", |o| {
+            let m = ok(o);
+            assert_eq!(m.text, "Here is the picture.\n\nRegards, Ada");
+            assert_eq!(names(m), ["greenball.png"]);
+            let png = &m.attachments[0];
+            assert_eq!(png.content_type, "image/png");
+            assert_eq!(png.content.len(), 70);
+            assert!(png.content.starts_with(b"\x89PNG\r\n\x1a\n"));
+            assert!(png.content.ends_with(b"IEND\xaeB`\x82"));
         }),
         ("wrong_boundary.eml", |o| {
             let m = ok(o);

@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use crate::domain::{CopyKey, processing_retry_delay};
 use crate::error::MailError;
 use crate::outbound::{Composer, Draft, confirmation_text, subject_with_number};
-use crate::parse::{self, Limits, ParseError, ParsedMail};
+use crate::parse::{self, Limits, ParseError, ParsedMail, TicketHooks};
 use crate::storage::{
     Finish, InboundId, InboundMessage, InboundState, MailStore, NewInbound, NewOutgoing, Outcome,
     OutgoingKind, OutgoingState,
@@ -72,6 +72,8 @@ pub struct Ingest {
     tickets: Arc<Tickets>,
     composer: Composer,
     settings: IngestSettings,
+    /// The tags ticket numbers are recognised by in subjects.
+    hooks: TicketHooks,
     wake: Arc<Notify>,
     outgoing: Arc<Notify>,
 }
@@ -99,9 +101,16 @@ impl Ingest {
             tickets,
             composer,
             settings,
+            hooks: TicketHooks::default(),
             wake: Arc::new(Notify::new()),
             outgoing,
         }
+    }
+
+    /// Recognise ticket numbers in subjects by these hooks (default: `Ticket#` only).
+    pub fn with_ticket_hooks(mut self, hooks: TicketHooks) -> Self {
+        self.hooks = hooks;
+        self
     }
 
     /// Lets the workers look for due messages now.
@@ -459,19 +468,20 @@ impl Ingest {
         }
     }
 
-    /// The ticket a message continues: the number in its subject, else a Message-ID it answers;
-    /// only a ticket of the same tenant as the queue it was sent to.
+    /// The ticket a message continues: the first number in its subject that names a ticket,
+    /// else a Message-ID it answers; only a ticket of the same tenant as the queue it was sent to.
     async fn thread_target(
         &self,
         mail: &ParsedMail,
         thread: &[String],
         queue: &pb::Queue,
     ) -> Result<Option<pb::Ticket>, MailError> {
-        if let Some(number) = parse::ticket_number_in_subject(&mail.subject)
-            && let Some(ticket) = self.tickets.ticket(&number).await?
-            && ticket.tenant_id == queue.tenant_id
-        {
-            return Ok(Some(ticket));
+        for number in parse::ticket_numbers_in_subject(&mail.subject, &self.hooks) {
+            if let Some(ticket) = self.tickets.ticket(&number).await?
+                && ticket.tenant_id == queue.tenant_id
+            {
+                return Ok(Some(ticket));
+            }
         }
         if let Some(ticket_id) = self.store.ticket_of(thread).await?
             && let Some(ticket) = self.tickets.ticket(&ticket_id).await?

@@ -21,16 +21,25 @@ impl<'x> Extractor<'_, 'x> {
         declared: &Declared,
     ) -> Result<(), ParseError> {
         let (content, content_type) = match &part.body {
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) if declared.ctype == "text" => {
+                (
+                    bytes.to_vec(),
+                    text_content_type(&declared.mime(), declared.charset.as_deref(), bytes),
+                )
+            }
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
                 (bytes.to_vec(), declared.mime())
             }
-            PartType::Text(_) | PartType::Html(_) if declared.ctype == "text" => (
-                self.part_text(id, part, declared).into_bytes(),
-                format!("{}; charset=utf-8", declared.mime()),
-            ),
             PartType::Text(_) | PartType::Html(_) => {
-                // mail-parser gives up on a broken transfer encoding and keeps the raw text.
-                (self.redecode(id, part, declared), declared.mime())
+                // mail-parser's text is re-encoded to UTF-8 (and it keeps the raw text when a
+                // transfer encoding is broken): the file is the bytes that were sent.
+                let bytes = self.redecode(id, part, declared);
+                let content_type = if declared.ctype == "text" {
+                    text_content_type(&declared.mime(), declared.charset.as_deref(), &bytes)
+                } else {
+                    declared.mime()
+                };
+                (bytes, content_type)
             }
             PartType::Message(_) | PartType::Multipart(_) => (Vec::new(), declared.mime()),
         };
@@ -87,7 +96,7 @@ impl<'x> Extractor<'_, 'x> {
         )
     }
 
-    fn push_attachment(
+    pub(super) fn push_attachment(
         &mut self,
         filename: Option<&str>,
         content_type: String,
@@ -147,6 +156,64 @@ fn sanitize_filename(name: &str, max: usize) -> String {
             format!("{}.{ext}", stem.trim_end())
         }
         None => cleaned.chars().take(max).collect(),
+    }
+}
+
+/// A text attachment's content type with the charset its bytes are in: the declared one (a
+/// label that is a plain token), else `utf-8` when they are UTF-8, else none.
+pub(super) fn text_content_type(mime: &str, declared: Option<&str>, bytes: &[u8]) -> String {
+    let token = |label: &&str| {
+        (1..=40).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b))
+    };
+    match declared.filter(token) {
+        Some(label) => format!("{mime}; charset={label}"),
+        None if std::str::from_utf8(bytes).is_ok() => format!("{mime}; charset=utf-8"),
+        None => mime.to_owned(),
+    }
+}
+
+/// The content type of a file known only by its name (a uuencoded one), from its extension.
+pub(super) fn content_type_for_name(name: &str, content: &[u8]) -> String {
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    let mime = match extension.as_str() {
+        "txt" | "text" | "log" | "asc" => "text/plain",
+        "htm" | "html" => "text/html",
+        "ics" => "text/calendar",
+        "csv" => "text/csv",
+        "vcf" => "text/vcard",
+        "xml" => "application/xml",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "eml" => "message/rfc822",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    };
+    if mime.starts_with("text/") {
+        text_content_type(mime, None, content)
+    } else {
+        mime.to_owned()
     }
 }
 
@@ -301,6 +368,82 @@ mod tests {
         assert_eq!(mail.attachments[0].content_type, "application/pdf");
         assert_eq!(mail.attachments[3].content_type, "text/csv; charset=utf-8");
         assert_eq!(mail.attachments[3].content, b"a;b");
+    }
+
+    #[test]
+    fn text_attachments_keep_their_bytes_and_charset() {
+        let raw = b"Subject: files\n\
+            Content-Type: multipart/mixed; boundary=m\n\
+            \n\
+            --m\n\
+            Content-Type: text/plain\n\
+            \n\
+            Body\n\
+            --m\n\
+            Content-Type: text/plain; charset=ISO-8859-1\n\
+            Content-Disposition: attachment; filename=latin.txt\n\
+            \n\
+            Gr\xfc\xdfe\r\nZeile 2\n\
+            --m\n\
+            Content-Type: text/csv; charset=windows-1252\n\
+            Content-Disposition: attachment; filename=euro.csv\n\
+            Content-Transfer-Encoding: base64\n\
+            \n\
+            gCA1O0vkc2UK\n\
+            --m\n\
+            Content-Type: text/html; charset=iso-8859-15\n\
+            Content-Disposition: attachment; filename=page.html\n\
+            Content-Transfer-Encoding: quoted-printable\n\
+            \n\
+            <p>=A4 K=E4se</p>\n\
+            --m\n\
+            Content-Type: text/plain; charset=\"bad label; x=1\"\n\
+            Content-Disposition: attachment; filename=odd.txt\n\
+            \n\
+            \xff\xfe\n\
+            --m--\n";
+        let mail = parse_ok(raw);
+        assert_eq!(mail.text, "Body");
+        assert_eq!(
+            attachment_names(&mail),
+            ["latin.txt", "euro.csv", "page.html", "odd.txt"]
+        );
+        let [latin, euro, page, odd] = &mail.attachments[..] else {
+            panic!("{:?}", mail.attachments)
+        };
+        assert_eq!(latin.content, b"Gr\xfc\xdfe\r\nZeile 2");
+        assert_eq!(latin.content_type, "text/plain; charset=iso-8859-1");
+        assert_eq!(euro.content, b"\x80 5;K\xe4se\n");
+        assert_eq!(euro.content_type, "text/csv; charset=windows-1252");
+        assert_eq!(page.content, b"<p>\xa4 K\xe4se</p>");
+        assert_eq!(page.content_type, "text/html; charset=iso-8859-15");
+        assert_eq!(odd.content, b"\xff\xfe");
+        assert_eq!(odd.content_type, "text/plain");
+    }
+
+    #[test]
+    fn content_types_from_names() {
+        assert_eq!(
+            content_type_for_name("greenball.png", b"\x89PNG"),
+            "image/png"
+        );
+        assert_eq!(
+            content_type_for_name("REPORT.PDF", b"%PDF"),
+            "application/pdf"
+        );
+        assert_eq!(
+            content_type_for_name("notes.txt", b"plain"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(content_type_for_name("latin.txt", b"\xfc"), "text/plain");
+        assert_eq!(
+            content_type_for_name("no-extension", b"x"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            content_type_for_name("archive.tar.gz", b"x"),
+            "application/gzip"
+        );
     }
 
     #[test]

@@ -49,12 +49,18 @@ impl<'x> Extractor<'_, 'x> {
         let what = declared.describe(id);
         match declared.transfer_encoding.as_str() {
             "base64" => {
-                let (bytes, junk) = decode_base64_lenient(raw);
-                if junk || part.is_encoding_problem {
+                let decoded = decode_base64_lenient(raw);
+                if decoded.junk || part.is_encoding_problem {
                     self.warnings
                         .push(format!("{what}: broken base64 was decoded leniently"));
                 }
-                bytes
+                if decoded.lines_left_out > 0 {
+                    self.warnings.push(format!(
+                        "{what}: {} lines that are not base64 were left out",
+                        decoded.lines_left_out
+                    ));
+                }
+                decoded.bytes
             }
             "quoted-printable" => {
                 if part.is_encoding_problem {
@@ -164,13 +170,25 @@ pub(super) fn windows_1252(bytes: &[u8]) -> String {
     }
 }
 
-/// Base64 that skips characters outside the alphabet (reported as `true`) and keeps a
-/// truncated last group.
-fn decode_base64_lenient(input: &[u8]) -> (Vec<u8>, bool) {
+/// What [`decode_base64_lenient`] made of a part.
+#[derive(Debug, PartialEq, Eq)]
+struct Base64 {
+    bytes: Vec<u8>,
+    /// Characters outside the alphabet were skipped.
+    junk: bool,
+    /// Lines that are not base64 at all (text a mailer added, a signature): decoding them
+    /// would put binary garbage into the text.
+    lines_left_out: usize,
+}
+
+/// Base64 that skips characters outside the alphabet and lines that are not base64, and keeps
+/// a truncated last group.
+fn decode_base64_lenient(input: &[u8]) -> Base64 {
     let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
     let mut acc: u32 = 0;
     let mut count = 0u8;
     let mut junk = false;
+    let mut lines_left_out = 0usize;
     let flush = |out: &mut Vec<u8>, acc: u32, count: u8| match count {
         2 => out.push((acc >> 4) as u8),
         3 => {
@@ -179,35 +197,58 @@ fn decode_base64_lenient(input: &[u8]) -> (Vec<u8>, bool) {
         }
         _ => {}
     };
-    for &byte in input {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => {
-                flush(&mut out, acc, count);
+    for line in input.split(|&b| b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        if !looks_like_base64(line) {
+            lines_left_out += 1;
+            continue;
+        }
+        for &byte in line {
+            let value = match byte {
+                b'A'..=b'Z' => byte - b'A',
+                b'a'..=b'z' => byte - b'a' + 26,
+                b'0'..=b'9' => byte - b'0' + 52,
+                b'+' | b'-' => 62,
+                b'/' | b'_' => 63,
+                b'=' => {
+                    flush(&mut out, acc, count);
+                    acc = 0;
+                    count = 0;
+                    continue;
+                }
+                b' ' | b'\t' | b'\r' | b'\n' => continue,
+                _ => {
+                    junk = true;
+                    continue;
+                }
+            };
+            acc = (acc << 6) | u32::from(value);
+            count += 1;
+            if count == 4 {
+                out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
                 acc = 0;
                 count = 0;
-                continue;
             }
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => {
-                junk = true;
-                continue;
-            }
-        };
-        acc = (acc << 6) | u32::from(value);
-        count += 1;
-        if count == 4 {
-            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
-            acc = 0;
-            count = 0;
         }
     }
     flush(&mut out, acc, count);
-    (out, junk)
+    Base64 {
+        bytes: out,
+        junk,
+        lines_left_out,
+    }
+}
+
+/// A line of base64 has no white space inside and few characters outside the alphabet.
+fn looks_like_base64(line: &[u8]) -> bool {
+    let in_alphabet = line
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b))
+        .count();
+    !line.iter().any(|&b| b == b' ' || b == b'\t') && in_alphabet * 4 >= line.len() * 3
 }
 
 /// Quoted-printable that keeps a `=` not followed by two hex digits or a line break as it is.
@@ -336,12 +377,48 @@ mod tests {
     }
 
     #[test]
+    fn broken_base64_text_keeps_what_decodes() {
+        let raw = b"Subject: t\n\
+            Content-Type: text/plain; charset=utf-8\n\
+            Content-Transfer-Encoding: base64\n\
+            \n\
+            R3LDvMOfZSBhdXMg\n\
+            S8O2bG4=\n\
+            Sent from my phone, this line is not base64!\n";
+        let mail = parse_ok(raw);
+        assert_eq!(mail.text, "Grüße aus Köln");
+        assert!(
+            mail.warnings.iter().any(|w| w.contains("not base64")),
+            "{:?}",
+            mail.warnings
+        );
+    }
+
+    #[test]
     fn lenient_decoders() {
-        assert_eq!(decode_base64_lenient(b"SGVsbG8=").0, b"Hello");
-        assert_eq!(decode_base64_lenient(b"SGVsbG"), (b"Hell".to_vec(), false));
+        let decoded = |bytes: &[u8], junk: bool, lines_left_out: usize| Base64 {
+            bytes: bytes.to_vec(),
+            junk,
+            lines_left_out,
+        };
+        assert_eq!(decode_base64_lenient(b"SGVsbG8=").bytes, b"Hello");
+        assert_eq!(decode_base64_lenient(b"SGVsbG"), decoded(b"Hell", false, 0));
         assert_eq!(
             decode_base64_lenient(b"SGV\x00sbG8"),
-            (b"Hello".to_vec(), true)
+            decoded(b"Hello", true, 0)
+        );
+        assert_eq!(
+            decode_base64_lenient(b"SGVs\r\nbG8=\r\n"),
+            decoded(b"Hello", false, 0)
+        );
+        // Text after the data, or inside it, is not decoded into garbage.
+        assert_eq!(
+            decode_base64_lenient(b"SGVsbG8gd29ybGQ=\nThis is not base64 at all!\n"),
+            decoded(b"Hello world", false, 1)
+        );
+        assert_eq!(
+            decode_base64_lenient(b"SGVsbG8g\n-- \n%%%\x80\x81\xff\nd29ybGQ=\n"),
+            decoded(b"Hello world", false, 2)
         );
         assert_eq!(
             decode_quoted_printable_lenient(b"a=3Db=\r\nc=\nd"),

@@ -5,8 +5,12 @@ use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, Message, MessagePart};
 
 use super::decode::windows_1252;
-use super::headers::{address_values, date_us, first_value, ids, primary_language, raw_addresses};
-use super::{AutoKind, Limits, ParseError, ParsedMail, Part, Warnings, collapse_whitespace};
+use super::headers::{
+    address_values, address_values_8bit, date_us, first_value, ids, primary_language, raw_addresses,
+};
+use super::{
+    Address, AutoKind, Limits, ParseError, ParsedMail, Part, Warnings, collapse_whitespace,
+};
 
 /// Longest subject kept, in characters; longer ones are cut with a warning.
 const MAX_SUBJECT_CHARS: usize = 2000;
@@ -32,10 +36,13 @@ impl<'a, 'x> Extractor<'a, 'x> {
             ));
         };
         let subject = self.subject(root);
-        let from = address_values(root, &HeaderName::From).into_iter().next();
-        let reply_to = address_values(root, &HeaderName::ReplyTo)
+        let from = self.addresses(root, &HeaderName::From).into_iter().next();
+        let reply_to = self
+            .addresses(root, &HeaderName::ReplyTo)
             .into_iter()
             .next();
+        let to = self.addresses(root, &HeaderName::To);
+        let cc = self.addresses(root, &HeaderName::Cc);
         let (text, html) = self.body()?;
         if self.attachments.len() > self.limits.max_attachments {
             return Err(ParseError::TooManyAttachments {
@@ -57,8 +64,8 @@ impl<'a, 'x> Extractor<'a, 'x> {
             subject,
             from,
             reply_to,
-            to: address_values(root, &HeaderName::To),
-            cc: address_values(root, &HeaderName::Cc),
+            to,
+            cc,
             delivered_to: raw_addresses(raw, root, "Delivered-To"),
             x_original_to: raw_addresses(raw, root, "X-Original-To"),
             date_us: date_us(root),
@@ -111,6 +118,23 @@ impl<'a, 'x> Extractor<'a, 'x> {
             ));
         }
         subject
+    }
+
+    /// A header's mailboxes; display names in raw 8-bit bytes that are not UTF-8 are read as
+    /// windows-1252, as the subject is.
+    fn addresses(&mut self, root: &MessagePart<'x>, name: &HeaderName<'_>) -> Vec<Address> {
+        let addresses = address_values(root, name);
+        let garbled = addresses
+            .iter()
+            .any(|a| a.name.as_deref().is_some_and(|n| n.contains('\u{FFFD}')));
+        if garbled && let Some(repaired) = address_values_8bit(self.raw(), root, name) {
+            self.warnings.push(format!(
+                "the {} header had 8-bit bytes that are not UTF-8; read as windows-1252",
+                name.as_str()
+            ));
+            return repaired;
+        }
+        addresses
     }
 
     fn content_language(&self, root: &MessagePart<'x>) -> Option<String> {

@@ -5,6 +5,7 @@ use mail_parser::{
     Addr, Address as MimeAddress, HeaderName, HeaderValue, MessageParser, MessagePart,
 };
 
+use super::decode::windows_1252;
 use super::{Address, collapse_whitespace};
 
 pub(super) fn first_value<'a, 'x>(
@@ -61,6 +62,34 @@ pub(super) fn address_values(part: &MessagePart<'_>, name: &HeaderName<'_>) -> V
         collect_addresses(&header.value, &mut out);
     }
     out
+}
+
+/// The addresses of a header whose raw bytes are not UTF-8 (8-bit Latin-1 from old mailers),
+/// read as windows-1252 as the subject is; `None` if every such header is UTF-8.
+pub(super) fn address_values_8bit(
+    raw: &[u8],
+    part: &MessagePart<'_>,
+    name: &HeaderName<'_>,
+) -> Option<Vec<Address>> {
+    let mut repaired = false;
+    let mut out = Vec::new();
+    for header in part.headers.iter().filter(|h| h.name == *name) {
+        let bytes = raw.get(header.offset_start as usize..header.offset_end as usize)?;
+        if std::str::from_utf8(bytes).is_ok() {
+            collect_addresses(&header.value, &mut out);
+            continue;
+        }
+        repaired = true;
+        let mut value = windows_1252(bytes);
+        if !value.ends_with('\n') {
+            value.push('\n');
+        }
+        collect_addresses(
+            &MessageStream::new(value.as_bytes()).parse_address(),
+            &mut out,
+        );
+    }
+    repaired.then_some(out)
 }
 
 /// Address headers mail-parser keeps raw (Delivered-To, X-Original-To).
@@ -211,6 +240,37 @@ mod tests {
         assert!(mail.attachments.is_empty());
         assert_eq!(mail.auto, None);
         assert_eq!(mail.bounce, None);
+        assert!(mail.warnings.is_empty(), "{:?}", mail.warnings);
+    }
+
+    #[test]
+    fn raw_latin1_display_names_are_read_as_windows_1252() {
+        let raw = b"From: J\xfcrgen M\xfcller <J@Example.com>\n\
+            To: \"B\xe4rbel\" <b@example.com>, plain@example.com\n\
+            Cc: =?utf-8?q?J=C3=BCrgen?= <c@example.com>\n\
+            Subject: Gr\xfc\xdfe\n\nx\n";
+        let mail = parse_ok(raw);
+        assert_eq!(
+            mail.from,
+            Some(addr(Some("Jürgen Müller"), "j@example.com"))
+        );
+        assert_eq!(
+            mail.to,
+            vec![
+                addr(Some("Bärbel"), "b@example.com"),
+                addr(None, "plain@example.com")
+            ]
+        );
+        assert_eq!(mail.cc, vec![addr(Some("Jürgen"), "c@example.com")]);
+        assert_eq!(mail.subject, "Grüße");
+        assert!(
+            mail.warnings.iter().any(|w| w.contains("From")),
+            "{:?}",
+            mail.warnings
+        );
+        // Raw UTF-8 is UTF-8.
+        let mail = parse_ok("From: Jürgen <j@example.com>\n\nx\n".as_bytes());
+        assert_eq!(mail.from, Some(addr(Some("Jürgen"), "j@example.com")));
         assert!(mail.warnings.is_empty(), "{:?}", mail.warnings);
     }
 

@@ -92,6 +92,12 @@ pub(super) fn html_nesting_depth(html: &str) -> usize {
     deepest
 }
 
+/// Whether sanitised HTML shows anything: text, or an image ammonia kept a source for (`cid:`
+/// or `data:`). Script, style and head content are not text.
+pub(super) fn has_visible_content(sanitized: &str) -> bool {
+    !html_to_text(sanitized).trim().is_empty() || sanitized.contains(" src=\"")
+}
+
 /// Plain text of an HTML body: tags stripped, entities decoded, line breaks for block elements,
 /// script/style/head content dropped.
 pub(super) fn html_to_text(html: &str) -> String {
@@ -461,5 +467,36 @@ mod tests {
         assert_eq!(html_nesting_depth(&"<ul><li>".repeat(1000)), 1000);
         assert_eq!(html_nesting_depth("</div></div><b>"), 1);
         assert_eq!(html_nesting_depth("a < b"), 0);
+    }
+
+    #[test]
+    fn visible_content() {
+        assert!(has_visible_content("<p>Hallo</p>"));
+        assert!(has_visible_content("<img src=\"cid:logo@docket\">"));
+        assert!(!has_visible_content(""));
+        assert!(!has_visible_content("\n"));
+        assert!(!has_visible_content("<p> &nbsp; </p><br>"));
+        assert!(!has_visible_content("<img width=\"1\">"));
+        let sanitized = sanitize_html("<script>track()</script><style>p{}</style>\n");
+        assert!(!has_visible_content(&sanitized), "{sanitized:?}");
+        let tracker = sanitize_html("<img src=\"https://tracker.example/t.gif\">");
+        assert!(!has_visible_content(&tracker), "{tracker:?}");
+    }
+
+    #[test]
+    fn empty_html_copy_is_dropped_with_a_warning() {
+        let mail = crate::parse::tests::parse_ok(
+            b"Subject: t\nContent-Type: text/html\n\n<script>x</script><style>y</style>\n",
+        );
+        assert_eq!(mail.html, None);
+        assert_eq!(mail.text, "");
+        assert!(
+            mail.warnings.iter().any(|w| w.contains("HTML")),
+            "{:?}",
+            mail.warnings
+        );
+        let mail =
+            crate::parse::tests::parse_ok(b"Subject: t\nContent-Type: text/html\n\n<p>hi</p>\n");
+        assert!(mail.html.unwrap().starts_with("<p>hi</p>"));
     }
 }

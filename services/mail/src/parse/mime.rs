@@ -8,7 +8,8 @@ use mail_parser::{MessagePart, MimeHeaders, PartType};
 use super::extract::Extractor;
 use super::headers::clean_id;
 use super::html::{
-    MAX_HTML_BYTES, MAX_HTML_DEPTH, escape_html, html_nesting_depth, html_to_text, sanitize_html,
+    MAX_HTML_BYTES, MAX_HTML_DEPTH, escape_html, has_visible_content, html_nesting_depth,
+    html_to_text, sanitize_html,
 };
 use super::{MIB, ParseError};
 
@@ -62,7 +63,7 @@ pub(super) enum Disposition {
 
 impl Declared {
     pub(super) fn of(part: &MessagePart<'_>) -> Self {
-        let (ctype, subtype, charset) = match part.content_type() {
+        let (ctype, mut subtype, charset) = match part.content_type() {
             Some(ct) => (
                 ct.ctype().trim().to_ascii_lowercase(),
                 ct.subtype()
@@ -74,6 +75,11 @@ impl Declared {
             ),
             None => ("text".to_owned(), "plain".to_owned(), None),
         };
+        if ctype == "text" && subtype.is_empty() {
+            // `Content-Type: text` alone: RFC 2045 has no default subtype, mail clients read
+            // it as text/plain.
+            subtype = "plain".to_owned();
+        }
         let disposition = match part.content_disposition() {
             Some(d) if d.is_attachment() => Disposition::Attachment,
             Some(d) if d.is_inline() => Disposition::Inline,
@@ -114,14 +120,16 @@ impl Declared {
         self.ctype == "message" && matches!(self.subtype.as_str(), "rfc822" | "global")
     }
 
-    /// text/plain or text/html that is meant to be read as the body.
-    fn is_body_text(&self, is_root: bool) -> bool {
+    /// text/plain or text/html that is meant to be read as the body. A named part without a
+    /// disposition is a file, unless `named_is_body`: the mail has no other text, and a mail
+    /// client shows such a part inline.
+    fn is_body_text(&self, is_root: bool, named_is_body: bool) -> bool {
         self.ctype == "text"
             && matches!(self.subtype.as_str(), "plain" | "html")
             && match self.disposition {
                 Disposition::Inline => true,
                 Disposition::Attachment => false,
-                Disposition::None => is_root || self.filename.is_none(),
+                Disposition::None => is_root || self.filename.is_none() || named_is_body,
             }
     }
 
@@ -140,6 +148,10 @@ impl<'x> Extractor<'_, 'x> {
         let mut nodes: Vec<Node> = Vec::new();
         let mut stack: Vec<(usize, usize, Option<usize>)> = vec![(0, 0, None)];
         let mut skipped = 0usize;
+        let named_is_body = !parts.iter().enumerate().any(|(id, part)| {
+            !matches!(part.body, PartType::Message(_) | PartType::Multipart(_))
+                && Declared::of(part).is_body_text(id == 0, false)
+        });
         while let Some((id, depth, parent)) = stack.pop() {
             let Some(part) = parts.get(id) else { continue };
             match visited.get_mut(id) {
@@ -162,7 +174,7 @@ impl<'x> Extractor<'_, 'x> {
                         NodeKind::Mixed
                     }
                 }
-                _ => NodeKind::Leaf(self.leaf(id, part)?),
+                _ => NodeKind::Leaf(self.leaf(id, part, named_is_body)?),
             };
             nodes.push(Node {
                 kind,
@@ -187,7 +199,7 @@ impl<'x> Extractor<'_, 'x> {
                 continue;
             }
             orphans += 1;
-            let kind = NodeKind::Leaf(self.leaf(id, part)?);
+            let kind = NodeKind::Leaf(self.leaf(id, part, named_is_body)?);
             let index = nodes.len();
             nodes.push(Node {
                 kind,
@@ -229,15 +241,24 @@ impl<'x> Extractor<'_, 'x> {
         } else {
             let joined: String = pieces.html.iter().map(|&i| leaf_text(i)).collect();
             let joined = self.strip_nul(joined);
-            if joined.len() > MAX_HTML_BYTES || html_nesting_depth(&joined) > MAX_HTML_DEPTH {
-                self.warnings.push(format!(
+            let html =
+                if joined.len() > MAX_HTML_BYTES || html_nesting_depth(&joined) > MAX_HTML_DEPTH {
+                    self.warnings.push(format!(
                     "the HTML body is larger than {} MiB or nested deeper than {MAX_HTML_DEPTH} \
                      levels; it is shown as plain text",
                     MAX_HTML_BYTES / MIB
                 ));
-                Some(format!("<pre>{}</pre>", escape_html(&text)))
+                    format!("<pre>{}</pre>", escape_html(&text))
+                } else {
+                    sanitize_html(&joined)
+                };
+            if has_visible_content(&html) {
+                Some(html)
             } else {
-                Some(sanitize_html(&joined))
+                self.warnings.push(
+                    "the HTML body has nothing to show once sanitised; only its text is kept",
+                );
+                None
             }
         };
         Ok((text, html))
@@ -261,7 +282,12 @@ impl<'x> Extractor<'_, 'x> {
 
     /// A leaf: either body text, or an attachment (stored right away, so attachments keep their
     /// order).
-    fn leaf(&mut self, id: usize, part: &MessagePart<'x>) -> Result<Option<Body>, ParseError> {
+    fn leaf(
+        &mut self,
+        id: usize,
+        part: &MessagePart<'x>,
+        named_is_body: bool,
+    ) -> Result<Option<Body>, ParseError> {
         let declared = Declared::of(part);
         if let PartType::Message(nested) = &part.body {
             self.attach_message(part, Some(nested))?;
@@ -278,12 +304,12 @@ impl<'x> Extractor<'_, 'x> {
             ));
             return Ok(Some(Body::Plain(self.part_text(id, part, &declared))));
         }
-        if declared.is_body_text(id == 0) {
+        if declared.is_body_text(id == 0, named_is_body) {
             let text = self.part_text(id, part, &declared);
             return Ok(Some(if declared.subtype == "html" {
                 Body::Html(text)
             } else {
-                Body::Plain(text)
+                Body::Plain(self.take_uuencoded(text)?)
             }));
         }
         self.attach_leaf(id, part, &declared)?;
@@ -425,6 +451,44 @@ mod tests {
             "{:?}",
             mail.warnings
         );
+    }
+
+    #[test]
+    fn content_type_text_without_subtype_is_plain_text() {
+        let mail = parse_ok(b"Subject: t\nContent-Type: text\n\nhello\n");
+        assert_eq!(mail.text, "hello");
+        assert!(mail.attachments.is_empty(), "{:?}", mail.attachments);
+        let raw = "Subject: t\nContent-Type: multipart/mixed; boundary=m\n\n\
+            --m\nContent-Type: text; charset=utf-8\n\nGrüße\n--m--\n";
+        let mail = parse_ok(raw.as_bytes());
+        assert_eq!(mail.text, "Grüße");
+        assert!(mail.attachments.is_empty());
+    }
+
+    #[test]
+    fn named_text_parts_are_the_body_when_there_is_no_other_text() {
+        let only_named = "Subject: t\nContent-Type: multipart/mixed; boundary=m\n\n\
+            --m\nContent-Type: text/plain; name=\"note.txt\"\n\nnamed text\n\
+            --m\nContent-Type: application/pdf; name=\"a.pdf\"\n\n%PDF\n--m--\n";
+        let mail = parse_ok(only_named.as_bytes());
+        assert_eq!(mail.text, "named text");
+        assert_eq!(crate::parse::tests::attachment_names(&mail), ["a.pdf"]);
+
+        // With a body beside it, a named part is a file.
+        let with_body = "Subject: t\nContent-Type: multipart/mixed; boundary=m\n\n\
+            --m\nContent-Type: text/plain\n\nthe body\n\
+            --m\nContent-Type: text/plain; name=\"note.txt\"\n\nnamed text\n--m--\n";
+        let mail = parse_ok(with_body.as_bytes());
+        assert_eq!(mail.text, "the body");
+        assert_eq!(crate::parse::tests::attachment_names(&mail), ["note.txt"]);
+
+        // Content-Disposition: attachment stays a file even with no other text.
+        let attached = "Subject: t\nContent-Type: multipart/mixed; boundary=m\n\n\
+            --m\nContent-Type: text/plain; name=\"note.txt\"\n\
+            Content-Disposition: attachment\n\nnamed text\n--m--\n";
+        let mail = parse_ok(attached.as_bytes());
+        assert_eq!(mail.text, "");
+        assert_eq!(crate::parse::tests::attachment_names(&mail), ["note.txt"]);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! would hide its headers; `extract` walks mail-parser's tree into a [`ParsedMail`], reading
 //! `headers`, choosing the body in `mime`, collecting `attachments`, decoding text in
 //! `decode` and HTML in `html`, and noticing robots (`auto`) and bounces (`bounce`).
-//! `subject` holds what ingestion asks of a subject afterwards: its ticket number, a title.
+//! `subject` holds what ingestion asks of a subject afterwards: its ticket numbers, a title.
 
 mod attachments;
 mod auto;
@@ -25,13 +25,14 @@ mod html;
 mod mime;
 mod prepare;
 mod subject;
+mod uuencode;
 
 use std::fmt::Write as _;
 
 use mail_parser::Message;
 use sha2::{Digest, Sha256};
 
-pub use subject::{clean_subject, ticket_number_in_subject};
+pub use subject::{TicketHooks, clean_subject, clean_subject_with, ticket_numbers_in_subject};
 
 use extract::Extractor;
 use prepare::{
@@ -105,9 +106,11 @@ pub struct Bounce {
 pub struct Part {
     /// Decoded and sanitised: no path separators, no control characters, at most 200 characters.
     pub filename: String,
-    /// `type/subtype`, lowercased; text parts are given as UTF-8 with `; charset=utf-8`.
+    /// `type/subtype`, lowercased; a text part's with the charset its bytes are in
+    /// (`text/plain; charset=iso-8859-1`) when it declared one or is UTF-8.
     pub content_type: String,
-    /// Decoded content (transfer encoding removed).
+    /// Decoded content (transfer encoding removed), byte for byte what was sent: text is not
+    /// converted to UTF-8.
     pub content: Vec<u8>,
     pub inline: bool,
     /// Content-ID without angle brackets.
@@ -141,7 +144,9 @@ pub struct ParsedMail {
     pub bounce: Option<Bounce>,
     /// The body as plain text: the text/plain alternative, else text derived from the HTML.
     pub text: String,
-    /// The HTML body, sanitised; `None` when the mail had no HTML body.
+    /// The HTML body, sanitised, in UTF-8 whatever the mail's charset (so stored and served as
+    /// `text/html; charset=utf-8`); `None` when the mail had no HTML body or nothing of it is left
+    /// to show once sanitised.
     pub html: Option<String>,
     /// Attachments and inline images, in the order they appear.
     pub attachments: Vec<Part>,

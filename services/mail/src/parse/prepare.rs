@@ -49,19 +49,65 @@ pub(super) fn prepare<'r>(
         ));
     }
     let mut input = Cow::Borrowed(rest);
-    if !rest.contains(&b'\n') && rest.contains(&b'\r') {
+    if bare_cr_line_endings(rest) {
         warnings.push("bare CR line endings were read as line breaks");
-        input = Cow::Owned(
-            rest.iter()
-                .map(|&b| if b == b'\r' { b'\n' } else { b })
-                .collect(),
-        );
+        input = Cow::Owned(cr_to_lf(rest));
     }
     if !input.ends_with(b"\n") {
         // mail-parser drops a last header field that no line break ends.
         input.to_mut().push(b'\n');
     }
     Ok(input)
+}
+
+/// Whether bare CRs (not followed by LF) are the line endings: they outnumber the LFs. A
+/// message written with CR line endings may still end in CRLF or LF (the LMTP terminator, an
+/// upload that added one), so "no LF at all" is not the test.
+fn bare_cr_line_endings(bytes: &[u8]) -> bool {
+    let mut bare_cr = 0usize;
+    let mut lf = 0usize;
+    let mut after_cr = false;
+    for &b in bytes {
+        match b {
+            b'\n' => {
+                lf += 1;
+                after_cr = false;
+            }
+            b'\r' => {
+                if after_cr {
+                    bare_cr += 1;
+                }
+                after_cr = true;
+            }
+            _ => {
+                if after_cr {
+                    bare_cr += 1;
+                }
+                after_cr = false;
+            }
+        }
+    }
+    if after_cr {
+        bare_cr += 1;
+    }
+    bare_cr > lf
+}
+
+/// Every line ending (CRLF, bare CR, LF) as LF.
+fn cr_to_lf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut iter = bytes.iter().peekable();
+    while let Some(&b) = iter.next() {
+        if b == b'\r' {
+            if iter.peek() == Some(&&b'\n') {
+                iter.next();
+            }
+            out.push(b'\n');
+        } else {
+            out.push(b);
+        }
+    }
+    out
 }
 
 /// `Name:` or `Name :` with a name of printable ASCII, as RFC 5322 (and its obsolete syntax)
@@ -187,6 +233,95 @@ mod tests {
         let mail = parse_ok(b"Subject: nul\n\na\0b\n");
         assert_eq!(mail.text, "ab");
         assert!(mail.warnings.iter().any(|w| w.contains("NUL")));
+    }
+
+    #[test]
+    fn bare_cr_detection() {
+        assert!(bare_cr_line_endings(b"A: 1\rB: 2\r\rbody\r"));
+        // The LMTP terminator (or an upload) adds a CRLF to a CR-only message.
+        assert!(bare_cr_line_endings(b"A: 1\rB: 2\r\rbody\r\r\n"));
+        assert!(!bare_cr_line_endings(b"A: 1\r\nB: 2\r\n\r\nbody\r\n"));
+        assert!(!bare_cr_line_endings(b"A: 1\nB: 2\n\nbody\n"));
+        // A stray CR in an otherwise LF message is left alone.
+        assert!(!bare_cr_line_endings(b"A: 1\nB: 2\r\n\nx\ry\n"));
+        assert!(!bare_cr_line_endings(b""));
+        assert_eq!(cr_to_lf(b"a\rb\r\nc\nd\r"), b"a\nb\nc\nd\n");
+    }
+
+    #[test]
+    fn cr_only_message_with_an_lmtp_terminator() {
+        let mail = parse_ok(b"Subject: cr only\rFrom: a@b.c\r\rbody\rline 2\r\r\n");
+        assert_eq!(mail.subject, "cr only");
+        assert_eq!(mail.from, Some(crate::parse::tests::addr(None, "a@b.c")));
+        assert_eq!(mail.text, "body\nline 2");
+        assert!(mail.warnings.iter().any(|w| w.contains("CR")));
+    }
+
+    /// One message written with `eol` line endings.
+    fn message_with(
+        eol: &str,
+        subject: &str,
+        name: &str,
+        lines: &[String],
+        multipart: bool,
+    ) -> Vec<u8> {
+        let mut head = vec![
+            format!("Subject: {subject}"),
+            format!("From: {name} <sender@example.com>"),
+        ];
+        let mut body: Vec<String> = Vec::new();
+        if multipart {
+            head.push("Content-Type: multipart/mixed; boundary=\"b\"".to_owned());
+            body.push("--b".to_owned());
+            body.push("Content-Type: text/plain; charset=utf-8".to_owned());
+            body.push(String::new());
+            body.extend(lines.iter().cloned());
+            body.push("--b--".to_owned());
+        } else {
+            body.extend(lines.iter().cloned());
+        }
+        let mut out = head.join(eol);
+        out.push_str(eol);
+        out.push_str(eol);
+        for line in body {
+            out.push_str(&line);
+            out.push_str(eol);
+        }
+        out.into_bytes()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 64,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The same message with CR, LF or CRLF line endings, and with the CRLF an LMTP
+        /// terminator adds, reads the same.
+        #[test]
+        fn line_endings_do_not_change_what_is_read(
+            subject in "[A-Za-z0-9]{1,8}( [A-Za-z0-9]{1,8}){0,4}",
+            name in "[A-Za-z]{1,12}",
+            lines in proptest::collection::vec("[A-Za-z0-9.,!?]([A-Za-z0-9 .,!?]{0,30}[A-Za-z0-9.,!?])?", 1..6),
+            multipart in proptest::prelude::any::<bool>(),
+        ) {
+            let reference = parse_ok(&message_with("\n", &subject, &name, &lines, multipart));
+            proptest::prop_assert_eq!(&reference.subject, &subject);
+            proptest::prop_assert_eq!(reference.text.clone(), lines.join("\n"));
+            for eol in ["\r", "\r\n"] {
+                let mut raw = message_with(eol, &subject, &name, &lines, multipart);
+                for terminated in [false, true] {
+                    if terminated {
+                        raw.extend_from_slice(b"\r\n");
+                    }
+                    let mail = parse_ok(&raw);
+                    proptest::prop_assert_eq!(&mail.subject, &reference.subject);
+                    proptest::prop_assert_eq!(&mail.from, &reference.from);
+                    proptest::prop_assert_eq!(&mail.text, &reference.text);
+                }
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ nothing changes). Every file it writes needs a row in tests/parse_corpus.rs.
 """
 
 import base64
+import binascii
 import io
 import os
 import random
@@ -496,6 +497,94 @@ def traversal_filename():
         "--f--\n"))
 
 
+def uuencode_in_text():
+    # A 1x1 PNG, uuencoded in the body as old mailers and scripts send files.
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    lines = [binascii.b2a_uu(png[i:i + 45], backtick=True).decode("ascii") for i in range(0, len(png), 45)]
+    write("uuencode_in_text.eml", crlf(
+        HEAD + "Subject: uuencoded greenball\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n"
+        "Here is the picture.\n\n"
+        "begin 644 greenball.png\n" + "".join(lines) + "`\nend\n\n"
+        "Regards, Ada\n"))
+
+
+def latin1_text_attachment():
+    write("latin1_text_attachment.eml", crlf(
+        HEAD + "Subject: Latin-1 text attachment\n"
+        "Content-Type: multipart/mixed; boundary=\"l1\"\n\n"
+        "--l1\nContent-Type: text/plain; charset=utf-8\n\nThe list is attached.\n"
+        "--l1\nContent-Type: text/plain; charset=iso-8859-1; name=\"liste.txt\"\n"
+        "Content-Disposition: attachment; filename=\"liste.txt\"\n"
+        "Content-Transfer-Encoding: 8bit\n\n").encode() + (
+        "K\u00e4se\r\nM\u00fcsli\r\nGr\u00fc\u00dfe\r\n".encode("latin-1")) + crlf(
+        "--l1--\n").encode())
+
+
+def content_type_text():
+    write("content_type_text.eml", crlf(
+        HEAD + "Subject: Content-Type text without subtype\n"
+        "Content-Type: text\n\n"
+        "Text without a subtype is still text.\n"))
+
+
+def named_text_only():
+    write("named_text_only.eml", crlf(
+        HEAD + "Subject: only a named text part\n"
+        "Content-Type: multipart/mixed; boundary=\"n\"\n\n"
+        "--n\nContent-Type: text/plain; charset=utf-8; name=\"message.txt\"\n\n"
+        "The text is in a part with a name.\n"
+        "--n\nContent-Type: application/pdf; name=\"scan.pdf\"\n"
+        "Content-Transfer-Encoding: base64\n\n" + wrap64(b"%PDF-1.4 scan\n") + "\n"
+        "--n--\n"))
+
+
+def broken_base64_text():
+    good = wrap64("Der Drucker im zweiten Stock druckt nur noch leere Seiten.".encode())
+    write("broken_base64_text.eml", crlf(
+        HEAD + "Subject: broken base64 text\n"
+        "Content-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: base64\n\n"
+        + good + "\n"
+        "--\n"
+        "Sent from my phone: this footer is not base64!\n").encode() + b"\x00\xff\xfe garbage\r\n")
+
+
+def latin1_display_name():
+    write("latin1_display_name.eml", crlf(
+        "From: J\u00fcrgen M\u00fcller <juergen@example.com>\n"
+        "To: support@docket.test\n"
+        "Subject: Gr\u00fc\u00dfe\n"
+        "Date: Sun, 22 Nov 2026 10:00:00 +0100\n\n"
+        "Raw Latin-1 in the headers.\n").encode("latin-1"))
+
+
+def cr_only_lmtp():
+    # CR line endings, plus the CRLF the LMTP terminator adds.
+    write("cr_only_lmtp.eml", (HEAD + "Subject: CR only over LMTP\n\nfirst line\nsecond line\n")
+          .replace("\n", "\r") + "\r\n")
+
+
+def html_empty_after_sanitising():
+    write("html_empty_after_sanitising.eml", crlf(
+        HEAD + "Subject: HTML with nothing to show\n"
+        "Content-Type: multipart/alternative; boundary=\"e\"\n\n"
+        "--e\nContent-Type: text/plain; charset=utf-8\n\nThe plain text.\n"
+        "--e\nContent-Type: text/html; charset=utf-8\n\n"
+        "<html><head><style>p{}</style><script>track()</script></head>"
+        "<body><img src=\"https://tracker.example/o.gif\"></body></html>\n"
+        "--e--\n"))
+
+
+def thread_tags():
+    write("thread_tags.eml", crlf(
+        HEAD + "Subject: =?UTF-8?B?" + base64.b64encode(
+            "AW: [Ticket#2026010110000001] [Ticket＃2026112210000017] [#2026112210000018] Drucker"
+            .encode()).decode() + "?=\n\n"
+        "A reply with several ticket tags.\n"))
+
+
 def main():
     for make in [
         unknown_charset, charset_lie, missing_boundary, wrong_boundary, boundary_never_closed,
@@ -505,7 +594,9 @@ def main():
         dsn_postfix, ndr_exchange, out_of_office, mailing_list, calendar_invite, tnef,
         smime_signed, empty, random_binary, html_tracking, deep_html, iso_2022_jp,
         mbox_from_line, base64_nested_message, digest, qmail_bounce, traversal_filename,
-        rfc822_in_rfc822,
+        rfc822_in_rfc822, uuencode_in_text, latin1_text_attachment, content_type_text,
+        named_text_only, broken_base64_text, latin1_display_name, cr_only_lmtp,
+        html_empty_after_sanitising, thread_tags,
     ]:
         make()
 
