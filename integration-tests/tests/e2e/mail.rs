@@ -281,38 +281,65 @@ async fn round_trip(mode: Mode) {
     assert_eq!(tickets(&app, &queue).await.len(), 1, "no second ticket");
 
     // The same message delivered twice (an MTA retry) is stored once.
-    let twice = || {
-        swaks(
-            lmtp,
-            "LMTP",
-            &[
-                "--from",
-                "jane@example.com",
-                "--to",
-                QUEUE_ADDRESS,
-                "--header",
-                "Subject: one more thing",
-                "--header",
-                "In-Reply-To: <reply-2@example.com>",
-                "--header",
-                "Message-Id: <dup-3@example.com>",
-                "--header",
-                "Date: Mon, 30 Nov 2026 10:00:00 +0000",
-                "--body",
-                "Twice.",
-            ],
-        )
+    let twice = |extra: &[&str]| {
+        let mut args = vec![
+            "--from",
+            "jane@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            "Subject: one more thing",
+            "--header",
+            "In-Reply-To: <reply-2@example.com>",
+            "--header",
+            "Message-Id: <dup-3@example.com>",
+            "--header",
+            "Date: Mon, 30 Nov 2026 10:00:00 +0000",
+            "--body",
+            "Twice.",
+        ];
+        args.extend_from_slice(extra);
+        swaks(lmtp, "LMTP", &args)
     };
-    let (ok, out) = twice();
+    let (ok, out) = twice(&[]);
     assert!(ok, "{out}");
     let first = message_state(&app, "dup-3@example.com", "done").await;
-    let (ok, out) = twice();
+    let first_id = first["id"].as_str().unwrap();
+    let (ok, out) = twice(&[]);
     assert!(ok, "{out}");
+    assert!(out.contains(&format!("stored as {first_id}")), "{out}");
+    articles_n(&app, &ticket_id, 5).await;
+    // Again through a second MX, one more Received: line (other bytes): kept, recorded as a
+    // duplicate of the first, and no article, no ticket, no answer.
+    let (ok, out) = twice(&[
+        "--header",
+        "Received: from mx2.example.com (mx2.example.com [192.0.2.7]) by mx.uni.example; \
+         Mon, 30 Nov 2026 10:00:05 +0000",
+    ]);
+    assert!(ok, "{out}");
+    let copy = wait_until(
+        Duration::from_secs(30),
+        "the second MX's copy to be a duplicate",
+        || async {
+            let list = app.get_json("/admin/mail/messages?page_size=500").await;
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["message_id"] == "dup-3@example.com" && m["id"] != first_id)
+                .filter(|m| m["state"] == "done")
+                .cloned()
+                .ok_or(list)
+        },
+    )
+    .await;
+    assert_eq!(copy["outcome"], "duplicate", "{copy}");
     assert!(
-        out.contains(&format!("stored as {}", first["id"].as_str().unwrap())),
-        "{out}"
+        copy["reason"].as_str().unwrap().contains(first_id),
+        "{copy}"
     );
     articles_n(&app, &ticket_id, 5).await;
+    assert_eq!(tickets(&app, &queue).await.len(), 1, "no second ticket");
 
     // An agent answers by mail: from the queue's address, with its signature, in the thread.
     let answer = expect(
@@ -623,6 +650,61 @@ Message-ID: <stray-6@example.net>\r\n\r\nHello?\r\n"
         })
         .count();
     assert_eq!(told, 2, "one reminder, one escalation");
+    // The looping sender got as many confirmations as the answer limit allows (3 an hour), not
+    // one for each of its five tickets.
+    let answered_loop = sink
+        .messages()
+        .iter()
+        .filter(|m| m.contains("To: robot@loop.example"))
+        .count();
+    assert_eq!(answered_loop, 3, "confirmations to the looping sender");
+
+    // An out-of-office reply to the closed ticket (from a colleague she copied; Jane herself has
+    // written the most this test's limit takes within the hour): kept on it as an internal note,
+    // the ticket stays closed, nobody is answered.
+    expect(
+        200,
+        app.client
+            .patch(format!("{api}/tickets/{ticket_id}"))
+            .json(&json!({"state": "closed_successful"})),
+        "close",
+    )
+    .await;
+    let subject = format!("Subject: Out of office: Re: {tag} Printer on fire");
+    let (ok, out) = swaks(
+        lmtp,
+        "LMTP",
+        &[
+            "--from",
+            "max@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            &subject,
+            "--header",
+            "Auto-Submitted: auto-replied",
+            "--header",
+            "Message-Id: <ooo-9@example.com>",
+            "--body",
+            "I am out of the office until Monday.",
+        ],
+    );
+    assert!(ok, "{out}");
+    let away = message_state(&app, "ooo-9@example.com", "done").await;
+    assert_eq!(
+        (away["outcome"].as_str(), away["ticket_id"].as_str()),
+        (Some("follow_up"), Some(ticket_id.as_str())),
+        "{away}"
+    );
+    let list = articles(&app, &ticket_id).await;
+    let note = list.iter().find(|a| a["id"] == away["article_id"]).unwrap();
+    assert_eq!(
+        (&note["sender"], &note["visible_to_customer"]),
+        (&json!("customer"), &json!(false)),
+        "{note}"
+    );
+    let t = app.get_json(&format!("/tickets/{ticket_id}")).await;
+    assert_eq!(t["state"], "closed_successful", "{t}");
     app.stop().await;
 }
 

@@ -289,18 +289,6 @@ impl Ingest {
                 .defer(id, at, "waits for the message it answers")
                 .await;
         }
-        let sender = mail
-            .from
-            .as_ref()
-            .map(|a| a.email.clone())
-            .unwrap_or_default();
-        let limit = self.settings.sender_limit_per_hour;
-        if let Some(since) = sender_limit_window(&message, &sender, limit) {
-            let sent = self.store.sender_count(&sender, since, id).await?;
-            if let Some(reason) = sender_limit_exceeded(&sender, sent, limit) {
-                return self.quarantine(id, reason).await;
-            }
-        }
         if let Some(bounce) = &mail.bounce {
             return self.bounce(&message, &mail, bounce).await;
         }
@@ -336,6 +324,19 @@ impl Ingest {
                         )
                         .await;
                 }
+            }
+        }
+        // After the copies: another copy of a message is no message more from its sender.
+        let sender = mail
+            .from
+            .as_ref()
+            .map(|a| a.email.clone())
+            .unwrap_or_default();
+        let limit = self.settings.sender_limit_per_hour;
+        if let Some(since) = sender_limit_window(&message, &sender, limit) {
+            let sent = self.store.sender_count(&sender, since, id).await?;
+            if let Some(reason) = sender_limit_exceeded(&sender, sent, limit) {
+                return self.quarantine(id, reason).await;
             }
         }
         let article = customer_article(id, &mail);

@@ -6,7 +6,8 @@
 //! - A message that no longer parses when a worker takes it is held the same way: quarantined
 //!   when it is not mail, refused otherwise.
 //! - A sender's messages within the hour count towards `sender_limit_per_hour`, unless the limit
-//!   is 0, the sender unknown, or an administrator sent the message through again.
+//!   is 0, the sender unknown, or an administrator sent the message through again; copies of a
+//!   message (below) do not count, and are told apart before the limit is checked.
 //! - Within a tenant (known once a message is routed) a message is made into a ticket change
 //!   once, whatever way its copies came: copies share the Message-ID, the sender and the Date
 //!   ([`copy_key`]). The copy that claims the key first is processed; a later one waits while

@@ -134,7 +134,7 @@ const LIST_ALL: &str = concat!(
 const REPROCESS: &str = "UPDATE inbound_messages SET state = $1, next_attempt_at = $2, \
      lease_until = 0, attempts = 0, reason = $3 WHERE id = $4 AND state IN ($5, $6)";
 const SENDER_COUNT: &str = "SELECT COUNT(*) FROM inbound_messages \
-     WHERE sender = $1 AND received_at >= $2 AND id <= $3";
+     WHERE sender = $1 AND received_at >= $2 AND id <= $3 AND outcome <> 'duplicate'";
 const EARLIER_IN_STATE: &str =
     "SELECT COUNT(*) FROM inbound_messages WHERE message_id = $1 AND state = $2 AND id < $3";
 
