@@ -227,7 +227,7 @@ impl MailServer {
             &peers.service_secret,
         ));
         let tickets = Arc::new(Tickets::new(channel(&peers.ticket)?, identity, token));
-        let composer = Composer::new(&config.hostname);
+        let composer = Composer::new(&config.hostname).with_ticket_hook(&config.ticket_hook);
         let outgoing = Arc::new(Notify::new());
         let settings = IngestSettings {
             limits: parse::Limits {

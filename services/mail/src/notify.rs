@@ -9,7 +9,7 @@ use std::sync::Arc;
 use docket_proto::ticket::v1 as pb;
 
 use crate::error::MailError;
-use crate::outbound::{Composer, Draft, subject_with_number};
+use crate::outbound::{Composer, Draft};
 use crate::storage::{MailStore, NewOutgoing, OutgoingKind};
 use crate::tickets::Tickets;
 
@@ -227,7 +227,7 @@ impl Notices {
             from_name: "Docket".into(),
             from: from.to_owned(),
             to: vec![to.to_owned()],
-            subject: subject_with_number(&ticket.number, &subject),
+            subject: self.composer.subject_with_number(&ticket.number, &subject),
             body: format!(
                 "{first}\n\n{}: {}\n{l_queue}: {queue_name}\n{l_customer}: {}\n{l_priority}: {}\n",
                 ticket.number, ticket.title, ticket.customer, ticket.priority

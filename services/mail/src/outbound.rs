@@ -41,6 +41,8 @@ pub struct Draft {
 #[derive(Debug, Clone)]
 pub struct Composer {
     hostname: String,
+    /// Written before ticket numbers in subjects (`Ticket#`, `mail.ticket_hook`).
+    ticket_hook: String,
 }
 
 fn angle(id: &str) -> String {
@@ -51,6 +53,25 @@ impl Composer {
     pub fn new(hostname: &str) -> Self {
         Self {
             hostname: hostname.to_owned(),
+            ticket_hook: crate::parse::TicketHooks::DEFAULT_HOOK.to_owned(),
+        }
+    }
+
+    /// Subjects carry ticket numbers after `hook` (`mail.ticket_hook`).
+    pub fn with_ticket_hook(mut self, hook: &str) -> Self {
+        if !hook.trim().is_empty() {
+            self.ticket_hook = hook.trim().to_owned();
+        }
+        self
+    }
+
+    /// `[<hook><number>] <subject>`, unless the subject carries that tag already.
+    pub fn subject_with_number(&self, number: &str, subject: &str) -> String {
+        let tag = format!("[{}{number}]", self.ticket_hook);
+        if subject.contains(&tag) {
+            subject.to_owned()
+        } else {
+            format!("{tag} {subject}").trim_end().to_owned()
         }
     }
 
@@ -158,16 +179,6 @@ pub fn confirmation_text(
     }
 }
 
-/// `[Ticket#<number>] <subject>`, unless the subject carries the number already.
-pub fn subject_with_number(number: &str, subject: &str) -> String {
-    let tag = format!("[Ticket#{number}]");
-    if subject.contains(&tag) {
-        subject.to_owned()
-    } else {
-        format!("{tag} {subject}").trim_end().to_owned()
-    }
-}
-
 /// The answer to a customer an agent wrote as an email article: queued for sending, once per
 /// article however often the event arrives.
 pub async fn queue_reply(
@@ -238,7 +249,7 @@ pub async fn queue_reply(
         from_name: queue.as_ref().map(|q| q.name.clone()).unwrap_or_default(),
         from: from.clone(),
         to: vec![to.clone()],
-        subject: subject_with_number(&ticket.number, &subject),
+        subject: composer.subject_with_number(&ticket.number, &subject),
         body,
         in_reply_to: thread.last().cloned(),
         references: thread,
@@ -471,14 +482,28 @@ mod tests {
     }
 
     #[test]
-    fn subjects_carry_the_number_once() {
+    fn subjects_carry_the_number_once_after_the_hook() {
+        let composer = Composer::new("desk.example.org");
         assert_eq!(
-            subject_with_number("2026113010000017", "Printer"),
+            composer.subject_with_number("2026113010000017", "Printer"),
             "[Ticket#2026113010000017] Printer"
         );
         assert_eq!(
-            subject_with_number("2026113010000017", "Re: [Ticket#2026113010000017] Printer"),
+            composer
+                .subject_with_number("2026113010000017", "Re: [Ticket#2026113010000017] Printer"),
             "Re: [Ticket#2026113010000017] Printer"
+        );
+        let kix = Composer::new("desk.example.org").with_ticket_hook(" KIX# ");
+        assert_eq!(
+            kix.subject_with_number("2026113010000017", "Printer"),
+            "[KIX#2026113010000017] Printer"
+        );
+        let hooks = crate::parse::TicketHooks::new("KIX#", &[]);
+        let subject = kix.subject_with_number("2026113010000017", "Printer");
+        assert_eq!(
+            crate::parse::ticket_numbers_in_subject(&subject, &hooks),
+            ["2026113010000017"],
+            "what goes out comes back in"
         );
     }
 

@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 
 use crate::domain::{CopyKey, processing_retry_delay};
 use crate::error::MailError;
-use crate::outbound::{Composer, Draft, confirmation_text, subject_with_number};
+use crate::outbound::{Composer, Draft, confirmation_text};
 use crate::parse::{self, Limits, ParseError, ParsedMail, TicketHooks};
 use crate::storage::{
     Finish, InboundId, InboundMessage, InboundState, MailStore, NewInbound, NewOutgoing, Outcome,
@@ -362,7 +362,7 @@ impl Ingest {
             None => {
                 let ticket = self
                     .tickets
-                    .create_ticket(new_ticket(&queue, &mail, &sender, article))
+                    .create_ticket(new_ticket(&queue, &mail, &sender, article, &self.hooks))
                     .await?;
                 let article_id = self
                     .tickets
@@ -520,7 +520,7 @@ impl Ingest {
             }
             None => confirmation_text(&language, &ticket.number, &ticket.title, &queue.name),
         };
-        let subject = subject_with_number(&ticket.number, &subject);
+        let subject = self.composer.subject_with_number(&ticket.number, &subject);
         let article = self
             .tickets
             .add_article(

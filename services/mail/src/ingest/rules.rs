@@ -277,14 +277,16 @@ pub(super) fn customer_article(id: InboundId, mail: &ParsedMail) -> pb::NewArtic
 }
 
 /// A new ticket in `queue` for a mail from `sender`, with the mail's article: titled by the
-/// subject without reply prefixes and ticket tags, the sender as customer and contact.
+/// subject without reply prefixes and the ticket tags of `hooks`, the sender as customer and
+/// contact.
 pub(super) fn new_ticket(
     queue: &pb::Queue,
     mail: &ParsedMail,
     sender: &str,
     article: pb::NewArticle,
+    hooks: &parse::TicketHooks,
 ) -> pb::CreateTicketRequest {
-    let title = match parse::clean_subject(&mail.subject) {
+    let title = match parse::clean_subject_with(&mail.subject, hooks) {
         t if t.trim().is_empty() => NO_SUBJECT.to_owned(),
         t => t.chars().take(250).collect(),
     };
@@ -629,7 +631,8 @@ mod tests {
         let article = customer_article(id, &mail);
         assert_eq!(article.subject, mail.subject);
         assert_eq!(article.idempotency_key, format!("mail:{id}"));
-        let ticket = new_ticket(&queue(&[]), &mail, "jane@example.com", article);
+        let hooks = parse::TicketHooks::default();
+        let ticket = new_ticket(&queue(&[]), &mail, "jane@example.com", article, &hooks);
         assert_eq!(ticket.title, "Printer");
         assert_eq!(ticket.queue_id, "q1");
         let contact = ticket.contact.unwrap();
@@ -640,9 +643,27 @@ mod tests {
 
         let untitled = ParsedMail::default();
         assert_eq!(customer_article(id, &untitled).subject, NO_SUBJECT);
-        let ticket = new_ticket(&queue(&[]), &untitled, "", customer_article(id, &untitled));
+        let ticket = new_ticket(
+            &queue(&[]),
+            &untitled,
+            "",
+            customer_article(id, &untitled),
+            &hooks,
+        );
         assert_eq!(ticket.title, NO_SUBJECT);
         assert_eq!(ticket.contact, None);
+
+        let legacy = parse::TicketHooks::new("Ticket#", &["KIX#".to_owned()]);
+        let tagged = ParsedMail {
+            subject: "AW: [KIX#2026113010000017] Drucker".into(),
+            ..untitled.clone()
+        };
+        let article = customer_article(id, &tagged);
+        assert_eq!(
+            new_ticket(&queue(&[]), &tagged, "", article, &legacy).title,
+            "Drucker",
+            "a legacy hook's tag is no part of the title"
+        );
     }
 
     #[test]
