@@ -519,6 +519,21 @@ async fn automatic_answers_are_counted_per_sender_at_once(store: &MailStore, _db
         .unwrap();
     assert_eq!(kept.len(), 3);
     assert!(kept.iter().all(|a| a.at == 1 && a.key.starts_with('k')));
+    // Senders nobody answered since a moment are forgotten, the others kept.
+    let now = docket_platform::time::now_micros();
+    assert_eq!(
+        store
+            .forget_auto_answers(now - 3_600_000_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.forget_auto_answers(now + 1).await.unwrap(), 2);
+    let after = store
+        .auto_answers("loop@example.com", |earlier| (earlier.clone(), earlier))
+        .await
+        .unwrap();
+    assert!(after.is_empty(), "{after:?}");
 }
 
 /// Every static statement of the service prepares on this engine: a misspelt column fails here,

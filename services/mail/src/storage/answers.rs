@@ -10,6 +10,7 @@ use crate::error::MailError;
 const TAKE: &str = "INSERT INTO auto_answers (recipient, answers, updated_at) VALUES ($1, '[]', $2) \
      ON CONFLICT (recipient) DO UPDATE SET updated_at = excluded.updated_at RETURNING answers";
 const WRITE: &str = "UPDATE auto_answers SET answers = $1, updated_at = $2 WHERE recipient = $3";
+const FORGET: &str = "DELETE FROM auto_answers WHERE updated_at < $1";
 
 impl MailStore {
     /// Loads the answers `recipient` got, lets `decide` say which to keep (and whatever else it
@@ -46,5 +47,18 @@ impl MailStore {
             .await?;
         tx.commit().await?;
         Ok(decided)
+    }
+
+    /// Forgets the senders who got no answer since `before` (their answers no longer count):
+    /// addresses are personal data, kept no longer than the rule needs them. Returns how many.
+    pub async fn forget_auto_answers(&self, before: i64) -> Result<u64, MailError> {
+        let mut tx = self.db.begin_write().await?;
+        let forgotten = sqlx::query(FORGET)
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(forgotten)
     }
 }
