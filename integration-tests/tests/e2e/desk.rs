@@ -888,6 +888,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
             &[
                 ("group", group.as_str()),
                 ("follow_up", "reject"),
+                ("automatic_mail", "follow_up"),
                 ("addresses", "second@uni.example, 2nd@uni.example"),
                 ("signature", "Ihr IT-Service"),
             ],
@@ -904,6 +905,7 @@ async fn an_administrator_sets_up_the_tenant_in_the_desk() {
         .clone();
     assert_eq!(changed["portal"], false, "unticked");
     assert_eq!(changed["follow_up"], "reject");
+    assert_eq!(changed["automatic_mail"], "follow_up");
     assert_eq!(
         changed["addresses"],
         json!(["second@uni.example", "2nd@uni.example"])

@@ -208,6 +208,17 @@ fn chosen<V>(named: fn(&str) -> Option<V>, name: &str, what: &str) -> Result<V, 
     named(name).ok_or_else(|| tonic::Status::invalid_argument(format!("choose a {what}")))
 }
 
+/// [`chosen`] for a field the form may leave out: `None` (unchanged) when it is absent.
+fn optional_choice<V>(
+    named: fn(&str) -> Option<V>,
+    name: &str,
+    what: &str,
+) -> Result<Option<V>, tonic::Status> {
+    (!name.is_empty())
+        .then(|| chosen(named, name, what))
+        .transpose()
+}
+
 /// What a page of one item (a queue, an agent, …) says of it: the section it is listed in, its
 /// kind, id and name (`desk/admin_item.html`).
 struct Item {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use docket_proto::ticket::v1 as pb;
 
-use super::{AdminQuery, Item, Section, back_to_list, chosen, list, names_with, tenants};
+use super::{AdminQuery, Item, Section, back_to_list, list, names_with, optional_choice, tenants};
 use crate::rest::vocabulary::{AutomaticMail, FollowUp};
 use crate::web::portal::Choice;
 use crate::web::{DeskForm, DeskPage, Page, Posted, Session, Texts, choices_of, failure, render};
@@ -79,17 +79,14 @@ pub(super) async fn queue_save(
             group_id: Some(form.get("group").to_owned()),
             portal: Some(form.get("portal") == "on"),
             signature: Some(form.get("signature").to_owned()),
-            follow_up: Some(
-                chosen(FollowUp::named, form.get("follow_up"), "follow-up policy")?.to_pb(),
-            ),
-            automatic_mail: Some(
-                chosen(
-                    AutomaticMail::named,
-                    form.get("automatic_mail"),
-                    "policy for automatic mail",
-                )?
-                .to_pb(),
-            ),
+            follow_up: optional_choice(FollowUp::named, form.get("follow_up"), "follow-up policy")?
+                .map(FollowUp::to_pb),
+            automatic_mail: optional_choice(
+                AutomaticMail::named,
+                form.get("automatic_mail"),
+                "policy for automatic mail",
+            )?
+            .map(AutomaticMail::to_pb),
             set_addresses: true,
             addresses: list(form.get("addresses")),
         };
