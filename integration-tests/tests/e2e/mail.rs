@@ -693,6 +693,45 @@ Message-ID: <stray-6@example.net>\r\n\r\nHello?\r\n"
     );
     let t = app.get_json(&format!("/tickets/{ticket_id}")).await;
     assert_eq!(t["state"], "closed_successful", "{t}");
+
+    // Spam the upstream filter flagged, from Jane (over her hourly limit) and naming her ticket:
+    // a new ticket in the tenant's Junk queue (every tenant starts with one), not on hers, and
+    // no confirmation (whose article would be on the new ticket before the message is done).
+    let junk_id = app.queue_id("Junk").await;
+    let subject = format!("Subject: Re: {tag} You have won");
+    let (ok, out) = swaks(
+        lmtp,
+        "LMTP",
+        &[
+            "--from",
+            "jane@example.com",
+            "--to",
+            QUEUE_ADDRESS,
+            "--header",
+            &subject,
+            "--header",
+            "X-Spam-Flag: YES",
+            "--header",
+            "X-Spam-Status: Yes, score=7.3 required=5.0 tests=BAYES_99",
+            "--header",
+            "Message-Id: <spam-10@example.com>",
+            "--body",
+            "Claim your prize now.",
+        ],
+    );
+    assert!(ok, "{out}");
+    let spam = message_state(&app, "spam-10@example.com", "done").await;
+    assert_eq!(spam["outcome"], "spam", "{spam}");
+    let junk_ticket = ticket_titled(&app, &junk_id, "You have won").await;
+    assert_eq!(spam["ticket_id"], junk_ticket["id"], "{spam}");
+    articles_n(&app, junk_ticket["id"].as_str().unwrap(), 1).await;
+    let junk_tag = format!("[Ticket#{}]", junk_ticket["number"].as_str().unwrap());
+    let answered = sink
+        .messages()
+        .iter()
+        .filter(|m| m.contains("To: jane@example.com") && m.contains(&junk_tag))
+        .count();
+    assert_eq!(answered, 0, "no confirmation of spam");
     app.stop().await;
 }
 

@@ -44,6 +44,17 @@ pub struct MailConfig {
     pub auto_answer_limit: u32,
     /// The window of `auto_answer_limit`, in seconds.
     pub auto_answer_window_secs: u64,
+    /// Recognise mail the upstream filter marked as spam (`X-Spam-Flag`, `X-Spam-Status`,
+    /// `X-Spam`, scores) and put it in the tenant's `junk_queue`, unanswered.
+    pub spam_detection: bool,
+    /// The header holding the filter's score (besides rspamd's `X-Spamd-Result` and
+    /// `X-Rspamd-Score`).
+    pub spam_score_header: String,
+    /// A score at or over this is spam.
+    pub spam_threshold: f64,
+    /// The name of the queue, in the tenant the mail was sent to, spam goes to; a tenant without
+    /// one finds its spam in the quarantine.
+    pub junk_queue: String,
     /// How many received messages are processed at once.
     pub workers: usize,
     /// The tag before a ticket number in subjects (`[Ticket#2026112210000017]`).
@@ -76,6 +87,10 @@ impl Default for MailConfig {
             sender_limit_per_hour: 30,
             auto_answer_limit: 3,
             auto_answer_window_secs: 3600,
+            spam_detection: true,
+            spam_score_header: crate::parse::DEFAULT_SCORE_HEADER.into(),
+            spam_threshold: 5.0,
+            junk_queue: "Junk".into(),
             workers: 4,
             ticket_hook: crate::parse::TicketHooks::DEFAULT_HOOK.into(),
             legacy_ticket_hooks: Vec::new(),

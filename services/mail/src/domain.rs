@@ -11,6 +11,8 @@
 //! - Within a tenant a message is one message whatever way it came: the same Message-ID from the
 //!   same sender with the same Date is a copy ([`CopyKey`]). Only the copy processed first makes a
 //!   ticket change; the others are recorded as duplicates of it.
+//! - Spam (marked so by the upstream filter) never counts towards a sender's limit, nor do
+//!   copies of a message ([`Outcome::NOT_COUNTED`]).
 //! - A received message whose processing failed for a transient reason is tried again after a
 //!   wait that doubles with each attempt: 2 seconds after the first, at most 256 seconds.
 
@@ -43,6 +45,9 @@ docket_platform::text_enum!(MailError;
         /// Another copy of a message the tenant already has (a second MX, a forwarder): it
         /// makes nothing and answers nothing.
         Duplicate = "duplicate",
+        /// Marked as spam by the upstream filter: a new ticket in the tenant's Junk queue,
+        /// answered never.
+        Spam = "spam",
     }
 );
 
@@ -68,6 +73,12 @@ docket_platform::text_enum!(MailError;
 impl InboundState {
     /// Held for an administrator: the states from which a message may be processed again.
     pub const HELD: [Self; 2] = [Self::Quarantined, Self::Refused];
+}
+
+impl Outcome {
+    /// What a sender's messages count towards `sender_limit_per_hour` without: copies of one
+    /// message, and spam (a flood of it is the filter's business, not a mail loop).
+    pub const NOT_COUNTED: [Self; 2] = [Self::Duplicate, Self::Spam];
 }
 
 impl OutgoingState {
@@ -138,6 +149,16 @@ mod tests {
             .filter(|s| InboundState::HELD.contains(s))
             .collect();
         assert_eq!(held, [&InboundState::Quarantined, &InboundState::Refused]);
+    }
+
+    #[test]
+    fn only_copies_and_spam_go_uncounted() {
+        let uncounted: Vec<_> = Outcome::ALL
+            .iter()
+            .filter(|o| Outcome::NOT_COUNTED.contains(o))
+            .collect();
+        assert_eq!(uncounted, [&Outcome::Duplicate, &Outcome::Spam]);
+        assert_eq!("spam".parse::<Outcome>().unwrap(), Outcome::Spam);
     }
 
     #[test]

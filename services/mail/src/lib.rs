@@ -250,6 +250,12 @@ impl MailServer {
                 limit: config.auto_answer_limit,
                 window_secs: config.auto_answer_window_secs,
             },
+            spam: parse::SpamRules {
+                enabled: config.spam_detection,
+                score_header: config.spam_score_header.trim().to_owned(),
+                threshold: config.spam_threshold,
+            },
+            junk_queue: config.junk_queue.trim().to_owned(),
         };
         let ingest = Arc::new(
             Ingest::new(

@@ -1,6 +1,6 @@
 //! Ticket core (and the identity service's agent contacts) as the mail service sees them: over
-//! gRPC, with the mail service's own token. Queue lookups are cached for a minute (addresses and
-//! signatures change rarely).
+//! gRPC, with the mail service's own token. Queue lookups are cached for a minute (addresses,
+//! signatures and a tenant's queues change rarely).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +26,7 @@ pub struct Tickets {
     token: Arc<ServiceToken>,
     by_address: Cache<pb::Queue>,
     by_id: Cache<pb::Queue>,
+    by_tenant: Cache<Vec<pb::Queue>>,
 }
 
 fn peer(status: tonic::Status) -> MailError {
@@ -42,6 +43,7 @@ impl Tickets {
             token,
             by_address: RwLock::new(HashMap::new()),
             by_id: RwLock::new(HashMap::new()),
+            by_tenant: RwLock::new(HashMap::new()),
         }
     }
 
@@ -122,6 +124,28 @@ impl Tickets {
             cache.insert(id.to_owned(), (None, now));
         }
         Ok(found)
+    }
+
+    /// The queues of a tenant (ListQueues for it). Cached for a minute, so a queue created
+    /// meanwhile is found within a minute.
+    pub async fn tenant_queues(&self, tenant_id: &str) -> Result<Vec<pb::Queue>, MailError> {
+        if let Some(hit) = Self::cached(&self.by_tenant, tenant_id).await {
+            return Ok(hit.unwrap_or_default());
+        }
+        let queues = self
+            .call(
+                pb::ListQueuesRequest {
+                    tenant_id: tenant_id.to_owned(),
+                },
+                |mut c, r| async move { c.list_queues(r).await },
+            )
+            .await?
+            .queues;
+        self.by_tenant
+            .write()
+            .await
+            .insert(tenant_id.to_owned(), (Some(queues.clone()), Instant::now()));
+        Ok(queues)
     }
 
     /// A ticket by id or number, if it exists.

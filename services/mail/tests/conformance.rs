@@ -536,6 +536,55 @@ async fn automatic_answers_are_counted_per_sender_at_once(store: &MailStore, _db
     assert!(after.is_empty(), "{after:?}");
 }
 
+async fn spam_and_copies_do_not_count_towards_the_sender_limit(store: &MailStore, _db: &Db) {
+    let mut ids = Vec::new();
+    for (n, outcome) in [
+        Some(Outcome::NewTicket),
+        Some(Outcome::Spam),
+        Some(Outcome::Duplicate),
+        Some(Outcome::FollowUp),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (id, _) = store
+            .store_inbound(inbound(&format!("s{n}@x"), format!("mail {n}").as_bytes()))
+            .await
+            .unwrap();
+        if let Some(outcome) = outcome {
+            store
+                .finish(
+                    id,
+                    Finish {
+                        outcome: Some(outcome),
+                        ..done("", &[], None)
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    // The new ticket, the follow-up and the message not processed yet count.
+    let last = *ids.last().unwrap();
+    assert_eq!(
+        store
+            .sender_count("jane@example.com", 0, last)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .sender_count("jane@example.com", 0, ids[2])
+            .await
+            .unwrap(),
+        1,
+        "up to the duplicate: the first only"
+    );
+}
+
 /// Every static statement of the service prepares on this engine: a misspelt column fails here,
 /// in a second, not in the scenario that runs it. (The bus tables' statements are checked in
 /// ticket core's suite, whose store migrates them.)
@@ -549,6 +598,7 @@ docket_store::conformance!(
     copies_are_claimed_once_per_tenant,
     copies_processed_at_once_make_one_claim,
     automatic_answers_are_counted_per_sender_at_once,
+    spam_and_copies_do_not_count_towards_the_sender_limit,
     a_removed_tickets_mail_is_forgotten,
     messages_are_kept_byte_for_byte_and_once,
     claims_lease_and_deferred_messages_wait,

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, OnceLock};
 
 use docket_mail::parse::{
-    AutoKind, Bounce, Limits, ParseError, ParsedMail, TicketHooks, clean_subject, parse,
-    ticket_numbers_in_subject,
+    AutoKind, Bounce, Limits, ParseError, ParsedMail, SpamRules, SpamVerdict, TicketHooks,
+    clean_subject, parse, parse_with, ticket_numbers_in_subject,
 };
 use proptest::prelude::*;
 
@@ -164,6 +164,14 @@ fn check_invariants(mail: &ParsedMail) {
     if mail.bounce.is_some() {
         assert!(mail.auto.is_some());
     }
+    if let Some(spam) = &mail.spam {
+        assert!(spam.header.starts_with("X-"), "{spam:?}");
+        assert!(
+            !spam.value.is_empty() && spam.value.chars().count() <= 81,
+            "{spam:?}"
+        );
+        assert!(!spam.value.contains(['\r', '\n', '\t']), "{spam:?}");
+    }
     if let Some(lang) = &mail.content_language {
         assert!(lang.bytes().all(|b| b.is_ascii_lowercase()), "{lang:?}");
     }
@@ -309,6 +317,11 @@ fn expectations() -> Vec<(&'static str, Check)> {
             let m = ok(o);
             assert!(m.subject.ends_with("Hello plain"), "{:?}", m.subject);
             assert_eq!(m.text, "Body of a mail with a broken encoded word.");
+        }),
+        ("ham_spam_flag_no.eml", |o| {
+            let m = ok(o);
+            assert_eq!(m.spam, None);
+            assert_eq!(m.text, "We need toner.");
         }),
         ("header_line_100k.eml", |o| {
             let m = ok(o);
@@ -499,6 +512,33 @@ fn expectations() -> Vec<(&'static str, Check)> {
             assert_eq!(names(m), ["smime.p7s"]);
             assert_eq!(m.attachments[0].content_type, "application/pkcs7-signature");
         }),
+        ("spam_rspamd_over.eml", |o| {
+            let m = ok(o);
+            assert_eq!(
+                m.spam,
+                Some(SpamVerdict {
+                    header: "X-Spamd-Result".into(),
+                    value: "default: True [12.30 / 15.00]".into(),
+                })
+            );
+            assert_eq!(m.auto, None, "spam is not an automatic mail");
+        }),
+        ("spam_rspamd_under.eml", |o| {
+            let m = ok(o);
+            assert_eq!(m.spam, None);
+            assert_eq!(m.text, "The printer jams again.");
+        }),
+        ("spam_spamassassin.eml", |o| {
+            let m = ok(o);
+            assert_eq!(
+                m.spam,
+                Some(SpamVerdict {
+                    header: "X-Spam-Flag".into(),
+                    value: "YES".into(),
+                })
+            );
+            assert_eq!(m.subject, "Re: [Ticket#2026112210000017] You have won");
+        }),
         ("thirty_attachments.eml", |o| {
             assert_eq!(
                 o.as_ref().unwrap_err(),
@@ -642,6 +682,51 @@ fn corpus_under_tight_limits_never_panics() {
             }
         }
     }
+}
+
+/// The spam settings decide: a lower threshold makes the rspamd message under the default one
+/// spam, detection off makes nothing spam, and a ham message stays ham under any threshold.
+#[test]
+fn corpus_spam_by_the_settings() {
+    let file = |name: &str| {
+        &corpus()
+            .iter()
+            .find(|(file, _)| file == name)
+            .unwrap_or_else(|| panic!("{name} is in the corpus"))
+            .1
+    };
+    let with = |name: &str, rules: &SpamRules| {
+        parse_with(file(name), &Limits::default(), rules)
+            .unwrap()
+            .spam
+            .map(|v| v.to_string())
+    };
+    let strict = SpamRules {
+        threshold: 2.0,
+        ..SpamRules::default()
+    };
+    assert_eq!(
+        with("spam_rspamd_under.eml", &strict).as_deref(),
+        Some("X-Spamd-Result: default: False [2.10 / 15.00]")
+    );
+    assert_eq!(with("ham_spam_flag_no.eml", &strict), None);
+    let off = SpamRules {
+        enabled: false,
+        ..SpamRules::default()
+    };
+    for name in ["spam_spamassassin.eml", "spam_rspamd_over.eml"] {
+        assert!(with(name, &SpamRules::default()).is_some(), "{name}");
+        assert_eq!(with(name, &off), None, "{name}");
+    }
+    let other_header = SpamRules {
+        score_header: "X-Rspamd-Score".into(),
+        threshold: 2.1,
+        ..SpamRules::default()
+    };
+    assert_eq!(
+        with("spam_rspamd_under.eml", &other_header).as_deref(),
+        Some("X-Rspamd-Score: 2.1")
+    );
 }
 
 #[derive(Debug, Clone)]

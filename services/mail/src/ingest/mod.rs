@@ -8,7 +8,8 @@
 //! Copies of one message (a second MX, a forwarder, another mailbox of the same tenant) are
 //! stored each, but once routed only the copy that claims the message's key in the store first
 //! changes a ticket; the others are recorded as its duplicates and answer nothing. A sender gets
-//! only a few automatic answers per window, so a loop with another robot dies out.
+//! only a few automatic answers per window, so a loop with another robot dies out. Spam goes to
+//! its tenant's Junk queue, unanswered.
 //!
 //! This module does the I/O (the store, ticket core, the composer); what a message becomes is
 //! decided by the pure functions in `rules`.
@@ -26,7 +27,7 @@ use tokio::sync::Notify;
 use crate::domain::{CopyKey, processing_retry_delay};
 use crate::error::MailError;
 use crate::outbound::{Composer, Draft, confirmation_text};
-use crate::parse::{self, Limits, ParseError, ParsedMail, TicketHooks};
+use crate::parse::{self, Limits, ParseError, ParsedMail, SpamRules, SpamVerdict, TicketHooks};
 use crate::storage::{
     Finish, InboundId, InboundMessage, InboundState, MailStore, NewInbound, NewOutgoing, Outcome,
     OutgoingKind, OutgoingState,
@@ -34,8 +35,8 @@ use crate::storage::{
 use crate::tickets::Tickets;
 use rules::{
     CopyVerdict, acceptance_template, admission, answer_language, answered_ids, auto_answer,
-    bounce_note, copy_key, copy_verdict, customer_article, held_state, may_answer, new_ticket,
-    sender_limit_exceeded, sender_limit_window,
+    bounce_note, copy_key, copy_verdict, customer_article, held_state, junk_destination,
+    may_answer, new_ticket, sender_limit_exceeded, sender_limit_window, spam_note,
 };
 
 pub use rules::{AnswerLimit, recipients};
@@ -65,6 +66,10 @@ pub struct IngestSettings {
     pub sender_limit_per_hour: u32,
     /// Automatic answers per sender and window (mail loops).
     pub auto_answers: AnswerLimit,
+    /// How the upstream filter's spam marks are read.
+    pub spam: SpamRules,
+    /// The name of the tenant's queue spam goes to.
+    pub junk_queue: String,
 }
 
 pub struct Ingest {
@@ -80,12 +85,13 @@ pub struct Ingest {
 
 /// Parses without letting a bug in the parser take the service down: a panic becomes a reason
 /// to quarantine the message.
-fn parse_guarded(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| parse::parse(raw, limits))).unwrap_or_else(|_| {
-        Err(ParseError::NotAMessage(
-            "the parser failed on this message".into(),
-        ))
-    })
+fn parse_guarded(raw: &[u8], limits: &Limits, spam: &SpamRules) -> Result<ParsedMail, ParseError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| parse::parse_with(raw, limits, spam)))
+        .unwrap_or_else(|_| {
+            Err(ParseError::NotAMessage(
+                "the parser failed on this message".into(),
+            ))
+        })
 }
 
 impl Ingest {
@@ -150,8 +156,9 @@ impl Ingest {
             ));
         }
         let sha256 = parse::content_hash(&raw);
+        let spam = self.settings.spam.clone();
         let (raw, parsed) = tokio::task::spawn_blocking(move || {
-            let parsed = parse_guarded(&raw, &limits);
+            let parsed = parse_guarded(&raw, &limits, &spam);
             (raw, parsed)
         })
         .await
@@ -265,7 +272,8 @@ impl Ingest {
         let id = message.id;
         let limits = self.settings.limits;
         let raw = message.raw.clone();
-        let parsed = tokio::task::spawn_blocking(move || parse_guarded(&raw, &limits))
+        let spam = self.settings.spam.clone();
+        let parsed = tokio::task::spawn_blocking(move || parse_guarded(&raw, &limits, &spam))
             .await
             .map_err(|e| MailError::Corrupt(format!("parser task: {e}")))?;
         let mail = match parsed {
@@ -289,7 +297,8 @@ impl Ingest {
                 .defer(id, at, "waits for the message it answers")
                 .await;
         }
-        if let Some(bounce) = &mail.bounce {
+        // Spam that claims to be a bounce goes to Junk like any other (backscatter).
+        if let Some(bounce) = mail.bounce.as_ref().filter(|_| mail.spam.is_none()) {
             return self.bounce(&message, &mail, bounce).await;
         }
         let Some(queue) = self.route(&message, &mail).await? else {
@@ -326,6 +335,9 @@ impl Ingest {
                 }
             }
         }
+        if let Some(verdict) = &mail.spam {
+            return self.junk(&message, &mail, verdict, &queue).await;
+        }
         // After the copies: another copy of a message is no message more from its sender.
         let sender = mail
             .from
@@ -360,18 +372,9 @@ impl Ingest {
                 Err(e) => return Err(e),
             },
             None => {
-                let ticket = self
-                    .tickets
-                    .create_ticket(new_ticket(&queue, &mail, &sender, article, &self.hooks))
+                let (ticket, article_id) = self
+                    .open_ticket(new_ticket(&queue, &mail, &sender, article, &self.hooks))
                     .await?;
-                let article_id = self
-                    .tickets
-                    .articles(&ticket.id)
-                    .await?
-                    .into_iter()
-                    .next()
-                    .map(|a| a.id)
-                    .unwrap_or_default();
                 let id = ticket.id.clone();
                 (Outcome::NewTicket, Some(ticket), id, article_id)
             }
@@ -414,6 +417,78 @@ impl Ingest {
             self.outgoing.notify_waiters();
         }
         metrics::counter!("docket_mail_processed_total", "outcome" => outcome.as_str())
+            .increment(1);
+        Ok(())
+    }
+
+    /// A new ticket, with the id of its first article (the mail's).
+    async fn open_ticket(
+        &self,
+        request: pb::CreateTicketRequest,
+    ) -> Result<(pb::Ticket, String), MailError> {
+        let ticket = self.tickets.create_ticket(request).await?;
+        let article_id = self
+            .tickets
+            .articles(&ticket.id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|a| a.id)
+            .unwrap_or_default();
+        Ok((ticket, article_id))
+    }
+
+    /// Spam sent to `queue`'s tenant: a new ticket in the tenant's Junk queue, never answered,
+    /// its Message-ID leading to no thread; without such a queue, the quarantine.
+    async fn junk(
+        &self,
+        message: &InboundMessage,
+        mail: &ParsedMail,
+        verdict: &SpamVerdict,
+        queue: &pb::Queue,
+    ) -> Result<(), MailError> {
+        let id = message.id;
+        let queues = self.tickets.tenant_queues(&queue.tenant_id).await?;
+        let junk = match junk_destination(
+            verdict,
+            &queue.tenant_id,
+            &queues,
+            &self.settings.junk_queue,
+        ) {
+            Ok(junk) => junk,
+            Err(reason) => {
+                metrics::counter!("docket_mail_spam_total", "to" => "quarantine").increment(1);
+                return self.quarantine(id, reason).await;
+            }
+        };
+        let sender = mail
+            .from
+            .as_ref()
+            .map(|a| a.email.clone())
+            .unwrap_or_default();
+        let article = customer_article(id, mail);
+        let (ticket, article_id) = self
+            .open_ticket(new_ticket(junk, mail, &sender, article, &self.hooks))
+            .await?;
+        let mut notes = vec![spam_note(verdict)];
+        notes.extend(mail.warnings.iter().cloned());
+        tracing::info!(message = %id, ticket = %ticket.id, %verdict, "spam put in the junk queue");
+        self.store
+            .finish(
+                id,
+                Finish {
+                    outcome: Some(Outcome::Spam),
+                    ticket_id: ticket.id,
+                    article_id,
+                    ..Self::finish_without_ticket(
+                        InboundState::Done,
+                        notes.join("; ").chars().take(2000).collect(),
+                    )
+                },
+            )
+            .await?;
+        metrics::counter!("docket_mail_spam_total", "to" => "junk").increment(1);
+        metrics::counter!("docket_mail_processed_total", "outcome" => Outcome::Spam.as_str())
             .increment(1);
         Ok(())
     }

@@ -15,8 +15,13 @@
 //!   without a Message-ID is never a copy by this rule (identical bytes are still stored once).
 //! - A message goes to the first queue one of its recipients belongs to, else to its IMAP
 //!   account's queue, else to the default queue.
+//! - Spam (marked so by the upstream filter, see `parse::spam`), once routed to a tenant, goes to
+//!   that tenant's queue named `junk_queue` as a new ticket, even when its subject names a
+//!   ticket or it claims to be a bounce: never onto a customer's ticket, never answered, never
+//!   counted towards the sender's limit (nor checked against it). A tenant without such a queue
+//!   finds it in the quarantine with the reason ([`junk_destination`]).
 //! - An automatic answer goes only to a person: not to mail marked automatic, not to a bounce,
-//!   not to a robot's address, not to one of the queue's own addresses. It is in the mail's
+//!   not to spam, not to a robot's address, not to one of the queue's own addresses. It is in the mail's
 //!   language if that is German or English, else in the default language, from the `acceptance`
 //!   template of that language, else the one without a language, else the built-in text.
 //! - A sender gets at most `auto_answer_limit` automatic answers within `auto_answer_window_secs`
@@ -30,7 +35,7 @@ use docket_proto::ticket::v1 as pb;
 
 use super::{IngestSettings, REPROCESSED};
 use crate::domain::{AutoAnswer, CopyKey, InboundId, InboundState, Micros};
-use crate::parse::{self, Bounce, ParseError, ParsedMail};
+use crate::parse::{self, Bounce, ParseError, ParsedMail, SpamVerdict};
 use crate::storage::{Claim, InboundMessage};
 
 /// A new ticket's title or an article's subject when the mail has none.
@@ -236,6 +241,32 @@ impl IngestSettings {
     }
 }
 
+/// Where spam that was sent to `tenant_id` goes: the tenant's queue named `junk_queue`, or
+/// `Err` with the reason to hold it in the quarantine.
+pub(super) fn junk_destination<'q>(
+    verdict: &SpamVerdict,
+    tenant_id: &str,
+    queues: &'q [pb::Queue],
+    junk_queue: &str,
+) -> Result<&'q pb::Queue, String> {
+    if junk_queue.is_empty() {
+        return Err(format!(
+            "spam ({verdict}) and no junk queue is set (mail.junk_queue)"
+        ));
+    }
+    queues
+        .iter()
+        .find(|q| q.tenant_id == tenant_id && q.name == junk_queue)
+        .ok_or_else(|| {
+            format!("spam ({verdict}) and tenant {tenant_id} has no queue named {junk_queue}")
+        })
+}
+
+/// What a spam message's record says once it is in the Junk queue.
+pub(super) fn spam_note(verdict: &SpamVerdict) -> String {
+    format!("spam ({verdict})")
+}
+
 /// Where a message was addressed, in the order that decides: envelope recipients, then
 /// Delivered-To, X-Original-To, To and Cc; each once, lowercased.
 pub fn recipients(message: &InboundMessage, mail: &ParsedMail) -> Vec<String> {
@@ -312,8 +343,8 @@ pub(super) fn new_ticket(
     }
 }
 
-/// Whether an automatic answer may go to the sender: not to robots, lists or bounces, not to
-/// one of our own addresses.
+/// Whether an automatic answer may go to the sender: not to robots, lists, bounces or spam,
+/// not to one of our own addresses.
 pub(super) fn may_answer(mail: &ParsedMail, queue: &pb::Queue) -> bool {
     let Some(from) = &mail.from else {
         return false;
@@ -323,6 +354,7 @@ pub(super) fn may_answer(mail: &ParsedMail, queue: &pb::Queue) -> bool {
         .any(|p| from.email.starts_with(p));
     mail.auto.is_none()
         && mail.bounce.is_none()
+        && mail.spam.is_none()
         && !robot
         && !queue
             .addresses
@@ -604,6 +636,8 @@ mod tests {
                 limit: 3,
                 window_secs: 3600,
             },
+            spam: parse::SpamRules::default(),
+            junk_queue: "Junk".into(),
         };
         assert_eq!(
             settings.fallback_queue("imap:sales").as_deref(),
@@ -685,6 +719,55 @@ mod tests {
             ..from("jane@example.com")
         };
         assert!(!may_answer(&bounce, &support));
+        let spam = ParsedMail {
+            spam: Some(flagged()),
+            ..from("jane@example.com")
+        };
+        assert!(!may_answer(&spam, &support));
+    }
+
+    fn flagged() -> SpamVerdict {
+        SpamVerdict {
+            header: "X-Spam-Flag".into(),
+            value: "YES".into(),
+        }
+    }
+
+    #[test]
+    fn spam_goes_to_the_tenants_junk_queue_else_the_quarantine() {
+        let named = |id: &str, tenant: &str, name: &str| pb::Queue {
+            id: id.into(),
+            tenant_id: tenant.into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        let queues = [
+            named("raw-a", "tenant-a", "Raw"),
+            named("junk-b", "tenant-b", "Junk"),
+            named("junk-a-mail", "tenant-a", "Mail::Junk"),
+            named("junk-a", "tenant-a", "Junk"),
+        ];
+        let verdict = flagged();
+        let to = |tenant: &str, name: &str| {
+            junk_destination(&verdict, tenant, &queues, name).map(|q| q.id.as_str())
+        };
+        assert_eq!(to("tenant-a", "Junk"), Ok("junk-a"));
+        assert_eq!(to("tenant-b", "Junk"), Ok("junk-b"));
+        assert_eq!(to("tenant-a", "Mail::Junk"), Ok("junk-a-mail"));
+        // Another tenant's Junk queue is never used, nor one named only alike.
+        assert_eq!(
+            to("tenant-c", "Junk"),
+            Err("spam (X-Spam-Flag: YES) and tenant tenant-c has no queue named Junk".into())
+        );
+        assert_eq!(
+            to("tenant-a", "junk"),
+            Err("spam (X-Spam-Flag: YES) and tenant tenant-a has no queue named junk".into())
+        );
+        assert_eq!(
+            to("tenant-a", ""),
+            Err("spam (X-Spam-Flag: YES) and no junk queue is set (mail.junk_queue)".into())
+        );
+        assert_eq!(spam_note(&verdict), "spam (X-Spam-Flag: YES)");
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! From the MIME tree to a [`ParsedMail`]: the [`Extractor`] walks one parsed message; its
-//! parts are read by the sibling modules (`mime`, `attachments`, `decode`, `auto`, `bounce`).
+//! parts are read by the sibling modules (`mime`, `attachments`, `decode`, `auto`, `bounce`, `spam`).
 
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, Message, MessagePart};
 
 use super::decode::windows_1252;
 use super::headers::{
-    address_values, address_values_8bit, date_us, first_value, ids, primary_language, raw_addresses,
+    address_values, address_values_8bit, date_us, first_value, ids, primary_language,
+    raw_addresses, raw_values,
 };
 use super::{
-    Address, AutoKind, Limits, ParseError, ParsedMail, Part, Warnings, collapse_whitespace,
+    Address, AutoKind, Limits, ParseError, ParsedMail, Part, SpamRules, Warnings,
+    collapse_whitespace, spam_verdict,
 };
 
 /// Longest subject kept, in characters; longer ones are cut with a warning.
@@ -19,6 +21,7 @@ const MAX_SUBJECT_CHARS: usize = 2000;
 pub(super) struct Extractor<'a, 'x> {
     pub(super) message: &'a Message<'x>,
     pub(super) limits: &'a Limits,
+    pub(super) spam: &'a SpamRules,
     pub(super) warnings: Warnings,
     pub(super) attachments: Vec<Part>,
 }
@@ -57,6 +60,7 @@ impl<'a, 'x> Extractor<'a, 'x> {
                 .map(|_| AutoKind::AutoSubmitted("bounce".to_owned()))
         });
         let raw = self.raw();
+        let spam = spam_verdict(|name| raw_values(raw, root, name), self.spam);
         Ok(ParsedMail {
             message_id: ids(root, &HeaderName::MessageId).into_iter().next(),
             in_reply_to: ids(root, &HeaderName::InReplyTo),
@@ -72,6 +76,7 @@ impl<'a, 'x> Extractor<'a, 'x> {
             content_language: self.content_language(root),
             auto,
             bounce,
+            spam,
             text,
             html,
             attachments: self.attachments,

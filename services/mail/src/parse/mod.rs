@@ -12,7 +12,8 @@
 //! The way through, one module each: `prepare` checks the bytes are a message and repairs what
 //! would hide its headers; `extract` walks mail-parser's tree into a [`ParsedMail`], reading
 //! `headers`, choosing the body in `mime`, collecting `attachments`, decoding text in
-//! `decode` and HTML in `html`, and noticing robots (`auto`) and bounces (`bounce`).
+//! `decode` and HTML in `html`, and noticing robots (`auto`), bounces (`bounce`) and what the
+//! upstream filter marked as spam (`spam`, by the [`SpamRules`] the settings give).
 //! `subject` holds what ingestion asks of a subject afterwards: its ticket numbers, a title.
 
 mod attachments;
@@ -24,6 +25,7 @@ mod headers;
 mod html;
 mod mime;
 mod prepare;
+mod spam;
 mod subject;
 mod uuencode;
 
@@ -32,6 +34,7 @@ use std::fmt::Write as _;
 use mail_parser::Message;
 use sha2::{Digest, Sha256};
 
+pub use spam::{DEFAULT_SCORE_HEADER, SpamRules, SpamVerdict, spam_verdict};
 pub use subject::{TicketHooks, clean_subject, clean_subject_with, ticket_numbers_in_subject};
 
 use extract::Extractor;
@@ -142,6 +145,8 @@ pub struct ParsedMail {
     /// Why no automatic answer may be sent.
     pub auto: Option<AutoKind>,
     pub bounce: Option<Bounce>,
+    /// Marked as spam by the upstream filter: the header and value that decided.
+    pub spam: Option<SpamVerdict>,
     /// The body as plain text: the text/plain alternative, else text derived from the HTML.
     pub text: String,
     /// The HTML body, sanitised, in UTF-8 whatever the mail's charset (so stored and served as
@@ -171,8 +176,14 @@ pub enum ParseError {
     TooManyAttachments { count: usize, limit: usize },
 }
 
-/// Parses one raw message. Never panics; see the module documentation for what is repaired.
+/// Parses one raw message with the default [`SpamRules`]. Never panics; see the module
+/// documentation for what is repaired.
 pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
+    parse_with(raw, limits, &SpamRules::default())
+}
+
+/// Parses one raw message, recognising spam by `spam`. Never panics.
+pub fn parse_with(raw: &[u8], limits: &Limits, spam: &SpamRules) -> Result<ParsedMail, ParseError> {
     if raw.len() > limits.max_message_bytes {
         return Err(ParseError::TooLarge {
             size: raw.len(),
@@ -209,19 +220,21 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, ParseError> {
             "the multipart boundary named in the header is not in the body; the delimiter \
              \"{boundary}\" found there was used"
         ));
-        return extract(&fixed, limits, warnings);
+        return extract(&fixed, limits, spam, warnings);
     }
-    extract(&message, limits, warnings)
+    extract(&message, limits, spam, warnings)
 }
 
 fn extract(
     message: &Message<'_>,
     limits: &Limits,
+    spam: &SpamRules,
     warnings: Warnings,
 ) -> Result<ParsedMail, ParseError> {
     Extractor {
         message,
         limits,
+        spam,
         warnings,
         attachments: Vec::new(),
     }

@@ -134,7 +134,7 @@ const LIST_ALL: &str = concat!(
 const REPROCESS: &str = "UPDATE inbound_messages SET state = $1, next_attempt_at = $2, \
      lease_until = 0, attempts = 0, reason = $3 WHERE id = $4 AND state IN ($5, $6)";
 const SENDER_COUNT: &str = "SELECT COUNT(*) FROM inbound_messages \
-     WHERE sender = $1 AND received_at >= $2 AND id <= $3 AND outcome <> 'duplicate'";
+     WHERE sender = $1 AND received_at >= $2 AND id <= $3 AND outcome NOT IN ($4, $5)";
 const EARLIER_IN_STATE: &str =
     "SELECT COUNT(*) FROM inbound_messages WHERE message_id = $1 AND state = $2 AND id < $3";
 
@@ -262,7 +262,8 @@ impl MailStore {
         Ok(message)
     }
 
-    /// How many messages `sender` sent from `since` up to `up_to` (that one included).
+    /// How many messages `sender` sent from `since` up to `up_to` (that one included), copies and
+    /// spam left out ([`Outcome::NOT_COUNTED`]).
     pub async fn sender_count(
         &self,
         sender: &str,
@@ -273,6 +274,8 @@ impl MailStore {
             .bind(sender)
             .bind(since)
             .bind(up_to.to_string())
+            .bind(Outcome::NOT_COUNTED[0].as_str())
+            .bind(Outcome::NOT_COUNTED[1].as_str())
             .fetch_one(self.db.pool())
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))

@@ -585,6 +585,63 @@ def thread_tags():
         "A reply with several ticket tags.\n"))
 
 
+def spam_spamassassin():
+    write("spam_spamassassin.eml", crlf(
+        "Return-Path: <winner@lottery.example>\n"
+        "X-Spam-Checker-Version: SpamAssassin 4.0.1 on mx.uni.example\n"
+        "X-Spam-Flag: YES\n"
+        "X-Spam-Level: *******\n"
+        "X-Spam-Status: Yes, score=7.3 required=5.0 tests=BAYES_99,FREEMAIL_FROM,\n"
+        "\tURIBL_BLACK autolearn=no autolearn_force=no version=4.0.1\n"
+        "From: Lottery <winner@lottery.example>\n"
+        "To: support@docket.test\n"
+        "Subject: Re: [Ticket#2026112210000017] You have won\n"
+        "Message-ID: <spam-sa-1@lottery.example>\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "Claim your prize now.\n"))
+
+
+def spam_rspamd_over():
+    write("spam_rspamd_over.eml", crlf(
+        "X-Spamd-Result: default: True [12.30 / 15.00];\n"
+        "\tR_SPF_FAIL(1.00)[-all]; BAYES_SPAM(5.10)[99.99%];\n"
+        "\tURIBL_BLACK(7.50)[pharmacy.example:url]\n"
+        "X-Rspamd-Score: 12.3\n"
+        "X-Rspamd-Server: mx1\n"
+        "From: Pharmacy <offers@pharmacy.example>\n"
+        "To: support@docket.test\n"
+        "Subject: Cheap pills\n"
+        "Message-ID: <spam-rspamd-1@pharmacy.example>\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "Best prices.\n"))
+
+
+def spam_rspamd_under():
+    write("spam_rspamd_under.eml", crlf(
+        "X-Spamd-Result: default: False [2.10 / 15.00];\n"
+        "\tR_SPF_ALLOW(-0.20)[+ip4:192.0.2.1]; MIME_GOOD(-0.10)[text/plain]\n"
+        "X-Rspamd-Score: 2.1\n"
+        "From: Jane Doe <jane@example.com>\n"
+        "To: support@docket.test\n"
+        "Subject: Printer again\n"
+        "Message-ID: <ham-rspamd-1@example.com>\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "The printer jams again.\n"))
+
+
+def ham_spam_flag_no():
+    write("ham_spam_flag_no.eml", crlf(
+        "X-Spam-Flag: NO\n"
+        "X-Spam-Score: -0.4\n"
+        "X-Spam-Status: No, score=-0.4 required=5.0 tests=DKIM_VALID autolearn=ham\n"
+        "From: Jane Doe <jane@example.com>\n"
+        "To: support@docket.test\n"
+        "Subject: Toner\n"
+        "Message-ID: <ham-sa-1@example.com>\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "We need toner.\n"))
+
+
 def main():
     for make in [
         unknown_charset, charset_lie, missing_boundary, wrong_boundary, boundary_never_closed,
@@ -596,7 +653,8 @@ def main():
         mbox_from_line, base64_nested_message, digest, qmail_bounce, traversal_filename,
         rfc822_in_rfc822, uuencode_in_text, latin1_text_attachment, content_type_text,
         named_text_only, broken_base64_text, latin1_display_name, cr_only_lmtp,
-        html_empty_after_sanitising, thread_tags,
+        html_empty_after_sanitising, thread_tags, spam_spamassassin, spam_rspamd_over,
+        spam_rspamd_under, ham_spam_flag_no,
     ]:
         make()
 
