@@ -285,7 +285,8 @@ impl MailServer {
                         tickets.clone(),
                         composer.clone(),
                         &config.default_language,
-                    ),
+                    )
+                    .with_junk_queue(config.junk_queue.trim()),
                     composer,
                     wake: outgoing.clone(),
                 }),

@@ -76,6 +76,14 @@ pub struct Notices {
     tickets: Arc<Tickets>,
     composer: Composer,
     language: String,
+    /// The queue spam goes to (`mail.junk_queue`): its readers are not told of its tickets.
+    junk_queue: String,
+}
+
+/// Whether everyone who may read `queue` is told of one of its tickets: when the notice asks for
+/// it, never for the Junk queue (spam would page the whole queue).
+fn tells_queue_readers(queue: &pb::Queue, wanted: bool, junk_queue: &str) -> bool {
+    wanted && queue.name != junk_queue
 }
 
 impl Notices {
@@ -90,7 +98,14 @@ impl Notices {
             tickets,
             composer,
             language: language.to_owned(),
+            junk_queue: String::new(),
         }
+    }
+
+    /// Tickets in the queue named `name` (spam) are told to nobody but the people on them.
+    pub fn with_junk_queue(mut self, name: &str) -> Self {
+        self.junk_queue = name.to_owned();
+        self
     }
 
     pub async fn new_ticket(
@@ -174,8 +189,10 @@ impl Notices {
         };
         let (agents, queue_readers) = addressees(&ticket);
         let queue = self.tickets.queue(&ticket.queue_id).await?;
-        let group = match (&queue, queue_readers) {
-            (Some(q), true) => q.group_id.clone(),
+        let group = match &queue {
+            Some(q) if tells_queue_readers(q, queue_readers, &self.junk_queue) => {
+                q.group_id.clone()
+            }
             _ => String::new(),
         };
         if group.is_empty() && agents.is_empty() {
@@ -252,6 +269,17 @@ fn people_of(ticket: &pb::Ticket) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_junk_queues_readers_are_not_told() {
+        let queue = |name: &str| pb::Queue {
+            name: name.into(),
+            ..Default::default()
+        };
+        assert!(tells_queue_readers(&queue("Raw"), true, "Junk"));
+        assert!(!tells_queue_readers(&queue("Raw"), false, "Junk"));
+        assert!(!tells_queue_readers(&queue("Junk"), true, "Junk"));
+    }
 
     #[test]
     fn notices_speak_german_and_english() {
