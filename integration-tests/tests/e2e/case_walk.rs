@@ -279,7 +279,7 @@ async fn walk(mode: Mode) {
         .await
         .unwrap();
     assert_eq!(file.status(), 200);
-    assert_eq!(file.headers()["content-type"], "text/plain");
+    assert_eq!(file.headers()["content-type"], "text/plain; charset=utf-8");
     assert_eq!(file.headers()["x-content-type-options"], "nosniff");
     assert_eq!(
         file.headers()["content-disposition"],

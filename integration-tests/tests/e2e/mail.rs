@@ -438,6 +438,20 @@ Content-Type: text/html; charset=utf-8\r\n\r\n<p>See the <b>photos</b>.</p>\
     )))
     .await;
     assert!(shown.contains("<b>photos</b>"), "{shown}");
+    let served = app
+        .client
+        .get(format!(
+            "{api}/attachments/{}",
+            html_part["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        served.headers()["content-type"],
+        "text/html; charset=utf-8",
+        "the HTML copy says its charset"
+    );
     assert!(
         !shown.contains("<script") && !shown.contains("tracker.example"),
         "{shown}"

@@ -141,30 +141,57 @@ fn file_name(name: &str) -> Result<String, TicketError> {
 }
 
 /// What `bytes` are: their magic number decides; text without one keeps a declared `text/*`
-/// type (else `text/plain`); anything else is `application/octet-stream`.
+/// type (else `text/plain`) with its charset: UTF-8, or the charset a `text/*` type declares for
+/// bytes that are not UTF-8 (a Latin-1 file stays the file that was sent); anything else is
+/// `application/octet-stream`.
 pub fn sniff(bytes: &[u8], declared: &str) -> String {
-    if let Some(kind) = infer::get(bytes) {
-        return kind.mime_type().to_owned();
+    // A text type the magic numbers find (HTML, XML) is text like any other: it gets its charset.
+    let inferred = infer::get(bytes).map(|kind| kind.mime_type());
+    if let Some(mime) = inferred
+        && !mime.starts_with("text/")
+    {
+        return mime.to_owned();
     }
     let head = &bytes[..bytes.len().min(8192)];
-    let text = !head.contains(&0)
-        && match std::str::from_utf8(head) {
-            Ok(_) => true,
-            // A multi-byte character cut at the end of the sample is still text.
-            Err(e) => e.error_len().is_none(),
-        };
-    if text {
-        let declared_text = declared.starts_with("text/")
-            && declared
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/+.-".contains(c));
-        if declared_text {
-            declared.to_owned()
-        } else {
-            "text/plain".to_owned()
-        }
+    if head.contains(&0) {
+        return "application/octet-stream".to_owned();
+    }
+    let utf8 = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // A multi-byte character cut at the end of the sample is still text.
+        Err(e) => e.error_len().is_none(),
+    };
+    let mut parts = declared.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    let kind = if let Some(mime) = inferred {
+        mime
+    } else if essence.starts_with("text/")
+        && essence
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/+.-".contains(c))
+    {
+        essence
     } else {
-        "application/octet-stream".to_owned()
+        "text/plain"
+    };
+    let charset = parts
+        .filter_map(|p| p.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, value)| value.trim().trim_matches('"'))
+        .filter(|cs| {
+            !cs.is_empty()
+                && cs.len() <= 40
+                && cs
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        });
+    match (utf8, charset) {
+        (true, _) => format!("{kind}; charset=utf-8"),
+        // Text in the charset its sender declared (Latin-1, say), served as such.
+        (false, Some(charset)) if kind.starts_with("text/") && essence.starts_with("text/") => {
+            format!("{kind}; charset={}", charset.to_ascii_lowercase())
+        }
+        _ => "application/octet-stream".to_owned(),
     }
 }
 
@@ -178,10 +205,36 @@ mod tests {
         assert_eq!(sniff(&pdf, "image/png"), "application/pdf");
         let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
         assert_eq!(sniff(&png, "text/plain"), "image/png");
-        assert_eq!(sniff("Grüße\n".as_bytes(), "text/csv"), "text/csv");
-        assert_eq!(sniff(b"plain words", "application/pdf"), "text/plain");
+        assert_eq!(
+            sniff("Grüße\n".as_bytes(), "text/csv"),
+            "text/csv; charset=utf-8"
+        );
+        assert_eq!(
+            sniff(b"plain words", "application/pdf"),
+            "text/plain; charset=utf-8"
+        );
         assert_eq!(sniff(b"a\0b", "text/plain"), "application/octet-stream");
-        assert_eq!(sniff(b"x", "text/html; charset=\"x\""), "text/plain");
+        assert_eq!(
+            sniff(b"<p>x</p>", "text/html; charset=utf-8"),
+            "text/html; charset=utf-8"
+        );
+        // Latin-1 text keeps its bytes and is served in its declared charset.
+        assert_eq!(
+            sniff(b"Gr\xfc\xdfe", "text/plain; charset=\"ISO-8859-1\""),
+            "text/plain; charset=iso-8859-1"
+        );
+        assert_eq!(
+            sniff(b"Gr\xfc\xdfe", "text/plain"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            sniff(b"Gr\xfc\xdfe", "application/pdf; charset=latin1"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            sniff(b"x\xfc", "text/plain; charset=\"a b\""),
+            "application/octet-stream"
+        );
     }
 
     #[test]

@@ -3988,7 +3988,7 @@ async fn case_attachments_and_time(store: &SqlTicketStore, db: &Db) {
     assert_eq!(
         files,
         [
-            ("vpn.log", "text/plain", 40),
+            ("vpn.log", "text/plain; charset=utf-8", 40),
             ("screen.png", "image/png", 16)
         ]
     );
