@@ -495,7 +495,7 @@ async fn automatic_answers_are_counted_per_sender_at_once(store: &MailStore, _db
     // The rule here: at most 3 kept; the store must hand each writer what the last one wrote.
     let take = |store: MailStore, sender: &'static str, key: String| async move {
         store
-            .auto_answers(sender, move |mut earlier| {
+            .auto_answers(sender, 0, move |mut earlier| {
                 let allowed = earlier.len() < 3;
                 if allowed {
                     earlier.push(AutoAnswer { at: 1, key });
@@ -514,7 +514,7 @@ async fn automatic_answers_are_counted_per_sender_at_once(store: &MailStore, _db
     assert!(!take(store.clone(), "loop@example.com", "k10".into()).await);
     assert!(take(store.clone(), "jane@example.com", "k0".into()).await);
     let kept = store
-        .auto_answers("loop@example.com", |earlier| (earlier.clone(), earlier))
+        .auto_answers("loop@example.com", 0, |earlier| (earlier.clone(), earlier))
         .await
         .unwrap();
     assert_eq!(kept.len(), 3);
@@ -530,7 +530,7 @@ async fn automatic_answers_are_counted_per_sender_at_once(store: &MailStore, _db
     );
     assert_eq!(store.forget_auto_answers(now + 1).await.unwrap(), 2);
     let after = store
-        .auto_answers("loop@example.com", |earlier| (earlier.clone(), earlier))
+        .auto_answers("loop@example.com", 0, |earlier| (earlier.clone(), earlier))
         .await
         .unwrap();
     assert!(after.is_empty(), "{after:?}");

@@ -519,17 +519,12 @@ impl Ingest {
         let key = format!("confirmation:{}", message.id);
         let recipient = sender.trim().to_lowercase();
         let now = docket_platform::time::now_micros();
-        let allowed = self
-            .store
-            .auto_answers(&recipient, |earlier| {
-                auto_answer(limit, earlier, &key, &recipient, now)
-            })
-            .await?;
         let window = i64::try_from(limit.window_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         self.store
-            .forget_auto_answers(now.saturating_sub(window))
-            .await?;
-        Ok(allowed)
+            .auto_answers(&recipient, now.saturating_sub(window), |earlier| {
+                auto_answer(limit, earlier, &key, &recipient, now)
+            })
+            .await
     }
 
     /// The queue a message goes to: the first recipient that is a queue's address, else the

@@ -15,10 +15,12 @@ const FORGET: &str = "DELETE FROM auto_answers WHERE updated_at < $1";
 impl MailStore {
     /// Loads the answers `recipient` got, lets `decide` say which to keep (and whatever else it
     /// decides) and stores those, in one transaction that no other writer for `recipient`
-    /// interleaves with.
+    /// interleaves with; the same transaction forgets the senders not answered since
+    /// `forget_before` ([`MailStore::forget_auto_answers`]).
     pub async fn auto_answers<T>(
         &self,
         recipient: &str,
+        forget_before: i64,
         decide: impl FnOnce(Vec<AutoAnswer>) -> (Vec<AutoAnswer>, T),
     ) -> Result<T, MailError> {
         let now = docket_platform::time::now_micros();
@@ -43,6 +45,10 @@ impl MailStore {
             .bind(keep)
             .bind(now)
             .bind(recipient)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(FORGET)
+            .bind(forget_before)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
