@@ -1,7 +1,7 @@
 //! A ticket's articles (`/tickets/{id}/articles`): answers, notes and calls with their
 //! attachments and delivery state, and the attachments' content.
 
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use docket_proto::ticket::v1 as pb;
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Items, time};
+use super::{Items, download, time};
 use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, TooLarge};
@@ -266,35 +266,5 @@ async fn get_attachment(
         .await?
         .into_inner();
     let meta = r.attachment.unwrap_or_default();
-    let content_type = header::HeaderValue::from_str(&meta.content_type)
-        .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
-    let disposition = header::HeaderValue::from_str(&format!(
-        "attachment; filename*=UTF-8''{}",
-        percent_encode(&meta.filename)
-    ))
-    .unwrap_or(header::HeaderValue::from_static("attachment"));
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_DISPOSITION, disposition),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                header::HeaderValue::from_static("nosniff"),
-            ),
-        ],
-        r.content,
-    ))
-}
-
-/// RFC 8187 encoding of a file name: unreserved characters as they are, the rest as %XX.
-fn percent_encode(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    Ok(download(&meta.filename, &meta.content_type, r.content))
 }

@@ -1,5 +1,6 @@
-//! The mail channel over REST: a raw RFC 822 upload for scripts, and the received messages with
-//! the quarantine for installation administrators.
+//! The mail channel over REST: a raw RFC 822 upload for scripts, the received messages with the
+//! quarantine for installation administrators, and a received message's parts for the agents
+//! who see its ticket.
 
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -14,8 +15,7 @@ use crate::AppState;
 use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiBytes, ApiError, ApiPath, ApiQuery, Problem};
-use crate::rest::Reply;
-use crate::rest::time;
+use crate::rest::{Reply, download, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_messages))
         .routes(routes!(get_message))
         .routes(routes!(get_raw))
+        .routes(routes!(get_part))
         .routes(routes!(reprocess))
 }
 
@@ -87,7 +88,7 @@ pub struct SubmitQuery {
     request_body(content = Vec<u8>, content_type = "message/rfc822", description = "The message, byte for byte"),
     responses((status = 202, body = InboundMessage, description = "stored; processing follows"),
               (status = 200, body = InboundMessage, description = "stored before"),
-              Unauthenticated, Forbidden, (status = 413, description = "too large, or an attachment is", body = Problem),
+              Unauthenticated, Forbidden, (status = 413, description = "larger than the mail service takes", body = Problem),
               Invalid))]
 async fn submit_message(
     api: Api,
@@ -198,6 +199,25 @@ async fn get_raw(
         ],
         m.raw,
     ))
+}
+
+/// One part (attachment, inline image) of a received message, byte for byte. The parts a
+/// mail's article could not take are named, with this address, in a note on its ticket: for
+/// agents who may see that ticket, and installation administrators.
+#[utoipa::path(get, path = "/mail/messages/{message_id}/parts/{index}", tag = "mail",
+    params(("message_id" = String, Path), ("index" = u32, Path, description = "the part's place among the message's parts, from 0")),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream"),
+              Unauthenticated, Forbidden, NotFound, Invalid))]
+async fn get_part(
+    api: Api,
+    ApiPath((message_id, index)): ApiPath<(String, u32)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let part = api
+        .mail()
+        .get_message_part(pb::GetMessagePartRequest { message_id, index })
+        .await?
+        .into_inner();
+    Ok(download(&part.filename, &part.content_type, part.content))
 }
 
 /// Processes a quarantined or refused message again, e.g. after a default queue was set or a

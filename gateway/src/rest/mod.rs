@@ -62,6 +62,47 @@ pub(crate) fn non_empty(s: String) -> Option<String> {
 /// What most handlers answer: a JSON body, or a problem.
 pub(crate) type Reply<T> = Result<axum::Json<T>, ApiError>;
 
+/// A file's bytes as a download: served as what they are (`Content-Disposition: attachment`,
+/// never sniffed by the browser), under its name.
+pub(crate) fn download(
+    filename: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> impl axum::response::IntoResponse + use<> {
+    use axum::http::header;
+    let content_type = header::HeaderValue::from_str(content_type)
+        .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
+    let disposition = header::HeaderValue::from_str(&format!(
+        "attachment; filename*=UTF-8''{}",
+        percent_encode(filename)
+    ))
+    .unwrap_or(header::HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                header::HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        bytes,
+    )
+}
+
+/// RFC 8187 encoding of a file name: unreserved characters as they are, the rest as %XX.
+fn percent_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl<T> Items<T> {
     /// The services' messages as a JSON list of their representations.
     pub(crate) fn of<M: Into<T>>(messages: Vec<M>) -> Reply<Self> {

@@ -14,7 +14,7 @@ use docket_mail::config::{ImapAccount, Security, SmtpRelay};
 use docket_platform::config::Secret;
 use serde_json::{Value, json};
 
-const QUEUE_ADDRESS: &str = "support@uni.example";
+pub(super) const QUEUE_ADDRESS: &str = "support@uni.example";
 
 fn relay(sink: &Sink) -> SmtpRelay {
     SmtpRelay {
@@ -38,7 +38,7 @@ async fn tickets(app: &TestApp, queue: &str) -> Vec<Value> {
         .clone()
 }
 
-async fn articles(app: &TestApp, ticket: &str) -> Vec<Value> {
+pub(super) async fn articles(app: &TestApp, ticket: &str) -> Vec<Value> {
     app.get_json(&format!("/tickets/{ticket}/articles")).await["items"]
         .as_array()
         .unwrap()
@@ -46,7 +46,7 @@ async fn articles(app: &TestApp, ticket: &str) -> Vec<Value> {
 }
 
 /// Waits until the queue has a ticket titled `title`; returns it.
-async fn ticket_titled(app: &TestApp, queue: &str, title: &str) -> Value {
+pub(super) async fn ticket_titled(app: &TestApp, queue: &str, title: &str) -> Value {
     wait_until(
         Duration::from_secs(30),
         &format!("a ticket {title:?}"),
@@ -62,7 +62,7 @@ async fn ticket_titled(app: &TestApp, queue: &str, title: &str) -> Value {
 }
 
 /// Waits until the ticket has `n` articles; returns them.
-async fn articles_n(app: &TestApp, ticket: &str, n: usize) -> Vec<Value> {
+pub(super) async fn articles_n(app: &TestApp, ticket: &str, n: usize) -> Vec<Value> {
     let list = wait_until(
         Duration::from_secs(30),
         &format!("{n} articles on ticket {ticket}"),
@@ -91,7 +91,7 @@ async fn delivery(app: &TestApp, ticket: &str, article: &str, state: &str) -> Va
 }
 
 /// Waits until the admin API lists the message with this Message-ID in `state`.
-async fn message_state(app: &TestApp, message_id: &str, state: &str) -> Value {
+pub(super) async fn message_state(app: &TestApp, message_id: &str, state: &str) -> Value {
     wait_until(
         Duration::from_secs(30),
         &format!("message {message_id} to be {state}"),

@@ -35,8 +35,15 @@ pub struct MailConfig {
     pub default_language: String,
     /// Largest message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// Largest attachment accepted, in bytes (ticket core stores at most 10 MiB each).
+    /// Attachments one article of a mail takes (the HTML copy counted, inline images shown in
+    /// it not); a mail's further parts stay with the received message and are named in a note
+    /// on the ticket. At most 20, what ticket core takes.
+    pub max_attachments: usize,
+    /// Largest attachment on an article, in bytes (at most 10 MiB); larger parts stay with the
+    /// received message, named in the note.
     pub max_attachment_bytes: usize,
+    /// An article's attachments together, in bytes (at most 20 MiB).
+    pub max_article_attachment_bytes: usize,
     /// Mails from one sender within an hour; more are quarantined (a mail loop, a flood).
     pub sender_limit_per_hour: u32,
     /// Automatic answers (confirmations) one sender gets within `auto_answer_window_secs`; its
@@ -83,7 +90,9 @@ impl Default for MailConfig {
             default_queue: None,
             default_language: "de".into(),
             max_message_bytes: 25 * 1024 * 1024,
-            max_attachment_bytes: 10 * 1024 * 1024,
+            max_attachments: docket_proto::article_limits::MAX_ATTACHMENTS,
+            max_attachment_bytes: docket_proto::article_limits::MAX_ATTACHMENT_BYTES,
+            max_article_attachment_bytes: docket_proto::article_limits::MAX_TOTAL_BYTES,
             sender_limit_per_hour: 30,
             auto_answer_limit: 3,
             auto_answer_window_secs: 3600,

@@ -104,6 +104,67 @@ pub struct AutoAnswer {
     pub key: String,
 }
 
+/// What one article of a received mail carries at most; the rest of its parts stay with the
+/// received message and are named in a note. Never more than ticket core takes
+/// ([`docket_proto::article_limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArticleLimits {
+    /// Attachments, the HTML copy counted; inline images shown in the HTML copy are not.
+    pub max_attachments: usize,
+    /// One attachment, in bytes.
+    pub max_attachment_bytes: usize,
+    /// All attachments together, in bytes.
+    pub max_total_bytes: usize,
+}
+
+impl Default for ArticleLimits {
+    fn default() -> Self {
+        use docket_proto::article_limits as most;
+        Self {
+            max_attachments: most::MAX_ATTACHMENTS,
+            max_attachment_bytes: most::MAX_ATTACHMENT_BYTES,
+            max_total_bytes: most::MAX_TOTAL_BYTES,
+        }
+    }
+}
+
+impl ArticleLimits {
+    /// Limits from the settings: each at least 1 and at most what ticket core takes (`Err`
+    /// names the setting that is not).
+    pub fn new(
+        max_attachments: usize,
+        max_attachment_bytes: usize,
+        max_total_bytes: usize,
+    ) -> Result<Self, String> {
+        let most = Self::default();
+        for (name, value, ceiling) in [
+            ("max_attachments", max_attachments, most.max_attachments),
+            (
+                "max_attachment_bytes",
+                max_attachment_bytes,
+                most.max_attachment_bytes,
+            ),
+            (
+                "max_article_attachment_bytes",
+                max_total_bytes,
+                most.max_total_bytes,
+            ),
+        ] {
+            if value == 0 || value > ceiling {
+                return Err(format!(
+                    "mail.{name} is {value}; it must be between 1 and {ceiling}, what ticket core \
+                     takes on one article"
+                ));
+            }
+        }
+        Ok(Self {
+            max_attachments,
+            max_attachment_bytes,
+            max_total_bytes,
+        })
+    }
+}
+
 /// The Message-IDs a mail names of its ticket's thread (`ids` oldest first): all of them if
 /// there are at most `limit` (never fewer than 2), else the first and the `limit - 1` newest.
 pub fn thread_references(mut ids: Vec<String>, limit: u32) -> Vec<String> {
@@ -125,6 +186,29 @@ pub fn processing_retry_delay(attempts: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn article_limits_stay_within_what_ticket_core_takes() {
+        let most = ArticleLimits::default();
+        assert_eq!(most.max_attachments, 20);
+        assert_eq!(
+            ArticleLimits::new(5, 1024, 2048).map(|l| l.max_total_bytes),
+            Ok(2048)
+        );
+        let err = ArticleLimits::new(21, 1024, 2048).unwrap_err();
+        assert!(err.contains("mail.max_attachments is 21"), "{err}");
+        assert!(
+            ArticleLimits::new(1, 0, 2048)
+                .unwrap_err()
+                .contains("max_attachment_bytes")
+        );
+        let over = most.max_total_bytes + 1;
+        assert!(
+            ArticleLimits::new(1, 1, over)
+                .unwrap_err()
+                .contains("max_article_attachment_bytes")
+        );
+    }
+
     use super::*;
 
     fn ids(n: usize) -> Vec<String> {

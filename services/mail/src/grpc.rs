@@ -1,10 +1,12 @@
 //! The `docket.mail.v1.MailService` edge: uploads, the list of received messages and the
-//! quarantine, for installation administrators and the suite's services.
+//! quarantine, for installation administrators and the suite's services; the parts of a
+//! received message also for the agents who may see its ticket.
 
 use std::sync::Arc;
 
-use docket_auth::Kind;
+use docket_auth::caller::AUTHORIZATION;
 use docket_auth::remote::Authenticate;
+use docket_auth::{Claims, Kind};
 use docket_proto::mail::v1 as pb;
 use docket_proto::mail::v1::mail_service_server::MailService;
 use tonic::{Request, Response, Status};
@@ -26,9 +28,7 @@ impl MailGrpc {
     /// Only installation administrators (with the `admin` scope, for API tokens) and services.
     async fn require_operator<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let claims = self.auth.caller(request.metadata()).await?;
-        if claims.kind == Kind::Service
-            || (claims.is_installation_admin() && claims.has_scope("admin"))
-        {
+        if is_operator(&claims) {
             Ok(())
         } else {
             Err(MailError::PermissionDenied(
@@ -37,6 +37,10 @@ impl MailGrpc {
             .into())
         }
     }
+}
+
+fn is_operator(claims: &Claims) -> bool {
+    claims.kind == Kind::Service || (claims.is_installation_admin() && claims.has_scope("admin"))
 }
 
 fn message_to_pb(m: InboundMessage, duplicate: bool) -> pb::InboundMessage {
@@ -125,6 +129,51 @@ impl MailService for MailGrpc {
         let id = parse_id(&request.into_inner().id)?;
         let message = self.ingest.store().get_inbound(id).await?;
         Ok(Response::new(message_to_pb(message, false)))
+    }
+
+    async fn get_message_part(
+        &self,
+        request: Request<pb::GetMessagePartRequest>,
+    ) -> Result<Response<pb::MessagePart>, Status> {
+        let claims = self.auth.caller(request.metadata()).await?;
+        let operator = is_operator(&claims);
+        if !operator && claims.kind != Kind::Agent {
+            return Err(MailError::PermissionDenied(
+                "the parts of received messages are for agents".into(),
+            )
+            .into());
+        }
+        let authorization = request.metadata().get(AUTHORIZATION).cloned();
+        let r = request.into_inner();
+        let id = parse_id(&r.message_id)?;
+        let index = usize::try_from(r.index).unwrap_or(usize::MAX);
+        let message = self.ingest.store().get_inbound(id).await?;
+        let ticket_id = message.ticket_id.clone();
+        // An agent sees the parts of a message only through its ticket; the same answer when
+        // there is none as when it is not theirs.
+        if !operator {
+            let seen = match (&authorization, ticket_id.is_empty()) {
+                (Some(authorization), false) => {
+                    self.ingest
+                        .tickets()
+                        .ticket_seen_by(authorization, &ticket_id)
+                        .await?
+                }
+                _ => false,
+            };
+            if !seen {
+                return Err(
+                    MailError::not_found("part", format!("{index} of message {id}")).into(),
+                );
+            }
+        }
+        let part = self.ingest.part(message, index).await?;
+        Ok(Response::new(pb::MessagePart {
+            ticket_id,
+            filename: part.filename,
+            content_type: part.content_type,
+            content: part.content,
+        }))
     }
 
     async fn reprocess_message(

@@ -42,6 +42,7 @@ use tokio::task::JoinHandle;
 pub use config::MailConfig;
 pub use error::MailError;
 
+use crate::domain::ArticleLimits;
 use crate::ingest::{AnswerLimit, Ingest, IngestSettings};
 use crate::outbound::Composer;
 use crate::storage::MailStore;
@@ -87,6 +88,8 @@ pub enum StartError {
     Bind(#[from] BindError),
     #[error("invalid endpoint `{0}`")]
     Endpoint(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// What the mail service does with ticket core's events: agents' email articles go out to the
@@ -232,9 +235,14 @@ impl MailServer {
         let settings = IngestSettings {
             limits: parse::Limits {
                 max_message_bytes: config.max_message_bytes,
-                max_attachment_bytes: config.max_attachment_bytes,
                 ..parse::Limits::default()
             },
+            article: ArticleLimits::new(
+                config.max_attachments,
+                config.max_attachment_bytes,
+                config.max_article_attachment_bytes,
+            )
+            .map_err(StartError::Config)?,
             default_queue: config
                 .default_queue
                 .clone()

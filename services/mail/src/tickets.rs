@@ -162,6 +162,33 @@ impl Tickets {
         }
     }
 
+    /// Whether the caller whose `authorization` this is may see ticket `ticket_id`: ticket core
+    /// decides, on the caller's own token (not the service's).
+    pub async fn ticket_seen_by(
+        &self,
+        authorization: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+        ticket_id: &str,
+    ) -> Result<bool, MailError> {
+        let mut request = tonic::Request::new(pb::GetTicketRequest {
+            ticket: ticket_id.to_owned(),
+        });
+        request
+            .metadata_mut()
+            .insert(docket_auth::caller::AUTHORIZATION, authorization.clone());
+        match self.client.clone().get_ticket(request).await {
+            Ok(_) => Ok(true),
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::NotFound | tonic::Code::PermissionDenied
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(s) => Err(peer(s)),
+        }
+    }
+
     pub async fn create_ticket(
         &self,
         message: pb::CreateTicketRequest,

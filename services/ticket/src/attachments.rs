@@ -11,11 +11,11 @@ use crate::error::TicketError;
 docket_platform::typed_id!(pub AttachmentId, "attachment");
 
 /// Largest attachment accepted, in bytes.
-pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_ATTACHMENT_BYTES: usize = docket_proto::article_limits::MAX_ATTACHMENT_BYTES;
 /// Largest sum of one article's attachments, in bytes.
-pub const MAX_ARTICLE_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+pub const MAX_ARTICLE_ATTACHMENT_BYTES: usize = docket_proto::article_limits::MAX_TOTAL_BYTES;
 /// Most attachments on one article.
-pub const MAX_ATTACHMENTS: usize = 20;
+pub const MAX_ATTACHMENTS: usize = docket_proto::article_limits::MAX_ATTACHMENTS;
 /// Characters of an attachment's text that full-text search sees.
 pub const MAX_INDEXED_CHARS: usize = 250_000;
 

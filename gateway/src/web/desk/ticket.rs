@@ -111,10 +111,61 @@ pub(super) async fn fields_of(
 struct DeskArticle {
     id: String,
     row: ArticleRow,
+    /// The body, with the addresses of a received mail's parts as links.
+    body: Vec<Piece>,
     internal: bool,
     channel: &'static str,
     author: String,
     delivery: String,
+}
+
+/// A stretch of an article's body: text, or the address of a received mail's part.
+#[derive(Debug, PartialEq, Eq)]
+struct Piece {
+    text: String,
+    link: bool,
+}
+
+/// `body` cut into text and the addresses the mail service names a received mail's parts by
+/// (`/api/v1/mail/messages/<id>/parts/<n>`, in the note on what an article could not take).
+fn with_part_links(body: &str) -> Vec<Piece> {
+    const PREFIX: &str = "/api/v1/mail/messages/";
+    let mut pieces = Vec::new();
+    let mut rest = body;
+    while let Some(at) = rest.find(PREFIX) {
+        let tail = &rest[at + PREFIX.len()..];
+        let id_len = tail
+            .find(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+            .unwrap_or(tail.len());
+        let number_len = tail[id_len..]
+            .strip_prefix("/parts/")
+            .map(|n| n.find(|c: char| !c.is_ascii_digit()).unwrap_or(n.len()))
+            .unwrap_or(0);
+        let len = PREFIX.len() + id_len + "/parts/".len() + number_len;
+        if id_len == 0 || number_len == 0 {
+            pieces.push(Piece {
+                text: rest[..at + PREFIX.len()].to_owned(),
+                link: false,
+            });
+            rest = &rest[at + PREFIX.len()..];
+            continue;
+        }
+        pieces.push(Piece {
+            text: rest[..at].to_owned(),
+            link: false,
+        });
+        pieces.push(Piece {
+            text: rest[at..at + len].to_owned(),
+            link: true,
+        });
+        rest = &rest[at + len..];
+    }
+    pieces.push(Piece {
+        text: rest.to_owned(),
+        link: false,
+    });
+    pieces.retain(|p| !p.text.is_empty());
+    pieces
 }
 
 struct HistoryLine {
@@ -264,6 +315,7 @@ async fn load_ticket<'a>(
                     _ => t.note,
                 },
                 author: a.author.clone(),
+                body: with_part_links(&a.body),
                 delivery: a
                     .delivery
                     .as_ref()
@@ -338,4 +390,46 @@ fn offered_states(ticket: &pb::Ticket, current: pb::TicketState) -> Vec<pb::Tick
         offered.insert(0, current);
     }
     offered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(text: &str, link: bool) -> Piece {
+        Piece {
+            text: text.into(),
+            link,
+        }
+    }
+
+    #[test]
+    fn addresses_of_a_mails_parts_become_links_and_nothing_else_does() {
+        let id = "0195f0a0-1c2d-7e3f-8a4b-5c6d7e8f9a0b";
+        let body = format!(
+            "- a.pdf (1 KiB): /api/v1/mail/messages/{id}/parts/21\n- b.pdf: \
+             /api/v1/mail/messages/{id}/parts/3."
+        );
+        assert_eq!(
+            with_part_links(&body),
+            [
+                piece("- a.pdf (1 KiB): ", false),
+                piece(&format!("/api/v1/mail/messages/{id}/parts/21"), true),
+                piece("\n- b.pdf: ", false),
+                piece(&format!("/api/v1/mail/messages/{id}/parts/3"), true),
+                piece(".", false),
+            ]
+        );
+        for plain in [
+            "see /api/v1/mail/messages/ for more",
+            "/api/v1/mail/messages/abc/raw",
+            "/api/v1/mail/messages/<script>/parts/1",
+            "",
+        ] {
+            let pieces = with_part_links(plain);
+            assert!(pieces.iter().all(|p| !p.link), "{plain}: {pieces:?}");
+            let joined: String = pieces.iter().map(|p| p.text.as_str()).collect();
+            assert_eq!(joined, plain);
+        }
+    }
 }

@@ -24,22 +24,25 @@ use docket_platform::Shutdown;
 use docket_proto::ticket::v1 as pb;
 use tokio::sync::Notify;
 
-use crate::domain::{CopyKey, processing_retry_delay};
+use crate::domain::{ArticleLimits, CopyKey, processing_retry_delay};
 use crate::error::MailError;
 use crate::outbound::{Composer, Draft, confirmation_text};
-use crate::parse::{self, Limits, ParseError, ParsedMail, SpamRules, SpamVerdict, TicketHooks};
+use crate::parse::{
+    self, Limits, ParseError, ParsedMail, Part, SpamRules, SpamVerdict, TicketHooks,
+};
 use crate::storage::{
     Finish, InboundId, InboundMessage, InboundState, MailStore, NewInbound, NewOutgoing, Outcome,
     OutgoingKind, OutgoingState,
 };
 use crate::tickets::Tickets;
 use rules::{
-    CopyVerdict, acceptance_template, admission, answer_language, answered_ids, auto_answer,
-    bounce_note, copy_key, copy_verdict, customer_article, held_state, junk_destination,
-    may_answer, new_ticket, sender_limit_exceeded, sender_limit_window, spam_note,
+    CopyVerdict, Filing, acceptance_template, admission, answer_language, answered_ids,
+    auto_answer, bounce_note, copy_key, copy_verdict, customer_article, file_parts, held_state,
+    junk_destination, left_over_note, may_answer, new_ticket, sender_limit_exceeded,
+    sender_limit_window, spam_note,
 };
 
-pub use rules::{AnswerLimit, recipients};
+pub use rules::{AnswerLimit, LeftOver, SetAside, Why, part_path, recipients};
 
 /// Set on a message an administrator sent through processing again: the sender's rate limit no
 /// longer applies to it.
@@ -50,7 +53,7 @@ pub const REPROCESSED: &str = "reprocessed by an administrator";
 pub enum Receipt {
     /// Stored (or stored before: `duplicate`); processing follows.
     Stored { id: InboundId, duplicate: bool },
-    /// Not accepted, for this reason (too large, too many attachments); nothing was stored.
+    /// Not accepted, for this reason (larger than the listener takes); nothing was stored.
     Refused(String),
 }
 
@@ -58,6 +61,8 @@ pub enum Receipt {
 #[derive(Debug, Clone)]
 pub struct IngestSettings {
     pub limits: Limits,
+    /// What one article takes of a mail; the rest stays with the received message.
+    pub article: ArticleLimits,
     /// Where mail to unknown addresses goes (a queue id).
     pub default_queue: Option<String>,
     /// Per IMAP account (`imap:<name>`): the queue its mail goes to.
@@ -156,13 +161,7 @@ impl Ingest {
             ));
         }
         let sha256 = parse::content_hash(&raw);
-        let spam = self.settings.spam.clone();
-        let (raw, parsed) = tokio::task::spawn_blocking(move || {
-            let parsed = parse_guarded(&raw, &limits, &spam);
-            (raw, parsed)
-        })
-        .await
-        .map_err(|e| MailError::Corrupt(format!("parser task: {e}")))?;
+        let (raw, parsed) = self.parse(raw).await?;
         let admitted = match admission(parsed) {
             Ok(admitted) => admitted,
             Err(reason) => return Ok(Receipt::Refused(reason)),
@@ -187,6 +186,32 @@ impl Ingest {
             self.wake.notify_waiters();
         }
         Ok(Receipt::Stored { id, duplicate })
+    }
+
+    /// Parses `raw` off the async threads (a parser panic reads as "not a message"); gives the
+    /// bytes back.
+    async fn parse(
+        &self,
+        raw: Vec<u8>,
+    ) -> Result<(Vec<u8>, Result<ParsedMail, ParseError>), MailError> {
+        let limits = self.settings.limits;
+        let spam = self.settings.spam.clone();
+        tokio::task::spawn_blocking(move || {
+            let parsed = parse_guarded(&raw, &limits, &spam);
+            (raw, parsed)
+        })
+        .await
+        .map_err(|e| MailError::Corrupt(format!("parser task: {e}")))
+    }
+
+    /// Part `index` of a received message ([`ParsedMail::attachments`]), byte for byte.
+    pub async fn part(&self, message: InboundMessage, index: usize) -> Result<Part, MailError> {
+        let id = message.id;
+        let (_, parsed) = self.parse(message.raw).await?;
+        parsed
+            .ok()
+            .and_then(|mail| mail.attachments.into_iter().nth(index))
+            .ok_or_else(|| MailError::not_found("part", format!("{index} of message {id}")))
     }
 
     /// Processes stored messages with `workers` workers until `shutdown`.
@@ -270,12 +295,7 @@ impl Ingest {
     /// One message into a ticket change. Transient errors leave it pending for a retry.
     async fn process(&self, message: InboundMessage) -> Result<(), MailError> {
         let id = message.id;
-        let limits = self.settings.limits;
-        let raw = message.raw.clone();
-        let spam = self.settings.spam.clone();
-        let parsed = tokio::task::spawn_blocking(move || parse_guarded(&raw, &limits, &spam))
-            .await
-            .map_err(|e| MailError::Corrupt(format!("parser task: {e}")))?;
+        let (_, parsed) = self.parse(message.raw.clone()).await?;
         let mail = match parsed {
             Ok(mail) => mail,
             Err(e) => {
@@ -351,7 +371,11 @@ impl Ingest {
                 return self.quarantine(id, reason).await;
             }
         }
-        let article = customer_article(id, &mail);
+        let Filing {
+            attachments,
+            left_over,
+        } = file_parts(&mail, &self.settings.article);
+        let article = customer_article(id, &mail, attachments);
         let target = self.thread_target(&mail, &thread, &queue).await?;
         let (outcome, created, ticket_id, article_id) = match target {
             Some(ticket) => match self.tickets.add_article(&ticket.id, article).await {
@@ -379,7 +403,9 @@ impl Ingest {
                 (Outcome::NewTicket, Some(ticket), id, article_id)
             }
         };
+        self.note_left_over(id, &ticket_id, &left_over).await?;
         let mut notes = mail.warnings.clone();
+        notes.extend(left_over.summary());
         let outgoing = match created {
             Some(ticket) if may_answer(&mail, &queue) => {
                 match self.answer_allowed(&message, &sender).await? {
@@ -418,6 +444,20 @@ impl Ingest {
         }
         metrics::counter!("docket_mail_processed_total", "outcome" => outcome.as_str())
             .increment(1);
+        Ok(())
+    }
+
+    /// The note on `ticket_id` naming what of message `id` its article could not take, if
+    /// anything; once per message.
+    async fn note_left_over(
+        &self,
+        id: InboundId,
+        ticket_id: &str,
+        left_over: &LeftOver,
+    ) -> Result<(), MailError> {
+        if let Some(note) = left_over_note(id, left_over, &self.settings.article) {
+            self.tickets.add_article(ticket_id, note).await?;
+        }
         Ok(())
     }
 
@@ -466,12 +506,18 @@ impl Ingest {
             .as_ref()
             .map(|a| a.email.clone())
             .unwrap_or_default();
-        let article = customer_article(id, mail);
+        let Filing {
+            attachments,
+            left_over,
+        } = file_parts(mail, &self.settings.article);
+        let article = customer_article(id, mail, attachments);
         let (ticket, article_id) = self
             .open_ticket(new_ticket(junk, mail, &sender, article, &self.hooks))
             .await?;
+        self.note_left_over(id, &ticket.id, &left_over).await?;
         let mut notes = vec![spam_note(verdict)];
         notes.extend(mail.warnings.iter().cloned());
+        notes.extend(left_over.summary());
         tracing::info!(message = %id, ticket = %ticket.id, %verdict, "spam put in the junk queue");
         self.store
             .finish(
@@ -675,8 +721,14 @@ impl Ingest {
             );
             return self.quarantine(message.id, reason).await;
         };
-        let note = bounce_note(message.id, mail, bounce, &original);
+        let Filing {
+            attachments,
+            left_over,
+        } = file_parts(mail, &self.settings.article);
+        let note = bounce_note(message.id, mail, bounce, &original, attachments);
         let article = self.tickets.add_article(&ticket_id, note.article).await?;
+        self.note_left_over(message.id, &ticket_id, &left_over)
+            .await?;
         self.tickets.tag(&ticket_id, "bounce").await?;
         if let Some(sent) = self.store.outgoing_by_message_id(&original).await?
             && !sent.article_id.is_empty()

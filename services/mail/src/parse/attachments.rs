@@ -1,25 +1,20 @@
 //! Attachments and inline images, in the order they appear: a nested message becomes a `.eml`
 //! file with its raw bytes (its text is not merged into the body); file names are sanitised, or
-//! made up from the number and the content type; each one's size is checked as it is collected
-//! (their count by `extract`, once all are).
+//! made up from the number and the content type. However many and however large, all are
+//! collected: ingestion decides what one article takes.
 
 use mail_parser::{Encoding, HeaderName, HeaderValue, Message, MessagePart, PartType};
 
 use super::extract::Extractor;
 use super::headers::{first_value, nested_subject};
 use super::mime::{Declared, Disposition};
-use super::{ParseError, Part, collapse_whitespace};
+use super::{Part, collapse_whitespace};
 
 /// Longest attachment file name kept, in characters.
 const MAX_FILENAME_CHARS: usize = 200;
 
 impl<'x> Extractor<'_, 'x> {
-    pub(super) fn attach_leaf(
-        &mut self,
-        id: usize,
-        part: &MessagePart<'x>,
-        declared: &Declared,
-    ) -> Result<(), ParseError> {
+    pub(super) fn attach_leaf(&mut self, id: usize, part: &MessagePart<'x>, declared: &Declared) {
         let (content, content_type) = match &part.body {
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) if declared.ctype == "text" => {
                 (
@@ -51,15 +46,11 @@ impl<'x> Extractor<'_, 'x> {
             content,
             inline,
             declared.content_id.clone(),
-        )
+        );
     }
 
     /// A nested message becomes a `.eml` attachment with its raw bytes; its text is not merged.
-    pub(super) fn attach_message(
-        &mut self,
-        part: &MessagePart<'x>,
-        nested: Option<&Message<'_>>,
-    ) -> Result<(), ParseError> {
+    pub(super) fn attach_message(&mut self, part: &MessagePart<'x>, nested: Option<&Message<'_>>) {
         let parent_slice = self
             .raw()
             .get(part.offset_body as usize..part.offset_end as usize);
@@ -93,7 +84,7 @@ impl<'x> Extractor<'_, 'x> {
             content,
             false,
             declared.content_id,
-        )
+        );
     }
 
     pub(super) fn push_attachment(
@@ -103,19 +94,12 @@ impl<'x> Extractor<'_, 'x> {
         content: Vec<u8>,
         inline: bool,
         content_id: Option<String>,
-    ) -> Result<(), ParseError> {
+    ) {
         let number = self.attachments.len() + 1;
         let filename = filename
             .map(|name| sanitize_filename(name, MAX_FILENAME_CHARS))
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| format!("attachment-{number}{}", extension_for(&content_type)));
-        if content.len() > self.limits.max_attachment_bytes {
-            return Err(ParseError::AttachmentTooLarge {
-                filename,
-                size: content.len(),
-                limit: self.limits.max_attachment_bytes,
-            });
-        }
         self.attachments.push(Part {
             filename,
             content_type,
@@ -123,7 +107,6 @@ impl<'x> Extractor<'_, 'x> {
             inline,
             content_id,
         });
-        Ok(())
     }
 }
 

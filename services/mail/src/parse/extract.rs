@@ -46,13 +46,7 @@ impl<'a, 'x> Extractor<'a, 'x> {
             .next();
         let to = self.addresses(root, &HeaderName::To);
         let cc = self.addresses(root, &HeaderName::Cc);
-        let (text, html) = self.body()?;
-        if self.attachments.len() > self.limits.max_attachments {
-            return Err(ParseError::TooManyAttachments {
-                count: self.attachments.len(),
-                limit: self.limits.max_attachments,
-            });
-        }
+        let (text, html) = self.body();
         let bounce = self.bounce(root, from.as_ref(), &subject, &text);
         let auto = self.auto(root).or_else(|| {
             bounce

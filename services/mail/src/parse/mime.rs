@@ -5,13 +5,13 @@ use std::borrow::Cow;
 
 use mail_parser::{MessagePart, MimeHeaders, PartType};
 
+use super::MIB;
 use super::extract::Extractor;
 use super::headers::clean_id;
 use super::html::{
     MAX_HTML_BYTES, MAX_HTML_DEPTH, escape_html, has_visible_content, html_nesting_depth,
     html_to_text, sanitize_html,
 };
-use super::{MIB, ParseError};
 
 /// What a leaf contributes to the body.
 enum Body {
@@ -141,7 +141,7 @@ impl Declared {
 impl<'x> Extractor<'_, 'x> {
     /// Walks the MIME tree (iteratively: nesting can be deep), collecting attachments in order
     /// and the text leaves, then picks the body from them.
-    pub(super) fn body(&mut self) -> Result<(String, Option<String>), ParseError> {
+    pub(super) fn body(&mut self) -> (String, Option<String>) {
         let message = self.message;
         let parts = &message.parts;
         let mut visited = vec![false; parts.len()];
@@ -174,7 +174,7 @@ impl<'x> Extractor<'_, 'x> {
                         NodeKind::Mixed
                     }
                 }
-                _ => NodeKind::Leaf(self.leaf(id, part, named_is_body)?),
+                _ => NodeKind::Leaf(self.leaf(id, part, named_is_body)),
             };
             nodes.push(Node {
                 kind,
@@ -199,7 +199,7 @@ impl<'x> Extractor<'_, 'x> {
                 continue;
             }
             orphans += 1;
-            let kind = NodeKind::Leaf(self.leaf(id, part, named_is_body)?);
+            let kind = NodeKind::Leaf(self.leaf(id, part, named_is_body));
             let index = nodes.len();
             nodes.push(Node {
                 kind,
@@ -261,7 +261,7 @@ impl<'x> Extractor<'_, 'x> {
                 None
             }
         };
-        Ok((text, html))
+        (text, html)
     }
 
     fn strip_nul(&mut self, text: String) -> String {
@@ -282,38 +282,33 @@ impl<'x> Extractor<'_, 'x> {
 
     /// A leaf: either body text, or an attachment (stored right away, so attachments keep their
     /// order).
-    fn leaf(
-        &mut self,
-        id: usize,
-        part: &MessagePart<'x>,
-        named_is_body: bool,
-    ) -> Result<Option<Body>, ParseError> {
+    fn leaf(&mut self, id: usize, part: &MessagePart<'x>, named_is_body: bool) -> Option<Body> {
         let declared = Declared::of(part);
         if let PartType::Message(nested) = &part.body {
-            self.attach_message(part, Some(nested))?;
-            return Ok(None);
+            self.attach_message(part, Some(nested));
+            return None;
         }
         if declared.is_message() {
-            self.attach_message(part, None)?;
-            return Ok(None);
+            self.attach_message(part, None);
+            return None;
         }
         if declared.ctype == "multipart" {
             self.warnings.push(format!(
                 "{} has no usable boundary; its content is shown as plain text",
                 declared.describe(id)
             ));
-            return Ok(Some(Body::Plain(self.part_text(id, part, &declared))));
+            return Some(Body::Plain(self.part_text(id, part, &declared)));
         }
         if declared.is_body_text(id == 0, named_is_body) {
             let text = self.part_text(id, part, &declared);
-            return Ok(Some(if declared.subtype == "html" {
+            return Some(if declared.subtype == "html" {
                 Body::Html(text)
             } else {
-                Body::Plain(self.take_uuencoded(text)?)
-            }));
+                Body::Plain(self.take_uuencoded(text))
+            });
         }
-        self.attach_leaf(id, part, &declared)?;
-        Ok(None)
+        self.attach_leaf(id, part, &declared);
+        None
     }
 }
 

@@ -4,7 +4,9 @@
 //! broken (missing or wrong MIME boundaries, charsets that lie, truncated base64, bare CR line
 //! endings, huge headers), so it repairs what it can and says what it repaired in
 //! [`ParsedMail::warnings`]. It refuses a mail only for the reasons in [`ParseError`]: too large,
-//! not a message at all, an attachment too large, or too many attachments.
+//! or not a message at all. However many attachments a mail has and however large they are, all
+//! come out: what one article takes is decided at ingestion, which keeps the rest with the
+//! received message.
 //!
 //! MIME structure comes from `mail-parser`; this module decides what is the body, what is an
 //! attachment, whether an automatic answer may be sent and whether the mail is a bounce.
@@ -47,15 +49,11 @@ const MIB: usize = 1024 * 1024;
 /// At most this many warnings are listed; the rest are counted in one last warning.
 const MAX_WARNINGS: usize = 50;
 
-/// What a mail may be at most before it is refused.
+/// What a mail may be at most before it is refused, and how deep it is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The whole raw message, in bytes.
     pub max_message_bytes: usize,
-    /// One decoded attachment, in bytes.
-    pub max_attachment_bytes: usize,
-    /// Attachments and inline images together.
-    pub max_attachments: usize,
     /// Multipart levels descended into; parts below are skipped with a warning.
     pub max_nesting: usize,
 }
@@ -64,8 +62,6 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_message_bytes: 25 * MIB,
-            max_attachment_bytes: 10 * MIB,
-            max_attachments: 20,
             max_nesting: 10,
         }
     }
@@ -166,14 +162,6 @@ pub enum ParseError {
     TooLarge { size: usize, limit: usize },
     #[error("this is not a mail message: {0}")]
     NotAMessage(String),
-    #[error("the attachment {filename:?} is {size} bytes; at most {limit} are accepted")]
-    AttachmentTooLarge {
-        filename: String,
-        size: usize,
-        limit: usize,
-    },
-    #[error("the message has {count} attachments; at most {limit} are accepted")]
-    TooManyAttachments { count: usize, limit: usize },
 }
 
 /// Parses one raw message with the default [`SpamRules`]. Never panics; see the module
@@ -335,43 +323,26 @@ mod tests {
             "the message is 31457280 bytes; at most 26214400 are accepted"
         );
 
-        let small = Limits {
-            max_attachment_bytes: 4,
-            ..Limits::default()
-        };
-        let raw = "Subject: big\n\
-            Content-Type: multipart/mixed; boundary=m\n\
-            \n\
-            --m\n\
-            Content-Type: application/octet-stream\n\
-            Content-Disposition: attachment; filename=x.bin\n\
-            \n\
-            12345\n\
-            --m--\n";
-        let err = parse(raw.as_bytes(), &small).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "the attachment \"x.bin\" is 5 bytes; at most 4 are accepted"
-        );
-
-        let few = Limits {
-            max_attachments: 2,
-            ..Limits::default()
-        };
+        // However many attachments and however large: all come out, none refuses the mail.
         let mut raw = String::from("Subject: many\nContent-Type: multipart/mixed; boundary=m\n\n");
-        for n in 0..3 {
+        for n in 0..30 {
             raw.push_str(&format!(
                 "--m\nContent-Type: application/pdf\nContent-Disposition: attachment; filename={n}.pdf\n\n%PDF\n"
             ));
         }
-        raw.push_str("--m--\n");
-        let err = parse(raw.as_bytes(), &few).unwrap_err();
-        assert_eq!(err, ParseError::TooManyAttachments { count: 3, limit: 2 });
-        assert_eq!(
-            err.to_string(),
-            "the message has 3 attachments; at most 2 are accepted"
+        raw.push_str(
+            "--m\nContent-Type: application/octet-stream\nContent-Disposition: attachment; \
+                      filename=big.bin\nContent-Transfer-Encoding: base64\n\n",
         );
-        assert_eq!(parse_ok(raw.as_bytes()).attachments.len(), 3);
+        let big = vec![7_u8; 11 * MIB];
+        raw.push_str(&base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            &big,
+        ));
+        raw.push_str("\n--m--\n");
+        let mail = parse_ok(raw.as_bytes());
+        assert_eq!(mail.attachments.len(), 31);
+        assert_eq!(mail.attachments[30].content, big);
     }
 
     #[test]

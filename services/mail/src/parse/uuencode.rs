@@ -3,7 +3,6 @@
 //! it, and the body keeps the text around them. A block that does not decode (a line outside the
 //! uuencode alphabet, no `end`) stays text.
 
-use super::ParseError;
 use super::attachments::content_type_for_name;
 use super::extract::Extractor;
 
@@ -25,9 +24,9 @@ pub(super) struct Split {
 
 impl<'x> Extractor<'_, 'x> {
     /// The text with its uuencoded files taken out and attached.
-    pub(super) fn take_uuencoded(&mut self, text: String) -> Result<String, ParseError> {
+    pub(super) fn take_uuencoded(&mut self, text: String) -> String {
         if !text.contains("begin ") {
-            return Ok(text);
+            return text;
         }
         let split = split_uuencoded(&text);
         if split.left_as_text {
@@ -35,7 +34,7 @@ impl<'x> Extractor<'_, 'x> {
                 .push("a \"begin\" line not followed by uuencoded data was left in the text");
         }
         if split.files.is_empty() {
-            return Ok(text);
+            return text;
         }
         self.warnings.push(format!(
             "{} uuencoded files in the text were taken out as attachments",
@@ -43,9 +42,9 @@ impl<'x> Extractor<'_, 'x> {
         ));
         for file in split.files {
             let content_type = content_type_for_name(&file.name, &file.content);
-            self.push_attachment(Some(&file.name), content_type, file.content, false, None)?;
+            self.push_attachment(Some(&file.name), content_type, file.content, false, None);
         }
-        Ok(split.text)
+        split.text
     }
 }
 

@@ -2,7 +2,9 @@
 //! core, these decide.
 //!
 //! - At the door a message that parses is kept `pending`; one that is not mail at all is kept in
-//!   the quarantine; one over a limit (size, attachments) is refused and not kept.
+//!   the quarantine; only one larger than `max_message_bytes` is refused (and not kept). Nothing
+//!   a mail carries refuses it: what its article cannot take stays with the received message
+//!   and is named in a note on the ticket (`parts`).
 //! - A message that no longer parses when a worker takes it is held the same way: quarantined
 //!   when it is not mail, refused otherwise.
 //! - A sender's messages within the hour count towards `sender_limit_per_hour`, unless the limit
@@ -38,12 +40,13 @@ use crate::domain::{AutoAnswer, CopyKey, InboundId, InboundState, Micros};
 use crate::parse::{self, Bounce, ParseError, ParsedMail, SpamVerdict};
 use crate::storage::{Claim, InboundMessage};
 
+mod parts;
+
+pub(super) use parts::{Filing, file_parts, left_over_note};
+pub use parts::{LeftOver, SetAside, Why, part_path};
+
 /// A new ticket's title or an article's subject when the mail has none.
 pub(super) const NO_SUBJECT: &str = "(no subject)";
-
-/// Ticket core takes 20 attachments per article; the HTML body is kept up to 4 MiB.
-const MAX_ATTACHMENTS: usize = 20;
-const MAX_HTML_BYTES: usize = 4 * 1024 * 1024;
 
 /// How a message is kept at the door.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,8 +290,13 @@ pub fn recipients(message: &InboundMessage, mail: &ParsedMail) -> Vec<String> {
         .collect()
 }
 
-/// The customer's article a mail becomes; ticket core stores it once per message.
-pub(super) fn customer_article(id: InboundId, mail: &ParsedMail) -> pb::NewArticle {
+/// The customer's article a mail becomes, with the `attachments` filed onto it
+/// ([`file_parts`]); ticket core stores it once per message.
+pub(super) fn customer_article(
+    id: InboundId,
+    mail: &ParsedMail,
+    attachments: Vec<pb::NewAttachment>,
+) -> pb::NewArticle {
     pb::NewArticle {
         sender: pb::SenderType::Customer.into(),
         channel: pb::Channel::Email.into(),
@@ -299,7 +307,7 @@ pub(super) fn customer_article(id: InboundId, mail: &ParsedMail) -> pb::NewArtic
             mail.subject.chars().take(250).collect()
         },
         body: article_body(mail),
-        attachments: attachments(mail),
+        attachments,
         time_minutes: 0,
         idempotency_key: format!("mail:{id}"),
         // An auto-reply or list mail changes no ticket's state (ticket core's rule).
@@ -399,6 +407,7 @@ pub(super) fn bounce_note(
     mail: &ParsedMail,
     bounce: &Bounce,
     original: &str,
+    attachments: Vec<pb::NewAttachment>,
 ) -> BounceNote {
     let status = bounce.status.clone().unwrap_or_else(|| "unknown".into());
     let recipient = bounce.recipient.clone().unwrap_or_default();
@@ -417,38 +426,13 @@ pub(super) fn bounce_note(
                 .take(250)
                 .collect(),
             body,
-            attachments: attachments(mail),
+            attachments,
             time_minutes: 0,
             idempotency_key: format!("mail:{id}"),
             automatic: true,
         },
         detail: format!("bounced: {status} {recipient}").trim().to_owned(),
     }
-}
-
-/// The mail's attachments and inline images, as ticket core takes them, and its HTML body,
-/// sanitised, as `message.html` (the desk shows it; the text stays the article's body).
-fn attachments(mail: &ParsedMail) -> Vec<pb::NewAttachment> {
-    let mut list: Vec<_> = mail
-        .attachments
-        .iter()
-        .map(|p| pb::NewAttachment {
-            filename: p.filename.clone(),
-            content_type: p.content_type.clone(),
-            content: p.content.clone(),
-        })
-        .collect();
-    if let Some(html) = &mail.html
-        && list.len() < MAX_ATTACHMENTS
-        && html.len() <= MAX_HTML_BYTES
-    {
-        list.push(pb::NewAttachment {
-            filename: "message.html".into(),
-            content_type: "text/html; charset=utf-8".into(),
-            content: html.clone().into_bytes(),
-        });
-    }
-    list
 }
 
 /// The largest index ≤ `at` on a character boundary.

@@ -148,6 +148,7 @@ fn the_sender_limit_counts_the_last_hour_unless_lifted() {
 fn mail_without_a_queue_address_goes_to_its_account_else_the_default() {
     let settings = IngestSettings {
         limits: parse::Limits::default(),
+        article: crate::domain::ArticleLimits::default(),
         default_queue: Some("default".into()),
         account_queues: vec![("imap:sales".into(), "sales".into())],
         default_language: "en".into(),
@@ -182,7 +183,7 @@ fn new_tickets_are_titled_by_the_cleaned_subject() {
         ..Default::default()
     };
     let id = InboundId::new();
-    let article = customer_article(id, &mail);
+    let article = customer_article(id, &mail, Vec::new());
     assert_eq!(article.subject, mail.subject);
     assert_eq!(article.idempotency_key, format!("mail:{id}"));
     let hooks = parse::TicketHooks::default();
@@ -196,12 +197,15 @@ fn new_tickets_are_titled_by_the_cleaned_subject() {
     );
 
     let untitled = ParsedMail::default();
-    assert_eq!(customer_article(id, &untitled).subject, NO_SUBJECT);
+    assert_eq!(
+        customer_article(id, &untitled, Vec::new()).subject,
+        NO_SUBJECT
+    );
     let ticket = new_ticket(
         &queue(&[]),
         &untitled,
         "",
-        customer_article(id, &untitled),
+        customer_article(id, &untitled, Vec::new()),
         &hooks,
     );
     assert_eq!(ticket.title, NO_SUBJECT);
@@ -212,7 +216,7 @@ fn new_tickets_are_titled_by_the_cleaned_subject() {
         subject: "AW: [KIX#2026113010000017] Drucker".into(),
         ..untitled.clone()
     };
-    let article = customer_article(id, &tagged);
+    let article = customer_article(id, &tagged, Vec::new());
     assert_eq!(
         new_ticket(&queue(&[]), &tagged, "", article, &legacy).title,
         "Drucker",
@@ -516,7 +520,7 @@ fn bounces_become_internal_notes() {
         recipient: Some("nobody@example.org".into()),
     };
     let id = InboundId::new();
-    let note = bounce_note(id, &mail, &bounce, "orig@docket");
+    let note = bounce_note(id, &mail, &bounce, "orig@docket", Vec::new());
     assert!(!note.article.visible_to_customer);
     assert_eq!(note.article.subject, "[Bounce] Undelivered Mail");
     assert!(note.article.body.starts_with(
@@ -524,6 +528,6 @@ fn bounces_become_internal_notes() {
     ));
     assert_eq!(note.article.body.len(), 900_000);
     assert_eq!(note.detail, "bounced: 5.1.1 nobody@example.org");
-    let unknown = bounce_note(id, &mail, &Bounce::default(), "orig@docket");
+    let unknown = bounce_note(id, &mail, &Bounce::default(), "orig@docket", Vec::new());
     assert_eq!(unknown.detail, "bounced: unknown");
 }
