@@ -29,6 +29,7 @@ mod browser;
 mod case_walk;
 mod desk;
 mod mail;
+mod mail_corpus;
 mod mail_parts;
 mod portal;
 mod retention;

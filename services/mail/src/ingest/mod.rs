@@ -36,13 +36,12 @@ use crate::storage::{
 };
 use crate::tickets::Tickets;
 use rules::{
-    CopyVerdict, Filing, acceptance_template, admission, answer_language, answered_ids,
-    auto_answer, bounce_note, copy_key, copy_verdict, customer_article, file_parts, held_state,
-    junk_destination, left_over_note, may_answer, new_ticket, sender_limit_exceeded,
-    sender_limit_window, spam_note,
+    CopyVerdict, acceptance_template, admission, answer_language, answered_ids, auto_answer,
+    bounce_note, copy_key, copy_verdict, customer_article, held_state, junk_destination,
+    left_over_note, may_answer, new_ticket, sender_limit_exceeded, sender_limit_window, spam_note,
 };
 
-pub use rules::{AnswerLimit, LeftOver, SetAside, Why, part_path, recipients};
+pub use rules::{AnswerLimit, Filing, LeftOver, SetAside, Why, file_parts, part_path, recipients};
 
 /// Set on a message an administrator sent through processing again: the sender's rate limit no
 /// longer applies to it.

@@ -42,8 +42,8 @@ use crate::storage::{Claim, InboundMessage};
 
 mod parts;
 
-pub(super) use parts::{Filing, file_parts, left_over_note};
-pub use parts::{LeftOver, SetAside, Why, part_path};
+pub(super) use parts::left_over_note;
+pub use parts::{Filing, LeftOver, SetAside, Why, file_parts, part_path};
 
 /// A new ticket's title or an article's subject when the mail has none.
 pub(super) const NO_SUBJECT: &str = "(no subject)";
