@@ -9,6 +9,7 @@ pub mod clients;
 pub mod error;
 pub mod live;
 pub mod rest;
+pub mod server;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -53,6 +54,11 @@ pub struct GatewayConfig {
     pub max_body_bytes: usize,
     /// Requests taking longer are answered 503.
     pub request_timeout_secs: u64,
+    /// A client that has not sent a request's headers within this many seconds is cut off (a
+    /// client holding half-sent requests open).
+    pub header_read_timeout_secs: u64,
+    /// Connections open at once; beyond, new ones wait until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for GatewayConfig {
@@ -66,6 +72,8 @@ impl Default for GatewayConfig {
             // message to ticket core.
             max_body_bytes: docket_proto::MAX_MESSAGE_BYTES,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_connections: 4096,
         }
     }
 }
@@ -359,16 +367,11 @@ impl GatewayServer {
             addr: config.listen,
             source,
         })?;
-        let task = tokio::spawn(async move {
-            use axum::serve::ListenerExt as _;
-            let listener = listener.tap_io(docket_platform::net::no_delay);
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "gateway server failed");
-            }
-        });
+        let limits = server::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.max(1)),
+            max_connections: config.max_connections,
+        };
+        let task = tokio::spawn(server::serve(listener, app, limits, shutdown));
         readiness.set("gateway", true);
         tracing::info!(%addr, "gateway listening (HTTP)");
         Ok(Self { addr, task })

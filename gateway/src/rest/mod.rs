@@ -15,6 +15,7 @@ pub mod search;
 pub mod templates;
 pub mod tenants;
 pub mod tickets;
+pub mod timestamp;
 pub mod vocabulary;
 
 use chrono::{DateTime, Utc};
@@ -63,14 +64,15 @@ pub(crate) fn non_empty(s: String) -> Option<String> {
 pub(crate) type Reply<T> = Result<axum::Json<T>, ApiError>;
 
 /// A file's bytes as a download: served as what they are (`Content-Disposition: attachment`,
-/// never sniffed by the browser), under its name.
+/// never sniffed by the browser), under its name; active content ([`served_type`]) only as
+/// bytes to save.
 pub(crate) fn download(
     filename: &str,
     content_type: &str,
     bytes: Vec<u8>,
 ) -> impl axum::response::IntoResponse + use<> {
     use axum::http::header;
-    let content_type = header::HeaderValue::from_str(content_type)
+    let content_type = header::HeaderValue::from_str(served_type(content_type))
         .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
     let disposition = header::HeaderValue::from_str(&format!(
         "attachment; filename*=UTF-8''{}",
@@ -88,6 +90,39 @@ pub(crate) fn download(
         ],
         bytes,
     )
+}
+
+/// The type a file is served as: its own, except for content a browser would run or show as a
+/// page of this origin if it ever opened it (HTML, SVG, XML, scripts), which is served as
+/// `application/octet-stream`: whoever sent it, it is only ever saved.
+fn served_type(content_type: &str) -> &str {
+    const ACTIVE: &[&str] = &[
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/xsl",
+        "application/xslt+xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "text/ecmascript",
+        "application/ecmascript",
+        "application/wasm",
+        "multipart/x-mixed-replace",
+    ];
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if ACTIVE.contains(&mime.as_str()) || mime.ends_with("+xml") || !mime.contains('/') {
+        "application/octet-stream"
+    } else {
+        content_type
+    }
 }
 
 /// RFC 8187 encoding of a file name: unreserved characters as they are, the rest as %XX.
@@ -109,5 +144,36 @@ impl<T> Items<T> {
         Ok(axum::Json(Self {
             items: messages.into_iter().map(Into::into).collect(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_content_is_served_as_bytes_to_save() {
+        for active in [
+            "text/html",
+            "text/html; charset=utf-8",
+            "TEXT/HTML",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "application/rss+xml",
+            "text/xml",
+            "text/javascript; charset=utf-8",
+            "",
+            "html",
+        ] {
+            assert_eq!(served_type(active), "application/octet-stream", "{active}");
+        }
+        for passive in [
+            "text/plain; charset=iso-8859-1",
+            "application/pdf",
+            "image/png",
+            "message/rfc822",
+        ] {
+            assert_eq!(served_type(passive), passive);
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, Utc};
+
 use docket_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,8 +16,9 @@ use crate::error::answers::{Forbidden, Invalid, NotFound};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::rest::Reply;
 use crate::rest::tickets::{Order, SortBy, Ticket, TicketList, TicketPage, state_type_of};
+use crate::rest::timestamp::Timestamp;
 use crate::rest::vocabulary::{StateType, TicketState};
-use crate::rest::{Items, non_empty, time};
+use crate::rest::{Items, non_empty};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,18 +32,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
-    pub from: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
 }
 
-fn micros(t: Option<DateTime<Utc>>) -> i64 {
-    t.map(|t| t.timestamp_micros()).unwrap_or_default()
+fn micros(t: Option<Timestamp>) -> i64 {
+    t.map(Timestamp::micros).unwrap_or_default()
 }
 
 fn range(from: i64, until: i64) -> Option<Range> {
     (from != 0 || until != 0).then(|| Range {
-        from: (from != 0).then(|| time(from)),
-        until: (until != 0).then(|| time(until)),
+        from: (from != 0).then(|| Timestamp::of_micros(from)),
+        until: (until != 0).then(|| Timestamp::of_micros(until)),
     })
 }
 

@@ -19,6 +19,7 @@ use crate::caller::Api;
 use crate::error::answers::{BadRequest, Forbidden, Invalid, NotFound, TooLarge};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, Problem};
 use crate::rest::Reply;
+use crate::rest::timestamp::Timestamp;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -151,7 +152,7 @@ pub struct CreateTicket {
     /// Opens the ticket as a sub-ticket of this one (splitting a case; `rw` on the parent).
     pub parent_id: Option<String>,
     /// When the requester wants it done.
-    pub desired_at: Option<DateTime<Utc>>,
+    pub desired_at: Option<Timestamp>,
     /// How to reach the customer (agents); default: from the customer user's record.
     pub contact: Option<Contact>,
     /// The first article, usually the customer's description.
@@ -224,7 +225,7 @@ async fn create_ticket(
         type_id: body.type_id.unwrap_or_default(),
         service_id: body.service_id.unwrap_or_default(),
         parent_id: body.parent_id.unwrap_or_default(),
-        desired_at_us: body.desired_at.map_or(0, |t| t.timestamp_micros()),
+        desired_at_us: body.desired_at.map_or(0, Timestamp::micros),
     };
     let ticket = api.tickets().create_ticket(req).await?.into_inner();
     let location = format!("/api/v1/tickets/{}", ticket.id);
@@ -258,7 +259,7 @@ pub struct UpdateTicket {
     pub expected_version: Option<u64>,
     pub state: Option<TicketState>,
     /// When a pending state is due: required when moving into a pending state.
-    pub pending_until: Option<DateTime<Utc>>,
+    pub pending_until: Option<Timestamp>,
     /// Lock (taking the ticket, unless `owner_id` names another agent) or unlock.
     pub locked: Option<bool>,
     pub priority: Option<u32>,
@@ -282,11 +283,11 @@ pub struct UpdateTicket {
     pub responsible_id: Option<Option<String>>,
     /// The requester's desired date and the coordinator's target date (`rw`); `null` clears them.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
-    pub desired_at: Option<Option<DateTime<Utc>>>,
+    #[schema(value_type = Option<Timestamp>)]
+    pub desired_at: Option<Option<Timestamp>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
-    pub target_at: Option<Option<DateTime<Utc>>>,
+    #[schema(value_type = Option<Timestamp>)]
+    pub target_at: Option<Option<Timestamp>>,
     /// Replaces how to reach the customer (`rw`).
     pub contact: Option<Contact>,
     /// One of the tenant's own states instead of `state` (`rw`); it behaves as its base state.
@@ -299,7 +300,7 @@ impl UpdateTicket {
             ticket_id,
             expected_version: self.expected_version,
             state: self.state.map(TicketState::to_pb),
-            pending_until_us: self.pending_until.map(|t| t.timestamp_micros()),
+            pending_until_us: self.pending_until.map(Timestamp::micros),
             locked: self.locked,
             type_id: self.type_id.map(Option::unwrap_or_default),
             service_id: self.service_id.map(Option::unwrap_or_default),
@@ -307,12 +308,8 @@ impl UpdateTicket {
             owner_id: self.owner_id.map(Option::unwrap_or_default),
             queue_id: self.queue_id,
             responsible_id: self.responsible_id.map(Option::unwrap_or_default),
-            desired_at_us: self
-                .desired_at
-                .map(|t| t.map_or(0, |t| t.timestamp_micros())),
-            target_at_us: self
-                .target_at
-                .map(|t| t.map_or(0, |t| t.timestamp_micros())),
+            desired_at_us: self.desired_at.map(|t| t.map_or(0, Timestamp::micros)),
+            target_at_us: self.target_at.map(|t| t.map_or(0, Timestamp::micros)),
             contact: self.contact.map(Contact::into_pb),
             custom_state: self.custom_state,
         }

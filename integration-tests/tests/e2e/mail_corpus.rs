@@ -227,14 +227,20 @@ async fn the_corpus_through_the_intake(mode: Mode) {
     assert_eq!(seen.message["outcome"], "follow_up", "{}", seen.message);
     assert_eq!(seen.ticket["id"], named);
 
-    // 8. An HTML part with nothing to show gives no HTML copy; one with content is served with
-    //    its charset.
+    // 8. An HTML part with nothing to show gives no HTML copy; one with content is a download
+    //    (active content is never served as a page) that names its charset itself.
     let seen = deliver(&app, corpus("html_empty_after_sanitising.eml")).await;
     assert!(seen.files.is_empty(), "{:?}", seen.names());
     let seen = deliver(&app, corpus("html_tracking.eml")).await;
-    let (_, content_type, html) = seen.file("message.html");
-    assert_eq!(content_type, "text/html; charset=utf-8");
-    assert!(!String::from_utf8_lossy(html).contains("tracker"));
+    let (meta, content_type, html) = seen.file("message.html");
+    assert_eq!(meta["content_type"], "text/html; charset=utf-8");
+    assert_eq!(content_type, "application/octet-stream");
+    let html = String::from_utf8_lossy(html);
+    assert!(
+        html.starts_with("<!DOCTYPE html>\n<meta charset=\"utf-8\">"),
+        "{html}"
+    );
+    assert!(!html.contains("tracker"));
     app.stop().await;
 }
 

@@ -35,3 +35,4 @@ mod portal;
 mod retention;
 mod scenario;
 mod search;
+mod slow_clients;

@@ -536,6 +536,21 @@ async fn bad_requests_get_problem_json_never_500() {
                 .json(&json!({"owner_id": "agent.smith"})),
             422,
         ),
+        // Dates only in the years 1970 to 9999: what RFC 3339 can give back.
+        (
+            "target date in the year -1000",
+            app.client
+                .patch(format!("{}/tickets/{}", app.api, uuid::Uuid::now_v7()))
+                .json(&json!({"target_at": "-001000-01-01T00:00:00Z"})),
+            422,
+        ),
+        (
+            "pending date in the year 0",
+            app.client
+                .patch(format!("{}/tickets/{}", app.api, uuid::Uuid::now_v7()))
+                .json(&json!({"state": "pending_reminder", "pending_until": "0000-01-01T00:00:00Z"})),
+            422,
+        ),
         (
             "unknown route",
             app.client.get(format!("{}/nothing-here", app.api)),

@@ -16,6 +16,7 @@ use crate::caller::Api;
 use crate::error::answers::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::error::{ApiError, ApiJson, ApiPath, Problem};
 use crate::rest::Reply;
+use crate::rest::timestamp::Timestamp;
 use crate::rest::{Items, non_empty, time};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -152,8 +153,8 @@ pub struct CreateAbsence {
     /// The absent agent; both agents are members of the tenant.
     pub agent_id: String,
     pub substitute_id: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
 }
 
 /// Creates a local agent with a password, a member of the tenant with the given roles.
@@ -339,8 +340,8 @@ async fn add_absence(
         tenant_id,
         agent_id: body.agent_id,
         substitute_id: body.substitute_id,
-        starts_at_us: body.starts_at.timestamp_micros(),
-        ends_at_us: body.ends_at.timestamp_micros(),
+        starts_at_us: body.starts_at.micros(),
+        ends_at_us: body.ends_at.micros(),
     };
     let a = api.identity_admin().add_absence(req).await?.into_inner();
     Ok((StatusCode::CREATED, Json(Absence::from(a))))

@@ -24,6 +24,8 @@ use crate::parse::{ParsedMail, Part};
 
 /// The HTML copy's file name on the article.
 pub(crate) const HTML_COPY: &str = "message.html";
+/// What the HTML copy starts with, so that it shows in UTF-8 wherever it is opened.
+const HTML_PREFIX: &str = "<!DOCTYPE html>\n<meta charset=\"utf-8\">\n";
 
 /// Why a part stayed with the received message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +89,10 @@ pub fn file_parts(mail: &ParsedMail, limits: &ArticleLimits) -> Filing {
     let mut embedded = vec![false; mail.attachments.len()];
     let mut total = 0_usize;
     if let Some(html) = &mail.html {
-        let room = limits.max_attachment_bytes.min(limits.max_total_bytes);
+        let room = limits
+            .max_attachment_bytes
+            .min(limits.max_total_bytes)
+            .saturating_sub(HTML_PREFIX.len());
         if html.len() > room {
             filing.left_over.html_bytes = Some(html.len());
         } else {
@@ -95,11 +100,13 @@ pub fn file_parts(mail: &ParsedMail, limits: &ArticleLimits) -> Filing {
             for index in shown {
                 embedded[index] = true;
             }
-            total += html.len();
+            // Served as bytes to save (active content): the file says its own charset.
+            let copy = format!("{HTML_PREFIX}{html}");
+            total += copy.len();
             filing.attachments.push(pb::NewAttachment {
                 filename: HTML_COPY.into(),
                 content_type: "text/html; charset=utf-8".into(),
-                content: html.into_bytes(),
+                content: copy.into_bytes(),
             });
         }
     }
@@ -355,6 +362,7 @@ mod tests {
         assert_eq!(names(&filing)[0], HTML_COPY);
         assert_eq!(names(&filing)[1], "invoice-1.pdf");
         let html = String::from_utf8(filing.attachments[0].content.clone()).unwrap();
+        assert!(html.starts_with(HTML_PREFIX), "{html}");
         assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 6);
         assert!(!html.contains("cid:"), "{html}");
         assert!(
