@@ -1,9 +1,10 @@
 //! Live updates for the desk: the gateway listens to the ticket events on a transient
 //! subscription of its own (every replica hears every event) and passes a short notice of each
 //! to the desk pages open in browsers, as server-sent events. A notice names the ticket, its
-//! tenant and, where the event tells it, the queue; the page asks the server again for what it
-//! shows, so nothing is shown that the agent may not see. Notices missed while nobody listens
-//! are not kept: the pages fetch afresh when they reconnect.
+//! tenant and, where the event tells it, the queue. Each agent's stream passes on only the
+//! notices of tickets the agent may read, as ticket core decides (`web::desk::events`); the page
+//! asks the server again for what it shows. Notices missed while nobody listens are not kept:
+//! the pages fetch afresh when they reconnect.
 
 use std::sync::Arc;
 
