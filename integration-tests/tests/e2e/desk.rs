@@ -2,8 +2,10 @@
 //! every action of the desk (phone ticket, answer, note, field changes with optimistic
 //! concurrency, lock, link, split, merge, bulk, search, views), the portal's new request, reply,
 //! close and reopen, the CSRF token every form needs, a customer session refused the desk. The
-//! live updates (server-sent events) are in [`live`].
+//! live updates (server-sent events) are in [`live`], the administration pages of a tenant
+//! administrator in [`admin_pages`].
 
+mod admin_pages;
 mod live;
 
 use docket_integration_tests::html::Page;
