@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
+use docket_integration_tests::wait::wait_until;
 use docket_integration_tests::web::Web;
-use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, Mode, TestApp, content_type, send};
+use docket_integration_tests::{
+    ADMIN_LOGIN, ADMIN_PASSWORD, Mode, TestApp, content_type, find_item, login_client, send,
+};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use serde_json::json;
@@ -93,7 +96,7 @@ in_both_modes!(the_desk_hears_changes_live: the_desk_hears_changes_live_embedded
 
 /// Issue 14, finding 2: an agent without rights on a queue hears nothing of its tickets, while
 /// the changes of the queues they read still arrive, and a ticket moved to them from a queue they
-/// may not read does not name that queue.
+/// may not read does not name that queue; nobody hears of another tenant's tickets.
 async fn the_desk_tells_agents_only_of_tickets_they_may_read(mode: Mode) {
     let app = TestApp::spawn(mode).await;
     let site = site(&app);
@@ -186,7 +189,55 @@ async fn the_desk_tells_agents_only_of_tickets_they_may_read(mode: Mode) {
         "{event}"
     );
     admins.until(&[&newer, "ticket.updated", &misc]).await;
-    drop((toms, admins));
+
+    // Another tenant's ticket: not even the installation administrator hears of it, who reads
+    // tickets only with group permissions in their own tenants.
+    let law = id_of(
+        &post(
+            "/admin/tenants",
+            json!({"slug": "law", "name": "Faculty of Law"}),
+        )
+        .await,
+    );
+    let law_admin = app
+        .id_named(&format!("/admin/tenants/{law}/roles"), "Administrator")
+        .await;
+    post(
+        &format!("/admin/tenants/{law}/agents"),
+        json!({"login": "lara", "name": "Lara", "password": PASSWORD, "role_ids": [law_admin]}),
+    )
+    .await;
+    let lara = login_client(&app.api, "lara", PASSWORD).await.unwrap();
+    let law_misc = wait_until(
+        Duration::from_secs(20),
+        "the new tenant's queues",
+        || async {
+            let (_, queues) = send(lara.get(format!("{}/queues", app.api))).await;
+            find_item(&queues, "name", "Misc").map(id_of).ok_or(queues)
+        },
+    )
+    .await;
+    let mut laras = Events::open(&Web::login(&site, "desk", None, "lara", PASSWORD).await).await;
+    let (status, foreign) = send(
+        lara.post(format!("{}/tickets", app.api))
+            .json(&ticket(&law_misc, "Foreign")),
+    )
+    .await;
+    assert_eq!(status, 201, "{foreign}");
+    let foreign = id_of(&foreign);
+    laras.until(&[&foreign, "ticket.created"]).await;
+    // A new ticket in Misc, after it: both streams have seen whatever came before.
+    let last = id_of(&post("/tickets", ticket(&misc, "Last")).await);
+    admins.until(&[&last]).await;
+    toms.until(&[&last]).await;
+    for (who, events) in [("the administrator", &admins), ("Tom", &toms)] {
+        assert!(
+            !events.seen.contains(&foreign) && !events.seen.contains(&law_misc),
+            "another tenant's ticket was told to {who}: {}",
+            events.seen
+        );
+    }
+    drop((toms, admins, laras));
     app.stop().await;
 }
 
