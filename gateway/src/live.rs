@@ -30,12 +30,15 @@ pub struct Notice {
 #[derive(Clone)]
 pub struct Live {
     notices: broadcast::Sender<Notice>,
+    /// The gateway's shutdown: the open streams end with it.
+    shutdown: docket_platform::Shutdown,
 }
 
 impl Default for Live {
     fn default() -> Self {
         Self {
             notices: broadcast::channel(1024).0,
+            shutdown: docket_platform::Shutdown::default(),
         }
     }
 }
@@ -46,7 +49,10 @@ impl Live {
         bus: &dyn Bus,
         shutdown: docket_platform::Shutdown,
     ) -> Result<Self, BusError> {
-        let live = Self::default();
+        let live = Self {
+            shutdown: shutdown.clone(),
+            ..Self::default()
+        };
         let name = format!("gateway-live-{}", uuid::Uuid::now_v7().simple());
         bus.subscribe(
             Subscription::transient(name, &["ticket.#"]),
@@ -59,6 +65,13 @@ impl Live {
 
     pub fn listen(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
+    }
+
+    /// Completes when the gateway begins to shut down. A stream of server-sent events never
+    /// ends by itself: the streams end then, so an open desk page does not hold the graceful
+    /// shutdown until its timeout.
+    pub async fn stopping(&self) {
+        self.shutdown.cancelled().await;
     }
 }
 

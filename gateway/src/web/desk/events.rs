@@ -15,7 +15,8 @@
 //!   its notice is dropped, and a list still showing it is current again at its next fetch.
 //! - The stream ends when the agent's access token expires (or ticket core stops accepting it):
 //!   the browser reconnects with a fresh one, so a change of permissions or a session that ends
-//!   reaches the stream as it reaches every other request.
+//!   reaches the stream as it reaches every other request. It also ends when the gateway shuts
+//!   down.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -43,6 +44,13 @@ pub(super) async fn events(
     let principal = s.principal;
     let left = principal.claims.exp - chrono::Utc::now().timestamp();
     let expires = tokio::time::sleep(Duration::from_secs(u64::try_from(left).unwrap_or(0)));
+    let live = state.live.clone();
+    let ends = async move {
+        tokio::select! {
+            () = expires => {}
+            () = live.stopping() => {}
+        }
+    };
     let listener = Listener {
         notices: state.live.listen(),
         tickets: state.tickets(&principal),
@@ -52,7 +60,7 @@ pub(super) async fn events(
         let event = listener.next().await?;
         Some((Ok(event), listener))
     })
-    .take_until(expires);
+    .take_until(ends);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
