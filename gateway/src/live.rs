@@ -1,9 +1,10 @@
 //! Live updates for the desk: the gateway listens to the ticket events on a transient
 //! subscription of its own (every replica hears every event) and passes a short notice of each
 //! to the desk pages open in browsers, as server-sent events. A notice names the ticket, its
-//! tenant and, where the event tells it, the queue; the page asks the server again for what it
-//! shows, so nothing is shown that the agent may not see. Notices missed while nobody listens
-//! are not kept: the pages fetch afresh when they reconnect.
+//! tenant and, where the event tells it, the queue. Each agent's stream passes on only the
+//! notices of tickets the agent may read, as ticket core decides (`web::desk::events`); the page
+//! asks the server again for what it shows. Notices missed while nobody listens are not kept:
+//! the pages fetch afresh when they reconnect.
 
 use std::sync::Arc;
 
@@ -29,12 +30,15 @@ pub struct Notice {
 #[derive(Clone)]
 pub struct Live {
     notices: broadcast::Sender<Notice>,
+    /// The gateway's shutdown: the open streams end with it.
+    shutdown: docket_platform::Shutdown,
 }
 
 impl Default for Live {
     fn default() -> Self {
         Self {
             notices: broadcast::channel(1024).0,
+            shutdown: docket_platform::Shutdown::default(),
         }
     }
 }
@@ -45,7 +49,10 @@ impl Live {
         bus: &dyn Bus,
         shutdown: docket_platform::Shutdown,
     ) -> Result<Self, BusError> {
-        let live = Self::default();
+        let live = Self {
+            shutdown: shutdown.clone(),
+            ..Self::default()
+        };
         let name = format!("gateway-live-{}", uuid::Uuid::now_v7().simple());
         bus.subscribe(
             Subscription::transient(name, &["ticket.#"]),
@@ -58,6 +65,13 @@ impl Live {
 
     pub fn listen(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
+    }
+
+    /// Completes when the gateway begins to shut down. A stream of server-sent events never
+    /// ends by itself: the streams end then, so an open desk page does not hold the graceful
+    /// shutdown until its timeout.
+    pub async fn stopping(&self) {
+        self.shutdown.cancelled().await;
     }
 }
 

@@ -1,17 +1,18 @@
 //! The agent desk and the portal's forms over HTTP, as a browser without JavaScript uses them:
 //! every action of the desk (phone ticket, answer, note, field changes with optimistic
 //! concurrency, lock, link, split, merge, bulk, search, views), the portal's new request, reply,
-//! close and reopen, the CSRF token every form needs, a customer session refused the desk, and
-//! the live updates (server-sent events) on the embedded default and on PostgreSQL + RabbitMQ.
+//! close and reopen, the CSRF token every form needs, a customer session refused the desk. The
+//! live updates (server-sent events) are in [`live`], the administration pages of a tenant
+//! administrator in [`admin_pages`].
 
-use std::time::Duration;
+mod admin_pages;
+mod live;
 
 use docket_integration_tests::html::Page;
 use docket_integration_tests::web::Web;
 use docket_integration_tests::{
-    ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, content_type, item_where, send,
+    ADMIN_LOGIN, ADMIN_PASSWORD, ADMIN_TENANT, Mode, TestApp, item_where, send,
 };
-use futures::StreamExt as _;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "a password for jane, long enough";
@@ -577,55 +578,6 @@ async fn a_customer_reports_replies_closes_and_reopens_in_the_portal() {
     assert_eq!((status, to.as_str()), (303, "/portal/login"));
     app.stop().await;
 }
-
-/// Reads the event stream until an event mentions `needle`.
-async fn event_mentioning(events: reqwest::Response, needle: &str) -> String {
-    let mut stream = events.bytes_stream();
-    let mut seen = String::new();
-    let found = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(chunk) = stream.next().await {
-            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if let Some(event) = seen.split("\n\n").find(|e| e.contains(needle)) {
-                return Some(event.to_owned());
-            }
-        }
-        None
-    })
-    .await;
-    match found {
-        Ok(Some(event)) => event,
-        _ => panic!("no event about {needle}; saw: {seen}"),
-    }
-}
-
-async fn the_desk_hears_changes_live(mode: Mode) {
-    let app = TestApp::spawn(mode).await;
-    let site = site(&app);
-    let misc = app.queue_id("Misc").await;
-    let agent = Web::login(&site, "desk", None, ADMIN_LOGIN, ADMIN_PASSWORD).await;
-    let events = agent.events().await;
-    assert_eq!(events.status(), 200);
-    assert!(content_type(&events).starts_with("text/event-stream"));
-    // The gateway's subscription was bound when it started and the stream listens once its
-    // headers are here: the change can happen at once.
-    let (status, created) = send(
-        app.client
-            .post(format!("{}/tickets", app.api))
-            .json(&json!({"queue_id": misc, "title": "Live"})),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let id = created["id"].as_str().unwrap();
-    let event = event_mentioning(events, id).await;
-    assert!(event.starts_with("event: change"), "{event}");
-    assert!(
-        event.contains("ticket.created") && event.contains(&misc),
-        "{event}"
-    );
-    app.stop().await;
-}
-
-in_both_modes!(the_desk_hears_changes_live: the_desk_hears_changes_live_embedded, the_desk_hears_changes_live_on_postgres_and_rabbitmq);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_administrator_sets_up_the_tenant_in_the_desk() {

@@ -248,30 +248,71 @@ pub struct AdminQuery {
 }
 
 /// The tenants the agent administers (every tenant for an installation administrator), and the
-/// one the page is about.
+/// one the page is about: `wanted`, or the first of them when the page names none. Only an
+/// installation administrator lists all tenants; a tenant administrator's come one by one from
+/// their grants, so they never learn of another. A page naming a tenant the agent is a member of
+/// but does not administer is refused, any other is not found, as the services answer.
 async fn tenants(
     state: &AppState,
     s: &Session,
     wanted: Option<&str>,
 ) -> Result<(String, Vec<Choice>), tonic::Status> {
     let claims = &s.principal.claims;
-    let all = state
-        .identity_admin(&s.principal)
-        .list_tenants(ipb::ListTenantsRequest {})
-        .await?
-        .into_inner()
-        .tenants;
-    let mine: Vec<ipb::Tenant> = all
-        .into_iter()
-        .filter(|t| claims.is_installation_admin() || claims.is_admin_of(&t.id))
-        .collect();
-    let chosen = wanted
-        .filter(|w| mine.iter().any(|t| t.id == *w))
-        .map(str::to_owned)
-        .or_else(|| mine.first().map(|t| t.id.clone()))
-        .ok_or_else(|| tonic::Status::permission_denied("you administer no tenant"))?;
+    let mut identity = state.identity_admin(&s.principal);
+    let mine: Vec<ipb::Tenant> = if claims.is_installation_admin() {
+        identity
+            .list_tenants(ipb::ListTenantsRequest {})
+            .await?
+            .into_inner()
+            .tenants
+    } else {
+        let mut mine = Vec::new();
+        for tenant_id in administered(claims) {
+            let tenant = identity
+                .get_tenant(ipb::GetTenantRequest { tenant_id })
+                .await?
+                .into_inner();
+            mine.push(tenant);
+        }
+        mine.sort_by(|a, b| a.name.cmp(&b.name));
+        mine
+    };
+    let chosen = match wanted.filter(|w| !w.is_empty()) {
+        Some(w) => match mine.iter().find(|t| t.id == w) {
+            Some(t) => t.id.clone(),
+            None if claims.tenant(w).is_some() => {
+                return Err(tonic::Status::permission_denied(
+                    "administering the tenant needs its administrator role",
+                ));
+            }
+            None => return Err(tonic::Status::not_found("tenant not found")),
+        },
+        None => mine
+            .first()
+            .map(|t| t.id.clone())
+            .ok_or_else(|| tonic::Status::permission_denied("you administer no tenant"))?,
+    };
     let options = choices_of(&mine, &chosen);
     Ok((chosen, options))
+}
+
+/// The ids of the tenants the claims make the agent administrator of.
+fn administered(claims: &docket_auth::Claims) -> Vec<String> {
+    claims
+        .agent
+        .iter()
+        .flat_map(|a| a.tenants.iter())
+        .filter(|(id, _)| claims.is_admin_of(id))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// The sections the agent is offered: tenants (created and listed for the whole installation)
+/// only to an installation administrator.
+fn sections_for(claims: &docket_auth::Claims) -> impl Iterator<Item = Section> + '_ {
+    Section::ALL
+        .into_iter()
+        .filter(|s| *s != Section::Tenants || claims.is_installation_admin())
 }
 
 /// A list field given as `a, b c`: its entries.
@@ -339,6 +380,39 @@ mod tests {
             assert_ne!(section.title(&super::super::DE), "");
         }
         assert_eq!(Section::parse("audit"), None);
+    }
+
+    #[test]
+    fn tenant_administrators_get_their_tenants_and_no_tenants_section() {
+        let mut grants = docket_auth::AgentGrants::default();
+        for (tenant, admin) in [("t1", true), ("t2", false), ("t3", true)] {
+            grants.tenants.insert(
+                tenant.to_owned(),
+                docket_auth::TenantGrants {
+                    admin,
+                    ..Default::default()
+                },
+            );
+        }
+        let mut claims = docket_auth::Claims {
+            iss: "docket".into(),
+            aud: "docket".into(),
+            sub: "a1".into(),
+            exp: 0,
+            iat: 0,
+            jti: String::new(),
+            sid: None,
+            kind: docket_auth::Kind::Agent,
+            login: "tina".into(),
+            agent: Some(grants),
+            customer: None,
+            scopes: None,
+        };
+        assert_eq!(administered(&claims), ["t1", "t3"]);
+        assert!(!sections_for(&claims).any(|s| s == Section::Tenants));
+        assert_eq!(sections_for(&claims).count(), Section::ALL.len() - 1);
+        claims.agent.as_mut().unwrap().installation_admin = true;
+        assert!(sections_for(&claims).any(|s| s == Section::Tenants));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use docket_proto::ticket::v1 as pb;
 
 use super::{
     AdminPage, AdminQuery, Field, Row, RowAction, Section, back_to_list, choices, chosen, field,
-    list, names_with, permissions, select, tenants,
+    list, names_with, permissions, sections_for, select, tenants,
 };
 use crate::AppState;
 use crate::rest::vocabulary::{FieldKind, FollowUp, TemplateKind};
@@ -48,8 +48,13 @@ async fn build<'a>(
     section: Section,
     wanted: Option<&str>,
 ) -> Result<AdminPage<'a>, tonic::Status> {
-    let (tenant, tenant_choices) = tenants(state, s, wanted).await?;
     let p = &s.principal;
+    if !sections_for(&p.claims).any(|x| x == section) {
+        return Err(tonic::Status::permission_denied(
+            "only an installation administrator creates and lists tenants",
+        ));
+    }
+    let (tenant, tenant_choices) = tenants(state, s, wanted).await?;
     let mut ticket = state.tickets(p);
     let mut identity = state.identity_admin(p);
     let catalogue = pb::ListCatalogueRequest {
@@ -404,8 +409,7 @@ async fn build<'a>(
         session: Some(s),
         section: section.key(),
         title: section.title(t),
-        sections: Section::ALL
-            .into_iter()
+        sections: sections_for(&p.claims)
             .map(|x| (x.key(), x.title(t), x == section))
             .collect(),
         tenant,
