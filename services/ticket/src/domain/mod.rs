@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::TicketError;
 
 mod number;
+mod people;
 mod queue;
 mod ticket;
 
 pub use number::*;
+pub use people::*;
 pub use queue::*;
 pub use ticket::*;
 
