@@ -1,9 +1,15 @@
 //! Access end to end, through the gateway, with people who really log in: an administrator sets
 //! up customers and a team member; customers open tickets in the portal and see only theirs (or
 //! their company's); the team member sees the queue's tickets but may only add internal notes,
-//! which customers never see. Runs on the embedded default and on PostgreSQL + RabbitMQ.
+//! which customers never see. Agents named on a ticket (owner, responsible agent, collaborators)
+//! are agents of its tenant who may see it. Runs on the embedded default and on PostgreSQL +
+//! RabbitMQ.
 
-use docket_integration_tests::{Mode, TestApp, expect, item_strs, login_with_claims, send};
+use std::time::Duration;
+
+use docket_integration_tests::{
+    Mode, TestApp, expect, find_item, item_strs, login_with_claims, send, wait_until,
+};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -273,3 +279,95 @@ async fn people_see_what_they_may(mode: Mode) {
 }
 
 in_both_modes!(people_see_what_they_may: people_see_what_they_may_on_the_embedded_default, people_see_what_they_may_on_postgres_and_rabbitmq);
+
+/// An agent of `tenant` with the role named `role`; their id.
+async fn agent_with_role(app: &TestApp, tenant: &str, login: &str, role: &str) -> String {
+    let role = app
+        .named(&format!("/admin/tenants/{tenant}/roles"), role)
+        .await["id"]
+        .clone();
+    let agent = created(
+        app,
+        &format!("/admin/tenants/{tenant}/agents"),
+        json!({"login": login, "name": login, "password": PASSWORD, "role_ids": [role]}),
+    )
+    .await;
+    agent["id"].as_str().unwrap().to_owned()
+}
+
+/// Tenant B's administrator names agents on a ticket of B: another tenant's agent or an id nobody
+/// has is refused with 422 naming the field, as owner, responsible agent and collaborator; B's own
+/// agent who reads the queue is accepted.
+async fn named_agents_belong_to_the_tickets_tenant(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    // Tenant A is the bootstrapped one; its agent Anton may read its queues.
+    let anton = agent_with_role(&app, &app.tenant_id, "anton", "Team member").await;
+    let b = created(
+        &app,
+        "/admin/tenants",
+        json!({"slug": "other-centre", "name": "Other Centre"}),
+    )
+    .await;
+    let b = b["id"].as_str().unwrap().to_owned();
+    agent_with_role(&app, &b, "bella", "Administrator").await;
+    let bert = agent_with_role(&app, &b, "bert", "Team member").await;
+    let (bella, _) = login_with_claims(&app.api, "bella", PASSWORD)
+        .await
+        .unwrap();
+    // B's default queues exist once ticket core has heard of the tenant.
+    let misc = wait_until(Duration::from_secs(20), "tenant B's queue Misc", || async {
+        let (_, queues) = send(bella.get(format!("{}/queues", app.api))).await;
+        find_item(&queues, "name", "Misc")
+            .map(|q| q["id"].as_str().unwrap().to_owned())
+            .ok_or(queues)
+    })
+    .await;
+    let (status, ticket) = send(bella.post(format!("{}/tickets", app.api)).json(&json!({
+        "queue_id": misc, "title": "Printer on fire", "priority": 3
+    })))
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["id"].as_str().unwrap();
+    let patch = |body: Value| bella.patch(format!("{}/tickets/{id}", app.api)).json(&body);
+    let collaborator =
+        |agent: &str| bella.put(format!("{}/tickets/{id}/collaborators/{agent}", app.api));
+    let made_up = uuid::Uuid::now_v7().to_string();
+
+    for stranger in [&anton, &made_up] {
+        for (request, field) in [
+            (patch(json!({"owner_id": stranger})), "owner_id"),
+            (patch(json!({"responsible_id": stranger})), "responsible_id"),
+            (collaborator(stranger), "agent_id"),
+        ] {
+            let (status, problem) = send(request).await;
+            assert_eq!(status, 422, "{field} = {stranger}: {problem}");
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(detail.starts_with(&format!("`{field}`: ")), "{detail}");
+            assert!(
+                !detail.contains("tenant A") && !detail.contains("it-centre"),
+                "{detail}"
+            );
+        }
+    }
+    let (_, unchanged) = send(bella.get(format!("{}/tickets/{id}", app.api))).await;
+    assert!(unchanged["owner_id"].is_null() && unchanged["responsible_id"].is_null());
+    let (_, collaborators) =
+        send(bella.get(format!("{}/tickets/{id}/collaborators", app.api))).await;
+    assert_eq!(collaborators["agent_ids"], json!([]), "nobody was added");
+
+    // B's own agent, who reads the queue, is accepted in every place.
+    let (status, owned) = send(patch(json!({"owner_id": bert, "responsible_id": bert}))).await;
+    assert_eq!(status, 200, "{owned}");
+    assert_eq!(
+        (&owned["owner_id"], &owned["responsible_id"]),
+        (&json!(bert), &json!(bert))
+    );
+    let (status, _) = send(collaborator(&bert)).await;
+    assert_eq!(status, 204);
+    let (_, collaborators) =
+        send(bella.get(format!("{}/tickets/{id}/collaborators", app.api))).await;
+    assert_eq!(collaborators["agent_ids"], json!([bert]));
+    app.stop().await;
+}
+
+in_both_modes!(named_agents_belong_to_the_tickets_tenant: named_agents_belong_to_the_tickets_tenant_on_the_embedded_default, named_agents_belong_to_the_tickets_tenant_on_postgres_and_rabbitmq);

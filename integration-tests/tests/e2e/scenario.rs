@@ -50,7 +50,7 @@ async fn walk_the_scenario(app: &TestApp) -> (String, String) {
     assert_eq!(location, format!("/api/v1/tickets/{id}"));
     assert_eq!(ticket["state"], "new");
     assert_eq!(ticket["priority"], 4);
-    assert_eq!(number.len(), 16, "{number}");
+    assert_eq!(number.len(), 18, "{number}");
 
     let answer = app
         .post(

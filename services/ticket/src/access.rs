@@ -229,6 +229,12 @@ impl Caller {
         }
     }
 
+    /// Whether the caller is an agent of `tenant_id` (granted something there, or nothing: a
+    /// member all the same), not just an installation administrator.
+    pub fn member_of(&self, tenant_id: TenantId) -> bool {
+        self.tenant(tenant_id).is_some()
+    }
+
     fn tenant(&self, tenant_id: TenantId) -> Option<&TenantAccess> {
         match &self.who {
             Who::Agent { tenants, .. } => tenants.get(&tenant_id),

@@ -24,6 +24,9 @@ pub enum TicketError {
     Bus(#[from] docket_bus::BusError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// Another service ticket core asks (the identity service) did not answer.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl TicketError {
@@ -61,6 +64,7 @@ impl ServiceError for TicketError {
             Self::Database(e) => ErrorCode::of_database(e),
             Self::Bus(_) => ErrorCode::Unavailable,
             Self::Corrupt(_) => ErrorCode::Internal,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 }

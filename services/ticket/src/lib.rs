@@ -2,6 +2,8 @@
 //!
 //! - [`domain`]: the values, parsed once;
 //! - [`access`]: who may do what, from the caller's verified token;
+//! - [`agents`]: the agents of a tenant and who of them reads a queue, asked of the identity
+//!   service when a change names an agent on a ticket;
 //! - [`chain`]: the history's hash chain, which makes tampering evident;
 //! - [`storage`]: the repository trait and its implementation on PostgreSQL and SQLite;
 //! - [`projection`]: tenants, groups and customers from the identity service's events;
@@ -10,6 +12,7 @@
 //!   outbox relay, bind the port.
 
 pub mod access;
+pub mod agents;
 pub mod attachments;
 pub mod chain;
 pub mod domain;
@@ -201,8 +204,14 @@ impl TicketServer {
                     "invalid identity endpoint `{identity_endpoint}`: {e}"
                 ))
             })?;
+        let agents = agents::IdentityAgents::connect_lazy(identity_endpoint).map_err(|e| {
+            StartError::Identity(format!(
+                "invalid identity endpoint `{identity_endpoint}`: {e}"
+            ))
+        })?;
         // Articles with attachments (up to 20 MiB of them) travel in one message.
-        let service = TicketServiceServer::new(grpc::TicketGrpc::new(store, Arc::new(verifier)))
+        let edge = grpc::TicketGrpc::new(store, Arc::new(verifier), Arc::new(agents));
+        let service = TicketServiceServer::new(edge)
             .max_decoding_message_size(docket_proto::MAX_MESSAGE_BYTES)
             .max_encoding_message_size(docket_proto::MAX_MESSAGE_BYTES);
         let server_task =

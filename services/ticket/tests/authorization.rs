@@ -6,14 +6,17 @@
 //! real gRPC edge with signed tokens, on PostgreSQL and SQLite.
 //!
 //! The expected outcome of each cell comes from the rules written out in [`expected`], with the
-//! roles' permissions taken from the identity service's own role templates. On top, every cell
+//! roles' permissions taken from the identity service's own role templates. Who the agents of each
+//! tenant are (what ticket core asks the identity service when a change names an agent on a
+//! ticket) comes from a [`Directory`] holding every agent of the table with the grants of its
+//! token. On top, every cell
 //! checks that nothing leaks: a customer never receives an internal note or the owner, a listing
 //! holds exactly the tickets the principal may read, and "not visible" is indistinguishable from
 //! "does not exist".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use docket_auth::{
     AgentGrants, Claims, CustomerGrant, KeyPair, Kind, PermSet, Permission, TenantGrants, Verifier,
@@ -24,6 +27,8 @@ use docket_proto::ticket::v1 as pb;
 use docket_proto::ticket::v1::ticket_service_server::TicketService;
 use docket_store::{Backend, Db};
 use docket_ticket::SqlTicketStore;
+use docket_ticket::TicketError;
+use docket_ticket::agents::AgentDirectory;
 use docket_ticket::domain::*;
 use docket_ticket::grpc::TicketGrpc;
 use docket_ticket::storage::prelude::*;
@@ -41,8 +46,67 @@ struct Tenancy {
     raw: Queue,
 }
 
+/// The identity service as ticket core asks it: the agents of each tenant, and who of them may
+/// read each group's queues (`ro`).
+#[derive(Default)]
+struct Directory {
+    members: Mutex<BTreeMap<TenantId, BTreeSet<AgentId>>>,
+    readers: Mutex<BTreeMap<(TenantId, GroupId), BTreeSet<AgentId>>>,
+}
+
+impl Directory {
+    /// Makes `agent` an agent of `tenant` with `grants`, exactly as their token has them.
+    fn enter(&self, agent: AgentId, tenant: TenantId, grants: &TenantGrants) {
+        self.members
+            .lock()
+            .unwrap()
+            .entry(tenant)
+            .or_default()
+            .insert(agent);
+        for (group, set) in &grants.groups {
+            if set.allows(Permission::Ro) {
+                self.readers
+                    .lock()
+                    .unwrap()
+                    .entry((tenant, group.parse().unwrap()))
+                    .or_default()
+                    .insert(agent);
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AgentDirectory for Directory {
+    async fn readers(
+        &self,
+        _token: &str,
+        tenant: TenantId,
+        group: GroupId,
+    ) -> Result<BTreeSet<AgentId>, TicketError> {
+        let readers = self.readers.lock().unwrap();
+        Ok(readers.get(&(tenant, group)).cloned().unwrap_or_default())
+    }
+
+    async fn members(
+        &self,
+        _token: &str,
+        tenant: TenantId,
+        agents: &[AgentId],
+    ) -> Result<BTreeSet<AgentId>, TicketError> {
+        let members = self.members.lock().unwrap();
+        let of = members.get(&tenant).cloned().unwrap_or_default();
+        Ok(agents.iter().filter(|a| of.contains(a)).copied().collect())
+    }
+}
+
 struct World {
     grpc: TicketGrpc,
+    agents: Arc<Directory>,
+    /// An agent of the own tenant reading the queues of `users` and of Secret's group.
+    colleague: AgentId,
+    /// An agent of the other tenant reading its `users` queues.
+    foreign_colleague: AgentId,
     store: Arc<SqlTicketStore>,
     db: Db,
     keys: KeyPair,
@@ -145,7 +209,23 @@ async fn world(backend: Backend) -> World {
     let verifier = Verifier::from_jwks(&docket_auth::token::JwkSet {
         keys: vec![keys.jwk()],
     });
-    let grpc = TicketGrpc::new(store.clone(), Arc::new(verifier));
+    let agents = Arc::new(Directory::default());
+    let grpc = TicketGrpc::new(store.clone(), Arc::new(verifier), agents.clone());
+    let reading = |groups: &[GroupId]| TenantGrants {
+        groups: groups
+            .iter()
+            .map(|g| (g.to_string(), PermSet::of(&[Permission::Ro])))
+            .collect(),
+        ..TenantGrants::default()
+    };
+    let colleague = AgentId::new();
+    agents.enter(colleague, own.tenant, &reading(&[own.users, restricted.id]));
+    let foreign_colleague = AgentId::new();
+    agents.enter(
+        foreign_colleague,
+        foreign.tenant,
+        &reading(&[foreign.users]),
+    );
     let incident = store
         .list_catalogue(Catalogue::TicketTypes, own.tenant)
         .await
@@ -158,6 +238,9 @@ async fn world(backend: Backend) -> World {
     World {
         incident,
         grpc,
+        agents,
+        colleague,
+        foreign_colleague,
         store,
         db,
         keys,
@@ -197,6 +280,10 @@ const TARGETS: [Target; 5] = [
 struct Fixture {
     ticket: TicketId,
     number: Option<TicketNumber>,
+    /// An agent of the ticket's tenant who reads its queue (its owner to begin with).
+    colleague: AgentId,
+    /// An agent of the other tenant.
+    stranger: AgentId,
 }
 
 async fn fixtures(w: &World) -> BTreeMap<Target, Fixture> {
@@ -213,6 +300,8 @@ async fn fixtures(w: &World) -> BTreeMap<Target, Fixture> {
                     Fixture {
                         ticket: TicketId::new(),
                         number: None,
+                        colleague: w.colleague,
+                        stranger: w.foreign_colleague,
                     },
                 );
                 continue;
@@ -234,6 +323,11 @@ async fn fixtures(w: &World) -> BTreeMap<Target, Fixture> {
             )
             .await
             .unwrap();
+        let (colleague, stranger) = if target == Target::Foreign {
+            (w.foreign_colleague, w.colleague)
+        } else {
+            (w.colleague, w.foreign_colleague)
+        };
         // An internal note, and an owner: both must stay hidden from customers.
         w.store
             .add_article(
@@ -245,7 +339,7 @@ async fn fixtures(w: &World) -> BTreeMap<Target, Fixture> {
             .await
             .unwrap();
         let owner = TicketUpdate {
-            owner: Some(Some(AgentId::new())),
+            owner: Some(Some(colleague)),
             ..TicketUpdate::default()
         };
         w.store
@@ -257,6 +351,8 @@ async fn fixtures(w: &World) -> BTreeMap<Target, Fixture> {
             Fixture {
                 ticket: t.id,
                 number: Some(t.number),
+                colleague,
+                stranger,
             },
         );
     }
@@ -356,6 +452,11 @@ fn identity(w: &World, p: Principal) -> Identity {
             company_tickets,
         });
     };
+    // Every agent is one of its tenant's, with the grants of its token, for the identity service.
+    let agent = |tenant: TenantId, grants: TenantGrants| {
+        w.agents.enter(agent_id, tenant, &grants);
+        agent(tenant, grants)
+    };
     match p {
         Principal::Role(i) => claims.agent = Some(agent(w.own.tenant, template_grants(i, &w.own))),
         Principal::NoRole => claims.agent = Some(agent(w.own.tenant, TenantGrants::default())),
@@ -397,7 +498,12 @@ enum TicketOp {
     State,
     Priority,
     Take,
+    /// Give it to an agent of its tenant who reads its queue.
     Assign,
+    /// Give it to an agent of the other tenant.
+    AssignAway,
+    /// Give it to an agent id nobody has.
+    AssignUnknown,
     Release,
     /// Lock it (and so take it).
     Lock,
@@ -411,6 +517,12 @@ enum TicketOp {
     Split,
     /// Name another agent responsible, with a target date.
     Coordinate,
+    /// Name an agent of the other tenant responsible.
+    ResponsibleAway,
+    /// Add an agent of its tenant as collaborator.
+    Collaborate,
+    /// Add an agent of the other tenant as collaborator.
+    CollaborateAway,
     /// Watch it.
     Watch,
     /// To the own tenant's Raw queue (group `users`).
@@ -419,7 +531,7 @@ enum TicketOp {
 
 /// In the order they run on each target: unlocking and locking while the ticket still has the
 /// fixture's owner (another agent), then taking, giving away and releasing it.
-const TICKET_OPS: [TicketOp; 19] = [
+const TICKET_OPS: [TicketOp; 24] = [
     TicketOp::Get,
     TicketOp::GetByNumber,
     TicketOp::Articles,
@@ -431,11 +543,16 @@ const TICKET_OPS: [TicketOp; 19] = [
     TicketOp::Classify,
     TicketOp::Split,
     TicketOp::Coordinate,
+    TicketOp::ResponsibleAway,
     TicketOp::Watch,
+    TicketOp::Collaborate,
+    TicketOp::CollaborateAway,
     TicketOp::Unlock,
     TicketOp::Lock,
     TicketOp::Take,
     TicketOp::Assign,
+    TicketOp::AssignAway,
+    TicketOp::AssignUnknown,
     TicketOp::Release,
     TicketOp::Pend,
     TicketOp::Move,
@@ -461,6 +578,8 @@ enum Outcome {
     Ok,
     NotFound,
     Denied,
+    /// Refused as invalid: an agent named who may not be.
+    Invalid,
 }
 
 fn outcome<T>(result: &Result<T, tonic::Status>) -> Outcome {
@@ -468,6 +587,18 @@ fn outcome<T>(result: &Result<T, tonic::Status>) -> Outcome {
         Ok(_) => Outcome::Ok,
         Err(s) if s.code() == Code::NotFound => Outcome::NotFound,
         Err(s) if s.code() == Code::PermissionDenied => Outcome::Denied,
+        Err(s) if s.code() == Code::InvalidArgument => {
+            // The field that names the agent, never who the agent is elsewhere.
+            assert!(
+                ["`owner_id`: ", "`responsible_id`: ", "`agent_id`: "]
+                    .iter()
+                    .any(|f| s.message().starts_with(f)),
+                "{}",
+                s.message()
+            );
+            assert!(!s.message().contains("other tenant"), "{}", s.message());
+            Outcome::Invalid
+        }
         Err(s) => panic!("unexpected status {:?}: {}", s.code(), s.message()),
     }
 }
@@ -578,9 +709,14 @@ async fn run(w: &World, id: &Identity, op: TicketOp, f: &Fixture) -> Outcome {
             u.owner_id = Some(id.agent_id.unwrap_or_default().to_string());
             outcome(&g.update_ticket(request(u, id)).await)
         }
-        TicketOp::Assign => {
+        TicketOp::Assign | TicketOp::AssignAway | TicketOp::AssignUnknown => {
             let mut u = update(f.ticket);
-            u.owner_id = Some(AgentId::new().to_string());
+            let owner = match op {
+                TicketOp::Assign => f.colleague,
+                TicketOp::AssignAway => f.stranger,
+                _ => AgentId::new(),
+            };
+            u.owner_id = Some(owner.to_string());
             outcome(&g.update_ticket(request(u, id)).await)
         }
         TicketOp::Release => {
@@ -600,12 +736,33 @@ async fn run(w: &World, id: &Identity, op: TicketOp, f: &Fixture) -> Outcome {
             ))
             .await,
         ),
-        TicketOp::Coordinate => {
+        TicketOp::Coordinate | TicketOp::ResponsibleAway => {
             let mut u = update(f.ticket);
-            u.responsible_id = Some(AgentId::new().to_string());
+            let responsible = if op == TicketOp::Coordinate {
+                f.colleague
+            } else {
+                f.stranger
+            };
+            u.responsible_id = Some(responsible.to_string());
             u.target_at_us = Some(docket_platform::time::now_micros() + 7 * 86_400_000_000);
             outcome(&g.update_ticket(request(u, id)).await)
         }
+        TicketOp::Collaborate | TicketOp::CollaborateAway => outcome(
+            &g.set_collaborator(request(
+                pb::SetCollaboratorRequest {
+                    ticket_id: ticket_id.clone(),
+                    agent_id: if op == TicketOp::Collaborate {
+                        f.colleague
+                    } else {
+                        f.stranger
+                    }
+                    .to_string(),
+                    collaborate: true,
+                },
+                id,
+            ))
+            .await,
+        ),
         TicketOp::Watch => outcome(
             &g.watch_ticket(request(
                 pb::WatchTicketRequest {
@@ -731,7 +888,30 @@ fn perms(p: Principal, target: Target) -> PermSet {
     }
 }
 
+/// Naming an agent who may not be named (another tenant's, or nobody's) is refused as invalid,
+/// once the caller may make the change at all.
 fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
+    let naming = |base: Outcome| {
+        if base == Outcome::Ok {
+            Outcome::Invalid
+        } else {
+            base
+        }
+    };
+    match op {
+        TicketOp::AssignAway | TicketOp::AssignUnknown => {
+            naming(expected_plainly(p, TicketOp::Assign, target))
+        }
+        TicketOp::ResponsibleAway => naming(expected_plainly(p, TicketOp::Coordinate, target)),
+        TicketOp::CollaborateAway => naming(expected_plainly(p, TicketOp::Collaborate, target)),
+        // A service is no agent: taking a ticket "for itself" names an agent nobody is.
+        TicketOp::Take if p == Principal::Service => naming(expected_plainly(p, op, target)),
+        _ => expected_plainly(p, op, target),
+    }
+}
+
+/// What the permissions alone decide (every agent named being one who may be).
+fn expected_plainly(p: Principal, op: TicketOp, target: Target) -> Outcome {
     use Outcome::*;
     let writes = !matches!(
         op,
@@ -800,7 +980,11 @@ fn expected(p: Principal, op: TicketOp, target: Target) -> Outcome {
         TicketOp::Split => return expected_split(p, target),
         // Watching needs nothing but seeing the ticket.
         TicketOp::Watch => Permission::Ro,
-        TicketOp::Coordinate => Permission::Rw,
+        TicketOp::Coordinate | TicketOp::Collaborate => Permission::Rw,
+        TicketOp::AssignAway
+        | TicketOp::AssignUnknown
+        | TicketOp::ResponsibleAway
+        | TicketOp::CollaborateAway => unreachable!("{op:?} is decided in `expected`"),
         TicketOp::Take | TicketOp::Lock => Permission::Owner,
         // The fixtures' owner is another agent.
         TicketOp::Answer
@@ -1244,7 +1428,8 @@ async fn merge_and_split(backend: Backend) {
 }
 
 /// A collaborator without any queue permission sees the ticket and may add internal notes, not
-/// answer the customer nor change it; adding one needs `rw`; another tenant's agent never gets in.
+/// answer the customer nor change it; adding one needs `rw`; another tenant's agent (or an id
+/// nobody has) cannot be added.
 async fn collaborators(backend: Backend) {
     let w = world(backend).await;
     let f = fixtures(&w).await;
@@ -1340,18 +1525,95 @@ async fn collaborators(backend: Backend) {
             .code(),
         Code::PermissionDenied
     );
-    // An agent of another tenant named as collaborator still sees nothing.
-    assert!(
-        add(&second, &own, outsider.agent_id.unwrap())
-            .await
-            .unwrap()
-            .into_inner()
-            .changed
-    );
+    // An agent of another tenant, or an id nobody has, cannot be named a collaborator; the
+    // refusal names the field and nothing else about them. The outsider still sees nothing.
+    for stranger in [outsider.agent_id.unwrap(), AgentId::new()] {
+        let refused = add(&second, &own, stranger).await.unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Code::InvalidArgument,
+            "{}",
+            refused.message()
+        );
+        assert!(
+            refused.message().starts_with("`agent_id`: "),
+            "{}",
+            refused.message()
+        );
+    }
     assert_eq!(
         get(&outsider, &own).await.unwrap_err().code(),
         Code::NotFound
     );
+    let listed = w
+        .grpc
+        .list_collaborators(request(
+            pb::ListCollaboratorsRequest {
+                ticket_id: own.clone(),
+            },
+            &second,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.agent_ids, [loner_id.to_string()]);
+    docket_store::testing::discard(w.db.clone()).await.unwrap();
+}
+
+/// A ticket's owner and responsible agent read the queue it is in: moving it where its owner
+/// cannot read is refused unless the same change gives it to somebody who can; nor can an agent
+/// who cannot read the queue be named there.
+async fn moves(backend: Backend) {
+    let w = world(backend).await;
+    let f = fixtures(&w).await;
+    let service = identity(&w, Principal::Service);
+    let own = f[&Target::Own].ticket.to_string();
+    // An agent reading Misc and Raw (group `users`), not Secret.
+    let misc_only = AgentId::new();
+    let users = TenantGrants {
+        groups: BTreeMap::from([(w.own.users.to_string(), PermSet::of(&[Permission::Ro]))]),
+        ..TenantGrants::default()
+    };
+    w.agents.enter(misc_only, w.own.tenant, &users);
+    let change = |owner: Option<AgentId>, responsible: Option<AgentId>, queue: Option<QueueId>| {
+        w.grpc.update_ticket(request(
+            pb::UpdateTicketRequest {
+                ticket_id: own.clone(),
+                owner_id: owner.map(|a| a.to_string()),
+                responsible_id: responsible.map(|a| a.to_string()),
+                queue_id: queue.map(|q| q.to_string()),
+                ..Default::default()
+            },
+            &service,
+        ))
+    };
+    let refused = |r: Result<tonic::Response<pb::Ticket>, tonic::Status>, field: &str| {
+        let s = r.unwrap_err();
+        assert_eq!(s.code(), Code::InvalidArgument, "{}", s.message());
+        assert!(s.message().starts_with(field), "{}", s.message());
+        assert!(s.message().contains("`Secret`"), "{}", s.message());
+    };
+    change(Some(misc_only), None, None).await.unwrap();
+    refused(change(None, None, Some(w.secret.id)).await, "`owner_id`: ");
+    let stored = w.store.get_ticket(f[&Target::Own].ticket).await.unwrap();
+    assert_eq!(
+        (stored.queue_id, stored.owner_id),
+        (w.own.misc.id, Some(misc_only)),
+        "a refused move changes nothing"
+    );
+    // Handed to an agent who reads Secret in the same change, it moves.
+    let moved = change(Some(w.colleague), None, Some(w.secret.id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.queue_id, w.secret.id.to_string());
+    assert_eq!(moved.owner_id, w.colleague.to_string());
+    // There, the agent who cannot read Secret is neither owner nor responsible.
+    refused(
+        change(None, Some(misc_only), None).await,
+        "`responsible_id`: ",
+    );
+    refused(change(Some(misc_only), None, None).await, "`owner_id`: ");
     docket_store::testing::discard(w.db.clone()).await.unwrap();
 }
 
@@ -1487,5 +1749,6 @@ docket_store::conformance!(
     bulk,
     merge_and_split,
     collaborators,
+    moves,
     attachments,
 );

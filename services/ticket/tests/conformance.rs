@@ -50,6 +50,7 @@ docket_store::conformance!(
     case_create_ticket_with_article,
     case_get_ticket,
     case_ticket_numbers_unique_under_concurrency,
+    case_ticket_numbers_per_tenant,
     case_list_tickets_pages_every_sort,
     case_list_tickets_rejects_bad_requests,
     case_articles,
@@ -223,17 +224,20 @@ fn assert_invalid<T: std::fmt::Debug>(result: Result<T, TicketError>) {
     );
 }
 
-/// The parts of a ticket number: (UTC date `YYYYMMDD`, system id, daily counter).
-fn number_parts(number: &TicketNumber) -> (String, String, u64) {
+/// The parts of a ticket number: (UTC date `YYYYMMDD`, system id, tenant code's infix, the
+/// tenant's daily counter).
+fn number_parts(number: &TicketNumber) -> (String, String, String, u64) {
     let s = number.as_str();
     assert!(
-        s.len() >= 16 && s.bytes().all(|b| b.is_ascii_digit()),
-        "ticket number `{s}` is not 8 date digits + 2 system digits + 6 or more counter digits"
+        s.len() >= 18 && s.bytes().all(|b| b.is_ascii_digit()),
+        "ticket number `{s}` is not 8 date digits + 2 system digits + a tenant code + 5 or more counter digits"
     );
+    let infix = if s[10..].starts_with('9') { 5 } else { 3 };
     (
         s[..8].to_owned(),
         s[8..10].to_owned(),
-        s[10..].parse().unwrap(),
+        s[10..10 + infix].to_owned(),
+        s[10 + infix..].parse().unwrap(),
     )
 }
 
@@ -644,14 +648,18 @@ async fn case_create_ticket(store: &SqlTicketStore, _db: &Db) {
             .is_empty()
     );
 
-    let (day, system, counter) = number_parts(&first.number);
+    let (day, system, _, counter) = number_parts(&first.number);
     assert_eq!(
         day,
         utc_day(first.created_at),
         "the number starts with the UTC date"
     );
     assert_eq!(system, "10", "the system id follows the date");
-    assert_eq!(first.number.as_str().len(), 16, "six counter digits");
+    assert_eq!(
+        first.number.as_str().len(),
+        18,
+        "a three-digit tenant code and five counter digits"
+    );
     assert!(counter >= 1);
 
     let mut previous = first.number.as_str().parse::<u64>().unwrap();
@@ -661,7 +669,7 @@ async fn case_create_ticket(store: &SqlTicketStore, _db: &Db) {
             .await
             .unwrap();
         assert_eq!(next.priority.get(), 5);
-        let (_, system, _) = number_parts(&next.number);
+        let (_, system, _, _) = number_parts(&next.number);
         assert_eq!(system, "10");
         let n = next.number.as_str().parse::<u64>().unwrap();
         assert!(
@@ -783,7 +791,7 @@ async fn case_ticket_numbers_unique_under_concurrency(store: &SqlTicketStore, db
     // On a fresh database and a single day, the counters are exactly 1..=N.
     let days: HashSet<_> = tickets.iter().map(|t| number_parts(&t.number).0).collect();
     if days.len() == 1 {
-        let mut counters: Vec<u64> = tickets.iter().map(|t| number_parts(&t.number).2).collect();
+        let mut counters: Vec<u64> = tickets.iter().map(|t| number_parts(&t.number).3).collect();
         counters.sort_unstable();
         assert_eq!(counters, (1..=N as u64).collect::<Vec<_>>());
     }
@@ -791,6 +799,79 @@ async fn case_ticket_numbers_unique_under_concurrency(store: &SqlTicketStore, db
         outbox_counts(db).await.get("ticket.created").copied(),
         Some(N as i64)
     );
+}
+
+/// Two tenants opening tickets in turn (and, first, at once): each counts on its own, so its
+/// numbers on a day are 1, 2, 3… whatever the other does, behind a code of its own; no number is
+/// given twice, and each finds its ticket.
+async fn case_ticket_numbers_per_tenant(store: &SqlTicketStore, _db: &Db) {
+    let a = tenant(store, "alpha").await;
+    let b = tenant(store, "beta").await;
+    let qa = queue(store, &a, "Alpha desk").await;
+    let qb = queue(store, &b, "Beta desk").await;
+    // The first tickets of both at once: the codes are given without a clash.
+    let first: Vec<_> = [&qa, &qb, &qa, &qb]
+        .into_iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let store = store.clone();
+            let new = new_ticket(q, &format!("first {i}"), None);
+            tokio::spawn(async move { store.create_ticket(new, &agent()).await })
+        })
+        .collect();
+    let mut tickets = Vec::new();
+    for task in futures::future::join_all(first).await {
+        tickets.push(task.unwrap().expect("a first ticket of a tenant failed"));
+    }
+    // Then in turn, a's tickets outnumbering b's.
+    for i in 0..9 {
+        let q = if i % 3 == 2 { &qb } else { &qa };
+        tickets.push(ticket(store, q, &format!("in turn {i}")).await);
+    }
+    let numbers: HashSet<_> = tickets.iter().map(|t| t.number.clone()).collect();
+    assert_eq!(
+        numbers.len(),
+        tickets.len(),
+        "a number given twice: {numbers:?}"
+    );
+    for t in &tickets {
+        assert_eq!(
+            store.get_ticket_by_number(&t.number).await.unwrap().id,
+            t.id
+        );
+    }
+    let of = |tenant: TenantId| {
+        let mut parts: Vec<_> = tickets
+            .iter()
+            .filter(|t| t.tenant_id == tenant)
+            .map(|t| number_parts(&t.number))
+            .collect();
+        parts.sort_by_key(|p| p.3);
+        parts
+    };
+    let (pa, pb) = (of(a.id), of(b.id));
+    assert_eq!((pa.len(), pb.len()), (8, 5));
+    let codes = |parts: &[(String, String, String, u64)]| {
+        parts.iter().map(|p| p.2.clone()).collect::<HashSet<_>>()
+    };
+    assert_eq!(codes(&pa).len(), 1, "one code per tenant: {pa:?}");
+    assert_eq!(codes(&pb).len(), 1, "one code per tenant: {pb:?}");
+    assert_ne!(codes(&pa), codes(&pb), "each tenant has its own code");
+    // On one day each tenant's counters are exactly 1..=n: nothing of the other's volume shows.
+    let days: HashSet<_> = tickets.iter().map(|t| number_parts(&t.number).0).collect();
+    if days.len() == 1 {
+        let counters =
+            |parts: &[(String, String, String, u64)]| parts.iter().map(|p| p.3).collect::<Vec<_>>();
+        assert_eq!(counters(&pa), (1..=8).collect::<Vec<_>>());
+        assert_eq!(counters(&pb), (1..=5).collect::<Vec<_>>());
+        // In creation order, too: each tenant's next number is its previous one plus one.
+        let in_turn: Vec<_> = tickets[4..]
+            .iter()
+            .filter(|t| t.tenant_id == b.id)
+            .map(|t| number_parts(&t.number).3)
+            .collect();
+        assert_eq!(in_turn, [3, 4, 5]);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

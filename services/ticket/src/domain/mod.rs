@@ -1,17 +1,18 @@
 //! The ticket domain: values parsed once and valid afterwards. Nothing here knows SQL, protobuf or
 //! HTTP; conversions live in `storage` and `grpc`.
 
-use std::fmt;
-use std::str::FromStr;
-
 use docket_platform::typed_id;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TicketError;
 
+mod number;
+mod people;
 mod queue;
 mod ticket;
 
+pub use number::*;
+pub use people::*;
 pub use queue::*;
 pub use ticket::*;
 
@@ -42,70 +43,6 @@ typed_id!(pub SavedSearchId, "saved search");
 
 /// Microseconds since the Unix epoch.
 pub type Micros = i64;
-
-/// The human-readable ticket number: the UTC date, the installation's system id and that day's
-/// counter, e.g. `2026112210000017`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct TicketNumber(String);
-
-impl TicketNumber {
-    /// Minimum digits of the daily counter; more when a day has more tickets.
-    pub const COUNTER_DIGITS: usize = 6;
-
-    pub fn compose(day: chrono::NaiveDate, system_id: SystemId, counter: u64) -> Self {
-        Self(format!(
-            "{}{:02}{:0width$}",
-            day.format("%Y%m%d"),
-            system_id.0,
-            counter,
-            width = Self::COUNTER_DIGITS
-        ))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for TicketNumber {
-    type Err = TicketError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let digits = s.len() >= 8 + 2 + Self::COUNTER_DIGITS && s.len() <= 32;
-        if digits && s.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(TicketError::invalid(format!(
-                "`{}` is not a ticket number",
-                truncate(s, 40)
-            )))
-        }
-    }
-}
-
-impl fmt::Display for TicketNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The installation's two-digit system id inside ticket numbers (OTRS's `SystemID`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SystemId(u8);
-
-impl SystemId {
-    pub fn new(id: u8) -> Result<Self, TicketError> {
-        if id <= 99 {
-            Ok(Self(id))
-        } else {
-            Err(TicketError::invalid(format!(
-                "system id {id} is not between 0 and 99"
-            )))
-        }
-    }
-}
 
 /// A closed list of values named by fixed texts (`docket_platform::text_enum!`), failing to parse
 /// as a [`TicketError`](crate::error::TicketError). Used for every such list of ticket core.
@@ -689,24 +626,6 @@ pub enum DueKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn ticket_numbers_look_like_otrs_date_numbers() {
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        let n = TicketNumber::compose(day, SystemId::new(10).unwrap(), 17);
-        assert_eq!(n.as_str(), "2026112210000017");
-        assert_eq!(n.as_str().parse::<TicketNumber>().unwrap(), n);
-        let big = TicketNumber::compose(day, SystemId::new(10).unwrap(), 1_234_567);
-        assert_eq!(big.as_str(), "20261122101234567");
-    }
-
-    #[test]
-    fn rejects_what_is_not_a_ticket_number() {
-        for bad in ["", "2026", "20261122100000a7", "../../etc/passwd"] {
-            assert!(bad.parse::<TicketNumber>().is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn priorities_are_one_to_five() {
@@ -800,16 +719,5 @@ mod tests {
         assert!(required_text("title", "   ", 10).is_err());
         assert!(required_text("title", "x\u{0}y", 10).is_err());
         assert!(required_text("title", &"x".repeat(11), 10).is_err());
-    }
-
-    proptest! {
-        #[test]
-        fn numbers_are_unique_per_day_and_counter(a in 1u64..10_000_000, b in 1u64..10_000_000) {
-            let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
-            let sys = SystemId::new(10).unwrap();
-            let (na, nb) = (TicketNumber::compose(day, sys, a), TicketNumber::compose(day, sys, b));
-            prop_assert_eq!(na == nb, a == b);
-            prop_assert!(na.as_str().parse::<TicketNumber>().is_ok());
-        }
     }
 }

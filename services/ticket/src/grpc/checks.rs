@@ -4,8 +4,18 @@
 use super::*;
 
 impl TicketGrpc {
-    pub fn new(store: Arc<dyn TicketStore>, auth: Arc<dyn Authenticate>) -> Self {
-        Self { store, auth }
+    /// The edge over `store`, verifying callers with `auth` and asking `agents` who the agents
+    /// named on tickets are.
+    pub fn new(
+        store: Arc<dyn TicketStore>,
+        auth: Arc<dyn Authenticate>,
+        agents: Arc<dyn AgentDirectory>,
+    ) -> Self {
+        Self {
+            store,
+            auth,
+            agents,
+        }
     }
 
     /// The verified caller of a request, or UNAUTHENTICATED; refused when an API token's scopes
@@ -71,6 +81,7 @@ impl TicketGrpc {
     pub(super) async fn update_one(
         &self,
         caller: &Caller,
+        readers: &mut Readers,
         ticket_id: TicketId,
         mut update: TicketUpdate,
     ) -> Result<Ticket, TicketError> {
@@ -84,13 +95,18 @@ impl TicketGrpc {
                 .await;
         }
         caller.check_update(&ticket, &queue, &mut update)?;
+        let mut after = queue;
         if let Some(target) = update.queue_id {
             let target = self.store.get_queue(target).await?;
             if target.tenant_id != ticket.tenant_id {
                 return Err(TicketError::not_found("queue", target.id));
             }
             caller.require_on_queue(&target, Permission::MoveInto)?;
+            after = target;
         }
+        // Whom the change leaves named on the ticket must read the queue it is then in.
+        let named = agents_named(&ticket, &update);
+        self.check_named(caller, readers, &after, &named).await?;
         // The checks hold for the version just read: a change in between is a conflict.
         update.expected_version = update.expected_version.or(Some(ticket.version));
         let ticket = self
@@ -174,6 +190,82 @@ impl TicketGrpc {
                 .map(entry_to_pb)
                 .collect(),
         }))
+    }
+}
+
+/// Who may read a queue's tickets, asked of the identity service at most once per request and
+/// queue group (a bulk change names the same agents on many tickets).
+pub(super) struct Readers {
+    /// The caller's access token: identity answers on the caller's behalf.
+    token: String,
+    known: HashMap<(TenantId, GroupId), BTreeSet<AgentId>>,
+}
+
+impl Readers {
+    /// For the request's caller (whose token was verified before).
+    pub(super) fn of<T>(request: &Request<T>) -> Self {
+        Self {
+            token: docket_auth::bearer_token(request.metadata())
+                .unwrap_or_default()
+                .to_owned(),
+            known: HashMap::new(),
+        }
+    }
+}
+
+impl TicketGrpc {
+    /// INVALID_ARGUMENT, naming the field, unless every agent in `named` is what the rules of
+    /// [`crate::domain::people`] ask for a ticket in `queue`. The caller's own token answers for
+    /// the caller, as for their own reads; the identity service for the others.
+    pub(super) async fn check_named(
+        &self,
+        caller: &Caller,
+        readers: &mut Readers,
+        queue: &Queue,
+        named: &[(NamedAs, AgentId)],
+    ) -> Result<(), TicketError> {
+        let mut known = KnownAgents::default();
+        if let Some(me) = caller.agent_id() {
+            if caller.may(queue.tenant_id, queue.group_id, Permission::Ro) {
+                known.readers.insert(me);
+            }
+            if caller.member_of(queue.tenant_id) {
+                known.members.insert(me);
+            }
+        }
+        let unknown = |known: &KnownAgents, reads: bool| -> Vec<AgentId> {
+            named
+                .iter()
+                .filter(|(role, agent)| {
+                    role.reads_queue() == reads
+                        && !known.readers.contains(agent)
+                        && (reads || !known.members.contains(agent))
+                })
+                .map(|(_, agent)| *agent)
+                .collect()
+        };
+        if let (false, Some(group)) = (unknown(&known, true).is_empty(), queue.group_id) {
+            let key = (queue.tenant_id, group);
+            if !readers.known.contains_key(&key) {
+                let asked = self
+                    .agents
+                    .readers(&readers.token, queue.tenant_id, group)
+                    .await?;
+                readers.known.insert(key, asked);
+            }
+            known
+                .readers
+                .extend(readers.known.get(&key).into_iter().flatten().copied());
+        }
+        let members = unknown(&known, false);
+        if !members.is_empty() {
+            known.members.extend(
+                self.agents
+                    .members(&readers.token, queue.tenant_id, &members)
+                    .await?,
+            );
+        }
+        check_agents_named(named, &known, queue)
     }
 }
 

@@ -7,6 +7,7 @@ mod convert;
 mod links;
 mod tickets;
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use docket_auth::Permission;
@@ -16,6 +17,7 @@ use docket_proto::ticket::v1::ticket_service_server::TicketService;
 use tonic::{Request, Response, Status};
 
 use crate::access::{Caller, Scope};
+use crate::agents::AgentDirectory;
 use crate::attachments::*;
 use crate::domain::*;
 use crate::error::TicketError;
@@ -31,6 +33,7 @@ use convert::*;
 pub struct TicketGrpc {
     store: Arc<dyn TicketStore>,
     auth: Arc<dyn Authenticate>,
+    agents: Arc<dyn AgentDirectory>,
 }
 
 #[tonic::async_trait]
@@ -328,10 +331,11 @@ impl TicketService for TicketGrpc {
         request: Request<pb::UpdateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         let caller = self.caller(&request, Scope::Write).await?;
+        let mut readers = Readers::of(&request);
         let r = request.into_inner();
         let update = update_from_pb(&r)?;
         let ticket = self
-            .update_one(&caller, parse_id(&r.ticket_id)?, update)
+            .update_one(&caller, &mut readers, parse_id(&r.ticket_id)?, update)
             .await?;
         Ok(Response::new(ticket_to_pb(ticket)))
     }
@@ -696,19 +700,22 @@ impl TicketService for TicketGrpc {
         request: Request<pb::SetCollaboratorRequest>,
     ) -> Result<Response<pb::SetCollaboratorResponse>, Status> {
         let caller = self.caller(&request, Scope::Write).await?;
+        let mut readers = Readers::of(&request);
         let r = request.into_inner();
         let (ticket, queue) = self
             .visible_ticket(&caller, parse_id(&r.ticket_id)?)
             .await?;
         caller.require_may(&ticket, &queue, Permission::Rw)?;
+        let agent = parse_id(&r.agent_id)?;
+        if r.collaborate {
+            // Removing anybody is fine; adding, only an agent who may read the ticket's queue.
+            let named = [(NamedAs::Collaborator, agent)];
+            self.check_named(&caller, &mut readers, &queue, &named)
+                .await?;
+        }
         let changed = self
             .store
-            .collaborate(
-                ticket.id,
-                parse_id(&r.agent_id)?,
-                r.collaborate,
-                &caller.actor,
-            )
+            .collaborate(ticket.id, agent, r.collaborate, &caller.actor)
             .await?;
         Ok(Response::new(pb::SetCollaboratorResponse { changed }))
     }

@@ -165,6 +165,7 @@ pub(super) async fn bulk_update_tickets(
     request: Request<pb::BulkUpdateTicketsRequest>,
 ) -> Result<Response<pb::BulkUpdateTicketsResponse>, Status> {
     let caller = edge.caller(&request, Scope::Write).await?;
+    let mut readers = Readers::of(&request);
     let r = request.into_inner();
     let fields = r
         .update
@@ -193,7 +194,8 @@ pub(super) async fn bulk_update_tickets(
     for id in ids {
         outcomes.push(outcome(
             id,
-            edge.update_one(&caller, id, update.clone()).await,
+            edge.update_one(&caller, &mut readers, id, update.clone())
+                .await,
         ));
     }
     Ok(Response::new(pb::BulkUpdateTicketsResponse { outcomes }))

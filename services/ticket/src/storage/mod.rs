@@ -203,6 +203,11 @@ fn migrations() -> &'static docket_store::Migrations {
                         "what automatic mail to closed tickets does, per queue",
                         "0020_automatic_mail"
                     ),
+                    migration!(
+                        21,
+                        "ticket numbers per tenant: tenant codes and counters",
+                        "0021_ticket_numbers"
+                    ),
                 ],
             )
         },
@@ -264,11 +269,11 @@ mod tests {
     fn applied_migrations_keep_their_checksums() {
         assert_eq!(
             super::migrations().fingerprint(Backend::Postgres),
-            "1:e84ef9e1 2:3f459662 3:c6850a6b 4:42c000e1 5:88882a2f 6:1a8f2ba4 7:83a09ff9 8:a2bc3e43 9:c42f1727 10:0e71781f 11:545c8872 12:7ea375a5 13:5ef9f498 14:cfb82d26 15:7b48bc25 16:6c686e01 17:1a0477ad 18:8818a252 19:546d72d1 20:eb8e052f"
+            "1:e84ef9e1 2:3f459662 3:c6850a6b 4:42c000e1 5:88882a2f 6:1a8f2ba4 7:83a09ff9 8:a2bc3e43 9:c42f1727 10:0e71781f 11:545c8872 12:7ea375a5 13:5ef9f498 14:cfb82d26 15:7b48bc25 16:6c686e01 17:1a0477ad 18:8818a252 19:546d72d1 20:eb8e052f 21:fe4ed77a"
         );
         assert_eq!(
             super::migrations().fingerprint(Backend::Sqlite),
-            "1:f2b8fe2f 2:3f459662 3:c6850a6b 4:42c000e1 5:88882a2f 6:1a8f2ba4 7:83a09ff9 8:9dd38551 9:c42f1727 10:0e71781f 11:545c8872 12:7ea375a5 13:64dee2c3 14:cfb82d26 15:7a92f23d 16:6c686e01 17:1a0477ad 18:c48eae4d 19:546d72d1 20:eb8e052f"
+            "1:f2b8fe2f 2:3f459662 3:c6850a6b 4:42c000e1 5:88882a2f 6:1a8f2ba4 7:83a09ff9 8:9dd38551 9:c42f1727 10:0e71781f 11:545c8872 12:7ea375a5 13:64dee2c3 14:cfb82d26 15:7a92f23d 16:6c686e01 17:1a0477ad 18:c48eae4d 19:546d72d1 20:eb8e052f 21:fe4ed77a"
         );
     }
 }

@@ -106,27 +106,66 @@ impl SqlTicketStore {
         ticket_from_row(&row)
     }
 
+    /// The next number of `tenant_id`'s tickets: its code (given now if it has none yet) and its
+    /// counter for the day.
     pub(super) async fn next_ticket_number(
         &self,
         tx: &mut WriteTx,
+        tenant_id: TenantId,
         now: Micros,
     ) -> Result<TicketNumber, TicketError> {
         let day = chrono::DateTime::from_timestamp_micros(now)
             .ok_or_else(|| TicketError::Corrupt(format!("clock out of range: {now}")))?
             .date_naive();
-        // An upsert on the day's row: atomic in both engines, and the row lock (PostgreSQL) or the
-        // write lock (SQLite) makes concurrent creators, on any replica, take turns.
+        let code = Self::tenant_code(tx, tenant_id).await?;
+        // An upsert on the tenant's row of the day: atomic in both engines, and the row lock
+        // (PostgreSQL) or the write lock (SQLite) makes concurrent creators, on any replica, take
+        // turns.
         let counter: i64 = sqlx::query_scalar(
-            "INSERT INTO ticket_number_counters (day, value) VALUES ($1, 1) \
-             ON CONFLICT (day) DO UPDATE SET value = ticket_number_counters.value + 1 \
+            "INSERT INTO tenant_ticket_counters (tenant_id, day, value) VALUES ($1, $2, 1) \
+             ON CONFLICT (tenant_id, day) DO UPDATE SET value = tenant_ticket_counters.value + 1 \
              RETURNING value",
         )
+        .bind(tenant_id)
         .bind(day.format("%Y%m%d").to_string())
         .fetch_one(&mut **tx)
         .await?;
         let counter = u64::try_from(counter)
             .map_err(|_| TicketError::Corrupt(format!("negative ticket counter {counter}")))?;
-        Ok(TicketNumber::compose(day, self.system_id, counter))
+        Ok(TicketNumber::compose(day, self.system_id, code, counter))
+    }
+
+    /// The tenant's code inside ticket numbers, given on its first ticket.
+    async fn tenant_code(tx: &mut WriteTx, tenant_id: TenantId) -> Result<TenantCode, TicketError> {
+        const CODE: &str = "SELECT code FROM tenant_number_codes WHERE tenant_id = $1";
+        let known: Option<i64> = sqlx::query_scalar(CODE)
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(code) = known {
+            return TenantCode::new(code).map_err(|e| TicketError::Corrupt(e.to_string()));
+        }
+        // The next code, under the sequence row's lock. A creator of the same tenant's first
+        // ticket that got there first wins: its code is read back below, and this one is unused.
+        let next: i64 = sqlx::query_scalar(
+            "UPDATE tenant_number_code_seq SET value = value + 1 WHERE id = 1 RETURNING value",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        TenantCode::new(next)?;
+        sqlx::query(
+            "INSERT INTO tenant_number_codes (tenant_id, code) VALUES ($1, $2) \
+             ON CONFLICT (tenant_id) DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(next)
+        .execute(&mut **tx)
+        .await?;
+        let code: i64 = sqlx::query_scalar(CODE)
+            .bind(tenant_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        TenantCode::new(code).map_err(|e| TicketError::Corrupt(e.to_string()))
     }
 
     /// Creates a ticket (with its first article, and linked to its parent) in the caller's
@@ -190,7 +229,7 @@ impl SqlTicketStore {
         if let Some(s) = new.service_id {
             Self::require_entry(tx, Catalogue::Services, tenant_id, *s.as_uuid()).await?;
         }
-        let number = self.next_ticket_number(tx, now).await?;
+        let number = self.next_ticket_number(tx, tenant_id, now).await?;
         let mut ticket = Ticket::open(&new, tenant_id, number, customer, now);
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"

@@ -14,6 +14,7 @@ fn ticket(state: TicketState) -> Ticket {
     let number = TicketNumber::compose(
         chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
         SystemId::new(10).unwrap(),
+        TenantCode::new(1).unwrap(),
         1,
     );
     let mut t = Ticket::open(&new, TenantId::new(), number, None, NOW - 1000);
