@@ -123,6 +123,9 @@ impl Authority {
         };
         let key = format!("agent:{}", login.as_str());
         if self.store.locked_until(&key, now).await?.is_some() {
+            // A refusal takes the time of a password check whatever its reason: a locked login
+            // must not answer faster than a wrong password.
+            crate::password::verify_dummy(password);
             self.fail(&key, &login, None, "locked", now).await?;
             return Err(IdentityError::LoginFailed);
         }
@@ -203,6 +206,7 @@ impl Authority {
         };
         let key = format!("customer:{tenant_id}:{}", login.as_str());
         if self.store.locked_until(&key, now).await?.is_some() {
+            crate::password::verify_dummy(password);
             self.fail::<()>(&key, &login, None, "locked", now)
                 .await
                 .ok();
@@ -902,3 +906,7 @@ fn opened<T>(
     };
     stored.filter(opens).ok_or(IdentityError::Unauthenticated)
 }
+
+#[cfg(test)]
+#[path = "authority_tests.rs"]
+mod tests;

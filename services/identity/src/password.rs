@@ -48,6 +48,15 @@ pub fn verify_dummy(password: &str) {
     if let Some(d) = dummy {
         let _ = verify(password, d);
     }
+    #[cfg(test)]
+    DUMMY_VERIFICATIONS.with(|n| n.set(n.get() + 1));
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many dummy verifications this thread ran: the unit tests check that a refusal spends
+    /// the time of one.
+    pub(crate) static DUMMY_VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
