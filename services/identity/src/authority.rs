@@ -561,6 +561,39 @@ impl Authority {
         }
     }
 
+    /// Ends every session of a principal: after its password, activation or roles changed, it
+    /// logs in again. Their access tokens are refused as soon as the services have polled the
+    /// revoked list ([`Authority::revoked_sessions`]).
+    pub async fn end_sessions(
+        &self,
+        kind: PrincipalKind,
+        principal_id: &str,
+        now: Micros,
+    ) -> Result<(), IdentityError> {
+        let ended = self.store.end_sessions(kind, principal_id, now).await?;
+        tracing::info!(principal = principal_id, ended, "sessions ended");
+        Ok(())
+    }
+
+    /// The sessions revoked recently enough that access tokens they issued may not have
+    /// expired yet: an access token's lifetime, and a minute for clocks and polling.
+    pub async fn revoked_sessions(&self, now: Micros) -> Result<Vec<String>, IdentityError> {
+        let since = now - (self.settings.access_token_secs + 60) * MICROS;
+        self.store.revoked_sessions(since).await
+    }
+
+    /// Refuses verified claims whose session was revoked (the identity service's own check,
+    /// immediate; the other services learn it by polling).
+    pub async fn check_session(&self, claims: &Claims) -> Result<(), IdentityError> {
+        let Some(sid) = claims.sid.as_deref() else {
+            return Ok(());
+        };
+        match self.store.get_session(sid).await? {
+            Some(s) if s.revoked_at.is_some() => Err(IdentityError::Unauthenticated),
+            _ => Ok(()),
+        }
+    }
+
     /// Issues a personal API token for an agent; the secret is shown once.
     pub async fn issue_api_token(
         &self,
@@ -809,6 +842,7 @@ impl Authority {
         now: Micros,
     ) -> Result<Vec<Agent>, IdentityError> {
         let claims = self.verifier(now).await?.verify(token)?;
+        self.check_session(&claims).await?;
         let service = claims.kind == Kind::Service;
         let colleague = claims.kind == Kind::Agent
             && (claims.tenant(&tenant_id.to_string()).is_some() || claims.is_installation_admin());

@@ -180,4 +180,14 @@ impl IdentityService for IdentityGrpc {
             serde_json::to_string(&jwks).map_err(|e| IdentityError::Corrupt(e.to_string()))?;
         Ok(Response::new(pb::GetJwksResponse { jwks_json: json }))
     }
+
+    async fn list_revoked_sessions(
+        &self,
+        _: Request<pb::ListRevokedSessionsRequest>,
+    ) -> Result<Response<pb::ListRevokedSessionsResponse>, Status> {
+        let session_ids = self.authority.revoked_sessions(now()).await?;
+        Ok(Response::new(pb::ListRevokedSessionsResponse {
+            session_ids,
+        }))
+    }
 }
