@@ -78,13 +78,23 @@ impl Authenticator {
     async fn exchange(&self, secret: &str) -> Result<Principal, ApiError> {
         let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         let now = chrono::Utc::now().timestamp();
-        if let Some((token, claims)) = self.exchanged.lock().await.get(&key)
-            && claims.exp - 30 > now
-        {
-            return Ok(Principal {
-                claims: claims.clone(),
-                token: token.clone(),
-            });
+        let cached = self
+            .exchanged
+            .lock()
+            .await
+            .get(&key)
+            .filter(|(_, claims)| claims.exp - 30 > now)
+            .cloned();
+        if let Some((token, claims)) = cached {
+            // The session may have ended since (logout elsewhere, a password reset).
+            match self.verifier.check_session(&claims).await {
+                Ok(()) => return Ok(Principal { claims, token }),
+                Err(docket_auth::remote::RemoteError::Auth(_)) => {
+                    self.exchanged.lock().await.remove(&key);
+                    return Err(unauthenticated());
+                }
+                Err(other) => return Err(ApiError::Upstream(other.into())),
+            }
         }
         let mut identity = self.identity.clone();
         let answer = if secret.starts_with("dkt_") {
