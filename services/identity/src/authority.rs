@@ -119,6 +119,7 @@ impl Authority {
         now: Micros,
     ) -> Result<LoginOutcome, IdentityError> {
         let Ok(login) = Login::parse(login) else {
+            crate::password::verify_dummy(password);
             return Err(IdentityError::LoginFailed);
         };
         let key = format!("agent:{}", login.as_str());
@@ -132,10 +133,7 @@ impl Authority {
         let credentials = self.store.agent_credentials(&login).await?;
         let agent = match credentials {
             Some(c) if c.agent.source == Source::Local => {
-                let ok = c
-                    .password_hash
-                    .as_deref()
-                    .is_some_and(|h| crate::password::verify(password, h));
+                let ok = crate::password::verify_or_dummy(password, c.password_hash.as_deref());
                 if !ok {
                     return self.fail(&key, &login, None, "wrong_password", now).await;
                 }
@@ -202,6 +200,7 @@ impl Authority {
         now: Micros,
     ) -> Result<LoginGrant, IdentityError> {
         let Ok(login) = Login::parse(login) else {
+            crate::password::verify_dummy(password);
             return Err(IdentityError::LoginFailed);
         };
         let key = format!("customer:{tenant_id}:{}", login.as_str());
@@ -228,18 +227,15 @@ impl Authority {
                     }
                 }
             }
-            Some(c)
-                if c.customer.active
-                    && c.password_hash
-                        .as_deref()
-                        .is_some_and(|h| crate::password::verify(password, h)) =>
-            {
+            Some(c) => {
+                // The password is checked first: a deactivated customer is refused no faster.
+                let ok = crate::password::verify_or_dummy(password, c.password_hash.as_deref());
+                if !(ok && c.customer.active) {
+                    return self
+                        .fail(&key, &login, None, "wrong_password_or_disabled", now)
+                        .await;
+                }
                 c.customer
-            }
-            Some(_) => {
-                return self
-                    .fail(&key, &login, None, "wrong_password_or_disabled", now)
-                    .await;
             }
             None => match self
                 .customer_ldap_login(tenant_id, &login, password, None)

@@ -1,5 +1,6 @@
-//! The timing rule of refusals: a locked login spends the time of a password check, like a
-//! wrong password does. (Times are not asserted; the dummy verification's run is.)
+//! The timing rule of refusals: every refusal spends the time of one password check, whatever
+//! its reason: a wrong password, a locked, unknown, malformed or deactivated login. (Times are
+//! not asserted; that one verification runs is.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,7 +10,7 @@ use docket_bus::outbox::OutboxSignal;
 use docket_store::Backend;
 
 use super::*;
-use crate::password::DUMMY_VERIFICATIONS;
+use crate::password::VERIFICATIONS;
 use crate::storage::SqlIdentityStore;
 
 const PASSWORD: &str = "correct horse battery";
@@ -35,7 +36,20 @@ async fn authority() -> (Authority, TenantId) {
 }
 
 fn dummy_runs() -> u64 {
-    DUMMY_VERIFICATIONS.with(std::cell::Cell::get)
+    VERIFICATIONS.with(std::cell::Cell::get)
+}
+
+/// How many password verifications `refusal` ran; it must be refused.
+async fn checks_in<T: std::fmt::Debug>(
+    refusal: impl std::future::Future<Output = Result<T, IdentityError>>,
+) -> u64 {
+    let before = dummy_runs();
+    let refused = refusal.await;
+    assert!(
+        matches!(refused, Err(IdentityError::LoginFailed)),
+        "{refused:?}"
+    );
+    dummy_runs() - before
 }
 
 // A current-thread runtime: the login runs on this thread, so its thread-local count is ours.
@@ -80,4 +94,76 @@ async fn a_locked_customer_login_runs_the_password_check_all_the_same() {
         .await;
     assert!(matches!(refused, Err(IdentityError::LoginFailed)));
     assert_eq!(dummy_runs(), before + 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_agent_refusal_runs_one_password_check() {
+    let (authority, _) = authority().await;
+    let t = docket_platform::time::now_micros();
+    for (login, password) in [
+        ("admin", "wrong password!"),
+        ("nobody", PASSWORD),
+        ("not a login", PASSWORD),
+        ("", PASSWORD),
+    ] {
+        let checks = checks_in(authority.login_agent(login, password, None, t)).await;
+        assert_eq!(checks, 1, "{login:?}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_customer_refusal_runs_one_password_check() {
+    let (authority, tenant) = authority().await;
+    let t = docket_platform::time::now_micros();
+    let store = authority.store();
+    let jane = store
+        .create_customer(
+            NewCustomer {
+                tenant_id: tenant,
+                login: Login::parse("jane").unwrap(),
+                name: "Jane".into(),
+                email: None,
+                phone: None,
+                company_id: None,
+                company_tickets: false,
+                password: Some(NewPassword::parse(PASSWORD).unwrap()),
+                language: None,
+            },
+            Source::Local,
+            "test",
+        )
+        .await
+        .unwrap();
+    assert!(
+        authority
+            .login_customer(tenant, "jane", PASSWORD, t)
+            .await
+            .is_ok()
+    );
+    store
+        .update_customer(
+            jane.id,
+            CustomerUpdate {
+                name: jane.name.clone(),
+                email: None,
+                phone: None,
+                company_id: None,
+                company_tickets: false,
+                language: None,
+                active: false,
+                password: None,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    for (login, password) in [
+        ("jane", PASSWORD), // deactivated, right password
+        ("jane", "wrong password!"),
+        ("nobody", PASSWORD),
+        ("not a login", PASSWORD),
+    ] {
+        let checks = checks_in(authority.login_customer(tenant, login, password, t)).await;
+        assert_eq!(checks, 1, "{login:?} / {password:?}");
+    }
 }

@@ -53,7 +53,11 @@ impl IdentityService for IdentityGrpc {
                 let tenant = tenants
                     .iter()
                     .find(|t| t.slug == r.tenant.trim() || t.id.to_string() == r.tenant.trim())
-                    .ok_or(IdentityError::LoginFailed)?;
+                    .ok_or_else(|| {
+                        // As slow as a wrong password: timing does not tell which tenants exist.
+                        crate::password::verify_dummy(&r.password);
+                        IdentityError::LoginFailed
+                    })?;
                 self.authority
                     .login_customer(tenant.id, &r.login, &r.password, now())
                     .await?
