@@ -9,6 +9,7 @@ pub mod clients;
 pub mod error;
 pub mod live;
 pub mod rest;
+pub mod sign_in;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -53,6 +54,14 @@ pub struct GatewayConfig {
     pub max_body_bytes: usize,
     /// Requests taking longer are answered 503.
     pub request_timeout_secs: u64,
+    /// Failed sign-ins one client address may make within `sign_in_window_secs`; after them it
+    /// gets 429 with `Retry-After` until the window is over (counted per replica).
+    pub sign_in_failures: u32,
+    /// The window of `sign_in_failures`, from an address's first failure, in seconds.
+    pub sign_in_window_secs: u64,
+    /// Reverse proxies (their IP addresses) whose `X-Forwarded-For` names the client; empty:
+    /// the connection's peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for GatewayConfig {
@@ -66,6 +75,9 @@ impl Default for GatewayConfig {
             // message to ticket core.
             max_body_bytes: docket_proto::MAX_MESSAGE_BYTES,
             request_timeout_secs: 30,
+            sign_in_failures: 30,
+            sign_in_window_secs: 300,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -80,6 +92,8 @@ pub struct AppState {
     /// The identity service for the calls made before anyone is signed in: login and refresh.
     pub sign_in: IdentityServiceClient<Channel>,
     pub auth: std::sync::Arc<auth::Authenticator>,
+    /// Failed sign-ins per client address.
+    pub sign_in_limit: std::sync::Arc<sign_in::SignInLimit>,
     /// Ticket changes for the desk's live updates.
     pub live: live::Live,
 }
@@ -345,6 +359,13 @@ impl GatewayServer {
             identity_channel,
             auth: std::sync::Arc::new(auth::Authenticator::new(sign_in.clone())),
             sign_in,
+            sign_in_limit: std::sync::Arc::new(sign_in::SignInLimit::new(
+                sign_in::SignInLimitSettings {
+                    failures: config.sign_in_failures.max(1),
+                    window: Duration::from_secs(config.sign_in_window_secs.max(1)),
+                    trusted_proxies: config.trusted_proxies.clone(),
+                },
+            )),
             live,
         };
         let app = router(state, config, readiness.clone());
@@ -362,6 +383,8 @@ impl GatewayServer {
         let task = tokio::spawn(async move {
             use axum::serve::ListenerExt as _;
             let listener = listener.tap_io(docket_platform::net::no_delay);
+            // The peer address: the sign-in limit counts per client address.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await;

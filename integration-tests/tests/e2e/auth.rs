@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use docket_integration_tests::{
-    ADMIN_LOGIN, ADMIN_PASSWORD, Mode, TestApp, send, wait_until,
+    ADMIN_LOGIN, ADMIN_PASSWORD, Mode, TestApp, send, test_settings, wait_until,
 };
 use serde_json::json;
 
@@ -531,5 +531,74 @@ async fn a_logout_revokes_the_sessions_access_tokens(mode: Mode) {
     assert_eq!(status, 401);
     assert_eq!(reads(&app, &other_cookie, &other_token).await, (200, 200));
     assert_eq!(refresh(&app, &other_cookie).await, 200);
+    app.stop().await;
+}
+
+/// Issue 14, finding 7b: after `sign_in_failures` failed sign-ins from one address, every
+/// sign-in from it is refused with 429 and Retry-After, whatever the login and whether by the
+/// API or a login form, until the window is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ins_are_limited_per_client_address() {
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(Mode::Embedded, data.path()).await;
+    settings.gateway.sign_in_failures = 3;
+    settings.gateway.sign_in_window_secs = 3;
+    let app = TestApp::spawn_with(settings, data, None).await;
+    let client = reqwest::Client::new();
+    let login = |login: &str, password: &str| {
+        client
+            .post(format!("{}/auth/login", app.api))
+            .json(&json!({ "login": login, "password": password }))
+    };
+    // Different logins: no login gets locked, the address runs out.
+    for name in ["nobody-1", "nobody-2", "nobody-3"] {
+        let (status, _) = send(login(name, "wrong password")).await;
+        assert_eq!(status, 401, "{name}");
+    }
+    let refused = login("nobody-4", "wrong password").send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    // The right password of another login: refused as well, the limit is per address.
+    let (status, _) = send(login(ADMIN_LOGIN, ADMIN_PASSWORD)).await;
+    assert_eq!(status, 429);
+    // A client cannot name another address itself: no proxy is trusted.
+    let (status, _) =
+        send(login(ADMIN_LOGIN, ADMIN_PASSWORD).header("x-forwarded-for", "203.0.113.5")).await;
+    assert_eq!(status, 429);
+    // The desk's login form is limited too (before its form token is even looked at).
+    let site = app.api.trim_end_matches("/api/v1");
+    let form = client
+        .post(format!("{site}/desk/login"))
+        .form(&[
+            ("csrf", "x"),
+            ("login", ADMIN_LOGIN),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 429);
+    assert!(form.headers().contains_key("retry-after"));
+    // After the window the right password works again.
+    wait_until(
+        Duration::from_secs(10),
+        "sign-ins accepted after the window",
+        || async {
+            match send(login(ADMIN_LOGIN, ADMIN_PASSWORD)).await {
+                (200, _) => Ok(()),
+                (status, body) => Err((status, body)),
+            }
+        },
+    )
+    .await;
     app.stop().await;
 }
