@@ -78,13 +78,23 @@ impl Authenticator {
     async fn exchange(&self, secret: &str) -> Result<Principal, ApiError> {
         let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         let now = chrono::Utc::now().timestamp();
-        if let Some((token, claims)) = self.exchanged.lock().await.get(&key)
-            && claims.exp - 30 > now
-        {
-            return Ok(Principal {
-                claims: claims.clone(),
-                token: token.clone(),
-            });
+        let cached = self
+            .exchanged
+            .lock()
+            .await
+            .get(&key)
+            .filter(|(_, claims)| claims.exp - 30 > now)
+            .cloned();
+        if let Some((token, claims)) = cached {
+            // The session may have ended since (logout elsewhere, a password reset).
+            match self.verifier.check_session(&claims).await {
+                Ok(()) => return Ok(Principal { claims, token }),
+                Err(docket_auth::remote::RemoteError::Auth(_)) => {
+                    self.exchanged.lock().await.remove(&key);
+                    return Err(unauthenticated());
+                }
+                Err(other) => return Err(ApiError::Upstream(other.into())),
+            }
         }
         let mut identity = self.identity.clone();
         let answer = if secret.starts_with("dkt_") {
@@ -302,11 +312,17 @@ pub(crate) fn session_cookies(
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, body = TokenResponse, headers(("Set-Cookie" = String, description = "docket_session (HttpOnly) and docket_csrf"))),
               (status = 401, description = "login failed, or a second factor is required", body = Problem),
+              (status = 429, description = "too many failed sign-ins from the client's address", body = Problem,
+               headers(("Retry-After" = u64, description = "seconds until sign-ins from the address are accepted again"))),
               Invalid))]
 async fn login(
     State(state): State<AppState>,
+    client: crate::sign_in::SignInClient,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    if let Some(refused) = client.refusal(&state) {
+        return Ok(refused);
+    }
     let kind = match body.kind {
         AccountKind::Agent => pb::PrincipalKind::Agent,
         AccountKind::Customer => pb::PrincipalKind::Customer,
@@ -319,10 +335,15 @@ async fn login(
         totp_code: body.totp_code,
     };
     let mut identity = state.sign_in.clone();
-    let answer = identity
-        .login(crate::auth::traced(request))
-        .await?
-        .into_inner();
+    let answer = match identity.login(crate::auth::traced(request)).await {
+        Ok(answer) => answer.into_inner(),
+        Err(s) => {
+            if s.code() == tonic::Code::Unauthenticated {
+                client.failed(&state);
+            }
+            return Err(s.into());
+        }
+    };
     if answer.second_factor_required {
         return Err(ApiError::SecondFactorRequired);
     }

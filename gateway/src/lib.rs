@@ -10,6 +10,7 @@ pub mod error;
 pub mod live;
 pub mod rest;
 pub mod server;
+pub mod sign_in;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -59,6 +60,14 @@ pub struct GatewayConfig {
     pub header_read_timeout_secs: u64,
     /// Connections open at once; beyond, new ones wait until one closes.
     pub max_connections: usize,
+    /// Failed sign-ins one client address may make within `sign_in_window_secs`; after them it
+    /// gets 429 with `Retry-After` until the window is over (counted per replica).
+    pub sign_in_failures: u32,
+    /// The window of `sign_in_failures`, from an address's first failure, in seconds.
+    pub sign_in_window_secs: u64,
+    /// Reverse proxies (their IP addresses) whose `X-Forwarded-For` names the client; empty:
+    /// the connection's peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for GatewayConfig {
@@ -74,6 +83,9 @@ impl Default for GatewayConfig {
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
             max_connections: 4096,
+            sign_in_failures: 30,
+            sign_in_window_secs: 300,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -88,6 +100,8 @@ pub struct AppState {
     /// The identity service for the calls made before anyone is signed in: login and refresh.
     pub sign_in: IdentityServiceClient<Channel>,
     pub auth: std::sync::Arc<auth::Authenticator>,
+    /// Failed sign-ins per client address.
+    pub sign_in_limit: std::sync::Arc<sign_in::SignInLimit>,
     /// Ticket changes for the desk's live updates.
     pub live: live::Live,
 }
@@ -353,6 +367,13 @@ impl GatewayServer {
             identity_channel,
             auth: std::sync::Arc::new(auth::Authenticator::new(sign_in.clone())),
             sign_in,
+            sign_in_limit: std::sync::Arc::new(sign_in::SignInLimit::new(
+                sign_in::SignInLimitSettings {
+                    failures: config.sign_in_failures.max(1),
+                    window: Duration::from_secs(config.sign_in_window_secs.max(1)),
+                    trusted_proxies: config.trusted_proxies.clone(),
+                },
+            )),
             live,
         };
         let app = router(state, config, readiness.clone());

@@ -30,6 +30,8 @@ pub enum AuthError {
     UnknownKey(String),
     #[error("key material is not valid: {0}")]
     BadKey(String),
+    #[error("the token's session was ended")]
+    Revoked,
 }
 
 impl From<AuthError> for tonic::Status {

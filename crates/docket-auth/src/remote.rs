@@ -1,6 +1,15 @@
 //! Verifying access tokens in a service: the identity service's public keys, fetched over gRPC
 //! and cached; fetched again when a token names a key not seen yet (keys rotate).
+//!
+//! A token is also refused when the session it was issued for (its `sid`) has ended: a logout,
+//! or a password, activation or role change. The identity service lists the sessions revoked
+//! within an access token's lifetime; a verification asks for that list again when it is older
+//! than [`REVOCATION_POLL`], so a revoked session's tokens are refused by every service at most
+//! that long after the revocation. When the identity service cannot be asked, the last list
+//! serves for [`REVOCATION_STALE_LIMIT`]; after that session tokens are refused as UNAVAILABLE
+//! rather than trusted blindly.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use docket_proto::identity::v1 as pb;
@@ -15,10 +24,28 @@ use crate::{AuthError, Claims, Verifier};
 pub struct RemoteVerifier {
     identity: IdentityServiceClient<Channel>,
     state: RwLock<(Verifier, Option<Instant>)>,
+    revoked: RwLock<Revoked>,
+}
+
+/// The revoked sessions as last fetched.
+#[derive(Default)]
+struct Revoked {
+    sids: HashSet<String>,
+    /// The last successful fetch.
+    fetched_at: Option<Instant>,
+    /// The last attempt, successful or not.
+    tried_at: Option<Instant>,
 }
 
 /// How often the keys may be fetched again at most.
 const REFETCH_AFTER: Duration = Duration::from_secs(5);
+
+/// The revoked sessions are fetched again when the list is older than this: the longest a
+/// revoked session's access token is still accepted.
+pub const REVOCATION_POLL: Duration = Duration::from_secs(3);
+
+/// How long the last list of revoked sessions serves while the identity service does not answer.
+pub const REVOCATION_STALE_LIMIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -45,6 +72,7 @@ impl RemoteVerifier {
         Self {
             identity,
             state: RwLock::new((Verifier::default(), None)),
+            revoked: RwLock::new(Revoked::default()),
         }
     }
 
@@ -58,13 +86,55 @@ impl RemoteVerifier {
 
     pub async fn verify(&self, token: &str) -> Result<Claims, RemoteError> {
         let first = self.state.read().await.0.verify(token);
-        match first {
+        let claims = match first {
             Err(AuthError::UnknownKey(_)) => {
                 self.refetch().await?;
-                Ok(self.state.read().await.0.verify(token)?)
+                self.state.read().await.0.verify(token)?
             }
-            other => Ok(other?),
+            other => other?,
+        };
+        self.check_session(&claims).await?;
+        Ok(claims)
+    }
+
+    /// Refuses claims whose session (`sid`) was revoked, as far as the list fetched at most
+    /// [`REVOCATION_POLL`] ago knows. For claims verified earlier and kept (a cache).
+    pub async fn check_session(&self, claims: &Claims) -> Result<(), RemoteError> {
+        let Some(sid) = claims.sid.as_deref() else {
+            return Ok(()); // service tokens belong to no session
+        };
+        let fresh = |r: &Revoked| r.tried_at.is_some_and(|t| t.elapsed() < REVOCATION_POLL);
+        let usable = |r: &Revoked| {
+            r.fetched_at
+                .is_some_and(|t| t.elapsed() < REVOCATION_STALE_LIMIT)
+        };
+        {
+            let revoked = self.revoked.read().await;
+            if fresh(&revoked) && usable(&revoked) {
+                return check_sid(&revoked, sid);
+            }
         }
+        let mut revoked = self.revoked.write().await;
+        if !fresh(&revoked) {
+            revoked.tried_at = Some(Instant::now());
+            let mut request = tonic::Request::new(pb::ListRevokedSessionsRequest {});
+            request.set_timeout(Duration::from_secs(2));
+            match self.identity.clone().list_revoked_sessions(request).await {
+                Ok(answer) => {
+                    revoked.sids = answer.into_inner().session_ids.into_iter().collect();
+                    revoked.fetched_at = Some(Instant::now());
+                }
+                Err(s) => {
+                    tracing::warn!(error = %s.message(), "cannot fetch the revoked sessions");
+                }
+            }
+        }
+        if !usable(&revoked) {
+            return Err(RemoteError::Unavailable(
+                "the revoked sessions are not known".into(),
+            ));
+        }
+        check_sid(&revoked, sid)
     }
 
     /// The caller of a gRPC request, from its bearer token.
@@ -91,6 +161,14 @@ impl RemoteVerifier {
         let set: JwkSet = serde_json::from_str(&response.jwks_json)
             .map_err(|e| RemoteError::Unavailable(format!("malformed JWKS: {e}")))?;
         *state = (Verifier::from_jwks(&set), Some(Instant::now()));
+        Ok(())
+    }
+}
+
+fn check_sid(revoked: &Revoked, sid: &str) -> Result<(), RemoteError> {
+    if revoked.sids.contains(sid) {
+        Err(AuthError::Revoked.into())
+    } else {
         Ok(())
     }
 }

@@ -123,10 +123,26 @@ pub async fn submit(
     area: Area,
     State(state): State<AppState>,
     Query(query): Query<LangQuery>,
+    client: crate::sign_in::SignInClient,
     headers: HeaderMap,
     Form(mut form): Form<LoginForm>,
 ) -> Response {
     let t = texts(&query, &headers);
+    if let Some(refused) = client.refusal(&state) {
+        let mut page = login_form(
+            area,
+            t,
+            &query,
+            &form,
+            Some(t.too_many_sign_ins),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        if let Some(after) = refused.headers().get(header::RETRY_AFTER) {
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, after.clone());
+        }
+        return page;
+    }
     if !login_token_ok(&headers, &form.csrf) {
         return login_form(
             area,
@@ -158,7 +174,10 @@ pub async fn submit(
             return signed_in(&answer.into_inner().session_secret, area.home());
         }
         Ok(_) => t.second_factor,
-        Err(status) if status.code() == tonic::Code::Unauthenticated => t.login_failed,
+        Err(status) if status.code() == tonic::Code::Unauthenticated => {
+            client.failed(&state);
+            t.login_failed
+        }
         Err(status) => return failure(t, None, status.into()),
     };
     login_form(
@@ -220,9 +239,11 @@ pub fn router(area: Area) -> Router<AppState> {
         .route(
             area.login(),
             get(move |Query(q): Query<LangQuery>, h: HeaderMap| page(area, q, h)).post(
-                move |s: State<AppState>, q: Query<LangQuery>, h: HeaderMap, f: Form<LoginForm>| {
-                    submit(area, s, q, h, f)
-                },
+                move |s: State<AppState>,
+                      q: Query<LangQuery>,
+                      c: crate::sign_in::SignInClient,
+                      h: HeaderMap,
+                      f: Form<LoginForm>| { submit(area, s, q, c, h, f) },
             ),
         )
         .route(

@@ -29,6 +29,7 @@ texts! {
     sign_in: "Anmelden", "Sign in";
     sign_out: "Abmelden", "Sign out";
     login_failed: "Die Anmeldung ist fehlgeschlagen: Einrichtung, Benutzername oder Passwort stimmen nicht, oder das Konto ist gesperrt.", "Signing in failed: the organisation, user name or password is wrong, or the account is locked.";
+    too_many_sign_ins: "Zu viele fehlgeschlagene Anmeldungen von Ihrer Adresse. Bitte versuchen Sie es später noch einmal.", "Too many failed sign-ins from your address. Please try again later.";
     second_factor: "Bitte geben Sie den Einmalcode Ihrer Authenticator-App ein.", "Please enter the one-time code of your authenticator app.";
     form_expired: "Das Formular ist abgelaufen. Bitte versuchen Sie es noch einmal.", "The form has expired. Please try again.";
     my_tickets: "Meine Anfragen", "My requests";

@@ -763,7 +763,7 @@ async fn customers_non_administrators_and_narrow_api_tokens_are_refused() {
         )
         .await;
     assert_eq!(restored["company_tickets"], true);
-    let (status, _) = call(
+    let (status, login) = call(
         &Client::new(),
         "post",
         &api.url("/auth/login"),
@@ -771,6 +771,8 @@ async fn customers_non_administrators_and_narrow_api_tokens_are_refused() {
     )
     .await;
     assert_eq!(status, 200, "active again");
+    // The deactivation ended her earlier session: she goes on with the new one.
+    let customer = bearer(login["access_token"].as_str().unwrap());
     let customer_id_read = api
         .ok("get", &format!("/admin/customers/{customer_id}"), None)
         .await;

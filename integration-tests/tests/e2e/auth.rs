@@ -1,7 +1,11 @@
 //! Authentication at the gateway: every route but health and login refuses an unauthenticated
 //! request; sessions, CSRF and bearer tokens behave.
 
-use docket_integration_tests::{ADMIN_LOGIN, ADMIN_PASSWORD, Mode, TestApp};
+use std::time::Duration;
+
+use docket_integration_tests::{
+    ADMIN_LOGIN, ADMIN_PASSWORD, Mode, TestApp, send, test_settings, wait_until,
+};
 use serde_json::json;
 
 /// Routes anyone may call: logging in, and refreshing a session (which itself is the credential).
@@ -333,5 +337,268 @@ async fn browser_sessions_need_the_csrf_token_for_changes_and_end_at_logout() {
         401,
         "the session is revoked, not only forgotten by the browser"
     );
+    app.stop().await;
+}
+
+/// How long a service may still accept an access token of a revoked session: the verifiers poll
+/// the revoked sessions every 3 s (`docket_auth::remote::REVOCATION_POLL`), with room for a
+/// slow test machine.
+const REVOCATION_DELAY: Duration = Duration::from_secs(10);
+
+const AGENT_PASSWORD: &str = "otto's first password";
+
+/// A browser's sign-in: its session cookie (`docket_session=…`), CSRF token and access token.
+async fn sign_in(app: &TestApp, login: &str, password: &str) -> (String, String, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/auth/login", app.api))
+        .json(&json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{login} signs in");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("docket_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    (cookie, csrf, token)
+}
+
+/// The status of refreshing the session of `cookie`.
+async fn refresh(app: &TestApp, cookie: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/auth/refresh", app.api))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The status of reading the queues with the session cookie, and with the bearer token.
+async fn reads(app: &TestApp, cookie: &str, token: &str) -> (u16, u16) {
+    let client = reqwest::Client::new();
+    let url = format!("{}/queues", app.api);
+    let by_cookie = client.get(&url).header("cookie", cookie).send();
+    let by_token = client.get(&url).bearer_auth(token).send();
+    (
+        by_cookie.await.unwrap().status().as_u16(),
+        by_token.await.unwrap().status().as_u16(),
+    )
+}
+
+in_both_modes!(
+    a_password_or_role_change_ends_the_sessions:
+        a_password_or_role_change_ends_the_sessions_embedded,
+        a_password_or_role_change_ends_the_sessions_production
+);
+
+/// Issue 14, finding 3: after an administrator resets an agent's password, or gives or takes a
+/// role, the agent's old session no longer refreshes, and its access tokens are refused.
+async fn a_password_or_role_change_ends_the_sessions(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let tenant = app.tenant_id.clone();
+    let admin = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        app.client
+            .request(method, format!("{}{path}", app.api))
+            .json(&body)
+    };
+    let (status, role) = send(admin(
+        reqwest::Method::POST,
+        format!("/admin/tenants/{tenant}/roles"),
+        json!({ "name": "Night shift" }),
+    ))
+    .await;
+    assert_eq!(status, 201, "{role}");
+    let role = role["id"].as_str().unwrap().to_owned();
+    let (status, otto) = send(admin(
+        reqwest::Method::POST,
+        format!("/admin/tenants/{tenant}/agents"),
+        json!({ "login": "otto", "name": "Otto", "password": AGENT_PASSWORD, "role_ids": [role] }),
+    ))
+    .await;
+    assert_eq!(status, 201, "{otto}");
+    let otto = otto["id"].as_str().unwrap().to_owned();
+
+    // A password reset.
+    let (cookie, _, token) = sign_in(&app, "otto", AGENT_PASSWORD).await;
+    assert_eq!(refresh(&app, &cookie).await, 200);
+    assert_eq!(reads(&app, &cookie, &token).await, (200, 200));
+    let new_password = "otto's second password";
+    let (status, body) = send(admin(
+        reqwest::Method::PUT,
+        format!("/admin/agents/{otto}/password"),
+        json!({ "password": new_password }),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(refresh(&app, &cookie).await, 401, "the old session ended");
+    wait_until(
+        REVOCATION_DELAY,
+        "the old session's reads refused",
+        || async {
+            let seen = reads(&app, &cookie, &token).await;
+            if seen == (401, 401) {
+                Ok(())
+            } else {
+                Err(seen)
+            }
+        },
+    )
+    .await;
+
+    // A role taken away, and given back: each ends the sessions open at the time.
+    for (method, what) in [
+        (reqwest::Method::DELETE, "a role taken away"),
+        (reqwest::Method::PUT, "a role given"),
+    ] {
+        let (cookie, _, token) = sign_in(&app, "otto", new_password).await;
+        assert_eq!(refresh(&app, &cookie).await, 200, "{what}");
+        assert_eq!(reads(&app, &cookie, &token).await, (200, 200), "{what}");
+        let (status, body) = send(admin(
+            method,
+            format!("/admin/agents/{otto}/roles/{role}"),
+            json!({}),
+        ))
+        .await;
+        assert_eq!(status, 200, "{what}: {body}");
+        assert_eq!(refresh(&app, &cookie).await, 401, "{what}");
+        wait_until(REVOCATION_DELAY, what, || async {
+            let seen = reads(&app, &cookie, &token).await;
+            if seen == (401, 401) {
+                Ok(())
+            } else {
+                Err(seen)
+            }
+        })
+        .await;
+    }
+    // Signing in again works.
+    let (cookie, _, _) = sign_in(&app, "otto", new_password).await;
+    assert_eq!(refresh(&app, &cookie).await, 200);
+    app.stop().await;
+}
+
+in_both_modes!(
+    a_logout_revokes_the_sessions_access_tokens:
+        a_logout_revokes_the_sessions_access_tokens_embedded,
+        a_logout_revokes_the_sessions_access_tokens_production
+);
+
+/// Issue 14, finding 3: an access token issued before a logout is refused once the services
+/// have learnt of the logout (within the documented delay), not only when it expires.
+async fn a_logout_revokes_the_sessions_access_tokens(mode: Mode) {
+    let app = TestApp::spawn(mode).await;
+    let (cookie, csrf, token) = sign_in(&app, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+    // Another session of the same person stays open.
+    let (other_cookie, _, other_token) = sign_in(&app, ADMIN_LOGIN, ADMIN_PASSWORD).await;
+    assert_eq!(reads(&app, &cookie, &token).await, (200, 200));
+    let logout = reqwest::Client::new()
+        .post(format!("{}/auth/logout", app.api))
+        .header("cookie", format!("{cookie}; docket_csrf={csrf}"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    wait_until(REVOCATION_DELAY, "the logged-out token refused", || async {
+        let seen = reads(&app, &cookie, &token).await;
+        if seen == (401, 401) {
+            Ok(())
+        } else {
+            Err(seen)
+        }
+    })
+    .await;
+    // A change is refused as well.
+    let (status, _) = send(
+        reqwest::Client::new()
+            .post(format!("{}/tickets", app.api))
+            .bearer_auth(&token)
+            .json(&json!({ "queue_id": "01a20000-0000-7000-8000-000000000000", "title": "x" })),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(reads(&app, &other_cookie, &other_token).await, (200, 200));
+    assert_eq!(refresh(&app, &other_cookie).await, 200);
+    app.stop().await;
+}
+
+/// Issue 14, finding 7b: after `sign_in_failures` failed sign-ins from one address, every
+/// sign-in from it is refused with 429 and Retry-After, whatever the login and whether by the
+/// API or a login form, until the window is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ins_are_limited_per_client_address() {
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(Mode::Embedded, data.path()).await;
+    settings.gateway.sign_in_failures = 3;
+    settings.gateway.sign_in_window_secs = 3;
+    let app = TestApp::spawn_with(settings, data, None).await;
+    let client = reqwest::Client::new();
+    let login = |login: &str, password: &str| {
+        client
+            .post(format!("{}/auth/login", app.api))
+            .json(&json!({ "login": login, "password": password }))
+    };
+    // Different logins: no login gets locked, the address runs out.
+    for name in ["nobody-1", "nobody-2", "nobody-3"] {
+        let (status, _) = send(login(name, "wrong password")).await;
+        assert_eq!(status, 401, "{name}");
+    }
+    let refused = login("nobody-4", "wrong password").send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    // The right password of another login: refused as well, the limit is per address.
+    let (status, _) = send(login(ADMIN_LOGIN, ADMIN_PASSWORD)).await;
+    assert_eq!(status, 429);
+    // A client cannot name another address itself: no proxy is trusted.
+    let (status, _) =
+        send(login(ADMIN_LOGIN, ADMIN_PASSWORD).header("x-forwarded-for", "203.0.113.5")).await;
+    assert_eq!(status, 429);
+    // The desk's login form is limited too (before its form token is even looked at).
+    let site = app.api.trim_end_matches("/api/v1");
+    let form = client
+        .post(format!("{site}/desk/login"))
+        .form(&[
+            ("csrf", "x"),
+            ("login", ADMIN_LOGIN),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 429);
+    assert!(form.headers().contains_key("retry-after"));
+    // After the window the right password works again.
+    wait_until(
+        Duration::from_secs(10),
+        "sign-ins accepted after the window",
+        || async {
+            match send(login(ADMIN_LOGIN, ADMIN_PASSWORD)).await {
+                (200, _) => Ok(()),
+                (status, body) => Err((status, body)),
+            }
+        },
+    )
+    .await;
     app.stop().await;
 }

@@ -119,20 +119,21 @@ impl Authority {
         now: Micros,
     ) -> Result<LoginOutcome, IdentityError> {
         let Ok(login) = Login::parse(login) else {
+            crate::password::verify_dummy(password);
             return Err(IdentityError::LoginFailed);
         };
         let key = format!("agent:{}", login.as_str());
         if self.store.locked_until(&key, now).await?.is_some() {
+            // A refusal takes the time of a password check whatever its reason: a locked login
+            // must not answer faster than a wrong password.
+            crate::password::verify_dummy(password);
             self.fail(&key, &login, None, "locked", now).await?;
             return Err(IdentityError::LoginFailed);
         }
         let credentials = self.store.agent_credentials(&login).await?;
         let agent = match credentials {
             Some(c) if c.agent.source == Source::Local => {
-                let ok = c
-                    .password_hash
-                    .as_deref()
-                    .is_some_and(|h| crate::password::verify(password, h));
+                let ok = crate::password::verify_or_dummy(password, c.password_hash.as_deref());
                 if !ok {
                     return self.fail(&key, &login, None, "wrong_password", now).await;
                 }
@@ -199,10 +200,12 @@ impl Authority {
         now: Micros,
     ) -> Result<LoginGrant, IdentityError> {
         let Ok(login) = Login::parse(login) else {
+            crate::password::verify_dummy(password);
             return Err(IdentityError::LoginFailed);
         };
         let key = format!("customer:{tenant_id}:{}", login.as_str());
         if self.store.locked_until(&key, now).await?.is_some() {
+            crate::password::verify_dummy(password);
             self.fail::<()>(&key, &login, None, "locked", now)
                 .await
                 .ok();
@@ -224,18 +227,15 @@ impl Authority {
                     }
                 }
             }
-            Some(c)
-                if c.customer.active
-                    && c.password_hash
-                        .as_deref()
-                        .is_some_and(|h| crate::password::verify(password, h)) =>
-            {
+            Some(c) => {
+                // The password is checked first: a deactivated customer is refused no faster.
+                let ok = crate::password::verify_or_dummy(password, c.password_hash.as_deref());
+                if !(ok && c.customer.active) {
+                    return self
+                        .fail(&key, &login, None, "wrong_password_or_disabled", now)
+                        .await;
+                }
                 c.customer
-            }
-            Some(_) => {
-                return self
-                    .fail(&key, &login, None, "wrong_password_or_disabled", now)
-                    .await;
             }
             None => match self
                 .customer_ldap_login(tenant_id, &login, password, None)
@@ -557,6 +557,39 @@ impl Authority {
         }
     }
 
+    /// Ends every session of a principal: after its password, activation or roles changed, it
+    /// logs in again. Their access tokens are refused as soon as the services have polled the
+    /// revoked list ([`Authority::revoked_sessions`]).
+    pub async fn end_sessions(
+        &self,
+        kind: PrincipalKind,
+        principal_id: &str,
+        now: Micros,
+    ) -> Result<(), IdentityError> {
+        let ended = self.store.end_sessions(kind, principal_id, now).await?;
+        tracing::info!(principal = principal_id, ended, "sessions ended");
+        Ok(())
+    }
+
+    /// The sessions revoked recently enough that access tokens they issued may not have
+    /// expired yet: an access token's lifetime, and a minute for clocks and polling.
+    pub async fn revoked_sessions(&self, now: Micros) -> Result<Vec<String>, IdentityError> {
+        let since = now - (self.settings.access_token_secs + 60) * MICROS;
+        self.store.revoked_sessions(since).await
+    }
+
+    /// Refuses verified claims whose session was revoked (the identity service's own check,
+    /// immediate; the other services learn it by polling).
+    pub async fn check_session(&self, claims: &Claims) -> Result<(), IdentityError> {
+        let Some(sid) = claims.sid.as_deref() else {
+            return Ok(());
+        };
+        match self.store.get_session(sid).await? {
+            Some(s) if s.revoked_at.is_some() => Err(IdentityError::Unauthenticated),
+            _ => Ok(()),
+        }
+    }
+
     /// Issues a personal API token for an agent; the secret is shown once.
     pub async fn issue_api_token(
         &self,
@@ -805,6 +838,7 @@ impl Authority {
         now: Micros,
     ) -> Result<Vec<Agent>, IdentityError> {
         let claims = self.verifier(now).await?.verify(token)?;
+        self.check_session(&claims).await?;
         let service = claims.kind == Kind::Service;
         let colleague = claims.kind == Kind::Agent
             && (claims.tenant(&tenant_id.to_string()).is_some() || claims.is_installation_admin());
@@ -902,3 +936,7 @@ fn opened<T>(
     };
     stored.filter(opens).ok_or(IdentityError::Unauthenticated)
 }
+
+#[cfg(test)]
+#[path = "authority_tests.rs"]
+mod tests;

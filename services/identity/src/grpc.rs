@@ -53,7 +53,11 @@ impl IdentityService for IdentityGrpc {
                 let tenant = tenants
                     .iter()
                     .find(|t| t.slug == r.tenant.trim() || t.id.to_string() == r.tenant.trim())
-                    .ok_or(IdentityError::LoginFailed)?;
+                    .ok_or_else(|| {
+                        // As slow as a wrong password: timing does not tell which tenants exist.
+                        crate::password::verify_dummy(&r.password);
+                        IdentityError::LoginFailed
+                    })?;
                 self.authority
                     .login_customer(tenant.id, &r.login, &r.password, now())
                     .await?
@@ -179,5 +183,15 @@ impl IdentityService for IdentityGrpc {
         let json =
             serde_json::to_string(&jwks).map_err(|e| IdentityError::Corrupt(e.to_string()))?;
         Ok(Response::new(pb::GetJwksResponse { jwks_json: json }))
+    }
+
+    async fn list_revoked_sessions(
+        &self,
+        _: Request<pb::ListRevokedSessionsRequest>,
+    ) -> Result<Response<pb::ListRevokedSessionsResponse>, Status> {
+        let session_ids = self.authority.revoked_sessions(now()).await?;
+        Ok(Response::new(pb::ListRevokedSessionsResponse {
+            session_ids,
+        }))
     }
 }

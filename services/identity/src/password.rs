@@ -26,6 +26,8 @@ pub fn hash(password: &NewPassword) -> Result<String, IdentityError> {
 
 /// Whether `password` matches `stored`. A malformed stored hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
+    #[cfg(test)]
+    VERIFICATIONS.with(|n| n.set(n.get() + 1));
     let Ok(parsed) = PasswordHash::new(stored) else {
         tracing::error!("a stored password hash is malformed");
         return false;
@@ -48,6 +50,25 @@ pub fn verify_dummy(password: &str) {
     if let Some(d) = dummy {
         let _ = verify(password, d);
     }
+}
+
+/// Whether `password` matches `stored`; without a stored hash, false after the time of a
+/// verification all the same.
+pub fn verify_or_dummy(password: &str, stored: Option<&str>) -> bool {
+    match stored {
+        Some(hash) => verify(password, hash),
+        None => {
+            verify_dummy(password);
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many verifications (real or dummy) this thread ran: the unit tests check that every
+    /// refusal spends the time of one.
+    pub(crate) static VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]

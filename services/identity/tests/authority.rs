@@ -92,6 +92,8 @@ docket_store::conformance!(
     repeated_failures_lock_the_account,
     second_factor_is_required_and_not_replayable,
     sessions_refresh_until_logout,
+    ending_a_persons_sessions_refuses_their_refresh_and_tokens,
+    revoked_sessions_are_listed_for_an_access_tokens_lifetime,
     api_tokens_are_scoped_and_revocable,
     signing_keys_rotate_and_old_tokens_still_verify,
     customers_log_in_to_their_tenant_only,
@@ -246,6 +248,116 @@ async fn sessions_refresh_until_logout(f: &Fixture) {
         f.authority.refresh(&secret, t).await,
         Err(IdentityError::Unauthenticated)
     ));
+}
+
+/// A password, activation or role change ends every session of the person (one path): the
+/// secrets no longer refresh, and the access tokens they issued are refused.
+async fn ending_a_persons_sessions_refuses_their_refresh_and_tokens(f: &Fixture) {
+    let t = now();
+    let first = f.admin_grant(t).await;
+    let second = f.admin_grant(t + 1).await;
+    let claims = verifier(f, t).await.verify(&first.access_token).unwrap();
+    f.authority.check_session(&claims).await.unwrap();
+    // Someone else's session is left alone.
+    f.store
+        .create_customer(
+            NewCustomer {
+                tenant_id: f.tenant.id,
+                login: Login::parse("jane").unwrap(),
+                name: "Jane".into(),
+                email: None,
+                phone: None,
+                company_id: None,
+                company_tickets: false,
+                language: None,
+                password: Some(NewPassword::parse(PASSWORD).unwrap()),
+            },
+            Source::Local,
+            "test",
+        )
+        .await
+        .unwrap();
+    let other = f
+        .authority
+        .login_customer(f.tenant.id, "jane", PASSWORD, t)
+        .await
+        .unwrap();
+
+    f.authority
+        .end_sessions(PrincipalKind::Agent, &f.admin.id.to_string(), t + 2)
+        .await
+        .unwrap();
+    for grant in [&first, &second] {
+        assert!(matches!(
+            f.authority.refresh(grant.session.expose(), t + 3).await,
+            Err(IdentityError::Unauthenticated)
+        ));
+    }
+    assert!(matches!(
+        f.authority.check_session(&claims).await,
+        Err(IdentityError::Unauthenticated)
+    ));
+    assert!(
+        f.authority
+            .refresh(other.session.expose(), t + 3)
+            .await
+            .is_ok()
+    );
+    // Logging in again opens a new session that works.
+    let again = f.admin_grant(t + 4).await;
+    assert!(
+        f.authority
+            .refresh(again.session.expose(), t + 5)
+            .await
+            .is_ok()
+    );
+}
+
+/// Logged-out and ended sessions are listed while tokens they issued may be unexpired, then
+/// dropped from the list.
+async fn revoked_sessions_are_listed_for_an_access_tokens_lifetime(f: &Fixture) {
+    let t = now();
+    let grant = f.admin_grant(t).await;
+    let sid = verifier(f, t)
+        .await
+        .verify(&grant.access_token)
+        .unwrap()
+        .sid
+        .unwrap();
+    let open = f.admin_grant(t).await;
+    let open_sid = verifier(f, t)
+        .await
+        .verify(&open.access_token)
+        .unwrap()
+        .sid
+        .unwrap();
+    assert!(
+        !f.authority
+            .revoked_sessions(t)
+            .await
+            .unwrap()
+            .contains(&sid)
+    );
+    f.authority.logout(grant.session.expose(), t).await.unwrap();
+    let listed = f.authority.revoked_sessions(t + 1).await.unwrap();
+    assert!(listed.contains(&sid), "{listed:?}");
+    assert!(!listed.contains(&open_sid), "open sessions are not listed");
+    let lifetime = AuthSettings::default().access_token_secs * 1_000_000;
+    // Its tokens expire an access token's lifetime after the logout at the latest.
+    assert!(
+        f.authority
+            .revoked_sessions(t + lifetime)
+            .await
+            .unwrap()
+            .contains(&sid)
+    );
+    assert!(
+        !f.authority
+            .revoked_sessions(t + lifetime + 61_000_000)
+            .await
+            .unwrap()
+            .contains(&sid)
+    );
 }
 
 async fn api_tokens_are_scoped_and_revocable(f: &Fixture) {

@@ -64,6 +64,7 @@ docket_store::conformance!(
     case_throttle_lockout_is_neither_lifted_nor_extended,
     case_throttle_spread_failures_and_clearing,
     case_sessions,
+    case_ending_sessions,
     case_api_tokens,
     case_signing_keys,
     case_audit_log,
@@ -1862,6 +1863,89 @@ async fn case_sessions(store: &SqlIdentityStore, _db: &Db) {
     );
     store.revoke_session("nope", revoked_at).await.unwrap();
     assert_eq!(store.get_session("nope").await.unwrap(), None);
+}
+
+/// Ending a principal's sessions revokes its open ones only (not another principal's, not one
+/// already revoked or expired), and the revoked list holds what was revoked since a time.
+async fn case_ending_sessions(store: &SqlIdentityStore, _db: &Db) {
+    let agent = AgentId::new().to_string();
+    let session = |id: &str, kind: PrincipalKind, principal: &str, expires_at: Micros| Session {
+        id: id.to_owned(),
+        kind,
+        principal_id: principal.to_owned(),
+        secret_hash: format!("hash-{id}"),
+        created_at: T0,
+        expires_at,
+        revoked_at: None,
+    };
+    for s in [
+        session("a-one", PrincipalKind::Agent, &agent, T0 + DAY),
+        session("a-two", PrincipalKind::Agent, &agent, T0 + DAY),
+        session("a-logged-out", PrincipalKind::Agent, &agent, T0 + DAY),
+        session("a-expired", PrincipalKind::Agent, &agent, T0 + MINUTE),
+        // The same id string as another kind of principal: not the agent's.
+        session("c-same-id", PrincipalKind::Customer, &agent, T0 + DAY),
+        session(
+            "other",
+            PrincipalKind::Agent,
+            &AgentId::new().to_string(),
+            T0 + DAY,
+        ),
+    ] {
+        store.create_session(&s).await.unwrap();
+    }
+    store
+        .revoke_session("a-logged-out", T0 + SECOND)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.revoked_sessions(T0).await.unwrap(),
+        vec!["a-logged-out"]
+    );
+
+    let at = T0 + 2 * MINUTE;
+    let ended = store
+        .end_sessions(PrincipalKind::Agent, &agent, at)
+        .await
+        .unwrap();
+    assert_eq!(ended, 2, "the two open sessions");
+    for id in ["a-one", "a-two"] {
+        let s = store.get_session(id).await.unwrap().unwrap();
+        assert_eq!(s.revoked_at, Some(at), "{id}");
+    }
+    let kept =
+        |id: &'static str| async move { store.get_session(id).await.unwrap().unwrap().revoked_at };
+    assert_eq!(
+        kept("a-logged-out").await,
+        Some(T0 + SECOND),
+        "first revocation kept"
+    );
+    assert_eq!(
+        kept("a-expired").await,
+        None,
+        "an expired session is left as it was"
+    );
+    assert_eq!(kept("c-same-id").await, None);
+    assert_eq!(kept("other").await, None);
+
+    assert_eq!(
+        store.revoked_sessions(T0).await.unwrap(),
+        vec!["a-logged-out", "a-one", "a-two"]
+    );
+    assert_eq!(
+        store.revoked_sessions(T0 + MINUTE).await.unwrap(),
+        vec!["a-one", "a-two"],
+        "revoked before `since`: no longer listed"
+    );
+    assert!(store.revoked_sessions(at + 1).await.unwrap().is_empty());
+    // Nothing left to end.
+    assert_eq!(
+        store
+            .end_sessions(PrincipalKind::Agent, &agent, at + MINUTE)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 fn api_token(agent: &Agent, id: &str, scopes: &[&str], created_at: Micros) -> ApiToken {

@@ -236,6 +236,8 @@ async fn change_role(
     } else {
         store.revoke_role(agent.id, role.id, caller.actor()).await?;
     }
+    grpc.end_sessions(PrincipalKind::Agent, &agent.id.to_string())
+        .await?;
     grpc.agent_after_change(&caller, agent.id).await
 }
 
@@ -272,6 +274,8 @@ pub(super) async fn set_agent_password(
     grpc.store()
         .set_agent_password(agent.id, &hash, caller.actor())
         .await?;
+    grpc.end_sessions(PrincipalKind::Agent, &agent.id.to_string())
+        .await?;
     grpc.agent_after_change(&caller, agent.id).await
 }
 
@@ -288,6 +292,10 @@ pub(super) async fn set_agent_active(
     grpc.store()
         .set_agent_active(agent.id, r.active, caller.actor())
         .await?;
+    if !r.active {
+        grpc.end_sessions(PrincipalKind::Agent, &agent.id.to_string())
+            .await?;
+    }
     grpc.agent_after_change(&caller, agent.id).await
 }
 

@@ -137,11 +137,16 @@ pub(super) async fn update_customer(
         active: r.active.unwrap_or(c.active),
         password,
     };
+    let ends_sessions = update.password.is_some() || (c.active && !update.active);
     // The store answers NOT_FOUND for a company of another tenant.
     let customer = grpc
         .store()
         .update_customer(id, update, caller.actor())
         .await?;
+    if ends_sessions {
+        grpc.end_sessions(PrincipalKind::Customer, &id.to_string())
+            .await?;
+    }
     Ok(Response::new(customer_pb(customer)))
 }
 

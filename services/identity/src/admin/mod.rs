@@ -56,6 +56,16 @@ impl AdminGrpc {
     fn store(&self) -> &dyn IdentityStore {
         self.authority.store().as_ref()
     }
+
+    /// Ends a person's sessions after a change to their password, activation or roles: the
+    /// one path all three take.
+    async fn end_sessions(
+        &self,
+        kind: PrincipalKind,
+        principal_id: &str,
+    ) -> Result<(), IdentityError> {
+        self.authority.end_sessions(kind, principal_id, now()).await
+    }
 }
 
 fn now() -> Micros {
@@ -127,7 +137,9 @@ impl AdminGrpc {
         let token =
             docket_auth::bearer_token(request.metadata()).ok_or(IdentityError::Unauthenticated)?;
         let verifier = self.authority.verifier(now()).await?;
-        Ok(verifier.verify(token)?)
+        let claims = verifier.verify(token)?;
+        self.authority.check_session(&claims).await?;
+        Ok(claims)
     }
 
     /// An active agent, from a session or an API token with the `admin` scope.

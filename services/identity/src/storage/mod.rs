@@ -213,6 +213,17 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn create_session(&self, session: &Session) -> Result<(), IdentityError>;
     async fn get_session(&self, id: &str) -> Result<Option<Session>, IdentityError>;
     async fn revoke_session(&self, id: &str, now: Micros) -> Result<(), IdentityError>;
+    /// Ends every open session of a principal (after a password, activation or role change):
+    /// their secrets no longer refresh, and their ids join the revoked list. How many it ended.
+    async fn end_sessions(
+        &self,
+        kind: PrincipalKind,
+        principal_id: &str,
+        now: Micros,
+    ) -> Result<u64, IdentityError>;
+    /// Ids of the sessions revoked at or after `since`: the access tokens they issued may still
+    /// be unexpired, so services refuse tokens naming them (`sid`).
+    async fn revoked_sessions(&self, since: Micros) -> Result<Vec<String>, IdentityError>;
     async fn create_api_token(&self, token: &ApiToken, actor: &str) -> Result<(), IdentityError>;
     async fn get_api_token(&self, id: &str) -> Result<Option<ApiToken>, IdentityError>;
     async fn list_api_tokens(&self, agent_id: AgentId) -> Result<Vec<ApiToken>, IdentityError>;
@@ -317,6 +328,13 @@ impl SqlIdentityStore {
                             version: 2,
                             description: "installation administrators, second factor enrolment, admin indexes",
                             portable: include_str!("../../migrations/0002_admin.sql"),
+                            postgres: "",
+                            sqlite: "",
+                        },
+                        docket_store::MigrationSql {
+                            version: 3,
+                            description: "revoked sessions, listed for the services' verifiers",
+                            portable: include_str!("../../migrations/0003_revoked_sessions.sql"),
                             postgres: "",
                             sqlite: "",
                         },

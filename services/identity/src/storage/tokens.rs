@@ -47,6 +47,35 @@ impl TokenStore for SqlIdentityStore {
         Ok(())
     }
 
+    async fn end_sessions(
+        &self,
+        kind: PrincipalKind,
+        principal_id: &str,
+        at: Micros,
+    ) -> Result<u64, IdentityError> {
+        let mut tx = self.db.begin_write().await?;
+        let ended = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE kind = $2 AND principal_id = $3 AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(at)
+        .bind(kind.as_str())
+        .bind(principal_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ended.rows_affected())
+    }
+
+    async fn revoked_sessions(&self, since: Micros) -> Result<Vec<String>, IdentityError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1 ORDER BY id",
+        )
+        .bind(since)
+        .fetch_all(self.db.pool())
+        .await?)
+    }
+
     async fn create_api_token(&self, t: &ApiToken, actor: &str) -> Result<(), IdentityError> {
         let mut tx = self.db.begin_write().await?;
         Self::require_agent(&mut tx, t.agent_id).await?;
