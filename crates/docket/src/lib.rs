@@ -798,10 +798,23 @@ mod example_config {
             s.gateway.request_timeout_secs,
             d.gateway.request_timeout_secs
         );
+        assert_eq!(
+            s.gateway.header_read_timeout_secs,
+            d.gateway.header_read_timeout_secs
+        );
+        assert_eq!(s.gateway.max_connections, d.gateway.max_connections);
+        assert_eq!(s.gateway.sign_in_failures, d.gateway.sign_in_failures);
+        assert_eq!(s.gateway.sign_in_window_secs, d.gateway.sign_in_window_secs);
+        assert_eq!(s.gateway.trusted_proxies, d.gateway.trusted_proxies);
         assert_eq!(s.ops.listen, d.ops.listen);
         assert_eq!(s.mail.listen, d.mail.listen);
         assert_eq!(s.mail.max_message_bytes, d.mail.max_message_bytes);
+        assert_eq!(s.mail.max_attachments, d.mail.max_attachments);
         assert_eq!(s.mail.max_attachment_bytes, d.mail.max_attachment_bytes);
+        assert_eq!(
+            s.mail.max_article_attachment_bytes,
+            d.mail.max_article_attachment_bytes
+        );
         assert_eq!(s.mail.sender_limit_per_hour, d.mail.sender_limit_per_hour);
         assert_eq!(s.mail.default_language, d.mail.default_language);
         assert_eq!(s.mail.hostname, d.mail.hostname);

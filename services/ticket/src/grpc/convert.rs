@@ -248,6 +248,23 @@ pub(super) fn entry_to_pb(e: CatalogueEntry) -> pb::CatalogueEntry {
     }
 }
 
+/// A time a caller gives: in the years 1970 to 9999, what every store and RFC 3339 can give back
+/// (`docket_platform::time::is_sane`); otherwise the field is named.
+pub(super) fn time_field(field: &str, us: i64) -> Result<i64, TicketError> {
+    if docket_platform::time::is_sane(us) {
+        Ok(us)
+    } else {
+        Err(TicketError::invalid(format!(
+            "`{field}` must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
+        )))
+    }
+}
+
+/// An optional time (0: none) a caller gives, checked as [`time_field`].
+pub(super) fn optional_time(field: &str, us: i64) -> Result<Option<i64>, TicketError> {
+    (us != 0).then(|| time_field(field, us)).transpose()
+}
+
 /// Most tickets one bulk update changes.
 pub const MAX_BULK: usize = 500;
 
@@ -256,7 +273,10 @@ pub(super) fn update_from_pb(r: &pb::UpdateTicketRequest) -> Result<TicketUpdate
     let update = TicketUpdate {
         expected_version: r.expected_version,
         state: r.state.map(TicketState::from_pb).transpose()?,
-        pending_until: r.pending_until_us,
+        pending_until: r
+            .pending_until_us
+            .map(|at| time_field("pending_until", at))
+            .transpose()?,
         locked: r.locked,
         priority: r
             .priority
@@ -267,8 +287,14 @@ pub(super) fn update_from_pb(r: &pb::UpdateTicketRequest) -> Result<TicketUpdate
         type_id: r.type_id.as_deref().map(optional_id).transpose()?,
         service_id: r.service_id.as_deref().map(optional_id).transpose()?,
         responsible: r.responsible_id.as_deref().map(optional_id).transpose()?,
-        desired_at: r.desired_at_us.map(|at| (at != 0).then_some(at)),
-        target_at: r.target_at_us.map(|at| (at != 0).then_some(at)),
+        desired_at: r
+            .desired_at_us
+            .map(|at| optional_time("desired_at", at))
+            .transpose()?,
+        target_at: r
+            .target_at_us
+            .map(|at| optional_time("target_at", at))
+            .transpose()?,
         contact: r.contact.as_ref().map(contact_from_pb).transpose()?,
         custom_state: r.custom_state.clone(),
     };
@@ -520,5 +546,31 @@ pub(super) fn actions_to_pb(a: crate::access::TicketActions) -> pb::TicketAction
         plan: a.plan,
         work: a.work,
         watch: a.watch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_outside_the_years_1970_to_9999_are_refused_naming_the_field() {
+        let year_minus_1000 = -93_755_347_200_000_000;
+        let update = |r: pb::UpdateTicketRequest| update_from_pb(&r).map(|_| ()).unwrap_err();
+        let err = update(pb::UpdateTicketRequest {
+            target_at_us: Some(year_minus_1000),
+            ..Default::default()
+        });
+        assert!(
+            err.to_string().contains("`target_at` must be between"),
+            "{err}"
+        );
+        let err = update(pb::UpdateTicketRequest {
+            pending_until_us: Some(docket_platform::time::LATEST_MICROS + 1),
+            ..Default::default()
+        });
+        assert!(err.to_string().contains("`pending_until`"), "{err}");
+        assert_eq!(optional_time("desired_at", 0).ok(), Some(None));
+        assert_eq!(optional_time("desired_at", 1).ok(), Some(Some(1)));
     }
 }

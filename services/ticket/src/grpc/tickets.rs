@@ -35,7 +35,7 @@ pub(super) async fn create_ticket(
             // The portal classifies what the customer chose (the store checks the tenant).
             type_id: optional_id(&r.type_id)?,
             service_id,
-            desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
+            desired_at: optional_time("desired_at", r.desired_at_us)?,
             ..NewTicket::parse(queue.id, &r.title, None, "", Some(me), article)?
         }
     } else {
@@ -51,7 +51,7 @@ pub(super) async fn create_ticket(
             type_id: optional_id(&r.type_id)?,
             service_id: optional_id(&r.service_id)?,
             parent_id,
-            desired_at: (r.desired_at_us != 0).then_some(r.desired_at_us),
+            desired_at: optional_time("desired_at", r.desired_at_us)?,
             contact: r
                 .contact
                 .as_ref()
