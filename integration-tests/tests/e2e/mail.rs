@@ -29,6 +29,20 @@ fn relay(sink: &Sink) -> SmtpRelay {
     }
 }
 
+/// The id of the queue named `name`, given `address` as its only mail address.
+pub(super) async fn queue_with_address(app: &TestApp, name: &str, address: &str) -> String {
+    let queue = app.queue_id(name).await;
+    expect(
+        200,
+        app.client
+            .patch(format!("{}/queues/{queue}", app.api))
+            .json(&json!({"addresses": [address]})),
+        "queue address",
+    )
+    .await;
+    queue
+}
+
 /// The queue's tickets (at most a page).
 async fn tickets(app: &TestApp, queue: &str) -> Vec<Value> {
     app.get_json(&format!("/queues/{queue}/tickets?page_size=100"))
@@ -775,15 +789,7 @@ async fn answers_wait_for_the_relay_and_go_out_over_starttls_with_auth() {
     });
     let app = TestApp::spawn_with(settings, data, None).await;
     let api = app.api.clone();
-    let queue = app.queue_id("Raw").await;
-    expect(
-        200,
-        app.client
-            .patch(format!("{api}/queues/{queue}"))
-            .json(&json!({"addresses": [QUEUE_ADDRESS]})),
-        "queue address",
-    )
-    .await;
+    let queue = queue_with_address(&app, "Raw", QUEUE_ADDRESS).await;
     let ticket = expect(
         201,
         app.client.post(format!("{api}/tickets")).json(&json!({

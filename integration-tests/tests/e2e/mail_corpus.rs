@@ -10,10 +10,12 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use docket_integration_tests::{Mode, TestApp, expect, send, test_settings, wait_until, when};
-use serde_json::{Value, json};
+use docket_integration_tests::{Mode, TestApp, send, test_settings, wait_until, when};
+use serde_json::Value;
 
 const QUEUE_ADDRESS: &str = "corpus@uni.example";
+
+use super::mail::queue_with_address;
 
 fn corpus(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -126,15 +128,7 @@ async fn the_corpus_through_the_intake(mode: Mode) {
     settings.mail.default_language = "en".into();
     let app = TestApp::spawn_with(settings, data, None).await;
     let api = app.api.clone();
-    let queue = app.queue_id("Misc").await;
-    expect(
-        200,
-        app.client
-            .patch(format!("{api}/queues/{queue}"))
-            .json(&json!({"addresses": [QUEUE_ADDRESS]})),
-        "queue address",
-    )
-    .await;
+    queue_with_address(&app, "Misc", QUEUE_ADDRESS).await;
 
     // 1. Thirty attachments: a ticket with twenty, the other ten named in a note, each there.
     let seen = deliver(&app, corpus("thirty_attachments.eml")).await;

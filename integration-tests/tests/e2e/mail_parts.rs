@@ -13,7 +13,9 @@ use docket_integration_tests::{
 };
 use serde_json::{Value, json};
 
-use super::mail::{QUEUE_ADDRESS, articles, articles_n, message_state, ticket_titled};
+use super::mail::{
+    QUEUE_ADDRESS, articles, articles_n, message_state, queue_with_address, ticket_titled,
+};
 
 /// One file of a mail: name, type, bytes, and the Content-ID it is shown by in the HTML.
 struct File {
@@ -145,15 +147,7 @@ async fn attachments_beyond_an_article(mode: Mode) {
     let app = TestApp::spawn_with(settings, data, None).await;
     let lmtp = app.lmtp.unwrap().port();
     let api = app.api.clone();
-    let queue = app.queue_id("Raw").await;
-    expect(
-        200,
-        app.client
-            .patch(format!("{api}/queues/{queue}"))
-            .json(&json!({"addresses": [QUEUE_ADDRESS]})),
-        "queue address",
-    )
-    .await;
+    let queue = queue_with_address(&app, "Raw", QUEUE_ADDRESS).await;
 
     // Six signature logos shown in the HTML and fifteen PDFs: 21 parts, once refused whole.
     let logos: Vec<File> = (1..=6)
