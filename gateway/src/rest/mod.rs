@@ -125,8 +125,9 @@ fn served_type(content_type: &str) -> &str {
     }
 }
 
-/// RFC 8187 encoding of a file name: unreserved characters as they are, the rest as %XX.
-fn percent_encode(name: &str) -> String {
+/// Percent-encoding of a file name (RFC 8187) or a query value: unreserved characters as they
+/// are, the rest as %XX.
+pub(crate) fn percent_encode(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

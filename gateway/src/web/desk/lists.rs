@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{Names, priority_choices, settable_states, state_choices, state_name};
 use crate::AppState;
+use crate::rest::percent_encode;
 use crate::rest::tickets::state_type_of;
 use crate::rest::vocabulary::StateType;
 use crate::web::portal::Choice;
@@ -61,27 +62,14 @@ impl ListQuery {
             ("customer", &self.customer),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                parts.push(format!("{k}={}", encode(v)));
+                parts.push(format!("{k}={}", percent_encode(v)));
             }
         }
         if let Some(p) = page {
-            parts.push(format!("page={}", encode(p)));
+            parts.push(format!("page={}", percent_encode(p)));
         }
         format!("{path}?{}", parts.join("&"))
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[derive(Template)]
